@@ -1,0 +1,183 @@
+/* wire.c - see wire.h. */
+#include "wire.h"
+#include "dr_err.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+void wire_env_init(dr_env_t *env, uint64_t request_id)
+{
+    drover__envelope__init(env);
+    env->version = DR_PROTO_VERSION;
+    env->request_id = request_id;
+}
+
+int wire_send(void *sock, const char *rid, const dr_env_t *env)
+{
+    size_t n = drover__envelope__get_packed_size(env);
+    uint8_t stackbuf[1024];
+    uint8_t *buf = n <= sizeof stackbuf ? stackbuf : dr_malloc(n);
+    drover__envelope__pack(env, buf);
+    int rc = 0;
+    if (rid && zmq_send(sock, rid, strlen(rid), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        rc = (errno == EAGAIN || errno == EHOSTUNREACH) ? DR_EAGAIN : DR_EIO;
+    else if (zmq_send(sock, buf, n, ZMQ_DONTWAIT) < 0)
+        rc = (errno == EAGAIN || errno == EHOSTUNREACH) ? DR_EAGAIN : DR_EIO;
+    if (buf != stackbuf)
+        free(buf);
+    return rc;
+}
+
+int wire_send_error(void *sock, const char *rid, uint64_t request_id, int code,
+                    const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    dr_env_t env;
+    Drover__Error err = DROVER__ERROR__INIT;
+    wire_env_init(&env, request_id);
+    err.code = code;
+    err.message = msg;
+    env.body_case = DROVER__ENVELOPE__BODY_ERROR;
+    env.error = &err;
+    return wire_send(sock, rid, &env);
+}
+
+/* Reads and discards the remaining frames of a multi-part message. */
+static void s_drain_frames(void *sock)
+{
+    int more = 1;
+    size_t sz = sizeof more;
+    while (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sock, 0) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        zmq_msg_close(&m);
+    }
+}
+
+static int s_more(void *sock)
+{
+    int more = 0;
+    size_t sz = sizeof more;
+    if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz) < 0)
+        return 0;
+    return more;
+}
+
+int wire_recv(void *sock, char *rid, int flags, dr_env_t **out)
+{
+    *out = NULL;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, sock, flags) < 0) {
+        int e = errno;
+        zmq_msg_close(&m);
+        return e == EAGAIN ? DR_EAGAIN : DR_EIO;
+    }
+    if (rid) {
+        size_t n = zmq_msg_size(&m);
+        if (n > DR_MAX_ROUTING_ID)
+            n = DR_MAX_ROUTING_ID;
+        memcpy(rid, zmq_msg_data(&m), n);
+        rid[n] = '\0';
+        if (!s_more(sock)) {
+            zmq_msg_close(&m);
+            return DR_EPROTO;
+        }
+        zmq_msg_close(&m);
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sock, 0) < 0) {
+            zmq_msg_close(&m);
+            return DR_EIO;
+        }
+    }
+    int rc = 0;
+    if (s_more(sock)) {
+        s_drain_frames(sock);
+        rc = DR_EPROTO;
+        goto out;
+    }
+    if (zmq_msg_size(&m) > DR_MAX_MSG_BYTES) {
+        rc = DR_ETOOBIG;
+        goto out;
+    }
+    dr_env_t *env = drover__envelope__unpack(NULL, zmq_msg_size(&m),
+                                             zmq_msg_data(&m));
+    if (!env) {
+        rc = DR_EPROTO;
+        goto out;
+    }
+    *out = env;
+    if (env->version != DR_PROTO_VERSION)
+        rc = DR_EVERSION;
+    else if (env->body_case == DROVER__ENVELOPE__BODY__NOT_SET)
+        rc = DR_EPROTO;
+out:
+    zmq_msg_close(&m);
+    return rc;
+}
+
+void wire_free(dr_env_t **env)
+{
+    if (env && *env) {
+        drover__envelope__free_unpacked(*env, NULL);
+        *env = NULL;
+    }
+}
+
+int wire_call(void *sock, dr_env_t *req, int timeout_ms, dr_env_t **reply)
+{
+    *reply = NULL;
+    int rc = wire_send(sock, NULL, req);
+    if (rc < 0)
+        return rc;
+    int64_t deadline = dr_mono_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - dr_mono_ms();
+        if (left <= 0)
+            return DR_ETIMEOUT;
+        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&it, 1, (long)left);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return DR_EIO;
+        }
+        if (n == 0)
+            continue;
+        dr_env_t *env = NULL;
+        rc = wire_recv(sock, NULL, ZMQ_DONTWAIT, &env);
+        if (rc == DR_EAGAIN)
+            continue;
+        if (rc < 0) {
+            wire_free(&env);
+            return rc;
+        }
+        if (env->request_id != req->request_id) {
+            wire_free(&env);
+            continue;
+        }
+        *reply = env;
+        return 0;
+    }
+}
+
+const char *wire_body_name(int body_case)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
+        &drover__envelope__descriptor, (unsigned)body_case);
+    return f && body_case >= 10 ? f->name : "?";
+}

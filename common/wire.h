@@ -1,0 +1,52 @@
+/* wire.h - the drover wire format over ZeroMQ.
+ *
+ * One protobuf Envelope per message.  On ROUTER sockets a message is two
+ * frames [routing id][envelope]; on DEALER sockets just [envelope].
+ * wire_recv() consumes exactly one whole message whatever it holds, so a
+ * malformed message can never desynchronise the socket; it checks size,
+ * frame count, decodes with protobuf-c and checks the version.  The caller
+ * owns the returned envelope and frees it with wire_free().
+ */
+#ifndef DR_WIRE_H
+#define DR_WIRE_H
+
+#include "drover.pb-c.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DR_PROTO_VERSION 1
+#define DR_MAX_MSG_BYTES (8u * 1024 * 1024)
+#define DR_MAX_ROUTING_ID 255
+
+typedef Drover__Envelope dr_env_t;
+
+/* Fills in a fresh envelope with the current version and a request id. */
+void wire_env_init(dr_env_t *env, uint64_t request_id);
+
+/* Encodes and sends.  rid may be NULL (DEALER).  0, DR_EAGAIN when the
+ * peer's queue is full / unroutable, DR_EIO otherwise. */
+int wire_send(void *sock, const char *rid, const dr_env_t *env);
+
+/* Sends an Error reply with a formatted one-line message. */
+int wire_send_error(void *sock, const char *rid, uint64_t request_id, int code,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Receives one message.  flags: 0 or ZMQ_DONTWAIT.  rid (may be NULL on a
+ * DEALER) gets the NUL-terminated routing id, at most DR_MAX_ROUTING_ID.
+ * Returns 0 with *out set; DR_EAGAIN if nothing is waiting; DR_EPROTO for
+ * a message that is not an Envelope (wrong frame count, undecodable, no
+ * body); DR_EVERSION for another version (then *out is still set so a
+ * reply can quote its request id); DR_ETOOBIG; DR_EIO for socket errors. */
+int wire_recv(void *sock, char *rid, int flags, dr_env_t **out);
+
+void wire_free(dr_env_t **env);
+
+/* Sends req and waits up to timeout_ms for the reply with the same request
+ * id (others are dropped).  For the CLI and tests, DEALER sockets only. */
+int wire_call(void *sock, dr_env_t *req, int timeout_ms, dr_env_t **reply);
+
+/* Name of a body case, for logs ("job_submit", "?" when unknown). */
+const char *wire_body_name(int body_case);
+
+#endif
