@@ -18,6 +18,51 @@ void wire_env_init(dr_env_t *env, uint64_t request_id)
     env->request_id = request_id;
 }
 
+/* Printable ids (node names) are kept as they are; binary ones (the ids
+ * ZeroMQ makes up for anonymous DEALERs start with a zero byte) become
+ * '#' and hex, so that ids can travel as C strings. */
+void wire_rid_encode(const void *data, size_t n, char *out)
+{
+    const unsigned char *p = data;
+    int printable = n > 0 && p[0] != '#';
+    for (size_t i = 0; i < n && printable; i++)
+        printable = p[i] > 32 && p[i] < 127;
+    if (printable) {
+        if (n > DR_MAX_ROUTING_ID)
+            n = DR_MAX_ROUTING_ID;
+        memcpy(out, p, n);
+        out[n] = '\0';
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    size_t max = (DR_MAX_ROUTING_ID - 1) / 2;
+    if (n > max)
+        n = max;
+    out[0] = '#';
+    for (size_t i = 0; i < n; i++) {
+        out[1 + 2 * i] = hex[p[i] >> 4];
+        out[2 + 2 * i] = hex[p[i] & 15];
+    }
+    out[1 + 2 * n] = '\0';
+}
+
+size_t wire_rid_decode(const char *rid, unsigned char *out)
+{
+    size_t n = strlen(rid);
+    if (rid[0] != '#') {
+        memcpy(out, rid, n);
+        return n;
+    }
+    size_t k = 0;
+    for (size_t i = 1; i + 1 < n + 1 && rid[i] && rid[i + 1]; i += 2) {
+        unsigned hi = (unsigned)(rid[i] <= '9' ? rid[i] - '0' : rid[i] - 'a' + 10);
+        unsigned lo =
+            (unsigned)(rid[i + 1] <= '9' ? rid[i + 1] - '0' : rid[i + 1] - 'a' + 10);
+        out[k++] = (unsigned char)(hi << 4 | lo);
+    }
+    return k;
+}
+
 int wire_send(void *sock, const char *rid, const dr_env_t *env)
 {
     size_t n = drover__envelope__get_packed_size(env);
@@ -25,7 +70,9 @@ int wire_send(void *sock, const char *rid, const dr_env_t *env)
     uint8_t *buf = n <= sizeof stackbuf ? stackbuf : dr_malloc(n);
     drover__envelope__pack(env, buf);
     int rc = 0;
-    if (rid && zmq_send(sock, rid, strlen(rid), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+    unsigned char ridbuf[DR_MAX_ROUTING_ID];
+    size_t ridlen = rid ? wire_rid_decode(rid, ridbuf) : 0;
+    if (rid && zmq_send(sock, ridbuf, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         rc = (errno == EAGAIN || errno == EHOSTUNREACH) ? DR_EAGAIN : DR_EIO;
     else if (zmq_send(sock, buf, n, ZMQ_DONTWAIT) < 0)
         rc = (errno == EAGAIN || errno == EHOSTUNREACH) ? DR_EAGAIN : DR_EIO;
@@ -88,11 +135,7 @@ int wire_recv(void *sock, char *rid, int flags, dr_env_t **out)
         return e == EAGAIN ? DR_EAGAIN : DR_EIO;
     }
     if (rid) {
-        size_t n = zmq_msg_size(&m);
-        if (n > DR_MAX_ROUTING_ID)
-            n = DR_MAX_ROUTING_ID;
-        memcpy(rid, zmq_msg_data(&m), n);
-        rid[n] = '\0';
+        wire_rid_encode(zmq_msg_data(&m), zmq_msg_size(&m), rid);
         if (!s_more(sock)) {
             zmq_msg_close(&m);
             return DR_EPROTO;

@@ -42,6 +42,12 @@ int wire_recv(void *sock, char *rid, int flags, dr_env_t **out);
 
 void wire_free(dr_env_t **env);
 
+/* Routing ids as C strings: printable ids as they are, binary ones as '#'
+ * and hex.  out holds DR_MAX_ROUTING_ID + 1 bytes; decode returns the
+ * byte length written to out (DR_MAX_ROUTING_ID bytes at most). */
+void wire_rid_encode(const void *data, size_t n, char *out);
+size_t wire_rid_decode(const char *rid, unsigned char *out);
+
 /* Sends req and waits up to timeout_ms for the reply with the same request
  * id (others are dropped).  For the CLI and tests, DEALER sockets only. */
 int wire_call(void *sock, dr_env_t *req, int timeout_ms, dr_env_t **reply);

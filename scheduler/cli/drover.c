@@ -1,1 +1,256 @@
-int main(void){return 0;}
+/* drover.c - main() of `drover`, the command-line client of the scheduler.
+ *
+ * Owns the command table and dispatch, in the manner of redis-cli and
+ * Redis's lookupCommand: global options (--scheduler, -o) come first, then
+ * "GROUP NAME" selects a row of the table and its handler parses the rest.
+ * main() owns the one cli_ctx_t and is the only place that prints errors
+ * and chooses the exit status: 0 success, 1 error, 2 usage error, or what
+ * a handler put in ctx.exit_code (`job submit --wait`).  Errors print one
+ * line "drover: error: MESSAGE" on stderr (usage errors add a usage line).
+ */
+#include "cli.h"
+#include "dr_err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int s_version(cli_ctx_t *ctx, int argc, char **argv);
+
+static const cli_cmd_t s_commands[] = {
+    {"cluster", "create", cli_cluster_create,
+     "-n NAME -s VM_SIZE [--min-nodes N] [--max-nodes N] "
+     "[--idle-seconds-before-scaledown S] [--vm-priority "
+     "dedicated|lowpriority] [--location L] [--provider local]"},
+    {"cluster", "update", cli_cluster_update,
+     "-n NAME [--min-nodes N] [--max-nodes N] "
+     "[--idle-seconds-before-scaledown S]"},
+    {"cluster", "show", cli_cluster_show, "-n NAME"},
+    {"cluster", "list", cli_cluster_list, ""},
+    {"cluster", "delete", cli_cluster_delete, "-n NAME"},
+    {"job", "submit", cli_job_submit,
+     "--cluster NAME [--name N] [--cpus C] [--memory 2G] [--gpus G] "
+     "[--nodes N] [--priority P] [--max-retries R] [--time-limit 30m] "
+     "[--image IMG] [--env K=V]... [--wait] -- COMMAND [ARG...]"},
+    {"job", "list", cli_job_list, "[--cluster NAME] [--state S]"},
+    {"job", "show", cli_job_show, "ID"},
+    {"job", "cancel", cli_job_cancel, "ID"},
+    {"job", "logs", cli_job_logs, "ID [-f]"},
+    {"node", "list", cli_node_list, "[--cluster NAME]"},
+    {"version", NULL, s_version, ""},
+};
+
+#define NCOMMANDS (sizeof s_commands / sizeof s_commands[0])
+
+static const char s_global_usage[] =
+    "usage: drover [--scheduler ENDPOINT] [-o table|json] COMMAND [ARGS]";
+
+static int s_version(cli_ctx_t *ctx, int argc, char **argv)
+{
+    static const cli_opt_t none[] = {{NULL, NULL, 0, 0}};
+    cli_args_t a;
+    int rc = cli_opts_parse(ctx, none, argc, argv, &a);
+    if (rc == 0 && (a.npos > 0 || a.dashdash))
+        rc = cli_usage(ctx, "unexpected argument '%s'",
+                       a.npos > 0 ? a.pos[0] : "--");
+    cli_args_free(&a);
+    if (rc < 0)
+        return rc;
+    dr_buf_t b = {0};
+    if (ctx->out == CLI_OUT_JSON)
+        cli_json_render(&b, cli_json_check(json_pack("{s:s, s:i}", "version",
+                                                     DROVER_VERSION, "protocol",
+                                                     DR_PROTO_VERSION)));
+    else
+        dr_buf_printf(&b, "drover %s (protocol %d)\n", DROVER_VERSION,
+                      DR_PROTO_VERSION);
+    rc = cli_emit(ctx, &b);
+    dr_buf_free(&b);
+    return rc;
+}
+
+static void s_print_usage(FILE *f, const cli_cmd_t *c)
+{
+    fprintf(f, "usage: drover %s%s%s%s%s\n", c->group, c->name ? " " : "",
+            c->name ? c->name : "", *c->usage ? " " : "", c->usage);
+}
+
+static void s_help(FILE *f)
+{
+    fprintf(f, "%s\n\ncommands:\n", s_global_usage);
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const cli_cmd_t *c = &s_commands[i];
+        fprintf(f, "  %s%s%s%s%s\n", c->group, c->name ? " " : "",
+                c->name ? c->name : "", *c->usage ? " " : "", c->usage);
+    }
+    fprintf(f,
+            "\nenvironment: DROVER_SCHEDULER (default %s), "
+            "DROVER_TIMEOUT_MS (default %d)\n",
+            CLI_DEFAULT_ENDPOINT, CLI_DEFAULT_TIMEOUT_MS);
+}
+
+/* Finds the command named by argv[0] (and argv[1]); *used says how many
+ * words it took.  NULL with a usage error in ctx when there is none. */
+static const cli_cmd_t *s_lookup(cli_ctx_t *ctx, int argc, char **argv,
+                                 int *used)
+{
+    const char *group = argv[0];
+    const cli_cmd_t *one_word = NULL;
+    int known_group = 0;
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(s_commands[i].group, group) != 0)
+            continue;
+        known_group = 1;
+        if (!s_commands[i].name)
+            one_word = &s_commands[i];
+    }
+    if (one_word) {
+        *used = 1;
+        return one_word;
+    }
+    if (!known_group) {
+        cli_usage(ctx, "unknown command '%s' (try 'drover help')", group);
+        return NULL;
+    }
+    if (argc < 2 || argv[1][0] == '-') {
+        dr_buf_t names = {0};
+        for (size_t i = 0; i < NCOMMANDS; i++)
+            if (strcmp(s_commands[i].group, group) == 0)
+                dr_buf_printf(&names, "%s%s", names.len ? ", " : "",
+                              s_commands[i].name);
+        cli_usage(ctx, "missing subcommand for '%s' (%s)", group, names.data);
+        dr_buf_free(&names);
+        return NULL;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(s_commands[i].group, group) == 0 &&
+            strcmp(s_commands[i].name, argv[1]) == 0) {
+            *used = 2;
+            return &s_commands[i];
+        }
+    cli_usage(ctx, "unknown command '%s %s' (try 'drover help')", group,
+              argv[1]);
+    return NULL;
+}
+
+/* True when -h/--help appears among the command's options. */
+static int s_wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Parses the global options; *first gets the index of the command word.
+ * Returns 1 when help was printed and nothing else is to be done. */
+static int s_globals(cli_ctx_t *ctx, int argc, char **argv, int *first,
+                     int *have_sched)
+{
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *arg = argv[i];
+        const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
+        size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
+        const char *val = eq ? eq + 1 : NULL;
+        if ((nl == 2 && strncmp(arg, "-h", 2) == 0) ||
+            (nl == 6 && strncmp(arg, "--help", 6) == 0)) {
+            s_help(ctx->fout);
+            return 1;
+        }
+        if (nl == 9 && strncmp(arg, "--version", 9) == 0) {
+            *first = -1;
+            return 0;
+        }
+        int is_sched = nl == 11 && strncmp(arg, "--scheduler", 11) == 0;
+        int is_out = (nl == 2 && strncmp(arg, "-o", 2) == 0) ||
+                     (nl == 8 && strncmp(arg, "--output", 8) == 0);
+        if (!is_sched && !is_out)
+            return cli_usage(ctx, "unknown option '%.*s'", (int)nl, arg);
+        if (!val) {
+            if (i + 1 >= argc)
+                return cli_usage(ctx, "option '%.*s' needs a value", (int)nl,
+                                 arg);
+            val = argv[++i];
+        }
+        if (is_sched) {
+            if (!*val)
+                return cli_usage(ctx, "empty --scheduler endpoint");
+            ctx->endpoint = val;
+            *have_sched = 1;
+        } else {
+            int rc = cli_parse_output(ctx, val);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    *first = i;
+    return 0;
+}
+
+static int s_run(cli_ctx_t *ctx, int argc, char **argv)
+{
+    int first = 0, have_sched = 0;
+    int rc = s_globals(ctx, argc, argv, &first, &have_sched);
+    if (rc != 0)
+        return rc;
+    if (first < 0)
+        return s_version(ctx, 0, NULL);
+    if (!have_sched) {
+        const char *ep = getenv("DROVER_SCHEDULER");
+        if (ep && *ep)
+            ctx->endpoint = ep;
+    }
+    const char *tmo = getenv("DROVER_TIMEOUT_MS");
+    if (tmo && *tmo &&
+        (rc = cli_parse_timeout_env(ctx, tmo, &ctx->timeout_ms)) < 0)
+        return rc;
+    if (first >= argc)
+        return cli_usage(ctx, "missing command (try 'drover help')");
+    if (strcmp(argv[first], "help") == 0) {
+        s_help(ctx->fout);
+        return 0;
+    }
+    int used = 0;
+    const cli_cmd_t *cmd = s_lookup(ctx, argc - first, argv + first, &used);
+    if (!cmd)
+        return DR_EINVAL;
+    ctx->cmd = cmd;
+    int cargc = argc - first - used;
+    char **cargv = argv + first + used;
+    if (s_wants_help(cargc, cargv)) {
+        s_print_usage(ctx->fout, cmd);
+        return 0;
+    }
+    return cmd->handler(ctx, cargc, cargv);
+}
+
+int main(int argc, char **argv)
+{
+    cli_ctx_t ctx;
+    cli_ctx_init(&ctx);
+    int rc = s_run(&ctx, argc, argv);
+    cli_disconnect(&ctx);
+    if (rc > 0) /* help printed */
+        rc = 0;
+    if (rc < 0) {
+        fprintf(stderr, "drover: error: %s\n",
+                ctx.err[0] ? ctx.err : dr_strerror(rc));
+        if (ctx.usage) {
+            if (ctx.cmd)
+                s_print_usage(stderr, ctx.cmd);
+            else
+                fprintf(stderr, "%s\n", s_global_usage);
+            return 2;
+        }
+        return 1;
+    }
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "drover: error: cannot write output\n");
+        return 1;
+    }
+    return ctx.exit_code;
+}

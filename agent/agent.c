@@ -1,0 +1,1260 @@
+/* agent.c - the node agent's loop and protocol (see agent.h).
+ *
+ * Owns the ZeroMQ context, one DEALER per node, every node's task table and
+ * the runtime objects of the tasks.  A task lives in its node's table from
+ * TaskStart until the scheduler acked its final TaskUpdate; the latest
+ * unacked update of each task is resent every second.  Incoming messages go
+ * through one handler table indexed by the envelope's body case; only
+ * s_recv_node() frees an unpacked message.  Nothing received is trusted:
+ * every field is checked before use, and bad input is answered or logged,
+ * never asserted.  This file must never block the loop (no blocking waits
+ * on children, sockets or files) except in agent_destroy().
+ */
+#include "agent.h"
+#include "dr_err.h"
+#include "log.h"
+#include "runtime_process.h"
+#include "sim.h"
+#include "util.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define S_CHUNK (64 * 1024)
+#define S_REGISTER_RETRY_MS 2000
+#define S_RESEND_MS 1000
+#define S_DRAIN_MS 2000
+#define S_LEAVE_ACK_MS 5000
+#define S_RECV_BATCH 64
+#define S_PUMP_BATCH 4
+#define S_MAX_ARGV 1024
+#define S_MAX_ENV 4096
+#define S_MAX_ARG_BYTES (1u << 20)
+#define S_NO_TIMER INT64_MAX
+
+typedef Drover__TaskState s_state_t;
+#define S_ST(x) DROVER__TASK_STATE__TASK_##x
+
+typedef struct task task_t;
+typedef struct node node_t;
+
+struct task {
+    task_t *next;
+    uint64_t job_id;
+    uint32_t attempt;
+    uint32_t cpus;
+    uint64_t memory_mb;
+    uint32_t time_limit_s;
+    s_state_t state; /* last state reported to the scheduler */
+    int pending;     /* that report is not acked yet */
+    int64_t resend_at;
+    int exit_code;
+    int term_signal;
+    char *reason; /* of the last report, NULL = none */
+    int64_t started_at_ms;
+    int64_t ended_at_ms;
+    int live;                /* running, or exited and draining its pipes */
+    int hollow;              /* simulated: no process */
+    runtime_process_t *proc; /* process runtime, until the task completes */
+    int end_set;             /* cancel / time limit decided the outcome */
+    s_state_t end_state;
+    char *end_reason;
+    int64_t deadline;    /* time limit, monotonic; 0 = none */
+    int64_t kill_at;     /* SIGKILL after the grace; 0 = none */
+    int64_t drain_until; /* once exited: force-close pipes after this */
+    uint64_t offset[2];  /* bytes sent per stream */
+};
+
+struct node {
+    agent_t *agent;
+    size_t index;
+    char *name;
+    void *sock; /* NULL once the node has left */
+    int registered;
+    int64_t next_register;
+    int64_t last_register;
+    int64_t next_hb;
+    uint64_t hb_seq;
+    uint64_t next_rid;
+    task_t *tasks;
+    int leaving;
+    int64_t leave_ack_deadline;
+    int64_t leave_hard_deadline;
+};
+
+/* What a poll item stands for. */
+typedef struct {
+    enum { S_REF_SIG, S_REF_NODE, S_REF_PIPE } kind;
+    node_t *node;
+    task_t *task;
+    int stream;
+} s_ref_t;
+
+struct agent {
+    const agent_cfg_t *cfg;
+    void *ctx;
+    node_t *nodes;
+    size_t n_nodes;
+    size_t n_gone;
+    int simulate;
+    int sig_fd;
+    int64_t hb_ms;
+    zmq_pollitem_t *items;
+    s_ref_t *refs;
+    size_t items_cap;
+    sim_heap_t *heap;
+    char *chunk;
+    char *base_env[3]; /* PATH, HOME, LANG of the agent, "K=V" or NULL */
+};
+
+/* ---- small helpers --------------------------------------------------------
+ */
+
+static int s_final(s_state_t st)
+{
+    return st == S_ST(EXITED) || st == S_ST(FAILED) || st == S_ST(CANCELED);
+}
+
+static const char *s_state_name(s_state_t st)
+{
+    switch (st) {
+    case S_ST(STARTING):
+        return "starting";
+    case S_ST(RUNNING):
+        return "running";
+    case S_ST(EXITED):
+        return "exited";
+    case S_ST(FAILED):
+        return "failed";
+    case S_ST(CANCELED):
+        return "canceled";
+    default:
+        return "unknown";
+    }
+}
+
+static void s_set_str(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = src ? dr_strdup(src) : NULL;
+}
+
+static int64_t s_min(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+static void s_env_init(node_t *node, dr_env_t *env)
+{
+    wire_env_init(env, ++node->next_rid);
+}
+
+static void s_send(node_t *node, const dr_env_t *env)
+{
+    if (!node->sock)
+        return;
+    int rc = wire_send(node->sock, NULL, env);
+    if (rc < 0)
+        log_warn("node %s: send %s failed: %s", node->name,
+                 wire_body_name((int)env->body_case), dr_strerror(rc));
+}
+
+/* ---- host metrics
+ * ------------------------------------------------------------ */
+
+static uint32_t s_load_milli(void)
+{
+    FILE *f = fopen("/proc/loadavg", "re");
+    if (!f)
+        return 0;
+    double l = 0;
+    int ok = fscanf(f, "%lf", &l) == 1;
+    fclose(f);
+    if (!ok || l < 0 || l > 4e6)
+        return 0;
+    return (uint32_t)(l * 1000.0);
+}
+
+static uint64_t s_mem_used_mb(void)
+{
+    FILE *f = fopen("/proc/meminfo", "re");
+    if (!f)
+        return 0;
+    char line[256];
+    unsigned long long total = 0, avail = 0, v;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "MemTotal: %llu kB", &v) == 1)
+            total = v;
+        else if (sscanf(line, "MemAvailable: %llu kB", &v) == 1)
+            avail = v;
+    }
+    fclose(f);
+    return total > avail ? (total - avail) / 1024 : 0;
+}
+
+/* ---- task table -------------------------------------------------------------
+ */
+
+static task_t *s_task_find(node_t *node, uint64_t job_id, uint32_t attempt)
+{
+    for (task_t *t = node->tasks; t; t = t->next)
+        if (t->job_id == job_id && t->attempt == attempt)
+            return t;
+    return NULL;
+}
+
+static task_t *s_task_add(node_t *node, uint64_t job_id, uint32_t attempt)
+{
+    task_t *t = dr_calloc(1, sizeof *t);
+    t->job_id = job_id;
+    t->attempt = attempt;
+    t->state = S_ST(STARTING);
+    t->next = node->tasks;
+    node->tasks = t;
+    return t;
+}
+
+static void s_task_free(task_t **tp)
+{
+    task_t *t = *tp;
+    runtime_process_destroy(&t->proc);
+    free(t->reason);
+    free(t->end_reason);
+    free(t);
+    *tp = NULL;
+}
+
+static void s_task_remove(node_t *node, task_t *t)
+{
+    for (task_t **pp = &node->tasks; *pp; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            s_task_free(&t);
+            return;
+        }
+    }
+}
+
+static void s_fill_report(const task_t *t, Drover__TaskReport *r)
+{
+    drover__task_report__init(r);
+    r->job_id = t->job_id;
+    r->attempt = t->attempt;
+    r->state = t->state;
+    r->exit_code = t->exit_code;
+    r->term_signal = t->term_signal;
+    r->reason = t->reason ? t->reason : (char *)"";
+    r->started_at_ms = t->started_at_ms;
+    r->ended_at_ms = t->ended_at_ms;
+}
+
+static void s_send_update(node_t *node, task_t *t)
+{
+    dr_env_t env;
+    Drover__TaskUpdate up = DROVER__TASK_UPDATE__INIT;
+    Drover__TaskReport rep;
+    s_fill_report(t, &rep);
+    up.report = &rep;
+    s_env_init(node, &env);
+    env.body_case = DROVER__ENVELOPE__BODY_TASK_UPDATE;
+    env.task_update = &up;
+    s_send(node, &env);
+}
+
+/* Records a new state, sends it, and keeps it for resending until acked. */
+static void s_task_report(node_t *node, task_t *t, s_state_t st,
+                          const char *reason)
+{
+    t->state = st;
+    s_set_str(&t->reason, reason && *reason ? reason : NULL);
+    t->pending = 1;
+    t->resend_at = dr_mono_ms() + S_RESEND_MS;
+    s_send_update(node, t);
+}
+
+static void s_send_output(node_t *node, task_t *t, int stream, const char *data,
+                          size_t n)
+{
+    dr_env_t env;
+    Drover__TaskOutput o = DROVER__TASK_OUTPUT__INIT;
+    o.job_id = t->job_id;
+    o.attempt = t->attempt;
+    o.stream = stream == RUNTIME_PROCESS_STDERR ? DROVER__STREAM__STREAM_STDERR
+                                                : DROVER__STREAM__STREAM_STDOUT;
+    o.data.data = (uint8_t *)data;
+    o.data.len = n;
+    o.offset = t->offset[stream];
+    s_env_init(node, &env);
+    env.body_case = DROVER__ENVELOPE__BODY_TASK_OUTPUT;
+    env.task_output = &o;
+    s_send(node, &env);
+    t->offset[stream] += n;
+}
+
+/* Reads what a task's pipe holds (bounded) and streams it. */
+static void s_pump(node_t *node, task_t *t, int stream, int batches)
+{
+    char *buf = node->agent->chunk;
+    for (int i = 0; i < batches && t->proc; i++) {
+        int n = runtime_process_read(t->proc, stream, buf, S_CHUNK);
+        if (n <= 0)
+            return;
+        s_send_output(node, t, stream, buf, (size_t)n);
+    }
+}
+
+/* The task's process (or hollow run) is over: report the final state. */
+static void s_task_complete(node_t *node, task_t *t, int exit_code,
+                            int term_signal)
+{
+    t->live = 0;
+    t->exit_code = exit_code;
+    t->term_signal = term_signal;
+    t->ended_at_ms = dr_now_ms();
+    runtime_process_destroy(&t->proc);
+    s_state_t st = t->end_set ? t->end_state : S_ST(EXITED);
+    char sigbuf[64] = "";
+    const char *reason = t->end_set ? t->end_reason : NULL;
+    if (!reason && term_signal) {
+        snprintf(sigbuf, sizeof sigbuf, "killed by signal %d (%s)", term_signal,
+                 strsignal(term_signal));
+        reason = sigbuf;
+    }
+    if (st == S_ST(EXITED))
+        log_info("job %" PRIu64 " attempt %u on node %s: exited %d%s%s",
+                 t->job_id, t->attempt, node->name, exit_code,
+                 reason ? ", " : "", reason ? reason : "");
+    else
+        log_info("job %" PRIu64 " attempt %u on node %s: %s (%s), exit %d",
+                 t->job_id, t->attempt, node->name, s_state_name(st),
+                 reason ? reason : "", exit_code);
+    s_task_report(node, t, st, reason);
+}
+
+/* A task that never ran: report FAILED right away. */
+static void s_task_fail(node_t *node, task_t *t, int exit_code,
+                        const char *reason)
+{
+    t->live = 0;
+    t->exit_code = exit_code;
+    t->ended_at_ms = dr_now_ms();
+    log_warn("job %" PRIu64 " attempt %u on node %s: failed: %s", t->job_id,
+             t->attempt, node->name, reason);
+    s_task_report(node, t, S_ST(FAILED), reason);
+}
+
+/* Asks a live task to end with the given outcome: SIGTERM to its process
+ * group, SIGKILL after the grace (or at once with `now_kill`). */
+static void s_task_stop(node_t *node, task_t *t, s_state_t st,
+                        const char *reason, int now_kill)
+{
+    if (!t->live)
+        return;
+    if (!t->end_set) {
+        t->end_set = 1;
+        t->end_state = st;
+        s_set_str(&t->end_reason, reason);
+    }
+    log_info("job %" PRIu64 " attempt %u on node %s: stopping: %s", t->job_id,
+             t->attempt, node->name, reason);
+    if (t->hollow) {
+        s_task_complete(node, t, 128 + SIGTERM, SIGTERM);
+        return;
+    }
+    int64_t grace = node->agent->cfg->grace_ms;
+    int sig = now_kill || grace <= 0 ? SIGKILL : SIGTERM;
+    if (runtime_process_signal(t->proc, sig) < 0)
+        log_warn_errno("job %" PRIu64 " attempt %u on node %s: kill", t->job_id,
+                       t->attempt, node->name);
+    if (sig == SIGTERM && !t->kill_at)
+        t->kill_at = dr_mono_ms() + grace;
+}
+
+/* ---- starting tasks --------------------------------------------------------
+ */
+
+typedef struct {
+    char **v;
+    size_t n, cap;
+} s_envv_t;
+
+static void s_envv_put(s_envv_t *e, char *kv)
+{
+    size_t kl = strcspn(kv, "=");
+    for (size_t i = 0; i < e->n; i++) {
+        if (strncmp(e->v[i], kv, kl) == 0 && e->v[i][kl] == '=') {
+            free(e->v[i]);
+            e->v[i] = kv;
+            return;
+        }
+    }
+    if (e->n + 2 > e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 32;
+        e->v = dr_realloc(e->v, e->cap * sizeof *e->v);
+    }
+    e->v[e->n++] = kv;
+    e->v[e->n] = NULL;
+}
+
+static void s_envv_free(s_envv_t *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        free(e->v[i]);
+    free(e->v);
+    e->v = NULL;
+    e->n = e->cap = 0;
+}
+
+/* 0 or a DR_E* code with the reason in why. */
+static int s_task_start_check(const agent_t *a, const Drover__TaskStart *ts,
+                              char *why, size_t n)
+{
+    if (ts->job_id == 0) {
+        snprintf(why, n, "job_id missing");
+        return DR_EINVAL;
+    }
+    if (ts->n_argv == 0 || !ts->argv[0] || !ts->argv[0][0]) {
+        snprintf(why, n, "empty argv");
+        return DR_EINVAL;
+    }
+    if (ts->n_argv > S_MAX_ARGV) {
+        snprintf(why, n, "argv has %zu entries (at most %d)", ts->n_argv,
+                 S_MAX_ARGV);
+        return DR_EINVAL;
+    }
+    if (ts->n_env > S_MAX_ENV) {
+        snprintf(why, n, "env has %zu entries (at most %d)", ts->n_env,
+                 S_MAX_ENV);
+        return DR_EINVAL;
+    }
+    size_t bytes = 0;
+    for (size_t i = 0; i < ts->n_argv; i++) {
+        if (!ts->argv[i]) {
+            snprintf(why, n, "argv[%zu] missing", i);
+            return DR_EINVAL;
+        }
+        bytes += strlen(ts->argv[i]) + 1;
+    }
+    for (size_t i = 0; i < ts->n_env; i++) {
+        const Drover__KeyValue *kv = ts->env[i];
+        if (!kv || !kv->key || !kv->key[0] || strchr(kv->key, '=') ||
+            !kv->value) {
+            snprintf(why, n, "env entry %zu has an invalid name", i);
+            return DR_EINVAL;
+        }
+        bytes += strlen(kv->key) + strlen(kv->value) + 2;
+    }
+    if (bytes > S_MAX_ARG_BYTES) {
+        snprintf(why, n, "argv and env are %zu bytes (at most %u)", bytes,
+                 S_MAX_ARG_BYTES);
+        return DR_EINVAL;
+    }
+    if (ts->cpus > 1000000 || ts->memory_mb > ((uint64_t)1 << 40) ||
+        ts->nodes > 100000 || ts->procs_per_node > 100000 ||
+        ts->n_gpu_indices > 1024) {
+        snprintf(why, n, "absurd resource request");
+        return DR_EINVAL;
+    }
+    if (ts->nodes > 0 && ts->node_rank >= ts->nodes) {
+        snprintf(why, n, "node_rank %u outside %u nodes", ts->node_rank,
+                 ts->nodes);
+        return DR_EINVAL;
+    }
+    if (ts->image && ts->image[0] && !a->simulate) {
+        snprintf(why, n,
+                 "image '%.64s' needs the docker runtime, which this "
+                 "node does not have",
+                 ts->image);
+        return DR_EUNSUPP;
+    }
+    return 0;
+}
+
+static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts)
+{
+    agent_t *a = node->agent;
+    const agent_cfg_t *cfg = a->cfg;
+    char reason[512];
+    char *task_dir = dr_asprintf("%s/tasks/%" PRIu64 "-%u", cfg->work_dir,
+                                 t->job_id, t->attempt);
+    char **argv = dr_calloc(ts->n_argv + 1, sizeof *argv);
+    for (size_t i = 0; i < ts->n_argv; i++)
+        argv[i] = ts->argv[i];
+    s_envv_t env = {0};
+    for (int i = 0; i < 3; i++)
+        if (a->base_env[i])
+            s_envv_put(&env, dr_strdup(a->base_env[i]));
+    for (size_t i = 0; i < ts->n_env; i++)
+        s_envv_put(&env,
+                   dr_asprintf("%s=%s", ts->env[i]->key, ts->env[i]->value));
+    s_envv_put(&env, dr_asprintf("DROVER_JOB_ID=%" PRIu64, t->job_id));
+    s_envv_put(&env, dr_asprintf("DROVER_ATTEMPT=%u", t->attempt));
+    s_envv_put(&env, dr_asprintf("DROVER_NODE_NAME=%s", node->name));
+    s_envv_put(&env, dr_asprintf("DROVER_CLUSTER=%s", cfg->cluster));
+    s_envv_put(&env, dr_asprintf("DROVER_TASK_DIR=%s", task_dir));
+    s_envv_put(&env, dr_asprintf("DROVER_NODE_RANK=%u", ts->node_rank));
+    s_envv_put(&env,
+               dr_asprintf("DROVER_NUM_NODES=%u", ts->nodes ? ts->nodes : 1));
+    if (ts->job_name && ts->job_name[0])
+        s_envv_put(&env, dr_asprintf("DROVER_JOB_NAME=%s", ts->job_name));
+
+    runtime_process_spec_t spec = {argv, env.v, task_dir};
+    int rc = runtime_process_start(&spec, &t->proc, reason, sizeof reason);
+    if (rc < 0) {
+        s_task_fail(node, t, rc == DR_ESYS ? 127 : 0, reason);
+    } else {
+        t->live = 1;
+        t->started_at_ms = dr_now_ms();
+        if (t->time_limit_s)
+            t->deadline = dr_mono_ms() + (int64_t)t->time_limit_s * 1000;
+        log_info("job %" PRIu64 " attempt %u on node %s: started '%s' as pid "
+                 "%d in %s",
+                 t->job_id, t->attempt, node->name, argv[0],
+                 (int)runtime_process_pid(t->proc), task_dir);
+        s_task_report(node, t, S_ST(RUNNING), NULL);
+    }
+    s_envv_free(&env);
+    free(argv);
+    free(task_dir);
+}
+
+static void s_task_hollow(node_t *node, task_t *t, const Drover__TaskStart *ts)
+{
+    agent_t *a = node->agent;
+    int64_t dur = sim_duration_ms(ts->argv, ts->n_argv);
+    t->hollow = 1;
+    t->live = 1;
+    t->started_at_ms = dr_now_ms();
+    sim_timer_t tm = {dr_mono_ms() + dur, node->index, t->job_id, t->attempt};
+    sim_heap_push(a->heap, &tm);
+    log_debug("job %" PRIu64 " attempt %u on node %s: hollow run of %" PRId64
+              " ms",
+              t->job_id, t->attempt, node->name, dur);
+    s_task_report(node, t, S_ST(RUNNING), NULL);
+    char line[128];
+    int n = snprintf(line, sizeof line, "simulated on %s\n", node->name);
+    if (n > 0 && (size_t)n < sizeof line)
+        s_send_output(node, t, RUNTIME_PROCESS_STDOUT, line, (size_t)n);
+}
+
+/* ---- registration and heartbeats
+ * --------------------------------------------- */
+
+static void s_send_register(node_t *node)
+{
+    agent_t *a = node->agent;
+    const agent_cfg_t *cfg = a->cfg;
+    size_t n = 0;
+    for (task_t *t = node->tasks; t; t = t->next)
+        n++;
+    Drover__TaskReport *reps = n ? dr_calloc(n, sizeof *reps) : NULL;
+    Drover__TaskReport **ptrs = n ? dr_calloc(n, sizeof *ptrs) : NULL;
+    size_t i = 0;
+    for (task_t *t = node->tasks; t; t = t->next, i++) {
+        s_fill_report(t, &reps[i]);
+        ptrs[i] = &reps[i];
+    }
+    char *runtimes[] = {(char *)"process"};
+    Drover__Register reg = DROVER__REGISTER__INIT;
+    reg.node_name = node->name;
+    reg.cluster = cfg->cluster;
+    reg.vm_size = cfg->vm_size;
+    reg.cpus = (uint32_t)cfg->cpus;
+    reg.memory_mb = (uint64_t)cfg->memory_mb;
+    reg.n_tasks = n;
+    reg.tasks = ptrs;
+    reg.agent_version = (char *)AGENT_VERSION;
+    reg.n_runtimes = 1;
+    reg.runtimes = runtimes;
+    reg.pid = (uint32_t)getpid();
+    dr_env_t env;
+    s_env_init(node, &env);
+    env.body_case = DROVER__ENVELOPE__BODY_REGISTER;
+    env.register_ = &reg;
+    log_debug("node %s: register with %zu task(s)", node->name, n);
+    s_send(node, &env);
+    free(reps);
+    free(ptrs);
+    node->last_register = dr_mono_ms();
+    node->next_register = node->last_register + S_REGISTER_RETRY_MS;
+}
+
+static void s_send_heartbeat(node_t *node)
+{
+    agent_t *a = node->agent;
+    Drover__Heartbeat hb = DROVER__HEARTBEAT__INIT;
+    uint32_t running = 0, cpus = 0;
+    uint64_t mem = 0;
+    for (task_t *t = node->tasks; t; t = t->next) {
+        if (t->live) {
+            running++;
+            cpus += t->cpus;
+            mem += t->memory_mb;
+        }
+    }
+    hb.running_tasks = running;
+    if (a->simulate) {
+        hb.cpu_load_milli = cpus * 1000;
+        hb.memory_used_mb = mem;
+    } else {
+        hb.cpu_load_milli = s_load_milli();
+        hb.memory_used_mb = s_mem_used_mb();
+    }
+    hb.seq = ++node->hb_seq;
+    dr_env_t env;
+    s_env_init(node, &env);
+    env.body_case = DROVER__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    s_send(node, &env);
+}
+
+/* Heartbeats of N nodes spread over one interval, not all in one ms. */
+static int64_t s_hb_phase(const node_t *node)
+{
+    const agent_t *a = node->agent;
+    return a->hb_ms * (int64_t)(node->index + 1) / (int64_t)a->n_nodes;
+}
+
+/* ---- leaving ----------------------------------------------------------------
+ */
+
+static void s_node_leave(node_t *node, const char *reason)
+{
+    if (node->leaving || !node->sock)
+        return;
+    node->leaving = 1;
+    node->leave_hard_deadline =
+        dr_mono_ms() + node->agent->cfg->grace_ms + S_LEAVE_ACK_MS + 2000;
+    log_info("node %s: shutting down (%s)", node->name, reason);
+    char *why = dr_asprintf("node shutting down: %s", reason);
+    for (task_t *t = node->tasks; t; t = t->next)
+        s_task_stop(node, t, S_ST(CANCELED), why, 0);
+    free(why);
+}
+
+static void s_node_gone(node_t *node)
+{
+    log_info("node %s: left", node->name);
+    while (node->tasks) {
+        task_t *t = node->tasks;
+        node->tasks = t->next;
+        if (t->pending)
+            log_warn("job %" PRIu64 " attempt %u on node %s: final state %s "
+                     "not acked",
+                     t->job_id, t->attempt, node->name, s_state_name(t->state));
+        s_task_free(&t);
+    }
+    zmq_close(node->sock);
+    node->sock = NULL;
+    node->agent->n_gone++;
+}
+
+/* ---- message handlers -------------------------------------------------------
+ */
+
+typedef void(s_handler_fn)(node_t *node, const dr_env_t *env);
+
+static void s_on_ok(node_t *node, const dr_env_t *env)
+{
+    (void)env;
+    log_debug("node %s: ok from scheduler", node->name);
+}
+
+static void s_on_error(node_t *node, const dr_env_t *env)
+{
+    const Drover__Error *e = env->error;
+    if (e->code == DR_ENOTREG) {
+        log_info("node %s: scheduler says not registered; registering",
+                 node->name);
+        /* A burst of such errors (one per queued message) must not turn
+         * into a burst of Registers. */
+        int recent =
+            node->last_register && dr_mono_ms() - node->last_register < 250;
+        node->registered = 0;
+        if (!recent)
+            s_send_register(node);
+        return;
+    }
+    log_warn("node %s: scheduler error %d (%s): %.200s", node->name, e->code,
+             dr_errname(e->code), e->message ? e->message : "");
+}
+
+static void s_on_register_ack(node_t *node, const dr_env_t *env)
+{
+    agent_t *a = node->agent;
+    const Drover__RegisterAck *ack = env->register_ack;
+    if (ack->heartbeat_interval_ms) {
+        uint32_t ms = ack->heartbeat_interval_ms;
+        if (ms < 100 || ms > 3600000)
+            log_warn("node %s: ignoring heartbeat interval %u ms", node->name,
+                     ms);
+        else
+            a->hb_ms = ms;
+    }
+    if (!node->registered)
+        log_info("node %s: registered with %s, heartbeat every %" PRId64 " ms",
+                 node->name, a->cfg->scheduler, a->hb_ms);
+    node->registered = 1;
+    node->next_hb = dr_mono_ms() + s_hb_phase(node);
+    for (size_t i = 0; i < ack->n_cancel_job_ids; i++) {
+        for (task_t *t = node->tasks; t; t = t->next) {
+            if (t->job_id == ack->cancel_job_ids[i])
+                s_task_stop(node, t, S_ST(CANCELED),
+                            "canceled by the scheduler at registration", 0);
+        }
+    }
+}
+
+static void s_on_heartbeat_ack(node_t *node, const dr_env_t *env)
+{
+    log_debug("node %s: heartbeat %" PRIu64 " acked", node->name,
+              env->heartbeat_ack->seq);
+}
+
+static void s_on_task_start(node_t *node, const dr_env_t *env)
+{
+    agent_t *a = node->agent;
+    const Drover__TaskStart *ts = env->task_start;
+    char why[256];
+    int rc = s_task_start_check(a, ts, why, sizeof why);
+    if (rc == 0 && node->leaving) {
+        snprintf(why, sizeof why, "node %s is shutting down", node->name);
+        rc = DR_ESTATE;
+    }
+    task_t *t = s_task_find(node, ts->job_id, ts->attempt);
+    if (t) {
+        log_debug("job %" PRIu64 " attempt %u on node %s: duplicate TaskStart",
+                  ts->job_id, ts->attempt, node->name);
+        if (t->pending)
+            s_send_update(node, t);
+        return;
+    }
+    if (rc < 0) {
+        log_warn("job %" PRIu64 " attempt %u on node %s: rejected TaskStart: "
+                 "%s",
+                 ts->job_id, ts->attempt, node->name, why);
+        int wrc = wire_send_error(node->sock, NULL, env->request_id, rc,
+                                  "job %" PRIu64 " attempt %u: %s", ts->job_id,
+                                  ts->attempt, why);
+        if (wrc < 0)
+            log_warn("node %s: send error reply: %s", node->name,
+                     dr_strerror(wrc));
+        if (ts->job_id != 0) {
+            t = s_task_add(node, ts->job_id, ts->attempt);
+            s_task_fail(node, t, 0, why);
+        }
+        return;
+    }
+    for (task_t *o = node->tasks; o; o = o->next) {
+        if (o->job_id == ts->job_id && o->live) {
+            char *r = dr_asprintf("superseded by attempt %u", ts->attempt);
+            s_task_stop(node, o, S_ST(CANCELED), r, 1);
+            free(r);
+        }
+    }
+    t = s_task_add(node, ts->job_id, ts->attempt);
+    t->cpus = ts->cpus;
+    t->memory_mb = ts->memory_mb;
+    t->time_limit_s = ts->time_limit_s;
+    if (a->simulate)
+        s_task_hollow(node, t, ts);
+    else
+        s_task_spawn(node, t, ts);
+}
+
+static void s_on_task_cancel(node_t *node, const dr_env_t *env)
+{
+    const Drover__TaskCancel *tc = env->task_cancel;
+    if (tc->job_id == 0) {
+        log_warn("node %s: TaskCancel without job_id", node->name);
+        int rc = wire_send_error(node->sock, NULL, env->request_id, DR_EINVAL,
+                                 "TaskCancel without job_id");
+        if (rc < 0)
+            log_warn("node %s: send error reply: %s", node->name,
+                     dr_strerror(rc));
+        return;
+    }
+    const char *reason =
+        tc->reason && tc->reason[0] ? tc->reason : "canceled by the scheduler";
+    int found = 0;
+    for (task_t *t = node->tasks; t; t = t->next) {
+        if (t->job_id != tc->job_id ||
+            (tc->attempt != 0 && t->attempt != tc->attempt))
+            continue;
+        found = 1;
+        if (t->live)
+            s_task_stop(node, t, S_ST(CANCELED), reason, 0);
+        else if (t->pending)
+            s_send_update(node, t); /* already over: repeat the result */
+    }
+    if (found)
+        return;
+    log_info("job %" PRIu64 " attempt %u on node %s: cancel for a task not "
+             "here",
+             tc->job_id, tc->attempt, node->name);
+    if (tc->attempt == 0) {
+        int rc = wire_send_error(node->sock, NULL, env->request_id, DR_ENOENT,
+                                 "job %" PRIu64 " has no task on node %s",
+                                 tc->job_id, node->name);
+        if (rc < 0)
+            log_warn("node %s: send error reply: %s", node->name,
+                     dr_strerror(rc));
+        return;
+    }
+    /* Tell the scheduler it is not running here, once, untracked: a later
+     * ack for it finds nothing and is ignored. */
+    task_t tmp = {0};
+    tmp.job_id = tc->job_id;
+    tmp.attempt = tc->attempt;
+    tmp.state = S_ST(CANCELED);
+    tmp.reason = (char *)"task not running on this node";
+    tmp.ended_at_ms = dr_now_ms();
+    s_send_update(node, &tmp);
+}
+
+static void s_on_task_update_ack(node_t *node, const dr_env_t *env)
+{
+    const Drover__TaskUpdateAck *ack = env->task_update_ack;
+    task_t *t = s_task_find(node, ack->job_id, ack->attempt);
+    if (!t) {
+        log_debug("job %" PRIu64 " attempt %u on node %s: ack for unknown "
+                  "task",
+                  ack->job_id, ack->attempt, node->name);
+        return;
+    }
+    if (ack->state != t->state)
+        return; /* an older state; the latest is still pending */
+    t->pending = 0;
+    if (s_final(t->state) && !t->live) {
+        log_debug("job %" PRIu64 " attempt %u on node %s: final state acked",
+                  t->job_id, t->attempt, node->name);
+        s_task_remove(node, t);
+    }
+}
+
+static void s_on_shutdown(node_t *node, const dr_env_t *env)
+{
+    const char *r = env->shutdown->reason;
+    s_node_leave(node, r && r[0] ? r : "scheduler asked");
+}
+
+static s_handler_fn *const s_handlers[] = {
+    [DROVER__ENVELOPE__BODY_ERROR] = s_on_error,
+    [DROVER__ENVELOPE__BODY_OK] = s_on_ok,
+    [DROVER__ENVELOPE__BODY_REGISTER_ACK] = s_on_register_ack,
+    [DROVER__ENVELOPE__BODY_HEARTBEAT_ACK] = s_on_heartbeat_ack,
+    [DROVER__ENVELOPE__BODY_TASK_START] = s_on_task_start,
+    [DROVER__ENVELOPE__BODY_TASK_CANCEL] = s_on_task_cancel,
+    [DROVER__ENVELOPE__BODY_TASK_UPDATE_ACK] = s_on_task_update_ack,
+    [DROVER__ENVELOPE__BODY_SHUTDOWN] = s_on_shutdown,
+};
+#define S_NHANDLERS (sizeof s_handlers / sizeof s_handlers[0])
+
+static void s_recv_node(node_t *node)
+{
+    for (int i = 0; i < S_RECV_BATCH && node->sock; i++) {
+        dr_env_t *env = NULL;
+        int rc = wire_recv(node->sock, NULL, ZMQ_DONTWAIT, &env);
+        if (rc == DR_EAGAIN)
+            break;
+        if (rc < 0) {
+            log_warn("node %s: dropped a bad message: %s", node->name,
+                     dr_strerror(rc));
+            wire_free(&env);
+            if (rc == DR_EIO)
+                break;
+            continue;
+        }
+        unsigned bc = (unsigned)env->body_case;
+        s_handler_fn *fn = bc < S_NHANDLERS ? s_handlers[bc] : NULL;
+        if (!fn)
+            log_warn("node %s: dropped unexpected %s message (body %u)",
+                     node->name, wire_body_name((int)bc), bc);
+        else
+            fn(node, env);
+        wire_free(&env);
+    }
+}
+
+/* ---- timers
+ * ------------------------------------------------------------------ */
+
+/* Does what a task's clocks and child call for; returns its next due time.
+ * Never frees t: tasks are only freed on acks and when their node goes. */
+static int64_t s_tick_task(node_t *node, task_t *t, int64_t now)
+{
+    int64_t next = S_NO_TIMER;
+    if (t->proc) {
+        if (!runtime_process_poll_exit(t->proc)) {
+            if (t->deadline && now >= t->deadline && !t->end_set) {
+                char *r =
+                    dr_asprintf("time limit of %u s exceeded", t->time_limit_s);
+                s_task_stop(node, t, S_ST(FAILED), r, 0);
+                free(r);
+            }
+            if (t->kill_at && now >= t->kill_at) {
+                log_info("job %" PRIu64 " attempt %u on node %s: grace over, "
+                         "SIGKILL",
+                         t->job_id, t->attempt, node->name);
+                if (runtime_process_signal(t->proc, SIGKILL) < 0)
+                    log_warn_errno("job %" PRIu64 " attempt %u on node %s: "
+                                   "kill",
+                                   t->job_id, t->attempt, node->name);
+                t->kill_at = 0;
+            }
+            if (t->deadline && !t->end_set)
+                next = s_min(next, t->deadline);
+            if (t->kill_at)
+                next = s_min(next, t->kill_at);
+            if (node->agent->sig_fd < 0)
+                next = s_min(next, now + 50); /* no SIGCHLD: poll */
+        } else {
+            if (!t->drain_until)
+                t->drain_until = now + S_DRAIN_MS;
+            s_pump(node, t, RUNTIME_PROCESS_STDOUT, 64);
+            s_pump(node, t, RUNTIME_PROCESS_STDERR, 64);
+            if (!runtime_process_done(t->proc) && now >= t->drain_until) {
+                log_warn("job %" PRIu64 " attempt %u on node %s: output still "
+                         "open %d ms after exit; closing it",
+                         t->job_id, t->attempt, node->name, S_DRAIN_MS);
+                runtime_process_close_output(t->proc);
+            }
+            if (runtime_process_done(t->proc)) {
+                int code = 0, sig = 0;
+                if (runtime_process_status(t->proc, &code, &sig) < 0)
+                    code = -1;
+                s_task_complete(node, t, code, sig);
+            } else {
+                next = s_min(next, t->drain_until);
+            }
+        }
+    }
+    if (t->pending) {
+        if (now >= t->resend_at) {
+            s_send_update(node, t);
+            t->resend_at = now + S_RESEND_MS;
+        }
+        next = s_min(next, t->resend_at);
+    }
+    return next;
+}
+
+static int64_t s_tick_node(node_t *node, int64_t now)
+{
+    agent_t *a = node->agent;
+    int64_t next = S_NO_TIMER;
+    if (!node->sock)
+        return next;
+    if (!node->registered) {
+        if (now >= node->next_register)
+            s_send_register(node);
+        next = s_min(next, node->next_register);
+    } else {
+        if (now >= node->next_hb) {
+            s_send_heartbeat(node);
+            node->next_hb += a->hb_ms;
+            if (node->next_hb <= now)
+                node->next_hb = now + a->hb_ms;
+        }
+        next = s_min(next, node->next_hb);
+    }
+    int live = 0;
+    for (task_t *t = node->tasks; t; t = t->next) {
+        next = s_min(next, s_tick_task(node, t, now));
+        live += t->live;
+    }
+    if (node->leaving) {
+        if (!live && !node->leave_ack_deadline)
+            node->leave_ack_deadline = now + S_LEAVE_ACK_MS;
+        if ((!live && !node->tasks) ||
+            (node->leave_ack_deadline && now >= node->leave_ack_deadline)) {
+            s_node_gone(node);
+            return S_NO_TIMER;
+        }
+        if (now >= node->leave_hard_deadline) {
+            log_warn("node %s: tasks did not end in time; leaving anyway",
+                     node->name);
+            s_node_gone(node);
+            return S_NO_TIMER;
+        }
+        next = s_min(next, node->leave_hard_deadline);
+        if (node->leave_ack_deadline)
+            next = s_min(next, node->leave_ack_deadline);
+    }
+    return next;
+}
+
+static int64_t s_tick_sim(agent_t *a, int64_t now)
+{
+    sim_timer_t tm;
+    while (sim_heap_peek(a->heap, &tm) == 0 && tm.at_ms <= now) {
+        if (sim_heap_pop(a->heap, &tm) < 0)
+            break;
+        if (tm.node >= a->n_nodes)
+            continue;
+        node_t *node = &a->nodes[tm.node];
+        task_t *t = s_task_find(node, tm.job_id, tm.attempt);
+        if (t && t->live && t->hollow && node->sock)
+            s_task_complete(node, t, 0, 0);
+    }
+    return sim_heap_peek(a->heap, &tm) == 0 ? tm.at_ms : S_NO_TIMER;
+}
+
+/* ---- the loop
+ * ------------------------------------------------------------------ */
+
+static void s_item_add(agent_t *a, size_t *n, void *sock, int fd, s_ref_t ref)
+{
+    if (*n == a->items_cap) {
+        a->items_cap = a->items_cap ? a->items_cap * 2 : 64;
+        a->items = dr_realloc(a->items, a->items_cap * sizeof *a->items);
+        a->refs = dr_realloc(a->refs, a->items_cap * sizeof *a->refs);
+    }
+    a->items[*n] = (zmq_pollitem_t){sock, fd, ZMQ_POLLIN, 0};
+    a->refs[*n] = ref;
+    (*n)++;
+}
+
+static void s_read_signals(agent_t *a)
+{
+    char buf[64];
+    ssize_t n;
+    while ((n = read(a->sig_fd, buf, sizeof buf)) > 0) {
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i] == 'T')
+                agent_shutdown(a, "signal");
+    }
+}
+
+int agent_step(agent_t *self, int max_wait_ms)
+{
+    if (self->n_gone == self->n_nodes)
+        return 1;
+    int64_t now = dr_mono_ms();
+    int64_t next = S_NO_TIMER;
+    for (size_t i = 0; i < self->n_nodes; i++)
+        next = s_min(next, s_tick_node(&self->nodes[i], now));
+    if (self->simulate)
+        next = s_min(next, s_tick_sim(self, now));
+    if (self->n_gone == self->n_nodes)
+        return 1;
+
+    size_t n = 0;
+    for (size_t i = 0; i < self->n_nodes; i++) {
+        node_t *node = &self->nodes[i];
+        if (!node->sock)
+            continue;
+        s_item_add(self, &n, node->sock, 0, (s_ref_t){S_REF_NODE, node, 0, 0});
+        for (task_t *t = node->tasks; t; t = t->next) {
+            for (int s = 0; t->proc && s < 2; s++) {
+                int fd = runtime_process_fd(t->proc, s);
+                if (fd >= 0)
+                    s_item_add(self, &n, NULL, fd,
+                               (s_ref_t){S_REF_PIPE, node, t, s});
+            }
+        }
+    }
+    if (self->sig_fd >= 0)
+        s_item_add(self, &n, NULL, self->sig_fd,
+                   (s_ref_t){S_REF_SIG, NULL, NULL, 0});
+
+    now = dr_mono_ms();
+    int64_t wait = next == S_NO_TIMER ? max_wait_ms : next - now;
+    if (wait < 0)
+        wait = 0;
+    if (max_wait_ms >= 0 && wait > max_wait_ms)
+        wait = max_wait_ms;
+    int rc = zmq_poll(self->items, (int)n, (long)wait);
+    if (rc < 0) {
+        if (errno == EINTR)
+            return 0;
+        log_warn_errno("zmq_poll");
+        return DR_EIO;
+    }
+    /* Pipes first: handling messages may free tasks the refs point at. */
+    for (size_t i = 0; i < n && rc > 0; i++) {
+        s_ref_t *r = &self->refs[i];
+        if (r->kind == S_REF_PIPE &&
+            (self->items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+            s_pump(r->node, r->task, r->stream, S_PUMP_BATCH);
+    }
+    for (size_t i = 0; i < n && rc > 0; i++) {
+        s_ref_t *r = &self->refs[i];
+        if (r->kind == S_REF_SIG && self->items[i].revents)
+            s_read_signals(self);
+    }
+    for (size_t i = 0; i < n && rc > 0; i++) {
+        s_ref_t *r = &self->refs[i];
+        if (r->kind == S_REF_NODE && (self->items[i].revents & ZMQ_POLLIN))
+            s_recv_node(r->node);
+    }
+    return self->n_gone == self->n_nodes ? 1 : 0;
+}
+
+int agent_run(agent_t *self)
+{
+    for (;;) {
+        int rc = agent_step(self, 1000);
+        if (rc < 0)
+            return rc;
+        if (rc > 0)
+            return 0;
+    }
+}
+
+void agent_shutdown(agent_t *self, const char *reason)
+{
+    for (size_t i = 0; i < self->n_nodes; i++)
+        s_node_leave(&self->nodes[i], reason);
+}
+
+void agent_set_signal_fd(agent_t *self, int fd)
+{
+    self->sig_fd = fd;
+}
+
+/* ---- construction
+ * ------------------------------------------------------------- */
+
+static void s_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+        log_warn_errno("getrlimit");
+        return;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            log_warn_errno("setrlimit NOFILE");
+    }
+}
+
+static int s_setopt_int(void *sock, int opt, int v, const char *what)
+{
+    if (zmq_setsockopt(sock, opt, &v, sizeof v) < 0) {
+        log_error("zmq_setsockopt %s: %s", what, zmq_strerror(errno));
+        return DR_EIO;
+    }
+    return 0;
+}
+
+static void *s_open_socket(agent_t *a, const char *name)
+{
+    void *s = zmq_socket(a->ctx, ZMQ_DEALER);
+    if (!s) {
+        log_error("node %s: zmq_socket: %s", name, zmq_strerror(errno));
+        return NULL;
+    }
+    int64_t maxmsg = DR_MAX_MSG_BYTES;
+    if (zmq_setsockopt(s, ZMQ_ROUTING_ID, name, strlen(name)) < 0 ||
+        zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0 ||
+        s_setopt_int(s, ZMQ_LINGER, 500, "LINGER") < 0 ||
+        s_setopt_int(s, ZMQ_SNDHWM, 100000, "SNDHWM") < 0 ||
+        s_setopt_int(s, ZMQ_RCVHWM, 100000, "RCVHWM") < 0 ||
+        s_setopt_int(s, ZMQ_RECONNECT_IVL, 200, "RECONNECT_IVL") < 0 ||
+        s_setopt_int(s, ZMQ_RECONNECT_IVL_MAX, 2000, "RECONNECT_IVL_MAX") < 0) {
+        log_error("node %s: socket options: %s", name, zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    if (zmq_connect(s, a->cfg->scheduler) < 0) {
+        log_error("node %s: connect %s: %s", name, a->cfg->scheduler,
+                  zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+agent_t *agent_new(const agent_cfg_t *cfg)
+{
+    agent_t *self = dr_calloc(1, sizeof *self);
+    self->cfg = cfg;
+    self->sig_fd = -1;
+    self->hb_ms = cfg->heartbeat_ms;
+    self->simulate = cfg->simulate > 0;
+    self->n_nodes = self->simulate ? (size_t)cfg->simulate : 1;
+    self->chunk = dr_malloc(S_CHUNK);
+    self->heap = sim_heap_new();
+    static const char *keep[3] = {"PATH", "HOME", "LANG"};
+    for (int i = 0; i < 3; i++) {
+        const char *v = getenv(keep[i]);
+        if (v)
+            self->base_env[i] = dr_asprintf("%s=%s", keep[i], v);
+    }
+    self->ctx = zmq_ctx_new();
+    if (!self->ctx) {
+        log_error("zmq_ctx_new: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    if (self->simulate) {
+        s_raise_nofile();
+        if (zmq_ctx_set(self->ctx, ZMQ_MAX_SOCKETS, (int)self->n_nodes + 64) <
+                0 ||
+            zmq_ctx_set(self->ctx, ZMQ_IO_THREADS,
+                        self->n_nodes > 200 ? 2 : 1) < 0) {
+            log_error("zmq_ctx_set: %s", zmq_strerror(errno));
+            goto fail;
+        }
+    }
+    self->nodes = dr_calloc(self->n_nodes, sizeof *self->nodes);
+    int64_t now = dr_mono_ms();
+    for (size_t i = 0; i < self->n_nodes; i++) {
+        node_t *node = &self->nodes[i];
+        node->agent = self;
+        node->index = i;
+        node->name = self->simulate ? dr_asprintf("%s-%zu", cfg->name, i)
+                                    : dr_strdup(cfg->name);
+        /* First Register of N nodes spread over one second. */
+        node->next_register = now + (int64_t)(i * 1000 / self->n_nodes);
+    }
+    for (size_t i = 0; i < self->n_nodes; i++) {
+        self->nodes[i].sock = s_open_socket(self, self->nodes[i].name);
+        if (!self->nodes[i].sock)
+            goto fail;
+    }
+    log_info("agent %s: %zu node(s) connecting to %s", cfg->name, self->n_nodes,
+             cfg->scheduler);
+    return self;
+fail:
+    agent_destroy(&self);
+    return NULL;
+}
+
+void agent_destroy(agent_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    agent_t *self = *self_p;
+    for (size_t i = 0; self->nodes && i < self->n_nodes; i++) {
+        node_t *node = &self->nodes[i];
+        while (node->tasks) {
+            task_t *t = node->tasks;
+            node->tasks = t->next;
+            s_task_free(&t); /* SIGKILLs and reaps a process still running */
+        }
+        if (node->sock)
+            zmq_close(node->sock);
+        free(node->name);
+    }
+    free(self->nodes);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    sim_heap_destroy(&self->heap);
+    for (int i = 0; i < 3; i++)
+        free(self->base_env[i]);
+    free(self->items);
+    free(self->refs);
+    free(self->chunk);
+    free(self);
+    *self_p = NULL;
+}

@@ -1,0 +1,168 @@
+/* agent_cfg.c - flag table and validation for drover-agent (see agent_cfg.h).
+ *
+ * Owns the strings it puts into agent_cfg_t.  Never exits the process and
+ * never prints: main() decides what to do with an error.
+ */
+#include "agent_cfg.h"
+#include "dr_err.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { S_STR, S_NAME, S_INT, S_LEVEL } s_kind_t;
+
+typedef struct {
+    const char *name;
+    s_kind_t kind;
+    int required;
+    int64_t min, max;
+    size_t off;
+} s_flag_t;
+
+#define S_OFF(f) offsetof(agent_cfg_t, f)
+
+static const s_flag_t s_flags[] = {
+    {"scheduler", S_STR, 0, 0, 0, S_OFF(scheduler)},
+    {"name", S_NAME, 1, 0, 0, S_OFF(name)},
+    {"cluster", S_NAME, 1, 0, 0, S_OFF(cluster)},
+    {"vm-size", S_NAME, 1, 0, 0, S_OFF(vm_size)},
+    {"cpus", S_INT, 1, 1, 1000000, S_OFF(cpus)},
+    {"memory-mb", S_INT, 1, 1, (int64_t)1 << 40, S_OFF(memory_mb)},
+    {"work-dir", S_STR, 0, 0, 0, S_OFF(work_dir)},
+    {"heartbeat-ms", S_INT, 0, 50, 3600000, S_OFF(heartbeat_ms)},
+    {"grace-ms", S_INT, 0, 0, 3600000, S_OFF(grace_ms)},
+    {"log-level", S_LEVEL, 0, 0, 0, S_OFF(log_level)},
+    {"simulate", S_INT, 0, 1, 100000, S_OFF(simulate)},
+};
+#define S_NFLAGS (sizeof s_flags / sizeof s_flags[0])
+
+const char *agent_cfg_usage(void)
+{
+    return "usage: drover-agent --name NODE --cluster CLUSTER --vm-size SIZE "
+           "--cpus N --memory-mb M\n"
+           "       [--scheduler ENDPOINT] [--work-dir DIR] [--heartbeat-ms "
+           "MS]\n"
+           "       [--grace-ms MS] [--log-level debug|info|warn|error] "
+           "[--simulate N]\n";
+}
+
+void agent_cfg_free(agent_cfg_t *cfg)
+{
+    dr_free(&cfg->scheduler);
+    dr_free(&cfg->name);
+    dr_free(&cfg->cluster);
+    dr_free(&cfg->vm_size);
+    dr_free(&cfg->work_dir);
+}
+
+static int s_fail(agent_cfg_t *cfg, char *err, size_t errlen, const char *fmt,
+                  const char *a, const char *b)
+{
+    snprintf(err, errlen, fmt, a, b);
+    agent_cfg_free(cfg);
+    return DR_EINVAL;
+}
+
+int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
+                    size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->heartbeat_ms = 5000;
+    cfg->grace_ms = 10000;
+    cfg->log_level = LOG_LVL_INFO;
+    int seen[S_NFLAGS] = {0};
+
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            cfg->help = 1;
+            return 0;
+        }
+        if (strncmp(arg, "--", 2) != 0)
+            return s_fail(cfg, err, errlen, "unexpected argument '%s'%s", arg,
+                          "");
+        const char *key = arg + 2;
+        const char *eq = strchr(key, '=');
+        size_t klen = eq ? (size_t)(eq - key) : strlen(key);
+        const s_flag_t *f = NULL;
+        size_t fi = 0;
+        for (fi = 0; fi < S_NFLAGS; fi++) {
+            if (strlen(s_flags[fi].name) == klen &&
+                strncmp(s_flags[fi].name, key, klen) == 0) {
+                f = &s_flags[fi];
+                break;
+            }
+        }
+        if (!f)
+            return s_fail(cfg, err, errlen, "unknown flag '%s'%s", arg, "");
+        const char *val;
+        if (eq)
+            val = eq + 1;
+        else if (i + 1 < argc)
+            val = argv[++i];
+        else
+            return s_fail(cfg, err, errlen, "flag --%s needs a value%s",
+                          f->name, "");
+        if (seen[fi])
+            return s_fail(cfg, err, errlen, "flag --%s given twice%s", f->name,
+                          "");
+        seen[fi] = 1;
+        void *dst = (char *)cfg + f->off;
+        switch (f->kind) {
+        case S_NAME:
+            if (!dr_valid_name(val))
+                return s_fail(cfg, err, errlen,
+                              "--%s: invalid name '%s' (1-63 of A-Za-z0-9_-)",
+                              f->name, val);
+            /* fallthrough */
+        case S_STR:
+            if (!*val || strlen(val) > 1024)
+                return s_fail(cfg, err, errlen, "--%s: invalid value '%s'",
+                              f->name, val);
+            *(char **)dst = dr_strdup(val);
+            break;
+        case S_INT: {
+            int64_t v;
+            if (dr_parse_i64(val, f->min, f->max, &v) < 0) {
+                char range[64];
+                snprintf(range, sizeof range, "%lld..%lld", (long long)f->min,
+                         (long long)f->max);
+                snprintf(err, errlen, "--%s: '%s' is not a number in %s",
+                         f->name, val, range);
+                agent_cfg_free(cfg);
+                return DR_EINVAL;
+            }
+            *(int64_t *)dst = v;
+            break;
+        }
+        case S_LEVEL:
+            if (log_level_parse(val, (log_level_t *)dst) < 0)
+                return s_fail(cfg, err, errlen,
+                              "--%s: '%s' is not debug|info|warn|error",
+                              f->name, val);
+            break;
+        }
+    }
+    for (size_t fi = 0; fi < S_NFLAGS; fi++) {
+        if (s_flags[fi].required && !seen[fi])
+            return s_fail(cfg, err, errlen, "missing required flag --%s%s",
+                          s_flags[fi].name, "");
+    }
+    if (cfg->simulate > 0) {
+        /* The longest generated name must still be valid. */
+        char probe[96];
+        snprintf(probe, sizeof probe, "%s-%lld", cfg->name,
+                 (long long)(cfg->simulate - 1));
+        if (!dr_valid_name(probe))
+            return s_fail(cfg, err, errlen,
+                          "--name '%s' too long for --simulate (%s)", cfg->name,
+                          probe);
+    }
+    if (!cfg->scheduler)
+        cfg->scheduler = dr_strdup("tcp://127.0.0.1:7700");
+    if (!cfg->work_dir)
+        cfg->work_dir = dr_asprintf("/tmp/drover-agent-%s", cfg->name);
+    return 0;
+}

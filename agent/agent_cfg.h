@@ -1,0 +1,40 @@
+/* agent_cfg.h - drover-agent's command-line flags.
+ *
+ * A declarative table of flags (Redis-style) fills an agent_cfg_t; every
+ * value is validated here so the rest of the agent can trust it.  The
+ * struct owns its strings; agent_cfg_free() releases them.
+ */
+#ifndef DR_AGENT_CFG_H
+#define DR_AGENT_CFG_H
+
+#include "log.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char *scheduler; /* ZeroMQ endpoint */
+    char *name;      /* node name (prefix of NAME-i when simulating) */
+    char *cluster;
+    char *vm_size;
+    char *work_dir; /* default /tmp/drover-agent-NAME */
+    int64_t cpus;
+    int64_t memory_mb;
+    int64_t heartbeat_ms;
+    int64_t grace_ms;
+    int64_t simulate; /* 0 = real node */
+    log_level_t log_level;
+    int help;
+} agent_cfg_t;
+
+/* Parses argv (argv[0] is skipped).  0, or DR_EINVAL with a one-line
+ * message in err.  On error cfg is freed already.  --help sets cfg->help. */
+int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
+                    size_t errlen);
+
+void agent_cfg_free(agent_cfg_t *cfg);
+
+/* The usage text, for --help and errors. */
+const char *agent_cfg_usage(void);
+
+#endif

@@ -1,0 +1,316 @@
+/* runtime_process.c - the `process` runtime (see runtime_process.h).
+ *
+ * Owns one child process and the fds attached to it.  Everything the child
+ * needs (argv, envp, paths) is prepared by the caller before fork(): the
+ * agent has ZeroMQ's background threads, so between fork() and exec() the
+ * child only makes async-signal-safe calls and never allocates.  The child
+ * leads its own process group so that a signal reaches everything it
+ * started.  This file must never wait for a child that was not killed first.
+ */
+#include "runtime_process.h"
+#include "dr_err.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct runtime_process {
+    pid_t pid;
+    int exited;
+    int status;     /* raw wait status, valid once exited */
+    int pipe_fd[2]; /* read ends, -1 once closed */
+    int file_fd[2]; /* <task dir>/stdout, <task dir>/stderr */
+};
+
+/* What a child that failed before exec writes to the error pipe. */
+typedef struct {
+    int stage;
+    int err;
+} s_child_err_t;
+
+enum { S_STAGE_SETPGID, S_STAGE_CHDIR, S_STAGE_STDIO, S_STAGE_EXEC };
+
+static void s_close(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+/* The child side: only async-signal-safe calls, never returns. */
+static void s_child(const runtime_process_spec_t *spec, int out_w, int err_w,
+                    int errpipe_w)
+{
+    s_child_err_t ce = {S_STAGE_SETPGID, 0};
+    /* Signals are blocked since before fork(): drop the agent's handlers
+     * (they would write to its self-pipe) before letting any in. */
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (setpgid(0, 0) < 0)
+        goto fail;
+    ce.stage = S_STAGE_CHDIR;
+    if (chdir(spec->task_dir) < 0)
+        goto fail;
+    ce.stage = S_STAGE_STDIO;
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 ||
+        dup2(err_w, 2) < 0)
+        goto fail;
+    ce.stage = S_STAGE_EXEC;
+    execvpe(spec->argv[0], spec->argv, spec->envp);
+fail:
+    ce.err = errno;
+    ssize_t w = write(errpipe_w, &ce, sizeof ce);
+    (void)w; /* nothing more a dying child can do */
+    _exit(127);
+}
+
+static int s_open_out(const char *dir, const char *name, int *fd)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return DR_EINVAL;
+    *fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    return *fd < 0 ? DR_EIO : 0;
+}
+
+int runtime_process_start(const runtime_process_spec_t *spec,
+                          runtime_process_t **out, char *reason,
+                          size_t reason_len)
+{
+    *out = NULL;
+    if (!spec->argv || !spec->argv[0] || !spec->argv[0][0] || !spec->envp ||
+        !spec->task_dir) {
+        snprintf(reason, reason_len, "empty command");
+        return DR_EINVAL;
+    }
+    runtime_process_t *self = dr_calloc(1, sizeof *self);
+    self->pid = -1;
+    self->pipe_fd[0] = self->pipe_fd[1] = -1;
+    self->file_fd[0] = self->file_fd[1] = -1;
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, ep[2] = {-1, -1};
+    int rc = 0;
+
+    if (dr_mkdirs(spec->task_dir, 0755) < 0) {
+        snprintf(reason, reason_len, "create task dir '%s': %s", spec->task_dir,
+                 strerror(errno));
+        rc = DR_EIO;
+        goto out;
+    }
+    if (s_open_out(spec->task_dir, "stdout", &self->file_fd[0]) < 0 ||
+        s_open_out(spec->task_dir, "stderr", &self->file_fd[1]) < 0) {
+        snprintf(reason, reason_len, "open output files in '%s': %s",
+                 spec->task_dir, strerror(errno));
+        rc = DR_EIO;
+        goto out;
+    }
+    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+        pipe2(ep, O_CLOEXEC) < 0) {
+        snprintf(reason, reason_len, "pipe: %s", strerror(errno));
+        rc = DR_ESYS;
+        goto out;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    pid_t pid = fork();
+    int fork_errno = errno;
+    if (pid == 0)
+        s_child(spec, outp[1], errp[1], ep[1]);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0) {
+        snprintf(reason, reason_len, "fork: %s", strerror(fork_errno));
+        rc = DR_ESYS;
+        goto out;
+    }
+
+    /* Parent.  Also set the group here so that a signal sent right after
+     * this returns reaches the child even if it has not run yet; EACCES
+     * (the child already exec'd) is harmless. */
+    self->pid = pid;
+    if (setpgid(pid, pid) < 0 && errno != EACCES && errno != ESRCH)
+        log_debug("setpgid %d: %s", (int)pid, strerror(errno));
+    s_close(&outp[1]);
+    s_close(&errp[1]);
+    s_close(&ep[1]);
+
+    s_child_err_t ce;
+    ssize_t n;
+    do
+        n = read(ep[0], &ce, sizeof ce);
+    while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof ce) {
+        static const char *stage_name[] = {"setpgid", "chdir", "redirect stdio",
+                                           "exec"};
+        const char *what = ce.stage >= 0 && ce.stage <= S_STAGE_EXEC
+                               ? stage_name[ce.stage]
+                               : "start";
+        if (ce.stage == S_STAGE_EXEC)
+            snprintf(reason, reason_len, "exec '%s': %s", spec->argv[0],
+                     strerror(ce.err));
+        else
+            snprintf(reason, reason_len, "%s: %s", what, strerror(ce.err));
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        self->pid = -1;
+        rc = DR_ESYS;
+        goto out;
+    }
+    self->pipe_fd[0] = outp[0];
+    self->pipe_fd[1] = errp[0];
+    outp[0] = errp[0] = -1;
+    for (int i = 0; i < 2; i++) {
+        int fl = fcntl(self->pipe_fd[i], F_GETFL);
+        if (fl < 0 || fcntl(self->pipe_fd[i], F_SETFL, fl | O_NONBLOCK) < 0) {
+            snprintf(reason, reason_len, "fcntl: %s", strerror(errno));
+            rc = DR_ESYS;
+            goto out;
+        }
+    }
+    *out = self;
+    self = NULL;
+out:
+    s_close(&outp[0]);
+    s_close(&outp[1]);
+    s_close(&errp[0]);
+    s_close(&errp[1]);
+    s_close(&ep[0]);
+    s_close(&ep[1]);
+    runtime_process_destroy(&self);
+    return rc;
+}
+
+void runtime_process_destroy(runtime_process_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    runtime_process_t *self = *self_p;
+    if (self->pid > 0 && !self->exited) {
+        kill(-self->pid, SIGKILL);
+        kill(self->pid, SIGKILL);
+        int st;
+        while (waitpid(self->pid, &st, 0) < 0 && errno == EINTR)
+            ;
+    }
+    for (int i = 0; i < 2; i++) {
+        s_close(&self->pipe_fd[i]);
+        s_close(&self->file_fd[i]);
+    }
+    free(self);
+    *self_p = NULL;
+}
+
+pid_t runtime_process_pid(const runtime_process_t *self)
+{
+    return self->pid;
+}
+
+int runtime_process_fd(const runtime_process_t *self, int stream)
+{
+    if (stream != RUNTIME_PROCESS_STDOUT && stream != RUNTIME_PROCESS_STDERR)
+        return -1;
+    return self->pipe_fd[stream];
+}
+
+int runtime_process_read(runtime_process_t *self, int stream, char *buf,
+                         size_t cap)
+{
+    if (stream != RUNTIME_PROCESS_STDOUT && stream != RUNTIME_PROCESS_STDERR)
+        return DR_EINVAL;
+    if (self->pipe_fd[stream] < 0 || cap == 0)
+        return 0;
+    if (cap > 1u << 20)
+        cap = 1u << 20;
+    ssize_t n;
+    do
+        n = read(self->pipe_fd[stream], buf, cap);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return 0;
+    if (n <= 0) {
+        if (n < 0)
+            log_warn_errno("read task pipe of pid %d", (int)self->pid);
+        s_close(&self->pipe_fd[stream]);
+        return 0;
+    }
+    if (self->file_fd[stream] >= 0 &&
+        dr_write_all(self->file_fd[stream], buf, (size_t)n) < 0) {
+        log_warn_errno("append task output of pid %d", (int)self->pid);
+        s_close(&self->file_fd[stream]); /* keep streaming, stop the file */
+    }
+    return (int)n;
+}
+
+int runtime_process_poll_exit(runtime_process_t *self)
+{
+    if (self->exited)
+        return 1;
+    if (self->pid <= 0)
+        return 1;
+    int st;
+    pid_t r = waitpid(self->pid, &st, WNOHANG);
+    if (r == 0 || (r < 0 && errno == EINTR))
+        return 0;
+    if (r < 0) {
+        /* ECHILD: someone else reaped it; treat it as killed. */
+        log_warn_errno("waitpid %d", (int)self->pid);
+        st = SIGKILL; /* a raw status meaning "killed by SIGKILL" */
+    }
+    self->exited = 1;
+    self->status = st;
+    kill(-self->pid, SIGKILL); /* leftovers of the group */
+    return 1;
+}
+
+int runtime_process_status(const runtime_process_t *self, int *exit_code,
+                           int *term_signal)
+{
+    if (!self->exited)
+        return DR_ESTATE;
+    if (WIFSIGNALED(self->status)) {
+        *term_signal = WTERMSIG(self->status);
+        *exit_code = 128 + *term_signal;
+    } else {
+        *term_signal = 0;
+        *exit_code = WEXITSTATUS(self->status);
+    }
+    return 0;
+}
+
+int runtime_process_signal(runtime_process_t *self, int sig)
+{
+    if (self->pid <= 0 || self->exited)
+        return 0;
+    if (kill(-self->pid, sig) < 0) {
+        if (errno == ESRCH)
+            return kill(self->pid, sig) < 0 && errno != ESRCH ? DR_ESYS : 0;
+        return DR_ESYS;
+    }
+    return 0;
+}
+
+void runtime_process_close_output(runtime_process_t *self)
+{
+    s_close(&self->pipe_fd[0]);
+    s_close(&self->pipe_fd[1]);
+}
+
+int runtime_process_done(const runtime_process_t *self)
+{
+    return self->exited && self->pipe_fd[0] < 0 && self->pipe_fd[1] < 0;
+}

@@ -1,0 +1,384 @@
+/* api_agent.c - the agent-facing RPC table (Slurm proc_req style).
+ *
+ * One handler per envelope body an agent may send; anything else gets an
+ * error reply.  Every field is checked before use: an agent speaks only
+ * for the node named by its routing id, and a message about a task that
+ * is not that node's current attempt is answered (acked, or the stray task
+ * cancelled) but changes nothing.
+ */
+#include "api_agent.h"
+#include "autoscaler.h"
+#include "dr_err.h"
+#include "log.h"
+#include "placement.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_TASKS_PER_REPORT 10000
+#define MAX_OUTPUT_CHUNK (1u << 20)
+
+typedef void (*agent_fn)(sched_t *s, const char *rid, dr_env_t *env);
+
+static void s_ack_update(sched_t *s, const char *rid, uint64_t req,
+                         const Drover__TaskReport *r)
+{
+    dr_env_t env;
+    Drover__TaskUpdateAck ack = DROVER__TASK_UPDATE_ACK__INIT;
+    wire_env_init(&env, req);
+    ack.job_id = r->job_id;
+    ack.attempt = r->attempt;
+    ack.state = r->state;
+    env.body_case = DROVER__ENVELOPE__BODY_TASK_UPDATE_ACK;
+    env.task_update_ack = &ack;
+    sched_send_agent(s, rid, &env);
+}
+
+static void s_cancel_stray(sched_t *s, const char *node, uint64_t job_id,
+                           uint32_t attempt, const char *why)
+{
+    dr_env_t env;
+    Drover__TaskCancel tc = DROVER__TASK_CANCEL__INIT;
+    wire_env_init(&env, 0);
+    tc.job_id = job_id;
+    tc.attempt = attempt;
+    tc.reason = (char *)why;
+    env.body_case = DROVER__ENVELOPE__BODY_TASK_CANCEL;
+    env.task_cancel = &tc;
+    sched_send_agent(s, node, &env);
+}
+
+static int s_report_valid(const Drover__TaskReport *r, char *why, size_t n)
+{
+    if (!r) {
+        snprintf(why, n, "task report missing");
+        return 0;
+    }
+    if (r->job_id == 0 || r->attempt == 0) {
+        snprintf(why, n, "task report needs job_id and attempt");
+        return 0;
+    }
+    if (r->state < DROVER__TASK_STATE__TASK_STARTING ||
+        r->state > DROVER__TASK_STATE__TASK_CANCELED) {
+        snprintf(why, n, "task report has invalid state %d", (int)r->state);
+        return 0;
+    }
+    return 1;
+}
+
+/* Applies a report about the current attempt of job j on node n. */
+static void s_apply_report(sched_t *s, node_t *n, job_t *j,
+                           const Drover__TaskReport *r)
+{
+    const char *reason = r->reason && *r->reason ? r->reason : NULL;
+    char buf[256];
+    switch (r->state) {
+    case DROVER__TASK_STATE__TASK_STARTING:
+        break;
+    case DROVER__TASK_STATE__TASK_RUNNING:
+        if (j->state == JOB_STARTING) {
+            j->state = JOB_RUNNING;
+            j->started_at_ms = r->started_at_ms > 0 ? r->started_at_ms
+                                                    : dr_now_ms();
+            (void)sched_job_save(s, j);
+            (void)store_task_put(s->store, j->id, j->attempts, n->name,
+                                 "running", 0, "", dr_now_ms());
+            log_info("job %llu attempt %u running on node %s",
+                     (unsigned long long)j->id, j->attempts, n->name);
+        }
+        break;
+    case DROVER__TASK_STATE__TASK_EXITED:
+        if (j->cancel_requested) {
+            sched_job_finish(s, j, JOB_CANCELED, 1, r->exit_code,
+                             "canceled by user");
+        } else if (r->exit_code == 0 && r->term_signal == 0) {
+            sched_job_finish(s, j, JOB_SUCCEEDED, 1, 0, "");
+        } else {
+            if (r->term_signal)
+                snprintf(buf, sizeof buf, "killed by signal %d",
+                         r->term_signal);
+            else
+                snprintf(buf, sizeof buf, "exited with code %d", r->exit_code);
+            sched_job_finish(s, j, JOB_FAILED, 1, r->exit_code,
+                             reason ? reason : buf);
+        }
+        break;
+    case DROVER__TASK_STATE__TASK_FAILED:
+        sched_job_finish(s, j, j->cancel_requested ? JOB_CANCELED : JOB_FAILED,
+                         r->exit_code != 0, r->exit_code,
+                         reason ? reason : "task failed on the node");
+        break;
+    case DROVER__TASK_STATE__TASK_CANCELED:
+        if (j->cancel_requested) {
+            sched_job_finish(s, j, JOB_CANCELED, 0, 0,
+                             reason ? reason : "canceled by user");
+        } else {
+            snprintf(buf, sizeof buf, "task stopped by node %s: %s", n->name,
+                     reason ? reason : "agent shutting down");
+            sched_job_requeue(s, j, buf);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static node_t *s_registered(sched_t *s, const char *rid, uint64_t req)
+{
+    node_t *n = sched_node_find(s, rid);
+    if (!n || n->state == NODE_PREPARING || n->state == NODE_UNKNOWN) {
+        sched_agent_error(s, rid, req, DR_ENOTREG,
+                          "node %s is not registered", rid);
+        return NULL;
+    }
+    n->last_seen = dr_mono_ms();
+    return n;
+}
+
+static void s_register(sched_t *s, const char *rid, dr_env_t *env)
+{
+    Drover__Register *r = env->register_;
+    uint64_t req = env->request_id;
+    if (!r->node_name || !dr_valid_name(r->node_name)) {
+        sched_agent_error(s, rid, req, DR_EINVAL, "register: invalid node name");
+        return;
+    }
+    if (strcmp(r->node_name, rid) != 0) {
+        sched_agent_error(s, rid, req, DR_EPERM,
+                          "register: node name %s does not match the "
+                          "connection's identity %s",
+                          r->node_name, rid);
+        return;
+    }
+    if (!r->cluster || !*r->cluster || r->cpus == 0 || r->cpus > 100000 ||
+        r->memory_mb == 0 || r->n_tasks > MAX_TASKS_PER_REPORT) {
+        sched_agent_error(s, rid, req, DR_EINVAL,
+                          "register: cluster, cpus and memory_mb are required");
+        return;
+    }
+    cluster_t *c = sched_cluster_find(s, r->cluster);
+    if (!c) {
+        sched_agent_error(s, rid, req, DR_ENOENT, "register: unknown cluster %s",
+                          r->cluster);
+        return;
+    }
+    node_t *n = sched_node_find(s, rid);
+    if (n && n->cluster != c) {
+        sched_agent_error(s, rid, req, DR_EEXIST,
+                          "register: node %s belongs to cluster %s", rid,
+                          n->cluster->cfg.name);
+        return;
+    }
+    if (n && n->state == NODE_LEAVING) {
+        dr_env_t out;
+        Drover__Shutdown sd = DROVER__SHUTDOWN__INIT;
+        wire_env_init(&out, req);
+        sd.reason = "node is being released";
+        out.body_case = DROVER__ENVELOPE__BODY_SHUTDOWN;
+        out.shutdown = &sd;
+        sched_send_agent(s, rid, &out);
+        return;
+    }
+    for (size_t i = 0; i < r->n_tasks; i++) {
+        char why[128];
+        if (!s_report_valid(r->tasks[i], why, sizeof why)) {
+            sched_agent_error(s, rid, req, DR_EINVAL, "register: %s", why);
+            return;
+        }
+    }
+    if (!n)
+        n = sched_node_add(s, c, rid, NODE_READY);
+    int was = n->state;
+    n->state = NODE_READY;
+    n->cpus = r->cpus;
+    n->memory_mb = r->memory_mb;
+    n->pid = (int)r->pid;
+    n->last_seen = dr_mono_ms();
+    if (!n->njobs)
+        n->idle_since = n->last_seen;
+    store_node_t row = {0};
+    snprintf(row.name, sizeof row.name, "%s", n->name);
+    snprintf(row.cluster, sizeof row.cluster, "%s", c->cfg.name);
+    snprintf(row.state, sizeof row.state, "ready");
+    snprintf(row.vm_size, sizeof row.vm_size, "%s",
+             r->vm_size && *r->vm_size ? r->vm_size : c->vm->name);
+    snprintf(n->vm_size, sizeof n->vm_size, "%s", row.vm_size);
+    row.cpus = n->cpus;
+    row.memory_mb = n->memory_mb;
+    row.pid = n->pid;
+    row.created_at_ms = n->created_at_ms;
+    (void)store_node_put(s->store, &row);
+    if (was != NODE_READY)
+        (void)store_event(s->store, "node_ready", c->cfg.name, n->name, 0,
+                          "node %s registered (%u cpus, %llu MB, %zu tasks)",
+                          n->name, n->cpus,
+                          (unsigned long long)n->memory_mb, r->n_tasks);
+    log_info("node %s registered in cluster %s (%u cpus, %llu MB, %zu tasks)",
+             n->name, c->cfg.name, n->cpus, (unsigned long long)n->memory_mb,
+             r->n_tasks);
+
+    /* Reconcile what the agent runs with what we believe it runs. */
+    uint64_t *cancel = dr_calloc(r->n_tasks + 1, sizeof *cancel);
+    size_t ncancel = 0;
+    for (size_t i = 0; i < r->n_tasks; i++) {
+        const Drover__TaskReport *t = r->tasks[i];
+        job_t *j = sched_job_find(s, t->job_id);
+        int terminal = t->state >= DROVER__TASK_STATE__TASK_EXITED;
+        if (j && j->node == n && j->attempts == t->attempt) {
+            s_apply_report(s, n, j, t);
+        } else if (!terminal) {
+            cancel[ncancel++] = t->job_id;
+        }
+        if (terminal)
+            s_ack_update(s, rid, 0, t);
+    }
+    /* tasks we bound here that the agent does not know */
+    for (size_t i = 0; i < n->njobs;) {
+        job_t *j = n->jobs[i];
+        int reported = 0;
+        for (size_t k = 0; k < r->n_tasks; k++)
+            if (r->tasks[k]->job_id == j->id &&
+                r->tasks[k]->attempt == j->attempts)
+                reported = 1;
+        if (reported) {
+            i++;
+        } else if (j->state == JOB_STARTING) {
+            /* the TaskStart may have been lost with the old connection */
+            sched_task_send_start(s, j);
+            i++;
+        } else {
+            char why[160];
+            snprintf(why, sizeof why, "node %s re-registered without the task",
+                     n->name);
+            sched_job_requeue(s, j, why); /* unbinds: do not advance */
+        }
+    }
+    dr_env_t out;
+    Drover__RegisterAck ack = DROVER__REGISTER_ACK__INIT;
+    wire_env_init(&out, req);
+    ack.heartbeat_interval_ms = (uint32_t)s->opts.heartbeat_interval_ms;
+    ack.n_cancel_job_ids = ncancel;
+    ack.cancel_job_ids = cancel;
+    out.body_case = DROVER__ENVELOPE__BODY_REGISTER_ACK;
+    out.register_ack = &ack;
+    sched_send_agent(s, rid, &out);
+    free(cancel);
+    placement_capacity_grew(c);
+}
+
+static void s_heartbeat(sched_t *s, const char *rid, dr_env_t *env)
+{
+    node_t *n = s_registered(s, rid, env->request_id);
+    if (!n)
+        return;
+    n->load_milli = env->heartbeat->cpu_load_milli;
+    n->reported_mem_used_mb = env->heartbeat->memory_used_mb;
+    dr_env_t out;
+    Drover__HeartbeatAck ack = DROVER__HEARTBEAT_ACK__INIT;
+    wire_env_init(&out, env->request_id);
+    ack.seq = env->heartbeat->seq;
+    out.body_case = DROVER__ENVELOPE__BODY_HEARTBEAT_ACK;
+    out.heartbeat_ack = &ack;
+    sched_send_agent(s, rid, &out);
+}
+
+static void s_task_update(sched_t *s, const char *rid, dr_env_t *env)
+{
+    node_t *n = s_registered(s, rid, env->request_id);
+    if (!n)
+        return;
+    const Drover__TaskReport *r = env->task_update->report;
+    char why[128];
+    if (!s_report_valid(r, why, sizeof why)) {
+        sched_agent_error(s, rid, env->request_id, DR_EINVAL, "task_update: %s",
+                          why);
+        return;
+    }
+    job_t *j = sched_job_find(s, r->job_id);
+    if (j && j->node == n && j->attempts == r->attempt) {
+        s_apply_report(s, n, j, r);
+    } else if (r->state < DROVER__TASK_STATE__TASK_EXITED) {
+        log_warn("node %s reports job %llu attempt %u which is not its task; "
+                 "cancelling it",
+                 n->name, (unsigned long long)r->job_id, r->attempt);
+        s_cancel_stray(s, n->name, r->job_id, r->attempt,
+                       "not this node's task");
+    }
+    s_ack_update(s, rid, env->request_id, r);
+}
+
+static void s_task_output(sched_t *s, const char *rid, dr_env_t *env)
+{
+    node_t *n = s_registered(s, rid, env->request_id);
+    if (!n)
+        return;
+    const Drover__TaskOutput *o = env->task_output;
+    if (o->job_id == 0 || o->attempt == 0 || o->data.len > MAX_OUTPUT_CHUNK ||
+        (o->stream != DROVER__STREAM__STREAM_STDOUT &&
+         o->stream != DROVER__STREAM__STREAM_STDERR)) {
+        sched_agent_error(s, rid, env->request_id, DR_EINVAL,
+                          "task_output: bad job, attempt, stream or size");
+        return;
+    }
+    job_t *j = sched_job_find(s, o->job_id);
+    if (!j || j->node != n || j->attempts != o->attempt)
+        return; /* output of a stale attempt: not kept */
+    uint64_t *off = &j->out_off[o->stream];
+    size_t skip = 0;
+    if (o->offset < *off) {
+        if (o->offset + o->data.len <= *off)
+            return; /* duplicate */
+        skip = (size_t)(*off - o->offset);
+    }
+    char *path = dr_asprintf("%s/logs/%llu.log", s->opts.state_dir,
+                             (unsigned long long)j->id);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        log_warn_errno("job %llu: cannot open %s", (unsigned long long)j->id,
+                       path);
+    } else {
+        if (o->offset > *off) {
+            char gap[96];
+            int gn = snprintf(gap, sizeof gap,
+                              "[drover: %llu bytes of output lost]\n",
+                              (unsigned long long)(o->offset - *off));
+            (void)dr_write_all(fd, gap, (size_t)gn);
+        }
+        if (dr_write_all(fd, o->data.data + skip, o->data.len - skip) < 0)
+            log_warn_errno("job %llu: cannot write %s",
+                           (unsigned long long)j->id, path);
+        close(fd);
+    }
+    *off = o->offset + o->data.len;
+    free(path);
+}
+
+static const struct {
+    int body;
+    agent_fn fn;
+} s_table[] = {
+    {DROVER__ENVELOPE__BODY_REGISTER, s_register},
+    {DROVER__ENVELOPE__BODY_HEARTBEAT, s_heartbeat},
+    {DROVER__ENVELOPE__BODY_TASK_UPDATE, s_task_update},
+    {DROVER__ENVELOPE__BODY_TASK_OUTPUT, s_task_output},
+};
+
+void api_agent_dispatch(sched_t *s, const char *rid, dr_env_t *env)
+{
+    for (size_t i = 0; i < sizeof s_table / sizeof s_table[0]; i++) {
+        if ((int)env->body_case == s_table[i].body) {
+            s_table[i].fn(s, rid, env);
+            return;
+        }
+    }
+    log_warn("agent %s: unexpected message %s", rid,
+             wire_body_name(env->body_case));
+    sched_agent_error(s, rid, env->request_id, DR_EPROTO,
+                      "message %s is not accepted on the agent endpoint",
+                      wire_body_name(env->body_case));
+}

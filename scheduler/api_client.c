@@ -1,0 +1,832 @@
+/* api_client.c - the client-facing RPC table.
+ *
+ * One handler per request body.  Each validates every field it reads,
+ * answers with exactly one reply (or an Error) through the client outbox,
+ * and changes nothing when it refuses.  Submissions are durable before the
+ * reply leaves: the reply waits in the outbox until the loop pass commits.
+ */
+#include "api_client.h"
+#include "autoscaler.h"
+#include "dr_err.h"
+#include "log.h"
+#include "placement.h"
+#include "provider.h"
+#include "queue.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_ARGS 1024
+#define MAX_ARG_BYTES (64 * 1024)
+#define MAX_ENV 1024
+#define MAX_LIST 10000
+#define DEFAULT_LIST 1000
+#define DEFAULT_LOG_CHUNK (64 * 1024)
+#define MAX_LOG_CHUNK (1024 * 1024)
+
+typedef void (*client_fn)(sched_t *s, const char *rid, dr_env_t *env);
+
+#define ERR(...) sched_client_error(s, rid, env->request_id, __VA_ARGS__)
+
+static void s_reply(sched_t *s, const char *rid, dr_env_t *env)
+{
+    sched_reply_client(s, rid, env);
+}
+
+/* ---- clusters ---------------------------------------------------------- */
+
+static void s_cluster_msg(const cluster_t *c, Drover__Cluster *m,
+                          char **errs)
+{
+    node_counts_t k;
+    autoscaler_count(c, &k);
+    drover__cluster__init(m);
+    m->name = (char *)c->cfg.name;
+    m->vm_size = (char *)c->vm->name;
+    m->min_nodes = c->cfg.min_nodes;
+    m->max_nodes = c->cfg.max_nodes;
+    m->idle_seconds_before_scaledown = c->cfg.idle_seconds;
+    m->vm_priority = (char *)c->cfg.vm_priority;
+    m->location = (char *)c->cfg.location;
+    m->provider = (char *)c->cfg.provider;
+    m->current_nodes = k.ready + k.preparing + k.unknown + k.leaving;
+    m->target_nodes = c->target_nodes;
+    m->allocation_state = (char *)autoscaler_allocation_state(c);
+    m->created_at_ms = c->cfg.created_at_ms;
+    m->idle_nodes = k.idle;
+    m->running_nodes = k.running;
+    m->preparing_nodes = k.preparing + k.unknown;
+    m->leaving_nodes = k.leaving;
+    m->vm_cpus = c->vm->vcpus;
+    m->vm_memory_mb = c->vm->memory_mb;
+    m->vm_gpus = c->vm->gpus;
+    if (c->cfg.last_error[0]) {
+        errs[0] = (char *)c->cfg.last_error;
+        m->errors = errs;
+        m->n_errors = 1;
+    }
+}
+
+static void s_reply_cluster(sched_t *s, const char *rid, uint64_t req,
+                            const cluster_t *c)
+{
+    dr_env_t out;
+    Drover__Cluster m;
+    char *errs[1];
+    s_cluster_msg(c, &m, errs);
+    wire_env_init(&out, req);
+    out.body_case = DROVER__ENVELOPE__BODY_CLUSTER_INFO;
+    out.cluster_info = &m;
+    s_reply(s, rid, &out);
+}
+
+int api_cluster_validate(const sched_t *s, const Drover__Cluster *c,
+                         char *why, size_t n)
+{
+    if (!c->name || !dr_valid_name(c->name)) {
+        snprintf(why, n,
+                 "invalid cluster name '%s' (1-63 letters, digits, - or _)",
+                 c->name ? c->name : "");
+        return DR_EINVAL;
+    }
+    if (!c->vm_size || !catalog_find(s->catalog, c->vm_size)) {
+        snprintf(why, n, "unknown vm size '%s'", c->vm_size ? c->vm_size : "");
+        return DR_EINVAL;
+    }
+    if (c->min_nodes < 0 || c->max_nodes < 0) {
+        snprintf(why, n, "node counts must not be negative (min %d, max %d)",
+                 c->min_nodes, c->max_nodes);
+        return DR_EINVAL;
+    }
+    if (c->min_nodes > c->max_nodes) {
+        snprintf(why, n, "min_nodes %d is greater than max_nodes %d",
+                 c->min_nodes, c->max_nodes);
+        return DR_EINVAL;
+    }
+    if (c->max_nodes > 10000) {
+        snprintf(why, n, "max_nodes %d is above the limit of 10000",
+                 c->max_nodes);
+        return DR_EINVAL;
+    }
+    if (c->idle_seconds_before_scaledown < 0 ||
+        c->idle_seconds_before_scaledown > 7 * 86400) {
+        snprintf(why, n, "idle_seconds_before_scaledown %d out of range",
+                 c->idle_seconds_before_scaledown);
+        return DR_EINVAL;
+    }
+    if (c->vm_priority && *c->vm_priority &&
+        strcmp(c->vm_priority, "dedicated") != 0 &&
+        strcmp(c->vm_priority, "lowpriority") != 0) {
+        snprintf(why, n, "vm priority must be dedicated or lowpriority, not '%s'",
+                 c->vm_priority);
+        return DR_EINVAL;
+    }
+    if (c->location && strlen(c->location) > 63) {
+        snprintf(why, n, "location is too long");
+        return DR_EINVAL;
+    }
+    if (c->provider && *c->provider && !provider_known(c->provider)) {
+        snprintf(why, n, "unknown provider '%s'", c->provider);
+        return DR_EINVAL;
+    }
+    return 0;
+}
+
+static void s_cluster_create(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__Cluster *m = env->cluster_create->cluster;
+    char why[256];
+    if (!m) {
+        ERR(DR_EINVAL, "cluster_create: cluster missing");
+        return;
+    }
+    int rc = api_cluster_validate(s, m, why, sizeof why);
+    if (rc < 0) {
+        ERR(rc, "%s", why);
+        return;
+    }
+    if (sched_cluster_find(s, m->name)) {
+        ERR(DR_EEXIST, "cluster %s already exists", m->name);
+        return;
+    }
+    store_cluster_t cfg = {0};
+    snprintf(cfg.name, sizeof cfg.name, "%s", m->name);
+    snprintf(cfg.vm_size, sizeof cfg.vm_size, "%s",
+             catalog_find(s->catalog, m->vm_size)->name);
+    cfg.min_nodes = m->min_nodes;
+    cfg.max_nodes = m->max_nodes;
+    cfg.idle_seconds = m->idle_seconds_before_scaledown
+                           ? m->idle_seconds_before_scaledown
+                           : 120;
+    snprintf(cfg.vm_priority, sizeof cfg.vm_priority, "%s",
+             m->vm_priority && *m->vm_priority ? m->vm_priority : "dedicated");
+    snprintf(cfg.location, sizeof cfg.location, "%s",
+             m->location && *m->location ? m->location : "local");
+    snprintf(cfg.provider, sizeof cfg.provider, "%s",
+             m->provider && *m->provider ? m->provider : "local");
+    cfg.created_at_ms = dr_now_ms();
+    cluster_t *c = NULL;
+    rc = sched_cluster_add(s, &cfg, &c);
+    if (rc < 0 || store_cluster_put(s->store, &cfg) < 0) {
+        if (c)
+            sched_cluster_remove(s, c);
+        ERR(DR_EDB, "cannot store cluster %s", m->name);
+        return;
+    }
+    (void)store_event(s->store, "cluster_created", cfg.name, "", 0,
+                      "cluster %s created: %s, %d-%d nodes", cfg.name,
+                      cfg.vm_size, cfg.min_nodes, cfg.max_nodes);
+    log_info("cluster %s created (%s, min %d, max %d)", cfg.name, cfg.vm_size,
+             cfg.min_nodes, cfg.max_nodes);
+    c->target_nodes = cfg.min_nodes;
+    s_reply_cluster(s, rid, env->request_id, c);
+}
+
+static void s_cluster_update(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__ClusterUpdate *u = env->cluster_update;
+    cluster_t *c = u->name ? sched_cluster_find(s, u->name) : NULL;
+    if (!c) {
+        ERR(DR_ENOENT, "unknown cluster '%s'", u->name ? u->name : "");
+        return;
+    }
+    if (u->set_mask == 0 || (u->set_mask & ~7u)) {
+        ERR(DR_EINVAL, "cluster update: nothing to change");
+        return;
+    }
+    int min = (u->set_mask & 1) ? u->min_nodes : c->cfg.min_nodes;
+    int max = (u->set_mask & 2) ? u->max_nodes : c->cfg.max_nodes;
+    int idle = (u->set_mask & 4) ? u->idle_seconds_before_scaledown
+                                 : c->cfg.idle_seconds;
+    Drover__Cluster probe = DROVER__CLUSTER__INIT;
+    probe.name = c->cfg.name;
+    probe.vm_size = c->cfg.vm_size;
+    probe.min_nodes = min;
+    probe.max_nodes = max;
+    probe.idle_seconds_before_scaledown = idle;
+    char why[256];
+    int rc = api_cluster_validate(s, &probe, why, sizeof why);
+    if (rc < 0) {
+        ERR(rc, "%s", why);
+        return;
+    }
+    c->cfg.min_nodes = min;
+    c->cfg.max_nodes = max;
+    c->cfg.idle_seconds = idle;
+    if (store_cluster_put(s->store, &c->cfg) < 0) {
+        ERR(DR_EDB, "cannot store cluster %s", c->cfg.name);
+        return;
+    }
+    (void)store_event(s->store, "cluster_updated", c->cfg.name, "", 0,
+                      "min %d max %d idle %d s", min, max, idle);
+    s->next_autoscale = 0; /* act on it now */
+    s_reply_cluster(s, rid, env->request_id, c);
+}
+
+static void s_cluster_show(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const char *name = env->cluster_show->name;
+    cluster_t *c = name ? sched_cluster_find(s, name) : NULL;
+    if (!c) {
+        ERR(DR_ENOENT, "unknown cluster '%s'", name ? name : "");
+        return;
+    }
+    s_reply_cluster(s, rid, env->request_id, c);
+}
+
+static void s_cluster_list(sched_t *s, const char *rid, dr_env_t *env)
+{
+    size_t n = 0;
+    for (cluster_t *c = s->clusters; c; c = c->next)
+        n++;
+    Drover__Cluster *ms = dr_calloc(n + 1, sizeof *ms);
+    Drover__Cluster **ptrs = dr_calloc(n + 1, sizeof *ptrs);
+    char **errs = dr_calloc(n + 1, sizeof *errs);
+    size_t i = 0;
+    for (cluster_t *c = s->clusters; c; c = c->next, i++) {
+        s_cluster_msg(c, &ms[i], &errs[i]);
+        ptrs[i] = &ms[i];
+    }
+    dr_env_t out;
+    Drover__ClusterList list = DROVER__CLUSTER_LIST__INIT;
+    list.n_clusters = n;
+    list.clusters = ptrs;
+    wire_env_init(&out, env->request_id);
+    out.body_case = DROVER__ENVELOPE__BODY_CLUSTER_LIST_REPLY;
+    out.cluster_list_reply = &list;
+    s_reply(s, rid, &out);
+    free(ms);
+    free(ptrs);
+    free(errs);
+}
+
+static void s_cluster_delete(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const char *name = env->cluster_delete->name;
+    cluster_t *c = name ? sched_cluster_find(s, name) : NULL;
+    if (!c) {
+        ERR(DR_ENOENT, "unknown cluster '%s'", name ? name : "");
+        return;
+    }
+    size_t active = queue_len(c->queue);
+    for (size_t i = 0; i < c->nnodes; i++)
+        active += c->nodes[i]->njobs;
+    if (active) {
+        ERR(DR_ESTATE,
+            "cluster %s has %zu queued or running jobs; cancel them first",
+            c->cfg.name, active);
+        return;
+    }
+    char cname[64];
+    snprintf(cname, sizeof cname, "%s", c->cfg.name);
+    while (c->nnodes) {
+        node_t *n = c->nodes[c->nnodes - 1];
+        char err[256];
+        dr_env_t sd_env;
+        Drover__Shutdown sd = DROVER__SHUTDOWN__INIT;
+        wire_env_init(&sd_env, 0);
+        sd.reason = "cluster deleted";
+        sd_env.body_case = DROVER__ENVELOPE__BODY_SHUTDOWN;
+        sd_env.shutdown = &sd;
+        sched_send_agent(s, n->name, &sd_env);
+        if (c->provider->ops->destroy(c->provider, n->name, n->pid, err,
+                                      sizeof err) < 0)
+            log_warn("cluster %s: delete node %s: %s", cname, n->name, err);
+        sched_node_remove(s, n, "cluster deleted");
+    }
+    if (store_cluster_delete(s->store, cname) < 0) {
+        ERR(DR_EDB, "cannot delete cluster %s", cname);
+        return;
+    }
+    (void)store_event(s->store, "cluster_deleted", cname, "", 0,
+                      "cluster %s deleted", cname);
+    sched_cluster_remove(s, c);
+    log_info("cluster %s deleted", cname);
+    dr_env_t out;
+    Drover__Ok ok = DROVER__OK__INIT;
+    char msg[128];
+    snprintf(msg, sizeof msg, "cluster %s deleted", cname);
+    ok.message = msg;
+    wire_env_init(&out, env->request_id);
+    out.body_case = DROVER__ENVELOPE__BODY_OK;
+    out.ok = &ok;
+    s_reply(s, rid, &out);
+}
+
+/* ---- jobs ------------------------------------------------------------------ */
+
+static int s_env_key_ok(const char *k)
+{
+    if (!k || !(isalpha((unsigned char)*k) || *k == '_'))
+        return 0;
+    for (; *k; k++)
+        if (!(isalnum((unsigned char)*k) || *k == '_'))
+            return 0;
+    return 1;
+}
+
+int api_job_validate(const sched_t *s, const Drover__Job *j, char *why,
+                     size_t n)
+{
+    const cluster_t *c =
+        j->cluster ? sched_cluster_find((sched_t *)s, j->cluster) : NULL;
+    if (!c) {
+        snprintf(why, n, "unknown cluster '%s'", j->cluster ? j->cluster : "");
+        return DR_ENOENT;
+    }
+    if (j->n_argv == 0 || !j->argv[0] || !*j->argv[0]) {
+        snprintf(why, n, "a job needs a command");
+        return DR_EINVAL;
+    }
+    if (j->n_argv > MAX_ARGS) {
+        snprintf(why, n, "too many arguments (%zu > %d)", j->n_argv, MAX_ARGS);
+        return DR_EINVAL;
+    }
+    for (size_t i = 0; i < j->n_argv; i++) {
+        if (!j->argv[i] || strlen(j->argv[i]) > MAX_ARG_BYTES) {
+            snprintf(why, n, "argument %zu is missing or too long", i);
+            return DR_EINVAL;
+        }
+    }
+    if (j->n_env > MAX_ENV) {
+        snprintf(why, n, "too many environment variables");
+        return DR_EINVAL;
+    }
+    for (size_t i = 0; i < j->n_env; i++) {
+        if (!j->env[i] || !s_env_key_ok(j->env[i]->key) || !j->env[i]->value ||
+            strlen(j->env[i]->value) > MAX_ARG_BYTES) {
+            snprintf(why, n, "invalid environment variable '%s'",
+                     j->env[i] && j->env[i]->key ? j->env[i]->key : "");
+            return DR_EINVAL;
+        }
+    }
+    if (j->name && strlen(j->name) > 127) {
+        snprintf(why, n, "job name is longer than 127 characters");
+        return DR_EINVAL;
+    }
+    uint32_t cpus = j->cpus ? j->cpus : 1;
+    uint64_t mem = j->memory_mb ? j->memory_mb : 512;
+    if (cpus > c->vm->vcpus) {
+        snprintf(why, n, "job asks for %u cpus but %s has %u", cpus,
+                 c->vm->name, c->vm->vcpus);
+        return DR_ENOFIT;
+    }
+    if (mem > c->vm->memory_mb) {
+        snprintf(why, n, "job asks for %llu MB but %s has %llu MB",
+                 (unsigned long long)mem, c->vm->name,
+                 (unsigned long long)c->vm->memory_mb);
+        return DR_ENOFIT;
+    }
+    if (j->nodes > 1) {
+        snprintf(why, n,
+                 "multi-node jobs (nodes %u) are not supported yet; use 1",
+                 j->nodes);
+        return DR_EUNSUPP;
+    }
+    if (j->gpus > c->vm->gpus) {
+        snprintf(why, n, "job asks for %u GPUs but %s has %u", j->gpus,
+                 c->vm->name, c->vm->gpus);
+        return DR_ENOFIT;
+    }
+    if (j->gpus > 0) {
+        snprintf(why, n, "GPU placement is not supported yet");
+        return DR_EUNSUPP;
+    }
+    if (j->image && *j->image) {
+        snprintf(why, n, "container images are not supported yet (process "
+                         "runtime only)");
+        return DR_EUNSUPP;
+    }
+    if (j->priority < -1000 || j->priority > 1000) {
+        snprintf(why, n, "priority %d out of range [-1000, 1000]",
+                 j->priority);
+        return DR_EINVAL;
+    }
+    if (j->max_retries > 100) {
+        snprintf(why, n, "max retries %u above the limit of 100",
+                 j->max_retries);
+        return DR_EINVAL;
+    }
+    if (j->procs_per_node > 1024) {
+        snprintf(why, n, "procs per node %u out of range", j->procs_per_node);
+        return DR_EINVAL;
+    }
+    return 0;
+}
+
+static void s_job_submit(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__Job *m = env->job_submit->job;
+    char why[256];
+    if (!m) {
+        ERR(DR_EINVAL, "job_submit: job missing");
+        return;
+    }
+    int rc = api_job_validate(s, m, why, sizeof why);
+    if (rc < 0) {
+        ERR(rc, "%s", why);
+        return;
+    }
+    cluster_t *c = sched_cluster_find(s, m->cluster);
+    /* the spec keeps what the columns do not: argv, env, image */
+    Drover__Job spec = DROVER__JOB__INIT;
+    spec.n_argv = m->n_argv;
+    spec.argv = m->argv;
+    spec.n_env = m->n_env;
+    spec.env = m->env;
+    spec.image = m->image;
+    job_t *j = dr_calloc(1, sizeof *j);
+    j->spec_len = drover__job__get_packed_size(&spec);
+    j->spec = dr_malloc(j->spec_len);
+    drover__job__pack(&spec, j->spec);
+    j->name = dr_strdup(m->name && *m->name ? m->name : m->argv[0]);
+    j->cluster = c;
+    j->state = JOB_QUEUED;
+    j->priority = m->priority;
+    j->cpus = m->cpus ? m->cpus : 1;
+    j->memory_mb = m->memory_mb ? m->memory_mb : 512;
+    j->nodes = 1;
+    j->procs_per_node = m->procs_per_node ? m->procs_per_node : 1;
+    j->gpus = 0;
+    j->max_retries = m->max_retries;
+    j->time_limit_s = m->time_limit_s;
+    j->reason = dr_strdup("");
+    j->owner = dr_strdup(m->owner ? m->owner : "");
+    j->submitted_at_ms = dr_now_ms();
+    store_job_t row;
+    sched_job_row(j, &row);
+    if (store_job_insert(s->store, &row) < 0) {
+        free(j->spec);
+        free(j->name);
+        free(j->reason);
+        free(j->owner);
+        free(j);
+        ERR(DR_EDB, "cannot store the job");
+        return;
+    }
+    j->id = row.id;
+    dict_put_u64(s->jobs, j->id, j);
+    queue_push(c->queue, j);
+    if (!c->dirty)
+        (void)placement_try(s, c, j);
+    dr_env_t out;
+    Drover__JobSubmitReply r = DROVER__JOB_SUBMIT_REPLY__INIT;
+    r.id = j->id;
+    wire_env_init(&out, env->request_id);
+    out.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY;
+    out.job_submit_reply = &r;
+    s_reply(s, rid, &out);
+}
+
+/* Fills a Job message from a row; *spec_out (free with
+ * drover__job__free_unpacked) owns the argv/env strings. */
+static void s_job_msg(const sched_t *s, const store_job_t *row,
+                      Drover__Job *m, Drover__Job **spec_out, char **names,
+                      char *reason_buf, size_t reason_cap)
+{
+    drover__job__init(m);
+    Drover__Job *spec = drover__job__unpack(NULL, row->spec_len, row->spec);
+    *spec_out = spec;
+    m->id = row->id;
+    m->name = (char *)row->name;
+    m->cluster = (char *)row->cluster;
+    if (spec) {
+        m->n_argv = spec->n_argv;
+        m->argv = spec->argv;
+        m->n_env = spec->n_env;
+        m->env = spec->env;
+        m->image = spec->image;
+    }
+    m->cpus = row->cpus;
+    m->memory_mb = row->memory_mb;
+    m->nodes = row->nodes;
+    m->procs_per_node = row->procs_per_node;
+    m->gpus = row->gpus;
+    m->priority = row->priority;
+    m->max_retries = row->max_retries;
+    m->time_limit_s = row->time_limit_s;
+    m->state = (char *)row->state;
+    m->exit_code = row->has_exit_code ? row->exit_code : 0;
+    m->attempts = row->attempts;
+    if (row->node_names[0]) {
+        names[0] = (char *)row->node_names;
+        m->node_names = names;
+        m->n_node_names = 1;
+    }
+    snprintf(reason_buf, reason_cap, "%s", row->reason);
+    if (!reason_buf[0] && strcmp(row->state, "queued") == 0) {
+        const job_t *j = sched_job_find((sched_t *)s, row->id);
+        if (j)
+            snprintf(reason_buf, reason_cap, "%s",
+                     placement_wait_reason(s, j));
+    }
+    m->reason = reason_buf;
+    m->submitted_at_ms = row->submitted_at_ms;
+    m->started_at_ms = row->started_at_ms;
+    m->ended_at_ms = row->ended_at_ms;
+    m->owner = (char *)row->owner;
+}
+
+/* The job as clients see it: from memory when active, else the store. */
+static int s_job_load(sched_t *s, uint64_t id, store_job_t *row)
+{
+    job_t *j = sched_job_find(s, id);
+    if (j) {
+        sched_job_row(j, row);
+        row->spec = dr_malloc(j->spec_len);
+        memcpy(row->spec, j->spec, j->spec_len);
+        return 0;
+    }
+    return store_job_get(s->store, id, row);
+}
+
+static void s_job_show(sched_t *s, const char *rid, dr_env_t *env)
+{
+    uint64_t id = env->job_show->id;
+    store_job_t row;
+    int rc = id ? s_job_load(s, id, &row) : DR_ENOENT;
+    if (rc < 0) {
+        ERR(rc == DR_ENOENT ? DR_ENOENT : rc, "unknown job %llu",
+            (unsigned long long)id);
+        return;
+    }
+    Drover__Job m;
+    Drover__Job *spec = NULL;
+    char *names[1];
+    char reason[256];
+    s_job_msg(s, &row, &m, &spec, names, reason, sizeof reason);
+    dr_env_t out;
+    wire_env_init(&out, env->request_id);
+    out.body_case = DROVER__ENVELOPE__BODY_JOB_INFO;
+    out.job_info = &m;
+    s_reply(s, rid, &out);
+    if (spec)
+        drover__job__free_unpacked(spec, NULL);
+    store_job_clear(&row);
+}
+
+typedef struct {
+    const sched_t *s;
+    Drover__Job **msgs;
+    Drover__Job **specs;
+    store_job_t *rows;
+    char (*reasons)[256];
+    char *(*names)[1];
+    size_t n, cap;
+} list_acc_t;
+
+static int s_list_cb(void *arg, const store_job_t *row)
+{
+    list_acc_t *a = arg;
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 64;
+        a->msgs = dr_realloc(a->msgs, a->cap * sizeof *a->msgs);
+        a->specs = dr_realloc(a->specs, a->cap * sizeof *a->specs);
+        a->rows = dr_realloc(a->rows, a->cap * sizeof *a->rows);
+        a->reasons = dr_realloc(a->reasons, a->cap * sizeof *a->reasons);
+        a->names = dr_realloc(a->names, a->cap * sizeof *a->names);
+    }
+    size_t i = a->n++;
+    a->rows[i] = *row;
+    a->rows[i].spec = dr_malloc(row->spec_len);
+    memcpy(a->rows[i].spec, row->spec, row->spec_len);
+    a->msgs[i] = dr_malloc(sizeof(Drover__Job));
+    return 0;
+}
+
+static void s_job_list(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__JobListReq *q = env->job_list;
+    if (q->cluster && *q->cluster && !sched_cluster_find(s, q->cluster)) {
+        /* a deleted cluster's jobs can still be listed from the store */
+        if (strlen(q->cluster) > 63) {
+            ERR(DR_EINVAL, "invalid cluster name");
+            return;
+        }
+    }
+    job_state_t st;
+    if (q->state && *q->state && job_state_parse(q->state, &st) < 0) {
+        ERR(DR_EINVAL,
+            "unknown job state '%s' (queued, starting, running, succeeded, "
+            "failed, canceled)",
+            q->state);
+        return;
+    }
+    uint32_t limit = q->limit ? q->limit : DEFAULT_LIST;
+    if (limit > MAX_LIST)
+        limit = MAX_LIST;
+    list_acc_t a = {.s = s};
+    int more = 0;
+    int rc = store_job_list(s->store, q->cluster ? q->cluster : "",
+                            q->state ? q->state : "", q->after_id, limit,
+                            s_list_cb, &a, &more);
+    if (rc < 0) {
+        ERR(rc, "cannot list jobs");
+    } else {
+        for (size_t i = 0; i < a.n; i++)
+            s_job_msg(s, &a.rows[i], a.msgs[i], &a.specs[i], a.names[i],
+                      a.reasons[i], sizeof a.reasons[i]);
+        dr_env_t out;
+        Drover__JobList list = DROVER__JOB_LIST__INIT;
+        list.n_jobs = a.n;
+        list.jobs = a.msgs;
+        list.more = more;
+        wire_env_init(&out, env->request_id);
+        out.body_case = DROVER__ENVELOPE__BODY_JOB_LIST_REPLY;
+        out.job_list_reply = &list;
+        s_reply(s, rid, &out);
+    }
+    for (size_t i = 0; i < a.n; i++) {
+        if (a.specs[i])
+            drover__job__free_unpacked(a.specs[i], NULL);
+        store_job_clear(&a.rows[i]);
+        free(a.msgs[i]);
+    }
+    free(a.msgs);
+    free(a.specs);
+    free(a.rows);
+    free(a.reasons);
+    free(a.names);
+}
+
+static void s_ok(sched_t *s, const char *rid, uint64_t req, const char *msg)
+{
+    dr_env_t out;
+    Drover__Ok ok = DROVER__OK__INIT;
+    ok.message = (char *)msg;
+    wire_env_init(&out, req);
+    out.body_case = DROVER__ENVELOPE__BODY_OK;
+    out.ok = &ok;
+    s_reply(s, rid, &out);
+}
+
+static void s_job_cancel(sched_t *s, const char *rid, dr_env_t *env)
+{
+    uint64_t id = env->job_cancel->id;
+    job_t *j = id ? sched_job_find(s, id) : NULL;
+    char msg[128];
+    if (!j) {
+        store_job_t row;
+        int rc = id ? store_job_get(s->store, id, &row) : DR_ENOENT;
+        if (rc < 0) {
+            ERR(DR_ENOENT, "unknown job %llu", (unsigned long long)id);
+            return;
+        }
+        ERR(DR_ESTATE, "job %llu already ended (%s)", (unsigned long long)id,
+            row.state);
+        store_job_clear(&row);
+        return;
+    }
+    if (j->state == JOB_QUEUED) {
+        queue_remove(j->cluster->queue, j);
+        snprintf(msg, sizeof msg, "job %llu canceled", (unsigned long long)id);
+        sched_job_finish(s, j, JOB_CANCELED, 0, 0, "canceled by user");
+    } else {
+        if (!j->cancel_requested) {
+            j->cancel_requested = 1;
+            sched_task_cancel(s, j, "canceled by user");
+        }
+        snprintf(msg, sizeof msg, "job %llu: cancel requested",
+                 (unsigned long long)id);
+    }
+    s_ok(s, rid, env->request_id, msg);
+}
+
+static void s_job_logs(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__JobLogsReq *q = env->job_logs;
+    store_job_t row;
+    int rc = q->id ? s_job_load(s, q->id, &row) : DR_ENOENT;
+    if (rc < 0) {
+        ERR(DR_ENOENT, "unknown job %llu", (unsigned long long)q->id);
+        return;
+    }
+    uint32_t max = q->max_bytes ? q->max_bytes : DEFAULT_LOG_CHUNK;
+    if (max > MAX_LOG_CHUNK)
+        max = MAX_LOG_CHUNK;
+    job_state_t st = JOB_QUEUED;
+    (void)job_state_parse(row.state, &st);
+    char *path = dr_asprintf("%s/logs/%llu.log", s->opts.state_dir,
+                             (unsigned long long)q->id);
+    uint8_t *buf = dr_malloc(max);
+    ssize_t got = 0;
+    uint64_t size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        struct stat sb;
+        if (fstat(fd, &sb) == 0)
+            size = (uint64_t)sb.st_size;
+        if (q->offset < size) {
+            got = pread(fd, buf, max, (off_t)q->offset);
+            if (got < 0) {
+                log_warn_errno("job %llu: read %s", (unsigned long long)q->id,
+                               path);
+                got = 0;
+            }
+        }
+        close(fd);
+    }
+    dr_env_t out;
+    Drover__JobLogs r = DROVER__JOB_LOGS__INIT;
+    r.data.data = buf;
+    r.data.len = (size_t)got;
+    r.next_offset = q->offset + (uint64_t)got;
+    r.eof = job_state_terminal(st) && r.next_offset >= size;
+    r.state = row.state;
+    wire_env_init(&out, env->request_id);
+    out.body_case = DROVER__ENVELOPE__BODY_JOB_LOGS_REPLY;
+    out.job_logs_reply = &r;
+    s_reply(s, rid, &out);
+    free(buf);
+    free(path);
+    store_job_clear(&row);
+}
+
+/* ---- nodes --------------------------------------------------------------- */
+
+static void s_node_list(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const char *filter = env->node_list->cluster;
+    cluster_t *only = NULL;
+    if (filter && *filter) {
+        only = sched_cluster_find(s, filter);
+        if (!only) {
+            ERR(DR_ENOENT, "unknown cluster '%s'", filter);
+            return;
+        }
+    }
+    size_t n = 0;
+    for (cluster_t *c = s->clusters; c; c = c->next)
+        if (!only || c == only)
+            n += c->nnodes;
+    Drover__Node *ms = dr_calloc(n + 1, sizeof *ms);
+    Drover__Node **ptrs = dr_calloc(n + 1, sizeof *ptrs);
+    size_t i = 0;
+    for (cluster_t *c = s->clusters; c; c = c->next) {
+        if (only && c != only)
+            continue;
+        for (size_t k = 0; k < c->nnodes; k++, i++) {
+            const node_t *nd = c->nodes[k];
+            Drover__Node *m = &ms[i];
+            drover__node__init(m);
+            m->name = (char *)nd->name;
+            m->cluster = (char *)c->cfg.name;
+            m->state = (char *)node_state_name(nd);
+            m->cpus = nd->cpus;
+            m->memory_mb = nd->memory_mb;
+            m->cpus_used = nd->cpus_used;
+            m->memory_used_mb = nd->memory_used_mb;
+            m->tasks = (uint32_t)nd->njobs;
+            m->vm_size = (char *)(nd->vm_size[0] ? nd->vm_size : c->vm->name);
+            m->created_at_ms = nd->created_at_ms;
+            ptrs[i] = m;
+        }
+    }
+    dr_env_t out;
+    Drover__NodeList list = DROVER__NODE_LIST__INIT;
+    list.n_nodes = n;
+    list.nodes = ptrs;
+    wire_env_init(&out, env->request_id);
+    out.body_case = DROVER__ENVELOPE__BODY_NODE_LIST_REPLY;
+    out.node_list_reply = &list;
+    s_reply(s, rid, &out);
+    free(ms);
+    free(ptrs);
+}
+
+static const struct {
+    int body;
+    client_fn fn;
+} s_table[] = {
+    {DROVER__ENVELOPE__BODY_CLUSTER_CREATE, s_cluster_create},
+    {DROVER__ENVELOPE__BODY_CLUSTER_UPDATE, s_cluster_update},
+    {DROVER__ENVELOPE__BODY_CLUSTER_SHOW, s_cluster_show},
+    {DROVER__ENVELOPE__BODY_CLUSTER_LIST, s_cluster_list},
+    {DROVER__ENVELOPE__BODY_CLUSTER_DELETE, s_cluster_delete},
+    {DROVER__ENVELOPE__BODY_JOB_SUBMIT, s_job_submit},
+    {DROVER__ENVELOPE__BODY_JOB_SHOW, s_job_show},
+    {DROVER__ENVELOPE__BODY_JOB_LIST, s_job_list},
+    {DROVER__ENVELOPE__BODY_JOB_CANCEL, s_job_cancel},
+    {DROVER__ENVELOPE__BODY_JOB_LOGS, s_job_logs},
+    {DROVER__ENVELOPE__BODY_NODE_LIST, s_node_list},
+};
+
+void api_client_dispatch(sched_t *s, const char *rid, dr_env_t *env)
+{
+    for (size_t i = 0; i < sizeof s_table / sizeof s_table[0]; i++) {
+        if ((int)env->body_case == s_table[i].body) {
+            s_table[i].fn(s, rid, env);
+            return;
+        }
+    }
+    log_warn("client: unexpected message %s", wire_body_name(env->body_case));
+    ERR(DR_EPROTO, "message %s is not a client request",
+        wire_body_name(env->body_case));
+}

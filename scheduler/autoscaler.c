@@ -1,0 +1,255 @@
+/* autoscaler.c - see autoscaler.h. */
+#include "autoscaler.h"
+#include "log.h"
+#include "provider.h"
+#include "queue.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void autoscaler_count(const cluster_t *c, node_counts_t *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < c->nnodes; i++) {
+        const node_t *n = c->nodes[i];
+        switch (n->state) {
+        case NODE_READY:
+            out->ready++;
+            if (n->njobs)
+                out->running++;
+            else
+                out->idle++;
+            break;
+        case NODE_PREPARING:
+            out->preparing++;
+            break;
+        case NODE_LEAVING:
+            out->leaving++;
+            break;
+        case NODE_UNKNOWN:
+            out->unknown++;
+            break;
+        }
+    }
+}
+
+int autoscaler_demand(const cluster_t *c, int headroom)
+{
+    node_counts_t k;
+    autoscaler_count(c, &k);
+    int nbins_max = k.preparing + (headroom > 0 ? headroom : 0);
+    if (nbins_max <= 0 || queue_len(c->queue) == 0)
+        return 0;
+    typedef struct {
+        uint64_t cpus, mem;
+    } bin_t;
+    bin_t *bins = dr_calloc((size_t)nbins_max, sizeof *bins);
+    int nbins = 0;
+    /* nodes being prepared are empty bins already paid for */
+    for (int i = 0; i < k.preparing; i++) {
+        bins[nbins].cpus = c->vm->vcpus;
+        bins[nbins].mem = c->vm->memory_mb;
+        nbins++;
+    }
+    for (job_t *j = queue_first(c->queue); j; j = queue_next(c->queue, j)) {
+        if (j->cancel_requested)
+            continue;
+        if (j->cpus > c->vm->vcpus || j->memory_mb > c->vm->memory_mb)
+            continue; /* never fits; rejected at submit, kept for safety */
+        int placed = 0;
+        for (int b = 0; b < nbins && !placed; b++) {
+            if (bins[b].cpus >= j->cpus && bins[b].mem >= j->memory_mb) {
+                bins[b].cpus -= j->cpus;
+                bins[b].mem -= j->memory_mb;
+                placed = 1;
+            }
+        }
+        if (placed)
+            continue;
+        if (nbins == nbins_max)
+            break; /* every node we may add is spoken for */
+        bins[nbins].cpus = c->vm->vcpus - j->cpus;
+        bins[nbins].mem = c->vm->memory_mb - j->memory_mb;
+        nbins++;
+    }
+    free(bins);
+    int extra = nbins - k.preparing;
+    return extra > 0 ? extra : 0;
+}
+
+const char *autoscaler_allocation_state(const cluster_t *c)
+{
+    node_counts_t k;
+    autoscaler_count(c, &k);
+    int active = k.ready + k.preparing + k.unknown;
+    if (k.preparing || k.leaving || active != c->target_nodes)
+        return "resizing";
+    return "steady";
+}
+
+void autoscaler_set_error(sched_t *s, cluster_t *c, const char *fmt, ...)
+{
+    char msg[256] = "";
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+    }
+    if (strcmp(msg, c->cfg.last_error) == 0)
+        return;
+    snprintf(c->cfg.last_error, sizeof c->cfg.last_error, "%s", msg);
+    if (store_cluster_set_error(s->store, c->cfg.name, msg) < 0)
+        log_error("cluster %s: cannot record error", c->cfg.name);
+    if (*msg) {
+        log_warn("cluster %s: %s", c->cfg.name, msg);
+        (void)store_event(s->store, "resize_error", c->cfg.name, "", 0, "%s",
+                          msg);
+    }
+}
+
+static void s_new_node_name(sched_t *s, cluster_t *c, char *out, size_t cap)
+{
+    for (;;) {
+        c->node_seq++;
+        snprintf(out, cap, "%.48s-%llu", c->cfg.name,
+                 (unsigned long long)c->node_seq);
+        if (!sched_node_find(s, out))
+            return;
+    }
+}
+
+static void s_scale_out(sched_t *s, cluster_t *c, int count, int64_t now)
+{
+    for (int i = 0; i < count; i++) {
+        char name[64];
+        char err[256] = "";
+        s_new_node_name(s, c, name, sizeof name);
+        int pid = 0;
+        int rc = c->provider->ops->create(c->provider, c, name, &pid, err,
+                                          sizeof err);
+        if (rc < 0) {
+            autoscaler_set_error(s, c, "provider %s: create %s failed: %s",
+                                 c->provider->ops->name, name, err);
+            return;
+        }
+        node_t *n = sched_node_add(s, c, name, NODE_PREPARING);
+        n->pid = pid;
+        n->requested_at = now;
+        n->cpus = c->vm->vcpus;
+        n->memory_mb = c->vm->memory_mb;
+        store_node_t row = {0};
+        snprintf(row.name, sizeof row.name, "%s", name);
+        snprintf(row.cluster, sizeof row.cluster, "%s", c->cfg.name);
+        snprintf(row.state, sizeof row.state, "preparing");
+        snprintf(row.vm_size, sizeof row.vm_size, "%s", c->vm->name);
+        row.cpus = n->cpus;
+        row.memory_mb = n->memory_mb;
+        row.pid = pid;
+        row.created_at_ms = n->created_at_ms;
+        if (store_node_put(s->store, &row) < 0)
+            log_error("node %s: cannot persist", name);
+        (void)store_event(s->store, "scale_out", c->cfg.name, name, 0,
+                          "node %s requested (target %d)", name,
+                          c->target_nodes);
+        log_info("cluster %s: scale out: node %s requested (target %d)",
+                 c->cfg.name, name, c->target_nodes);
+    }
+    c->last_scale_out = now;
+}
+
+/* Drains one idle node: it takes no new work from now on, its agent is
+ * told to exit and the provider releases it. */
+static void s_release(sched_t *s, cluster_t *c, node_t *n, const char *why)
+{
+    n->state = NODE_LEAVING;
+    n->requested_at = dr_mono_ms();
+    (void)store_node_set_state(s->store, n->name, "leaving");
+    dr_env_t env;
+    Drover__Shutdown sd = DROVER__SHUTDOWN__INIT;
+    wire_env_init(&env, 0);
+    sd.reason = (char *)why;
+    env.body_case = DROVER__ENVELOPE__BODY_SHUTDOWN;
+    env.shutdown = &sd;
+    sched_send_agent(s, n->name, &env);
+    char err[256] = "";
+    if (c->provider->ops->destroy(c->provider, n->name, n->pid, err,
+                                  sizeof err) < 0)
+        autoscaler_set_error(s, c, "provider %s: delete %s failed: %s",
+                             c->provider->ops->name, n->name, err);
+    (void)store_event(s->store, "scale_in", c->cfg.name, n->name, 0,
+                      "node %s released: %s", n->name, why);
+    log_info("cluster %s: scale in: node %s released (%s)", c->cfg.name,
+             n->name, why);
+}
+
+void autoscaler_tick(sched_t *s, cluster_t *c, int64_t now)
+{
+    /* nodes that never came up, and leaving nodes that are gone */
+    for (size_t i = 0; i < c->nnodes;) {
+        node_t *n = c->nodes[i];
+        if (n->state == NODE_PREPARING &&
+            now - n->requested_at > s->opts.resume_timeout_ms) {
+            autoscaler_set_error(s, c,
+                                 "node %s did not register within %d s; "
+                                 "released",
+                                 n->name, s->opts.resume_timeout_ms / 1000);
+            char err[256];
+            (void)c->provider->ops->destroy(c->provider, n->name, n->pid, err,
+                                            sizeof err);
+            sched_node_remove(s, n, "resume timeout");
+            continue;
+        }
+        if (n->state == NODE_LEAVING &&
+            (now - n->last_seen > 2 * s->opts.heartbeat_interval_ms + 2000 ||
+             now - n->requested_at > 30000)) {
+            sched_node_remove(s, n, "released");
+            continue;
+        }
+        i++;
+    }
+    node_counts_t k;
+    autoscaler_count(c, &k);
+    int active = k.ready + k.preparing + k.unknown;
+    int headroom = c->cfg.max_nodes - active;
+    int extra = autoscaler_demand(c, headroom);
+    int target = k.ready + k.unknown + k.preparing + extra;
+    /* nodes idle past their deadline do not count towards the target */
+    int idle_expired = 0;
+    int64_t idle_ms = (int64_t)c->cfg.idle_seconds * 1000;
+    for (size_t i = 0; i < c->nnodes; i++) {
+        node_t *n = c->nodes[i];
+        if (n->state == NODE_READY && node_is_idle(n) &&
+            now - n->idle_since >= idle_ms)
+            idle_expired++;
+    }
+    if (queue_len(c->queue) == 0 || extra == 0)
+        target -= idle_expired;
+    if (target < c->cfg.min_nodes)
+        target = c->cfg.min_nodes;
+    if (target > c->cfg.max_nodes)
+        target = c->cfg.max_nodes;
+    c->target_nodes = target;
+
+    if (active < target) {
+        s_scale_out(s, c, target - active, now);
+        return;
+    }
+    if (active > target) {
+        int to_release = active - target;
+        for (size_t i = 0; i < c->nnodes && to_release > 0; i++) {
+            node_t *n = c->nodes[i];
+            if (n->state != NODE_READY || !node_is_idle(n) ||
+                now - n->idle_since < idle_ms)
+                continue;
+            char why[96];
+            snprintf(why, sizeof why, "idle for %lld s",
+                     (long long)((now - n->idle_since) / 1000));
+            s_release(s, c, n, why);
+            to_release--;
+        }
+    }
+}

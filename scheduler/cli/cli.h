@@ -1,0 +1,210 @@
+/* cli.h - the pieces of the `drover` command-line client.
+ *
+ * The client is Redis-style: drover.c owns main(), the command table and
+ * dispatch; cli_conn.c owns the DEALER socket and request/reply; one file per
+ * command group (cli_cluster.c, cli_job.c, cli_node.c) builds requests and
+ * prints replies through cli_output.c; cli_parse.c holds option parsing and
+ * flag validation.  cli_parse.c and cli_output.c are pure (no sockets, no
+ * process exit), so the unit test includes them directly.
+ *
+ * All state lives in one cli_ctx_t that main() owns and passes down; there is
+ * no global mutable state.  Every function returns 0 or a negative DR_E*
+ * code; the human message for the failure is left in ctx->err (set through
+ * cli_fail / cli_usage) and main() prints it once.
+ */
+#ifndef DR_CLI_H
+#define DR_CLI_H
+
+#include "util.h"
+#include "wire.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifndef DROVER_VERSION
+#define DROVER_VERSION "0.1.0"
+#endif
+
+#define CLI_DEFAULT_ENDPOINT "tcp://127.0.0.1:7701"
+#define CLI_DEFAULT_TIMEOUT_MS 10000
+#define CLI_JOB_PAGE 1000
+#define CLI_LOGS_POLL_MS 300
+#define CLI_WAIT_POLL_MS 500
+#define CLI_MAX_OPTS 16
+
+typedef enum { CLI_OUT_TABLE = 0, CLI_OUT_JSON = 1 } cli_out_t;
+
+struct cli_cmd;
+
+typedef struct cli_ctx {
+    const char *endpoint;      /* scheduler client endpoint */
+    cli_out_t out;             /* -o table|json */
+    int timeout_ms;            /* per request */
+    FILE *fout;                /* normally stdout; tests redirect */
+    FILE *ferr;                /* normally stderr; progress of --wait */
+    void *zctx;                /* created on the first request */
+    void *sock;                /* DEALER connected to endpoint */
+    uint64_t next_rid;         /* random start, incremented per request */
+    int exit_code;             /* set by handlers that choose it (--wait) */
+    int usage;                 /* the failure is a usage error (exit 2) */
+    const struct cli_cmd *cmd; /* the command being run, for usage lines */
+    char err[1024];            /* message of the failure */
+} cli_ctx_t;
+
+typedef int (*cli_handler_t)(cli_ctx_t *ctx, int argc, char **argv);
+
+typedef struct cli_cmd {
+    const char *group; /* "cluster", "job", "node", "version" */
+    const char *name;  /* "create", ... or NULL for one-word commands */
+    cli_handler_t handler;
+    const char *usage; /* the arguments, for "usage: drover GROUP NAME ..." */
+} cli_cmd_t;
+
+/* ---- cli_parse.c: errors, options, validation --------------------------- */
+
+/* Initialises ctx with defaults (no socket yet). */
+void cli_ctx_init(cli_ctx_t *ctx);
+
+/* Records a failure message; returns code so callers can `return cli_fail`. */
+int cli_fail(cli_ctx_t *ctx, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records a usage error (exit 2); returns DR_EINVAL. */
+int cli_usage(cli_ctx_t *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* One option of a command.  `lname` is "--name", `sname` "-n" or NULL. */
+typedef struct {
+    const char *lname;
+    const char *sname;
+    int has_arg; /* takes a value */
+    int multi;   /* may repeat; every value kept (e.g. --env) */
+} cli_opt_t;
+
+/* What cli_opts_parse found.  Values point into argv. */
+typedef struct {
+    int nspec;
+    int seen[CLI_MAX_OPTS];          /* times each option was given */
+    const char *val[CLI_MAX_OPTS];   /* last value */
+    const char **list[CLI_MAX_OPTS]; /* every value of a multi option */
+    int nlist[CLI_MAX_OPTS];
+    char **pos; /* positional arguments */
+    int npos;
+    char **rest; /* after "--" (NULL if no "--") */
+    int nrest;
+    int dashdash; /* "--" was present */
+} cli_args_t;
+
+/* Parses argv against specs (terminated by a zeroed entry).  "-o FMT" and
+ * "--output FMT" are accepted everywhere and set ctx->out.  "--opt=value"
+ * works for long options.  Unknown options, missing values: usage errors.
+ * Call cli_args_free afterwards whatever it returns. */
+int cli_opts_parse(cli_ctx_t *ctx, const cli_opt_t *specs, int argc,
+                   char **argv, cli_args_t *out);
+void cli_args_free(cli_args_t *a);
+
+/* Index of an option in its spec table by long name (for readable code). */
+int cli_opt_index(const cli_opt_t *specs, const char *lname);
+
+/* Sets ctx->out from "table" / "json"; usage error otherwise. */
+int cli_parse_output(cli_ctx_t *ctx, const char *s);
+
+/* Validators: 0, or a cli_fail with a message naming the bad value. */
+int cli_check_name(cli_ctx_t *ctx, const char *what, const char *s);
+int cli_parse_int(cli_ctx_t *ctx, const char *flag, const char *s, int64_t min,
+                  int64_t max, int64_t *out);
+int cli_parse_memory(cli_ctx_t *ctx, const char *s, uint64_t *mb);
+int cli_parse_duration(cli_ctx_t *ctx, const char *s, uint64_t *sec);
+int cli_parse_env(cli_ctx_t *ctx, const char *s, char **key, char **val);
+int cli_check_state(cli_ctx_t *ctx, const char *s);
+int cli_parse_job_id(cli_ctx_t *ctx, const char *s, uint64_t *id);
+int cli_parse_timeout_env(cli_ctx_t *ctx, const char *s, int *ms);
+
+/* A parsed `job submit`.  job->argv, env, name, cluster are owned here. */
+typedef struct {
+    Drover__Job job;
+    Drover__KeyValue *kv; /* storage for job.env */
+    Drover__KeyValue **kvp;
+    int wait;
+} cli_submit_t;
+
+int cli_parse_submit(cli_ctx_t *ctx, int argc, char **argv, cli_submit_t *s);
+void cli_submit_free(cli_submit_t *s);
+
+/* A parsed `cluster create`.  Strings point into argv or literals. */
+int cli_parse_cluster_create(cli_ctx_t *ctx, int argc, char **argv,
+                             Drover__Cluster *c);
+/* A parsed `cluster update`. */
+int cli_parse_cluster_update(cli_ctx_t *ctx, int argc, char **argv,
+                             Drover__ClusterUpdate *u);
+
+/* ---- cli_output.c: rendering ----------------------------------------------
+ */
+
+json_t *cli_job_json(const Drover__Job *j);
+json_t *cli_cluster_json(const Drover__Cluster *c);
+json_t *cli_node_json(const Drover__Node *n);
+
+/* Aborts with file:line when v is NULL (jansson's out of memory). */
+json_t *cli_json_check_at(json_t *v, const char *file, int line);
+#define cli_json_check(v) cli_json_check_at((v), __FILE__, __LINE__)
+/* Appends v (stolen) to the array a; aborts on out of memory. */
+void cli_json_push(json_t *a, json_t *v);
+
+/* json_dumps(JSON_INDENT(2)) plus a newline, appended to b; steals v. */
+void cli_json_render(dr_buf_t *b, json_t *v);
+
+void cli_render_clusters(dr_buf_t *b, Drover__Cluster *const *c, size_t n);
+void cli_render_cluster_show(dr_buf_t *b, const Drover__Cluster *c);
+void cli_render_jobs(dr_buf_t *b, Drover__Job *const *j, size_t n,
+                     int64_t now_ms);
+void cli_render_job_show(dr_buf_t *b, const Drover__Job *j);
+void cli_render_nodes(dr_buf_t *b, Drover__Node *const *n, size_t cnt);
+
+/* "5s", "3m", "2h", "4d"; "-" when then_ms is 0. */
+void cli_fmt_age(char *buf, size_t len, int64_t now_ms, int64_t then_ms);
+/* "2026-11-28T12:00:00Z" (UTC); "-" when ms is 0. */
+void cli_fmt_time(char *buf, size_t len, int64_t ms);
+/* The argv as a shell would need it typed, single-quoting where needed. */
+void cli_fmt_command(dr_buf_t *b, char *const *argv, size_t n);
+
+/* Writes b to ctx->fout; DR_EIO on a failed write. */
+int cli_emit(cli_ctx_t *ctx, const dr_buf_t *b);
+
+/* ---- cli_conn.c: talking to the scheduler ---------------------------------
+ */
+
+/* Sends req (its body set by the caller; version and request id filled in
+ * here) and waits for the reply.  An Error reply becomes a cli_fail with
+ * its message.  When `want` is not 0 any other body is a protocol error.
+ * The caller frees *reply with wire_free. */
+int cli_call(cli_ctx_t *ctx, dr_env_t *req, int want, dr_env_t **reply);
+
+/* Closes the socket and the zmq context, if any. */
+void cli_disconnect(cli_ctx_t *ctx);
+
+/* Sleeps ms milliseconds (poll helpers). */
+void cli_sleep_ms(int ms);
+
+/* ---- handlers -------------------------------------------------------------
+ */
+
+int cli_cluster_create(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cluster_update(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cluster_show(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cluster_list(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cluster_delete(cli_ctx_t *ctx, int argc, char **argv);
+int cli_job_submit(cli_ctx_t *ctx, int argc, char **argv);
+int cli_job_list(cli_ctx_t *ctx, int argc, char **argv);
+int cli_job_show(cli_ctx_t *ctx, int argc, char **argv);
+int cli_job_cancel(cli_ctx_t *ctx, int argc, char **argv);
+int cli_job_logs(cli_ctx_t *ctx, int argc, char **argv);
+int cli_node_list(cli_ctx_t *ctx, int argc, char **argv);
+
+/* Exit status of a finished job as `job submit --wait` reports it:
+ * succeeded 0, failed its exit code (1 if none), canceled 130; -1 while
+ * the job is not finished. */
+int cli_job_exit_status(const Drover__Job *j);
+
+#endif

@@ -1,0 +1,179 @@
+/* cli_cluster.c - `drover cluster create|update|show|list|delete`.
+ *
+ * Each handler parses and validates its flags (cli_parse.c), sends one
+ * request, and prints the reply in the chosen form.  It owns only the reply
+ * envelope it received, which it frees before returning; it never exits.
+ */
+#include "cli.h"
+#include "dr_err.h"
+
+#include <string.h>
+
+/* Prints one Cluster as "key: value" lines or a JSON object. */
+static int s_print_cluster(cli_ctx_t *ctx, const Drover__Cluster *c)
+{
+    dr_buf_t b = {0};
+    if (ctx->out == CLI_OUT_JSON)
+        cli_json_render(&b, cli_cluster_json(c));
+    else
+        cli_render_cluster_show(&b, c);
+    int rc = cli_emit(ctx, &b);
+    dr_buf_free(&b);
+    return rc;
+}
+
+/* Sends req, expects cluster_info, prints it. */
+static int s_call_print(cli_ctx_t *ctx, dr_env_t *req)
+{
+    dr_env_t *rep = NULL;
+    int rc = cli_call(ctx, req, DROVER__ENVELOPE__BODY_CLUSTER_INFO, &rep);
+    if (rc < 0)
+        return rc;
+    rc = rep->cluster_info
+             ? s_print_cluster(ctx, rep->cluster_info)
+             : cli_fail(ctx, DR_EPROTO, "empty cluster_info reply");
+    wire_free(&rep);
+    return rc;
+}
+
+int cli_cluster_create(cli_ctx_t *ctx, int argc, char **argv)
+{
+    Drover__Cluster c;
+    int rc = cli_parse_cluster_create(ctx, argc, argv, &c);
+    if (rc < 0)
+        return rc;
+    Drover__ClusterCreate cc = DROVER__CLUSTER_CREATE__INIT;
+    cc.cluster = &c;
+    dr_env_t req;
+    wire_env_init(&req, 0);
+    req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_CREATE;
+    req.cluster_create = &cc;
+    return s_call_print(ctx, &req);
+}
+
+int cli_cluster_update(cli_ctx_t *ctx, int argc, char **argv)
+{
+    Drover__ClusterUpdate u;
+    int rc = cli_parse_cluster_update(ctx, argc, argv, &u);
+    if (rc < 0)
+        return rc;
+    dr_env_t req;
+    wire_env_init(&req, 0);
+    req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_UPDATE;
+    req.cluster_update = &u;
+    return s_call_print(ctx, &req);
+}
+
+static const cli_opt_t s_name_opts[] = {
+    {"--name", "-n", 1, 0},
+    {NULL, NULL, 0, 0},
+};
+
+/* Parses the "-n NAME" that show and delete take. */
+static int s_parse_name(cli_ctx_t *ctx, int argc, char **argv,
+                        const char **name)
+{
+    cli_args_t a;
+    int rc = cli_opts_parse(ctx, s_name_opts, argc, argv, &a);
+    if (rc < 0)
+        goto out;
+    if (a.npos > 0 || a.dashdash) {
+        rc = cli_usage(ctx, "unexpected argument '%s'",
+                       a.npos > 0 ? a.pos[0] : "--");
+        goto out;
+    }
+    if (!a.seen[0]) {
+        rc = cli_usage(ctx, "missing required option -n NAME");
+        goto out;
+    }
+    if ((rc = cli_check_name(ctx, "cluster", a.val[0])) < 0)
+        goto out;
+    *name = a.val[0];
+out:
+    cli_args_free(&a);
+    return rc;
+}
+
+int cli_cluster_show(cli_ctx_t *ctx, int argc, char **argv)
+{
+    const char *name = NULL;
+    int rc = s_parse_name(ctx, argc, argv, &name);
+    if (rc < 0)
+        return rc;
+    Drover__ClusterRef ref = DROVER__CLUSTER_REF__INIT;
+    ref.name = (char *)name;
+    dr_env_t req;
+    wire_env_init(&req, 0);
+    req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_SHOW;
+    req.cluster_show = &ref;
+    return s_call_print(ctx, &req);
+}
+
+int cli_cluster_delete(cli_ctx_t *ctx, int argc, char **argv)
+{
+    const char *name = NULL;
+    int rc = s_parse_name(ctx, argc, argv, &name);
+    if (rc < 0)
+        return rc;
+    Drover__ClusterRef ref = DROVER__CLUSTER_REF__INIT;
+    ref.name = (char *)name;
+    dr_env_t req;
+    wire_env_init(&req, 0);
+    req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_DELETE;
+    req.cluster_delete = &ref;
+    dr_env_t *rep = NULL;
+    if ((rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_OK, &rep)) < 0)
+        return rc;
+    const char *msg = rep->ok && rep->ok->message ? rep->ok->message : "";
+    dr_buf_t b = {0};
+    if (ctx->out == CLI_OUT_JSON) {
+        cli_json_render(&b, cli_json_check(json_pack("{s:s, s:s}", "name", name,
+                                                     "message", msg)));
+    } else if (*msg) {
+        dr_buf_printf(&b, "%s\n", msg);
+    } else {
+        dr_buf_printf(&b, "cluster %s deleted\n", name);
+    }
+    rc = cli_emit(ctx, &b);
+    dr_buf_free(&b);
+    wire_free(&rep);
+    return rc;
+}
+
+int cli_cluster_list(cli_ctx_t *ctx, int argc, char **argv)
+{
+    static const cli_opt_t opts[] = {{NULL, NULL, 0, 0}};
+    cli_args_t a;
+    int rc = cli_opts_parse(ctx, opts, argc, argv, &a);
+    if (rc == 0 && (a.npos > 0 || a.dashdash))
+        rc = cli_usage(ctx, "unexpected argument '%s'",
+                       a.npos > 0 ? a.pos[0] : "--");
+    cli_args_free(&a);
+    if (rc < 0)
+        return rc;
+    Drover__ClusterListReq lr = DROVER__CLUSTER_LIST_REQ__INIT;
+    dr_env_t req;
+    wire_env_init(&req, 0);
+    req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_LIST;
+    req.cluster_list = &lr;
+    dr_env_t *rep = NULL;
+    rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_CLUSTER_LIST_REPLY, &rep);
+    if (rc < 0)
+        return rc;
+    Drover__ClusterList *cl = rep->cluster_list_reply;
+    Drover__Cluster *const *cs = cl ? cl->clusters : NULL;
+    size_t n = cl ? cl->n_clusters : 0;
+    dr_buf_t b = {0};
+    if (ctx->out == CLI_OUT_JSON) {
+        json_t *arr = cli_json_check(json_array());
+        for (size_t i = 0; i < n; i++)
+            cli_json_push(arr, cli_cluster_json(cs[i]));
+        cli_json_render(&b, arr);
+    } else {
+        cli_render_clusters(&b, cs, n);
+    }
+    rc = cli_emit(ctx, &b);
+    dr_buf_free(&b);
+    wire_free(&rep);
+    return rc;
+}

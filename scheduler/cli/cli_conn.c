@@ -1,0 +1,139 @@
+/* cli_conn.c - the CLI's one connection to the scheduler.
+ *
+ * Owns the zmq context and the DEALER socket in cli_ctx_t; both are made on
+ * the first request (so `drover version` and usage errors never touch the
+ * network) and closed by cli_disconnect.  Each request gets the next id of a
+ * random 64-bit sequence; wire_call drops stale replies to earlier ids.  The
+ * socket has linger 0: a CLI that gave up on a scheduler must not hang on
+ * exit.  The DEALER gets a printable routing id ("cli-" and 16 random hex
+ * digits): the scheduler's ROUTER passes routing ids around as C strings
+ * (wire_send uses strlen), and zmq's generated ids begin with a 0 byte.
+ * It never prints; failures are left in ctx->err.
+ */
+#include "cli.h"
+#include "dr_err.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static uint64_t s_random_u64(void)
+{
+    uint64_t v = 0;
+    ssize_t n = getrandom(&v, sizeof v, GRND_NONBLOCK);
+    if (n != (ssize_t)sizeof v) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        v = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
+            ((uint64_t)getpid() << 16);
+    }
+    return v ? v : 1;
+}
+
+static int s_connect(cli_ctx_t *ctx)
+{
+    if (ctx->sock)
+        return 0;
+    ctx->zctx = zmq_ctx_new();
+    if (!ctx->zctx)
+        return cli_fail(ctx, DR_EIO, "cannot create a zmq context: %s",
+                        zmq_strerror(errno));
+    ctx->sock = zmq_socket(ctx->zctx, ZMQ_DEALER);
+    if (!ctx->sock)
+        return cli_fail(ctx, DR_EIO, "cannot create a zmq socket: %s",
+                        zmq_strerror(errno));
+    int linger = 0;
+    if (zmq_setsockopt(ctx->sock, ZMQ_LINGER, &linger, sizeof linger) < 0)
+        return cli_fail(ctx, DR_EIO, "cannot set ZMQ_LINGER: %s",
+                        zmq_strerror(errno));
+    char id[32];
+    snprintf(id, sizeof id, "cli-%016llx", (unsigned long long)s_random_u64());
+    if (zmq_setsockopt(ctx->sock, ZMQ_ROUTING_ID, id, strlen(id)) < 0)
+        return cli_fail(ctx, DR_EIO, "cannot set ZMQ_ROUTING_ID: %s",
+                        zmq_strerror(errno));
+    if (zmq_connect(ctx->sock, ctx->endpoint) < 0)
+        return cli_fail(ctx, DR_EINVAL, "cannot connect to '%s': %s",
+                        ctx->endpoint, zmq_strerror(errno));
+    if (ctx->next_rid == 0)
+        ctx->next_rid = s_random_u64();
+    return 0;
+}
+
+void cli_disconnect(cli_ctx_t *ctx)
+{
+    if (ctx->sock) {
+        zmq_close(ctx->sock);
+        ctx->sock = NULL;
+    }
+    if (ctx->zctx) {
+        while (zmq_ctx_term(ctx->zctx) < 0 && errno == EINTR)
+            ;
+        ctx->zctx = NULL;
+    }
+}
+
+/* "10 s", "0.5 s", for the timeout message. */
+static void s_fmt_secs(char *buf, size_t len, int ms)
+{
+    if (ms % 1000 == 0)
+        snprintf(buf, len, "%d s", ms / 1000);
+    else
+        snprintf(buf, len, "%g s", ms / 1000.0);
+}
+
+int cli_call(cli_ctx_t *ctx, dr_env_t *req, int want, dr_env_t **reply)
+{
+    *reply = NULL;
+    int rc = s_connect(ctx);
+    if (rc < 0)
+        return rc;
+    req->version = DR_PROTO_VERSION;
+    req->request_id = ctx->next_rid++;
+    if (ctx->next_rid == 0)
+        ctx->next_rid = 1;
+    dr_env_t *rep = NULL;
+    rc = wire_call(ctx->sock, req, ctx->timeout_ms, &rep);
+    if (rc == DR_ETIMEOUT || rc == DR_EAGAIN) {
+        char secs[32];
+        s_fmt_secs(secs, sizeof secs, ctx->timeout_ms);
+        return cli_fail(ctx, DR_ETIMEOUT,
+                        "scheduler at %s did not answer within %s",
+                        ctx->endpoint, secs);
+    }
+    if (rc == DR_EVERSION)
+        return cli_fail(ctx, rc,
+                        "scheduler at %s speaks another protocol version "
+                        "(this client speaks %d)",
+                        ctx->endpoint, DR_PROTO_VERSION);
+    if (rc < 0)
+        return cli_fail(ctx, rc, "talking to scheduler at %s: %s",
+                        ctx->endpoint, dr_strerror(rc));
+    if (rep->body_case == DROVER__ENVELOPE__BODY_ERROR) {
+        const Drover__Error *e = rep->error;
+        rc = cli_fail(ctx, e && e->code < 0 ? e->code : DR_EIO, "%s",
+                      e && e->message && *e->message ? e->message
+                                                     : "scheduler error");
+        wire_free(&rep);
+        return rc;
+    }
+    if (want && (int)rep->body_case != want) {
+        rc =
+            cli_fail(ctx, DR_EPROTO,
+                     "unexpected reply '%s' from scheduler (wanted '%s')",
+                     wire_body_name((int)rep->body_case), wire_body_name(want));
+        wire_free(&rep);
+        return rc;
+    }
+    *reply = rep;
+    return 0;
+}
+
+void cli_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}

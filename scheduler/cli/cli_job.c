@@ -1,0 +1,363 @@
+/* cli_job.c - `drover job submit|list|show|cancel|logs`.
+ *
+ * Handlers parse and validate flags (cli_parse.c), talk to the scheduler
+ * through cli_call and print through cli_output.c.  Two of them loop:
+ * `submit --wait` polls job_show until the job ends and leaves the job's
+ * exit status in ctx->exit_code; `logs` pages through JobLogs replies
+ * writing the bytes raw to the output stream, and with -f keeps polling
+ * until the scheduler says eof.  Every reply envelope is freed before the
+ * next request; nothing here exits the process.
+ */
+#include "cli.h"
+#include "dr_err.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+int cli_job_exit_status(const Drover__Job *j)
+{
+    const char *st = j->state ? j->state : "";
+    if (strcmp(st, "succeeded") == 0)
+        return 0;
+    if (strcmp(st, "canceled") == 0)
+        return 130;
+    if (strcmp(st, "failed") == 0)
+        return j->exit_code > 0 && j->exit_code < 256 ? j->exit_code : 1;
+    return -1;
+}
+
+/* Parses exactly one positional job id (and, if follow is not NULL, -f). */
+static int s_parse_id(cli_ctx_t *ctx, int argc, char **argv, uint64_t *id,
+                      int *follow)
+{
+    static const cli_opt_t with_f[] = {{"--follow", "-f", 0, 0},
+                                       {NULL, NULL, 0, 0}};
+    static const cli_opt_t none[] = {{NULL, NULL, 0, 0}};
+    cli_args_t a;
+    int rc = cli_opts_parse(ctx, follow ? with_f : none, argc, argv, &a);
+    if (rc < 0)
+        goto out;
+    if (a.dashdash && a.nrest > 0 && a.npos == 0) {
+        /* "drover job show -- 12" is fine too. */
+        a.pos[a.npos++] = a.rest[0];
+        if (a.nrest > 1) {
+            rc = cli_usage(ctx, "unexpected argument '%s'", a.rest[1]);
+            goto out;
+        }
+    } else if (a.dashdash && a.nrest > 0) {
+        rc = cli_usage(ctx, "unexpected argument '%s'", a.rest[0]);
+        goto out;
+    }
+    if (a.npos == 0) {
+        rc = cli_usage(ctx, "missing job ID");
+        goto out;
+    }
+    if (a.npos > 1) {
+        rc = cli_usage(ctx, "unexpected argument '%s'", a.pos[1]);
+        goto out;
+    }
+    if ((rc = cli_parse_job_id(ctx, a.pos[0], id)) < 0)
+        goto out;
+    if (follow)
+        *follow = a.seen[0] > 0;
+out:
+    cli_args_free(&a);
+    return rc;
+}
+
+/* Asks for one job; *rep holds job_info on success. */
+static int s_job_show(cli_ctx_t *ctx, uint64_t id, dr_env_t **rep)
+{
+    Drover__JobRef ref = DROVER__JOB_REF__INIT;
+    ref.id = id;
+    dr_env_t req;
+    wire_env_init(&req, 0);
+    req.body_case = DROVER__ENVELOPE__BODY_JOB_SHOW;
+    req.job_show = &ref;
+    int rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_JOB_INFO, rep);
+    if (rc == 0 && !(*rep)->job_info) {
+        wire_free(rep);
+        rc = cli_fail(ctx, DR_EPROTO, "empty job_info reply");
+    }
+    return rc;
+}
+
+static int s_print_job(cli_ctx_t *ctx, const Drover__Job *j)
+{
+    dr_buf_t b = {0};
+    if (ctx->out == CLI_OUT_JSON)
+        cli_json_render(&b, cli_job_json(j));
+    else
+        cli_render_job_show(&b, j);
+    int rc = cli_emit(ctx, &b);
+    dr_buf_free(&b);
+    return rc;
+}
+
+/* The one-line progress report of --wait for the job's current state. */
+static void s_wait_line(dr_buf_t *b, const Drover__Job *j)
+{
+    const char *st = j->state && *j->state ? j->state : "unknown";
+    b->len = 0;
+    dr_buf_printf(b, "job %" PRIu64 ": %s", j->id, st);
+    if ((strcmp(st, "starting") == 0 || strcmp(st, "running") == 0) &&
+        j->n_node_names > 0) {
+        dr_buf_printf(b, " on ");
+        for (size_t i = 0; i < j->n_node_names; i++)
+            dr_buf_printf(b, "%s%s", i ? "," : "", j->node_names[i]);
+    }
+    if (strcmp(st, "succeeded") == 0 ||
+        (strcmp(st, "failed") == 0 && j->exit_code != 0))
+        dr_buf_printf(b, " (exit %d)", j->exit_code);
+    if ((strcmp(st, "failed") == 0 || strcmp(st, "canceled") == 0) &&
+        j->reason && *j->reason)
+        dr_buf_printf(b, ": %s", j->reason);
+}
+
+/* Polls the job until it ends, reporting each change on ctx->ferr. */
+static int s_wait(cli_ctx_t *ctx, uint64_t id)
+{
+    dr_buf_t last = {0}, line = {0};
+    int rc;
+    for (;;) {
+        dr_env_t *rep = NULL;
+        if ((rc = s_job_show(ctx, id, &rep)) < 0)
+            break;
+        const Drover__Job *j = rep->job_info;
+        s_wait_line(&line, j);
+        if (!last.data || strcmp(last.data, line.data) != 0) {
+            fprintf(ctx->ferr, "%s\n", line.data);
+            fflush(ctx->ferr);
+            last.len = 0;
+            dr_buf_append(&last, line.data, line.len);
+        }
+        int st = cli_job_exit_status(j);
+        wire_free(&rep);
+        if (st >= 0) {
+            ctx->exit_code = st;
+            rc = 0;
+            break;
+        }
+        cli_sleep_ms(CLI_WAIT_POLL_MS);
+    }
+    dr_buf_free(&last);
+    dr_buf_free(&line);
+    return rc;
+}
+
+int cli_job_submit(cli_ctx_t *ctx, int argc, char **argv)
+{
+    cli_submit_t s;
+    int rc = cli_parse_submit(ctx, argc, argv, &s);
+    if (rc < 0)
+        return rc;
+    Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
+    js.job = &s.job;
+    dr_env_t req;
+    wire_env_init(&req, 0);
+    req.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
+    req.job_submit = &js;
+    dr_env_t *rep = NULL;
+    dr_buf_t b = {0};
+    rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY, &rep);
+    if (rc < 0)
+        goto out;
+    if (!rep->job_submit_reply || rep->job_submit_reply->id == 0) {
+        rc = cli_fail(ctx, DR_EPROTO, "scheduler returned no job id");
+        goto out;
+    }
+    uint64_t id = rep->job_submit_reply->id;
+    if (ctx->out == CLI_OUT_JSON)
+        cli_json_render(
+            &b, cli_json_check(json_pack("{s:I}", "id", (json_int_t)id)));
+    else
+        dr_buf_printf(&b, "%" PRIu64 "\n", id);
+    if ((rc = cli_emit(ctx, &b)) < 0)
+        goto out;
+    if (s.wait)
+        rc = s_wait(ctx, id);
+out:
+    dr_buf_free(&b);
+    wire_free(&rep);
+    cli_submit_free(&s);
+    return rc;
+}
+
+int cli_job_show(cli_ctx_t *ctx, int argc, char **argv)
+{
+    uint64_t id;
+    int rc = s_parse_id(ctx, argc, argv, &id, NULL);
+    if (rc < 0)
+        return rc;
+    dr_env_t *rep = NULL;
+    if ((rc = s_job_show(ctx, id, &rep)) < 0)
+        return rc;
+    rc = s_print_job(ctx, rep->job_info);
+    wire_free(&rep);
+    return rc;
+}
+
+int cli_job_cancel(cli_ctx_t *ctx, int argc, char **argv)
+{
+    uint64_t id;
+    int rc = s_parse_id(ctx, argc, argv, &id, NULL);
+    if (rc < 0)
+        return rc;
+    Drover__JobRef ref = DROVER__JOB_REF__INIT;
+    ref.id = id;
+    dr_env_t req;
+    wire_env_init(&req, 0);
+    req.body_case = DROVER__ENVELOPE__BODY_JOB_CANCEL;
+    req.job_cancel = &ref;
+    dr_env_t *rep = NULL;
+    if ((rc = cli_call(ctx, &req, 0, &rep)) < 0)
+        return rc;
+    if (rep->body_case == DROVER__ENVELOPE__BODY_JOB_INFO && rep->job_info) {
+        rc = s_print_job(ctx, rep->job_info);
+    } else if (rep->body_case == DROVER__ENVELOPE__BODY_OK) {
+        const char *msg = rep->ok && rep->ok->message ? rep->ok->message : "";
+        dr_buf_t b = {0};
+        if (ctx->out == CLI_OUT_JSON)
+            cli_json_render(
+                &b, cli_json_check(json_pack("{s:I, s:s}", "id", (json_int_t)id,
+                                             "message", msg)));
+        else if (*msg)
+            dr_buf_printf(&b, "%s\n", msg);
+        else
+            dr_buf_printf(&b, "job %" PRIu64 ": cancel requested\n", id);
+        rc = cli_emit(ctx, &b);
+        dr_buf_free(&b);
+    } else {
+        rc = cli_fail(ctx, DR_EPROTO, "unexpected reply '%s' from scheduler",
+                      wire_body_name((int)rep->body_case));
+    }
+    wire_free(&rep);
+    return rc;
+}
+
+enum { JL_CLUSTER, JL_STATE };
+
+static const cli_opt_t s_list_opts[] = {
+    [JL_CLUSTER] = {"--cluster", "-c", 1, 0},
+    [JL_STATE] = {"--state", NULL, 1, 0},
+    {NULL, NULL, 0, 0},
+};
+
+int cli_job_list(cli_ctx_t *ctx, int argc, char **argv)
+{
+    cli_args_t a;
+    dr_env_t **pages = NULL;
+    size_t npages = 0;
+    Drover__Job **jobs = NULL;
+    size_t njobs = 0, capjobs = 0;
+    dr_buf_t b = {0};
+    int rc = cli_opts_parse(ctx, s_list_opts, argc, argv, &a);
+    if (rc < 0)
+        goto out;
+    if (a.npos > 0 || a.dashdash) {
+        rc = cli_usage(ctx, "unexpected argument '%s'",
+                       a.npos > 0 ? a.pos[0] : "--");
+        goto out;
+    }
+    if (a.seen[JL_CLUSTER] &&
+        (rc = cli_check_name(ctx, "cluster", a.val[JL_CLUSTER])) < 0)
+        goto out;
+    if (a.seen[JL_STATE] && (rc = cli_check_state(ctx, a.val[JL_STATE])) < 0)
+        goto out;
+
+    Drover__JobListReq lr = DROVER__JOB_LIST_REQ__INIT;
+    if (a.seen[JL_CLUSTER])
+        lr.cluster = (char *)a.val[JL_CLUSTER];
+    if (a.seen[JL_STATE])
+        lr.state = (char *)a.val[JL_STATE];
+    lr.limit = CLI_JOB_PAGE;
+    for (;;) {
+        dr_env_t req;
+        wire_env_init(&req, 0);
+        req.body_case = DROVER__ENVELOPE__BODY_JOB_LIST;
+        req.job_list = &lr;
+        dr_env_t *rep = NULL;
+        rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_JOB_LIST_REPLY, &rep);
+        if (rc < 0)
+            goto out;
+        pages = dr_realloc(pages, (npages + 1) * sizeof *pages);
+        pages[npages++] = rep;
+        Drover__JobList *jl = rep->job_list_reply;
+        if (!jl)
+            break;
+        uint64_t last = lr.after_id;
+        for (size_t i = 0; i < jl->n_jobs; i++) {
+            if (njobs == capjobs) {
+                capjobs = capjobs ? capjobs * 2 : 64;
+                jobs = dr_realloc(jobs, capjobs * sizeof *jobs);
+            }
+            jobs[njobs++] = jl->jobs[i];
+            if (jl->jobs[i]->id > last)
+                last = jl->jobs[i]->id;
+        }
+        /* A page that does not advance would loop forever. */
+        if (!jl->more || last <= lr.after_id)
+            break;
+        lr.after_id = last;
+    }
+    if (ctx->out == CLI_OUT_JSON) {
+        json_t *arr = cli_json_check(json_array());
+        for (size_t i = 0; i < njobs; i++)
+            cli_json_push(arr, cli_job_json(jobs[i]));
+        cli_json_render(&b, arr);
+    } else {
+        cli_render_jobs(&b, jobs, njobs, dr_now_ms());
+    }
+    rc = cli_emit(ctx, &b);
+out:
+    dr_buf_free(&b);
+    free(jobs);
+    for (size_t i = 0; i < npages; i++)
+        wire_free(&pages[i]);
+    free(pages);
+    cli_args_free(&a);
+    return rc;
+}
+
+int cli_job_logs(cli_ctx_t *ctx, int argc, char **argv)
+{
+    uint64_t id;
+    int follow = 0;
+    int rc = s_parse_id(ctx, argc, argv, &id, &follow);
+    if (rc < 0)
+        return rc;
+    Drover__JobLogsReq lr = DROVER__JOB_LOGS_REQ__INIT;
+    lr.id = id;
+    lr.offset = 0;
+    lr.max_bytes = 0;
+    for (;;) {
+        dr_env_t req;
+        wire_env_init(&req, 0);
+        req.body_case = DROVER__ENVELOPE__BODY_JOB_LOGS;
+        req.job_logs = &lr;
+        dr_env_t *rep = NULL;
+        rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_JOB_LOGS_REPLY, &rep);
+        if (rc < 0)
+            return rc;
+        const Drover__JobLogs *jl = rep->job_logs_reply;
+        size_t n = jl ? jl->data.len : 0;
+        int eof = jl ? jl->eof : 1;
+        if (n > 0 && (fwrite(jl->data.data, 1, n, ctx->fout) != n ||
+                      fflush(ctx->fout) != 0)) {
+            wire_free(&rep);
+            return cli_fail(ctx, DR_EIO, "cannot write output");
+        }
+        if (jl && jl->next_offset > lr.offset)
+            lr.offset = jl->next_offset;
+        else if (n > 0)
+            lr.offset += n;
+        wire_free(&rep);
+        if (eof)
+            return 0;
+        if (n == 0) {
+            if (!follow)
+                return 0;
+            cli_sleep_ms(CLI_LOGS_POLL_MS);
+        }
+    }
+}

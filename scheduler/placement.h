@@ -1,0 +1,28 @@
+/* placement.h - binds waiting jobs to nodes.
+ *
+ * Priority order with backfill: jobs are tried in queue order, and a job
+ * that does not fit does not stop smaller ones behind it.  To stay far from
+ * O(jobs x nodes) per event, a cluster remembers the request shapes that
+ * found no node since its capacity last grew (its "blocked frontier"): a
+ * job whose shape is at least a blocked one is skipped in O(1), a full pass
+ * runs only when capacity grew (the cluster is dirty), and a new
+ * submission is tried alone.  Node choice is best fit (the fullest node
+ * that fits), which keeps other nodes idle so that scale-in can take them.
+ */
+#ifndef DR_PLACEMENT_H
+#define DR_PLACEMENT_H
+
+#include "sched.h"
+
+/* 1 if node n has room for job j now. */
+int placement_fits(const node_t *n, const job_t *j);
+/* Tries to place one queued job; 1 placed, 0 not now. */
+int placement_try(sched_t *s, cluster_t *c, job_t *j);
+/* Full pass over a dirty cluster's queue; returns jobs placed. */
+size_t placement_pass(sched_t *s, cluster_t *c);
+/* Called when a cluster's capacity grows (node ready, task ended). */
+void placement_capacity_grew(cluster_t *c);
+/* Why a queued job waits, for `job show` (static string). */
+const char *placement_wait_reason(const sched_t *s, const job_t *j);
+
+#endif

@@ -1,0 +1,188 @@
+/* provider_local.c - the embedded default provider: nodes are drover-agent
+ * processes on this machine.
+ *
+ * Owns nothing but its configuration strings.  Agents are started in their
+ * own sessions' process group of the scheduler (so that a test harness that
+ * kills the scheduler's group takes them too) and survive a kill -9 of the
+ * scheduler, as VMs survive a restart of their control plane.  destroy()
+ * sends SIGTERM only to a pid that is still a drover-agent with that node
+ * name, so a recycled pid is never hit.
+ */
+#include "provider.h"
+#include "dr_err.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct {
+    char *agent_bin;
+    char *connect;
+    char *state_dir;
+    int heartbeat_ms;
+} local_t;
+
+static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
+                    int *pid_out, char *err, size_t errlen)
+{
+    local_t *l = p->ctx;
+    char cpus[16], mem[32], hb[16];
+    snprintf(cpus, sizeof cpus, "%u", c->vm->vcpus);
+    snprintf(mem, sizeof mem, "%llu", (unsigned long long)c->vm->memory_mb);
+    snprintf(hb, sizeof hb, "%d", l->heartbeat_ms);
+    char *dir = dr_asprintf("%s/nodes/%s", l->state_dir, node_name);
+    char *logp = dr_asprintf("%s/nodes/%s.log", l->state_dir, node_name);
+    int rc = 0;
+    if (dr_mkdirs(dir, 0755) < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+        rc = DR_EPROVIDER;
+        goto out;
+    }
+    if (access(l->agent_bin, X_OK) < 0) {
+        snprintf(err, errlen, "agent binary %s: %s", l->agent_bin,
+                 strerror(errno));
+        rc = DR_EPROVIDER;
+        goto out;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        rc = DR_EPROVIDER;
+        goto out;
+    }
+    if (pid == 0) {
+        int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        int nul = open("/dev/null", O_RDONLY);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        if (nul >= 0)
+            dup2(nul, 0);
+        /* close everything else the scheduler holds (sockets, db) */
+        for (int i = 3; i < 1024; i++)
+            close(i);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execl(l->agent_bin, l->agent_bin, "--scheduler", l->connect, "--name",
+              node_name, "--cluster", c->cfg.name, "--vm-size", c->vm->name,
+              "--cpus", cpus, "--memory-mb", mem, "--work-dir", dir,
+              "--heartbeat-ms", hb, (char *)NULL);
+        _exit(127);
+    }
+    *pid_out = (int)pid;
+    log_info("local provider: started agent for node %s (pid %d)", node_name,
+             (int)pid);
+out:
+    free(dir);
+    free(logp);
+    return rc;
+}
+
+/* 1 if pid is a drover-agent process running as node `name`. */
+static int s_is_our_agent(int pid, const char *name)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    int agent = 0, named = 0, next_is_name = 0;
+    for (size_t i = 0; i < n; i += strlen(buf + i) + 1) {
+        const char *a = buf + i;
+        if (strstr(a, "drover-agent"))
+            agent = 1;
+        if (next_is_name && strcmp(a, name) == 0)
+            named = 1;
+        next_is_name = strcmp(a, "--name") == 0;
+    }
+    return agent && named;
+}
+
+static int s_destroy(provider_t *p, const char *node_name, int pid, char *err,
+                     size_t errlen)
+{
+    (void)p;
+    if (pid <= 0 || !s_is_our_agent(pid, node_name))
+        return 0; /* already gone: nothing to release */
+    if (kill(pid, SIGTERM) < 0 && errno != ESRCH) {
+        snprintf(err, errlen, "kill %d: %s", pid, strerror(errno));
+        return DR_EPROVIDER;
+    }
+    log_info("local provider: stopped agent of node %s (pid %d)", node_name,
+             pid);
+    return 0;
+}
+
+static void s_poll(provider_t *p)
+{
+    (void)p;
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (WIFEXITED(status))
+            log_info("local provider: agent pid %d exited %d", (int)pid,
+                     WEXITSTATUS(status));
+        else if (WIFSIGNALED(status))
+            log_info("local provider: agent pid %d killed by signal %d",
+                     (int)pid, WTERMSIG(status));
+    }
+}
+
+static void s_free(provider_t *p)
+{
+    local_t *l = p->ctx;
+    free(l->agent_bin);
+    free(l->connect);
+    free(l->state_dir);
+    free(l);
+}
+
+static const provider_ops_t s_local_ops = {
+    .name = "local",
+    .create = s_create,
+    .destroy = s_destroy,
+    .poll = s_poll,
+    .free = s_free,
+};
+
+provider_t *provider_local_new(const char *agent_bin, const char *connect,
+                               const char *state_dir, int heartbeat_ms)
+{
+    local_t *l = dr_calloc(1, sizeof *l);
+    l->agent_bin = dr_strdup(agent_bin);
+    l->connect = dr_strdup(connect);
+    l->state_dir = dr_strdup(state_dir);
+    l->heartbeat_ms = heartbeat_ms;
+    provider_t *p = dr_calloc(1, sizeof *p);
+    p->ops = &s_local_ops;
+    p->ctx = l;
+    return p;
+}
+
+int provider_known(const char *name)
+{
+    return name && strcmp(name, "local") == 0;
+}
+
+void provider_destroy(provider_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    if ((*self_p)->ops->free)
+        (*self_p)->ops->free(*self_p);
+    free(*self_p);
+    *self_p = NULL;
+}

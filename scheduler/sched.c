@@ -1,0 +1,889 @@
+/* sched.c - the scheduler's model and its single-threaded event loop.
+ *
+ * The loop's phases, in order, every pass (libuv style):
+ *   1. poll   - zmq_poll over the agent ROUTER, the client ROUTER and the
+ *               wake pipe, with the time to the next timer as timeout;
+ *   2. begin  - open the pass's transaction;
+ *   3. drain  - bounded, non-blocking reads from both sockets, each message
+ *               validated and dispatched through its RPC table;
+ *   4. timers - lost nodes, start timeouts, autoscaler, child reaping;
+ *   5. place  - placement passes for clusters whose capacity grew;
+ *   6. commit - one fsync'd commit for everything the pass changed;
+ *   7. flush  - only now do replies and agent commands leave.
+ * Nothing here blocks except the poll and the commit.
+ */
+#include "sched.h"
+#include "api_agent.h"
+#include "api_client.h"
+#include "autoscaler.h"
+#include "dr_err.h"
+#include "log.h"
+#include "placement.h"
+#include "provider.h"
+#include "queue.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define DRAIN_BUDGET 2000
+
+static const char *s_job_states[] = {"queued",    "starting", "running",
+                                     "succeeded", "failed",   "canceled"};
+
+const char *job_state_name(job_state_t s)
+{
+    return (unsigned)s < 6 ? s_job_states[s] : "unknown";
+}
+
+int job_state_parse(const char *s, job_state_t *out)
+{
+    for (int i = 0; i < 6; i++) {
+        if (s && strcmp(s, s_job_states[i]) == 0) {
+            *out = (job_state_t)i;
+            return 0;
+        }
+    }
+    return DR_EINVAL;
+}
+
+int job_state_terminal(job_state_t s)
+{
+    return s == JOB_SUCCEEDED || s == JOB_FAILED || s == JOB_CANCELED;
+}
+
+int node_is_idle(const node_t *n)
+{
+    return n->njobs == 0;
+}
+
+const char *node_state_name(const node_t *n)
+{
+    switch (n->state) {
+    case NODE_PREPARING:
+        return "preparing";
+    case NODE_READY:
+        return n->njobs ? "running" : "idle";
+    case NODE_LEAVING:
+        return "leaving";
+    case NODE_UNKNOWN:
+        return "unknown";
+    }
+    return "unknown";
+}
+
+/* ---- outboxes --------------------------------------------------------- */
+
+static void s_outbox_push(outbox_t *ob, const char *rid, const dr_env_t *env)
+{
+    if (ob->n == ob->cap) {
+        ob->cap = ob->cap ? ob->cap * 2 : 64;
+        ob->msgs = dr_realloc(ob->msgs, ob->cap * sizeof *ob->msgs);
+    }
+    outmsg_t *m = &ob->msgs[ob->n++];
+    m->rid = dr_strdup(rid);
+    m->len = drover__envelope__get_packed_size(env);
+    m->data = dr_malloc(m->len);
+    drover__envelope__pack(env, m->data);
+}
+
+static void s_outbox_flush(void *sock, outbox_t *ob, const char *what)
+{
+    for (size_t i = 0; i < ob->n; i++) {
+        outmsg_t *m = &ob->msgs[i];
+        unsigned char rid[DR_MAX_ROUTING_ID];
+        size_t ridlen = wire_rid_decode(m->rid, rid);
+        if (zmq_send(sock, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(sock, m->data, m->len, ZMQ_DONTWAIT) < 0)
+            log_debug("%s %s: message dropped: %s", what, m->rid,
+                      zmq_strerror(errno));
+        free(m->rid);
+        free(m->data);
+    }
+    ob->n = 0;
+}
+
+static void s_outbox_free(outbox_t *ob)
+{
+    for (size_t i = 0; i < ob->n; i++) {
+        free(ob->msgs[i].rid);
+        free(ob->msgs[i].data);
+    }
+    free(ob->msgs);
+    memset(ob, 0, sizeof *ob);
+}
+
+void sched_reply_client(sched_t *self, const char *rid, const dr_env_t *env)
+{
+    s_outbox_push(&self->client_out, rid, env);
+}
+
+void sched_send_agent(sched_t *self, const char *node, const dr_env_t *env)
+{
+    s_outbox_push(&self->agent_out, node, env);
+}
+
+static void s_verror(sched_t *self, outbox_t *ob, const char *rid,
+                     uint64_t req, int code, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    dr_env_t env;
+    Drover__Error err = DROVER__ERROR__INIT;
+    wire_env_init(&env, req);
+    err.code = code;
+    err.message = msg;
+    env.body_case = DROVER__ENVELOPE__BODY_ERROR;
+    env.error = &err;
+    (void)self;
+    s_outbox_push(ob, rid, &env);
+}
+
+void sched_client_error(sched_t *self, const char *rid, uint64_t req, int code,
+                        const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_verror(self, &self->client_out, rid, req, code, fmt, ap);
+    va_end(ap);
+}
+
+void sched_agent_error(sched_t *self, const char *rid, uint64_t req, int code,
+                       const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_verror(self, &self->agent_out, rid, req, code, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- model -------------------------------------------------------------- */
+
+cluster_t *sched_cluster_find(sched_t *self, const char *name)
+{
+    for (cluster_t *c = self->clusters; c; c = c->next)
+        if (dr_streq_ci(c->cfg.name, name))
+            return c;
+    return NULL;
+}
+
+node_t *sched_node_find(sched_t *self, const char *name)
+{
+    return name ? dict_get_str(self->nodes, name) : NULL;
+}
+
+job_t *sched_job_find(sched_t *self, uint64_t id)
+{
+    return dict_get_u64(self->jobs, id);
+}
+
+int sched_cluster_add(sched_t *self, const store_cluster_t *cfg,
+                      cluster_t **out)
+{
+    const vm_size_t *vm = catalog_find(self->catalog, cfg->vm_size);
+    if (!vm)
+        return DR_EINVAL;
+    cluster_t *c = dr_calloc(1, sizeof *c);
+    c->cfg = *cfg;
+    c->vm = vm;
+    c->queue = queue_new();
+    c->provider = self->local;
+    c->dirty = 1;
+    cluster_t **pp = &self->clusters;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = c;
+    *out = c;
+    return 0;
+}
+
+static void s_job_free(job_t *j)
+{
+    free(j->name);
+    free(j->reason);
+    free(j->owner);
+    free(j->spec);
+    free(j);
+}
+
+void sched_cluster_remove(sched_t *self, cluster_t *c)
+{
+    while (c->nnodes)
+        sched_node_remove(self, c->nodes[c->nnodes - 1], "cluster removed");
+    job_t *j;
+    while ((j = queue_first(c->queue))) {
+        queue_remove(c->queue, j);
+        dict_del_u64(self->jobs, j->id);
+        s_job_free(j);
+    }
+    cluster_t **pp = &self->clusters;
+    while (*pp != c)
+        pp = &(*pp)->next;
+    *pp = c->next;
+    queue_destroy(&c->queue);
+    free(c->nodes);
+    free(c);
+}
+
+node_t *sched_node_add(sched_t *self, cluster_t *c, const char *name,
+                       node_state_t state)
+{
+    node_t *n = dr_calloc(1, sizeof *n);
+    snprintf(n->name, sizeof n->name, "%s", name);
+    snprintf(n->vm_size, sizeof n->vm_size, "%s", c->vm->name);
+    n->cluster = c;
+    n->state = state;
+    n->cpus = c->vm->vcpus;
+    n->memory_mb = c->vm->memory_mb;
+    n->last_seen = n->idle_since = n->requested_at = dr_mono_ms();
+    n->created_at_ms = dr_now_ms();
+    if (c->nnodes == c->nodes_cap) {
+        c->nodes_cap = c->nodes_cap ? c->nodes_cap * 2 : 8;
+        c->nodes = dr_realloc(c->nodes, c->nodes_cap * sizeof *c->nodes);
+    }
+    c->nodes[c->nnodes++] = n;
+    dict_put_str(self->nodes, n->name, n);
+    return n;
+}
+
+void sched_node_remove(sched_t *self, node_t *n, const char *why)
+{
+    char reason[200];
+    snprintf(reason, sizeof reason, "node %s removed: %s", n->name, why);
+    while (n->njobs)
+        sched_job_requeue(self, n->jobs[n->njobs - 1], reason);
+    cluster_t *c = n->cluster;
+    for (size_t i = 0; i < c->nnodes; i++) {
+        if (c->nodes[i] == n) {
+            memmove(&c->nodes[i], &c->nodes[i + 1],
+                    (c->nnodes - i - 1) * sizeof *c->nodes);
+            c->nnodes--;
+            break;
+        }
+    }
+    dict_del_str(self->nodes, n->name);
+    if (store_node_delete(self->store, n->name) < 0)
+        log_error("node %s: cannot delete row", n->name);
+    (void)store_event(self->store, "node_removed", c->cfg.name, n->name, 0,
+                      "%s", reason);
+    log_info("%s", reason);
+    free(n->jobs);
+    free(n);
+}
+
+void sched_job_row(const job_t *j, store_job_t *row)
+{
+    memset(row, 0, sizeof *row);
+    row->id = j->id;
+    snprintf(row->name, sizeof row->name, "%s", j->name);
+    snprintf(row->cluster, sizeof row->cluster, "%s", j->cluster->cfg.name);
+    snprintf(row->state, sizeof row->state, "%s", job_state_name(j->state));
+    row->priority = j->priority;
+    row->cpus = j->cpus;
+    row->memory_mb = j->memory_mb;
+    row->nodes = j->nodes;
+    row->procs_per_node = j->procs_per_node;
+    row->gpus = j->gpus;
+    row->max_retries = j->max_retries;
+    row->time_limit_s = j->time_limit_s;
+    row->attempts = j->attempts;
+    row->exit_code = j->exit_code;
+    row->has_exit_code = j->has_exit_code;
+    snprintf(row->reason, sizeof row->reason, "%s", j->reason);
+    if (j->node)
+        snprintf(row->node_names, sizeof row->node_names, "%s", j->node->name);
+    snprintf(row->owner, sizeof row->owner, "%s", j->owner);
+    row->submitted_at_ms = j->submitted_at_ms;
+    row->started_at_ms = j->started_at_ms;
+    row->ended_at_ms = j->ended_at_ms;
+    row->spec = j->spec;
+    row->spec_len = j->spec_len;
+}
+
+int sched_job_save(sched_t *self, job_t *j)
+{
+    store_job_t row;
+    sched_job_row(j, &row);
+    int rc = store_job_update(self->store, &row);
+    if (rc < 0)
+        log_error("job %llu: cannot save state", (unsigned long long)j->id);
+    return rc;
+}
+
+static void s_set_reason(job_t *j, const char *reason)
+{
+    free(j->reason);
+    j->reason = dr_strdup(reason ? reason : "");
+}
+
+void sched_node_unbind(node_t *n, job_t *j)
+{
+    for (size_t i = 0; i < n->njobs; i++) {
+        if (n->jobs[i] == j) {
+            n->jobs[i] = n->jobs[--n->njobs];
+            n->cpus_used -= j->cpus;
+            n->memory_used_mb -= j->memory_mb;
+            break;
+        }
+    }
+    if (n->njobs == 0)
+        n->idle_since = dr_mono_ms();
+    j->node = NULL;
+}
+
+/* Unbinds, keeping the node name on the row for the record. */
+static void s_unbind(sched_t *self, job_t *j, char *last_node, size_t cap)
+{
+    last_node[0] = '\0';
+    if (!j->node)
+        return;
+    snprintf(last_node, cap, "%s", j->node->name);
+    cluster_t *c = j->node->cluster;
+    sched_node_unbind(j->node, j);
+    placement_capacity_grew(c);
+    (void)self;
+}
+
+void sched_job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
+                      int exit_code, const char *reason)
+{
+    char node[64];
+    if (j->state == JOB_QUEUED && j->q_level)
+        queue_remove(j->cluster->queue, j);
+    s_unbind(self, j, node, sizeof node);
+    j->state = st;
+    j->has_exit_code = has_exit;
+    j->exit_code = exit_code;
+    j->ended_at_ms = dr_now_ms();
+    s_set_reason(j, reason);
+    store_job_t row;
+    sched_job_row(j, &row);
+    if (node[0])
+        snprintf(row.node_names, sizeof row.node_names, "%s", node);
+    if (store_job_update(self->store, &row) < 0)
+        log_error("job %llu: cannot save final state",
+                  (unsigned long long)j->id);
+    if (node[0] && j->attempts)
+        (void)store_task_put(self->store, j->id, j->attempts, node,
+                             job_state_name(st), exit_code, j->reason,
+                             dr_now_ms());
+    (void)store_event(self->store, "job_ended", j->cluster->cfg.name, node,
+                      j->id, "job %llu %s%s%s", (unsigned long long)j->id,
+                      job_state_name(st), *j->reason ? ": " : "", j->reason);
+    log_info("job %llu %s%s%s (attempt %u%s%s)", (unsigned long long)j->id,
+             job_state_name(st), *j->reason ? ": " : "", j->reason,
+             j->attempts, node[0] ? ", node " : "", node);
+    dict_del_u64(self->jobs, j->id);
+    s_job_free(j);
+}
+
+void sched_job_requeue(sched_t *self, job_t *j, const char *why)
+{
+    char node[64];
+    if (j->cancel_requested) {
+        sched_job_finish(self, j, JOB_CANCELED, 0, 0, "canceled by user");
+        return;
+    }
+    if (j->attempts > j->max_retries) {
+        char reason[256];
+        snprintf(reason, sizeof reason, "%s; no retries left (max %u)", why,
+                 j->max_retries);
+        sched_job_finish(self, j, JOB_FAILED, 0, 0, reason);
+        return;
+    }
+    s_unbind(self, j, node, sizeof node);
+    if (node[0])
+        (void)store_task_put(self->store, j->id, j->attempts, node, "lost", 0,
+                             why, dr_now_ms());
+    j->state = JOB_QUEUED;
+    s_set_reason(j, why);
+    queue_push(j->cluster->queue, j);
+    placement_capacity_grew(j->cluster);
+    (void)sched_job_save(self, j);
+    (void)store_event(self->store, "job_requeued", j->cluster->cfg.name, node,
+                      j->id, "job %llu requeued after attempt %u: %s",
+                      (unsigned long long)j->id, j->attempts, why);
+    log_warn("job %llu requeued after attempt %u: %s",
+             (unsigned long long)j->id, j->attempts, why);
+}
+
+void sched_task_send_start(sched_t *self, job_t *j)
+{
+    Drover__Job *spec = drover__job__unpack(NULL, j->spec_len, j->spec);
+    if (!spec) {
+        log_error("job %llu: stored spec is corrupt", (unsigned long long)j->id);
+        return;
+    }
+    dr_env_t env;
+    Drover__TaskStart ts = DROVER__TASK_START__INIT;
+    wire_env_init(&env, 0);
+    ts.job_id = j->id;
+    ts.attempt = j->attempts;
+    ts.n_argv = spec->n_argv;
+    ts.argv = spec->argv;
+    ts.n_env = spec->n_env;
+    ts.env = spec->env;
+    ts.cpus = j->cpus;
+    ts.memory_mb = j->memory_mb;
+    ts.time_limit_s = j->time_limit_s;
+    ts.image = spec->image;
+    ts.job_name = j->name;
+    ts.nodes = 1;
+    ts.node_rank = 0;
+    ts.procs_per_node = j->procs_per_node;
+    env.body_case = DROVER__ENVELOPE__BODY_TASK_START;
+    env.task_start = &ts;
+    sched_send_agent(self, j->node->name, &env);
+    drover__job__free_unpacked(spec, NULL);
+}
+
+int sched_job_start(sched_t *self, job_t *j, node_t *n)
+{
+    queue_remove(j->cluster->queue, j);
+    if (n->njobs == n->jobs_cap) {
+        n->jobs_cap = n->jobs_cap ? n->jobs_cap * 2 : 4;
+        n->jobs = dr_realloc(n->jobs, n->jobs_cap * sizeof *n->jobs);
+    }
+    n->jobs[n->njobs++] = j;
+    n->cpus_used += j->cpus;
+    n->memory_used_mb += j->memory_mb;
+    j->node = n;
+    j->attempts++;
+    j->state = JOB_STARTING;
+    j->out_off[0] = j->out_off[1] = 0;
+    j->start_deadline = dr_mono_ms() + self->opts.start_timeout_ms;
+    s_set_reason(j, "");
+    (void)sched_job_save(self, j);
+    (void)store_task_put(self->store, j->id, j->attempts, n->name, "starting",
+                         0, "", dr_now_ms());
+    if (j->attempts > 1) {
+        char *path = dr_asprintf("%s/logs/%llu.log", self->opts.state_dir,
+                                 (unsigned long long)j->id);
+        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        if (fd >= 0) {
+            char line[160];
+            int len = snprintf(line, sizeof line,
+                               "[drover: attempt %u on node %s]\n",
+                               j->attempts, n->name);
+            (void)dr_write_all(fd, line, (size_t)len);
+            close(fd);
+        }
+        free(path);
+    }
+    sched_task_send_start(self, j);
+    log_info("job %llu attempt %u placed on node %s",
+             (unsigned long long)j->id, j->attempts, n->name);
+    return 0;
+}
+
+void sched_task_cancel(sched_t *self, job_t *j, const char *reason)
+{
+    if (!j->node)
+        return;
+    dr_env_t env;
+    Drover__TaskCancel tc = DROVER__TASK_CANCEL__INIT;
+    wire_env_init(&env, 0);
+    tc.job_id = j->id;
+    tc.attempt = j->attempts;
+    tc.reason = (char *)reason;
+    env.body_case = DROVER__ENVELOPE__BODY_TASK_CANCEL;
+    env.task_cancel = &tc;
+    sched_send_agent(self, j->node->name, &env);
+}
+
+/* ---- loading after a restart -------------------------------------------- */
+
+static void s_load_cluster(void *arg, const store_cluster_t *cfg)
+{
+    sched_t *self = arg;
+    cluster_t *c = NULL;
+    if (sched_cluster_add(self, cfg, &c) < 0) {
+        log_error("cluster %s: vm size %s is not in the catalog; skipped",
+                  cfg->name, cfg->vm_size);
+        return;
+    }
+    c->target_nodes = cfg->min_nodes;
+}
+
+static void s_load_node(void *arg, const store_node_t *row)
+{
+    sched_t *self = arg;
+    cluster_t *c = sched_cluster_find(self, row->cluster);
+    if (!c) {
+        (void)store_node_delete(self->store, row->name);
+        return;
+    }
+    node_state_t st = NODE_UNKNOWN;
+    if (strcmp(row->state, "preparing") == 0)
+        st = NODE_PREPARING;
+    else if (strcmp(row->state, "leaving") == 0)
+        st = NODE_LEAVING;
+    node_t *n = sched_node_add(self, c, row->name, st);
+    n->cpus = row->cpus;
+    n->memory_mb = row->memory_mb;
+    n->pid = row->pid;
+    n->created_at_ms = row->created_at_ms;
+    snprintf(n->vm_size, sizeof n->vm_size, "%s", row->vm_size);
+    /* keep counting the node sequence from the names we already used */
+    size_t cl = strlen(c->cfg.name);
+    if (strncmp(row->name, c->cfg.name, cl) == 0 && row->name[cl] == '-') {
+        unsigned long long k = strtoull(row->name + cl + 1, NULL, 10);
+        if (k > c->node_seq)
+            c->node_seq = k;
+    }
+}
+
+static int s_load_job(void *arg, const store_job_t *row)
+{
+    sched_t *self = arg;
+    cluster_t *c = sched_cluster_find(self, row->cluster);
+    if (!c) {
+        log_warn("job %llu: cluster %s is gone", (unsigned long long)row->id,
+                 row->cluster);
+        return 0;
+    }
+    job_t *j = dr_calloc(1, sizeof *j);
+    j->id = row->id;
+    j->name = dr_strdup(row->name);
+    j->cluster = c;
+    (void)job_state_parse(row->state, &j->state);
+    j->priority = row->priority;
+    j->cpus = row->cpus;
+    j->memory_mb = row->memory_mb;
+    j->nodes = row->nodes;
+    j->procs_per_node = row->procs_per_node;
+    j->gpus = row->gpus;
+    j->max_retries = row->max_retries;
+    j->time_limit_s = row->time_limit_s;
+    j->attempts = row->attempts;
+    j->exit_code = row->exit_code;
+    j->has_exit_code = row->has_exit_code;
+    j->reason = dr_strdup(row->reason);
+    j->owner = dr_strdup(row->owner);
+    j->submitted_at_ms = row->submitted_at_ms;
+    j->started_at_ms = row->started_at_ms;
+    j->ended_at_ms = row->ended_at_ms;
+    j->spec = dr_malloc(row->spec_len);
+    memcpy(j->spec, row->spec, row->spec_len);
+    j->spec_len = row->spec_len;
+    dict_put_u64(self->jobs, j->id, j);
+    node_t *n = row->node_names[0] ? sched_node_find(self, row->node_names)
+                                   : NULL;
+    if (j->state == JOB_QUEUED) {
+        queue_push(c->queue, j);
+    } else if (n) {
+        /* bound again; the agent's registration confirms or requeues it */
+        if (n->njobs == n->jobs_cap) {
+            n->jobs_cap = n->jobs_cap ? n->jobs_cap * 2 : 4;
+            n->jobs = dr_realloc(n->jobs, n->jobs_cap * sizeof *n->jobs);
+        }
+        n->jobs[n->njobs++] = j;
+        n->cpus_used += j->cpus;
+        n->memory_used_mb += j->memory_mb;
+        j->node = n;
+        j->start_deadline = dr_mono_ms() + self->opts.start_timeout_ms;
+    } else {
+        /* requeued after the scan: no writes while the SELECT runs */
+        j->start_deadline = -1;
+    }
+    return 0;
+}
+
+static void s_requeue_orphans(sched_t *self)
+{
+    size_t n = 0, it = 0;
+    job_t *j;
+    while ((j = dict_next(self->jobs, &it)))
+        n += j->start_deadline == -1;
+    if (!n)
+        return;
+    job_t **list = dr_calloc(n, sizeof *list);
+    size_t k = 0;
+    it = 0;
+    while ((j = dict_next(self->jobs, &it)))
+        if (j->start_deadline == -1)
+            list[k++] = j;
+    for (size_t i = 0; i < k; i++) {
+        list[i]->start_deadline = 0;
+        sched_job_requeue(self, list[i], "its node is gone after a restart");
+    }
+    free(list);
+}
+
+/* ---- sockets ---------------------------------------------------------------- */
+
+static void *s_router(void *ctx, const char *endpoint, int sndhwm)
+{
+    void *sock = zmq_socket(ctx, ZMQ_ROUTER);
+    if (!sock)
+        return NULL;
+    int one = 1, zero = 0;
+    int64_t maxmsg = DR_MAX_MSG_BYTES;
+    int hwm = sndhwm;
+    if (zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) < 0 ||
+        zmq_setsockopt(sock, ZMQ_ROUTER_HANDOVER, &one, sizeof one) < 0 ||
+        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0 ||
+        zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) < 0 ||
+        zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0 ||
+        zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
+        zmq_bind(sock, endpoint) < 0) {
+        log_error("cannot bind %s: %s", endpoint, zmq_strerror(errno));
+        zmq_close(sock);
+        return NULL;
+    }
+    return sock;
+}
+
+sched_t *sched_new(const sched_opts_t *opts)
+{
+    sched_t *self = dr_calloc(1, sizeof *self);
+    self->opts = *opts;
+    char *logs = dr_asprintf("%s/logs", opts->state_dir);
+    char *nodes = dr_asprintf("%s/nodes", opts->state_dir);
+    int ok = dr_mkdirs(logs, 0750) == 0 && dr_mkdirs(nodes, 0750) == 0;
+    if (!ok)
+        log_warn_errno("cannot create state dir %s", opts->state_dir);
+    free(logs);
+    free(nodes);
+    if (!ok)
+        goto fail;
+    if (opts->vm_catalog[0]) {
+        char err[256];
+        if (catalog_load(opts->vm_catalog, &self->catalog, err, sizeof err) <
+            0) {
+            log_error("vm catalog: %s", err);
+            goto fail;
+        }
+    } else {
+        self->catalog = catalog_new_default();
+    }
+    self->jobs = dict_new_u64();
+    self->nodes = dict_new_str();
+    self->local = provider_local_new(opts->agent_bin, opts->agent_connect,
+                                     opts->state_dir,
+                                     opts->heartbeat_interval_ms);
+    self->store = store_new(opts->state_dir);
+    if (!self->store)
+        goto fail;
+    if (store_cluster_each(self->store, s_load_cluster, self) < 0 ||
+        store_node_each(self->store, s_load_node, self) < 0)
+        goto fail;
+    if (store_begin(self->store) < 0 ||
+        store_job_each_in_states(self->store, "queued,starting,running",
+                                 s_load_job, self) < 0)
+        goto fail;
+    s_requeue_orphans(self);
+    if (store_commit(self->store) < 0)
+        goto fail;
+    log_info("state loaded from %s: %zu active jobs, %zu nodes",
+             opts->state_dir, dict_size(self->jobs), dict_size(self->nodes));
+    self->zctx = zmq_ctx_new();
+    if (!self->zctx)
+        goto fail;
+    int maxs = 65536;
+    (void)zmq_ctx_set(self->zctx, ZMQ_MAX_SOCKETS, maxs);
+    self->agent_sock = s_router(self->zctx, opts->agent_endpoint, 100000);
+    self->client_sock = s_router(self->zctx, opts->client_endpoint, 100000);
+    if (!self->agent_sock || !self->client_sock)
+        goto fail;
+    log_info("listening: agents on %s, clients on %s", opts->agent_endpoint,
+             opts->client_endpoint);
+    return self;
+fail:
+    sched_destroy(&self);
+    return NULL;
+}
+
+void sched_destroy(sched_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sched_t *self = *self_p;
+    while (self->clusters) {
+        cluster_t *c = self->clusters;
+        /* free in memory only: rows stay for the next start */
+        while (c->nnodes) {
+            node_t *n = c->nodes[--c->nnodes];
+            dict_del_str(self->nodes, n->name);
+            free(n->jobs);
+            free(n);
+        }
+        self->clusters = c->next;
+        queue_destroy(&c->queue);
+        free(c->nodes);
+        free(c);
+    }
+    if (self->jobs) {
+        size_t it = 0;
+        job_t *j;
+        while ((j = dict_next(self->jobs, &it)))
+            s_job_free(j);
+        dict_destroy(&self->jobs);
+    }
+    dict_destroy(&self->nodes);
+    if (self->agent_sock)
+        zmq_close(self->agent_sock);
+    if (self->client_sock)
+        zmq_close(self->client_sock);
+    if (self->zctx)
+        zmq_ctx_term(self->zctx);
+    s_outbox_free(&self->agent_out);
+    s_outbox_free(&self->client_out);
+    store_destroy(&self->store);
+    provider_destroy(&self->local);
+    catalog_destroy(&self->catalog);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ---- the loop --------------------------------------------------------------- */
+
+typedef void (*dispatch_fn)(sched_t *s, const char *rid, dr_env_t *env);
+
+static void s_drain(sched_t *self, void *sock, int is_agent, dispatch_fn fn)
+{
+    for (int i = 0; i < DRAIN_BUDGET; i++) {
+        char rid[DR_MAX_ROUTING_ID + 1] = "";
+        dr_env_t *env = NULL;
+        int rc = wire_recv(sock, rid, ZMQ_DONTWAIT, &env);
+        if (rc == DR_EAGAIN)
+            break;
+        const char *side = is_agent ? "agent" : "client";
+        if (rc == DR_EIO) {
+            log_warn("%s socket: receive failed: %s", side,
+                     zmq_strerror(errno));
+            wire_free(&env);
+            break;
+        }
+        if (rc < 0) {
+            uint64_t req = env ? env->request_id : 0;
+            log_warn("%s %s: bad message: %s", side, rid[0] ? rid : "?",
+                     dr_strerror(rc));
+            if (rid[0]) {
+                if (is_agent)
+                    sched_agent_error(self, rid, req, rc, "%s",
+                                      dr_strerror(rc));
+                else
+                    sched_client_error(self, rid, req, rc, "%s",
+                                       dr_strerror(rc));
+            }
+            wire_free(&env);
+            continue;
+        }
+        fn(self, rid, env);
+        wire_free(&env);
+    }
+}
+
+static void s_check_nodes(sched_t *self, int64_t now)
+{
+    for (cluster_t *c = self->clusters; c; c = c->next) {
+        for (size_t i = 0; i < c->nnodes;) {
+            node_t *n = c->nodes[i];
+            if ((n->state == NODE_READY || n->state == NODE_UNKNOWN) &&
+                now - n->last_seen > self->opts.heartbeat_timeout_ms) {
+                char why[160];
+                snprintf(why, sizeof why, "lost: no heartbeat for %lld s",
+                         (long long)((now - n->last_seen) / 1000));
+                (void)store_event(self->store, "node_lost", c->cfg.name,
+                                  n->name, 0, "node %s %s", n->name, why);
+                char err[256];
+                if (c->provider->ops->destroy(c->provider, n->name, n->pid,
+                                              err, sizeof err) < 0)
+                    log_warn("node %s: provider delete: %s", n->name, err);
+                sched_node_remove(self, n, why);
+                continue;
+            }
+            for (size_t k = 0; k < n->njobs; k++) {
+                job_t *j = n->jobs[k];
+                if (j->state == JOB_STARTING && now > j->start_deadline &&
+                    n->state == NODE_READY) {
+                    char why[160];
+                    snprintf(why, sizeof why,
+                             "node %s did not start the task within %d s",
+                             n->name, self->opts.start_timeout_ms / 1000);
+                    sched_task_cancel(self, j, why);
+                    sched_job_requeue(self, j, why);
+                    break; /* n->jobs changed */
+                }
+            }
+            i++;
+        }
+    }
+}
+
+int sched_run_once(sched_t *self, int timeout_ms, int wake_fd)
+{
+    zmq_pollitem_t items[3] = {
+        {self->agent_sock, 0, ZMQ_POLLIN, 0},
+        {self->client_sock, 0, ZMQ_POLLIN, 0},
+        {NULL, wake_fd, ZMQ_POLLIN, 0},
+    };
+    int nitems = wake_fd >= 0 ? 3 : 2;
+    if (zmq_poll(items, nitems, timeout_ms) < 0 && errno != EINTR) {
+        log_error("zmq_poll: %s", zmq_strerror(errno));
+        return DR_EIO;
+    }
+    if (nitems == 3 && (items[2].revents & ZMQ_POLLIN)) {
+        char buf[64];
+        while (read(wake_fd, buf, sizeof buf) > 0)
+            ;
+    }
+    if (store_begin(self->store) < 0)
+        return DR_EDB;
+    s_drain(self, self->agent_sock, 1, api_agent_dispatch);
+    s_drain(self, self->client_sock, 0, api_client_dispatch);
+    int64_t now = dr_mono_ms();
+    if (self->local->ops->poll)
+        self->local->ops->poll(self->local);
+    if (now >= self->next_hb_check) {
+        s_check_nodes(self, now);
+        self->next_hb_check = now + 1000;
+    }
+    for (cluster_t *c = self->clusters; c; c = c->next)
+        placement_pass(self, c);
+    if (now >= self->next_autoscale) {
+        for (cluster_t *c = self->clusters; c; c = c->next)
+            autoscaler_tick(self, c, now);
+        self->next_autoscale = now + self->opts.autoscale_interval_ms;
+    }
+    if (store_commit(self->store) < 0) {
+        /* memory is ahead of the disk now: never acknowledge it */
+        log_fatal("store: commit failed; exiting so that a restart "
+                  "recovers from the last committed state");
+    }
+    s_outbox_flush(self->agent_sock, &self->agent_out, "agent");
+    s_outbox_flush(self->client_sock, &self->client_out, "client");
+    if (now >= self->next_checkpoint) {
+        store_checkpoint(self->store);
+        self->next_checkpoint = now + 5000;
+    }
+    self->passes++;
+    return 0;
+}
+
+int sched_run(sched_t *self, volatile sig_atomic_t *stop, int wake_fd)
+{
+    while (!*stop) {
+        int64_t now = dr_mono_ms();
+        int64_t next = self->next_hb_check < self->next_autoscale
+                           ? self->next_hb_check
+                           : self->next_autoscale;
+        int64_t timeout = next - now;
+        if (timeout < 0)
+            timeout = 0;
+        if (timeout > 1000)
+            timeout = 1000;
+        int rc = sched_run_once(self, (int)timeout, wake_fd);
+        if (rc < 0)
+            return rc;
+    }
+    log_info("scheduler stopping");
+    return 0;
+}

@@ -1,0 +1,566 @@
+/* store.c - SQLite persistence for the scheduler (see store.h).
+ *
+ * Owns the sqlite3 handle and every prepared statement.  It never decides
+ * anything: callers (sched.c) hold the in-memory truth and write it through
+ * here inside the loop's open transaction.  Errors are returned as DR_EDB
+ * with the SQLite message logged once, here, where the statement is known.
+ */
+#include "store.h"
+#include "dr_err.h"
+#include "log.h"
+#include "util.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    ST_CLUSTER_PUT,
+    ST_CLUSTER_DEL,
+    ST_CLUSTER_ERR,
+    ST_CLUSTER_ALL,
+    ST_NODE_PUT,
+    ST_NODE_STATE,
+    ST_NODE_DEL,
+    ST_NODE_ALL,
+    ST_JOB_INSERT,
+    ST_JOB_UPDATE,
+    ST_JOB_GET,
+    ST_TASK_PUT,
+    ST_EVENT,
+    ST_COUNT
+};
+
+static const char *s_sql[ST_COUNT] = {
+    [ST_CLUSTER_PUT] =
+        "INSERT OR REPLACE INTO clusters(name, vm_size, min_nodes, max_nodes,"
+        " idle_seconds, vm_priority, location, provider, created_at,"
+        " last_error) VALUES(?,?,?,?,?,?,?,?,?,?)",
+    [ST_CLUSTER_DEL] = "DELETE FROM clusters WHERE name = ?",
+    [ST_CLUSTER_ERR] = "UPDATE clusters SET last_error = ? WHERE name = ?",
+    [ST_CLUSTER_ALL] =
+        "SELECT name, vm_size, min_nodes, max_nodes, idle_seconds,"
+        " vm_priority, location, provider, created_at, last_error"
+        " FROM clusters ORDER BY name",
+    [ST_NODE_PUT] = "INSERT OR REPLACE INTO nodes(name, cluster, state, cpus,"
+                    " memory_mb, vm_size, pid, created_at)"
+                    " VALUES(?,?,?,?,?,?,?,?)",
+    [ST_NODE_STATE] = "UPDATE nodes SET state = ? WHERE name = ?",
+    [ST_NODE_DEL] = "DELETE FROM nodes WHERE name = ?",
+    [ST_NODE_ALL] = "SELECT name, cluster, state, cpus, memory_mb, vm_size,"
+                    " pid, created_at FROM nodes ORDER BY name",
+    [ST_JOB_INSERT] =
+        "INSERT INTO jobs(name, cluster, state, priority, cpus, memory_mb,"
+        " nodes, procs_per_node, gpus, max_retries, time_limit_s, attempts,"
+        " exit_code, reason, node_names, owner, submitted_at, started_at,"
+        " ended_at, spec) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_JOB_UPDATE] = "UPDATE jobs SET state = ?, attempts = ?, exit_code = ?,"
+                      " reason = ?, node_names = ?, started_at = ?,"
+                      " ended_at = ? WHERE id = ?",
+    [ST_JOB_GET] = "SELECT id, name, cluster, state, priority, cpus, memory_mb,"
+                   " nodes, procs_per_node, gpus, max_retries, time_limit_s,"
+                   " attempts, exit_code, reason, node_names, owner,"
+                   " submitted_at, started_at, ended_at, spec FROM jobs"
+                   " WHERE id = ?",
+    [ST_TASK_PUT] = "INSERT OR REPLACE INTO tasks(job_id, attempt, node, state,"
+                    " exit_code, reason, updated_at) VALUES(?,?,?,?,?,?,?)",
+    [ST_EVENT] = "INSERT INTO events(ts, kind, cluster, node, job_id, message)"
+                 " VALUES(?,?,?,?,?,?)",
+};
+
+#define JOB_COLS                                                              \
+    "id, name, cluster, state, priority, cpus, memory_mb, nodes,"             \
+    " procs_per_node, gpus, max_retries, time_limit_s, attempts, exit_code,"  \
+    " reason, node_names, owner, submitted_at, started_at, ended_at, spec"
+
+static const char *s_schema =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE IF NOT EXISTS clusters("
+    " name TEXT PRIMARY KEY COLLATE NOCASE, vm_size TEXT NOT NULL,"
+    " min_nodes INTEGER NOT NULL, max_nodes INTEGER NOT NULL,"
+    " idle_seconds INTEGER NOT NULL, vm_priority TEXT NOT NULL,"
+    " location TEXT NOT NULL, provider TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL, last_error TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE IF NOT EXISTS nodes("
+    " name TEXT PRIMARY KEY, cluster TEXT NOT NULL, state TEXT NOT NULL,"
+    " cpus INTEGER NOT NULL, memory_mb INTEGER NOT NULL,"
+    " vm_size TEXT NOT NULL, pid INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS jobs("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
+    " cluster TEXT NOT NULL, state TEXT NOT NULL,"
+    " priority INTEGER NOT NULL, cpus INTEGER NOT NULL,"
+    " memory_mb INTEGER NOT NULL, nodes INTEGER NOT NULL,"
+    " procs_per_node INTEGER NOT NULL, gpus INTEGER NOT NULL,"
+    " max_retries INTEGER NOT NULL, time_limit_s INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL, exit_code INTEGER,"
+    " reason TEXT NOT NULL DEFAULT '', node_names TEXT NOT NULL DEFAULT '',"
+    " owner TEXT NOT NULL DEFAULT '', submitted_at INTEGER NOT NULL,"
+    " started_at INTEGER NOT NULL DEFAULT 0,"
+    " ended_at INTEGER NOT NULL DEFAULT 0, spec BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);"
+    "CREATE INDEX IF NOT EXISTS jobs_cluster ON jobs(cluster, id);"
+    "CREATE TABLE IF NOT EXISTS tasks("
+    " job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, node TEXT NOT NULL,"
+    " state TEXT NOT NULL, exit_code INTEGER, reason TEXT NOT NULL DEFAULT '',"
+    " updated_at INTEGER NOT NULL, PRIMARY KEY(job_id, attempt, node));"
+    "CREATE TABLE IF NOT EXISTS events("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, cluster TEXT NOT NULL DEFAULT '',"
+    " node TEXT NOT NULL DEFAULT '', job_id INTEGER NOT NULL DEFAULT 0,"
+    " message TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS events_cluster ON events(cluster, id);"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');";
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    int in_tx;
+};
+
+static int s_fail(store_t *self, const char *what)
+{
+    log_error("store: %s: %s", what, sqlite3_errmsg(self->db));
+    return DR_EDB;
+}
+
+static int s_exec(store_t *self, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(self->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        log_error("store: %s: %s", sql, err ? err : "?");
+        sqlite3_free(err);
+        return DR_EDB;
+    }
+    return 0;
+}
+
+store_t *store_new(const char *state_dir)
+{
+    store_t *self = dr_calloc(1, sizeof *self);
+    char *path = dr_asprintf("%s/drover.db", state_dir);
+    int rc = sqlite3_open_v2(path, &self->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                 SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        log_error("store: cannot open %s: %s", path,
+                  self->db ? sqlite3_errmsg(self->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_busy_timeout(self->db, 5000);
+    if (s_exec(self, "PRAGMA journal_mode=WAL") < 0 ||
+        s_exec(self, "PRAGMA synchronous=FULL") < 0 ||
+        s_exec(self, "PRAGMA foreign_keys=ON") < 0 ||
+        s_exec(self, "PRAGMA wal_autocheckpoint=0") < 0 ||
+        s_exec(self, s_schema) < 0)
+        goto fail;
+    for (int i = 0; i < ST_COUNT; i++) {
+        if (sqlite3_prepare_v3(self->db, s_sql[i], -1,
+                               SQLITE_PREPARE_PERSISTENT, &self->st[i],
+                               NULL) != SQLITE_OK) {
+            s_fail(self, s_sql[i]);
+            goto fail;
+        }
+    }
+    free(path);
+    return self;
+fail:
+    free(path);
+    store_destroy(&self);
+    return NULL;
+}
+
+void store_destroy(store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    store_t *self = *self_p;
+    if (self->in_tx)
+        (void)store_rollback(self);
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(self->st[i]);
+    if (self->db) {
+        (void)sqlite3_wal_checkpoint_v2(self->db, NULL,
+                                        SQLITE_CHECKPOINT_TRUNCATE, NULL,
+                                        NULL);
+        sqlite3_close(self->db);
+    }
+    free(self);
+    *self_p = NULL;
+}
+
+int store_begin(store_t *self)
+{
+    if (self->in_tx)
+        return 0;
+    int rc = s_exec(self, "BEGIN IMMEDIATE");
+    if (rc == 0)
+        self->in_tx = 1;
+    return rc;
+}
+
+int store_commit(store_t *self)
+{
+    if (!self->in_tx)
+        return 0;
+    int rc = s_exec(self, "COMMIT");
+    if (rc == 0)
+        self->in_tx = 0;
+    return rc;
+}
+
+int store_rollback(store_t *self)
+{
+    if (!self->in_tx)
+        return 0;
+    self->in_tx = 0;
+    return s_exec(self, "ROLLBACK");
+}
+
+void store_checkpoint(store_t *self)
+{
+    if (self->in_tx)
+        return;
+    int log = 0, ckpt = 0;
+    if (sqlite3_wal_checkpoint_v2(self->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                  &log, &ckpt) != SQLITE_OK)
+        log_warn("store: checkpoint: %s", sqlite3_errmsg(self->db));
+}
+
+/* Runs a bound write statement to completion and resets it. */
+static int s_step_done(store_t *self, int which)
+{
+    sqlite3_stmt *st = self->st[which];
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return s_fail(self, s_sql[which]);
+    return 0;
+}
+
+static void s_text(sqlite3_stmt *st, int i, const char *s)
+{
+    sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
+}
+
+static void s_copy(char *dst, size_t cap, const unsigned char *src)
+{
+    snprintf(dst, cap, "%s", src ? (const char *)src : "");
+}
+
+int store_cluster_put(store_t *self, const store_cluster_t *c)
+{
+    sqlite3_stmt *st = self->st[ST_CLUSTER_PUT];
+    s_text(st, 1, c->name);
+    s_text(st, 2, c->vm_size);
+    sqlite3_bind_int(st, 3, c->min_nodes);
+    sqlite3_bind_int(st, 4, c->max_nodes);
+    sqlite3_bind_int(st, 5, c->idle_seconds);
+    s_text(st, 6, c->vm_priority);
+    s_text(st, 7, c->location);
+    s_text(st, 8, c->provider);
+    sqlite3_bind_int64(st, 9, c->created_at_ms);
+    s_text(st, 10, c->last_error);
+    return s_step_done(self, ST_CLUSTER_PUT);
+}
+
+int store_cluster_delete(store_t *self, const char *name)
+{
+    s_text(self->st[ST_CLUSTER_DEL], 1, name);
+    return s_step_done(self, ST_CLUSTER_DEL);
+}
+
+int store_cluster_set_error(store_t *self, const char *name, const char *err)
+{
+    s_text(self->st[ST_CLUSTER_ERR], 1, err);
+    s_text(self->st[ST_CLUSTER_ERR], 2, name);
+    return s_step_done(self, ST_CLUSTER_ERR);
+}
+
+int store_cluster_each(store_t *self, store_cluster_cb cb, void *arg)
+{
+    sqlite3_stmt *st = self->st[ST_CLUSTER_ALL];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_cluster_t c;
+        memset(&c, 0, sizeof c);
+        s_copy(c.name, sizeof c.name, sqlite3_column_text(st, 0));
+        s_copy(c.vm_size, sizeof c.vm_size, sqlite3_column_text(st, 1));
+        c.min_nodes = sqlite3_column_int(st, 2);
+        c.max_nodes = sqlite3_column_int(st, 3);
+        c.idle_seconds = sqlite3_column_int(st, 4);
+        s_copy(c.vm_priority, sizeof c.vm_priority, sqlite3_column_text(st, 5));
+        s_copy(c.location, sizeof c.location, sqlite3_column_text(st, 6));
+        s_copy(c.provider, sizeof c.provider, sqlite3_column_text(st, 7));
+        c.created_at_ms = sqlite3_column_int64(st, 8);
+        s_copy(c.last_error, sizeof c.last_error, sqlite3_column_text(st, 9));
+        cb(arg, &c);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(self, "cluster scan");
+}
+
+int store_node_put(store_t *self, const store_node_t *n)
+{
+    sqlite3_stmt *st = self->st[ST_NODE_PUT];
+    s_text(st, 1, n->name);
+    s_text(st, 2, n->cluster);
+    s_text(st, 3, n->state);
+    sqlite3_bind_int64(st, 4, n->cpus);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)n->memory_mb);
+    s_text(st, 6, n->vm_size);
+    sqlite3_bind_int(st, 7, n->pid);
+    sqlite3_bind_int64(st, 8, n->created_at_ms);
+    return s_step_done(self, ST_NODE_PUT);
+}
+
+int store_node_set_state(store_t *self, const char *name, const char *state)
+{
+    s_text(self->st[ST_NODE_STATE], 1, state);
+    s_text(self->st[ST_NODE_STATE], 2, name);
+    return s_step_done(self, ST_NODE_STATE);
+}
+
+int store_node_delete(store_t *self, const char *name)
+{
+    s_text(self->st[ST_NODE_DEL], 1, name);
+    return s_step_done(self, ST_NODE_DEL);
+}
+
+int store_node_each(store_t *self, store_node_cb cb, void *arg)
+{
+    sqlite3_stmt *st = self->st[ST_NODE_ALL];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_node_t n;
+        memset(&n, 0, sizeof n);
+        s_copy(n.name, sizeof n.name, sqlite3_column_text(st, 0));
+        s_copy(n.cluster, sizeof n.cluster, sqlite3_column_text(st, 1));
+        s_copy(n.state, sizeof n.state, sqlite3_column_text(st, 2));
+        n.cpus = (uint32_t)sqlite3_column_int64(st, 3);
+        n.memory_mb = (uint64_t)sqlite3_column_int64(st, 4);
+        s_copy(n.vm_size, sizeof n.vm_size, sqlite3_column_text(st, 5));
+        n.pid = sqlite3_column_int(st, 6);
+        n.created_at_ms = sqlite3_column_int64(st, 7);
+        cb(arg, &n);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(self, "node scan");
+}
+
+int store_job_insert(store_t *self, store_job_t *j)
+{
+    sqlite3_stmt *st = self->st[ST_JOB_INSERT];
+    s_text(st, 1, j->name);
+    s_text(st, 2, j->cluster);
+    s_text(st, 3, j->state);
+    sqlite3_bind_int(st, 4, j->priority);
+    sqlite3_bind_int64(st, 5, j->cpus);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)j->memory_mb);
+    sqlite3_bind_int64(st, 7, j->nodes);
+    sqlite3_bind_int64(st, 8, j->procs_per_node);
+    sqlite3_bind_int64(st, 9, j->gpus);
+    sqlite3_bind_int64(st, 10, j->max_retries);
+    sqlite3_bind_int64(st, 11, j->time_limit_s);
+    sqlite3_bind_int64(st, 12, j->attempts);
+    if (j->has_exit_code)
+        sqlite3_bind_int(st, 13, j->exit_code);
+    else
+        sqlite3_bind_null(st, 13);
+    s_text(st, 14, j->reason);
+    s_text(st, 15, j->node_names);
+    s_text(st, 16, j->owner);
+    sqlite3_bind_int64(st, 17, j->submitted_at_ms);
+    sqlite3_bind_int64(st, 18, j->started_at_ms);
+    sqlite3_bind_int64(st, 19, j->ended_at_ms);
+    sqlite3_bind_blob(st, 20, j->spec ? (const void *)j->spec : "",
+                      (int)j->spec_len, SQLITE_TRANSIENT);
+    int rc = s_step_done(self, ST_JOB_INSERT);
+    if (rc == 0)
+        j->id = (uint64_t)sqlite3_last_insert_rowid(self->db);
+    return rc;
+}
+
+int store_job_update(store_t *self, const store_job_t *j)
+{
+    sqlite3_stmt *st = self->st[ST_JOB_UPDATE];
+    s_text(st, 1, j->state);
+    sqlite3_bind_int64(st, 2, j->attempts);
+    if (j->has_exit_code)
+        sqlite3_bind_int(st, 3, j->exit_code);
+    else
+        sqlite3_bind_null(st, 3);
+    s_text(st, 4, j->reason);
+    s_text(st, 5, j->node_names);
+    sqlite3_bind_int64(st, 6, j->started_at_ms);
+    sqlite3_bind_int64(st, 7, j->ended_at_ms);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)j->id);
+    return s_step_done(self, ST_JOB_UPDATE);
+}
+
+static void s_job_row(sqlite3_stmt *st, store_job_t *j, int with_spec)
+{
+    memset(j, 0, sizeof *j);
+    j->id = (uint64_t)sqlite3_column_int64(st, 0);
+    s_copy(j->name, sizeof j->name, sqlite3_column_text(st, 1));
+    s_copy(j->cluster, sizeof j->cluster, sqlite3_column_text(st, 2));
+    s_copy(j->state, sizeof j->state, sqlite3_column_text(st, 3));
+    j->priority = sqlite3_column_int(st, 4);
+    j->cpus = (uint32_t)sqlite3_column_int64(st, 5);
+    j->memory_mb = (uint64_t)sqlite3_column_int64(st, 6);
+    j->nodes = (uint32_t)sqlite3_column_int64(st, 7);
+    j->procs_per_node = (uint32_t)sqlite3_column_int64(st, 8);
+    j->gpus = (uint32_t)sqlite3_column_int64(st, 9);
+    j->max_retries = (uint32_t)sqlite3_column_int64(st, 10);
+    j->time_limit_s = (uint32_t)sqlite3_column_int64(st, 11);
+    j->attempts = (uint32_t)sqlite3_column_int64(st, 12);
+    j->has_exit_code = sqlite3_column_type(st, 13) != SQLITE_NULL;
+    j->exit_code = sqlite3_column_int(st, 13);
+    s_copy(j->reason, sizeof j->reason, sqlite3_column_text(st, 14));
+    s_copy(j->node_names, sizeof j->node_names, sqlite3_column_text(st, 15));
+    s_copy(j->owner, sizeof j->owner, sqlite3_column_text(st, 16));
+    j->submitted_at_ms = sqlite3_column_int64(st, 17);
+    j->started_at_ms = sqlite3_column_int64(st, 18);
+    j->ended_at_ms = sqlite3_column_int64(st, 19);
+    if (with_spec) {
+        int n = sqlite3_column_bytes(st, 20);
+        const void *b = sqlite3_column_blob(st, 20);
+        j->spec = dr_malloc((size_t)n);
+        if (n)
+            memcpy(j->spec, b, (size_t)n);
+        j->spec_len = (size_t)n;
+    }
+}
+
+int store_job_get(store_t *self, uint64_t id, store_job_t *out)
+{
+    sqlite3_stmt *st = self->st[ST_JOB_GET];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc == SQLITE_ROW)
+        s_job_row(st, out, 1);
+    else if (rc == SQLITE_DONE)
+        ret = DR_ENOENT;
+    else
+        ret = s_fail(self, "job get");
+    sqlite3_reset(st);
+    return ret;
+}
+
+void store_job_clear(store_job_t *j)
+{
+    free(j->spec);
+    j->spec = NULL;
+    j->spec_len = 0;
+}
+
+/* Runs an ad-hoc SELECT of JOB_COLS and hands each row to cb (spec
+ * included: the callback may need argv). */
+static int s_job_query(store_t *self, sqlite3_stmt *st, store_job_cb cb,
+                       void *arg, uint32_t limit, int *more)
+{
+    int rc;
+    uint32_t n = 0;
+    int ret = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (limit && n == limit) {
+            if (more)
+                *more = 1;
+            break;
+        }
+        store_job_t j;
+        s_job_row(st, &j, 1);
+        int crc = cb(arg, &j);
+        store_job_clear(&j);
+        n++;
+        if (crc < 0) {
+            ret = crc;
+            break;
+        }
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        ret = s_fail(self, "job scan");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int store_job_each_in_states(store_t *self, const char *states,
+                             store_job_cb cb, void *arg)
+{
+    /* states is a trusted, caller-provided comma list of plain words */
+    dr_buf_t sql = {0};
+    dr_buf_printf(&sql, "SELECT " JOB_COLS " FROM jobs WHERE state IN (");
+    char *copy = dr_strdup(states);
+    char *save = NULL;
+    int first = 1;
+    for (char *w = strtok_r(copy, ",", &save); w;
+         w = strtok_r(NULL, ",", &save)) {
+        dr_buf_printf(&sql, "%s'%s'", first ? "" : ",", w);
+        first = 0;
+    }
+    free(copy);
+    dr_buf_printf(&sql, ") ORDER BY id");
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(self->db, sql.data, -1, &st, NULL);
+    dr_buf_free(&sql);
+    if (rc != SQLITE_OK)
+        return s_fail(self, "job state scan");
+    return s_job_query(self, st, cb, arg, 0, NULL);
+}
+
+int store_job_list(store_t *self, const char *cluster, const char *state,
+                   uint64_t after, uint32_t limit, store_job_cb cb, void *arg,
+                   int *more)
+{
+    sqlite3_stmt *st = NULL;
+    const char *sql = "SELECT " JOB_COLS " FROM jobs WHERE id > ?1"
+                      " AND (?2 = '' OR cluster = ?2 COLLATE NOCASE)"
+                      " AND (?3 = '' OR state = ?3) ORDER BY id LIMIT ?4";
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return s_fail(self, "job list");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+    s_text(st, 2, cluster);
+    s_text(st, 3, state);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)limit + 1);
+    if (more)
+        *more = 0;
+    return s_job_query(self, st, cb, arg, limit, more);
+}
+
+int store_task_put(store_t *self, uint64_t job_id, uint32_t attempt,
+                   const char *node, const char *state, int exit_code,
+                   const char *reason, int64_t ts_ms)
+{
+    sqlite3_stmt *st = self->st[ST_TASK_PUT];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)job_id);
+    sqlite3_bind_int64(st, 2, attempt);
+    s_text(st, 3, node);
+    s_text(st, 4, state);
+    sqlite3_bind_int(st, 5, exit_code);
+    s_text(st, 6, reason);
+    sqlite3_bind_int64(st, 7, ts_ms);
+    return s_step_done(self, ST_TASK_PUT);
+}
+
+int store_event(store_t *self, const char *kind, const char *cluster,
+                const char *node, uint64_t job_id, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    sqlite3_stmt *st = self->st[ST_EVENT];
+    sqlite3_bind_int64(st, 1, dr_now_ms());
+    s_text(st, 2, kind);
+    s_text(st, 3, cluster);
+    s_text(st, 4, node);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)job_id);
+    s_text(st, 6, msg);
+    return s_step_done(self, ST_EVENT);
+}

@@ -1,0 +1,119 @@
+/* store.h - the scheduler's durable state in SQLite (WAL mode).
+ *
+ * The store owns the database handle and its prepared statements.  Writes
+ * happen inside one transaction per event-loop pass (store_begin /
+ * store_commit): the loop acknowledges nothing until store_commit() has
+ * returned 0, so whatever a client or agent saw acknowledged survives a
+ * kill -9.  Rows are the truth after a restart; the in-memory structures
+ * (queue, nodes, clusters) are rebuilt from them by the loaders here.
+ */
+#ifndef DR_STORE_H
+#define DR_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store store_t;
+
+typedef struct {
+    char name[64];
+    char vm_size[64];
+    int min_nodes;
+    int max_nodes;
+    int idle_seconds;
+    char vm_priority[16];
+    char location[64];
+    char provider[32];
+    int64_t created_at_ms;
+    char last_error[256];
+} store_cluster_t;
+
+typedef struct {
+    char name[64];
+    char cluster[64];
+    char state[16];
+    uint32_t cpus;
+    uint64_t memory_mb;
+    char vm_size[64];
+    int pid;
+    int64_t created_at_ms;
+} store_node_t;
+
+typedef struct {
+    uint64_t id;
+    char name[128];
+    char cluster[64];
+    char state[16];
+    int priority;
+    uint32_t cpus;
+    uint64_t memory_mb;
+    uint32_t nodes;
+    uint32_t procs_per_node;
+    uint32_t gpus;
+    uint32_t max_retries;
+    uint32_t time_limit_s;
+    uint32_t attempts;
+    int exit_code;
+    int has_exit_code;
+    char reason[256];
+    char node_names[256];
+    char owner[64];
+    int64_t submitted_at_ms;
+    int64_t started_at_ms;
+    int64_t ended_at_ms;
+    uint8_t *spec; /* packed Drover__Job (argv, env, image); owned */
+    size_t spec_len;
+} store_job_t;
+
+/* Opens (creating) <dir>/drover.db, sets WAL + synchronous=FULL, creates
+ * the schema.  NULL on failure with the reason logged. */
+store_t *store_new(const char *state_dir);
+void store_destroy(store_t **self_p);
+
+/* Transaction per loop pass.  begin is idempotent while one is open. */
+int store_begin(store_t *self);
+int store_commit(store_t *self);
+int store_rollback(store_t *self);
+/* Cheap WAL checkpoint (PASSIVE), called from a timer. */
+void store_checkpoint(store_t *self);
+
+int store_cluster_put(store_t *self, const store_cluster_t *c);
+int store_cluster_delete(store_t *self, const char *name);
+int store_cluster_set_error(store_t *self, const char *name, const char *err);
+typedef void (*store_cluster_cb)(void *arg, const store_cluster_t *c);
+int store_cluster_each(store_t *self, store_cluster_cb cb, void *arg);
+
+int store_node_put(store_t *self, const store_node_t *n);
+int store_node_set_state(store_t *self, const char *name, const char *state);
+int store_node_delete(store_t *self, const char *name);
+typedef void (*store_node_cb)(void *arg, const store_node_t *n);
+int store_node_each(store_t *self, store_node_cb cb, void *arg);
+
+/* Inserts a job; assigns j->id. */
+int store_job_insert(store_t *self, store_job_t *j);
+/* Updates the mutable columns (state, attempts, exit, reason, nodes,
+ * times). */
+int store_job_update(store_t *self, const store_job_t *j);
+/* Loads one job (spec included, caller frees with store_job_clear). */
+int store_job_get(store_t *self, uint64_t id, store_job_t *out);
+void store_job_clear(store_job_t *j);
+/* Jobs in the given states (comma list, e.g. "queued,starting,running"),
+ * in id order; the callback borrows the row. */
+typedef int (*store_job_cb)(void *arg, const store_job_t *j);
+int store_job_each_in_states(store_t *self, const char *states,
+                             store_job_cb cb, void *arg);
+/* Listing for clients: optional cluster and state filters, ids > after,
+ * at most limit rows; *more set when rows remain. */
+int store_job_list(store_t *self, const char *cluster, const char *state,
+                   uint64_t after, uint32_t limit, store_job_cb cb, void *arg,
+                   int *more);
+
+int store_task_put(store_t *self, uint64_t job_id, uint32_t attempt,
+                   const char *node, const char *state, int exit_code,
+                   const char *reason, int64_t ts_ms);
+
+int store_event(store_t *self, const char *kind, const char *cluster,
+                const char *node, uint64_t job_id, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+#endif
