@@ -150,6 +150,14 @@ int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
             return s_fail(cfg, err, errlen, "missing required flag --%s%s",
                           s_flags[fi].name, "");
     }
+    if (cfg->scheduler && strncmp(cfg->scheduler, "tcp://", 6) != 0 &&
+        strncmp(cfg->scheduler, "ipc://", 6) != 0)
+        return s_fail(cfg, err, errlen,
+                      "--scheduler '%s' is not a tcp:// or ipc:// endpoint%s",
+                      cfg->scheduler, "");
+    if (cfg->work_dir && cfg->work_dir[0] != '/')
+        return s_fail(cfg, err, errlen, "--work-dir '%s' is not absolute%s",
+                      cfg->work_dir, "");
     if (cfg->simulate > 0) {
         /* The longest generated name must still be valid. */
         char probe[96];

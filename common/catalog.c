@@ -168,7 +168,8 @@ catalog_t *catalog_new_default(void)
 {
     char err[160];
     catalog_t *c = NULL;
-    char *text = dr_strndup((const char *)dr_vm_sizes_csv, sizeof dr_vm_sizes_csv);
+    char *text =
+        dr_strndup((const char *)dr_vm_sizes_csv, sizeof dr_vm_sizes_csv);
     if (catalog_parse(text, &c, err, sizeof err) < 0) {
         fprintf(stderr, "embedded vm-size catalog is broken: %s\n", err);
         abort();

@@ -8,24 +8,24 @@
 #ifndef DR_ERR_H
 #define DR_ERR_H
 
-#define DR_ERRNO_MAP(X)                                                       \
-    X(INVAL, 1, "invalid argument")                                           \
-    X(NOENT, 2, "not found")                                                  \
-    X(EXIST, 3, "already exists")                                             \
-    X(NOMEM, 4, "out of memory")                                              \
-    X(IO, 5, "i/o error")                                                     \
-    X(PROTO, 6, "malformed message")                                          \
-    X(VERSION, 7, "unsupported protocol version")                             \
-    X(TOOBIG, 8, "message too large")                                         \
-    X(DB, 9, "database error")                                                \
-    X(STATE, 10, "operation not allowed in this state")                       \
-    X(TIMEOUT, 11, "timed out")                                               \
-    X(NOTREG, 12, "node not registered")                                      \
-    X(PERM, 13, "permission denied")                                          \
-    X(UNSUPP, 14, "not supported")                                            \
-    X(NOFIT, 15, "request does not fit the cluster's vm size")                \
-    X(PROVIDER, 16, "provider error")                                         \
-    X(AGAIN, 17, "try again")                                                 \
+#define DR_ERRNO_MAP(X)                                                        \
+    X(INVAL, 1, "invalid argument")                                            \
+    X(NOENT, 2, "not found")                                                   \
+    X(EXIST, 3, "already exists")                                              \
+    X(NOMEM, 4, "out of memory")                                               \
+    X(IO, 5, "i/o error")                                                      \
+    X(PROTO, 6, "malformed message")                                           \
+    X(VERSION, 7, "unsupported protocol version")                              \
+    X(TOOBIG, 8, "message too large")                                          \
+    X(DB, 9, "database error")                                                 \
+    X(STATE, 10, "operation not allowed in this state")                        \
+    X(TIMEOUT, 11, "timed out")                                                \
+    X(NOTREG, 12, "node not registered")                                       \
+    X(PERM, 13, "permission denied")                                           \
+    X(UNSUPP, 14, "not supported")                                             \
+    X(NOFIT, 15, "request does not fit the cluster's vm size")                 \
+    X(PROVIDER, 16, "provider error")                                          \
+    X(AGAIN, 17, "try again")                                                  \
     X(SYS, 18, "system call failed")
 
 typedef enum {

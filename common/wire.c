@@ -55,9 +55,10 @@ size_t wire_rid_decode(const char *rid, unsigned char *out)
     }
     size_t k = 0;
     for (size_t i = 1; i + 1 < n + 1 && rid[i] && rid[i + 1]; i += 2) {
-        unsigned hi = (unsigned)(rid[i] <= '9' ? rid[i] - '0' : rid[i] - 'a' + 10);
-        unsigned lo =
-            (unsigned)(rid[i + 1] <= '9' ? rid[i + 1] - '0' : rid[i + 1] - 'a' + 10);
+        unsigned hi =
+            (unsigned)(rid[i] <= '9' ? rid[i] - '0' : rid[i] - 'a' + 10);
+        unsigned lo = (unsigned)(rid[i + 1] <= '9' ? rid[i + 1] - '0'
+                                                   : rid[i + 1] - 'a' + 10);
         out[k++] = (unsigned char)(hi << 4 | lo);
     }
     return k;
@@ -157,17 +158,17 @@ int wire_recv(void *sock, char *rid, int flags, dr_env_t **out)
         rc = DR_ETOOBIG;
         goto out;
     }
-    dr_env_t *env = drover__envelope__unpack(NULL, zmq_msg_size(&m),
-                                             zmq_msg_data(&m));
+    dr_env_t *env =
+        drover__envelope__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
     if (!env) {
         rc = DR_EPROTO;
         goto out;
     }
     *out = env;
-    if (env->version != DR_PROTO_VERSION)
+    if (env->version == 0 || env->body_case == DROVER__ENVELOPE__BODY__NOT_SET)
+        rc = DR_EPROTO; /* not an envelope at all */
+    else if (env->version != DR_PROTO_VERSION)
         rc = DR_EVERSION;
-    else if (env->body_case == DROVER__ENVELOPE__BODY__NOT_SET)
-        rc = DR_EPROTO;
 out:
     zmq_msg_close(&m);
     return rc;

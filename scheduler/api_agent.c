@@ -83,8 +83,8 @@ static void s_apply_report(sched_t *s, node_t *n, job_t *j,
     case DROVER__TASK_STATE__TASK_RUNNING:
         if (j->state == JOB_STARTING) {
             j->state = JOB_RUNNING;
-            j->started_at_ms = r->started_at_ms > 0 ? r->started_at_ms
-                                                    : dr_now_ms();
+            j->started_at_ms =
+                r->started_at_ms > 0 ? r->started_at_ms : dr_now_ms();
             (void)sched_job_save(s, j);
             (void)store_task_put(s->store, j->id, j->attempts, n->name,
                                  "running", 0, "", dr_now_ms());
@@ -132,8 +132,8 @@ static node_t *s_registered(sched_t *s, const char *rid, uint64_t req)
 {
     node_t *n = sched_node_find(s, rid);
     if (!n || n->state == NODE_PREPARING || n->state == NODE_UNKNOWN) {
-        sched_agent_error(s, rid, req, DR_ENOTREG,
-                          "node %s is not registered", rid);
+        sched_agent_error(s, rid, req, DR_ENOTREG, "node %s is not registered",
+                          rid);
         return NULL;
     }
     n->last_seen = dr_mono_ms();
@@ -145,7 +145,8 @@ static void s_register(sched_t *s, const char *rid, dr_env_t *env)
     Drover__Register *r = env->register_;
     uint64_t req = env->request_id;
     if (!r->node_name || !dr_valid_name(r->node_name)) {
-        sched_agent_error(s, rid, req, DR_EINVAL, "register: invalid node name");
+        sched_agent_error(s, rid, req, DR_EINVAL,
+                          "register: invalid node name");
         return;
     }
     if (strcmp(r->node_name, rid) != 0) {
@@ -163,8 +164,8 @@ static void s_register(sched_t *s, const char *rid, dr_env_t *env)
     }
     cluster_t *c = sched_cluster_find(s, r->cluster);
     if (!c) {
-        sched_agent_error(s, rid, req, DR_ENOENT, "register: unknown cluster %s",
-                          r->cluster);
+        sched_agent_error(s, rid, req, DR_ENOENT,
+                          "register: unknown cluster %s", r->cluster);
         return;
     }
     node_t *n = sched_node_find(s, rid);
@@ -216,8 +217,8 @@ static void s_register(sched_t *s, const char *rid, dr_env_t *env)
     if (was != NODE_READY)
         (void)store_event(s->store, "node_ready", c->cfg.name, n->name, 0,
                           "node %s registered (%u cpus, %llu MB, %zu tasks)",
-                          n->name, n->cpus,
-                          (unsigned long long)n->memory_mb, r->n_tasks);
+                          n->name, n->cpus, (unsigned long long)n->memory_mb,
+                          r->n_tasks);
     log_info("node %s registered in cluster %s (%u cpus, %llu MB, %zu tasks)",
              n->name, c->cfg.name, n->cpus, (unsigned long long)n->memory_mb,
              r->n_tasks);

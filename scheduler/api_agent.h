@@ -2,7 +2,7 @@
 #ifndef DR_API_AGENT_H
 #define DR_API_AGENT_H
 
-#include "sched.h"
+#include "sched_core.h"
 
 /* Handles one decoded envelope from the agent whose routing id is rid.
  * Borrows env; never frees it (the dispatcher does). */

@@ -42,8 +42,7 @@ static void s_reply(sched_t *s, const char *rid, dr_env_t *env)
 
 /* ---- clusters ---------------------------------------------------------- */
 
-static void s_cluster_msg(const cluster_t *c, Drover__Cluster *m,
-                          char **errs)
+static void s_cluster_msg(const cluster_t *c, Drover__Cluster *m, char **errs)
 {
     node_counts_t k;
     autoscaler_count(c, &k);
@@ -87,8 +86,8 @@ static void s_reply_cluster(sched_t *s, const char *rid, uint64_t req,
     s_reply(s, rid, &out);
 }
 
-int api_cluster_validate(const sched_t *s, const Drover__Cluster *c,
-                         char *why, size_t n)
+int api_cluster_validate(const sched_t *s, const Drover__Cluster *c, char *why,
+                         size_t n)
 {
     if (!c->name || !dr_valid_name(c->name)) {
         snprintf(why, n,
@@ -124,7 +123,8 @@ int api_cluster_validate(const sched_t *s, const Drover__Cluster *c,
     if (c->vm_priority && *c->vm_priority &&
         strcmp(c->vm_priority, "dedicated") != 0 &&
         strcmp(c->vm_priority, "lowpriority") != 0) {
-        snprintf(why, n, "vm priority must be dedicated or lowpriority, not '%s'",
+        snprintf(why, n,
+                 "vm priority must be dedicated or lowpriority, not '%s'",
                  c->vm_priority);
         return DR_EINVAL;
     }
@@ -320,7 +320,8 @@ static void s_cluster_delete(sched_t *s, const char *rid, dr_env_t *env)
     s_reply(s, rid, &out);
 }
 
-/* ---- jobs ------------------------------------------------------------------ */
+/* ---- jobs ------------------------------------------------------------------
+ */
 
 static int s_env_key_ok(const char *k)
 {
@@ -400,13 +401,13 @@ int api_job_validate(const sched_t *s, const Drover__Job *j, char *why,
         return DR_EUNSUPP;
     }
     if (j->image && *j->image) {
-        snprintf(why, n, "container images are not supported yet (process "
-                         "runtime only)");
+        snprintf(why, n,
+                 "container images are not supported yet (process "
+                 "runtime only)");
         return DR_EUNSUPP;
     }
     if (j->priority < -1000 || j->priority > 1000) {
-        snprintf(why, n, "priority %d out of range [-1000, 1000]",
-                 j->priority);
+        snprintf(why, n, "priority %d out of range [-1000, 1000]", j->priority);
         return DR_EINVAL;
     }
     if (j->max_retries > 100) {
@@ -487,9 +488,9 @@ static void s_job_submit(sched_t *s, const char *rid, dr_env_t *env)
 
 /* Fills a Job message from a row; *spec_out (free with
  * drover__job__free_unpacked) owns the argv/env strings. */
-static void s_job_msg(const sched_t *s, const store_job_t *row,
-                      Drover__Job *m, Drover__Job **spec_out, char **names,
-                      char *reason_buf, size_t reason_cap)
+static void s_job_msg(const sched_t *s, const store_job_t *row, Drover__Job *m,
+                      Drover__Job **spec_out, char **names, char *reason_buf,
+                      size_t reason_cap)
 {
     drover__job__init(m);
     Drover__Job *spec = drover__job__unpack(NULL, row->spec_len, row->spec);
@@ -524,8 +525,7 @@ static void s_job_msg(const sched_t *s, const store_job_t *row,
     if (!reason_buf[0] && strcmp(row->state, "queued") == 0) {
         const job_t *j = sched_job_find((sched_t *)s, row->id);
         if (j)
-            snprintf(reason_buf, reason_cap, "%s",
-                     placement_wait_reason(s, j));
+            snprintf(reason_buf, reason_cap, "%s", placement_wait_reason(s, j));
     }
     m->reason = reason_buf;
     m->submitted_at_ms = row->submitted_at_ms;

@@ -2,7 +2,7 @@
 #ifndef DR_API_CLIENT_H
 #define DR_API_CLIENT_H
 
-#include "sched.h"
+#include "sched_core.h"
 
 /* Handles one decoded request from the client whose routing id is rid.
  * Borrows env; the reply goes to the client outbox. */
@@ -13,7 +13,7 @@ void api_client_dispatch(sched_t *s, const char *rid, dr_env_t *env);
 int api_job_validate(const sched_t *s, const Drover__Job *j, char *why,
                      size_t n);
 /* Same for a new cluster. */
-int api_cluster_validate(const sched_t *s, const Drover__Cluster *c,
-                         char *why, size_t n);
+int api_cluster_validate(const sched_t *s, const Drover__Cluster *c, char *why,
+                         size_t n);
 
 #endif

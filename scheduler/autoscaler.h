@@ -11,7 +11,7 @@
 #ifndef DR_AUTOSCALER_H
 #define DR_AUTOSCALER_H
 
-#include "sched.h"
+#include "sched_core.h"
 
 /* Counts of a cluster's nodes by state. */
 typedef struct {

@@ -24,7 +24,8 @@ typedef struct {
     const char *help;
 } opt_def_t;
 
-#define STR(f) OPT_STR, offsetof(sched_opts_t, f), sizeof(((sched_opts_t *)0)->f)
+#define STR(f)                                                                 \
+    OPT_STR, offsetof(sched_opts_t, f), sizeof(((sched_opts_t *)0)->f)
 #define MS(f) OPT_MS, offsetof(sched_opts_t, f), 0
 
 static const opt_def_t s_opts[] = {
@@ -51,8 +52,8 @@ static const opt_def_t s_opts[] = {
      "how long a node may take to start a task"},
     {"resume-timeout", MS(resume_timeout_ms), "10m", 1000, 86400000,
      "how long a new node may take to register"},
-    {"log-level", OPT_LEVEL, offsetof(sched_opts_t, log_level), 0, "info", 0,
-     0, "debug, info, warn or error"},
+    {"log-level", OPT_LEVEL, offsetof(sched_opts_t, log_level), 0, "info", 0, 0,
+     "debug, info, warn or error"},
 };
 
 #define NOPTS (sizeof s_opts / sizeof s_opts[0])
@@ -103,8 +104,8 @@ static int s_set(const opt_def_t *o, const char *v, sched_opts_t *opts,
         log_level_t lvl;
         if (log_level_parse(v, &lvl) < 0) {
             snprintf(err, errlen,
-                     "%s: '%s' is not one of debug, info, warn, error",
-                     o->name, v);
+                     "%s: '%s' is not one of debug, info, warn, error", o->name,
+                     v);
             return DR_EINVAL;
         }
         *(int *)base = (int)lvl;
@@ -147,7 +148,7 @@ void config_usage(FILE *out)
         fprintf(out, "  --%-20s %s (default: %s)\n", s_opts[i].name,
                 s_opts[i].help, *s_opts[i].def ? s_opts[i].def : "see text");
     fprintf(out, "  --%-20s %s\n", "config FILE",
-                 "key = value lines with the option names above, '_' or '-'");
+            "key = value lines with the option names above, '_' or '-'");
 }
 
 static char *s_trim(char *s)

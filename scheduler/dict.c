@@ -104,8 +104,7 @@ static void s_grow(dict_t *d)
     free(old);
 }
 
-static void s_put(dict_t *d, uint64_t h, uint64_t uk, const char *sk,
-                  void *val)
+static void s_put(dict_t *d, uint64_t h, uint64_t uk, const char *sk, void *val)
 {
     if ((d->n + 1) * 10 > d->cap * 7)
         s_grow(d);

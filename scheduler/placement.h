@@ -12,7 +12,7 @@
 #ifndef DR_PLACEMENT_H
 #define DR_PLACEMENT_H
 
-#include "sched.h"
+#include "sched_core.h"
 
 /* 1 if node n has room for job j now. */
 int placement_fits(const node_t *n, const job_t *j);

@@ -9,7 +9,7 @@
 #ifndef DR_PROVIDER_H
 #define DR_PROVIDER_H
 
-#include "sched.h"
+#include "sched_core.h"
 
 #include <stddef.h>
 

@@ -9,7 +9,7 @@
 #ifndef DR_QUEUE_H
 #define DR_QUEUE_H
 
-#include "sched.h"
+#include "sched_core.h"
 
 queue_t *queue_new(void);
 void queue_destroy(queue_t **self_p);

@@ -70,9 +70,9 @@ static const char *s_sql[ST_COUNT] = {
                  " VALUES(?,?,?,?,?,?)",
 };
 
-#define JOB_COLS                                                              \
-    "id, name, cluster, state, priority, cpus, memory_mb, nodes,"             \
-    " procs_per_node, gpus, max_retries, time_limit_s, attempts, exit_code,"  \
+#define JOB_COLS                                                               \
+    "id, name, cluster, state, priority, cpus, memory_mb, nodes,"              \
+    " procs_per_node, gpus, max_retries, time_limit_s, attempts, exit_code,"   \
     " reason, node_names, owner, submitted_at, started_at, ended_at, spec"
 
 static const char *s_schema =
@@ -141,10 +141,9 @@ store_t *store_new(const char *state_dir)
 {
     store_t *self = dr_calloc(1, sizeof *self);
     char *path = dr_asprintf("%s/drover.db", state_dir);
-    int rc = sqlite3_open_v2(path, &self->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                 SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &self->db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         log_error("store: cannot open %s: %s", path,
                   self->db ? sqlite3_errmsg(self->db) : sqlite3_errstr(rc));
@@ -184,8 +183,7 @@ void store_destroy(store_t **self_p)
         sqlite3_finalize(self->st[i]);
     if (self->db) {
         (void)sqlite3_wal_checkpoint_v2(self->db, NULL,
-                                        SQLITE_CHECKPOINT_TRUNCATE, NULL,
-                                        NULL);
+                                        SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
         sqlite3_close(self->db);
     }
     free(self);
@@ -489,8 +487,8 @@ static int s_job_query(store_t *self, sqlite3_stmt *st, store_job_cb cb,
     return ret;
 }
 
-int store_job_each_in_states(store_t *self, const char *states,
-                             store_job_cb cb, void *arg)
+int store_job_each_in_states(store_t *self, const char *states, store_job_cb cb,
+                             void *arg)
 {
     /* states is a trusted, caller-provided comma list of plain words */
     dr_buf_t sql = {0};

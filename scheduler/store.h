@@ -100,8 +100,8 @@ void store_job_clear(store_job_t *j);
 /* Jobs in the given states (comma list, e.g. "queued,starting,running"),
  * in id order; the callback borrows the row. */
 typedef int (*store_job_cb)(void *arg, const store_job_t *j);
-int store_job_each_in_states(store_t *self, const char *states,
-                             store_job_cb cb, void *arg);
+int store_job_each_in_states(store_t *self, const char *states, store_job_cb cb,
+                             void *arg);
 /* Listing for clients: optional cluster and state filters, ids > after,
  * at most limit rows; *more set when rows remain. */
 int store_job_list(store_t *self, const char *cluster, const char *state,

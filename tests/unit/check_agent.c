@@ -178,6 +178,9 @@ START_TEST(test_flags_bad)
         {S_BASE, "--cpus", "8", NULL},
         {S_BASE, "stray", NULL},
         {S_BASE, "--memory-mb", "", NULL},
+        {S_BASE, "--scheduler", "localhost:7700", NULL},
+        {S_BASE, "--work-dir", "relative/dir", NULL},
+        {S_BASE, "--name", "again", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(s_parse(&cfg, bad[i]) == DR_EINVAL, "case %zu accepted",

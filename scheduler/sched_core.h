@@ -1,4 +1,4 @@
-/* sched.h - the scheduler's in-memory model and its one event loop.
+/* sched_core.h - the scheduler's in-memory model and its one event loop.
  *
  * sched_t owns everything the daemon holds: the store, both ROUTER sockets,
  * the clusters (each with its nodes and its queue of waiting jobs), the
@@ -75,7 +75,7 @@ struct job {
     int64_t ended_at_ms;
     uint8_t *spec; /* packed Drover__Job: argv, env, image */
     size_t spec_len;
-    node_t *node;           /* bound node while starting / running */
+    node_t *node; /* bound node while starting / running */
     int cancel_requested;
     int64_t start_deadline; /* mono ms: give up waiting for RUNNING */
     uint64_t out_off[2];    /* output bytes stored per stream this attempt */
@@ -94,8 +94,8 @@ struct node {
     uint64_t memory_used_mb;
     job_t **jobs; /* bound jobs (borrowed; owned by sched->jobs) */
     size_t njobs, jobs_cap;
-    int64_t last_seen;  /* mono ms */
-    int64_t idle_since; /* mono ms, when njobs became 0 */
+    int64_t last_seen;    /* mono ms */
+    int64_t idle_since;   /* mono ms, when njobs became 0 */
     int64_t requested_at; /* mono ms, when the provider was asked */
     int64_t created_at_ms;
     int pid;
@@ -119,7 +119,7 @@ struct cluster {
     } blocked[8];
     int nblocked;
     int target_nodes;
-    int64_t last_scale_out;  /* mono ms */
+    int64_t last_scale_out; /* mono ms */
     uint64_t node_seq;
     cluster_t *next;
 };
@@ -161,8 +161,8 @@ struct sched {
     void *agent_sock;
     void *client_sock;
     cluster_t *clusters;
-    dict_t *jobs;  /* id -> job_t* (owned) */
-    dict_t *nodes; /* name -> node_t* (owned) */
+    dict_t *jobs;      /* id -> job_t* (owned) */
+    dict_t *nodes;     /* name -> node_t* (owned) */
     provider_t *local; /* the local provider, shared by its clusters */
     outbox_t agent_out;
     outbox_t client_out;

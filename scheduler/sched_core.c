@@ -1,4 +1,4 @@
-/* sched.c - the scheduler's model and its single-threaded event loop.
+/* sched_core.c - the scheduler's model and its single-threaded event loop.
  *
  * The loop's phases, in order, every pass (libuv style):
  *   1. poll   - zmq_poll over the agent ROUTER, the client ROUTER and the
@@ -12,7 +12,7 @@
  *   7. flush  - only now do replies and agent commands leave.
  * Nothing here blocks except the poll and the commit.
  */
-#include "sched.h"
+#include "sched_core.h"
 #include "api_agent.h"
 #include "api_client.h"
 #include "autoscaler.h"
@@ -129,8 +129,8 @@ void sched_send_agent(sched_t *self, const char *node, const dr_env_t *env)
     s_outbox_push(&self->agent_out, node, env);
 }
 
-static void s_verror(sched_t *self, outbox_t *ob, const char *rid,
-                     uint64_t req, int code, const char *fmt, va_list ap)
+static void s_verror(sched_t *self, outbox_t *ob, const char *rid, uint64_t req,
+                     int code, const char *fmt, va_list ap)
 {
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -377,8 +377,8 @@ void sched_job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
                       j->id, "job %llu %s%s%s", (unsigned long long)j->id,
                       job_state_name(st), *j->reason ? ": " : "", j->reason);
     log_info("job %llu %s%s%s (attempt %u%s%s)", (unsigned long long)j->id,
-             job_state_name(st), *j->reason ? ": " : "", j->reason,
-             j->attempts, node[0] ? ", node " : "", node);
+             job_state_name(st), *j->reason ? ": " : "", j->reason, j->attempts,
+             node[0] ? ", node " : "", node);
     dict_del_u64(self->jobs, j->id);
     s_job_free(j);
 }
@@ -417,7 +417,8 @@ void sched_task_send_start(sched_t *self, job_t *j)
 {
     Drover__Job *spec = drover__job__unpack(NULL, j->spec_len, j->spec);
     if (!spec) {
-        log_error("job %llu: stored spec is corrupt", (unsigned long long)j->id);
+        log_error("job %llu: stored spec is corrupt",
+                  (unsigned long long)j->id);
         return;
     }
     dr_env_t env;
@@ -468,17 +469,17 @@ int sched_job_start(sched_t *self, job_t *j, node_t *n)
         int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
         if (fd >= 0) {
             char line[160];
-            int len = snprintf(line, sizeof line,
-                               "[drover: attempt %u on node %s]\n",
-                               j->attempts, n->name);
+            int len =
+                snprintf(line, sizeof line, "[drover: attempt %u on node %s]\n",
+                         j->attempts, n->name);
             (void)dr_write_all(fd, line, (size_t)len);
             close(fd);
         }
         free(path);
     }
     sched_task_send_start(self, j);
-    log_info("job %llu attempt %u placed on node %s",
-             (unsigned long long)j->id, j->attempts, n->name);
+    log_info("job %llu attempt %u placed on node %s", (unsigned long long)j->id,
+             j->attempts, n->name);
     return 0;
 }
 
@@ -573,8 +574,8 @@ static int s_load_job(void *arg, const store_job_t *row)
     memcpy(j->spec, row->spec, row->spec_len);
     j->spec_len = row->spec_len;
     dict_put_u64(self->jobs, j->id, j);
-    node_t *n = row->node_names[0] ? sched_node_find(self, row->node_names)
-                                   : NULL;
+    node_t *n =
+        row->node_names[0] ? sched_node_find(self, row->node_names) : NULL;
     if (j->state == JOB_QUEUED) {
         queue_push(c->queue, j);
     } else if (n) {
@@ -616,7 +617,8 @@ static void s_requeue_orphans(sched_t *self)
     free(list);
 }
 
-/* ---- sockets ---------------------------------------------------------------- */
+/* ---- sockets ----------------------------------------------------------------
+ */
 
 static void *s_router(void *ctx, const char *endpoint, int sndhwm)
 {
@@ -665,9 +667,9 @@ sched_t *sched_new(const sched_opts_t *opts)
     }
     self->jobs = dict_new_u64();
     self->nodes = dict_new_str();
-    self->local = provider_local_new(opts->agent_bin, opts->agent_connect,
-                                     opts->state_dir,
-                                     opts->heartbeat_interval_ms);
+    self->local =
+        provider_local_new(opts->agent_bin, opts->agent_connect,
+                           opts->state_dir, opts->heartbeat_interval_ms);
     self->store = store_new(opts->state_dir);
     if (!self->store)
         goto fail;
@@ -742,7 +744,8 @@ void sched_destroy(sched_t **self_p)
     *self_p = NULL;
 }
 
-/* ---- the loop --------------------------------------------------------------- */
+/* ---- the loop ---------------------------------------------------------------
+ */
 
 typedef void (*dispatch_fn)(sched_t *s, const char *rid, dr_env_t *env);
 
@@ -794,8 +797,8 @@ static void s_check_nodes(sched_t *self, int64_t now)
                 (void)store_event(self->store, "node_lost", c->cfg.name,
                                   n->name, 0, "node %s %s", n->name, why);
                 char err[256];
-                if (c->provider->ops->destroy(c->provider, n->name, n->pid,
-                                              err, sizeof err) < 0)
+                if (c->provider->ops->destroy(c->provider, n->name, n->pid, err,
+                                              sizeof err) < 0)
                     log_warn("node %s: provider delete: %s", n->name, err);
                 sched_node_remove(self, n, why);
                 continue;

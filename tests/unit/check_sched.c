@@ -1,0 +1,757 @@
+/* check_sched.c - the scheduler in-process: store, queue order, placement,
+ * autoscaler demand, and the client/agent APIs driven through real ZeroMQ
+ * sockets and sched_run_once(), including every kind of bad input. */
+#include "api_client.h"
+#include "autoscaler.h"
+#include "config.h"
+#include "dr_err.h"
+#include "log.h"
+#include "placement.h"
+#include "queue.h"
+#include "sched_core.h"
+#include "store.h"
+#include "util.h"
+#include "wire.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+typedef struct {
+    char dir[128];
+    sched_opts_t opts;
+    sched_t *s;
+    void *zctx;
+    void *client;
+    void *agent;
+    uint64_t req;
+} fx_t;
+
+static void fx_open(fx_t *fx)
+{
+    sched_t *s = NULL;
+    fx->s = NULL;
+    s = sched_new(&fx->opts);
+    ck_assert_ptr_nonnull(s);
+    fx->s = s;
+}
+
+static void *fx_dealer(fx_t *fx, const char *endpoint, const char *id)
+{
+    void *d = zmq_socket(fx->zctx, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero);
+    if (id)
+        zmq_setsockopt(d, ZMQ_ROUTING_ID, id, strlen(id));
+    ck_assert_int_eq(zmq_connect(d, endpoint), 0);
+    return d;
+}
+
+static void fx_setup(fx_t *fx)
+{
+    memset(fx, 0, sizeof *fx);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/drover-check-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(fx->dir));
+    config_defaults(&fx->opts);
+    snprintf(fx->opts.state_dir, sizeof fx->opts.state_dir, "%s", fx->dir);
+    snprintf(fx->opts.client_endpoint, sizeof fx->opts.client_endpoint,
+             "ipc://%s/client.sock", fx->dir);
+    snprintf(fx->opts.agent_endpoint, sizeof fx->opts.agent_endpoint,
+             "ipc://%s/agent.sock", fx->dir);
+    snprintf(fx->opts.agent_bin, sizeof fx->opts.agent_bin, "/bin/false");
+    fx->opts.resume_timeout_ms = 3600000;
+    fx_open(fx);
+    fx->zctx = zmq_ctx_new();
+    fx->client = fx_dealer(fx, fx->opts.client_endpoint, "cli-test");
+    fx->agent = fx_dealer(fx, fx->opts.agent_endpoint, "node-a");
+    fx->req = 100;
+}
+
+static void fx_teardown(fx_t *fx)
+{
+    zmq_close(fx->client);
+    zmq_close(fx->agent);
+    zmq_ctx_term(fx->zctx);
+    sched_destroy(&fx->s);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Runs the scheduler until a message arrives on sock. */
+static dr_env_t *fx_wait(fx_t *fx, void *sock)
+{
+    for (int i = 0; i < 200; i++) {
+        sched_run_once(fx->s, 10, -1);
+        dr_env_t *r = NULL;
+        int rc = wire_recv(sock, NULL, ZMQ_DONTWAIT, &r);
+        if (rc == 0)
+            return r;
+        wire_free(&r);
+    }
+    return NULL;
+}
+
+#define fx_call(fx, sock, env) fx_call_at((fx), (sock), (env), __LINE__)
+static dr_env_t *fx_call_at(fx_t *fx, void *sock, dr_env_t *env, int line)
+{
+    env->request_id = ++fx->req;
+    ck_assert_int_eq(wire_send(sock, NULL, env), 0);
+    dr_env_t *r = fx_wait(fx, sock);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_msg(
+        r->request_id == env->request_id,
+        "line %d: reply %s (%s) to request %llu has id %llu (job %llu)", line,
+        wire_body_name(r->body_case),
+        r->body_case == DROVER__ENVELOPE__BODY_ERROR ? r->error->message : "",
+        (unsigned long long)env->request_id, (unsigned long long)r->request_id,
+        r->body_case == DROVER__ENVELOPE__BODY_TASK_START
+            ? (unsigned long long)r->task_start->job_id
+            : 0ULL);
+    return r;
+}
+
+static void fx_expect_error(fx_t *fx, void *sock, dr_env_t *env, int code,
+                            const char *needle)
+{
+    dr_env_t *r = fx_call(fx, sock, env);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_ERROR);
+    ck_assert_int_eq(r->error->code, code);
+    ck_assert_msg(strstr(r->error->message, needle) != NULL,
+                  "error '%s' lacks '%s'", r->error->message, needle);
+    wire_free(&r);
+}
+
+static void fx_cluster(fx_t *fx, const char *name, const char *vm, int min,
+                       int max)
+{
+    dr_env_t env;
+    Drover__ClusterCreate cc = DROVER__CLUSTER_CREATE__INIT;
+    Drover__Cluster c = DROVER__CLUSTER__INIT;
+    wire_env_init(&env, 0);
+    c.name = (char *)name;
+    c.vm_size = (char *)vm;
+    c.min_nodes = min;
+    c.max_nodes = max;
+    cc.cluster = &c;
+    env.body_case = DROVER__ENVELOPE__BODY_CLUSTER_CREATE;
+    env.cluster_create = &cc;
+    dr_env_t *r = fx_call(fx, fx->client, &env);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_CLUSTER_INFO);
+    ck_assert_str_eq(r->cluster_info->name, name);
+    wire_free(&r);
+}
+
+static uint64_t fx_submit(fx_t *fx, const char *cluster, uint32_t cpus,
+                          int prio)
+{
+    dr_env_t env;
+    Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
+    Drover__Job j = DROVER__JOB__INIT;
+    char *argv[] = {"true"};
+    wire_env_init(&env, 0);
+    j.cluster = (char *)cluster;
+    j.n_argv = 1;
+    j.argv = argv;
+    j.cpus = cpus;
+    j.priority = prio;
+    js.job = &j;
+    env.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
+    env.job_submit = &js;
+    dr_env_t *r = fx_call(fx, fx->client, &env);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY);
+    uint64_t id = r->job_submit_reply->id;
+    wire_free(&r);
+    return id;
+}
+
+static void fx_register(fx_t *fx, const char *cluster, uint32_t cpus)
+{
+    dr_env_t env;
+    Drover__Register reg = DROVER__REGISTER__INIT;
+    wire_env_init(&env, 0);
+    reg.node_name = "node-a";
+    reg.cluster = (char *)cluster;
+    reg.cpus = cpus;
+    reg.memory_mb = 8192;
+    env.body_case = DROVER__ENVELOPE__BODY_REGISTER;
+    env.register_ = &reg;
+    dr_env_t *r = fx_call(fx, fx->agent, &env);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_REGISTER_ACK);
+    wire_free(&r);
+}
+
+/* ---- store -----------------------------------------------------------------
+ */
+
+START_TEST(test_store_roundtrip)
+{
+    char dir[] = "/tmp/drover-store-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    store_t *st = store_new(dir);
+    ck_assert_ptr_nonnull(st);
+    ck_assert_int_eq(store_begin(st), 0);
+    store_cluster_t c = {0};
+    strcpy(c.name, "c1");
+    strcpy(c.vm_size, "Standard_D2_v2");
+    c.max_nodes = 3;
+    ck_assert_int_eq(store_cluster_put(st, &c), 0);
+    store_job_t j = {0};
+    strcpy(j.name, "train");
+    strcpy(j.cluster, "c1");
+    strcpy(j.state, "queued");
+    j.cpus = 2;
+    uint8_t spec[] = {1, 2, 3};
+    j.spec = spec;
+    j.spec_len = 3;
+    ck_assert_int_eq(store_job_insert(st, &j), 0);
+    ck_assert_uint_eq(j.id, 1);
+    ck_assert_int_eq(store_commit(st), 0);
+    store_destroy(&st);
+    ck_assert_ptr_null(st);
+
+    st = store_new(dir); /* reopen: what was committed is there */
+    store_job_t got;
+    ck_assert_int_eq(store_job_get(st, 1, &got), 0);
+    ck_assert_str_eq(got.name, "train");
+    ck_assert_uint_eq(got.cpus, 2);
+    ck_assert_uint_eq(got.spec_len, 3);
+    ck_assert_mem_eq(got.spec, spec, 3);
+    ck_assert(!got.has_exit_code);
+    store_job_clear(&got);
+    ck_assert_int_eq(store_job_get(st, 99, &got), DR_ENOENT);
+    /* an uncommitted write is gone after a rollback */
+    ck_assert_int_eq(store_begin(st), 0);
+    j.spec = spec;
+    ck_assert_int_eq(store_job_insert(st, &j), 0);
+    ck_assert_int_eq(store_rollback(st), 0);
+    ck_assert_int_eq(store_job_get(st, j.id, &got), DR_ENOENT);
+    store_destroy(&st);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(test_store_bad_dir)
+{
+    ck_assert_ptr_null(store_new("/nonexistent/dir/for/drover"));
+}
+END_TEST
+
+/* ---- queue & placement -------------------------------------------------- */
+
+START_TEST(test_queue_order)
+{
+    queue_t *q = queue_new();
+    job_t j[6];
+    memset(j, 0, sizeof j);
+    int prio[] = {0, 5, 0, 5, -1, 0};
+    for (int i = 0; i < 6; i++) {
+        j[i].id = (uint64_t)i + 1;
+        j[i].priority = prio[i];
+    }
+    /* push out of id order to exercise the requeue path */
+    int order[] = {0, 1, 2, 3, 5, 4};
+    for (int i = 0; i < 6; i++)
+        queue_push(q, &j[order[i]]);
+    queue_remove(q, &j[2]);
+    queue_push(q, &j[2]); /* a requeued job goes back to its place */
+    uint64_t expect[] = {2, 4, 1, 3, 6, 5};
+    size_t k = 0;
+    for (job_t *it = queue_first(q); it; it = queue_next(q, it))
+        ck_assert_uint_eq(it->id, expect[k++]);
+    ck_assert_uint_eq(k, 6);
+    ck_assert_uint_eq(queue_len(q), 6);
+    for (int i = 0; i < 6; i++)
+        queue_remove(q, &j[i]);
+    ck_assert_ptr_null(queue_first(q));
+    queue_destroy(&q);
+}
+END_TEST
+
+START_TEST(test_placement_priority_backfill)
+{
+    fx_t fx;
+    fx_setup(&fx);
+    fx_cluster(&fx, "c1", "Standard_D3_v2", 0, 0); /* 4 cpus, no scaling */
+    fx_register(&fx, "c1", 4);
+    uint64_t big = fx_submit(&fx, "c1", 3, 0);   /* placed: 1 cpu left */
+    uint64_t big2 = fx_submit(&fx, "c1", 3, 9);  /* waits */
+    uint64_t small = fx_submit(&fx, "c1", 1, 0); /* backfilled */
+    job_t *jb = sched_job_find(fx.s, big);
+    job_t *jb2 = sched_job_find(fx.s, big2);
+    job_t *js = sched_job_find(fx.s, small);
+    ck_assert_int_eq(jb->state, JOB_STARTING);
+    ck_assert_int_eq(jb2->state, JOB_QUEUED);
+    ck_assert_int_eq(js->state, JOB_STARTING);
+    node_t *n = sched_node_find(fx.s, "node-a");
+    ck_assert_uint_eq(n->cpus_used, 4);
+    ck_assert_str_eq(placement_wait_reason(fx.s, jb2),
+                     "cluster max_nodes is 0");
+    /* the big job finishing lets the high-priority one in */
+    sched_job_finish(fx.s, jb, JOB_SUCCEEDED, 1, 0, "");
+    sched_run_once(fx.s, 0, -1);
+    ck_assert_int_eq(jb2->state, JOB_STARTING);
+    ck_assert_uint_eq(n->cpus_used, 4);
+    fx_teardown(&fx);
+}
+END_TEST
+
+START_TEST(test_placement_best_fit)
+{
+    fx_t fx;
+    fx_setup(&fx);
+    fx_cluster(&fx, "c1", "Standard_D3_v2", 0, 0);
+    cluster_t *c = sched_cluster_find(fx.s, "c1");
+    node_t *a = sched_node_add(fx.s, c, "n-a", NODE_READY);
+    node_t *b = sched_node_add(fx.s, c, "n-b", NODE_READY);
+    node_t *p = sched_node_add(fx.s, c, "n-p", NODE_PREPARING);
+    (void)p;
+    a->cpus_used = 1; /* fuller: preferred */
+    uint64_t id = fx_submit(&fx, "c1", 2, 0);
+    job_t *j = sched_job_find(fx.s, id);
+    ck_assert_ptr_eq(j->node, a);
+    ck_assert_uint_eq(a->cpus_used, 3);
+    ck_assert_uint_eq(b->cpus_used, 0);
+    fx_teardown(&fx);
+}
+END_TEST
+
+START_TEST(test_autoscaler_demand)
+{
+    fx_t fx;
+    fx_setup(&fx);
+    fx_cluster(&fx, "c1", "Standard_D2_v2", 0, 3); /* 2 cpus per node */
+    cluster_t *c = sched_cluster_find(fx.s, "c1");
+    for (int i = 0; i < 5; i++)
+        (void)fx_submit(&fx, "c1", 1, 0);
+    ck_assert_int_eq(autoscaler_demand(c, 3), 3); /* 5 cpus -> 3 nodes */
+    ck_assert_int_eq(autoscaler_demand(c, 2), 2); /* clamped by headroom */
+    ck_assert_int_eq(autoscaler_demand(c, 0), 0);
+    node_t *p = sched_node_add(fx.s, c, "c1-x", NODE_PREPARING);
+    (void)p;
+    ck_assert_int_eq(autoscaler_demand(c, 2), 2); /* one is on its way */
+    fx_teardown(&fx);
+}
+END_TEST
+
+/* ---- client API and bad input ----------------------------------------------
+ */
+
+START_TEST(test_client_validation)
+{
+    fx_t fx;
+    fx_setup(&fx);
+    dr_env_t env;
+    Drover__ClusterCreate cc = DROVER__CLUSTER_CREATE__INIT;
+    Drover__Cluster c = DROVER__CLUSTER__INIT;
+    wire_env_init(&env, 0);
+    env.body_case = DROVER__ENVELOPE__BODY_CLUSTER_CREATE;
+    env.cluster_create = &cc;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "cluster missing");
+    cc.cluster = &c;
+    c.name = "c1";
+    c.vm_size = "Standard_Nope";
+    c.max_nodes = 2;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "unknown vm size");
+    c.vm_size = "standard_d2_V2";
+    c.min_nodes = 3;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL,
+                    "min_nodes 3 is greater than max_nodes 2");
+    c.min_nodes = -1;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "must not be negative");
+    c.min_nodes = 0;
+    c.name = "bad name!";
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "invalid cluster name");
+    c.name = "c1";
+    c.vm_priority = "cheap";
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "vm priority");
+    c.vm_priority = "lowpriority";
+    c.provider = "aws";
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "unknown provider");
+    c.provider = NULL;
+    dr_env_t *r = fx_call(&fx, fx.client, &env);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_CLUSTER_INFO);
+    ck_assert_str_eq(r->cluster_info->vm_size, "Standard_D2_v2");
+    ck_assert_int_eq(r->cluster_info->idle_seconds_before_scaledown, 120);
+    wire_free(&r);
+    fx_expect_error(&fx, fx.client, &env, DR_EEXIST, "already exists");
+
+    /* jobs */
+    Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
+    Drover__Job j = DROVER__JOB__INIT;
+    char *argv[] = {"true"};
+    env.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
+    env.job_submit = &js;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "job missing");
+    js.job = &j;
+    j.cluster = "nope";
+    fx_expect_error(&fx, fx.client, &env, DR_ENOENT, "unknown cluster 'nope'");
+    j.cluster = "c1";
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "needs a command");
+    j.n_argv = 1;
+    j.argv = argv;
+    j.cpus = 3;
+    fx_expect_error(&fx, fx.client, &env, DR_ENOFIT,
+                    "job asks for 3 cpus but Standard_D2_v2 has 2");
+    j.cpus = 1;
+    j.memory_mb = 1 << 20;
+    fx_expect_error(&fx, fx.client, &env, DR_ENOFIT, "MB but Standard_D2_v2");
+    j.memory_mb = 0;
+    Drover__KeyValue kv = DROVER__KEY_VALUE__INIT;
+    Drover__KeyValue *kvs[] = {&kv};
+    kv.key = "1BAD";
+    kv.value = "x";
+    j.n_env = 1;
+    j.env = kvs;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "environment variable");
+    j.n_env = 0;
+    j.priority = 5000;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "priority");
+    j.priority = 0;
+    j.nodes = 2;
+    fx_expect_error(&fx, fx.client, &env, DR_EUNSUPP, "multi-node");
+    j.nodes = 1;
+
+    /* unknown things */
+    Drover__JobRef ref = DROVER__JOB_REF__INIT;
+    ref.id = 12345;
+    env.body_case = DROVER__ENVELOPE__BODY_JOB_SHOW;
+    env.job_show = &ref;
+    fx_expect_error(&fx, fx.client, &env, DR_ENOENT, "unknown job 12345");
+    env.body_case = DROVER__ENVELOPE__BODY_JOB_CANCEL;
+    env.job_cancel = &ref;
+    fx_expect_error(&fx, fx.client, &env, DR_ENOENT, "unknown job 12345");
+    Drover__ClusterRef cr = DROVER__CLUSTER_REF__INIT;
+    cr.name = "ghost";
+    env.body_case = DROVER__ENVELOPE__BODY_CLUSTER_SHOW;
+    env.cluster_show = &cr;
+    fx_expect_error(&fx, fx.client, &env, DR_ENOENT, "unknown cluster");
+    Drover__JobListReq jl = DROVER__JOB_LIST_REQ__INIT;
+    jl.state = "sleeping";
+    env.body_case = DROVER__ENVELOPE__BODY_JOB_LIST;
+    env.job_list = &jl;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "unknown job state");
+    /* an agent message on the client endpoint */
+    Drover__Heartbeat hb = DROVER__HEARTBEAT__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    fx_expect_error(&fx, fx.client, &env, DR_EPROTO, "not a client request");
+    fx_teardown(&fx);
+}
+END_TEST
+
+START_TEST(test_garbage_on_both_sockets)
+{
+    fx_t fx;
+    fx_setup(&fx);
+    void *socks[] = {fx.client, fx.agent};
+    for (int k = 0; k < 2; k++) {
+        void *sock = socks[k];
+        /* random bytes */
+        const char junk[] = "\xff\xfe garbage \x01\x02";
+        ck_assert_int_ge(zmq_send(sock, junk, sizeof junk, 0), 0);
+        dr_env_t *r = fx_wait(&fx, sock);
+        ck_assert_ptr_nonnull(r);
+        ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_ERROR);
+        ck_assert_int_eq(r->error->code, DR_EPROTO);
+        wire_free(&r);
+        /* an empty message */
+        ck_assert_int_ge(zmq_send(sock, "", 0, 0), 0);
+        r = fx_wait(&fx, sock);
+        ck_assert_int_eq(r->error->code, DR_EPROTO);
+        wire_free(&r);
+        /* two frames */
+        ck_assert_int_ge(zmq_send(sock, "a", 1, ZMQ_SNDMORE), 0);
+        ck_assert_int_ge(zmq_send(sock, "b", 1, 0), 0);
+        r = fx_wait(&fx, sock);
+        ck_assert_int_eq(r->error->code, DR_EPROTO);
+        wire_free(&r);
+        /* another protocol version: the reply quotes its request id */
+        dr_env_t env;
+        Drover__ClusterListReq cl = DROVER__CLUSTER_LIST_REQ__INIT;
+        wire_env_init(&env, 0);
+        env.version = 99;
+        env.body_case = DROVER__ENVELOPE__BODY_CLUSTER_LIST;
+        env.cluster_list = &cl;
+        fx_expect_error(&fx, sock, &env, DR_EVERSION, "version");
+    }
+    /* an oversized message drops the peer; the scheduler keeps serving */
+    size_t big = DR_MAX_MSG_BYTES + 1024;
+    char *buf = dr_calloc(1, big);
+    ck_assert_int_ge(zmq_send(fx.client, buf, big, 0), 0);
+    free(buf);
+    for (int i = 0; i < 20; i++)
+        sched_run_once(fx.s, 10, -1);
+    void *fresh = fx_dealer(&fx, fx.opts.client_endpoint, "cli-2");
+    dr_env_t env;
+    Drover__ClusterListReq cl = DROVER__CLUSTER_LIST_REQ__INIT;
+    wire_env_init(&env, 0);
+    env.body_case = DROVER__ENVELOPE__BODY_CLUSTER_LIST;
+    env.cluster_list = &cl;
+    dr_env_t *r = fx_call(&fx, fresh, &env);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_CLUSTER_LIST_REPLY);
+    wire_free(&r);
+    zmq_close(fresh);
+    fx_teardown(&fx);
+}
+END_TEST
+
+START_TEST(test_agent_protocol_errors)
+{
+    fx_t fx;
+    fx_setup(&fx);
+    fx_cluster(&fx, "c1", "Standard_D2_v2", 0, 1);
+    dr_env_t env;
+    wire_env_init(&env, 0);
+    /* heartbeat before registering */
+    Drover__Heartbeat hb = DROVER__HEARTBEAT__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    fx_expect_error(&fx, fx.agent, &env, DR_ENOTREG, "not registered");
+    /* speaking for another node */
+    Drover__Register reg = DROVER__REGISTER__INIT;
+    reg.node_name = "node-b";
+    reg.cluster = "c1";
+    reg.cpus = 2;
+    reg.memory_mb = 100;
+    env.body_case = DROVER__ENVELOPE__BODY_REGISTER;
+    env.register_ = &reg;
+    fx_expect_error(&fx, fx.agent, &env, DR_EPERM, "does not match");
+    reg.node_name = "node-a";
+    reg.cluster = "ghost";
+    fx_expect_error(&fx, fx.agent, &env, DR_ENOENT, "unknown cluster ghost");
+    reg.cluster = "c1";
+    reg.cpus = 0;
+    fx_expect_error(&fx, fx.agent, &env, DR_EINVAL, "required");
+    reg.cpus = 2;
+    Drover__TaskReport bad = DROVER__TASK_REPORT__INIT;
+    Drover__TaskReport *tasks[] = {&bad};
+    reg.n_tasks = 1;
+    reg.tasks = tasks;
+    fx_expect_error(&fx, fx.agent, &env, DR_EINVAL, "job_id and attempt");
+    reg.n_tasks = 0;
+    fx_register(&fx, "c1", 2);
+    /* a bad task update */
+    Drover__TaskUpdate tu = DROVER__TASK_UPDATE__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_TASK_UPDATE;
+    env.task_update = &tu;
+    fx_expect_error(&fx, fx.agent, &env, DR_EINVAL, "report missing");
+    Drover__TaskReport rep = DROVER__TASK_REPORT__INIT;
+    rep.job_id = 1;
+    rep.attempt = 1;
+    rep.state = 77;
+    tu.report = &rep;
+    fx_expect_error(&fx, fx.agent, &env, DR_EINVAL, "invalid state");
+    /* a client request on the agent endpoint */
+    Drover__ClusterListReq cl = DROVER__CLUSTER_LIST_REQ__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_CLUSTER_LIST;
+    env.cluster_list = &cl;
+    fx_expect_error(&fx, fx.agent, &env, DR_EPROTO, "not accepted");
+    /* a report about a job that is not this node's is acked, not applied */
+    rep.state = DROVER__TASK_STATE__TASK_EXITED;
+    rep.job_id = 4242;
+    env.body_case = DROVER__ENVELOPE__BODY_TASK_UPDATE;
+    env.task_update = &tu; /* the body is a union: set it again */
+    dr_env_t *r = fx_call(&fx, fx.agent, &env);
+    ck_assert_msg(
+        r->body_case == DROVER__ENVELOPE__BODY_TASK_UPDATE_ACK, "got %s: %s",
+        wire_body_name(r->body_case),
+        r->body_case == DROVER__ENVELOPE__BODY_ERROR ? r->error->message : "");
+    wire_free(&r);
+    fx_teardown(&fx);
+}
+END_TEST
+
+START_TEST(test_job_lifecycle_and_restart)
+{
+    fx_t fx;
+    fx_setup(&fx);
+    fx_cluster(&fx, "c1", "Standard_D2_v2", 0, 0);
+    uint64_t queued = fx_submit(&fx, "c1", 2, 0);
+    fx_register(&fx, "c1", 2);
+    /* registration placed it: a TaskStart reaches the agent */
+    dr_env_t *r = fx_wait(&fx, fx.agent);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_TASK_START);
+    ck_assert_uint_eq(r->task_start->job_id, queued);
+    ck_assert_uint_eq(r->task_start->attempt, 1);
+    ck_assert_str_eq(r->task_start->argv[0], "true");
+    wire_free(&r);
+    uint64_t waiting = fx_submit(&fx, "c1", 1, 0);
+    /* RUNNING, then output, then exit 0 */
+    dr_env_t env;
+    Drover__TaskUpdate tu = DROVER__TASK_UPDATE__INIT;
+    Drover__TaskReport rep = DROVER__TASK_REPORT__INIT;
+    wire_env_init(&env, 0);
+    rep.job_id = queued;
+    rep.attempt = 1;
+    rep.state = DROVER__TASK_STATE__TASK_RUNNING;
+    tu.report = &rep;
+    env.body_case = DROVER__ENVELOPE__BODY_TASK_UPDATE;
+    env.task_update = &tu;
+    r = fx_call(&fx, fx.agent, &env);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_TASK_UPDATE_ACK);
+    wire_free(&r);
+    ck_assert_int_eq(sched_job_find(fx.s, queued)->state, JOB_RUNNING);
+
+    /* restart: the running job and the queued one come back */
+    sched_destroy(&fx.s);
+    fx_open(&fx);
+    job_t *jr = sched_job_find(fx.s, queued);
+    job_t *jw = sched_job_find(fx.s, waiting);
+    ck_assert_ptr_nonnull(jr);
+    ck_assert_ptr_nonnull(jw);
+    ck_assert_int_eq(jr->state, JOB_RUNNING);
+    ck_assert_int_eq(jw->state, JOB_QUEUED);
+    node_t *n = sched_node_find(fx.s, "node-a");
+    ck_assert_int_eq(n->state, NODE_UNKNOWN);
+    /* heartbeats are refused until the agent re-registers with its task */
+    Drover__Heartbeat hb = DROVER__HEARTBEAT__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    fx_expect_error(&fx, fx.agent, &env, DR_ENOTREG, "not registered");
+    Drover__Register reg = DROVER__REGISTER__INIT;
+    Drover__TaskReport *tasks[] = {&rep};
+    reg.node_name = "node-a";
+    reg.cluster = "c1";
+    reg.cpus = 2;
+    reg.memory_mb = 8192;
+    reg.n_tasks = 1;
+    reg.tasks = tasks;
+    env.body_case = DROVER__ENVELOPE__BODY_REGISTER;
+    env.register_ = &reg;
+    r = fx_call(&fx, fx.agent, &env);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_REGISTER_ACK);
+    ck_assert_uint_eq(r->register_ack->n_cancel_job_ids, 0);
+    wire_free(&r);
+    ck_assert_int_eq(jr->state, JOB_RUNNING);
+    ck_assert_ptr_eq(jr->node, n);
+    /* it exits 3: failed with the code; the waiting job gets the node */
+    rep.state = DROVER__TASK_STATE__TASK_EXITED;
+    rep.exit_code = 3;
+    env.body_case = DROVER__ENVELOPE__BODY_TASK_UPDATE;
+    env.task_update = &tu;
+    r = fx_call(&fx, fx.agent, &env);
+    wire_free(&r);
+    ck_assert_ptr_null(sched_job_find(fx.s, queued));
+    store_job_t row;
+    ck_assert_int_eq(store_job_get(fx.s->store, queued, &row), 0);
+    ck_assert_str_eq(row.state, "failed");
+    ck_assert_int_eq(row.exit_code, 3);
+    ck_assert_str_eq(row.reason, "exited with code 3");
+    store_job_clear(&row);
+    ck_assert_int_eq(jw->state, JOB_STARTING);
+    r = fx_wait(&fx, fx.agent);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_TASK_START);
+    ck_assert_uint_eq(r->task_start->job_id, waiting);
+    wire_free(&r);
+    /* a job the scheduler no longer wants is cancelled at registration;
+     * the starting job it did not report is sent again */
+    rep.job_id = 999;
+    rep.state = DROVER__TASK_STATE__TASK_RUNNING;
+    env.body_case = DROVER__ENVELOPE__BODY_REGISTER;
+    env.register_ = &reg;
+    ck_assert_int_eq(wire_send(fx.agent, NULL, &env), 0);
+    r = fx_wait(&fx, fx.agent);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_TASK_START);
+    ck_assert_uint_eq(r->task_start->job_id, waiting);
+    wire_free(&r);
+    r = fx_wait(&fx, fx.agent);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_REGISTER_ACK);
+    ck_assert_uint_eq(r->register_ack->n_cancel_job_ids, 1);
+    ck_assert_uint_eq(r->register_ack->cancel_job_ids[0], 999);
+    wire_free(&r);
+    fx_teardown(&fx);
+}
+END_TEST
+
+START_TEST(test_config)
+{
+    sched_opts_t o;
+    char err[256];
+    char *ok[] = {"x",
+                  "--state-dir",
+                  "/tmp/x",
+                  "--heartbeat-timeout=45s",
+                  "--autoscale-interval",
+                  "200ms",
+                  "--log-level",
+                  "debug"};
+    ck_assert_int_eq(config_parse_args(8, ok, &o, err, sizeof err), 0);
+    ck_assert_str_eq(o.state_dir, "/tmp/x");
+    ck_assert_int_eq(o.heartbeat_timeout_ms, 45000);
+    ck_assert_int_eq(o.autoscale_interval_ms, 200);
+    ck_assert_int_eq(o.heartbeat_interval_ms, 5000);
+    ck_assert_str_eq(o.client_endpoint, "tcp://127.0.0.1:7701");
+    ck_assert_str_eq(o.agent_connect, "tcp://127.0.0.1:7700");
+    char *bad1[] = {"x", "--bogus", "1"};
+    ck_assert_int_eq(config_parse_args(3, bad1, &o, err, sizeof err),
+                     DR_EINVAL);
+    ck_assert(strstr(err, "unknown option '--bogus'"));
+    char *bad2[] = {"x", "--heartbeat-timeout", "-3s"};
+    ck_assert_int_eq(config_parse_args(3, bad2, &o, err, sizeof err),
+                     DR_EINVAL);
+    char *bad3[] = {"x", "--state-dir"};
+    ck_assert_int_eq(config_parse_args(2, bad3, &o, err, sizeof err),
+                     DR_EINVAL);
+    ck_assert(strstr(err, "needs a value"));
+    char *bad4[] = {"x", "--heartbeat-interval", "40s"};
+    ck_assert_int_eq(config_parse_args(3, bad4, &o, err, sizeof err),
+                     DR_EINVAL);
+    ck_assert(strstr(err, "must exceed"));
+    char *bad5[] = {"x", "--log-level", "loud"};
+    ck_assert_int_eq(config_parse_args(3, bad5, &o, err, sizeof err),
+                     DR_EINVAL);
+    config_defaults(&o);
+    ck_assert_int_eq(config_parse_text("# c\nstate_dir = /a\n"
+                                       "heartbeat-timeout=1m\n",
+                                       &o, err, sizeof err),
+                     0);
+    ck_assert_str_eq(o.state_dir, "/a");
+    ck_assert_int_eq(o.heartbeat_timeout_ms, 60000);
+    ck_assert_int_eq(config_parse_text("nonsense\n", &o, err, sizeof err),
+                     DR_EINVAL);
+    ck_assert_str_eq(err, "line 1: expected key = value");
+    ck_assert_int_eq(config_parse_text("\nfoo = 1\n", &o, err, sizeof err),
+                     DR_EINVAL);
+    ck_assert_str_eq(err, "line 2: unknown option 'foo'");
+    char *missing[] = {"x", "--config", "/nonexistent.conf"};
+    ck_assert_int_eq(config_parse_args(3, missing, &o, err, sizeof err),
+                     DR_EINVAL);
+}
+END_TEST
+
+Suite *sched_suite(void)
+{
+    Suite *s = suite_create("scheduler");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_store_roundtrip);
+    tcase_add_test(tc, test_store_bad_dir);
+    tcase_add_test(tc, test_queue_order);
+    tcase_add_test(tc, test_placement_priority_backfill);
+    tcase_add_test(tc, test_placement_best_fit);
+    tcase_add_test(tc, test_autoscaler_demand);
+    tcase_add_test(tc, test_client_validation);
+    tcase_add_test(tc, test_garbage_on_both_sockets);
+    tcase_add_test(tc, test_agent_protocol_errors);
+    tcase_add_test(tc, test_job_lifecycle_and_restart);
+    tcase_add_test(tc, test_config);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    log_init("check_sched", LOG_LVL_ERROR);
+    SRunner *sr = srunner_create(sched_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
