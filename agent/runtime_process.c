@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,10 @@ static void s_child(const runtime_process_spec_t *spec, int out_w, int err_w,
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (setpgid(0, 0) < 0)
+        goto fail;
+    /* a task never outlives its agent: a node whose agent died is lost,
+     * and its work is requeued elsewhere */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
         goto fail;
     ce.stage = S_STAGE_CHDIR;
     if (chdir(spec->task_dir) < 0)

@@ -204,7 +204,9 @@ void autoscaler_tick(sched_t *s, cluster_t *c, int64_t now)
             continue;
         }
         if (n->state == NODE_LEAVING &&
-            (now - n->last_seen > 2 * s->opts.heartbeat_interval_ms + 2000 ||
+            ((c->provider->ops->gone &&
+              c->provider->ops->gone(c->provider, n->name, n->pid)) ||
+             now - n->last_seen > 2 * s->opts.heartbeat_interval_ms + 2000 ||
              now - n->requested_at > 30000)) {
             sched_node_remove(s, n, "released");
             continue;
@@ -240,14 +242,23 @@ void autoscaler_tick(sched_t *s, cluster_t *c, int64_t now)
     }
     if (active > target) {
         int to_release = active - target;
+        /* above max_nodes (lowered by hand): idle nodes go at once */
+        int over_max = active - c->cfg.max_nodes;
         for (size_t i = 0; i < c->nnodes && to_release > 0; i++) {
             node_t *n = c->nodes[i];
-            if (n->state != NODE_READY || !node_is_idle(n) ||
-                now - n->idle_since < idle_ms)
+            if (n->state != NODE_READY || !node_is_idle(n))
+                continue;
+            int expired = now - n->idle_since >= idle_ms;
+            if (!expired && over_max <= 0)
                 continue;
             char why[96];
-            snprintf(why, sizeof why, "idle for %lld s",
-                     (long long)((now - n->idle_since) / 1000));
+            if (expired)
+                snprintf(why, sizeof why, "idle for %lld s",
+                         (long long)((now - n->idle_since) / 1000));
+            else
+                snprintf(why, sizeof why, "above max_nodes %d",
+                         c->cfg.max_nodes);
+            over_max--;
             s_release(s, c, n, why);
             to_release--;
         }

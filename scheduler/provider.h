@@ -21,6 +21,9 @@ typedef struct {
     /* Releases a node (pid 0 when unknown). */
     int (*destroy)(provider_t *p, const char *node_name, int pid, char *err,
                    size_t errlen);
+    /* 1 when the node's machine or process is certainly gone (a leaving
+     * node can then be forgotten at once); may be NULL. */
+    int (*gone)(provider_t *p, const char *node_name, int pid);
     /* Reaps finished children etc.; may be NULL. */
     void (*poll)(provider_t *p);
     void (*free)(provider_t *p);

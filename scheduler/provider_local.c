@@ -126,6 +126,12 @@ static int s_destroy(provider_t *p, const char *node_name, int pid, char *err,
     return 0;
 }
 
+static int s_gone(provider_t *p, const char *node_name, int pid)
+{
+    (void)p;
+    return pid > 0 && !s_is_our_agent(pid, node_name);
+}
+
 static void s_poll(provider_t *p)
 {
     (void)p;
@@ -154,6 +160,7 @@ static const provider_ops_t s_local_ops = {
     .name = "local",
     .create = s_create,
     .destroy = s_destroy,
+    .gone = s_gone,
     .poll = s_poll,
     .free = s_free,
 };

@@ -322,6 +322,18 @@ static void s_set_reason(job_t *j, const char *reason)
     j->reason = dr_strdup(reason ? reason : "");
 }
 
+static void s_node_bind(node_t *n, job_t *j)
+{
+    if (n->njobs == n->jobs_cap) {
+        n->jobs_cap = n->jobs_cap ? n->jobs_cap * 2 : 4;
+        n->jobs = dr_realloc(n->jobs, n->jobs_cap * sizeof *n->jobs);
+    }
+    n->jobs[n->njobs++] = j;
+    n->cpus_used += j->cpus;
+    n->memory_used_mb += j->memory_mb;
+    j->node = n;
+}
+
 void sched_node_unbind(node_t *n, job_t *j)
 {
     for (size_t i = 0; i < n->njobs; i++) {
@@ -447,14 +459,7 @@ void sched_task_send_start(sched_t *self, job_t *j)
 int sched_job_start(sched_t *self, job_t *j, node_t *n)
 {
     queue_remove(j->cluster->queue, j);
-    if (n->njobs == n->jobs_cap) {
-        n->jobs_cap = n->jobs_cap ? n->jobs_cap * 2 : 4;
-        n->jobs = dr_realloc(n->jobs, n->jobs_cap * sizeof *n->jobs);
-    }
-    n->jobs[n->njobs++] = j;
-    n->cpus_used += j->cpus;
-    n->memory_used_mb += j->memory_mb;
-    j->node = n;
+    s_node_bind(n, j);
     j->attempts++;
     j->state = JOB_STARTING;
     j->out_off[0] = j->out_off[1] = 0;
@@ -580,14 +585,7 @@ static int s_load_job(void *arg, const store_job_t *row)
         queue_push(c->queue, j);
     } else if (n) {
         /* bound again; the agent's registration confirms or requeues it */
-        if (n->njobs == n->jobs_cap) {
-            n->jobs_cap = n->jobs_cap ? n->jobs_cap * 2 : 4;
-            n->jobs = dr_realloc(n->jobs, n->jobs_cap * sizeof *n->jobs);
-        }
-        n->jobs[n->njobs++] = j;
-        n->cpus_used += j->cpus;
-        n->memory_used_mb += j->memory_mb;
-        j->node = n;
+        s_node_bind(n, j);
         j->start_deadline = dr_mono_ms() + self->opts.start_timeout_ms;
     } else {
         /* requeued after the scan: no writes while the SELECT runs */
