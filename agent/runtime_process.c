@@ -47,26 +47,22 @@ static void s_close(int *fd)
     }
 }
 
-/* The child side: only async-signal-safe calls, never returns. */
-static void s_child(const runtime_process_spec_t *spec, int out_w, int err_w,
-                    int errpipe_w)
+/* The shim's answer to its agent's death: the whole task goes with it. */
+static void s_on_agent_death(int sig)
 {
-    s_child_err_t ce = {S_STAGE_SETPGID, 0};
-    /* Signals are blocked since before fork(): drop the agent's handlers
-     * (they would write to its self-pipe) before letting any in. */
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            signal(sig, SIG_DFL);
+    (void)sig;
+    kill(0, SIGKILL); /* our process group: the shim and the job's tree */
+}
+
+/* The job itself, in the shim's process group: only async-signal-safe
+ * calls, never returns. */
+static void s_exec_job(const runtime_process_spec_t *spec, int out_w, int err_w,
+                       int errpipe_w)
+{
+    s_child_err_t ce = {S_STAGE_CHDIR, 0};
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    if (setpgid(0, 0) < 0)
-        goto fail;
-    /* a task never outlives its agent: a node whose agent died is lost,
-     * and its work is requeued elsewhere */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
-        goto fail;
-    ce.stage = S_STAGE_CHDIR;
     if (chdir(spec->task_dir) < 0)
         goto fail;
     ce.stage = S_STAGE_STDIO;
@@ -80,6 +76,60 @@ fail:
     ce.err = errno;
     ssize_t w = write(errpipe_w, &ce, sizeof ce);
     (void)w; /* nothing more a dying child can do */
+    _exit(127);
+}
+
+/* The agent's child is a small shim that leads the task's process group:
+ * it starts the job, waits for it and exits the way the job did.  Its
+ * reason to exist: a task must never outlive its agent (a node whose agent
+ * died is lost and its work requeued elsewhere), and PR_SET_PDEATHSIG
+ * reaches only one process; the shim turns it into a kill of the whole
+ * group.  Signals are blocked on entry (since before fork).  Never
+ * returns. */
+static void s_child(const runtime_process_spec_t *spec, int out_w, int err_w,
+                    int errpipe_w)
+{
+    s_child_err_t ce = {S_STAGE_SETPGID, 0};
+    pid_t agent = getppid();
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    if (setpgid(0, 0) < 0)
+        goto fail;
+    pid_t job = fork();
+    if (job < 0)
+        goto fail;
+    if (job == 0)
+        s_exec_job(spec, out_w, err_w, errpipe_w);
+    /* the shim: holds nothing of the agent's, survives the group's TERM
+     * (cancel) to report how the job ended, dies with the agent */
+    close_range(3, ~0U, 0);
+    prctl(PR_SET_NAME, "drover-shim");
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_agent_death;
+    sigaction(SIGHUP, &sa, NULL);
+    if (prctl(PR_SET_PDEATHSIG, SIGHUP) < 0 || getppid() != agent)
+        kill(0, SIGKILL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int st;
+    while (waitpid(job, &st, 0) < 0)
+        if (errno != EINTR)
+            _exit(127);
+    if (WIFEXITED(st))
+        _exit(WEXITSTATUS(st));
+    int sig = WTERMSIG(st);
+    signal(sig, SIG_DFL);
+    raise(sig);
+    _exit(128 + sig);
+fail:
+    ce.err = errno;
+    ssize_t w = write(errpipe_w, &ce, sizeof ce);
+    (void)w;
     _exit(127);
 }
 
