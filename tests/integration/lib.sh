@@ -172,6 +172,18 @@ dr__cleanup() {
     for g in "${DR_PIDS[@]}"; do
         wait "$g" 2>/dev/null
     done
+    # a sanitizer build's daemons report leaks and UB in their logs at exit
+    if [[ -n "${T:-}" && -d "$T" ]]; then
+        local bad
+        bad=$(grep -lE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+            "$T"/*.log "$T"/state/nodes/*.log 2>/dev/null | head -n 5)
+        if [[ -n "$bad" ]]; then
+            echo "FAIL: sanitizer reports in: $bad" >&2
+            grep -hE -A 12 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+                $bad | head -n 80 >&2
+            [[ $rc -eq 0 ]] && rc=1
+        fi
+    fi
     if [[ $rc -eq 0 && $DR_FAIL_CALLED -eq 0 ]]; then
         [[ -n "${T:-}" && -d "$T" ]] && rm -rf "$T"
     elif [[ -n "${T:-}" && -d "$T" ]]; then

@@ -720,6 +720,15 @@ START_TEST(test_config)
     ck_assert_int_eq(config_parse_text("\nfoo = 1\n", &o, err, sizeof err),
                      DR_EINVAL);
     ck_assert_str_eq(err, "line 2: unknown option 'foo'");
+    /* the example shipped in deploy/ is valid */
+    const char *src = getenv("DROVER_SOURCE_DIR");
+    if (src) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/deploy/drover.conf.example", src);
+        char *ex[] = {"x", "--config", path};
+        ck_assert_int_eq(config_parse_args(3, ex, &o, err, sizeof err), 0);
+        ck_assert_int_eq(o.heartbeat_timeout_ms, 30000);
+    }
     char *missing[] = {"x", "--config", "/nonexistent.conf"};
     ck_assert_int_eq(config_parse_args(3, missing, &o, err, sizeof err),
                      DR_EINVAL);
