@@ -73,5 +73,5 @@ kill -KILL "$SCHED"; wait "$SCHED" 2>/dev/null || true
 t0=$(ms)
 start_sched
 echo "restart after kill -9 with $QUEUED queued: answering after $(($(ms) - t0)) ms"
-echo "queued after restart: $("$B/drover" -o json job list --state queued --cluster hold | jq length) (first page; paging continues)"
+echo "queued after restart: $("$B/drover" -o json job list --state queued --cluster hold | jq length)"
 echo "scheduler memory after reload: $(rss "$SCHED")"
