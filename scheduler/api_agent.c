@@ -157,7 +157,8 @@ static void s_register(sched_t *s, const char *rid, dr_env_t *env)
         return;
     }
     if (!r->cluster || !*r->cluster || r->cpus == 0 || r->cpus > 100000 ||
-        r->memory_mb == 0 || r->n_tasks > MAX_TASKS_PER_REPORT) {
+        r->memory_mb == 0 || r->n_tasks > MAX_TASKS_PER_REPORT ||
+        r->n_gpus > DR_MAX_GPUS || r->n_runtimes > 16) {
         sched_agent_error(s, rid, req, DR_EINVAL,
                           "register: cluster, cpus and memory_mb are required");
         return;
@@ -199,6 +200,15 @@ static void s_register(sched_t *s, const char *rid, dr_env_t *env)
     n->cpus = r->cpus;
     n->memory_mb = r->memory_mb;
     n->pid = (int)r->pid;
+    n->runtimes = 0;
+    for (size_t i = 0; i < r->n_runtimes; i++) {
+        if (r->runtimes[i] && strcmp(r->runtimes[i], "process") == 0)
+            n->runtimes |= RT_PROCESS;
+        else if (r->runtimes[i] && strcmp(r->runtimes[i], "docker") == 0)
+            n->runtimes |= RT_DOCKER;
+    }
+    if (!n->runtimes)
+        n->runtimes = RT_PROCESS;
     n->last_seen = dr_mono_ms();
     if (!n->njobs)
         n->idle_since = n->last_seen;
@@ -259,6 +269,7 @@ static void s_register(sched_t *s, const char *rid, dr_env_t *env)
             sched_job_requeue(s, j, why); /* unbinds: do not advance */
         }
     }
+    sched_node_set_gpus(s, n, r->gpus, r->n_gpus);
     dr_env_t out;
     Drover__RegisterAck ack = DROVER__REGISTER_ACK__INIT;
     wire_env_init(&out, req);
@@ -279,6 +290,12 @@ static void s_heartbeat(sched_t *s, const char *rid, dr_env_t *env)
         return;
     n->load_milli = env->heartbeat->cpu_load_milli;
     n->reported_mem_used_mb = env->heartbeat->memory_used_mb;
+    if (env->heartbeat->n_gpus > DR_MAX_GPUS) {
+        sched_agent_error(s, rid, env->request_id, DR_EINVAL,
+                          "heartbeat: more than %d GPUs", DR_MAX_GPUS);
+        return;
+    }
+    sched_node_set_gpus(s, n, env->heartbeat->gpus, env->heartbeat->n_gpus);
     dr_env_t out;
     Drover__HeartbeatAck ack = DROVER__HEARTBEAT_ACK__INIT;
     wire_env_init(&out, env->request_id);

@@ -396,15 +396,13 @@ int api_job_validate(const sched_t *s, const Drover__Job *j, char *why,
                  c->vm->name, c->vm->gpus);
         return DR_ENOFIT;
     }
-    if (j->gpus > 0) {
-        snprintf(why, n, "GPU placement is not supported yet");
-        return DR_EUNSUPP;
+    if (j->gpus > DR_MAX_GPUS) {
+        snprintf(why, n, "gpus %u out of range", j->gpus);
+        return DR_EINVAL;
     }
-    if (j->image && *j->image) {
-        snprintf(why, n,
-                 "container images are not supported yet (process "
-                 "runtime only)");
-        return DR_EUNSUPP;
+    if (j->image && (strlen(j->image) > 255 || strchr(j->image, ' '))) {
+        snprintf(why, n, "invalid image reference '%.64s'", j->image);
+        return DR_EINVAL;
     }
     if (j->priority < -1000 || j->priority > 1000) {
         snprintf(why, n, "priority %d out of range [-1000, 1000]", j->priority);
@@ -455,7 +453,8 @@ static void s_job_submit(sched_t *s, const char *rid, dr_env_t *env)
     j->memory_mb = m->memory_mb ? m->memory_mb : 512;
     j->nodes = 1;
     j->procs_per_node = m->procs_per_node ? m->procs_per_node : 1;
-    j->gpus = 0;
+    j->gpus = m->gpus;
+    j->has_image = m->image && *m->image;
     j->max_retries = m->max_retries;
     j->time_limit_s = m->time_limit_s;
     j->reason = dr_strdup("");
@@ -488,10 +487,20 @@ static void s_job_submit(sched_t *s, const char *rid, dr_env_t *env)
 
 /* Fills a Job message from a row; *spec_out (free with
  * drover__job__free_unpacked) owns the argv/env strings. */
+typedef struct {
+    char *names[1];
+    char reason[256];
+    char gpubuf[1024];
+    char *uuids[DR_MAX_GPUS];
+    uint32_t idx[DR_MAX_GPUS];
+} job_scratch_t;
+
 static void s_job_msg(const sched_t *s, const store_job_t *row, Drover__Job *m,
-                      Drover__Job **spec_out, char **names, char *reason_buf,
-                      size_t reason_cap)
+                      Drover__Job **spec_out, job_scratch_t *x)
 {
+    char **names = x->names;
+    char *reason_buf = x->reason;
+    size_t reason_cap = sizeof x->reason;
     drover__job__init(m);
     Drover__Job *spec = drover__job__unpack(NULL, row->spec_len, row->spec);
     *spec_out = spec;
@@ -525,8 +534,22 @@ static void s_job_msg(const sched_t *s, const store_job_t *row, Drover__Job *m,
     if (!reason_buf[0] && strcmp(row->state, "queued") == 0) {
         const job_t *j = sched_job_find((sched_t *)s, row->id);
         if (j)
-            snprintf(reason_buf, reason_cap, "%s", placement_wait_reason(s, j));
+            (void)placement_wait_reason(s, j, reason_buf, reason_cap);
     }
+    /* "0=GPU-a,1=GPU-b" -> indices and uuids */
+    snprintf(x->gpubuf, sizeof x->gpubuf, "%s", row->gpu_indices);
+    char *save = NULL;
+    for (char *t = strtok_r(x->gpubuf, ",", &save);
+         t && m->n_gpu_uuids < DR_MAX_GPUS; t = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(t, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        x->idx[m->n_gpu_indices++] = (uint32_t)strtoul(t, NULL, 10);
+        x->uuids[m->n_gpu_uuids++] = eq + 1;
+    }
+    m->gpu_indices = x->idx;
+    m->gpu_uuids = x->uuids;
     m->reason = reason_buf;
     m->submitted_at_ms = row->submitted_at_ms;
     m->started_at_ms = row->started_at_ms;
@@ -559,9 +582,8 @@ static void s_job_show(sched_t *s, const char *rid, dr_env_t *env)
     }
     Drover__Job m;
     Drover__Job *spec = NULL;
-    char *names[1];
-    char reason[256];
-    s_job_msg(s, &row, &m, &spec, names, reason, sizeof reason);
+    job_scratch_t *x = dr_calloc(1, sizeof *x);
+    s_job_msg(s, &row, &m, &spec, x);
     dr_env_t out;
     wire_env_init(&out, env->request_id);
     out.body_case = DROVER__ENVELOPE__BODY_JOB_INFO;
@@ -569,6 +591,7 @@ static void s_job_show(sched_t *s, const char *rid, dr_env_t *env)
     s_reply(s, rid, &out);
     if (spec)
         drover__job__free_unpacked(spec, NULL);
+    free(x);
     store_job_clear(&row);
 }
 
@@ -577,8 +600,7 @@ typedef struct {
     Drover__Job **msgs;
     Drover__Job **specs;
     store_job_t *rows;
-    char (*reasons)[256];
-    char *(*names)[1];
+    job_scratch_t *scratch;
     size_t n, cap;
 } list_acc_t;
 
@@ -590,8 +612,7 @@ static int s_list_cb(void *arg, const store_job_t *row)
         a->msgs = dr_realloc(a->msgs, a->cap * sizeof *a->msgs);
         a->specs = dr_realloc(a->specs, a->cap * sizeof *a->specs);
         a->rows = dr_realloc(a->rows, a->cap * sizeof *a->rows);
-        a->reasons = dr_realloc(a->reasons, a->cap * sizeof *a->reasons);
-        a->names = dr_realloc(a->names, a->cap * sizeof *a->names);
+        a->scratch = dr_realloc(a->scratch, a->cap * sizeof *a->scratch);
     }
     size_t i = a->n++;
     a->rows[i] = *row;
@@ -631,8 +652,7 @@ static void s_job_list(sched_t *s, const char *rid, dr_env_t *env)
         ERR(rc, "cannot list jobs");
     } else {
         for (size_t i = 0; i < a.n; i++)
-            s_job_msg(s, &a.rows[i], a.msgs[i], &a.specs[i], a.names[i],
-                      a.reasons[i], sizeof a.reasons[i]);
+            s_job_msg(s, &a.rows[i], a.msgs[i], &a.specs[i], &a.scratch[i]);
         dr_env_t out;
         Drover__JobList list = DROVER__JOB_LIST__INIT;
         list.n_jobs = a.n;
@@ -652,8 +672,7 @@ static void s_job_list(sched_t *s, const char *rid, dr_env_t *env)
     free(a.msgs);
     free(a.specs);
     free(a.rows);
-    free(a.reasons);
-    free(a.names);
+    free(a.scratch);
 }
 
 static void s_ok(sched_t *s, const char *rid, uint64_t req, const char *msg)
@@ -768,6 +787,11 @@ static void s_node_list(sched_t *s, const char *rid, dr_env_t *env)
             n += c->nnodes;
     Drover__Node *ms = dr_calloc(n + 1, sizeof *ms);
     Drover__Node **ptrs = dr_calloc(n + 1, sizeof *ptrs);
+    /* per node: its GPUs (messages and pointers) and runtime names */
+    Drover__GpuInfo **gbufs = dr_calloc(n + 1, sizeof *gbufs);
+    Drover__GpuInfo ***gptrs = dr_calloc(n + 1, sizeof *gptrs);
+    static char *const rt_names[] = {"process", "docker"};
+    char *(*rts)[2] = dr_calloc(n + 1, sizeof *rts);
     size_t i = 0;
     for (cluster_t *c = s->clusters; c; c = c->next) {
         if (only && c != only)
@@ -786,6 +810,35 @@ static void s_node_list(sched_t *s, const char *rid, dr_env_t *env)
             m->tasks = (uint32_t)nd->njobs;
             m->vm_size = (char *)(nd->vm_size[0] ? nd->vm_size : c->vm->name);
             m->created_at_ms = nd->created_at_ms;
+            if (nd->runtimes & RT_PROCESS)
+                rts[i][m->n_runtimes++] = rt_names[0];
+            if (nd->runtimes & RT_DOCKER)
+                rts[i][m->n_runtimes++] = rt_names[1];
+            m->runtimes = rts[i];
+            if (nd->ngpus) {
+                gbufs[i] = dr_calloc(nd->ngpus, sizeof **gbufs);
+                gptrs[i] = dr_calloc(nd->ngpus, sizeof **gptrs);
+                for (uint32_t g = 0; g < nd->ngpus; g++) {
+                    const node_gpu_t *src = &nd->gpus[g];
+                    Drover__GpuInfo *d = &gbufs[i][g];
+                    drover__gpu_info__init(d);
+                    d->index = src->index;
+                    d->uuid = (char *)src->uuid;
+                    d->name = (char *)src->name;
+                    d->memory_total_mb = src->memory_total_mb;
+                    d->memory_used_mb = src->memory_used_mb;
+                    d->utilization_gpu = src->utilization_gpu;
+                    d->utilization_memory = src->utilization_memory;
+                    d->temperature_c = src->temperature_c;
+                    d->power_mw = src->power_mw;
+                    d->power_limit_mw = src->power_limit_mw;
+                    d->ecc_uncorrected = src->ecc_uncorrected;
+                    d->healthy = src->healthy;
+                    gptrs[i][g] = d;
+                }
+                m->n_gpus = nd->ngpus;
+                m->gpus = gptrs[i];
+            }
             ptrs[i] = m;
         }
     }
@@ -797,6 +850,13 @@ static void s_node_list(sched_t *s, const char *rid, dr_env_t *env)
     out.body_case = DROVER__ENVELOPE__BODY_NODE_LIST_REPLY;
     out.node_list_reply = &list;
     s_reply(s, rid, &out);
+    for (size_t k = 0; k < n; k++) {
+        free(gbufs[k]);
+        free(gptrs[k]);
+    }
+    free(gbufs);
+    free(gptrs);
+    free(rts);
     free(ms);
     free(ptrs);
 }

@@ -44,26 +44,40 @@ int autoscaler_demand(const cluster_t *c, int headroom)
     if (nbins_max <= 0 || queue_len(c->queue) == 0)
         return 0;
     typedef struct {
-        uint64_t cpus, mem;
+        uint64_t cpus, mem, gpus;
     } bin_t;
+    /* a homogeneous cluster whose ready nodes lack docker will not get it
+     * from more of the same nodes: such jobs do not drive scale-out */
+    int ready = 0, docker = 0;
+    for (size_t i = 0; i < c->nnodes; i++) {
+        if (c->nodes[i]->state == NODE_READY) {
+            ready++;
+            docker += (c->nodes[i]->runtimes & RT_DOCKER) != 0;
+        }
+    }
+    int image_ok = !ready || docker;
     bin_t *bins = dr_calloc((size_t)nbins_max, sizeof *bins);
     int nbins = 0;
     /* nodes being prepared are empty bins already paid for */
     for (int i = 0; i < k.preparing; i++) {
         bins[nbins].cpus = c->vm->vcpus;
         bins[nbins].mem = c->vm->memory_mb;
+        bins[nbins].gpus = c->vm->gpus;
         nbins++;
     }
     for (job_t *j = queue_first(c->queue); j; j = queue_next(c->queue, j)) {
         if (j->cancel_requested)
             continue;
-        if (j->cpus > c->vm->vcpus || j->memory_mb > c->vm->memory_mb)
-            continue; /* never fits; rejected at submit, kept for safety */
+        if (j->cpus > c->vm->vcpus || j->memory_mb > c->vm->memory_mb ||
+            j->gpus > c->vm->gpus || (j->has_image && !image_ok))
+            continue; /* never fits such nodes */
         int placed = 0;
         for (int b = 0; b < nbins && !placed; b++) {
-            if (bins[b].cpus >= j->cpus && bins[b].mem >= j->memory_mb) {
+            if (bins[b].cpus >= j->cpus && bins[b].mem >= j->memory_mb &&
+                bins[b].gpus >= j->gpus) {
                 bins[b].cpus -= j->cpus;
                 bins[b].mem -= j->memory_mb;
+                bins[b].gpus -= j->gpus;
                 placed = 1;
             }
         }
@@ -73,6 +87,7 @@ int autoscaler_demand(const cluster_t *c, int headroom)
             break; /* every node we may add is spoken for */
         bins[nbins].cpus = c->vm->vcpus - j->cpus;
         bins[nbins].mem = c->vm->memory_mb - j->memory_mb;
+        bins[nbins].gpus = c->vm->gpus - j->gpus;
         nbins++;
     }
     free(bins);

@@ -22,7 +22,8 @@ int placement_try(sched_t *s, cluster_t *c, job_t *j);
 size_t placement_pass(sched_t *s, cluster_t *c);
 /* Called when a cluster's capacity grows (node ready, task ended). */
 void placement_capacity_grew(cluster_t *c);
-/* Why a queued job waits, for `job show` (static string). */
-const char *placement_wait_reason(const sched_t *s, const job_t *j);
+/* Why a queued job waits, for `job show`; written to buf, returned. */
+const char *placement_wait_reason(const sched_t *s, const job_t *j, char *buf,
+                                  size_t cap);
 
 #endif

@@ -78,6 +78,88 @@ const char *node_state_name(const node_t *n)
     return "unknown";
 }
 
+uint32_t node_free_gpus(const node_t *n)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n->ngpus; i++)
+        k += n->gpus[i].healthy && !n->gpus[i].holder;
+    return k;
+}
+
+static node_gpu_t *s_gpu_by_index(node_t *n, uint32_t index)
+{
+    for (uint32_t i = 0; i < n->ngpus; i++)
+        if (n->gpus[i].index == index)
+            return &n->gpus[i];
+    return NULL;
+}
+
+void sched_node_set_gpus(sched_t *self, node_t *n, Drover__GpuInfo **gpus,
+                         size_t ngpus)
+{
+    if (ngpus > DR_MAX_GPUS)
+        ngpus = DR_MAX_GPUS;
+    int was_healthy[DR_MAX_GPUS] = {0};
+    uint32_t was_index[DR_MAX_GPUS] = {0};
+    uint32_t was_n = n->ngpus;
+    for (uint32_t i = 0; i < was_n; i++) {
+        was_healthy[i] = n->gpus[i].healthy;
+        was_index[i] = n->gpus[i].index;
+    }
+    memset(n->gpus, 0, sizeof n->gpus);
+    n->ngpus = 0;
+    for (size_t i = 0; i < ngpus; i++) {
+        const Drover__GpuInfo *g = gpus[i];
+        if (!g || s_gpu_by_index(n, g->index))
+            continue; /* duplicates are dropped: an index names one GPU */
+        node_gpu_t *d = &n->gpus[n->ngpus++];
+        d->index = g->index;
+        snprintf(d->uuid, sizeof d->uuid, "%s", g->uuid ? g->uuid : "");
+        snprintf(d->name, sizeof d->name, "%s", g->name ? g->name : "");
+        d->memory_total_mb = g->memory_total_mb;
+        d->memory_used_mb = g->memory_used_mb;
+        d->utilization_gpu = g->utilization_gpu;
+        d->utilization_memory = g->utilization_memory;
+        d->temperature_c = g->temperature_c;
+        d->power_mw = g->power_mw;
+        d->power_limit_mw = g->power_limit_mw;
+        d->ecc_uncorrected = g->ecc_uncorrected;
+        d->healthy = g->healthy;
+        for (uint32_t k = 0; k < was_n; k++)
+            if (was_index[k] == d->index && !was_healthy[k] && d->healthy)
+                placement_capacity_grew(n->cluster); /* back in service */
+    }
+    /* holders follow the jobs' assignments; a job whose GPU vanished or
+     * turned unhealthy fails over */
+    job_t *lost[DR_MAX_GPUS];
+    char why[DR_MAX_GPUS][160];
+    size_t nlost = 0;
+    for (size_t k = 0; k < n->njobs; k++) {
+        job_t *j = n->jobs[k];
+        for (uint32_t i = 0; i < j->n_gpu_idx; i++) {
+            node_gpu_t *g = s_gpu_by_index(n, j->gpu_idx[i]);
+            if (g && g->healthy) {
+                g->holder = j;
+                continue;
+            }
+            if (nlost < DR_MAX_GPUS) {
+                snprintf(why[nlost], sizeof why[nlost],
+                         g ? "gpu %u on node %s became unhealthy"
+                           : "gpu %u on node %s disappeared",
+                         j->gpu_idx[i], n->name);
+                lost[nlost++] = j;
+            }
+            break;
+        }
+    }
+    for (size_t k = 0; k < nlost; k++) {
+        (void)store_event(self->store, "gpu_unhealthy", n->cluster->cfg.name,
+                          n->name, lost[k]->id, "%s", why[k]);
+        sched_task_cancel(self, lost[k], why[k]);
+        sched_job_requeue(self, lost[k], why[k]);
+    }
+}
+
 /* ---- outboxes --------------------------------------------------------- */
 
 static void s_outbox_push(outbox_t *ob, const char *rid, const dr_env_t *env)
@@ -205,6 +287,7 @@ int sched_cluster_add(sched_t *self, const store_cluster_t *cfg,
 
 static void s_job_free(job_t *j)
 {
+    free(j->gpu_assign);
     free(j->name);
     free(j->reason);
     free(j->owner);
@@ -299,6 +382,8 @@ void sched_job_row(const job_t *j, store_job_t *row)
     if (j->node)
         snprintf(row->node_names, sizeof row->node_names, "%s", j->node->name);
     snprintf(row->owner, sizeof row->owner, "%s", j->owner);
+    snprintf(row->gpu_indices, sizeof row->gpu_indices, "%s",
+             j->gpu_assign ? j->gpu_assign : "");
     row->submitted_at_ms = j->submitted_at_ms;
     row->started_at_ms = j->started_at_ms;
     row->ended_at_ms = j->ended_at_ms;
@@ -322,6 +407,46 @@ static void s_set_reason(job_t *j, const char *reason)
     j->reason = dr_strdup(reason ? reason : "");
 }
 
+/* Gives j the lowest-indexed free healthy GPUs it asks for (placement
+ * checked that there are enough) and records "index=uuid,...". */
+static void s_gpus_assign(job_t *j, node_t *n)
+{
+    free(j->gpu_assign);
+    j->gpu_assign = NULL;
+    j->n_gpu_idx = 0;
+    if (!j->gpus)
+        return;
+    dr_buf_t b = {0};
+    for (uint32_t i = 0; i < n->ngpus && j->n_gpu_idx < j->gpus; i++) {
+        node_gpu_t *g = &n->gpus[i];
+        if (!g->healthy || g->holder)
+            continue;
+        g->holder = j;
+        j->gpu_idx[j->n_gpu_idx++] = g->index;
+        dr_buf_printf(&b, "%s%u=%s", b.len ? "," : "", g->index, g->uuid);
+    }
+    j->gpu_assign = b.data ? b.data : dr_strdup("");
+}
+
+/* Parses a stored "index=uuid,..." back into j's indices. */
+static void s_gpus_parse(job_t *j, const char *s)
+{
+    j->n_gpu_idx = 0;
+    free(j->gpu_assign);
+    j->gpu_assign = *s ? dr_strdup(s) : NULL;
+    while (*s && j->n_gpu_idx < DR_MAX_GPUS) {
+        char *end = NULL;
+        unsigned long v = strtoul(s, &end, 10);
+        if (end == s)
+            break;
+        j->gpu_idx[j->n_gpu_idx++] = (uint32_t)v;
+        const char *comma = strchr(end, ',');
+        if (!comma)
+            break;
+        s = comma + 1;
+    }
+}
+
 static void s_node_bind(node_t *n, job_t *j)
 {
     if (n->njobs == n->jobs_cap) {
@@ -336,6 +461,9 @@ static void s_node_bind(node_t *n, job_t *j)
 
 void sched_node_unbind(node_t *n, job_t *j)
 {
+    for (uint32_t i = 0; i < n->ngpus; i++)
+        if (n->gpus[i].holder == j)
+            n->gpus[i].holder = NULL;
     for (size_t i = 0; i < n->njobs; i++) {
         if (n->jobs[i] == j) {
             n->jobs[i] = n->jobs[--n->njobs];
@@ -414,6 +542,9 @@ void sched_job_requeue(sched_t *self, job_t *j, const char *why)
         (void)store_task_put(self->store, j->id, j->attempts, node, "lost", 0,
                              why, dr_now_ms());
     j->state = JOB_QUEUED;
+    j->n_gpu_idx = 0;
+    free(j->gpu_assign);
+    j->gpu_assign = NULL;
     s_set_reason(j, why);
     queue_push(j->cluster->queue, j);
     placement_capacity_grew(j->cluster);
@@ -450,6 +581,8 @@ void sched_task_send_start(sched_t *self, job_t *j)
     ts.nodes = 1;
     ts.node_rank = 0;
     ts.procs_per_node = j->procs_per_node;
+    ts.n_gpu_indices = j->n_gpu_idx;
+    ts.gpu_indices = j->gpu_idx;
     env.body_case = DROVER__ENVELOPE__BODY_TASK_START;
     env.task_start = &ts;
     sched_send_agent(self, j->node->name, &env);
@@ -460,6 +593,7 @@ int sched_job_start(sched_t *self, job_t *j, node_t *n)
 {
     queue_remove(j->cluster->queue, j);
     s_node_bind(n, j);
+    s_gpus_assign(j, n);
     j->attempts++;
     j->state = JOB_STARTING;
     j->out_off[0] = j->out_off[1] = 0;
@@ -578,6 +712,12 @@ static int s_load_job(void *arg, const store_job_t *row)
     j->spec = dr_malloc(row->spec_len);
     memcpy(j->spec, row->spec, row->spec_len);
     j->spec_len = row->spec_len;
+    Drover__Job *spec = drover__job__unpack(NULL, j->spec_len, j->spec);
+    j->has_image = spec && spec->image && *spec->image;
+    if (spec)
+        drover__job__free_unpacked(spec, NULL);
+    if (j->state != JOB_QUEUED)
+        s_gpus_parse(j, row->gpu_indices);
     dict_put_u64(self->jobs, j->id, j);
     node_t *n =
         row->node_names[0] ? sched_node_find(self, row->node_names) : NULL;

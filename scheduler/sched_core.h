@@ -41,6 +41,28 @@ typedef enum {
     JOB_CANCELED,
 } job_state_t;
 
+#define DR_MAX_GPUS 64
+
+/* Runtimes a node's agent offers (Register.runtimes). */
+enum { RT_PROCESS = 1, RT_DOCKER = 2 };
+
+/* One GPU of a node as its agent last reported it, and who holds it. */
+typedef struct {
+    uint32_t index;
+    char uuid[96];
+    char name[96];
+    uint64_t memory_total_mb;
+    uint64_t memory_used_mb;
+    uint32_t utilization_gpu;
+    uint32_t utilization_memory;
+    int32_t temperature_c;
+    uint32_t power_mw;
+    uint32_t power_limit_mw;
+    uint64_t ecc_uncorrected;
+    int healthy;
+    job_t *holder; /* the job it is assigned to, or NULL */
+} node_gpu_t;
+
 typedef enum {
     NODE_PREPARING, /* asked of the provider, not registered yet */
     NODE_READY,     /* registered; idle or running by its task count */
@@ -79,6 +101,10 @@ struct job {
     int cancel_requested;
     int64_t start_deadline; /* mono ms: give up waiting for RUNNING */
     uint64_t out_off[2];    /* output bytes stored per stream this attempt */
+    int has_image;          /* runs in a container: needs RT_DOCKER */
+    uint32_t gpu_idx[DR_MAX_GPUS]; /* GPU indices held on its node */
+    uint32_t n_gpu_idx;
+    char *gpu_assign; /* "index=uuid,..." of this attempt, or NULL */
     /* queue links (queue.c) */
     job_t *q_prev, *q_next;
     void *q_level;
@@ -102,6 +128,9 @@ struct node {
     uint32_t load_milli;
     uint64_t reported_mem_used_mb;
     char vm_size[64];
+    unsigned runtimes; /* RT_* bits */
+    node_gpu_t gpus[DR_MAX_GPUS];
+    uint32_t ngpus;
 };
 
 struct cluster {
@@ -116,6 +145,8 @@ struct cluster {
     struct {
         uint32_t cpus;
         uint64_t memory_mb;
+        uint32_t gpus;
+        int has_image;
     } blocked[8];
     int nblocked;
     int target_nodes;
@@ -222,6 +253,12 @@ void sched_task_cancel(sched_t *self, job_t *j, const char *reason);
 /* Fills a Job message for clients; strings point into j or buffers owned
  * by the caller's scope (see api_client.c). */
 int node_is_idle(const node_t *n);
+/* Healthy GPUs of n that no job holds. */
+uint32_t node_free_gpus(const node_t *n);
+/* Replaces a node's GPU list with a report, keeping assignments by index;
+ * jobs holding a GPU that vanished or turned unhealthy are requeued. */
+void sched_node_set_gpus(sched_t *self, node_t *n, Drover__GpuInfo **gpus,
+                         size_t ngpus);
 const char *node_state_name(const node_t *n);
 
 #endif

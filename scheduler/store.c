@@ -55,14 +55,16 @@ static const char *s_sql[ST_COUNT] = {
         "INSERT INTO jobs(name, cluster, state, priority, cpus, memory_mb,"
         " nodes, procs_per_node, gpus, max_retries, time_limit_s, attempts,"
         " exit_code, reason, node_names, owner, submitted_at, started_at,"
-        " ended_at, spec) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " ended_at, spec, gpu_indices)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_JOB_UPDATE] = "UPDATE jobs SET state = ?, attempts = ?, exit_code = ?,"
                       " reason = ?, node_names = ?, started_at = ?,"
-                      " ended_at = ? WHERE id = ?",
+                      " ended_at = ?, gpu_indices = ? WHERE id = ?",
     [ST_JOB_GET] = "SELECT id, name, cluster, state, priority, cpus, memory_mb,"
                    " nodes, procs_per_node, gpus, max_retries, time_limit_s,"
                    " attempts, exit_code, reason, node_names, owner,"
-                   " submitted_at, started_at, ended_at, spec FROM jobs"
+                   " submitted_at, started_at, ended_at, spec, gpu_indices"
+                   " FROM jobs"
                    " WHERE id = ?",
     [ST_TASK_PUT] = "INSERT OR REPLACE INTO tasks(job_id, attempt, node, state,"
                     " exit_code, reason, updated_at) VALUES(?,?,?,?,?,?,?)",
@@ -73,7 +75,8 @@ static const char *s_sql[ST_COUNT] = {
 #define JOB_COLS                                                               \
     "id, name, cluster, state, priority, cpus, memory_mb, nodes,"              \
     " procs_per_node, gpus, max_retries, time_limit_s, attempts, exit_code,"   \
-    " reason, node_names, owner, submitted_at, started_at, ended_at, spec"
+    " reason, node_names, owner, submitted_at, started_at, ended_at, spec,"    \
+    " gpu_indices"
 
 static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
@@ -99,7 +102,8 @@ static const char *s_schema =
     " reason TEXT NOT NULL DEFAULT '', node_names TEXT NOT NULL DEFAULT '',"
     " owner TEXT NOT NULL DEFAULT '', submitted_at INTEGER NOT NULL,"
     " started_at INTEGER NOT NULL DEFAULT 0,"
-    " ended_at INTEGER NOT NULL DEFAULT 0, spec BLOB NOT NULL);"
+    " ended_at INTEGER NOT NULL DEFAULT 0, spec BLOB NOT NULL,"
+    " gpu_indices TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);"
     "CREATE INDEX IF NOT EXISTS jobs_cluster ON jobs(cluster, id);"
     "CREATE TABLE IF NOT EXISTS tasks("
@@ -377,6 +381,7 @@ int store_job_insert(store_t *self, store_job_t *j)
     sqlite3_bind_int64(st, 19, j->ended_at_ms);
     sqlite3_bind_blob(st, 20, j->spec ? (const void *)j->spec : "",
                       (int)j->spec_len, SQLITE_TRANSIENT);
+    s_text(st, 21, j->gpu_indices);
     int rc = s_step_done(self, ST_JOB_INSERT);
     if (rc == 0)
         j->id = (uint64_t)sqlite3_last_insert_rowid(self->db);
@@ -396,7 +401,8 @@ int store_job_update(store_t *self, const store_job_t *j)
     s_text(st, 5, j->node_names);
     sqlite3_bind_int64(st, 6, j->started_at_ms);
     sqlite3_bind_int64(st, 7, j->ended_at_ms);
-    sqlite3_bind_int64(st, 8, (sqlite3_int64)j->id);
+    s_text(st, 8, j->gpu_indices);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)j->id);
     return s_step_done(self, ST_JOB_UPDATE);
 }
 
@@ -424,6 +430,7 @@ static void s_job_row(sqlite3_stmt *st, store_job_t *j, int with_spec)
     j->submitted_at_ms = sqlite3_column_int64(st, 17);
     j->started_at_ms = sqlite3_column_int64(st, 18);
     j->ended_at_ms = sqlite3_column_int64(st, 19);
+    s_copy(j->gpu_indices, sizeof j->gpu_indices, sqlite3_column_text(st, 21));
     if (with_spec) {
         int n = sqlite3_column_bytes(st, 20);
         const void *b = sqlite3_column_blob(st, 20);

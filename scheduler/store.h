@@ -58,6 +58,7 @@ typedef struct {
     char reason[256];
     char node_names[256];
     char owner[64];
+    char gpu_indices[1024]; /* "0=GPU-uuid,1=GPU-uuid": held, this attempt */
     int64_t submitted_at_ms;
     int64_t started_at_ms;
     int64_t ended_at_ms;

@@ -290,7 +290,8 @@ START_TEST(test_placement_priority_backfill)
     ck_assert_int_eq(js->state, JOB_STARTING);
     node_t *n = sched_node_find(fx.s, "node-a");
     ck_assert_uint_eq(n->cpus_used, 4);
-    ck_assert_str_eq(placement_wait_reason(fx.s, jb2),
+    char why[160];
+    ck_assert_str_eq(placement_wait_reason(fx.s, jb2, why, sizeof why),
                      "cluster max_nodes is 0");
     /* the big job finishing lets the high-priority one in */
     sched_job_finish(fx.s, jb, JOB_SUCCEEDED, 1, 0, "");
@@ -317,6 +318,143 @@ START_TEST(test_placement_best_fit)
     ck_assert_ptr_eq(j->node, a);
     ck_assert_uint_eq(a->cpus_used, 3);
     ck_assert_uint_eq(b->cpus_used, 0);
+    fx_teardown(&fx);
+}
+END_TEST
+
+static uint64_t fx_submit_gpu(fx_t *fx, const char *cluster, uint32_t gpus,
+                              const char *image)
+{
+    dr_env_t env;
+    Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
+    Drover__Job j = DROVER__JOB__INIT;
+    char *argv[] = {"true"};
+    wire_env_init(&env, 0);
+    j.cluster = (char *)cluster;
+    j.n_argv = 1;
+    j.argv = argv;
+    j.gpus = gpus;
+    j.image = (char *)image;
+    j.max_retries = 3;
+    js.job = &j;
+    env.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
+    env.job_submit = &js;
+    dr_env_t *r = fx_call(fx, fx->client, &env);
+    ck_assert_msg(
+        r->body_case == DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY,
+        "submit refused: %s",
+        r->body_case == DROVER__ENVELOPE__BODY_ERROR ? r->error->message : "?");
+    uint64_t id = r->job_submit_reply->id;
+    wire_free(&r);
+    return id;
+}
+
+/* A node of cluster c with n GPUs, all healthy but those in `sick`. */
+static node_t *fx_gpu_node(fx_t *fx, cluster_t *c, const char *name, uint32_t n,
+                           uint64_t sick)
+{
+    node_t *nd = sched_node_add(fx->s, c, name, NODE_READY);
+    nd->runtimes = RT_PROCESS;
+    Drover__GpuInfo g[8], *gp[8];
+    char uuids[8][32];
+    for (uint32_t i = 0; i < n; i++) {
+        drover__gpu_info__init(&g[i]);
+        g[i].index = i;
+        snprintf(uuids[i], sizeof uuids[i], "GPU-%s-%u", name, i);
+        g[i].uuid = uuids[i];
+        g[i].name = "Tesla V100";
+        g[i].healthy = !(sick & (1u << i));
+        gp[i] = &g[i];
+    }
+    sched_node_set_gpus(fx->s, nd, gp, n);
+    return nd;
+}
+
+START_TEST(test_gpu_placement)
+{
+    fx_t fx;
+    fx_setup(&fx);
+    fx_cluster(&fx, "g", "Standard_NC24s_v3", 0, 0); /* 4 GPUs per node */
+    cluster_t *c = sched_cluster_find(fx.s, "g");
+    /* GPU 0 is unhealthy: never handed out */
+    node_t *n = fx_gpu_node(&fx, c, "g-a", 4, 1u << 0);
+    ck_assert_uint_eq(node_free_gpus(n), 3);
+    job_t *a = sched_job_find(fx.s, fx_submit_gpu(&fx, "g", 1, NULL));
+    job_t *b = sched_job_find(fx.s, fx_submit_gpu(&fx, "g", 1, NULL));
+    ck_assert_int_eq(a->state, JOB_STARTING);
+    ck_assert_int_eq(b->state, JOB_STARTING);
+    ck_assert_uint_eq(a->n_gpu_idx, 1);
+    ck_assert_uint_eq(a->gpu_idx[0], 1);
+    ck_assert_uint_eq(b->gpu_idx[0], 2); /* never two jobs on one GPU */
+    ck_assert_str_eq(a->gpu_assign, "1=GPU-g-a-1");
+    /* 2 GPUs asked, 1 free: it waits, with the reason */
+    job_t *w = sched_job_find(fx.s, fx_submit_gpu(&fx, "g", 2, NULL));
+    ck_assert_int_eq(w->state, JOB_QUEUED);
+    char why[160];
+    ck_assert_str_eq(placement_wait_reason(fx.s, w, why, sizeof why),
+                     "cluster max_nodes is 0");
+    /* a freed GPU lets it start on exactly the free ones */
+    sched_job_finish(fx.s, a, JOB_SUCCEEDED, 1, 0, "");
+    sched_run_once(fx.s, 0, -1);
+    ck_assert_int_eq(w->state, JOB_STARTING);
+    ck_assert_uint_eq(w->gpu_idx[0], 1);
+    ck_assert_uint_eq(w->gpu_idx[1], 3);
+    /* GPU 2 turns unhealthy mid-job: b fails over (requeued, attempt
+     * kept for the next start) and GPU 2 stays out of use */
+    Drover__GpuInfo g[4], *gp[4];
+    char uuids[4][32];
+    for (uint32_t i = 0; i < 4; i++) {
+        drover__gpu_info__init(&g[i]);
+        g[i].index = i;
+        snprintf(uuids[i], sizeof uuids[i], "GPU-g-a-%u", i);
+        g[i].uuid = uuids[i];
+        g[i].healthy = i != 0 && i != 2;
+        gp[i] = &g[i];
+    }
+    sched_node_set_gpus(fx.s, n, gp, 4);
+    ck_assert_int_eq(b->state, JOB_QUEUED);
+    ck_assert_str_eq(b->reason, "gpu 2 on node g-a became unhealthy");
+    ck_assert_uint_eq(node_free_gpus(n), 0);
+    ck_assert_int_eq(w->state, JOB_STARTING); /* its GPUs are fine */
+    /* more GPUs than the vm size has: refused at submit */
+    dr_env_t env;
+    Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
+    Drover__Job jm = DROVER__JOB__INIT;
+    char *argv[] = {"true"};
+    wire_env_init(&env, 0);
+    jm.cluster = "g";
+    jm.n_argv = 1;
+    jm.argv = argv;
+    jm.gpus = 5;
+    js.job = &jm;
+    env.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
+    env.job_submit = &js;
+    fx_expect_error(&fx, fx.client, &env, DR_ENOFIT,
+                    "job asks for 5 GPUs but Standard_NC24s_v3 has 4");
+    fx_teardown(&fx);
+}
+END_TEST
+
+START_TEST(test_image_needs_docker)
+{
+    fx_t fx;
+    fx_setup(&fx);
+    fx_cluster(&fx, "d", "Standard_D2_v2", 0, 0);
+    cluster_t *c = sched_cluster_find(fx.s, "d");
+    node_t *p = sched_node_add(fx.s, c, "d-p", NODE_READY);
+    p->runtimes = RT_PROCESS;
+    job_t *j = sched_job_find(fx.s, fx_submit_gpu(&fx, "d", 0, "busybox"));
+    ck_assert_int_eq(j->state, JOB_QUEUED);
+    char why[160];
+    ck_assert_str_eq(placement_wait_reason(fx.s, j, why, sizeof why),
+                     "no ready node of cluster d has the docker runtime");
+    ck_assert_int_eq(autoscaler_demand(c, 3), 0); /* no pointless scale-out */
+    node_t *dn = sched_node_add(fx.s, c, "d-d", NODE_READY);
+    dn->runtimes = RT_PROCESS | RT_DOCKER;
+    placement_capacity_grew(c);
+    sched_run_once(fx.s, 0, -1);
+    ck_assert_int_eq(j->state, JOB_STARTING);
+    ck_assert_ptr_eq(j->node, dn);
     fx_teardown(&fx);
 }
 END_TEST
@@ -746,6 +884,8 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_placement_priority_backfill);
     tcase_add_test(tc, test_placement_best_fit);
     tcase_add_test(tc, test_autoscaler_demand);
+    tcase_add_test(tc, test_gpu_placement);
+    tcase_add_test(tc, test_image_needs_docker);
     tcase_add_test(tc, test_client_validation);
     tcase_add_test(tc, test_garbage_on_both_sockets);
     tcase_add_test(tc, test_agent_protocol_errors);
