@@ -12,7 +12,9 @@
  */
 #include "agent.h"
 #include "dr_err.h"
+#include "gpu.h"
 #include "log.h"
+#include "runtime_docker.h"
 #include "runtime_process.h"
 #include "sim.h"
 #include "util.h"
@@ -42,6 +44,8 @@
 /* With --simulate, at most one loop pass per this many ms: polling a
  * thousand sockets per message would cost more than the messages. */
 #define S_SIM_PASS_MS 10
+/* NVML is asked again at most this often (N simulated nodes share it). */
+#define S_GPU_REFRESH_MS 1000
 
 typedef Drover__TaskState s_state_t;
 #define S_ST(x) DROVER__TASK_STATE__TASK_##x
@@ -74,6 +78,8 @@ struct task {
     int64_t kill_at;     /* SIGKILL after the grace; 0 = none */
     int64_t drain_until; /* once exited: force-close pipes after this */
     uint64_t offset[2];  /* bytes sent per stream */
+    /* docker runtime (TaskStart.image), until the task completes */
+    runtime_docker_ctr_t *ctr;
 };
 
 struct node {
@@ -95,7 +101,7 @@ struct node {
 
 /* What a poll item stands for. */
 typedef struct {
-    enum { S_REF_SIG, S_REF_NODE, S_REF_PIPE } kind;
+    enum { S_REF_SIG, S_REF_NODE, S_REF_PIPE, S_REF_DOCKER } kind;
     node_t *node;
     task_t *task;
     int stream;
@@ -116,7 +122,18 @@ struct agent {
     sim_heap_t *heap;
     char *chunk;
     char *base_env[3]; /* PATH, HOME, LANG of the agent, "K=V" or NULL */
+    gpu_t *gpu;        /* this node's GPUs (NVML or --gpu-inventory) */
     int64_t last_pass; /* monotonic start of the previous pass */
+
+    /* the docker runtime: NULL with --simulate */
+    runtime_docker_t *docker;
+    int64_t started_at;         /* monotonic, for the probe's time cap */
+    int docker_hold;            /* first Register waits for probe + adoption */
+    int docker_avail;           /* availability last registered */
+    int docker_listing_started; /* the start-up list was sent */
+    int docker_adopted;         /* ... and answered */
+    int64_t docker_next_ping;
+    int64_t docker_next_sweep;
 };
 
 /* ---- small helpers --------------------------------------------------------
@@ -230,6 +247,7 @@ static void s_task_free(task_t **tp)
 {
     task_t *t = *tp;
     runtime_process_destroy(&t->proc);
+    runtime_docker_ctr_destroy(&t->ctr);
     free(t->reason);
     free(t->end_reason);
     free(t);
@@ -307,8 +325,9 @@ static void s_send_output(node_t *node, task_t *t, int stream, const char *data,
 static void s_pump(node_t *node, task_t *t, int stream, int batches)
 {
     char *buf = node->agent->chunk;
-    for (int i = 0; i < batches && t->proc; i++) {
-        int n = runtime_process_read(t->proc, stream, buf, S_CHUNK);
+    for (int i = 0; i < batches && (t->proc || t->ctr); i++) {
+        int n = t->ctr ? runtime_docker_ctr_read(t->ctr, stream, buf, S_CHUNK)
+                       : runtime_process_read(t->proc, stream, buf, S_CHUNK);
         if (n <= 0)
             return;
         s_send_output(node, t, stream, buf, (size_t)n);
@@ -324,6 +343,7 @@ static void s_task_complete(node_t *node, task_t *t, int exit_code,
     t->term_signal = term_signal;
     t->ended_at_ms = dr_now_ms();
     runtime_process_destroy(&t->proc);
+    runtime_docker_ctr_destroy(&t->ctr);
     s_state_t st = t->end_set ? t->end_state : S_ST(EXITED);
     char sigbuf[64] = "";
     const char *reason = t->end_set ? t->end_reason : NULL;
@@ -375,7 +395,9 @@ static void s_task_stop(node_t *node, task_t *t, s_state_t st,
     }
     int64_t grace = node->agent->cfg->grace_ms;
     int sig = now_kill || grace <= 0 ? SIGKILL : SIGTERM;
-    if (runtime_process_signal(t->proc, sig) < 0)
+    if (t->ctr)
+        (void)runtime_docker_ctr_signal(t->ctr, sig);
+    else if (runtime_process_signal(t->proc, sig) < 0)
         log_warn_errno("job %" PRIu64 " attempt %u on node %s: kill", t->job_id,
                        t->attempt, node->name);
     if (sig == SIGTERM && !t->kill_at)
@@ -473,11 +495,262 @@ static int s_task_start_check(const agent_t *a, const Drover__TaskStart *ts,
         return DR_EINVAL;
     }
     if (ts->image && ts->image[0] && !a->simulate) {
-        snprintf(why, n,
-                 "image '%.64s' needs the docker runtime, which this "
-                 "node does not have",
-                 ts->image);
-        return DR_EUNSUPP;
+        if (!runtime_docker_valid_image(ts->image)) {
+            snprintf(why, n, "invalid image name '%.64s'", ts->image);
+            return DR_EINVAL;
+        }
+        if (!a->docker || !runtime_docker_available(a->docker)) {
+            snprintf(why, n, "docker runtime not available on node %s%s%.160s",
+                     a->cfg->name, a->docker ? ": " : "",
+                     a->docker ? runtime_docker_error(a->docker) : "");
+            return DR_EUNSUPP;
+        }
+    }
+    return 0;
+}
+
+static void s_send_register(node_t *node);
+
+/* ---- the docker runtime
+ * ------------------------------------------------------ */
+
+/* A task whose TaskStart names an image runs as a container (t->ctr); its
+ * life is driven by the answers of dockerd, which the loop polls.  The
+ * scheduler hears RUNNING once the container started, and the result once
+ * it is inspected and removed.  A container found at start-up that carries
+ * this node's labels is adopted: reported at registration, its wait and
+ * logs followed again (logs from the beginning, offsets from 0: the
+ * scheduler drops what it already has, so the log stays whole). */
+
+#define S_DOCKER_PING_MS 5000
+#define S_DOCKER_SWEEP_MS 60000
+#define S_DOCKER_PROBE_MAX_MS 5000
+
+static void s_docker_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
+                           s_envv_t *env, const char *task_dir)
+{
+    agent_t *a = node->agent;
+    /* The image brings its own PATH, HOME and LANG: the agent's are not
+     * passed on (a job's own values are, through its env). */
+    for (size_t i = 0; i < env->n;) {
+        int drop = 0;
+        for (int k = 0; k < 3; k++)
+            if (a->base_env[k] && strcmp(env->v[i], a->base_env[k]) == 0)
+                drop = 1;
+        if (drop) {
+            free(env->v[i]);
+            memmove(&env->v[i], &env->v[i + 1],
+                    (env->n - i) * sizeof *env->v); /* with the NULL */
+            env->n--;
+        } else {
+            i++;
+        }
+    }
+    s_envv_put(env, dr_asprintf("DROVER_TASK_DIR=%s", RUNTIME_DOCKER_SCRATCH));
+    if (ts->n_gpu_indices > 0) {
+        /* Inside the container its GPUs are numbered from 0. */
+        dr_buf_t b = {0};
+        dr_buf_printf(&b, "CUDA_VISIBLE_DEVICES=");
+        for (size_t i = 0; i < ts->n_gpu_indices; i++)
+            dr_buf_printf(&b, "%s%zu", i ? "," : "", i);
+        s_envv_put(env, dr_strdup(b.data));
+        dr_buf_free(&b);
+    }
+    char **argv = dr_calloc(ts->n_argv + 1, sizeof *argv);
+    for (size_t i = 0; i < ts->n_argv; i++)
+        argv[i] = ts->argv[i];
+    runtime_docker_spec_t spec = {
+        .image = ts->image,
+        .argv = argv,
+        .envp = env->v,
+        .task_dir = task_dir,
+        .cpus = ts->cpus,
+        .memory_mb = ts->memory_mb,
+        .gpu_indices = ts->gpu_indices,
+        .n_gpu = ts->n_gpu_indices,
+        .job_id = t->job_id,
+        .attempt = t->attempt,
+        .node = node->name,
+    };
+    int rc = runtime_docker_ctr_start(a->docker, &spec, &t->ctr);
+    free(argv);
+    if (rc < 0) {
+        char reason[256];
+        snprintf(reason, sizeof reason, "cannot prepare the container: %s",
+                 dr_strerror(rc));
+        s_task_fail(node, t, 0, reason);
+        return;
+    }
+    t->live = 1;
+    log_info("job %" PRIu64 " attempt %u on node %s: starting '%s' in image "
+             "%s",
+             t->job_id, t->attempt, node->name, ts->argv[0], ts->image);
+}
+
+/* The container's life is over: report it as the process runtime would. */
+static void s_docker_complete(node_t *node, task_t *t)
+{
+    runtime_docker_result_t res;
+    if (runtime_docker_ctr_result(t->ctr, &res) < 0)
+        return;
+    if (!res.started && !t->end_set) {
+        runtime_docker_ctr_destroy(&t->ctr);
+        s_task_fail(node, t, res.exit_code, res.reason);
+        return;
+    }
+    int code = res.started ? res.exit_code : 0, sig = 0;
+    if (res.lost && !t->end_set) {
+        t->end_set = 1;
+        t->end_state = S_ST(FAILED);
+        s_set_str(&t->end_reason, res.reason);
+        code = 0;
+    } else if (res.oom_killed && !t->end_set) {
+        t->end_set = 1;
+        t->end_state = S_ST(EXITED);
+        s_set_str(&t->end_reason, RUNTIME_DOCKER_OOM_REASON);
+    }
+    if (code > 128 && code <= 128 + 64 && (t->end_set || res.oom_killed))
+        sig = code - 128;
+    s_task_complete(node, t, code, sig);
+}
+
+/* Does what a container task's phase and clocks call for. */
+static int64_t s_docker_tick_task(node_t *node, task_t *t, int64_t now)
+{
+    int64_t next = S_NO_TIMER;
+    runtime_docker_phase_t ph = runtime_docker_ctr_phase(t->ctr);
+    s_pump(node, t, RUNTIME_DOCKER_STDOUT, 64);
+    s_pump(node, t, RUNTIME_DOCKER_STDERR, 64);
+    if (runtime_docker_ctr_started(t->ctr) && !t->started_at_ms) {
+        t->started_at_ms = dr_now_ms();
+        if (t->time_limit_s)
+            t->deadline = now + (int64_t)t->time_limit_s * 1000;
+        log_info("job %" PRIu64 " attempt %u on node %s: container %.12s "
+                 "started",
+                 t->job_id, t->attempt, node->name,
+                 runtime_docker_ctr_id(t->ctr));
+        if (!t->end_set)
+            s_task_report(node, t, S_ST(RUNNING), NULL);
+    }
+    if (ph == RUNTIME_DOCKER_RUNNING) {
+        if (t->deadline && now >= t->deadline && !t->end_set) {
+            char *r =
+                dr_asprintf("time limit of %u s exceeded", t->time_limit_s);
+            s_task_stop(node, t, S_ST(FAILED), r, 0);
+            free(r);
+        }
+        if (t->kill_at && now >= t->kill_at) {
+            log_info("job %" PRIu64 " attempt %u on node %s: grace over, "
+                     "SIGKILL",
+                     t->job_id, t->attempt, node->name);
+            (void)runtime_docker_ctr_signal(t->ctr, SIGKILL);
+            t->kill_at = 0;
+        }
+        if (t->deadline && !t->end_set)
+            next = s_min(next, t->deadline);
+        if (t->kill_at)
+            next = s_min(next, t->kill_at);
+    } else if (ph == RUNTIME_DOCKER_ENDING) {
+        if (!t->drain_until)
+            t->drain_until = now + S_DRAIN_MS;
+        if (now >= t->drain_until)
+            runtime_docker_ctr_close_output(t->ctr);
+        else
+            next = s_min(next, t->drain_until);
+    } else if (ph == RUNTIME_DOCKER_DONE) {
+        s_docker_complete(node, t);
+    }
+    return next;
+}
+
+static task_t *s_docker_task_of(node_t *node, uint64_t job, uint32_t attempt)
+{
+    task_t *t = s_task_find(node, job, attempt);
+    return t && t->ctr ? t : NULL;
+}
+
+/* The list of this node's containers: adopted at start-up, removed when
+ * no task owns them later (a leftover of a lost daemon or agent). */
+static void s_docker_listed(void *arg, int rc, const runtime_docker_found_t *v,
+                            size_t n, const char *why)
+{
+    node_t *node = arg;
+    agent_t *a = node->agent;
+    int startup = !a->docker_adopted;
+    a->docker_adopted = 1;
+    if (rc < 0) {
+        log_warn("node %s: listing drover's containers failed: %s", node->name,
+                 why);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s_docker_task_of(node, v[i].job_id, v[i].attempt))
+            continue;
+        if (!startup || s_task_find(node, v[i].job_id, v[i].attempt) ||
+            node->leaving) {
+            log_info("node %s: removing leftover container %.12s of job "
+                     "%" PRIu64 " attempt %u",
+                     node->name, v[i].id, v[i].job_id, v[i].attempt);
+            runtime_docker_remove(a->docker, v[i].id);
+            continue;
+        }
+        task_t *t = s_task_add(node, v[i].job_id, v[i].attempt);
+        if (runtime_docker_ctr_adopt(a->docker, v[i].id, &t->ctr) < 0) {
+            s_task_remove(node, t);
+            continue;
+        }
+        t->live = 1;
+        t->state = S_ST(RUNNING);
+        t->started_at_ms = dr_now_ms();
+        log_info("job %" PRIu64 " attempt %u on node %s: adopted container "
+                 "%.12s (%s)",
+                 t->job_id, t->attempt, node->name, v[i].id,
+                 v[i].running ? "running" : "exited");
+    }
+}
+
+/* Pings, start-up adoption, availability changes, sweeps.  Returns 1 while
+ * the first registration must wait (probe and adoption not done yet). */
+static int s_docker_tick_agent(agent_t *a, int64_t now, int64_t *next)
+{
+    if (!a->docker)
+        return 0;
+    node_t *node = &a->nodes[0];
+    if (now >= a->docker_next_ping) {
+        runtime_docker_ping(a->docker);
+        a->docker_next_ping = now + S_DOCKER_PING_MS;
+    }
+    *next = s_min(*next, a->docker_next_ping);
+    int avail =
+        runtime_docker_probed(a->docker) && runtime_docker_available(a->docker);
+    if (avail && !a->docker_listing_started) {
+        a->docker_listing_started = 1;
+        a->docker_next_sweep = now + S_DOCKER_SWEEP_MS;
+        int rc =
+            runtime_docker_list(a->docker, node->name, s_docker_listed, node);
+        if (rc < 0)
+            a->docker_adopted = 1; /* nothing to adopt then */
+    } else if (avail && a->docker_adopted && now >= a->docker_next_sweep) {
+        a->docker_next_sweep = now + S_DOCKER_SWEEP_MS;
+        (void)runtime_docker_list(a->docker, node->name, s_docker_listed, node);
+    }
+    if (a->docker_adopted)
+        *next = s_min(*next, a->docker_next_sweep);
+    if (runtime_docker_probed(a->docker) && avail != a->docker_avail) {
+        a->docker_avail = avail;
+        if (avail && a->docker_adopted) /* back: sweep what was left */
+            a->docker_next_sweep = now;
+        if (node->registered && node->sock) {
+            log_info("node %s: docker runtime %s; registering again",
+                     node->name, avail ? "available" : "gone");
+            s_send_register(node);
+        }
+    }
+    int waiting =
+        !runtime_docker_probed(a->docker) || (avail && !a->docker_adopted);
+    if (waiting && now - a->started_at < S_DOCKER_PROBE_MAX_MS) {
+        *next = s_min(*next, now + 20);
+        return 1;
     }
     return 0;
 }
@@ -509,7 +782,20 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts)
                dr_asprintf("DROVER_NUM_NODES=%u", ts->nodes ? ts->nodes : 1));
     if (ts->job_name && ts->job_name[0])
         s_envv_put(&env, dr_asprintf("DROVER_JOB_NAME=%s", ts->job_name));
+    /* After the job's own env: the GPUs it was given are not its to widen. */
+    char *genv[GPU_ENV_MAX + 1];
+    size_t ngenv = gpu_task_env(gpu_list(a->gpu), ts->gpu_indices,
+                                ts->n_gpu_indices, genv);
+    for (size_t i = 0; i < ngenv; i++)
+        s_envv_put(&env, genv[i]);
 
+    if (ts->image && ts->image[0]) {
+        s_docker_spawn(node, t, ts, &env, task_dir);
+        s_envv_free(&env);
+        free(argv);
+        free(task_dir);
+        return;
+    }
     runtime_process_spec_t spec = {argv, env.v, task_dir};
     int rc = runtime_process_start(&spec, &t->proc, reason, sizeof reason);
     if (rc < 0) {
@@ -552,6 +838,18 @@ static void s_task_hollow(node_t *node, task_t *t, const Drover__TaskStart *ts)
 /* ---- registration and heartbeats
  * --------------------------------------------- */
 
+/* The node's GPUs, brought up to date, as the `gpus` of a Register or
+ * Heartbeat; msgs and ptrs hold GPU_INVENTORY_MAX.  The messages borrow
+ * the gpu_t's list until its next refresh. */
+static size_t s_gpus_fill(agent_t *a, Drover__GpuInfo *msgs,
+                          Drover__GpuInfo **ptrs)
+{
+    (void)gpu_refresh(a->gpu, S_GPU_REFRESH_MS); /* a bad re-read is logged */
+    const gpu_list_t *l = gpu_list(a->gpu);
+    gpu_list_to_proto(l, msgs, ptrs);
+    return l->count;
+}
+
 static void s_send_register(node_t *node)
 {
     agent_t *a = node->agent;
@@ -566,8 +864,12 @@ static void s_send_register(node_t *node)
         s_fill_report(t, &reps[i]);
         ptrs[i] = &reps[i];
     }
-    char *runtimes[] = {(char *)"process"};
+    char *runtimes[] = {(char *)"process", (char *)"docker"};
+    Drover__GpuInfo gmsgs[GPU_INVENTORY_MAX];
+    Drover__GpuInfo *gptrs[GPU_INVENTORY_MAX];
     Drover__Register reg = DROVER__REGISTER__INIT;
+    reg.n_gpus = s_gpus_fill(a, gmsgs, gptrs);
+    reg.gpus = gptrs;
     reg.node_name = node->name;
     reg.cluster = cfg->cluster;
     reg.vm_size = cfg->vm_size;
@@ -576,7 +878,7 @@ static void s_send_register(node_t *node)
     reg.n_tasks = n;
     reg.tasks = ptrs;
     reg.agent_version = (char *)AGENT_VERSION;
-    reg.n_runtimes = 1;
+    reg.n_runtimes = a->docker && runtime_docker_available(a->docker) ? 2 : 1;
     reg.runtimes = runtimes;
     reg.pid = (uint32_t)getpid();
     dr_env_t env;
@@ -613,6 +915,10 @@ static void s_send_heartbeat(node_t *node)
         hb.memory_used_mb = s_mem_used_mb();
     }
     hb.seq = ++node->hb_seq;
+    Drover__GpuInfo gmsgs[GPU_INVENTORY_MAX];
+    Drover__GpuInfo *gptrs[GPU_INVENTORY_MAX];
+    hb.n_gpus = s_gpus_fill(a, gmsgs, gptrs);
+    hb.gpus = gptrs;
     dr_env_t env;
     s_env_init(node, &env);
     env.body_case = DROVER__ENVELOPE__BODY_HEARTBEAT;
@@ -732,6 +1038,11 @@ static void s_on_task_start(node_t *node, const dr_env_t *env)
     if (rc == 0 && node->leaving) {
         snprintf(why, sizeof why, "node %s is shutting down", node->name);
         rc = DR_ESTATE;
+    }
+    if (rc == 0) {
+        (void)gpu_refresh(a->gpu, S_GPU_REFRESH_MS);
+        rc = gpu_list_check(gpu_list(a->gpu), ts->gpu_indices,
+                            ts->n_gpu_indices, node->name, why, sizeof why);
     }
     task_t *t = s_task_find(node, ts->job_id, ts->attempt);
     if (t) {
@@ -896,6 +1207,8 @@ static void s_recv_node(node_t *node)
 static int64_t s_tick_task(node_t *node, task_t *t, int64_t now)
 {
     int64_t next = S_NO_TIMER;
+    if (t->ctr)
+        next = s_docker_tick_task(node, t, now);
     if (t->proc) {
         if (!runtime_process_poll_exit(t->proc)) {
             if (t->deadline && now >= t->deadline && !t->end_set) {
@@ -958,7 +1271,7 @@ static int64_t s_tick_node(node_t *node, int64_t now)
     if (!node->sock)
         return next;
     if (!node->registered) {
-        if (now >= node->next_register)
+        if (now >= node->next_register && !a->docker_hold)
             s_send_register(node);
         next = s_min(next, node->next_register);
     } else {
@@ -1053,6 +1366,7 @@ int agent_step(agent_t *self, int max_wait_ms)
     }
     self->last_pass = now;
     int64_t next = S_NO_TIMER;
+    self->docker_hold = s_docker_tick_agent(self, now, &next);
     for (size_t i = 0; i < self->n_nodes; i++)
         next = s_min(next, s_tick_node(&self->nodes[i], now));
     if (self->simulate)
@@ -1079,6 +1393,17 @@ int agent_step(agent_t *self, int max_wait_ms)
         s_item_add(self, &n, NULL, self->sig_fd,
                    (s_ref_t){S_REF_SIG, NULL, NULL, 0});
 
+    for (size_t i = 0; self->docker && i < runtime_docker_nfds(self->docker);
+         i++) {
+        int want_r = 0, want_w = 0;
+        int fd = runtime_docker_fd(self->docker, i, &want_r, &want_w);
+        s_item_add(self, &n, NULL, fd, (s_ref_t){S_REF_DOCKER, NULL, NULL, 0});
+        self->items[n - 1].events =
+            (short)((want_r ? ZMQ_POLLIN : 0) | (want_w ? ZMQ_POLLOUT : 0));
+    }
+    if (self->docker)
+        next = s_min(next, runtime_docker_timer(self->docker));
+
     now = dr_mono_ms();
     int64_t wait = next == S_NO_TIMER ? max_wait_ms : next - now;
     if (wait < 0)
@@ -1092,6 +1417,16 @@ int agent_step(agent_t *self, int max_wait_ms)
         log_warn_errno("zmq_poll");
         return DR_EIO;
     }
+    /* Docker first: its answers only change container states. */
+    for (size_t i = 0; i < n && rc > 0; i++) {
+        zmq_pollitem_t *it = &self->items[i];
+        if (self->refs[i].kind == S_REF_DOCKER && it->revents)
+            runtime_docker_on_fd(self->docker, it->fd,
+                                 !!(it->revents & (ZMQ_POLLIN | ZMQ_POLLERR)),
+                                 !!(it->revents & ZMQ_POLLOUT));
+    }
+    if (self->docker && dr_mono_ms() >= runtime_docker_timer(self->docker))
+        runtime_docker_on_timer(self->docker);
     /* Pipes first: handling messages may free tasks the refs point at. */
     for (size_t i = 0; i < n && rc > 0; i++) {
         s_ref_t *r = &self->refs[i];
@@ -1198,12 +1533,30 @@ agent_t *agent_new(const agent_cfg_t *cfg)
     self->n_nodes = self->simulate ? (size_t)cfg->simulate : 1;
     self->chunk = dr_malloc(S_CHUNK);
     self->heap = sim_heap_new();
+    self->started_at = dr_mono_ms();
+    if (!self->simulate) {
+        self->docker = runtime_docker_new(
+            cfg->docker_socket ? cfg->docker_socket : "/var/run/docker.sock");
+        if (!self->docker)
+            goto fail;
+    }
     static const char *keep[3] = {"PATH", "HOME", "LANG"};
     for (int i = 0; i < 3; i++) {
         const char *v = getenv(keep[i]);
         if (v)
             self->base_env[i] = dr_asprintf("%s=%s", keep[i], v);
     }
+    char gerr[512];
+    if (gpu_new(cfg->gpu_inventory, NULL, cfg->name, &self->gpu, gerr,
+                sizeof gerr) < 0) {
+        log_error("gpu: --gpu-inventory: %s", gerr);
+        goto fail;
+    }
+    if (gpu_reason(self->gpu))
+        log_info("gpu: %s", gpu_reason(self->gpu));
+    else
+        log_info("gpu: %zu GPU(s) from %s", gpu_list(self->gpu)->count,
+                 gpu_source(self->gpu));
     self->ctx = zmq_ctx_new();
     if (!self->ctx) {
         log_error("zmq_ctx_new: %s", zmq_strerror(errno));
@@ -1260,9 +1613,11 @@ void agent_destroy(agent_t **self_p)
         free(node->name);
     }
     free(self->nodes);
+    runtime_docker_destroy(&self->docker); /* after the tasks' removals */
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     sim_heap_destroy(&self->heap);
+    gpu_destroy(&self->gpu);
     for (int i = 0; i < 3; i++)
         free(self->base_env[i]);
     free(self->items);

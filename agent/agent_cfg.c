@@ -5,6 +5,7 @@
  */
 #include "agent_cfg.h"
 #include "dr_err.h"
+#include "gpu_inventory.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -35,6 +36,8 @@ static const s_flag_t s_flags[] = {
     {"grace-ms", S_INT, 0, 0, 3600000, S_OFF(grace_ms)},
     {"log-level", S_LEVEL, 0, 0, 0, S_OFF(log_level)},
     {"simulate", S_INT, 0, 1, 100000, S_OFF(simulate)},
+    {"docker-socket", S_STR, 0, 0, 0, S_OFF(docker_socket)},
+    {"gpu-inventory", S_STR, 0, 0, 0, S_OFF(gpu_inventory)},
 };
 #define S_NFLAGS (sizeof s_flags / sizeof s_flags[0])
 
@@ -45,7 +48,10 @@ const char *agent_cfg_usage(void)
            "       [--scheduler ENDPOINT] [--work-dir DIR] [--heartbeat-ms "
            "MS]\n"
            "       [--grace-ms MS] [--log-level debug|info|warn|error] "
-           "[--simulate N]\n";
+           "[--simulate N]\n"
+           "       [--docker-socket PATH (default /var/run/docker.sock)]\n"
+           "       [--gpu-inventory FILE]\n"
+           "       drover-agent --print-gpus [--gpu-inventory FILE]\n";
 }
 
 void agent_cfg_free(agent_cfg_t *cfg)
@@ -55,6 +61,8 @@ void agent_cfg_free(agent_cfg_t *cfg)
     dr_free(&cfg->cluster);
     dr_free(&cfg->vm_size);
     dr_free(&cfg->work_dir);
+    dr_free(&cfg->docker_socket);
+    dr_free(&cfg->gpu_inventory);
 }
 
 static int s_fail(agent_cfg_t *cfg, char *err, size_t errlen, const char *fmt,
@@ -79,6 +87,10 @@ int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             cfg->help = 1;
             return 0;
+        }
+        if (strcmp(arg, "--print-gpus") == 0) {
+            cfg->print_gpus = 1;
+            continue;
         }
         if (strncmp(arg, "--", 2) != 0)
             return s_fail(cfg, err, errlen, "unexpected argument '%s'%s", arg,
@@ -145,7 +157,15 @@ int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
             break;
         }
     }
-    for (size_t fi = 0; fi < S_NFLAGS; fi++) {
+    if (cfg->gpu_inventory) {
+        gpu_list_t *l = dr_calloc(1, sizeof *l);
+        char why[512];
+        int rc = gpu_inventory_load(cfg->gpu_inventory, l, why, sizeof why);
+        free(l);
+        if (rc < 0)
+            return s_fail(cfg, err, errlen, "--gpu-inventory: %s%s", why, "");
+    }
+    for (size_t fi = 0; fi < S_NFLAGS && !cfg->print_gpus; fi++) {
         if (s_flags[fi].required && !seen[fi])
             return s_fail(cfg, err, errlen, "missing required flag --%s%s",
                           s_flags[fi].name, "");
@@ -158,7 +178,7 @@ int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
     if (cfg->work_dir && cfg->work_dir[0] != '/')
         return s_fail(cfg, err, errlen, "--work-dir '%s' is not absolute%s",
                       cfg->work_dir, "");
-    if (cfg->simulate > 0) {
+    if (cfg->simulate > 0 && cfg->name) {
         /* The longest generated name must still be valid. */
         char probe[96];
         snprintf(probe, sizeof probe, "%s-%lld", cfg->name,
@@ -168,9 +188,15 @@ int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
                           "--name '%s' too long for --simulate (%s)", cfg->name,
                           probe);
     }
+    if (cfg->docker_socket && cfg->docker_socket[0] != '/')
+        return s_fail(cfg, err, errlen,
+                      "--docker-socket '%s' is not absolute%s",
+                      cfg->docker_socket, "");
     if (!cfg->scheduler)
         cfg->scheduler = dr_strdup("tcp://127.0.0.1:7700");
-    if (!cfg->work_dir)
+    if (!cfg->docker_socket)
+        cfg->docker_socket = dr_strdup("/var/run/docker.sock");
+    if (!cfg->work_dir && cfg->name)
         cfg->work_dir = dr_asprintf("/tmp/drover-agent-%s", cfg->name);
     return 0;
 }

@@ -22,13 +22,18 @@ typedef struct {
     int64_t memory_mb;
     int64_t heartbeat_ms;
     int64_t grace_ms;
-    int64_t simulate; /* 0 = real node */
+    int64_t simulate;    /* 0 = real node */
+    char *docker_socket; /* Docker Engine API socket */
     log_level_t log_level;
     int help;
+    char *gpu_inventory; /* JSON inventory file instead of NVML, or NULL */
+    int print_gpus;      /* --print-gpus: print the GPU list as JSON, exit */
 } agent_cfg_t;
 
 /* Parses argv (argv[0] is skipped).  0, or DR_EINVAL with a one-line
- * message in err.  On error cfg is freed already.  --help sets cfg->help. */
+ * message in err.  On error cfg is freed already.  --help sets cfg->help.
+ * --print-gpus needs none of the required flags.  --gpu-inventory FILE is
+ * read and validated here (a bad file is a flag error). */
 int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
                     size_t errlen);
 

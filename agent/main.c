@@ -8,12 +8,14 @@
 #include "agent.h"
 #include "agent_cfg.h"
 #include "dr_err.h"
+#include "gpu.h"
 #include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -54,6 +56,26 @@ static int s_setup_signals(int *rd)
     return 0;
 }
 
+/* --print-gpus: what the agent would report, as JSON on stdout. */
+static int s_print_gpus(const agent_cfg_t *cfg)
+{
+    gpu_t *gpu = NULL;
+    char err[512];
+    if (gpu_new(cfg->gpu_inventory, NULL, cfg->name ? cfg->name : "-", &gpu,
+                err, sizeof err) < 0) {
+        fprintf(stderr, "drover-agent: --gpu-inventory: %s\n", err);
+        return 2;
+    }
+    if (gpu_reason(gpu))
+        log_info("gpu: %s", gpu_reason(gpu));
+    char *json =
+        gpu_inventory_to_json(gpu_list(gpu), gpu_source(gpu), gpu_reason(gpu));
+    printf("%s\n", json);
+    free(json);
+    gpu_destroy(&gpu);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     agent_cfg_t cfg;
@@ -68,6 +90,11 @@ int main(int argc, char **argv)
         return 0;
     }
     log_init("agent", cfg.log_level);
+    if (cfg.print_gpus) {
+        int rc = s_print_gpus(&cfg);
+        agent_cfg_free(&cfg);
+        return rc;
+    }
     int sig_rd = -1;
     if (s_setup_signals(&sig_rd) < 0) {
         log_error("signal setup: %s", strerror(errno));

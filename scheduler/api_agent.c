@@ -376,10 +376,30 @@ static void s_task_output(sched_t *s, const char *rid, dr_env_t *env)
     free(path);
 }
 
+static void s_node_preempted(sched_t *s, const char *rid, dr_env_t *env)
+{
+    node_t *n = s_registered(s, rid, env->request_id);
+    if (!n)
+        return;
+    const char *why = env->node_preempted->reason;
+    char reason[200];
+    snprintf(reason, sizeof reason, "%s",
+             why && *why ? why : "Preempt scheduled event");
+    sched_node_preempted(s, n, reason);
+    dr_env_t out;
+    Drover__Ok ok = DROVER__OK__INIT;
+    ok.message = "preemption recorded";
+    wire_env_init(&out, env->request_id);
+    out.body_case = DROVER__ENVELOPE__BODY_OK;
+    out.ok = &ok;
+    sched_send_agent(s, rid, &out);
+}
+
 static const struct {
     int body;
     agent_fn fn;
 } s_table[] = {
+    {DROVER__ENVELOPE__BODY_NODE_PREEMPTED, s_node_preempted},
     {DROVER__ENVELOPE__BODY_REGISTER, s_register},
     {DROVER__ENVELOPE__BODY_HEARTBEAT, s_heartbeat},
     {DROVER__ENVELOPE__BODY_TASK_UPDATE, s_task_update},

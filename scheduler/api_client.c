@@ -16,6 +16,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,22 @@ static void s_cluster_msg(const cluster_t *c, Drover__Cluster *m, char **errs)
     m->vm_cpus = c->vm->vcpus;
     m->vm_memory_mb = c->vm->memory_mb;
     m->vm_gpus = c->vm->gpus;
+    m->resume_program = (char *)c->cfg.resume_program;
+    m->suspend_program = (char *)c->cfg.suspend_program;
+    m->provider_url = (char *)c->cfg.provider_url;
+    m->locked = c->cfg.locked;
+    m->vm_family = (char *)c->vm->family;
+    m->wait_reason = (char *)c->wait_reason;
+    for (size_t i = 0; i < c->nnodes; i++) {
+        const node_t *n = c->nodes[i];
+        if (n->preempted)
+            m->preempted_nodes++;
+        else if (n->state == NODE_UNKNOWN)
+            m->unusable_nodes++;
+        else if (n->state == NODE_READY && n->ngpus && !node_free_gpus(n) &&
+                 !n->njobs)
+            m->unusable_nodes++; /* every GPU unhealthy */
+    }
     if (c->cfg.last_error[0]) {
         errs[0] = (char *)c->cfg.last_error;
         m->errors = errs;
@@ -132,8 +149,43 @@ int api_cluster_validate(const sched_t *s, const Drover__Cluster *c, char *why,
         snprintf(why, n, "location is too long");
         return DR_EINVAL;
     }
-    if (c->provider && *c->provider && !provider_known(c->provider)) {
-        snprintf(why, n, "unknown provider '%s'", c->provider);
+    const char *prov = c->provider && *c->provider ? c->provider : "local";
+    if (!provider_known(prov)) {
+        snprintf(why, n, "unknown provider '%s' (local, exec or http)", prov);
+        return DR_EINVAL;
+    }
+    int has_exec = (c->resume_program && *c->resume_program) ||
+                   (c->suspend_program && *c->suspend_program);
+    int has_url = c->provider_url && *c->provider_url;
+    if (strcmp(prov, "exec") == 0) {
+        const char *progs[2] = {c->resume_program, c->suspend_program};
+        for (int i = 0; i < 2; i++) {
+            if (!progs[i] || progs[i][0] != '/' || strlen(progs[i]) > 500) {
+                snprintf(why, n,
+                         "the exec provider needs absolute resume and "
+                         "suspend programs");
+                return DR_EINVAL;
+            }
+            if (access(progs[i], X_OK) < 0) {
+                snprintf(why, n, "program %s: %s", progs[i], strerror(errno));
+                return DR_EINVAL;
+            }
+        }
+    } else if (has_exec) {
+        snprintf(why, n, "resume/suspend programs need --provider exec");
+        return DR_EINVAL;
+    }
+    if (strcmp(prov, "http") == 0) {
+        if (!has_url || strlen(c->provider_url) > 500 ||
+            (strncmp(c->provider_url, "http://", 7) != 0 &&
+             strncmp(c->provider_url, "https://", 8) != 0)) {
+            snprintf(why, n,
+                     "the http provider needs an http:// or https:// "
+                     "provider URL");
+            return DR_EINVAL;
+        }
+    } else if (has_url) {
+        snprintf(why, n, "a provider URL needs --provider http");
         return DR_EINVAL;
     }
     return 0;
@@ -171,6 +223,12 @@ static void s_cluster_create(sched_t *s, const char *rid, dr_env_t *env)
              m->location && *m->location ? m->location : "local");
     snprintf(cfg.provider, sizeof cfg.provider, "%s",
              m->provider && *m->provider ? m->provider : "local");
+    snprintf(cfg.resume_program, sizeof cfg.resume_program, "%s",
+             m->resume_program ? m->resume_program : "");
+    snprintf(cfg.suspend_program, sizeof cfg.suspend_program, "%s",
+             m->suspend_program ? m->suspend_program : "");
+    snprintf(cfg.provider_url, sizeof cfg.provider_url, "%s",
+             m->provider_url ? m->provider_url : "");
     cfg.created_at_ms = dr_now_ms();
     cluster_t *c = NULL;
     rc = sched_cluster_add(s, &cfg, &c);
@@ -195,6 +253,13 @@ static void s_cluster_update(sched_t *s, const char *rid, dr_env_t *env)
     cluster_t *c = u->name ? sched_cluster_find(s, u->name) : NULL;
     if (!c) {
         ERR(DR_ENOENT, "unknown cluster '%s'", u->name ? u->name : "");
+        return;
+    }
+    if (c->cfg.locked) {
+        (void)store_event(s->store, "refused", c->cfg.name, "", 0,
+                          "update refused: cluster is locked");
+        ERR(DR_ESTATE, "cluster %s is locked: unlock it to resize by hand",
+            c->cfg.name);
         return;
     }
     if (u->set_mask == 0 || (u->set_mask & ~7u)) {
@@ -275,6 +340,13 @@ static void s_cluster_delete(sched_t *s, const char *rid, dr_env_t *env)
         ERR(DR_ENOENT, "unknown cluster '%s'", name ? name : "");
         return;
     }
+    if (c->cfg.locked) {
+        (void)store_event(s->store, "refused", c->cfg.name, "", 0,
+                          "delete refused: cluster is locked");
+        ERR(DR_ESTATE, "cluster %s is locked: unlock it to delete it",
+            c->cfg.name);
+        return;
+    }
     size_t active = queue_len(c->queue);
     for (size_t i = 0; i < c->nnodes; i++)
         active += c->nodes[i]->njobs;
@@ -296,7 +368,7 @@ static void s_cluster_delete(sched_t *s, const char *rid, dr_env_t *env)
         sd_env.body_case = DROVER__ENVELOPE__BODY_SHUTDOWN;
         sd_env.shutdown = &sd;
         sched_send_agent(s, n->name, &sd_env);
-        if (c->provider->ops->destroy(c->provider, n->name, n->pid, err,
+        if (c->provider->ops->destroy(c->provider, c, n->name, n->pid, err,
                                       sizeof err) < 0)
             log_warn("cluster %s: delete node %s: %s", cname, n->name, err);
         sched_node_remove(s, n, "cluster deleted");
@@ -770,6 +842,58 @@ static void s_job_logs(sched_t *s, const char *rid, dr_env_t *env)
 
 /* ---- nodes --------------------------------------------------------------- */
 
+static void s_node_fill(const node_t *nd, Drover__Node *m, char **rts,
+                        Drover__GpuInfo **gbuf, Drover__GpuInfo ***gptr)
+{
+    static char *const rt_names[] = {"process", "docker"};
+    const cluster_t *c = nd->cluster;
+    drover__node__init(m);
+    m->name = (char *)nd->name;
+    m->cluster = (char *)c->cfg.name;
+    m->state = nd->preempted ? "preempted" : (char *)node_state_name(nd);
+    m->cpus = nd->cpus;
+    m->memory_mb = nd->memory_mb;
+    m->cpus_used = nd->cpus_used;
+    m->memory_used_mb = nd->memory_used_mb;
+    m->tasks = (uint32_t)nd->njobs;
+    m->vm_size = (char *)(nd->vm_size[0] ? nd->vm_size : c->vm->name);
+    m->created_at_ms = nd->created_at_ms;
+    m->last_seen_ms = dr_now_ms() - (dr_mono_ms() - nd->last_seen);
+    if (nd->runtimes & RT_PROCESS)
+        rts[m->n_runtimes++] = rt_names[0];
+    if (nd->runtimes & RT_DOCKER)
+        rts[m->n_runtimes++] = rt_names[1];
+    m->runtimes = rts;
+    if (nd->state == NODE_LEAVING)
+        m->reason = nd->preempted ? "preempted" : "being released";
+    else if (nd->state == NODE_UNKNOWN)
+        m->reason = "waiting for its agent to re-register";
+    if (!nd->ngpus)
+        return;
+    *gbuf = dr_calloc(nd->ngpus, sizeof **gbuf);
+    *gptr = dr_calloc(nd->ngpus, sizeof **gptr);
+    for (uint32_t g = 0; g < nd->ngpus; g++) {
+        const node_gpu_t *src = &nd->gpus[g];
+        Drover__GpuInfo *d = &(*gbuf)[g];
+        drover__gpu_info__init(d);
+        d->index = src->index;
+        d->uuid = (char *)src->uuid;
+        d->name = (char *)src->name;
+        d->memory_total_mb = src->memory_total_mb;
+        d->memory_used_mb = src->memory_used_mb;
+        d->utilization_gpu = src->utilization_gpu;
+        d->utilization_memory = src->utilization_memory;
+        d->temperature_c = src->temperature_c;
+        d->power_mw = src->power_mw;
+        d->power_limit_mw = src->power_limit_mw;
+        d->ecc_uncorrected = src->ecc_uncorrected;
+        d->healthy = src->healthy;
+        (*gptr)[g] = d;
+    }
+    m->n_gpus = nd->ngpus;
+    m->gpus = *gptr;
+}
+
 static void s_node_list(sched_t *s, const char *rid, dr_env_t *env)
 {
     const char *filter = env->node_list->cluster;
@@ -790,7 +914,6 @@ static void s_node_list(sched_t *s, const char *rid, dr_env_t *env)
     /* per node: its GPUs (messages and pointers) and runtime names */
     Drover__GpuInfo **gbufs = dr_calloc(n + 1, sizeof *gbufs);
     Drover__GpuInfo ***gptrs = dr_calloc(n + 1, sizeof *gptrs);
-    static char *const rt_names[] = {"process", "docker"};
     char *(*rts)[2] = dr_calloc(n + 1, sizeof *rts);
     size_t i = 0;
     for (cluster_t *c = s->clusters; c; c = c->next) {
@@ -799,46 +922,7 @@ static void s_node_list(sched_t *s, const char *rid, dr_env_t *env)
         for (size_t k = 0; k < c->nnodes; k++, i++) {
             const node_t *nd = c->nodes[k];
             Drover__Node *m = &ms[i];
-            drover__node__init(m);
-            m->name = (char *)nd->name;
-            m->cluster = (char *)c->cfg.name;
-            m->state = (char *)node_state_name(nd);
-            m->cpus = nd->cpus;
-            m->memory_mb = nd->memory_mb;
-            m->cpus_used = nd->cpus_used;
-            m->memory_used_mb = nd->memory_used_mb;
-            m->tasks = (uint32_t)nd->njobs;
-            m->vm_size = (char *)(nd->vm_size[0] ? nd->vm_size : c->vm->name);
-            m->created_at_ms = nd->created_at_ms;
-            if (nd->runtimes & RT_PROCESS)
-                rts[i][m->n_runtimes++] = rt_names[0];
-            if (nd->runtimes & RT_DOCKER)
-                rts[i][m->n_runtimes++] = rt_names[1];
-            m->runtimes = rts[i];
-            if (nd->ngpus) {
-                gbufs[i] = dr_calloc(nd->ngpus, sizeof **gbufs);
-                gptrs[i] = dr_calloc(nd->ngpus, sizeof **gptrs);
-                for (uint32_t g = 0; g < nd->ngpus; g++) {
-                    const node_gpu_t *src = &nd->gpus[g];
-                    Drover__GpuInfo *d = &gbufs[i][g];
-                    drover__gpu_info__init(d);
-                    d->index = src->index;
-                    d->uuid = (char *)src->uuid;
-                    d->name = (char *)src->name;
-                    d->memory_total_mb = src->memory_total_mb;
-                    d->memory_used_mb = src->memory_used_mb;
-                    d->utilization_gpu = src->utilization_gpu;
-                    d->utilization_memory = src->utilization_memory;
-                    d->temperature_c = src->temperature_c;
-                    d->power_mw = src->power_mw;
-                    d->power_limit_mw = src->power_limit_mw;
-                    d->ecc_uncorrected = src->ecc_uncorrected;
-                    d->healthy = src->healthy;
-                    gptrs[i][g] = d;
-                }
-                m->n_gpus = nd->ngpus;
-                m->gpus = gptrs[i];
-            }
+            s_node_fill(nd, m, rts[i], &gbufs[i], &gptrs[i]);
             ptrs[i] = m;
         }
     }
@@ -861,6 +945,228 @@ static void s_node_list(sched_t *s, const char *rid, dr_env_t *env)
     free(ptrs);
 }
 
+static void s_node_show(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const char *name = env->node_show->name;
+    node_t *nd = name ? sched_node_find(s, name) : NULL;
+    if (!nd) {
+        ERR(DR_ENOENT, "unknown node '%s'", name ? name : "");
+        return;
+    }
+    Drover__Node m;
+    char *rts[2];
+    Drover__GpuInfo *gbuf = NULL, **gptr = NULL;
+    s_node_fill(nd, &m, rts, &gbuf, &gptr);
+    dr_env_t out;
+    wire_env_init(&out, env->request_id);
+    out.body_case = DROVER__ENVELOPE__BODY_NODE_INFO;
+    out.node_info = &m;
+    s_reply(s, rid, &out);
+    free(gbuf);
+    free(gptr);
+}
+
+static void s_node_preempt(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const char *name = env->node_preempt->name;
+    node_t *nd = name ? sched_node_find(s, name) : NULL;
+    if (!nd) {
+        ERR(DR_ENOENT, "unknown node '%s'", name ? name : "");
+        return;
+    }
+    if (nd->state != NODE_READY) {
+        ERR(DR_ESTATE, "node %s is %s, not ready", nd->name,
+            node_state_name(nd));
+        return;
+    }
+    /* the drill goes through the agent, as a real eviction notice would:
+     * it signals its tasks and answers NodePreempted */
+    dr_env_t out;
+    Drover__PreemptNotice pn = DROVER__PREEMPT_NOTICE__INIT;
+    pn.reason = "preemption drill (drover node preempt)";
+    wire_env_init(&out, 0);
+    out.body_case = DROVER__ENVELOPE__BODY_PREEMPT_NOTICE;
+    out.preempt_notice = &pn;
+    sched_send_agent(s, nd->name, &out);
+    (void)store_event(s->store, "preempt_drill", nd->cluster->cfg.name,
+                      nd->name, 0, "preemption drill requested");
+    char msg[160];
+    snprintf(msg, sizeof msg, "node %s: preemption notice sent", nd->name);
+    s_ok(s, rid, env->request_id, msg);
+}
+
+static void s_cluster_lock(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__ClusterLock *l = env->cluster_lock;
+    cluster_t *c = l->name ? sched_cluster_find(s, l->name) : NULL;
+    if (!c) {
+        ERR(DR_ENOENT, "unknown cluster '%s'", l->name ? l->name : "");
+        return;
+    }
+    c->cfg.locked = l->locked ? 1 : 0;
+    if (store_cluster_put(s->store, &c->cfg) < 0) {
+        ERR(DR_EDB, "cannot store cluster %s", c->cfg.name);
+        return;
+    }
+    (void)store_event(s->store, l->locked ? "locked" : "unlocked", c->cfg.name,
+                      "", 0, "cluster %s %s", c->cfg.name,
+                      l->locked ? "locked" : "unlocked");
+    s_reply_cluster(s, rid, env->request_id, c);
+}
+
+typedef struct {
+    Drover__Event *evs;
+    Drover__Event **ptrs;
+    char **strs; /* kind, cluster, node, message per event */
+    size_t n, cap;
+} ev_acc_t;
+
+static void s_event_cb(void *arg, int64_t ts, const char *kind,
+                       const char *cluster, const char *node, uint64_t job_id,
+                       const char *message)
+{
+    ev_acc_t *a = arg;
+    if (a->n == a->cap)
+        return;
+    Drover__Event *e = &a->evs[a->n];
+    drover__event__init(e);
+    e->ts_ms = ts;
+    char **st = &a->strs[a->n * 4];
+    st[0] = dr_strdup(kind);
+    st[1] = dr_strdup(cluster);
+    st[2] = dr_strdup(node);
+    st[3] = dr_strdup(message);
+    e->kind = st[0];
+    e->cluster = st[1];
+    e->node = st[2];
+    e->message = st[3];
+    e->job_id = job_id;
+    a->ptrs[a->n] = e;
+    a->n++;
+}
+
+static void s_cluster_events(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__ClusterEventsReq *q = env->cluster_events;
+    if (q->name && *q->name && !sched_cluster_find(s, q->name) &&
+        !dr_valid_name(q->name)) {
+        ERR(DR_EINVAL, "invalid cluster name");
+        return;
+    }
+    uint32_t limit = q->limit ? q->limit : 100;
+    if (limit > 10000)
+        limit = 10000;
+    ev_acc_t a = {0};
+    a.cap = limit;
+    a.evs = dr_calloc(limit, sizeof *a.evs);
+    a.ptrs = dr_calloc(limit, sizeof *a.ptrs);
+    a.strs = dr_calloc((size_t)limit * 4, sizeof *a.strs);
+    if (store_event_list(s->store, q->name ? q->name : "", limit, s_event_cb,
+                         &a) < 0) {
+        ERR(DR_EDB, "cannot read events");
+    } else {
+        dr_env_t out;
+        Drover__EventList el = DROVER__EVENT_LIST__INIT;
+        el.n_events = a.n;
+        el.events = a.ptrs;
+        wire_env_init(&out, env->request_id);
+        out.body_case = DROVER__ENVELOPE__BODY_EVENT_LIST_REPLY;
+        out.event_list_reply = &el;
+        s_reply(s, rid, &out);
+    }
+    for (size_t i = 0; i < a.n * 4; i++)
+        free(a.strs[i]);
+    free(a.strs);
+    free(a.evs);
+    free(a.ptrs);
+}
+
+/* ---- quotas ----------------------------------------------------------------
+ */
+
+static int s_family_known(const sched_t *s, const char *family)
+{
+    for (size_t i = 0; i < catalog_count(s->catalog); i++)
+        if (dr_streq_ci(catalog_at(s->catalog, i)->family, family))
+            return 1;
+    return 0;
+}
+
+static void s_reply_quotas(sched_t *s, const char *rid, uint64_t req)
+{
+    /* every family of the catalog, with or without a limit */
+    size_t nf = catalog_count(s->catalog);
+    Drover__Quota *qs = dr_calloc(nf + 1, sizeof *qs);
+    Drover__Quota **ptrs = dr_calloc(nf + 1, sizeof *ptrs);
+    size_t n = 0;
+    for (size_t i = 0; i < nf; i++) {
+        const char *fam = catalog_at(s->catalog, i)->family;
+        int seen = 0;
+        for (size_t k = 0; k < n; k++)
+            seen |= dr_streq_ci(qs[k].family, fam);
+        if (seen)
+            continue;
+        Drover__Quota *q = &qs[n];
+        drover__quota__init(q);
+        q->family = (char *)fam;
+        q->dedicated_cores = sched_quota_limit(s, fam, 0);
+        q->lowpriority_cores = sched_quota_limit(s, fam, 1);
+        q->dedicated_used = sched_cores_used(s, fam, 0);
+        q->lowpriority_used = sched_cores_used(s, fam, 1);
+        ptrs[n++] = q;
+    }
+    dr_env_t out;
+    Drover__QuotaList ql = DROVER__QUOTA_LIST__INIT;
+    ql.n_quotas = n;
+    ql.quotas = ptrs;
+    wire_env_init(&out, req);
+    out.body_case = DROVER__ENVELOPE__BODY_QUOTA_LIST_REPLY;
+    out.quota_list_reply = &ql;
+    s_reply(s, rid, &out);
+    free(qs);
+    free(ptrs);
+}
+
+static void s_quota_set(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__QuotaSet *q = env->quota_set;
+    if (!q->family || !s_family_known(s, q->family)) {
+        ERR(DR_EINVAL, "unknown VM family '%s' (see drover quota list)",
+            q->family ? q->family : "");
+        return;
+    }
+    if (q->cores < 0 || q->cores > 100000000) {
+        ERR(DR_EINVAL, "cores must be between 0 and 100000000");
+        return;
+    }
+    int low = 0;
+    if (q->vm_priority && *q->vm_priority) {
+        if (strcmp(q->vm_priority, "lowpriority") == 0)
+            low = 1;
+        else if (strcmp(q->vm_priority, "dedicated") != 0) {
+            ERR(DR_EINVAL, "vm priority must be dedicated or lowpriority");
+            return;
+        }
+    }
+    const char *fam = NULL;
+    for (size_t i = 0; i < catalog_count(s->catalog) && !fam; i++)
+        if (dr_streq_ci(catalog_at(s->catalog, i)->family, q->family))
+            fam = catalog_at(s->catalog, i)->family;
+    if (sched_quota_set(s, fam, q->cores, low) < 0) {
+        ERR(DR_EDB, "cannot store the quota");
+        return;
+    }
+    (void)store_event(s->store, "quota_set", "", "", 0,
+                      "%s %s quota: %lld cores", fam,
+                      low ? "low-priority" : "dedicated", (long long)q->cores);
+    s_reply_quotas(s, rid, env->request_id);
+}
+
+static void s_quota_list(sched_t *s, const char *rid, dr_env_t *env)
+{
+    s_reply_quotas(s, rid, env->request_id);
+}
+
 static const struct {
     int body;
     client_fn fn;
@@ -876,6 +1182,12 @@ static const struct {
     {DROVER__ENVELOPE__BODY_JOB_CANCEL, s_job_cancel},
     {DROVER__ENVELOPE__BODY_JOB_LOGS, s_job_logs},
     {DROVER__ENVELOPE__BODY_NODE_LIST, s_node_list},
+    {DROVER__ENVELOPE__BODY_NODE_SHOW, s_node_show},
+    {DROVER__ENVELOPE__BODY_NODE_PREEMPT, s_node_preempt},
+    {DROVER__ENVELOPE__BODY_CLUSTER_LOCK, s_cluster_lock},
+    {DROVER__ENVELOPE__BODY_CLUSTER_EVENTS, s_cluster_events},
+    {DROVER__ENVELOPE__BODY_QUOTA_SET, s_quota_set},
+    {DROVER__ENVELOPE__BODY_QUOTA_LIST, s_quota_list},
 };
 
 void api_client_dispatch(sched_t *s, const char *rid, dr_env_t *env)

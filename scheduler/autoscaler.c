@@ -191,7 +191,7 @@ static void s_release(sched_t *s, cluster_t *c, node_t *n, const char *why)
     env.shutdown = &sd;
     sched_send_agent(s, n->name, &env);
     char err[256] = "";
-    if (c->provider->ops->destroy(c->provider, n->name, n->pid, err,
+    if (c->provider->ops->destroy(c->provider, c, n->name, n->pid, err,
                                   sizeof err) < 0)
         autoscaler_set_error(s, c, "provider %s: delete %s failed: %s",
                              c->provider->ops->name, n->name, err);
@@ -213,8 +213,8 @@ void autoscaler_tick(sched_t *s, cluster_t *c, int64_t now)
                                  "released",
                                  n->name, s->opts.resume_timeout_ms / 1000);
             char err[256];
-            (void)c->provider->ops->destroy(c->provider, n->name, n->pid, err,
-                                            sizeof err);
+            (void)c->provider->ops->destroy(c->provider, c, n->name, n->pid,
+                                            err, sizeof err);
             sched_node_remove(s, n, "resume timeout");
             continue;
         }
@@ -233,6 +233,14 @@ void autoscaler_tick(sched_t *s, cluster_t *c, int64_t now)
     int active = k.ready + k.preparing + k.unknown;
     int headroom = c->cfg.max_nodes - active;
     int extra = autoscaler_demand(c, headroom);
+    /* demand that max_nodes or the family's quota holds back is said on
+     * the cluster and on the jobs that wait for it */
+    char reason[160] = "";
+    int wanted = autoscaler_demand(c, headroom + 64);
+    if (wanted > extra)
+        snprintf(reason, sizeof reason, "max nodes reached (%d)",
+                 c->cfg.max_nodes);
+
     int target = k.ready + k.unknown + k.preparing + extra;
     /* nodes idle past their deadline do not count towards the target */
     int idle_expired = 0;
@@ -252,9 +260,32 @@ void autoscaler_tick(sched_t *s, cluster_t *c, int64_t now)
     c->target_nodes = target;
 
     if (active < target) {
-        s_scale_out(s, c, target - active, now);
+        int count = target - active;
+        int lowpri = strcmp(c->cfg.vm_priority, "lowpriority") == 0;
+        int64_t limit = sched_quota_limit(s, c->vm->family, lowpri);
+        if (limit >= 0) {
+            int64_t used = sched_cores_used(s, c->vm->family, lowpri);
+            int64_t fit = (limit - used) / (int64_t)c->vm->vcpus;
+            if (fit < 0)
+                fit = 0;
+            if (fit < count) {
+                /* the use once what still fits is created */
+                long long will = (long long)(used + fit * c->vm->vcpus);
+                snprintf(reason, sizeof reason,
+                         "quota exceeded: %s %lld/%lld cores%s", c->vm->family,
+                         will, (long long)limit,
+                         lowpri ? " (low priority)" : "");
+                if (strcmp(c->wait_reason, reason) != 0)
+                    autoscaler_set_error(s, c, "%s", reason);
+                count = fit > 0 ? (int)fit : 0;
+            }
+        }
+        snprintf(c->wait_reason, sizeof c->wait_reason, "%s", reason);
+        if (count > 0)
+            s_scale_out(s, c, count, now);
         return;
     }
+    snprintf(c->wait_reason, sizeof c->wait_reason, "%s", reason);
     if (active > target) {
         int to_release = active - target;
         /* above max_nodes (lowered by hand): idle nodes go at once */

@@ -123,6 +123,8 @@ const char *placement_wait_reason(const sched_t *s, const job_t *j, char *buf,
     else if (j->gpus && ready && max_healthy_gpus < j->gpus && !preparing)
         snprintf(buf, cap, "no node has %u healthy GPUs (at most %u)", j->gpus,
                  max_healthy_gpus);
+    else if (c->wait_reason[0])
+        snprintf(buf, cap, "%s", c->wait_reason);
     else if (preparing)
         snprintf(buf, cap, "waiting for nodes being created (scaling out)");
     else if (c->cfg.max_nodes == 0)

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,10 +112,11 @@ static int s_is_our_agent(int pid, const char *name)
     return agent && named;
 }
 
-static int s_destroy(provider_t *p, const char *node_name, int pid, char *err,
-                     size_t errlen)
+static int s_destroy(provider_t *p, const cluster_t *c, const char *node_name,
+                     int pid, char *err, size_t errlen)
 {
     (void)p;
+    (void)c;
     if (pid <= 0 || !s_is_our_agent(pid, node_name))
         return 0; /* already gone: nothing to release */
     if (kill(pid, SIGTERM) < 0 && errno != ESRCH) {
@@ -132,19 +134,18 @@ static int s_gone(provider_t *p, const char *node_name, int pid)
     return pid > 0 && !s_is_our_agent(pid, node_name);
 }
 
-static void s_poll(provider_t *p)
+/* The local provider's children are its agents; it is asked last, so
+ * every child no other provider claimed is one of them. */
+static int s_child_exited(provider_t *p, pid_t pid, int status)
 {
     (void)p;
-    int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        if (WIFEXITED(status))
-            log_info("local provider: agent pid %d exited %d", (int)pid,
-                     WEXITSTATUS(status));
-        else if (WIFSIGNALED(status))
-            log_info("local provider: agent pid %d killed by signal %d",
-                     (int)pid, WTERMSIG(status));
-    }
+    if (WIFEXITED(status))
+        log_info("local provider: agent pid %d exited %d", (int)pid,
+                 WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        log_info("local provider: agent pid %d killed by signal %d", (int)pid,
+                 WTERMSIG(status));
+    return 1;
 }
 
 static void s_free(provider_t *p)
@@ -161,7 +162,7 @@ static const provider_ops_t s_local_ops = {
     .create = s_create,
     .destroy = s_destroy,
     .gone = s_gone,
-    .poll = s_poll,
+    .child_exited = s_child_exited,
     .free = s_free,
 };
 
@@ -177,19 +178,4 @@ provider_t *provider_local_new(const char *agent_bin, const char *connect,
     p->ops = &s_local_ops;
     p->ctx = l;
     return p;
-}
-
-int provider_known(const char *name)
-{
-    return name && strcmp(name, "local") == 0;
-}
-
-void provider_destroy(provider_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    if ((*self_p)->ops->free)
-        (*self_p)->ops->free(*self_p);
-    free(*self_p);
-    *self_p = NULL;
 }

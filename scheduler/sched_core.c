@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -265,17 +266,72 @@ job_t *sched_job_find(sched_t *self, uint64_t id)
     return dict_get_u64(self->jobs, id);
 }
 
+/* What a provider says of finished work: written as an event; a failure
+ * goes on the cluster, and a node whose creation failed is dropped. */
+static void s_provider_report(void *arg, const char *cluster, const char *node,
+                              const char *op, int ok, const char *detail)
+{
+    sched_t *self = arg;
+    cluster_t *c = sched_cluster_find(self, cluster);
+    char kind[32];
+    snprintf(kind, sizeof kind, "provider_%s%s", op, ok ? "" : "_failed");
+    (void)store_event(self->store, kind, cluster, node, 0, "%s %s: %s", op,
+                      node, detail);
+    if (ok) {
+        log_info("cluster %s: provider %s %s: %s", cluster, op, node, detail);
+        return;
+    }
+    if (!c)
+        return;
+    autoscaler_set_error(self, c, "provider %s: %s %s failed: %s",
+                         c->provider->ops->name, op, node, detail);
+    node_t *n = sched_node_find(self, node);
+    if (n && n->cluster == c && strcmp(op, "create") == 0 &&
+        n->state == NODE_PREPARING)
+        sched_node_remove(self, n, "provider could not create it");
+}
+
+static provider_t *s_cluster_provider(sched_t *self, const store_cluster_t *c)
+{
+    provider_t *p = NULL;
+    if (strcmp(c->provider, "exec") == 0)
+        p = provider_exec_new(c->resume_program, c->suspend_program,
+                              self->opts.agent_bin, self->opts.agent_connect,
+                              self->opts.state_dir);
+    else if (strcmp(c->provider, "http") == 0)
+        p = provider_http_new(c->provider_url, self->opts.agent_connect);
+    else
+        return self->local;
+    if (p) {
+        p->report = s_provider_report;
+        p->report_arg = self;
+    }
+    return p;
+}
+
+static void s_cluster_free(sched_t *self, cluster_t *c)
+{
+    if (c->provider != self->local)
+        provider_destroy(&c->provider);
+    queue_destroy(&c->queue);
+    free(c->nodes);
+    free(c);
+}
+
 int sched_cluster_add(sched_t *self, const store_cluster_t *cfg,
                       cluster_t **out)
 {
     const vm_size_t *vm = catalog_find(self->catalog, cfg->vm_size);
     if (!vm)
         return DR_EINVAL;
+    provider_t *p = s_cluster_provider(self, cfg);
+    if (!p)
+        return DR_EPROVIDER;
     cluster_t *c = dr_calloc(1, sizeof *c);
     c->cfg = *cfg;
     c->vm = vm;
     c->queue = queue_new();
-    c->provider = self->local;
+    c->provider = p;
     c->dirty = 1;
     cluster_t **pp = &self->clusters;
     while (*pp)
@@ -309,9 +365,7 @@ void sched_cluster_remove(sched_t *self, cluster_t *c)
     while (*pp != c)
         pp = &(*pp)->next;
     *pp = c->next;
-    queue_destroy(&c->queue);
-    free(c->nodes);
-    free(c);
+    s_cluster_free(self, c);
 }
 
 node_t *sched_node_add(sched_t *self, cluster_t *c, const char *name,
@@ -384,6 +438,7 @@ void sched_job_row(const job_t *j, store_job_t *row)
     snprintf(row->owner, sizeof row->owner, "%s", j->owner);
     snprintf(row->gpu_indices, sizeof row->gpu_indices, "%s",
              j->gpu_assign ? j->gpu_assign : "");
+    row->preemptions = j->preemptions;
     row->submitted_at_ms = j->submitted_at_ms;
     row->started_at_ms = j->started_at_ms;
     row->ended_at_ms = j->ended_at_ms;
@@ -523,14 +578,22 @@ void sched_job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
     s_job_free(j);
 }
 
-void sched_job_requeue(sched_t *self, job_t *j, const char *why)
+static void s_requeue(sched_t *self, job_t *j, const char *why, int preempted)
 {
     char node[64];
     if (j->cancel_requested) {
         sched_job_finish(self, j, JOB_CANCELED, 0, 0, "canceled by user");
         return;
     }
-    if (j->attempts > j->max_retries) {
+    if (preempted && ++j->preemptions > DR_MAX_PREEMPTIONS) {
+        char reason[256];
+        snprintf(reason, sizeof reason, "%s; preempted %u times", why,
+                 j->preemptions);
+        sched_job_finish(self, j, JOB_FAILED, 0, 0, reason);
+        return;
+    }
+    /* attempts lost to preemption are not failures */
+    if (!preempted && j->attempts - j->preemptions > j->max_retries) {
         char reason[256];
         snprintf(reason, sizeof reason, "%s; no retries left (max %u)", why,
                  j->max_retries);
@@ -554,6 +617,85 @@ void sched_job_requeue(sched_t *self, job_t *j, const char *why)
                       (unsigned long long)j->id, j->attempts, why);
     log_warn("job %llu requeued after attempt %u: %s",
              (unsigned long long)j->id, j->attempts, why);
+}
+
+void sched_job_requeue(sched_t *self, job_t *j, const char *why)
+{
+    s_requeue(self, j, why, 0);
+}
+
+void sched_job_requeue_preempted(sched_t *self, job_t *j, const char *why)
+{
+    s_requeue(self, j, why, 1);
+}
+
+void sched_node_preempted(sched_t *self, node_t *n, const char *why)
+{
+    cluster_t *c = n->cluster;
+    (void)store_event(self->store, "node_preempted", c->cfg.name, n->name, 0,
+                      "node %s preempted: %s", n->name, why);
+    log_warn("node %s preempted: %s", n->name, why);
+    char reason[200];
+    snprintf(reason, sizeof reason, "node %s preempted", n->name);
+    while (n->njobs)
+        sched_job_requeue_preempted(self, n->jobs[n->njobs - 1], reason);
+    if (n->state == NODE_LEAVING && n->preempted)
+        return;
+    n->state = NODE_LEAVING;
+    n->preempted = 1;
+    n->requested_at = dr_mono_ms();
+    (void)store_node_set_state(self->store, n->name, "leaving");
+    char err[256] = "";
+    if (c->provider->ops->destroy(c->provider, c, n->name, n->pid, err,
+                                  sizeof err) < 0)
+        log_warn("node %s: provider delete: %s", n->name, err);
+}
+
+int64_t sched_quota_limit(const sched_t *self, const char *family,
+                          int lowpriority)
+{
+    for (size_t i = 0; i < self->nquotas; i++)
+        if (dr_streq_ci(self->quotas[i].family, family))
+            return lowpriority ? self->quotas[i].lowpriority
+                               : self->quotas[i].dedicated;
+    return -1;
+}
+
+int64_t sched_cores_used(const sched_t *self, const char *family,
+                         int lowpriority)
+{
+    int64_t used = 0;
+    for (const cluster_t *c = self->clusters; c; c = c->next) {
+        if (!dr_streq_ci(c->vm->family, family) ||
+            (strcmp(c->cfg.vm_priority, "lowpriority") == 0) != !!lowpriority)
+            continue;
+        for (size_t i = 0; i < c->nnodes; i++)
+            used += c->nodes[i]->cpus ? c->nodes[i]->cpus : c->vm->vcpus;
+    }
+    return used;
+}
+
+int sched_quota_set(sched_t *self, const char *family, int64_t cores,
+                    int lowpriority)
+{
+    quota_t *q = NULL;
+    for (size_t i = 0; i < self->nquotas; i++)
+        if (dr_streq_ci(self->quotas[i].family, family))
+            q = &self->quotas[i];
+    if (!q) {
+        self->quotas = dr_realloc(self->quotas,
+                                  (self->nquotas + 1) * sizeof *self->quotas);
+        q = &self->quotas[self->nquotas++];
+        snprintf(q->family, sizeof q->family, "%s", family);
+        q->dedicated = q->lowpriority = -1;
+    }
+    if (lowpriority)
+        q->lowpriority = cores;
+    else
+        q->dedicated = cores;
+    self->next_autoscale = 0;
+    return store_quota_put(self->store, q->family, q->dedicated,
+                           q->lowpriority);
 }
 
 void sched_task_send_start(sched_t *self, job_t *j)
@@ -639,6 +781,18 @@ void sched_task_cancel(sched_t *self, job_t *j, const char *reason)
 
 /* ---- loading after a restart -------------------------------------------- */
 
+static void s_load_quota(void *arg, const char *family, int64_t dedicated,
+                         int64_t lowpriority)
+{
+    sched_t *self = arg;
+    self->quotas =
+        dr_realloc(self->quotas, (self->nquotas + 1) * sizeof *self->quotas);
+    quota_t *q = &self->quotas[self->nquotas++];
+    snprintf(q->family, sizeof q->family, "%s", family ? family : "");
+    q->dedicated = dedicated;
+    q->lowpriority = lowpriority;
+}
+
 static void s_load_cluster(void *arg, const store_cluster_t *cfg)
 {
     sched_t *self = arg;
@@ -712,6 +866,7 @@ static int s_load_job(void *arg, const store_job_t *row)
     j->spec = dr_malloc(row->spec_len);
     memcpy(j->spec, row->spec, row->spec_len);
     j->spec_len = row->spec_len;
+    j->preemptions = row->preemptions;
     Drover__Job *spec = drover__job__unpack(NULL, j->spec_len, j->spec);
     j->has_image = spec && spec->image && *spec->image;
     if (spec)
@@ -808,10 +963,13 @@ sched_t *sched_new(const sched_opts_t *opts)
     self->local =
         provider_local_new(opts->agent_bin, opts->agent_connect,
                            opts->state_dir, opts->heartbeat_interval_ms);
+    self->local->report = s_provider_report;
+    self->local->report_arg = self;
     self->store = store_new(opts->state_dir);
     if (!self->store)
         goto fail;
-    if (store_cluster_each(self->store, s_load_cluster, self) < 0 ||
+    if (store_quota_each(self->store, s_load_quota, self) < 0 ||
+        store_cluster_each(self->store, s_load_cluster, self) < 0 ||
         store_node_each(self->store, s_load_node, self) < 0)
         goto fail;
     if (store_begin(self->store) < 0 ||
@@ -855,9 +1013,7 @@ void sched_destroy(sched_t **self_p)
             free(n);
         }
         self->clusters = c->next;
-        queue_destroy(&c->queue);
-        free(c->nodes);
-        free(c);
+        s_cluster_free(self, c);
     }
     if (self->jobs) {
         size_t it = 0;
@@ -877,6 +1033,7 @@ void sched_destroy(sched_t **self_p)
     s_outbox_free(&self->client_out);
     store_destroy(&self->store);
     provider_destroy(&self->local);
+    free(self->quotas);
     catalog_destroy(&self->catalog);
     free(self);
     *self_p = NULL;
@@ -922,6 +1079,23 @@ static void s_drain(sched_t *self, void *sock, int is_agent, dispatch_fn fn)
     }
 }
 
+/* One reaper for every child of the scheduler (agents of the local
+ * provider, programs of exec providers): each provider claims its own. */
+static void s_reap_children(sched_t *self)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        int claimed = 0;
+        for (cluster_t *c = self->clusters; c && !claimed; c = c->next)
+            if (c->provider != self->local && c->provider->ops->child_exited)
+                claimed =
+                    c->provider->ops->child_exited(c->provider, pid, status);
+        if (!claimed && self->local->ops->child_exited)
+            (void)self->local->ops->child_exited(self->local, pid, status);
+    }
+}
+
 static void s_check_nodes(sched_t *self, int64_t now)
 {
     for (cluster_t *c = self->clusters; c; c = c->next) {
@@ -935,8 +1109,8 @@ static void s_check_nodes(sched_t *self, int64_t now)
                 (void)store_event(self->store, "node_lost", c->cfg.name,
                                   n->name, 0, "node %s %s", n->name, why);
                 char err[256];
-                if (c->provider->ops->destroy(c->provider, n->name, n->pid, err,
-                                              sizeof err) < 0)
+                if (c->provider->ops->destroy(c->provider, c, n->name, n->pid,
+                                              err, sizeof err) < 0)
                     log_warn("node %s: provider delete: %s", n->name, err);
                 sched_node_remove(self, n, why);
                 continue;
@@ -981,8 +1155,16 @@ int sched_run_once(sched_t *self, int timeout_ms, int wake_fd)
     s_drain(self, self->agent_sock, 1, api_agent_dispatch);
     s_drain(self, self->client_sock, 0, api_client_dispatch);
     int64_t now = dr_mono_ms();
-    if (self->local->ops->poll)
-        self->local->ops->poll(self->local);
+    s_reap_children(self);
+    int wait_cap = -1;
+    for (cluster_t *c = self->clusters; c; c = c->next) {
+        if (c->provider != self->local && c->provider->ops->poll) {
+            int w = c->provider->ops->poll(c->provider);
+            if (w >= 0 && (wait_cap < 0 || w < wait_cap))
+                wait_cap = w;
+        }
+    }
+    self->poll_cap_ms = wait_cap;
     if (now >= self->next_hb_check) {
         s_check_nodes(self, now);
         self->next_hb_check = now + 1000;
@@ -1021,6 +1203,8 @@ int sched_run(sched_t *self, volatile sig_atomic_t *stop, int wake_fd)
             timeout = 0;
         if (timeout > 1000)
             timeout = 1000;
+        if (self->poll_cap_ms >= 0 && timeout > self->poll_cap_ms)
+            timeout = self->poll_cap_ms;
         int rc = sched_run_once(self, (int)timeout, wake_fd);
         if (rc < 0)
             return rc;

@@ -104,7 +104,8 @@ struct job {
     int has_image;          /* runs in a container: needs RT_DOCKER */
     uint32_t gpu_idx[DR_MAX_GPUS]; /* GPU indices held on its node */
     uint32_t n_gpu_idx;
-    char *gpu_assign; /* "index=uuid,..." of this attempt, or NULL */
+    char *gpu_assign;     /* "index=uuid,..." of this attempt, or NULL */
+    uint32_t preemptions; /* requeues caused by preemption: not failures */
     /* queue links (queue.c) */
     job_t *q_prev, *q_next;
     void *q_level;
@@ -129,6 +130,7 @@ struct node {
     uint64_t reported_mem_used_mb;
     char vm_size[64];
     unsigned runtimes; /* RT_* bits */
+    int preempted;     /* leaving because it was preempted */
     node_gpu_t gpus[DR_MAX_GPUS];
     uint32_t ngpus;
 };
@@ -151,6 +153,7 @@ struct cluster {
     int nblocked;
     int target_nodes;
     int64_t last_scale_out; /* mono ms */
+    char wait_reason[160];  /* why pending work gets no nodes, or "" */
     uint64_t node_seq;
     cluster_t *next;
 };
@@ -184,6 +187,14 @@ typedef struct {
     size_t n, cap;
 } outbox_t;
 
+#define DR_MAX_PREEMPTIONS 20
+
+typedef struct {
+    char family[64];
+    int64_t dedicated;   /* cores; -1 = no limit */
+    int64_t lowpriority; /* cores; -1 = no limit */
+} quota_t;
+
 struct sched {
     sched_opts_t opts;
     store_t *store;
@@ -195,6 +206,9 @@ struct sched {
     dict_t *jobs;      /* id -> job_t* (owned) */
     dict_t *nodes;     /* name -> node_t* (owned) */
     provider_t *local; /* the local provider, shared by its clusters */
+    quota_t *quotas;
+    size_t nquotas;
+    int poll_cap_ms; /* providers with transfers in flight: -1 = none */
     outbox_t agent_out;
     outbox_t client_out;
     int64_t next_hb_check;
@@ -241,6 +255,18 @@ void sched_job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
 /* Requeues a starting/running job after a node failure: attempt+1, or
  * fails it when max_retries is spent. */
 void sched_job_requeue(sched_t *self, job_t *j, const char *why);
+/* The same after a preemption: counted apart from failures, with its own
+ * cap (DR_MAX_PREEMPTIONS). */
+void sched_job_requeue_preempted(sched_t *self, job_t *j, const char *why);
+/* A node is being preempted: its jobs are requeued, it is released. */
+void sched_node_preempted(sched_t *self, node_t *n, const char *why);
+/* Quota of a VM family (-1 = none) and the cores its nodes use now. */
+int64_t sched_quota_limit(const sched_t *self, const char *family,
+                          int lowpriority);
+int64_t sched_cores_used(const sched_t *self, const char *family,
+                         int lowpriority);
+int sched_quota_set(sched_t *self, const char *family, int64_t cores,
+                    int lowpriority);
 /* Binds a queued job to a node and sends TaskStart (placement.c calls it). */
 int sched_job_start(sched_t *self, job_t *j, node_t *n);
 void sched_node_unbind(node_t *n, job_t *j);

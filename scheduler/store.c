@@ -37,12 +37,14 @@ static const char *s_sql[ST_COUNT] = {
     [ST_CLUSTER_PUT] =
         "INSERT OR REPLACE INTO clusters(name, vm_size, min_nodes, max_nodes,"
         " idle_seconds, vm_priority, location, provider, created_at,"
-        " last_error) VALUES(?,?,?,?,?,?,?,?,?,?)",
+        " last_error, resume_program, suspend_program, provider_url, locked)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_CLUSTER_DEL] = "DELETE FROM clusters WHERE name = ?",
     [ST_CLUSTER_ERR] = "UPDATE clusters SET last_error = ? WHERE name = ?",
     [ST_CLUSTER_ALL] =
         "SELECT name, vm_size, min_nodes, max_nodes, idle_seconds,"
-        " vm_priority, location, provider, created_at, last_error"
+        " vm_priority, location, provider, created_at, last_error,"
+        " resume_program, suspend_program, provider_url, locked"
         " FROM clusters ORDER BY name",
     [ST_NODE_PUT] = "INSERT OR REPLACE INTO nodes(name, cluster, state, cpus,"
                     " memory_mb, vm_size, pid, created_at)"
@@ -55,16 +57,17 @@ static const char *s_sql[ST_COUNT] = {
         "INSERT INTO jobs(name, cluster, state, priority, cpus, memory_mb,"
         " nodes, procs_per_node, gpus, max_retries, time_limit_s, attempts,"
         " exit_code, reason, node_names, owner, submitted_at, started_at,"
-        " ended_at, spec, gpu_indices)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " ended_at, spec, gpu_indices, preemptions)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_JOB_UPDATE] = "UPDATE jobs SET state = ?, attempts = ?, exit_code = ?,"
                       " reason = ?, node_names = ?, started_at = ?,"
-                      " ended_at = ?, gpu_indices = ? WHERE id = ?",
+                      " ended_at = ?, gpu_indices = ?, preemptions = ?"
+                      " WHERE id = ?",
     [ST_JOB_GET] = "SELECT id, name, cluster, state, priority, cpus, memory_mb,"
                    " nodes, procs_per_node, gpus, max_retries, time_limit_s,"
                    " attempts, exit_code, reason, node_names, owner,"
-                   " submitted_at, started_at, ended_at, spec, gpu_indices"
-                   " FROM jobs"
+                   " submitted_at, started_at, ended_at, spec, gpu_indices,"
+                   " preemptions FROM jobs"
                    " WHERE id = ?",
     [ST_TASK_PUT] = "INSERT OR REPLACE INTO tasks(job_id, attempt, node, state,"
                     " exit_code, reason, updated_at) VALUES(?,?,?,?,?,?,?)",
@@ -76,7 +79,7 @@ static const char *s_sql[ST_COUNT] = {
     "id, name, cluster, state, priority, cpus, memory_mb, nodes,"              \
     " procs_per_node, gpus, max_retries, time_limit_s, attempts, exit_code,"   \
     " reason, node_names, owner, submitted_at, started_at, ended_at, spec,"    \
-    " gpu_indices"
+    " gpu_indices, preemptions"
 
 static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
@@ -85,7 +88,15 @@ static const char *s_schema =
     " min_nodes INTEGER NOT NULL, max_nodes INTEGER NOT NULL,"
     " idle_seconds INTEGER NOT NULL, vm_priority TEXT NOT NULL,"
     " location TEXT NOT NULL, provider TEXT NOT NULL,"
-    " created_at INTEGER NOT NULL, last_error TEXT NOT NULL DEFAULT '');"
+    " created_at INTEGER NOT NULL, last_error TEXT NOT NULL DEFAULT '',"
+    " resume_program TEXT NOT NULL DEFAULT '',"
+    " suspend_program TEXT NOT NULL DEFAULT '',"
+    " provider_url TEXT NOT NULL DEFAULT '',"
+    " locked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS quotas("
+    " family TEXT PRIMARY KEY COLLATE NOCASE,"
+    " dedicated_cores INTEGER NOT NULL DEFAULT -1,"
+    " lowpriority_cores INTEGER NOT NULL DEFAULT -1);"
     "CREATE TABLE IF NOT EXISTS nodes("
     " name TEXT PRIMARY KEY, cluster TEXT NOT NULL, state TEXT NOT NULL,"
     " cpus INTEGER NOT NULL, memory_mb INTEGER NOT NULL,"
@@ -103,7 +114,8 @@ static const char *s_schema =
     " owner TEXT NOT NULL DEFAULT '', submitted_at INTEGER NOT NULL,"
     " started_at INTEGER NOT NULL DEFAULT 0,"
     " ended_at INTEGER NOT NULL DEFAULT 0, spec BLOB NOT NULL,"
-    " gpu_indices TEXT NOT NULL DEFAULT '');"
+    " gpu_indices TEXT NOT NULL DEFAULT '',"
+    " preemptions INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);"
     "CREATE INDEX IF NOT EXISTS jobs_cluster ON jobs(cluster, id);"
     "CREATE TABLE IF NOT EXISTS tasks("
@@ -267,6 +279,10 @@ int store_cluster_put(store_t *self, const store_cluster_t *c)
     s_text(st, 8, c->provider);
     sqlite3_bind_int64(st, 9, c->created_at_ms);
     s_text(st, 10, c->last_error);
+    s_text(st, 11, c->resume_program);
+    s_text(st, 12, c->suspend_program);
+    s_text(st, 13, c->provider_url);
+    sqlite3_bind_int(st, 14, c->locked);
     return s_step_done(self, ST_CLUSTER_PUT);
 }
 
@@ -300,6 +316,13 @@ int store_cluster_each(store_t *self, store_cluster_cb cb, void *arg)
         s_copy(c.provider, sizeof c.provider, sqlite3_column_text(st, 7));
         c.created_at_ms = sqlite3_column_int64(st, 8);
         s_copy(c.last_error, sizeof c.last_error, sqlite3_column_text(st, 9));
+        s_copy(c.resume_program, sizeof c.resume_program,
+               sqlite3_column_text(st, 10));
+        s_copy(c.suspend_program, sizeof c.suspend_program,
+               sqlite3_column_text(st, 11));
+        s_copy(c.provider_url, sizeof c.provider_url,
+               sqlite3_column_text(st, 12));
+        c.locked = sqlite3_column_int(st, 13);
         cb(arg, &c);
     }
     sqlite3_reset(st);
@@ -382,6 +405,7 @@ int store_job_insert(store_t *self, store_job_t *j)
     sqlite3_bind_blob(st, 20, j->spec ? (const void *)j->spec : "",
                       (int)j->spec_len, SQLITE_TRANSIENT);
     s_text(st, 21, j->gpu_indices);
+    sqlite3_bind_int64(st, 22, j->preemptions);
     int rc = s_step_done(self, ST_JOB_INSERT);
     if (rc == 0)
         j->id = (uint64_t)sqlite3_last_insert_rowid(self->db);
@@ -402,7 +426,8 @@ int store_job_update(store_t *self, const store_job_t *j)
     sqlite3_bind_int64(st, 6, j->started_at_ms);
     sqlite3_bind_int64(st, 7, j->ended_at_ms);
     s_text(st, 8, j->gpu_indices);
-    sqlite3_bind_int64(st, 9, (sqlite3_int64)j->id);
+    sqlite3_bind_int64(st, 9, j->preemptions);
+    sqlite3_bind_int64(st, 10, (sqlite3_int64)j->id);
     return s_step_done(self, ST_JOB_UPDATE);
 }
 
@@ -431,6 +456,7 @@ static void s_job_row(sqlite3_stmt *st, store_job_t *j, int with_spec)
     j->started_at_ms = sqlite3_column_int64(st, 18);
     j->ended_at_ms = sqlite3_column_int64(st, 19);
     s_copy(j->gpu_indices, sizeof j->gpu_indices, sqlite3_column_text(st, 21));
+    j->preemptions = (uint32_t)sqlite3_column_int64(st, 22);
     if (with_spec) {
         int n = sqlite3_column_bytes(st, 20);
         const void *b = sqlite3_column_blob(st, 20);
@@ -568,4 +594,62 @@ int store_event(store_t *self, const char *kind, const char *cluster,
     sqlite3_bind_int64(st, 5, (sqlite3_int64)job_id);
     s_text(st, 6, msg);
     return s_step_done(self, ST_EVENT);
+}
+
+int store_quota_put(store_t *self, const char *family, int64_t dedicated,
+                    int64_t lowpriority)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "INSERT OR REPLACE INTO quotas(family,"
+                           " dedicated_cores, lowpriority_cores)"
+                           " VALUES(?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_fail(self, "quota put");
+    s_text(st, 1, family);
+    sqlite3_bind_int64(st, 2, dedicated);
+    sqlite3_bind_int64(st, 3, lowpriority);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(self, "quota put");
+}
+
+int store_quota_each(store_t *self, store_quota_cb cb, void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT family, dedicated_cores, lowpriority_cores"
+                           " FROM quotas ORDER BY family",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_fail(self, "quota scan");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        cb(arg, (const char *)sqlite3_column_text(st, 0),
+           sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(self, "quota scan");
+}
+
+int store_event_list(store_t *self, const char *cluster, uint32_t limit,
+                     store_event_cb cb, void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT ts, kind, cluster, node, job_id, message"
+                           " FROM events WHERE ?1 = '' OR cluster = ?1"
+                           " COLLATE NOCASE ORDER BY id DESC LIMIT ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_fail(self, "event list");
+    s_text(st, 1, cluster);
+    sqlite3_bind_int64(st, 2, limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        cb(arg, sqlite3_column_int64(st, 0),
+           (const char *)sqlite3_column_text(st, 1),
+           (const char *)sqlite3_column_text(st, 2),
+           (const char *)sqlite3_column_text(st, 3),
+           (uint64_t)sqlite3_column_int64(st, 4),
+           (const char *)sqlite3_column_text(st, 5));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(self, "event list");
 }

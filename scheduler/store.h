@@ -26,6 +26,10 @@ typedef struct {
     char provider[32];
     int64_t created_at_ms;
     char last_error[256];
+    char resume_program[512]; /* exec provider */
+    char suspend_program[512];
+    char provider_url[512]; /* http provider */
+    int locked;
 } store_cluster_t;
 
 typedef struct {
@@ -58,6 +62,7 @@ typedef struct {
     char reason[256];
     char node_names[256];
     char owner[64];
+    uint32_t preemptions;
     char gpu_indices[1024]; /* "0=GPU-uuid,1=GPU-uuid": held, this attempt */
     int64_t submitted_at_ms;
     int64_t started_at_ms;
@@ -108,6 +113,20 @@ int store_job_each_in_states(store_t *self, const char *states, store_job_cb cb,
 int store_job_list(store_t *self, const char *cluster, const char *state,
                    uint64_t after, uint32_t limit, store_job_cb cb, void *arg,
                    int *more);
+
+/* Per-VM-family core quotas; a limit of -1 means none. */
+int store_quota_put(store_t *self, const char *family, int64_t dedicated,
+                    int64_t lowpriority);
+typedef void (*store_quota_cb)(void *arg, const char *family, int64_t dedicated,
+                               int64_t lowpriority);
+int store_quota_each(store_t *self, store_quota_cb cb, void *arg);
+
+/* The newest events of a cluster (or all, with ""), newest first. */
+typedef void (*store_event_cb)(void *arg, int64_t ts_ms, const char *kind,
+                               const char *cluster, const char *node,
+                               uint64_t job_id, const char *message);
+int store_event_list(store_t *self, const char *cluster, uint32_t limit,
+                     store_event_cb cb, void *arg);
 
 int store_task_put(store_t *self, uint64_t job_id, uint32_t attempt,
                    const char *node, const char *state, int exit_code,

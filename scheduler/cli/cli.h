@@ -2,7 +2,8 @@
  *
  * The client is Redis-style: drover.c owns main(), the command table and
  * dispatch; cli_conn.c owns the DEALER socket and request/reply; one file per
- * command group (cli_cluster.c, cli_job.c, cli_node.c) builds requests and
+ * command group (cli_cluster.c, cli_job.c, cli_node.c, cli_quota.c) builds
+ * requests and
  * prints replies through cli_output.c; cli_parse.c holds option parsing and
  * flag validation.  cli_parse.c and cli_output.c are pure (no sockets, no
  * process exit), so the unit test includes them directly.
@@ -32,6 +33,8 @@
 #define CLI_LOGS_POLL_MS 300
 #define CLI_WAIT_POLL_MS 500
 #define CLI_MAX_OPTS 16
+#define CLI_EVENTS_MAX 10000          /* the scheduler caps --limit there */
+#define CLI_QUOTA_CORES_MAX 100000000 /* and quota cores there */
 
 typedef enum { CLI_OUT_TABLE = 0, CLI_OUT_JSON = 1 } cli_out_t;
 
@@ -55,7 +58,7 @@ typedef struct cli_ctx {
 typedef int (*cli_handler_t)(cli_ctx_t *ctx, int argc, char **argv);
 
 typedef struct cli_cmd {
-    const char *group; /* "cluster", "job", "node", "version" */
+    const char *group; /* "cluster", "job", "node", "quota", "version" */
     const char *name;  /* "create", ... or NULL for one-word commands */
     cli_handler_t handler;
     const char *usage; /* the arguments, for "usage: drover GROUP NAME ..." */
@@ -139,12 +142,30 @@ int cli_parse_cluster_create(cli_ctx_t *ctx, int argc, char **argv,
 int cli_parse_cluster_update(cli_ctx_t *ctx, int argc, char **argv,
                              Drover__ClusterUpdate *u);
 
+/* A VM family name for quotas: 1-63 of [A-Za-z0-9_]. */
+int cli_check_family(cli_ctx_t *ctx, const char *s);
+
+/* A parsed `quota set`.  Strings point into argv or literals. */
+int cli_parse_quota_set(cli_ctx_t *ctx, int argc, char **argv,
+                        Drover__QuotaSet *q);
+
+/* A parsed `cluster events`. */
+int cli_parse_cluster_events(cli_ctx_t *ctx, int argc, char **argv,
+                             Drover__ClusterEventsReq *e);
+
+/* Parses the one positional node NAME of `node show|preempt`. */
+int cli_parse_node_ref(cli_ctx_t *ctx, int argc, char **argv,
+                       Drover__NodeRef *r);
+
 /* ---- cli_output.c: rendering ----------------------------------------------
  */
 
 json_t *cli_job_json(const Drover__Job *j);
 json_t *cli_cluster_json(const Drover__Cluster *c);
 json_t *cli_node_json(const Drover__Node *n);
+json_t *cli_gpu_json(const Drover__GpuInfo *g);
+json_t *cli_quota_json(const Drover__Quota *q);
+json_t *cli_event_json(const Drover__Event *e);
 
 /* Aborts with file:line when v is NULL (jansson's out of memory). */
 json_t *cli_json_check_at(json_t *v, const char *file, int line);
@@ -161,6 +182,19 @@ void cli_render_jobs(dr_buf_t *b, Drover__Job *const *j, size_t n,
                      int64_t now_ms);
 void cli_render_job_show(dr_buf_t *b, const Drover__Job *j);
 void cli_render_nodes(dr_buf_t *b, Drover__Node *const *n, size_t cnt);
+void cli_render_node_show(dr_buf_t *b, const Drover__Node *n);
+void cli_render_quotas(dr_buf_t *b, Drover__Quota *const *q, size_t n);
+void cli_render_events(dr_buf_t *b, Drover__Event *const *e, size_t n);
+
+/* A node's GPUs in one table cell: "4 V100-PCIE-16GB (4 healthy) 12%"
+ * (count, model without its vendor prefix or "mixed", healthy count, mean
+ * utilization); "-" when it has none.  The Node message does not say which
+ * GPUs are assigned, so no free count is shown. */
+void cli_fmt_gpus(dr_buf_t *b, Drover__GpuInfo *const *g, size_t n);
+/* One GPU as `node show` prints it after "gpu N: ". */
+void cli_fmt_gpu(dr_buf_t *b, const Drover__GpuInfo *g);
+/* "used/limit" of a quota, "unlimited" for a negative limit. */
+void cli_fmt_quota(char *buf, size_t len, int64_t used, int64_t limit);
 
 /* "5s", "3m", "2h", "4d"; "-" when then_ms is 0. */
 void cli_fmt_age(char *buf, size_t len, int64_t now_ms, int64_t then_ms);
@@ -200,7 +234,14 @@ int cli_job_list(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_show(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_cancel(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_logs(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cluster_lock(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cluster_unlock(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cluster_events(cli_ctx_t *ctx, int argc, char **argv);
 int cli_node_list(cli_ctx_t *ctx, int argc, char **argv);
+int cli_node_show(cli_ctx_t *ctx, int argc, char **argv);
+int cli_node_preempt(cli_ctx_t *ctx, int argc, char **argv);
+int cli_quota_set(cli_ctx_t *ctx, int argc, char **argv);
+int cli_quota_list(cli_ctx_t *ctx, int argc, char **argv);
 
 /* Exit status of a finished job as `job submit --wait` reports it:
  * succeeded 0, failed its exit code (1 if none), canceled 130; -1 while

@@ -1,4 +1,5 @@
-/* cli_cluster.c - `drover cluster create|update|show|list|delete`.
+/* cli_cluster.c - `drover cluster create|update|show|list|delete|lock|unlock|
+ * events`.
  *
  * Each handler parses and validates its flags (cli_parse.c), sends one
  * request, and prints the reply in the chosen form.  It owns only the reply
@@ -171,6 +172,64 @@ int cli_cluster_list(cli_ctx_t *ctx, int argc, char **argv)
         cli_json_render(&b, arr);
     } else {
         cli_render_clusters(&b, cs, n);
+    }
+    rc = cli_emit(ctx, &b);
+    dr_buf_free(&b);
+    wire_free(&rep);
+    return rc;
+}
+
+/* lock and unlock: the same request with the flag set or cleared. */
+static int s_lock(cli_ctx_t *ctx, int argc, char **argv, int locked)
+{
+    const char *name = NULL;
+    int rc = s_parse_name(ctx, argc, argv, &name);
+    if (rc < 0)
+        return rc;
+    Drover__ClusterLock cl = DROVER__CLUSTER_LOCK__INIT;
+    cl.name = (char *)name;
+    cl.locked = locked != 0;
+    dr_env_t req;
+    wire_env_init(&req, 0);
+    req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_LOCK;
+    req.cluster_lock = &cl;
+    return s_call_print(ctx, &req);
+}
+
+int cli_cluster_lock(cli_ctx_t *ctx, int argc, char **argv)
+{
+    return s_lock(ctx, argc, argv, 1);
+}
+
+int cli_cluster_unlock(cli_ctx_t *ctx, int argc, char **argv)
+{
+    return s_lock(ctx, argc, argv, 0);
+}
+
+int cli_cluster_events(cli_ctx_t *ctx, int argc, char **argv)
+{
+    Drover__ClusterEventsReq er;
+    int rc = cli_parse_cluster_events(ctx, argc, argv, &er);
+    if (rc < 0)
+        return rc;
+    dr_env_t req, *rep = NULL;
+    wire_env_init(&req, 0);
+    req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_EVENTS;
+    req.cluster_events = &er;
+    rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_EVENT_LIST_REPLY, &rep);
+    if (rc < 0)
+        return rc;
+    Drover__EventList *el = rep->event_list_reply;
+    Drover__Event *const *es = el ? el->events : NULL;
+    size_t n = el ? el->n_events : 0;
+    dr_buf_t b = {0};
+    if (ctx->out == CLI_OUT_JSON) {
+        json_t *arr = cli_json_check(json_array());
+        for (size_t i = 0; i < n; i++)
+            cli_json_push(arr, cli_event_json(es[i]));
+        cli_json_render(&b, arr);
+    } else {
+        cli_render_events(&b, es, n);
     }
     rc = cli_emit(ctx, &b);
     dr_buf_free(&b);

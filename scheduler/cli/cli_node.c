@@ -1,7 +1,9 @@
-/* cli_node.c - `drover node list [--cluster NAME]`.
+/* cli_node.c - `drover node list|show|preempt`.
  *
- * One request, one reply, printed as a table or a JSON array.  Owns only
- * the reply envelope, freed before returning.
+ * One request, one reply each: list prints a table or a JSON array, show
+ * "key: value" lines (one per GPU too) or the node's JSON object, preempt
+ * the scheduler's Ok message.  Owns only the reply envelope, freed before
+ * returning.
  */
 #include "cli.h"
 #include "dr_err.h"
@@ -43,6 +45,61 @@ int cli_node_list(cli_ctx_t *ctx, int argc, char **argv)
     } else {
         cli_render_nodes(&b, ns, n);
     }
+    rc = cli_emit(ctx, &b);
+    dr_buf_free(&b);
+    wire_free(&rep);
+    return rc;
+}
+
+int cli_node_show(cli_ctx_t *ctx, int argc, char **argv)
+{
+    Drover__NodeRef ref;
+    int rc = cli_parse_node_ref(ctx, argc, argv, &ref);
+    if (rc < 0)
+        return rc;
+    dr_env_t req, *rep = NULL;
+    wire_env_init(&req, 0);
+    req.body_case = DROVER__ENVELOPE__BODY_NODE_SHOW;
+    req.node_show = &ref;
+    if ((rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_NODE_INFO, &rep)) < 0)
+        return rc;
+    if (!rep->node_info) {
+        wire_free(&rep);
+        return cli_fail(ctx, DR_EPROTO, "empty node_info reply");
+    }
+    dr_buf_t b = {0};
+    if (ctx->out == CLI_OUT_JSON)
+        cli_json_render(&b, cli_node_json(rep->node_info));
+    else
+        cli_render_node_show(&b, rep->node_info);
+    rc = cli_emit(ctx, &b);
+    dr_buf_free(&b);
+    wire_free(&rep);
+    return rc;
+}
+
+int cli_node_preempt(cli_ctx_t *ctx, int argc, char **argv)
+{
+    Drover__NodeRef ref;
+    int rc = cli_parse_node_ref(ctx, argc, argv, &ref);
+    if (rc < 0)
+        return rc;
+    dr_env_t req, *rep = NULL;
+    wire_env_init(&req, 0);
+    req.body_case = DROVER__ENVELOPE__BODY_NODE_PREEMPT;
+    req.node_preempt = &ref;
+    if ((rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_OK, &rep)) < 0)
+        return rc;
+    const char *msg = rep->ok && rep->ok->message ? rep->ok->message : "";
+    dr_buf_t b = {0};
+    if (ctx->out == CLI_OUT_JSON)
+        cli_json_render(&b,
+                        cli_json_check(json_pack("{s:s, s:s}", "name", ref.name,
+                                                 "message", msg)));
+    else if (*msg)
+        dr_buf_printf(&b, "%s\n", msg);
+    else
+        dr_buf_printf(&b, "node %s: preemption requested\n", ref.name);
     rc = cli_emit(ctx, &b);
     dr_buf_free(&b);
     wire_free(&rep);

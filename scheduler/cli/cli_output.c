@@ -1,4 +1,5 @@
-/* cli_output.c - how the drover CLI shows clusters, jobs and nodes.
+/* cli_output.c - how the drover CLI shows clusters, jobs, nodes, quotas and
+ * events.
  *
  * Two forms: aligned tables / "key: value" lines for people, and JSON (with
  * jansson, fixed field names) for scripts.  Every renderer appends to a
@@ -97,6 +98,12 @@ json_t *cli_job_json(const Drover__Job *j)
     SET(o, "submitted_at", s_int(j->submitted_at_ms));
     SET(o, "started_at", s_int(j->started_at_ms));
     SET(o, "ended_at", s_int(j->ended_at_ms));
+    json_t *gi = NN(json_array());
+    for (size_t i = 0; i < j->n_gpu_indices; i++)
+        APPEND(gi, s_int(j->gpu_indices[i]));
+    SET(o, "gpu_indices", gi);
+    SET(o, "gpu_uuids", s_strings(j->gpu_uuids, j->n_gpu_uuids));
+    SET(o, "preemptions", s_int(j->preemptions));
     return o;
 }
 
@@ -120,6 +127,32 @@ json_t *cli_cluster_json(const Drover__Cluster *c)
     SET(o, "running_nodes", s_int(c->running_nodes));
     SET(o, "preparing_nodes", s_int(c->preparing_nodes));
     SET(o, "leaving_nodes", s_int(c->leaving_nodes));
+    SET(o, "locked", json_boolean(c->locked));
+    SET(o, "vm_family", s_str(c->vm_family));
+    SET(o, "preempted_nodes", s_int(c->preempted_nodes));
+    SET(o, "unusable_nodes", s_int(c->unusable_nodes));
+    SET(o, "wait_reason", s_str(c->wait_reason));
+    SET(o, "resume_program", s_str(c->resume_program));
+    SET(o, "suspend_program", s_str(c->suspend_program));
+    SET(o, "provider_url", s_str(c->provider_url));
+    return o;
+}
+
+json_t *cli_gpu_json(const Drover__GpuInfo *g)
+{
+    json_t *o = NN(json_object());
+    SET(o, "index", s_int(g->index));
+    SET(o, "uuid", s_str(g->uuid));
+    SET(o, "name", s_str(g->name));
+    SET(o, "memory_total_mb", s_int((long long)g->memory_total_mb));
+    SET(o, "memory_used_mb", s_int((long long)g->memory_used_mb));
+    SET(o, "utilization_gpu", s_int(g->utilization_gpu));
+    SET(o, "utilization_memory", s_int(g->utilization_memory));
+    SET(o, "temperature_c", s_int(g->temperature_c));
+    SET(o, "power_mw", s_int(g->power_mw));
+    SET(o, "power_limit_mw", s_int(g->power_limit_mw));
+    SET(o, "ecc_uncorrected", s_int((long long)g->ecc_uncorrected));
+    SET(o, "healthy", json_boolean(g->healthy));
     return o;
 }
 
@@ -129,27 +162,43 @@ json_t *cli_node_json(const Drover__Node *n)
     SET(o, "name", s_str(n->name));
     SET(o, "cluster", s_str(n->cluster));
     SET(o, "state", s_str(n->state));
+    SET(o, "reason", s_str(n->reason));
     SET(o, "cpus", s_int(n->cpus));
     SET(o, "memory_mb", s_int((long long)n->memory_mb));
     json_t *gpus = NN(json_array());
-    for (size_t i = 0; i < n->n_gpus; i++) {
-        const Drover__GpuInfo *g = n->gpus[i];
-        json_t *go = NN(json_object());
-        SET(go, "index", s_int(g->index));
-        SET(go, "uuid", s_str(g->uuid));
-        SET(go, "name", s_str(g->name));
-        SET(go, "memory_total_mb", s_int((long long)g->memory_total_mb));
-        SET(go, "memory_used_mb", s_int((long long)g->memory_used_mb));
-        SET(go, "utilization_gpu", s_int(g->utilization_gpu));
-        SET(go, "temperature_c", s_int(g->temperature_c));
-        SET(go, "healthy", json_boolean(g->healthy));
-        APPEND(gpus, go);
-    }
+    for (size_t i = 0; i < n->n_gpus; i++)
+        APPEND(gpus, cli_gpu_json(n->gpus[i]));
     SET(o, "gpus", gpus);
+    SET(o, "runtimes", s_strings(n->runtimes, n->n_runtimes));
     SET(o, "cpus_used", s_int(n->cpus_used));
     SET(o, "memory_used_mb", s_int((long long)n->memory_used_mb));
     SET(o, "tasks", s_int(n->tasks));
     SET(o, "vm_size", s_str(n->vm_size));
+    SET(o, "last_seen_at", s_int(n->last_seen_ms));
+    SET(o, "created_at", s_int(n->created_at_ms));
+    return o;
+}
+
+json_t *cli_quota_json(const Drover__Quota *q)
+{
+    json_t *o = NN(json_object());
+    SET(o, "family", s_str(q->family));
+    SET(o, "dedicated_cores", s_int(q->dedicated_cores));
+    SET(o, "lowpriority_cores", s_int(q->lowpriority_cores));
+    SET(o, "dedicated_used", s_int(q->dedicated_used));
+    SET(o, "lowpriority_used", s_int(q->lowpriority_used));
+    return o;
+}
+
+json_t *cli_event_json(const Drover__Event *e)
+{
+    json_t *o = NN(json_object());
+    SET(o, "ts", s_int(e->ts_ms));
+    SET(o, "kind", s_str(e->kind));
+    SET(o, "cluster", s_str(e->cluster));
+    SET(o, "node", s_str(e->node));
+    SET(o, "job_id", s_int((long long)e->job_id));
+    SET(o, "message", s_str(e->message));
     return o;
 }
 
@@ -358,6 +407,14 @@ void cli_render_cluster_show(dr_buf_t *b, const Drover__Cluster *c)
     dr_buf_printf(b, "vm_priority: %s\n", s_or_dash(c->vm_priority));
     dr_buf_printf(b, "location: %s\n", s_or_dash(c->location));
     dr_buf_printf(b, "provider: %s\n", s_or_dash(c->provider));
+    if (c->resume_program && *c->resume_program)
+        dr_buf_printf(b, "resume_program: %s\n", c->resume_program);
+    if (c->suspend_program && *c->suspend_program)
+        dr_buf_printf(b, "suspend_program: %s\n", c->suspend_program);
+    if (c->provider_url && *c->provider_url)
+        dr_buf_printf(b, "provider_url: %s\n", c->provider_url);
+    dr_buf_printf(b, "vm_family: %s\n", s_or_dash(c->vm_family));
+    dr_buf_printf(b, "locked: %s\n", c->locked ? "yes" : "no");
     dr_buf_printf(b, "allocation_state: %s\n", s_or_dash(c->allocation_state));
     dr_buf_printf(b, "current_nodes: %d\n", c->current_nodes);
     dr_buf_printf(b, "target_nodes: %d\n", c->target_nodes);
@@ -365,6 +422,10 @@ void cli_render_cluster_show(dr_buf_t *b, const Drover__Cluster *c)
     dr_buf_printf(b, "running_nodes: %d\n", c->running_nodes);
     dr_buf_printf(b, "preparing_nodes: %d\n", c->preparing_nodes);
     dr_buf_printf(b, "leaving_nodes: %d\n", c->leaving_nodes);
+    dr_buf_printf(b, "preempted_nodes: %d\n", c->preempted_nodes);
+    dr_buf_printf(b, "unusable_nodes: %d\n", c->unusable_nodes);
+    if (c->wait_reason && *c->wait_reason)
+        dr_buf_printf(b, "wait_reason: %s\n", c->wait_reason);
     dr_buf_printf(b, "created: %s\n", when);
     if (c->n_errors == 0)
         dr_buf_printf(b, "errors: none\n");
@@ -422,11 +483,21 @@ void cli_render_job_show(dr_buf_t *b, const Drover__Job *j)
     dr_buf_printf(b, "image: %s\n", s_or_dash(j->image));
     dr_buf_printf(b, "cpus: %u\n", j->cpus);
     dr_buf_printf(b, "memory_mb: %" PRIu64 "\n", j->memory_mb);
-    dr_buf_printf(b, "gpus: %u\n", j->gpus);
+    dr_buf_printf(b, "gpus: %u", j->gpus);
+    for (size_t i = 0; i < j->n_gpu_indices; i++) {
+        const char *uuid =
+            i < j->n_gpu_uuids && j->gpu_uuids[i] && *j->gpu_uuids[i]
+                ? j->gpu_uuids[i]
+                : NULL;
+        dr_buf_printf(b, "%s%u%s%s", i ? ", " : " (", j->gpu_indices[i],
+                      uuid ? "=" : "", uuid ? uuid : "");
+    }
+    dr_buf_printf(b, "%s\n", j->n_gpu_indices ? ")" : "");
     dr_buf_printf(b, "node_count: %u\n", j->nodes);
     dr_buf_printf(b, "procs_per_node: %u\n", j->procs_per_node);
     dr_buf_printf(b, "priority: %d\n", j->priority);
     dr_buf_printf(b, "max_retries: %u\n", j->max_retries);
+    dr_buf_printf(b, "preemptions: %u\n", j->preemptions);
     if (j->time_limit_s)
         dr_buf_printf(b, "time_limit_s: %u\n", j->time_limit_s);
     else
@@ -441,22 +512,154 @@ void cli_render_job_show(dr_buf_t *b, const Drover__Job *j)
     dr_buf_printf(b, "ended: %s\n", t3);
 }
 
+/* "Tesla V100-PCIE-16GB" -> "V100-PCIE-16GB": the vendor words NVML puts
+ * first say nothing in a column of one vendor's GPUs. */
+static const char *s_gpu_model(const char *name)
+{
+    static const char *const prefixes[] = {"NVIDIA ", "Tesla ", "GeForce ",
+                                           "Quadro "};
+    const char *s = name ? name : "";
+    for (int again = 1; again;) {
+        again = 0;
+        for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+            size_t l = strlen(prefixes[i]);
+            if (strncmp(s, prefixes[i], l) == 0 && s[l]) {
+                s += l;
+                again = 1;
+            }
+        }
+    }
+    return *s ? s : "?";
+}
+
+void cli_fmt_gpus(dr_buf_t *b, Drover__GpuInfo *const *g, size_t n)
+{
+    dr_buf_append(b, "", 0);
+    if (n == 0) {
+        dr_buf_append(b, "-", 1);
+        return;
+    }
+    const char *model = s_gpu_model(g[0]->name);
+    size_t healthy = 0;
+    uint64_t util = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(s_gpu_model(g[i]->name), model) != 0)
+            model = "mixed";
+        healthy += g[i]->healthy != 0;
+        util += g[i]->utilization_gpu;
+    }
+    dr_buf_printf(b, "%zu %s (%zu healthy) %" PRIu64 "%%", n, model, healthy,
+                  (util + n / 2) / n);
+}
+
+void cli_fmt_gpu(dr_buf_t *b, const Drover__GpuInfo *g)
+{
+    dr_buf_printf(b,
+                  "%s %s %" PRIu64 " MB, used %" PRIu64 " MB, util %u%%/%u%%, "
+                  "%d C, %u/%u W, ecc %" PRIu64 ", %s",
+                  s_or_dash(g->uuid), s_or_dash(g->name), g->memory_total_mb,
+                  g->memory_used_mb, g->utilization_gpu, g->utilization_memory,
+                  g->temperature_c, (g->power_mw + 500) / 1000,
+                  (g->power_limit_mw + 500) / 1000, g->ecc_uncorrected,
+                  g->healthy ? "healthy" : "unhealthy");
+}
+
+void cli_fmt_quota(char *buf, size_t len, int64_t used, int64_t limit)
+{
+    if (limit < 0)
+        snprintf(buf, len, "%lld/unlimited", (long long)used);
+    else
+        snprintf(buf, len, "%lld/%lld", (long long)used, (long long)limit);
+}
+
 void cli_render_nodes(dr_buf_t *b, Drover__Node *const *nodes, size_t cnt)
 {
     s_table_t t;
-    s_table_init(&t, 7);
+    s_table_init(&t, 8);
     s_table_row(&t, "NAME", "CLUSTER", "STATE", "CPUS", "MEMORY_MB", "GPUS",
-                "TASKS", NULL);
+                "RUNTIMES", "TASKS", NULL);
+    dr_buf_t gpu = {0}, rts = {0};
     for (size_t i = 0; i < cnt; i++) {
         const Drover__Node *n = nodes[i];
-        char cpu[32], mem[48], gpu[16], tasks[16];
+        char cpu[32], mem[48], tasks[16];
         snprintf(cpu, sizeof cpu, "%u/%u", n->cpus_used, n->cpus);
         snprintf(mem, sizeof mem, "%" PRIu64 "/%" PRIu64, n->memory_used_mb,
                  n->memory_mb);
-        snprintf(gpu, sizeof gpu, "%zu", n->n_gpus);
+        gpu.len = 0;
+        cli_fmt_gpus(&gpu, n->gpus, n->n_gpus);
+        s_join(&rts, n->runtimes, n->n_runtimes);
         snprintf(tasks, sizeof tasks, "%u", n->tasks);
         s_table_row(&t, s_or_dash(n->name), s_or_dash(n->cluster),
-                    s_or_dash(n->state), cpu, mem, gpu, tasks, NULL);
+                    s_or_dash(n->state), cpu, mem, gpu.data,
+                    s_or_dash(rts.data), tasks, NULL);
+    }
+    dr_buf_free(&gpu);
+    dr_buf_free(&rts);
+    s_table_render(b, &t);
+}
+
+void cli_render_node_show(dr_buf_t *b, const Drover__Node *n)
+{
+    char seen[64], created[64];
+    dr_buf_t tmp = {0};
+    cli_fmt_time(seen, sizeof seen, n->last_seen_ms);
+    cli_fmt_time(created, sizeof created, n->created_at_ms);
+    dr_buf_printf(b, "name: %s\n", s_or_dash(n->name));
+    dr_buf_printf(b, "cluster: %s\n", s_or_dash(n->cluster));
+    dr_buf_printf(b, "state: %s\n", s_or_dash(n->state));
+    dr_buf_printf(b, "reason: %s\n", s_or_dash(n->reason));
+    dr_buf_printf(b, "vm_size: %s\n", s_or_dash(n->vm_size));
+    dr_buf_printf(b, "cpus: %u\n", n->cpus);
+    dr_buf_printf(b, "cpus_used: %u\n", n->cpus_used);
+    dr_buf_printf(b, "memory_mb: %" PRIu64 "\n", n->memory_mb);
+    dr_buf_printf(b, "memory_used_mb: %" PRIu64 "\n", n->memory_used_mb);
+    dr_buf_printf(b, "tasks: %u\n", n->tasks);
+    s_join(&tmp, n->runtimes, n->n_runtimes);
+    dr_buf_printf(b, "runtimes: %s\n", s_or_dash(tmp.data));
+    tmp.len = 0;
+    cli_fmt_gpus(&tmp, n->gpus, n->n_gpus);
+    dr_buf_printf(b, "gpus: %s\n", tmp.data);
+    dr_buf_free(&tmp);
+    dr_buf_printf(b, "last_seen: %s\n", seen);
+    dr_buf_printf(b, "created: %s\n", created);
+    for (size_t i = 0; i < n->n_gpus; i++) {
+        dr_buf_printf(b, "gpu %u: ", n->gpus[i]->index);
+        cli_fmt_gpu(b, n->gpus[i]);
+        dr_buf_append(b, "\n", 1);
+    }
+}
+
+void cli_render_quotas(dr_buf_t *b, Drover__Quota *const *qs, size_t n)
+{
+    s_table_t t;
+    s_table_init(&t, 3);
+    s_table_row(&t, "FAMILY", "DEDICATED", "LOWPRIORITY", NULL);
+    for (size_t i = 0; i < n; i++) {
+        const Drover__Quota *q = qs[i];
+        char ded[48], low[48];
+        cli_fmt_quota(ded, sizeof ded, q->dedicated_used, q->dedicated_cores);
+        cli_fmt_quota(low, sizeof low, q->lowpriority_used,
+                      q->lowpriority_cores);
+        s_table_row(&t, s_or_dash(q->family), ded, low, NULL);
+    }
+    s_table_render(b, &t);
+}
+
+void cli_render_events(dr_buf_t *b, Drover__Event *const *es, size_t n)
+{
+    s_table_t t;
+    s_table_init(&t, 5);
+    s_table_row(&t, "TIME", "KIND", "NODE", "JOB", "MESSAGE", NULL);
+    for (size_t i = 0; i < n; i++) {
+        const Drover__Event *e = es[i];
+        char when[64], job[24];
+        cli_fmt_time(when, sizeof when, e->ts_ms);
+        if (e->job_id)
+            snprintf(job, sizeof job, "%" PRIu64, e->job_id);
+        else
+            snprintf(job, sizeof job, "-");
+        s_table_row(&t, when, s_or_dash(e->kind), s_or_dash(e->node), job,
+                    s_or_dash(e->message), NULL);
     }
     s_table_render(b, &t);
 }

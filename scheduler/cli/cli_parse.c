@@ -425,6 +425,9 @@ enum {
     CC_PRIO,
     CC_LOC,
     CC_PROV,
+    CC_RESUME,
+    CC_SUSPEND,
+    CC_URL,
 };
 
 static const cli_opt_t s_create_opts[] = {
@@ -436,8 +439,86 @@ static const cli_opt_t s_create_opts[] = {
     [CC_PRIO] = {"--vm-priority", NULL, 1, 0},
     [CC_LOC] = {"--location", "-l", 1, 0},
     [CC_PROV] = {"--provider", NULL, 1, 0},
+    [CC_RESUME] = {"--resume-program", NULL, 1, 0},
+    [CC_SUSPEND] = {"--suspend-program", NULL, 1, 0},
+    [CC_URL] = {"--provider-url", NULL, 1, 0},
     {NULL, NULL, 0, 0},
 };
+
+/* A program the exec provider runs.  The scheduler runs it from its own
+ * working directory, so a relative path would name another file there. */
+static int s_check_program(cli_ctx_t *ctx, const char *flag, const char *s)
+{
+    if (s[0] != '/')
+        return cli_fail(ctx, DR_EINVAL,
+                        "invalid %s '%s': expected an absolute path (the "
+                        "scheduler runs it)",
+                        flag, s);
+    return 0;
+}
+
+static int s_check_url(cli_ctx_t *ctx, const char *s)
+{
+    size_t skip = strncmp(s, "http://", 7) == 0    ? 7
+                  : strncmp(s, "https://", 8) == 0 ? 8
+                                                   : 0;
+    int ok = skip > 0 && s[skip] != '\0' && s[skip] != '/';
+    for (const char *p = s; ok && *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            ok = 0;
+    if (!ok)
+        return cli_fail(ctx, DR_EINVAL,
+                        "invalid --provider-url '%s': expected http://HOST... "
+                        "or https://HOST...",
+                        s);
+    return 0;
+}
+
+/* The provider flags of `cluster create`: --provider picks which of
+ * --resume-program / --suspend-program (exec) and --provider-url (http)
+ * are required, and the others are refused rather than ignored. */
+static int s_parse_provider(cli_ctx_t *ctx, const cli_args_t *a,
+                            Drover__Cluster *c)
+{
+    if (a->seen[CC_PROV]) {
+        const char *p = a->val[CC_PROV];
+        if (strcmp(p, "local") != 0 && strcmp(p, "exec") != 0 &&
+            strcmp(p, "http") != 0)
+            return cli_fail(ctx, DR_EINVAL,
+                            "invalid --provider '%s' (local, exec or http)", p);
+        c->provider = (char *)p;
+    }
+    int exec = strcmp(c->provider, "exec") == 0;
+    int http = strcmp(c->provider, "http") == 0;
+    if (!exec && (a->seen[CC_RESUME] || a->seen[CC_SUSPEND]))
+        return cli_usage(ctx, "%s needs --provider exec",
+                         a->seen[CC_RESUME] ? "--resume-program"
+                                            : "--suspend-program");
+    if (!http && a->seen[CC_URL])
+        return cli_usage(ctx, "--provider-url needs --provider http");
+    if (exec && (!a->seen[CC_RESUME] || !a->seen[CC_SUSPEND]))
+        return cli_usage(ctx, "--provider exec needs %s",
+                         !a->seen[CC_RESUME] ? "--resume-program PATH"
+                                             : "--suspend-program PATH");
+    if (http && !a->seen[CC_URL])
+        return cli_usage(ctx, "--provider http needs --provider-url URL");
+    int rc;
+    if (exec) {
+        if ((rc = s_check_program(ctx, "--resume-program", a->val[CC_RESUME])) <
+                0 ||
+            (rc = s_check_program(ctx, "--suspend-program",
+                                  a->val[CC_SUSPEND])) < 0)
+            return rc;
+        c->resume_program = (char *)a->val[CC_RESUME];
+        c->suspend_program = (char *)a->val[CC_SUSPEND];
+    }
+    if (http) {
+        if ((rc = s_check_url(ctx, a->val[CC_URL])) < 0)
+            return rc;
+        c->provider_url = (char *)a->val[CC_URL];
+    }
+    return 0;
+}
 
 int cli_parse_cluster_create(cli_ctx_t *ctx, int argc, char **argv,
                              Drover__Cluster *c)
@@ -512,13 +593,8 @@ int cli_parse_cluster_create(cli_ctx_t *ctx, int argc, char **argv,
         }
         c->location = (char *)a.val[CC_LOC];
     }
-    if (a.seen[CC_PROV]) {
-        if (a.val[CC_PROV][0] == '\0') {
-            rc = cli_fail(ctx, DR_EINVAL, "empty --provider");
-            goto out;
-        }
-        c->provider = (char *)a.val[CC_PROV];
-    }
+    if ((rc = s_parse_provider(ctx, &a, c)) < 0)
+        goto out;
     rc = 0;
 out:
     cli_args_free(&a);
@@ -589,6 +665,145 @@ int cli_parse_cluster_update(cli_ctx_t *ctx, int argc, char **argv,
         goto out;
     }
     rc = 0;
+out:
+    cli_args_free(&a);
+    return rc;
+}
+
+/* ---- quota set, cluster events, node NAME
+ * --------------------------------------------------- */
+
+int cli_check_family(cli_ctx_t *ctx, const char *s)
+{
+    size_t n = 0;
+    int ok = *s != '\0';
+    for (const char *p = s; ok && *p; p++, n++)
+        if (!(isalnum((unsigned char)*p) || *p == '_'))
+            ok = 0;
+    if (ok && n <= 63)
+        return 0;
+    return cli_fail(ctx, DR_EINVAL,
+                    "invalid --family '%s' (1-63 letters, digits or '_', "
+                    "e.g. standardDv2Family)",
+                    s);
+}
+
+enum { QS_FAMILY, QS_CORES, QS_PRIO };
+
+static const cli_opt_t s_quota_opts[] = {
+    [QS_FAMILY] = {"--family", NULL, 1, 0},
+    [QS_CORES] = {"--cores", NULL, 1, 0},
+    [QS_PRIO] = {"--vm-priority", NULL, 1, 0},
+    {NULL, NULL, 0, 0},
+};
+
+int cli_parse_quota_set(cli_ctx_t *ctx, int argc, char **argv,
+                        Drover__QuotaSet *q)
+{
+    drover__quota_set__init(q);
+    q->vm_priority = (char *)"dedicated";
+    cli_args_t a;
+    int rc = cli_opts_parse(ctx, s_quota_opts, argc, argv, &a);
+    if (rc < 0)
+        goto out;
+    if (a.npos > 0 || a.dashdash) {
+        rc = cli_usage(ctx, "unexpected argument '%s'",
+                       a.npos > 0 ? a.pos[0] : "--");
+        goto out;
+    }
+    if (!a.seen[QS_FAMILY] || !a.seen[QS_CORES]) {
+        rc = cli_usage(ctx, "missing required option %s",
+                       !a.seen[QS_FAMILY] ? "--family FAMILY" : "--cores N");
+        goto out;
+    }
+    if ((rc = cli_check_family(ctx, a.val[QS_FAMILY])) < 0)
+        goto out;
+    q->family = (char *)a.val[QS_FAMILY];
+    int64_t v;
+    if ((rc = cli_parse_int(ctx, "--cores", a.val[QS_CORES], 0,
+                            CLI_QUOTA_CORES_MAX, &v)) < 0)
+        goto out;
+    q->cores = v;
+    if (a.seen[QS_PRIO]) {
+        const char *p = a.val[QS_PRIO];
+        if (strcmp(p, "dedicated") != 0 && strcmp(p, "lowpriority") != 0) {
+            rc = cli_fail(ctx, DR_EINVAL,
+                          "invalid --vm-priority '%s' (dedicated or "
+                          "lowpriority)",
+                          p);
+            goto out;
+        }
+        q->vm_priority = (char *)p;
+    }
+    rc = 0;
+out:
+    cli_args_free(&a);
+    return rc;
+}
+
+enum { CE_NAME, CE_LIMIT };
+
+static const cli_opt_t s_events_opts[] = {
+    [CE_NAME] = {"--name", "-n", 1, 0},
+    [CE_LIMIT] = {"--limit", NULL, 1, 0},
+    {NULL, NULL, 0, 0},
+};
+
+int cli_parse_cluster_events(cli_ctx_t *ctx, int argc, char **argv,
+                             Drover__ClusterEventsReq *e)
+{
+    drover__cluster_events_req__init(e);
+    cli_args_t a;
+    int rc = cli_opts_parse(ctx, s_events_opts, argc, argv, &a);
+    if (rc < 0)
+        goto out;
+    if (a.npos > 0 || a.dashdash) {
+        rc = cli_usage(ctx, "unexpected argument '%s'",
+                       a.npos > 0 ? a.pos[0] : "--");
+        goto out;
+    }
+    if (!a.seen[CE_NAME]) {
+        rc = cli_usage(ctx, "missing required option -n NAME");
+        goto out;
+    }
+    if ((rc = cli_check_name(ctx, "cluster", a.val[CE_NAME])) < 0)
+        goto out;
+    e->name = (char *)a.val[CE_NAME];
+    int64_t v = 0;
+    if ((rc = s_opt_int(ctx, &a, CE_LIMIT, "--limit", 1, CLI_EVENTS_MAX, &v)) <
+        0)
+        goto out;
+    e->limit = (uint32_t)v; /* 0: the scheduler's default */
+    rc = 0;
+out:
+    cli_args_free(&a);
+    return rc;
+}
+
+int cli_parse_node_ref(cli_ctx_t *ctx, int argc, char **argv,
+                       Drover__NodeRef *r)
+{
+    static const cli_opt_t none[] = {{NULL, NULL, 0, 0}};
+    drover__node_ref__init(r);
+    cli_args_t a;
+    int rc = cli_opts_parse(ctx, none, argc, argv, &a);
+    if (rc < 0)
+        goto out;
+    if (a.dashdash && a.nrest > 0) {
+        rc = cli_usage(ctx, "unexpected argument '%s'", a.rest[0]);
+        goto out;
+    }
+    if (a.npos == 0) {
+        rc = cli_usage(ctx, "missing node NAME");
+        goto out;
+    }
+    if (a.npos > 1) {
+        rc = cli_usage(ctx, "unexpected argument '%s'", a.pos[1]);
+        goto out;
+    }
+    if ((rc = cli_check_name(ctx, "node", a.pos[0])) < 0)
+        goto out;
+    r->name = a.pos[0];
 out:
     cli_args_free(&a);
     return rc;

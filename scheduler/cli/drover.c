@@ -21,22 +21,32 @@ static const cli_cmd_t s_commands[] = {
     {"cluster", "create", cli_cluster_create,
      "-n NAME -s VM_SIZE [--min-nodes N] [--max-nodes N] "
      "[--idle-seconds-before-scaledown S] [--vm-priority "
-     "dedicated|lowpriority] [--location L] [--provider local]"},
+     "dedicated|lowpriority] [--location L] [--provider local|exec|http] "
+     "[--resume-program PATH --suspend-program PATH] [--provider-url URL]"},
     {"cluster", "update", cli_cluster_update,
      "-n NAME [--min-nodes N] [--max-nodes N] "
      "[--idle-seconds-before-scaledown S]"},
     {"cluster", "show", cli_cluster_show, "-n NAME"},
     {"cluster", "list", cli_cluster_list, ""},
     {"cluster", "delete", cli_cluster_delete, "-n NAME"},
+    {"cluster", "lock", cli_cluster_lock, "-n NAME"},
+    {"cluster", "unlock", cli_cluster_unlock, "-n NAME"},
+    {"cluster", "events", cli_cluster_events, "-n NAME [--limit N]"},
     {"job", "submit", cli_job_submit,
      "--cluster NAME [--name N] [--cpus C] [--memory 2G] [--gpus G] "
-     "[--nodes N] [--priority P] [--max-retries R] [--time-limit 30m] "
+     "[--nodes N] [--procs-per-node P] [--priority P] [--max-retries R] "
+     "[--time-limit 30m] "
      "[--image IMG] [--env K=V]... [--wait] -- COMMAND [ARG...]"},
     {"job", "list", cli_job_list, "[--cluster NAME] [--state S]"},
     {"job", "show", cli_job_show, "ID"},
     {"job", "cancel", cli_job_cancel, "ID"},
     {"job", "logs", cli_job_logs, "ID [-f]"},
     {"node", "list", cli_node_list, "[--cluster NAME]"},
+    {"node", "show", cli_node_show, "NAME"},
+    {"node", "preempt", cli_node_preempt, "NAME"},
+    {"quota", "set", cli_quota_set,
+     "--family FAMILY --cores N [--vm-priority dedicated|lowpriority]"},
+    {"quota", "list", cli_quota_list, ""},
     {"version", NULL, s_version, ""},
 };
 

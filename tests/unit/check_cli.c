@@ -15,6 +15,7 @@
 #include "../../scheduler/cli/cli_cluster.c"
 #include "../../scheduler/cli/cli_job.c"
 #include "../../scheduler/cli/cli_node.c"
+#include "../../scheduler/cli/cli_quota.c"
 
 #include <check.h>
 #include <stdlib.h>
@@ -427,8 +428,59 @@ START_TEST(test_job_json)
     const char *keys[] = {"cpus", "gpus", "max_retries", "started_at"};
     for (size_t i = 0; i < 4; i++)
         ck_assert(json_is_integer(json_object_get(o, keys[i])));
-    ck_assert_int_eq(json_object_size(o), 20);
+    ck_assert_int_eq(json_array_size(json_object_get(o, "gpu_indices")), 0);
+    ck_assert_int_eq(json_array_size(json_object_get(o, "gpu_uuids")), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "preemptions")), 0);
+    ck_assert_int_eq(json_object_size(o), 23);
     json_decref(o);
+    dr_buf_free(&b);
+}
+END_TEST
+
+/* Issue 4/6 fields of a job: the GPUs it holds and its preemptions. */
+START_TEST(test_job_gpus)
+{
+    Drover__Job j;
+    s_fill_job(&j);
+    uint32_t idx[] = {1, 3};
+    char *uuids[] = {"GPU-aaaa", "GPU-bbbb"};
+    j.gpus = 2;
+    j.gpu_indices = idx;
+    j.n_gpu_indices = 2;
+    j.gpu_uuids = uuids;
+    j.n_gpu_uuids = 2;
+    j.preemptions = 4;
+    dr_buf_t b = {0};
+    cli_json_render(&b, cli_job_json(&j));
+    json_t *o = json_loads(b.data, 0, NULL);
+    ck_assert_ptr_nonnull(o);
+    json_t *gi = json_object_get(o, "gpu_indices");
+    ck_assert_int_eq(json_array_size(gi), 2);
+    ck_assert_int_eq(json_integer_value(json_array_get(gi, 1)), 3);
+    json_t *gu = json_object_get(o, "gpu_uuids");
+    ck_assert_str_eq(json_string_value(json_array_get(gu, 0)), "GPU-aaaa");
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "preemptions")), 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "gpus")), 2);
+    json_decref(o);
+
+    b.len = 0;
+    cli_render_job_show(&b, &j);
+    ck_assert_ptr_nonnull(
+        strstr(b.data, "\ngpus: 2 (1=GPU-aaaa, 3=GPU-bbbb)\n"));
+    ck_assert_ptr_nonnull(strstr(b.data, "\npreemptions: 4\n"));
+
+    /* indices without uuids (an agent without NVML): just the indices */
+    j.n_gpu_uuids = 0;
+    b.len = 0;
+    cli_render_job_show(&b, &j);
+    ck_assert_ptr_nonnull(strstr(b.data, "\ngpus: 2 (1, 3)\n"));
+    /* nothing assigned: the count alone */
+    j.n_gpu_indices = 0;
+    j.preemptions = 0;
+    b.len = 0;
+    cli_render_job_show(&b, &j);
+    ck_assert_ptr_nonnull(strstr(b.data, "\ngpus: 2\n"));
+    ck_assert_ptr_nonnull(strstr(b.data, "\npreemptions: 0\n"));
     dr_buf_free(&b);
 }
 END_TEST
@@ -471,7 +523,10 @@ START_TEST(test_cluster_json)
     json_t *e = json_object_get(o, "errors");
     ck_assert_int_eq(json_array_size(e), 2);
     ck_assert_str_eq(json_string_value(json_array_get(e, 1)), "provider down");
-    ck_assert_int_eq(json_object_size(o), 16);
+    ck_assert(json_is_false(json_object_get(o, "locked")));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "wait_reason")), "");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "provider_url")), "");
+    ck_assert_int_eq(json_object_size(o), 24);
     json_decref(o);
 
     b.len = 0;
@@ -481,6 +536,12 @@ START_TEST(test_cluster_json)
     ck_assert_ptr_nonnull(strstr(b.data, "preparing_nodes: 1\n"));
     ck_assert_ptr_nonnull(
         strstr(b.data, "error: quota exceeded\nerror: provider down\n"));
+    ck_assert_ptr_nonnull(strstr(b.data, "\nlocked: no\n"));
+    ck_assert_ptr_nonnull(strstr(b.data, "\nvm_family: -\n"));
+    ck_assert_ptr_nonnull(strstr(b.data, "\npreempted_nodes: 0\n"));
+    ck_assert_ptr_null(strstr(b.data, "wait_reason"));
+    ck_assert_ptr_null(strstr(b.data, "resume_program"));
+    ck_assert_ptr_null(strstr(b.data, "provider_url"));
 
     b.len = 0;
     Drover__Cluster *list[] = {&c};
@@ -534,14 +595,17 @@ START_TEST(test_tables)
     Drover__Node *ns[] = {&n};
     b.len = 0;
     cli_render_nodes(&b, ns, 1);
-    ck_assert_str_eq(b.data,
-                     "NAME  CLUSTER  STATE    CPUS  MEMORY_MB   GPUS  TASKS\n"
-                     "c1-0  c1       running  2/8   1024/16384  0     1\n");
+    ck_assert_str_eq(
+        b.data,
+        "NAME  CLUSTER  STATE    CPUS  MEMORY_MB   GPUS  RUNTIMES  TASKS\n"
+        "c1-0  c1       running  2/8   1024/16384  -     -         1\n");
     b.len = 0;
     cli_json_render(&b, cli_node_json(&n));
     json_t *o = json_loads(b.data, 0, NULL);
     ck_assert_ptr_nonnull(o);
     ck_assert(json_is_array(json_object_get(o, "gpus")));
+    ck_assert_int_eq(json_array_size(json_object_get(o, "runtimes")), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "reason")), "");
     ck_assert_int_eq(json_integer_value(json_object_get(o, "cpus_used")), 2);
     json_decref(o);
     dr_buf_free(&b);
@@ -553,6 +617,505 @@ START_TEST(test_tables)
     ck_assert_str_eq(age, "3d");
     cli_fmt_age(age, sizeof age, 5, 0);
     ck_assert_str_eq(age, "-");
+}
+END_TEST
+
+/* A node with two V100s (one unhealthy) and both runtimes. */
+static Drover__GpuInfo s_g0, s_g1;
+static Drover__GpuInfo *s_gpus2[] = {&s_g0, &s_g1};
+static char *s_rts2[] = {"process", "docker"};
+
+static void s_fill_gpu_node(Drover__Node *n)
+{
+    drover__gpu_info__init(&s_g0);
+    s_g0.index = 0;
+    s_g0.uuid = "GPU-0000";
+    s_g0.name = "Tesla V100-PCIE-16GB";
+    s_g0.memory_total_mb = 16384;
+    s_g0.memory_used_mb = 1200;
+    s_g0.utilization_gpu = 12;
+    s_g0.utilization_memory = 3;
+    s_g0.temperature_c = 45;
+    s_g0.power_mw = 60000;
+    s_g0.power_limit_mw = 250000;
+    s_g0.ecc_uncorrected = 0;
+    s_g0.healthy = 1;
+    s_g1 = s_g0;
+    s_g1.index = 1;
+    s_g1.uuid = "GPU-1111";
+    s_g1.utilization_gpu = 15;
+    s_g1.ecc_uncorrected = 7;
+    s_g1.healthy = 0;
+    drover__node__init(n);
+    n->name = "g-0";
+    n->cluster = "gpu";
+    n->state = "idle";
+    n->reason = "1 GPU unhealthy";
+    n->cpus = 8;
+    n->memory_mb = 65536;
+    n->vm_size = "Standard_NC12";
+    n->gpus = s_gpus2;
+    n->n_gpus = 2;
+    n->runtimes = s_rts2;
+    n->n_runtimes = 2;
+    n->last_seen_ms = 1700000000000;
+    n->created_at_ms = 1700000000000 - 60000;
+}
+
+START_TEST(test_node_gpus)
+{
+    Drover__Node n;
+    s_fill_gpu_node(&n);
+    Drover__Node *ns[] = {&n};
+    dr_buf_t b = {0};
+    cli_render_nodes(&b, ns, 1);
+    ck_assert_str_eq(b.data,
+                     "NAME  CLUSTER  STATE  CPUS  MEMORY_MB  GPUS            "
+                     "                  RUNTIMES        TASKS\n"
+                     "g-0   gpu      idle   0/8   0/65536    2 V100-PCIE-16GB "
+                     "(1 healthy) 14%  process,docker  0\n");
+
+    /* the GPU cell: mixed models, vendor prefixes, rounding */
+    b.len = 0;
+    cli_fmt_gpus(&b, NULL, 0);
+    ck_assert_str_eq(b.data, "-");
+    s_g1.name = "NVIDIA A100-SXM4-80GB";
+    s_g1.utilization_gpu = 13;
+    b.len = 0;
+    cli_fmt_gpus(&b, s_gpus2, 2);
+    ck_assert_str_eq(b.data, "2 mixed (1 healthy) 13%");
+    s_g0.name = "NVIDIA GeForce RTX 3090";
+    b.len = 0;
+    cli_fmt_gpus(&b, s_gpus2, 1);
+    ck_assert_str_eq(b.data, "1 RTX 3090 (1 healthy) 12%");
+    s_g0.name = "";
+    b.len = 0;
+    cli_fmt_gpus(&b, s_gpus2, 1);
+    ck_assert_str_eq(b.data, "1 ? (1 healthy) 12%");
+
+    s_fill_gpu_node(&n);
+    b.len = 0;
+    cli_render_node_show(&b, &n);
+    ck_assert_str_eq(
+        b.data,
+        "name: g-0\n"
+        "cluster: gpu\n"
+        "state: idle\n"
+        "reason: 1 GPU unhealthy\n"
+        "vm_size: Standard_NC12\n"
+        "cpus: 8\n"
+        "cpus_used: 0\n"
+        "memory_mb: 65536\n"
+        "memory_used_mb: 0\n"
+        "tasks: 0\n"
+        "runtimes: process,docker\n"
+        "gpus: 2 V100-PCIE-16GB (1 healthy) 14%\n"
+        "last_seen: 2023-11-14T22:13:20Z\n"
+        "created: 2023-11-14T22:12:20Z\n"
+        "gpu 0: GPU-0000 Tesla V100-PCIE-16GB 16384 MB, used 1200 MB, util "
+        "12%/3%, 45 C, 60/250 W, ecc 0, healthy\n"
+        "gpu 1: GPU-1111 Tesla V100-PCIE-16GB 16384 MB, used 1200 MB, util "
+        "15%/3%, 45 C, 60/250 W, ecc 7, unhealthy\n");
+
+    b.len = 0;
+    cli_json_render(&b, cli_node_json(&n));
+    json_t *o = json_loads(b.data, 0, NULL);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "reason")),
+                     "1 GPU unhealthy");
+    json_t *rts = json_object_get(o, "runtimes");
+    ck_assert_int_eq(json_array_size(rts), 2);
+    ck_assert_str_eq(json_string_value(json_array_get(rts, 1)), "docker");
+    json_t *gpus = json_object_get(o, "gpus");
+    ck_assert_int_eq(json_array_size(gpus), 2);
+    json_t *g = json_array_get(gpus, 1);
+    ck_assert_int_eq(json_object_size(g), 12);
+    ck_assert_int_eq(json_integer_value(json_object_get(g, "index")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(g, "uuid")), "GPU-1111");
+    ck_assert_str_eq(json_string_value(json_object_get(g, "name")),
+                     "Tesla V100-PCIE-16GB");
+    ck_assert_int_eq(json_integer_value(json_object_get(g, "memory_total_mb")),
+                     16384);
+    ck_assert_int_eq(json_integer_value(json_object_get(g, "memory_used_mb")),
+                     1200);
+    ck_assert_int_eq(json_integer_value(json_object_get(g, "utilization_gpu")),
+                     15);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(g, "utilization_memory")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(g, "temperature_c")),
+                     45);
+    ck_assert_int_eq(json_integer_value(json_object_get(g, "power_mw")), 60000);
+    ck_assert_int_eq(json_integer_value(json_object_get(g, "power_limit_mw")),
+                     250000);
+    ck_assert_int_eq(json_integer_value(json_object_get(g, "ecc_uncorrected")),
+                     7);
+    ck_assert(json_is_false(json_object_get(g, "healthy")));
+    ck_assert(
+        json_is_true(json_object_get(json_array_get(gpus, 0), "healthy")));
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "last_seen_at")),
+                     1700000000000LL);
+    json_decref(o);
+    dr_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_cluster_new_fields)
+{
+    Drover__Cluster c;
+    drover__cluster__init(&c);
+    c.name = "ex";
+    c.vm_size = "S";
+    c.provider = "exec";
+    c.resume_program = "/opt/resume.sh";
+    c.suspend_program = "/opt/suspend.sh";
+    c.locked = 1;
+    c.vm_family = "standardDv2Family";
+    c.preempted_nodes = 2;
+    c.unusable_nodes = 1;
+    c.wait_reason = "quota standardDv2Family: 8 of 8 dedicated cores in use";
+    dr_buf_t b = {0};
+    cli_render_cluster_show(&b, &c);
+    ck_assert_ptr_nonnull(strstr(b.data, "provider: exec\n"
+                                         "resume_program: /opt/resume.sh\n"
+                                         "suspend_program: /opt/suspend.sh\n"
+                                         "vm_family: standardDv2Family\n"
+                                         "locked: yes\n"));
+    ck_assert_ptr_nonnull(strstr(b.data,
+                                 "\npreempted_nodes: 2\n"
+                                 "unusable_nodes: 1\n"
+                                 "wait_reason: quota standardDv2Family: "
+                                 "8 of 8 dedicated cores in use\n"));
+    ck_assert_ptr_null(strstr(b.data, "provider_url"));
+    b.len = 0;
+    cli_json_render(&b, cli_cluster_json(&c));
+    json_t *o = json_loads(b.data, 0, NULL);
+    ck_assert_ptr_nonnull(o);
+    ck_assert(json_is_true(json_object_get(o, "locked")));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "vm_family")),
+                     "standardDv2Family");
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "preempted_nodes")),
+                     2);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "unusable_nodes")),
+                     1);
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(o, "wait_reason")), "8 of 8"));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "resume_program")),
+                     "/opt/resume.sh");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "suspend_program")),
+                     "/opt/suspend.sh");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "provider_url")), "");
+    json_decref(o);
+
+    c.provider = "http";
+    c.resume_program = c.suspend_program = "";
+    c.provider_url = "https://prov.example/api";
+    c.locked = 0;
+    b.len = 0;
+    cli_render_cluster_show(&b, &c);
+    ck_assert_ptr_nonnull(strstr(b.data,
+                                 "provider: http\n"
+                                 "provider_url: https://prov.example/api\n"
+                                 "vm_family: standardDv2Family\n"
+                                 "locked: no\n"));
+    dr_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_quota_render)
+{
+    Drover__Quota q1, q2;
+    drover__quota__init(&q1);
+    drover__quota__init(&q2);
+    q1.family = "standardDv2Family";
+    q1.dedicated_cores = 16;
+    q1.dedicated_used = 4;
+    q1.lowpriority_cores = -1;
+    q1.lowpriority_used = 2;
+    q2.family = "standardNCFamily";
+    q2.dedicated_cores = -1;
+    q2.lowpriority_cores = 0;
+    Drover__Quota *qs[] = {&q1, &q2};
+    dr_buf_t b = {0};
+    cli_render_quotas(&b, qs, 2);
+    ck_assert_str_eq(b.data, "FAMILY             DEDICATED    LOWPRIORITY\n"
+                             "standardDv2Family  4/16         2/unlimited\n"
+                             "standardNCFamily   0/unlimited  0/0\n");
+    b.len = 0;
+    cli_render_quotas(&b, NULL, 0);
+    ck_assert_str_eq(b.data, "FAMILY  DEDICATED  LOWPRIORITY\n");
+    b.len = 0;
+    cli_json_render(&b, cli_quota_json(&q1));
+    json_t *o = json_loads(b.data, 0, NULL);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_int_eq(json_object_size(o), 5);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "family")),
+                     "standardDv2Family");
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "dedicated_cores")),
+                     16);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(o, "lowpriority_cores")), -1);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "dedicated_used")),
+                     4);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "lowpriority_used")),
+                     2);
+    json_decref(o);
+    dr_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_event_render)
+{
+    Drover__Event e1, e2;
+    drover__event__init(&e1);
+    drover__event__init(&e2);
+    e1.ts_ms = 1700000000000;
+    e1.kind = "scale_out";
+    e1.cluster = "c1";
+    e1.message = "target 0 -> 2";
+    e2.ts_ms = 1700000061000;
+    e2.kind = "node_preempted";
+    e2.cluster = "c1";
+    e2.node = "c1-0";
+    e2.job_id = 12;
+    e2.message = "Preempt event";
+    Drover__Event *es[] = {&e1, &e2};
+    dr_buf_t b = {0};
+    cli_render_events(&b, es, 2);
+    ck_assert_str_eq(
+        b.data,
+        "TIME                  KIND            NODE  JOB  MESSAGE\n"
+        "2023-11-14T22:13:20Z  scale_out       -     -    target 0 -> 2\n"
+        "2023-11-14T22:14:21Z  node_preempted  c1-0  12   Preempt event\n");
+    b.len = 0;
+    cli_json_render(&b, cli_event_json(&e2));
+    json_t *o = json_loads(b.data, 0, NULL);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_int_eq(json_object_size(o), 6);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "ts")),
+                     1700000061000LL);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "kind")),
+                     "node_preempted");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "cluster")), "c1");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "node")), "c1-0");
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "job_id")), 12);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "message")),
+                     "Preempt event");
+    json_decref(o);
+    dr_buf_free(&b);
+}
+END_TEST
+
+/* One bad command line: expected usage flag and a fragment of the message. */
+typedef struct {
+    int argc;
+    char **argv;
+    int usage;
+    const char *msg;
+} bad_case_t;
+
+#define CHECK_BAD(cases, call)                                                 \
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {              \
+        cli_ctx_t ctx;                                                         \
+        cli_ctx_init(&ctx);                                                    \
+        int argc = cases[i].argc;                                              \
+        char **argv = cases[i].argv;                                           \
+        int rc = (call);                                                       \
+        ck_assert_msg(rc == DR_EINVAL, "case %zu rc %d", i, rc);               \
+        ck_assert_msg(ctx.usage == cases[i].usage, "case %zu usage %d: %s", i, \
+                      ctx.usage, ctx.err);                                     \
+        ck_assert_msg(strstr(ctx.err, cases[i].msg), "case %zu: '%s'", i,      \
+                      ctx.err);                                                \
+    }
+
+START_TEST(test_cluster_provider_parse)
+{
+    cli_ctx_t ctx;
+    cli_ctx_init(&ctx);
+    Drover__Cluster c;
+    ck_assert_int_eq(
+        cli_parse_cluster_create(&ctx, 9,
+                                 ARGV("-n", "ex", "-s", "S", "--provider",
+                                      "exec", "--resume-program", "/bin/r",
+                                      "--suspend-program=/bin/s"),
+                                 &c),
+        0);
+    ck_assert_str_eq(c.provider, "exec");
+    ck_assert_str_eq(c.resume_program, "/bin/r");
+    ck_assert_str_eq(c.suspend_program, "/bin/s");
+    ck_assert_str_eq(c.provider_url, "");
+    ck_assert_int_eq(cli_parse_cluster_create(
+                         &ctx, 8,
+                         ARGV("-n", "h", "-s", "S", "--provider", "http",
+                              "--provider-url", "https://10.0.0.1:8080/nodes"),
+                         &c),
+                     0);
+    ck_assert_str_eq(c.provider, "http");
+    ck_assert_str_eq(c.provider_url, "https://10.0.0.1:8080/nodes");
+    ck_assert_str_eq(c.resume_program, "");
+    ck_assert_int_eq(cli_parse_cluster_create(
+                         &ctx, 8,
+                         ARGV("-n", "h", "-s", "S", "--provider", "http",
+                              "--provider-url", "http://localhost"),
+                         &c),
+                     0);
+    ck_assert_int_eq(
+        cli_parse_cluster_create(
+            &ctx, 6, ARGV("-n", "l", "-s", "S", "--provider", "local"), &c),
+        0);
+    ck_assert_str_eq(c.provider, "local");
+
+    bad_case_t cases[] = {
+        {6, ARGV("-n", "x", "-s", "S", "--provider", "azure"), 0,
+         "invalid --provider 'azure' (local, exec or http)"},
+        {6, ARGV("-n", "x", "-s", "S", "--provider", ""), 0,
+         "invalid --provider ''"},
+        {6, ARGV("-n", "x", "-s", "S", "--resume-program", "/r"), 1,
+         "--resume-program needs --provider exec"},
+        {8,
+         ARGV("-n", "x", "-s", "S", "--provider", "local", "--suspend-program",
+              "/s"),
+         1, "--suspend-program needs --provider exec"},
+        {6, ARGV("-n", "x", "-s", "S", "--provider-url", "http://h"), 1,
+         "--provider-url needs --provider http"},
+        {10,
+         ARGV("-n", "x", "-s", "S", "--provider", "exec", "--resume-program",
+              "/r", "--provider-url", "http://h"),
+         1, "--provider-url needs --provider http"},
+        {8,
+         ARGV("-n", "x", "-s", "S", "--provider", "http", "--resume-program",
+              "/r"),
+         1, "--resume-program needs --provider exec"},
+        {6, ARGV("-n", "x", "-s", "S", "--provider", "exec"), 1,
+         "--provider exec needs --resume-program PATH"},
+        {8,
+         ARGV("-n", "x", "-s", "S", "--provider", "exec", "--resume-program",
+              "/r"),
+         1, "--provider exec needs --suspend-program PATH"},
+        {6, ARGV("-n", "x", "-s", "S", "--provider", "http"), 1,
+         "--provider http needs --provider-url URL"},
+        {10,
+         ARGV("-n", "x", "-s", "S", "--provider", "exec", "--resume-program",
+              "r.sh", "--suspend-program", "/s"),
+         0, "invalid --resume-program 'r.sh': expected an absolute path"},
+        {10,
+         ARGV("-n", "x", "-s", "S", "--provider", "exec", "--resume-program",
+              "/r", "--suspend-program", ""),
+         0, "invalid --suspend-program ''"},
+        {8,
+         ARGV("-n", "x", "-s", "S", "--provider", "http", "--provider-url",
+              "ftp://h"),
+         0, "invalid --provider-url 'ftp://h'"},
+        {8,
+         ARGV("-n", "x", "-s", "S", "--provider", "http", "--provider-url",
+              "http://"),
+         0, "invalid --provider-url 'http://'"},
+        {8,
+         ARGV("-n", "x", "-s", "S", "--provider", "http", "--provider-url",
+              "https://a b"),
+         0, "invalid --provider-url"},
+        {8,
+         ARGV("-n", "x", "-s", "S", "--provider", "http", "--provider-url",
+              "prov.example"),
+         0, "invalid --provider-url"},
+    };
+    CHECK_BAD(cases, cli_parse_cluster_create(&ctx, argc, argv, &c));
+}
+END_TEST
+
+START_TEST(test_quota_parse)
+{
+    cli_ctx_t ctx;
+    cli_ctx_init(&ctx);
+    Drover__QuotaSet q;
+    ck_assert_int_eq(cli_parse_quota_set(
+                         &ctx, 4,
+                         ARGV("--family", "standardDv2Family", "--cores", "16"),
+                         &q),
+                     0);
+    ck_assert_str_eq(q.family, "standardDv2Family");
+    ck_assert_int_eq(q.cores, 16);
+    ck_assert_str_eq(q.vm_priority, "dedicated");
+    ck_assert_int_eq(cli_parse_quota_set(&ctx, 5,
+                                         ARGV("--cores=0", "--family", "NC_v3",
+                                              "--vm-priority", "lowpriority"),
+                                         &q),
+                     0);
+    ck_assert_int_eq(q.cores, 0);
+    ck_assert_str_eq(q.vm_priority, "lowpriority");
+    ck_assert_str_eq(q.family, "NC_v3");
+
+    bad_case_t cases[] = {
+        {2, ARGV("--cores", "4"), 1, "missing required option --family"},
+        {2, ARGV("--family", "f"), 1, "missing required option --cores"},
+        {5, ARGV("--family", "f", "--cores", "4", "extra"), 1,
+         "unexpected argument 'extra'"},
+        {4, ARGV("--family", "f", "--cpus", "4"), 1, "unknown option '--cpus'"},
+        {4, ARGV("--family", "", "--cores", "4"), 0, "invalid --family ''"},
+        {4, ARGV("--family", "std-Dv2", "--cores", "4"), 0,
+         "invalid --family 'std-Dv2'"},
+        {4, ARGV("--family", "a b", "--cores", "4"), 0, "invalid --family"},
+        {4,
+         ARGV(
+             "--family",
+             "f123456789012345678901234567890123456789012345678901234567890123",
+             "--cores", "4"),
+         0, "invalid --family"},
+        {4, ARGV("--family", "f", "--cores", "-1"), 0,
+         "invalid --cores '-1': expected an integer from 0"},
+        {4, ARGV("--family", "f", "--cores", "4x"), 0, "invalid --cores '4x'"},
+        {4, ARGV("--family", "f", "--cores", "100000001"), 0,
+         "invalid --cores '100000001': expected an integer from 0 to "
+         "100000000"},
+        {4, ARGV("--family", "f", "--cores", ""), 0, "invalid --cores ''"},
+        {6, ARGV("--family", "f", "--cores", "4", "--vm-priority", "spot"), 0,
+         "invalid --vm-priority 'spot'"},
+    };
+    CHECK_BAD(cases, cli_parse_quota_set(&ctx, argc, argv, &q));
+}
+END_TEST
+
+START_TEST(test_events_node_parse)
+{
+    cli_ctx_t ctx;
+    cli_ctx_init(&ctx);
+    Drover__ClusterEventsReq e;
+    ck_assert_int_eq(cli_parse_cluster_events(&ctx, 2, ARGV("-n", "c1"), &e),
+                     0);
+    ck_assert_str_eq(e.name, "c1");
+    ck_assert_uint_eq(e.limit, 0);
+    ck_assert_int_eq(cli_parse_cluster_events(
+                         &ctx, 3, ARGV("--name", "c1", "--limit=20"), &e),
+                     0);
+    ck_assert_uint_eq(e.limit, 20);
+    bad_case_t ev[] = {
+        {0, ARGV(NULL), 1, "missing required option -n NAME"},
+        {2, ARGV("--limit", "5"), 1, "missing required option -n NAME"},
+        {3, ARGV("-n", "c1", "x"), 1, "unexpected argument 'x'"},
+        {1, ARGV("-n"), 1, "needs a value"},
+        {2, ARGV("-n", "bad name"), 0, "invalid cluster name 'bad name'"},
+        {4, ARGV("-n", "c1", "--limit", "0"), 0, "invalid --limit '0'"},
+        {4, ARGV("-n", "c1", "--limit", "ten"), 0, "invalid --limit 'ten'"},
+        {4, ARGV("-n", "c1", "--limit", "10001"), 0,
+         "expected an integer from 1 to 10000"},
+    };
+    CHECK_BAD(ev, cli_parse_cluster_events(&ctx, argc, argv, &e));
+
+    Drover__NodeRef r;
+    ck_assert_int_eq(cli_parse_node_ref(&ctx, 1, ARGV("c1-0"), &r), 0);
+    ck_assert_str_eq(r.name, "c1-0");
+    ck_assert_int_eq(
+        cli_parse_node_ref(&ctx, 3, ARGV("-o", "json", "c1-0"), &r), 0);
+    ck_assert_int_eq(ctx.out, CLI_OUT_JSON);
+    ck_assert_int_eq(cli_parse_node_ref(&ctx, 2, ARGV("--", "c1-0"), &r),
+                     DR_EINVAL);
+    bad_case_t nr[] = {
+        {0, ARGV(NULL), 1, "missing node NAME"},
+        {2, ARGV("a", "b"), 1, "unexpected argument 'b'"},
+        {2, ARGV("a", "--force"), 1, "unknown option '--force'"},
+        {1, ARGV("a.b"), 0, "invalid node name 'a.b'"},
+        {1, ARGV(""), 0, "invalid node name ''"},
+    };
+    CHECK_BAD(nr, cli_parse_node_ref(&ctx, argc, argv, &r));
 }
 END_TEST
 
@@ -616,6 +1179,11 @@ struct fake {
     uint32_t seen_mask;
     char seen_argv0[64];
     size_t seen_nargv;
+    char seen_name[64];
+    char seen_prio[32];
+    int64_t seen_cores;
+    int seen_locked; /* 1 locked, 2 unlocked */
+    uint32_t seen_limit;
 };
 
 static void s_read_all(int fd, void *buf, size_t n)
@@ -701,6 +1269,11 @@ static void s_fake_stop(fake_t *f)
     memcpy(f->seen_argv0, back.seen_argv0, sizeof f->seen_argv0);
     f->seen_mask = back.seen_mask;
     f->seen_nargv = back.seen_nargv;
+    memcpy(f->seen_name, back.seen_name, sizeof f->seen_name);
+    memcpy(f->seen_prio, back.seen_prio, sizeof f->seen_prio);
+    f->seen_cores = back.seen_cores;
+    f->seen_locked = back.seen_locked;
+    f->seen_limit = back.seen_limit;
 }
 
 static void s_script_clusters(fake_t *f, int i, const dr_env_t *req,
@@ -952,6 +1525,203 @@ START_TEST(test_exit_status)
 }
 END_TEST
 
+/* quota set, then quota list; both answered with the same two quotas. */
+static void s_script_quota(fake_t *f, int i, const dr_env_t *req, dr_env_t *rep)
+{
+    static Drover__Quota q1, q2;
+    static Drover__Quota *qs[] = {&q1, &q2};
+    static Drover__QuotaList ql;
+    if (i == 0 && req->quota_set) {
+        snprintf(f->seen_name, sizeof f->seen_name, "%s",
+                 req->quota_set->family);
+        snprintf(f->seen_prio, sizeof f->seen_prio, "%s",
+                 req->quota_set->vm_priority);
+        f->seen_cores = req->quota_set->cores;
+    }
+    drover__quota__init(&q1);
+    drover__quota__init(&q2);
+    q1.family = "standardDv2Family";
+    q1.dedicated_cores = -1;
+    q1.lowpriority_cores = 8;
+    q1.dedicated_used = 6;
+    q2.family = "standardNCFamily";
+    q2.dedicated_cores = 24;
+    q2.lowpriority_cores = -1;
+    q2.dedicated_used = 12;
+    q2.lowpriority_used = 4;
+    drover__quota_list__init(&ql);
+    ql.quotas = qs;
+    ql.n_quotas = 2;
+    rep->body_case = DROVER__ENVELOPE__BODY_QUOTA_LIST_REPLY;
+    rep->quota_list_reply = &ql;
+}
+
+START_TEST(test_quota_roundtrip)
+{
+    fake_t f;
+    s_fake_start(&f, 2, s_script_quota);
+    cli_ctx_t ctx;
+    cli_ctx_init(&ctx);
+    ctx.endpoint = f.endpoint;
+    cap_t out = {0};
+    s_capture(&ctx, &out, NULL);
+    ck_assert_int_eq(
+        cli_quota_set(&ctx, 6,
+                      ARGV("--family", "standardDv2Family", "--cores", "8",
+                           "--vm-priority", "lowpriority")),
+        0);
+    /* a bad flag never reaches the scheduler */
+    ck_assert_int_eq(cli_quota_list(&ctx, 1, ARGV("extra")), DR_EINVAL);
+    ck_assert_int_eq(ctx.usage, 1);
+    ctx.usage = 0;
+    ck_assert_int_eq(cli_quota_list(&ctx, 2, ARGV("-o", "json")), 0);
+    s_capture_end(&ctx, &out, NULL);
+    cli_disconnect(&ctx);
+    s_fake_stop(&f);
+    ck_assert_int_eq(f.seen_body[0], DROVER__ENVELOPE__BODY_QUOTA_SET);
+    ck_assert_int_eq(f.seen_body[1], DROVER__ENVELOPE__BODY_QUOTA_LIST);
+    ck_assert_str_eq(f.seen_name, "standardDv2Family");
+    ck_assert_str_eq(f.seen_prio, "lowpriority");
+    ck_assert_int_eq(f.seen_cores, 8);
+    const char *table = "FAMILY             DEDICATED    LOWPRIORITY\n"
+                        "standardDv2Family  6/unlimited  0/8\n"
+                        "standardNCFamily   12/24        4/unlimited\n";
+    ck_assert_int_eq(strncmp(out.buf, table, strlen(table)), 0);
+    json_t *arr = json_loads(out.buf + strlen(table), 0, NULL);
+    ck_assert(json_is_array(arr));
+    ck_assert_int_eq(json_array_size(arr), 2);
+    json_t *q = json_array_get(arr, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(q, "family")),
+                     "standardDv2Family");
+    ck_assert_int_eq(json_integer_value(json_object_get(q, "dedicated_cores")),
+                     -1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(arr, 1),
+                                                        "lowpriority_used")),
+                     4);
+    json_decref(arr);
+    free(out.buf);
+}
+END_TEST
+
+/* node show, node preempt, cluster lock, cluster events, node show of a
+ * node the scheduler does not know. */
+static void s_script_node(fake_t *f, int i, const dr_env_t *req, dr_env_t *rep)
+{
+    static Drover__Node n;
+    static Drover__Ok ok = DROVER__OK__INIT;
+    static Drover__Cluster c = DROVER__CLUSTER__INIT;
+    static Drover__Event ev = DROVER__EVENT__INIT;
+    static Drover__Event *evs[] = {&ev};
+    static Drover__EventList el = DROVER__EVENT_LIST__INIT;
+    static Drover__Error e = DROVER__ERROR__INIT;
+    switch (req->body_case) {
+    case DROVER__ENVELOPE__BODY_NODE_SHOW:
+        if (strcmp(req->node_show->name, "g-0") != 0) {
+            e.code = DR_ENOENT;
+            e.message = "no node 'nope'";
+            rep->body_case = DROVER__ENVELOPE__BODY_ERROR;
+            rep->error = &e;
+            return;
+        }
+        s_fill_gpu_node(&n);
+        rep->body_case = DROVER__ENVELOPE__BODY_NODE_INFO;
+        rep->node_info = &n;
+        return;
+    case DROVER__ENVELOPE__BODY_NODE_PREEMPT:
+        snprintf(f->seen_name, sizeof f->seen_name, "%s",
+                 req->node_preempt->name);
+        ok.message = i == 1 ? "node g-0: preemption drill started" : "";
+        rep->body_case = DROVER__ENVELOPE__BODY_OK;
+        rep->ok = &ok;
+        return;
+    case DROVER__ENVELOPE__BODY_CLUSTER_LOCK:
+        f->seen_locked = req->cluster_lock->locked ? 1 : 2;
+        c.name = req->cluster_lock->name;
+        c.locked = req->cluster_lock->locked;
+        rep->body_case = DROVER__ENVELOPE__BODY_CLUSTER_INFO;
+        rep->cluster_info = &c;
+        return;
+    case DROVER__ENVELOPE__BODY_CLUSTER_EVENTS:
+        f->seen_limit = req->cluster_events->limit;
+        ev.ts_ms = 1700000000000;
+        ev.kind = "cluster_locked";
+        ev.cluster = req->cluster_events->name;
+        el.events = evs;
+        el.n_events = 1;
+        rep->body_case = DROVER__ENVELOPE__BODY_EVENT_LIST_REPLY;
+        rep->event_list_reply = &el;
+        return;
+    default:
+        return;
+    }
+    (void)i;
+}
+
+START_TEST(test_node_roundtrip)
+{
+    fake_t f;
+    s_fake_start(&f, 7, s_script_node);
+    cli_ctx_t ctx;
+    cli_ctx_init(&ctx);
+    ctx.endpoint = f.endpoint;
+    cap_t out = {0};
+    s_capture(&ctx, &out, NULL);
+    ck_assert_int_eq(cli_node_show(&ctx, 1, ARGV("g-0")), 0);
+    ck_assert_int_eq(cli_node_preempt(&ctx, 1, ARGV("g-0")), 0);
+    ck_assert_int_eq(cli_cluster_lock(&ctx, 2, ARGV("-n", "c1")), 0);
+    ck_assert_int_eq(
+        cli_cluster_events(&ctx, 4, ARGV("-n", "c1", "--limit", "5")), 0);
+    ck_assert_int_eq(cli_node_show(&ctx, 1, ARGV("nope")), DR_ENOENT);
+    ck_assert_str_eq(ctx.err, "no node 'nope'");
+    ck_assert_int_eq(ctx.usage, 0);
+    size_t text_len = 0;
+    fflush(ctx.fout);
+    text_len = out.len;
+    ctx.out = CLI_OUT_JSON;
+    ck_assert_int_eq(cli_node_show(&ctx, 1, ARGV("g-0")), 0);
+    ck_assert_int_eq(cli_node_preempt(&ctx, 1, ARGV("g-0")), 0);
+    s_capture_end(&ctx, &out, NULL);
+    cli_disconnect(&ctx);
+    s_fake_stop(&f);
+    ck_assert_int_eq(f.seen_body[0], DROVER__ENVELOPE__BODY_NODE_SHOW);
+    ck_assert_int_eq(f.seen_body[1], DROVER__ENVELOPE__BODY_NODE_PREEMPT);
+    ck_assert_int_eq(f.seen_body[2], DROVER__ENVELOPE__BODY_CLUSTER_LOCK);
+    ck_assert_int_eq(f.seen_body[3], DROVER__ENVELOPE__BODY_CLUSTER_EVENTS);
+    ck_assert_str_eq(f.seen_name, "g-0");
+    ck_assert_int_eq(f.seen_locked, 1);
+    ck_assert_uint_eq(f.seen_limit, 5);
+
+    char *text = strndup(out.buf, text_len);
+    ck_assert_ptr_nonnull(strstr(text, "name: g-0\ncluster: gpu\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "gpu 1: GPU-1111 Tesla V100-PCIE-16GB 16384 MB, used "
+                     "1200 MB, util 15%/3%, 45 C, 60/250 W, ecc 7, "
+                     "unhealthy\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nnode g-0: preemption drill started\n"
+                                       "name: c1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nlocked: yes\n"));
+    ck_assert_ptr_nonnull(strstr(
+        text, "TIME                  KIND            NODE  JOB  MESSAGE\n"
+              "2023-11-14T22:13:20Z  cluster_locked  -     -    -\n"));
+    free(text);
+
+    /* the JSON node object, then the preempt answer with no message */
+    json_error_t jerr;
+    json_t *o = json_loads(out.buf + text_len, JSON_DISABLE_EOF_CHECK, &jerr);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "name")), "g-0");
+    ck_assert_int_eq(json_array_size(json_object_get(o, "gpus")), 2);
+    json_decref(o);
+    json_t *p = json_loads(out.buf + text_len + jerr.position,
+                           JSON_DISABLE_EOF_CHECK, NULL);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "name")), "g-0");
+    ck_assert_str_eq(json_string_value(json_object_get(p, "message")), "");
+    json_decref(p);
+    free(out.buf);
+}
+END_TEST
+
 /* The real binary, when ctest runs us next to it. */
 START_TEST(test_binary)
 {
@@ -981,6 +1751,79 @@ START_TEST(test_binary)
     ck_assert_ptr_nonnull(fgets(line, sizeof line, fp));
     fclose(fp);
     ck_assert_str_eq(line, "drover: error: malformed memory size '2Q'\n");
+
+    /* the new commands: usage errors exit 2, bad values 1, before any
+     * request (the endpoint answers nobody) */
+    static const struct {
+        const char *args;
+        int status;
+        const char *err;
+    } cmds[] = {
+        {"quota set --cores 4", 2,
+         "drover: error: missing required option --family FAMILY\n"},
+        {"quota set --family std-x --cores 4", 1,
+         "drover: error: invalid --family 'std-x' (1-63 letters, digits or "
+         "'_', e.g. standardDv2Family)\n"},
+        {"quota set --family f --cores -2", 1,
+         "drover: error: invalid --cores '-2': expected an integer from 0 to "
+         "100000000\n"},
+        {"quota list x", 2, "drover: error: unexpected argument 'x'\n"},
+        {"node show", 2, "drover: error: missing node NAME\n"},
+        {"node preempt a/b", 1,
+         "drover: error: invalid node name 'a/b' (1-63 letters, digits, '-' "
+         "or '_', starting with a letter or digit)\n"},
+        {"cluster lock", 2,
+         "drover: error: missing required option -n "
+         "NAME\n"},
+        {"cluster unlock -n c1 x", 2,
+         "drover: error: unexpected argument "
+         "'x'\n"},
+        {"cluster events -n c1 --limit 0", 1,
+         "drover: error: invalid --limit '0': expected an integer from 1 to "
+         "10000\n"},
+        {"cluster create -n c1 -s S --resume-program /r", 2,
+         "drover: error: --resume-program needs --provider exec\n"},
+        {"cluster create -n c1 -s S --provider http --provider-url x", 1,
+         "drover: error: invalid --provider-url 'x': expected http://HOST... "
+         "or https://HOST...\n"},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd,
+                 "DROVER_TIMEOUT_MS=200 ./drover --scheduler tcp://127.0.0.1:1 "
+                 "%s >cli_out.txt 2>cli_err.txt",
+                 cmds[i].args);
+        st = system(cmd);
+        ck_assert(WIFEXITED(st));
+        ck_assert_msg(WEXITSTATUS(st) == cmds[i].status, "'%s' exit %d",
+                      cmds[i].args, WEXITSTATUS(st));
+        fp = fopen("cli_err.txt", "r");
+        ck_assert_ptr_nonnull(fp);
+        line[0] = '\0';
+        ck_assert_ptr_nonnull(fgets(line, sizeof line, fp));
+        fclose(fp);
+        ck_assert_str_eq(line, cmds[i].err);
+    }
+    /* help lists every new command */
+    st = system("./drover help >cli_out.txt 2>cli_err.txt");
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    fp = fopen("cli_out.txt", "r");
+    ck_assert_ptr_nonnull(fp);
+    char help[8192];
+    size_t hn = fread(help, 1, sizeof help - 1, fp);
+    help[hn] = '\0';
+    fclose(fp);
+    const char *want[] = {"  quota set --family FAMILY --cores N",
+                          "  quota list\n",
+                          "  node show NAME\n",
+                          "  node preempt NAME\n",
+                          "  cluster lock -n NAME\n",
+                          "  cluster unlock -n NAME\n",
+                          "  cluster events -n NAME [--limit N]\n",
+                          "--provider local|exec|http",
+                          "--provider-url URL"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(strstr(help, want[i]), "help lacks '%s'", want[i]);
     unlink("cli_out.txt");
     unlink("cli_err.txt");
 }
@@ -995,11 +1838,19 @@ static Suite *s_suite(void)
     tcase_add_test(tc, test_submit_parse);
     tcase_add_test(tc, test_submit_errors);
     tcase_add_test(tc, test_cluster_parse);
+    tcase_add_test(tc, test_cluster_provider_parse);
+    tcase_add_test(tc, test_quota_parse);
+    tcase_add_test(tc, test_events_node_parse);
     suite_add_tcase(s, tc);
     tc = tcase_create("output");
     tcase_add_test(tc, test_job_json);
     tcase_add_test(tc, test_cluster_json);
     tcase_add_test(tc, test_tables);
+    tcase_add_test(tc, test_job_gpus);
+    tcase_add_test(tc, test_node_gpus);
+    tcase_add_test(tc, test_cluster_new_fields);
+    tcase_add_test(tc, test_quota_render);
+    tcase_add_test(tc, test_event_render);
     tcase_add_test(tc, test_exit_status);
     suite_add_tcase(s, tc);
     tc = tcase_create("wire");
@@ -1010,6 +1861,8 @@ static Suite *s_suite(void)
     tcase_add_test(tc, test_submit_wait);
     tcase_add_test(tc, test_job_list_paging);
     tcase_add_test(tc, test_job_logs);
+    tcase_add_test(tc, test_quota_roundtrip);
+    tcase_add_test(tc, test_node_roundtrip);
     tcase_add_test(tc, test_binary);
     suite_add_tcase(s, tc);
     return s;

@@ -459,6 +459,136 @@ START_TEST(test_image_needs_docker)
 }
 END_TEST
 
+START_TEST(test_quota_lock_preemption)
+{
+    fx_t fx;
+    fx_setup(&fx);
+    /* the exec provider stands in: /bin/true "creates" nodes that never
+     * register, so the autoscaler's bookkeeping is what is tested */
+    dr_env_t env;
+    Drover__ClusterCreate cc = DROVER__CLUSTER_CREATE__INIT;
+    Drover__Cluster c = DROVER__CLUSTER__INIT;
+    wire_env_init(&env, 0);
+    c.name = "q";
+    c.vm_size = "Standard_NC6s_v3"; /* 6 cores, standardNCSv3Family */
+    c.max_nodes = 10;
+    c.provider = "exec";
+    c.resume_program = "/bin/true";
+    c.suspend_program = "relative/path";
+    cc.cluster = &c;
+    env.body_case = DROVER__ENVELOPE__BODY_CLUSTER_CREATE;
+    env.cluster_create = &cc;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "absolute resume");
+    c.suspend_program = "/bin/true";
+    c.provider_url = "http://x";
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "needs --provider http");
+    c.provider_url = NULL;
+    dr_env_t *r = fx_call(&fx, fx.client, &env);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_CLUSTER_INFO);
+    ck_assert_str_eq(r->cluster_info->vm_family, "standardNCSv3Family");
+    wire_free(&r);
+
+    /* a quota of 12 cores: two 6-core nodes, not three */
+    Drover__QuotaSet qs = DROVER__QUOTA_SET__INIT;
+    qs.family = "nofamily";
+    qs.cores = 12;
+    env.body_case = DROVER__ENVELOPE__BODY_QUOTA_SET;
+    env.quota_set = &qs;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "unknown VM family");
+    qs.family = "standardncsv3family"; /* case-insensitive */
+    qs.cores = -1;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "cores must be");
+    qs.cores = 12;
+    r = fx_call(&fx, fx.client, &env);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_QUOTA_LIST_REPLY);
+    int found = 0;
+    for (size_t i = 0; i < r->quota_list_reply->n_quotas; i++) {
+        Drover__Quota *q = r->quota_list_reply->quotas[i];
+        if (strcmp(q->family, "standardNCSv3Family") == 0) {
+            found = 1;
+            ck_assert_int_eq(q->dedicated_cores, 12);
+            ck_assert_int_eq(q->lowpriority_cores, -1);
+        }
+    }
+    ck_assert(found);
+    wire_free(&r);
+    uint64_t ids[3];
+    for (int i = 0; i < 3; i++)
+        ids[i] = fx_submit(&fx, "q", 6, 0);
+    cluster_t *cl = sched_cluster_find(fx.s, "q");
+    fx.s->next_autoscale = 0;
+    sched_run_once(fx.s, 0, -1);
+    ck_assert_uint_eq(cl->nnodes, 2);
+    ck_assert_str_eq(cl->wait_reason,
+                     "quota exceeded: standardNCSv3Family 12/12 cores");
+    ck_assert_str_eq(cl->cfg.last_error,
+                     "quota exceeded: standardNCSv3Family 12/12 cores");
+    ck_assert_int_eq(sched_cores_used(fx.s, "standardNCSv3Family", 0), 12);
+    char why[160];
+    ck_assert_str_eq(placement_wait_reason(fx.s, sched_job_find(fx.s, ids[2]),
+                                           why, sizeof why),
+                     "quota exceeded: standardNCSv3Family 12/12 cores");
+
+    /* a locked cluster is not resized or deleted by hand */
+    Drover__ClusterLock lk = DROVER__CLUSTER_LOCK__INIT;
+    lk.name = "q";
+    lk.locked = 1;
+    env.body_case = DROVER__ENVELOPE__BODY_CLUSTER_LOCK;
+    env.cluster_lock = &lk;
+    r = fx_call(&fx, fx.client, &env);
+    ck_assert(r->cluster_info->locked);
+    wire_free(&r);
+    Drover__ClusterUpdate cu = DROVER__CLUSTER_UPDATE__INIT;
+    cu.name = "q";
+    cu.max_nodes = 1;
+    cu.set_mask = 2;
+    env.body_case = DROVER__ENVELOPE__BODY_CLUSTER_UPDATE;
+    env.cluster_update = &cu;
+    fx_expect_error(&fx, fx.client, &env, DR_ESTATE, "is locked");
+    Drover__ClusterRef cr = DROVER__CLUSTER_REF__INIT;
+    cr.name = "q";
+    env.body_case = DROVER__ENVELOPE__BODY_CLUSTER_DELETE;
+    env.cluster_delete = &cr;
+    fx_expect_error(&fx, fx.client, &env, DR_ESTATE, "is locked");
+
+    /* preemption: the job is requeued; preemptions are counted apart and
+     * do not use up failure retries (max_retries is 0 here) */
+    node_t *n = cl->nodes[0];
+    n->state = NODE_READY;
+    n->runtimes = RT_PROCESS;
+    placement_capacity_grew(cl);
+    sched_run_once(fx.s, 0, -1);
+    job_t *j = sched_job_find(fx.s, ids[0]);
+    ck_assert_ptr_eq(j->node, n);
+    ck_assert_uint_eq(j->max_retries, 0);
+    sched_node_preempted(fx.s, n, "Preempt scheduled event");
+    ck_assert_int_eq(j->state, JOB_QUEUED);
+    ck_assert_uint_eq(j->preemptions, 1);
+    ck_assert_uint_eq(j->attempts, 1);
+    ck_assert(n->preempted);
+    ck_assert_int_eq(n->state, NODE_LEAVING);
+    /* the events say what happened */
+    Drover__ClusterEventsReq er = DROVER__CLUSTER_EVENTS_REQ__INIT;
+    er.name = "q";
+    env.body_case = DROVER__ENVELOPE__BODY_CLUSTER_EVENTS;
+    env.cluster_events = &er;
+    r = fx_call(&fx, fx.client, &env);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_EVENT_LIST_REPLY);
+    int preempted = 0, scale_out = 0, refused = 0;
+    for (size_t i = 0; i < r->event_list_reply->n_events; i++) {
+        const char *k = r->event_list_reply->events[i]->kind;
+        preempted += strcmp(k, "node_preempted") == 0;
+        scale_out += strcmp(k, "scale_out") == 0;
+        refused += strcmp(k, "refused") == 0;
+    }
+    ck_assert_int_eq(preempted, 1);
+    ck_assert_int_eq(scale_out, 2);
+    ck_assert_int_eq(refused, 2);
+    wire_free(&r);
+    fx_teardown(&fx);
+}
+END_TEST
+
 START_TEST(test_autoscaler_demand)
 {
     fx_t fx;
@@ -886,6 +1016,7 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_autoscaler_demand);
     tcase_add_test(tc, test_gpu_placement);
     tcase_add_test(tc, test_image_needs_docker);
+    tcase_add_test(tc, test_quota_lock_preemption);
     tcase_add_test(tc, test_client_validation);
     tcase_add_test(tc, test_garbage_on_both_sockets);
     tcase_add_test(tc, test_agent_protocol_errors);
