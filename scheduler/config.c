@@ -42,6 +42,10 @@ static const opt_def_t s_opts[] = {
      "this binary)"},
     {"vm-catalog", STR(vm_catalog), "", 0, 0,
      "vm-size catalog CSV (default: the embedded one)"},
+    {"scheduled-events-url", STR(scheduled_events_url), "", 0, 0,
+     "metadata scheduled-events URL the local provider gives low-priority "
+     "nodes (e.g. http://169.254.169.254/metadata/scheduledevents"
+     "?api-version=2020-07-01)"},
     {"heartbeat-interval", MS(heartbeat_interval_ms), "5s", 100, 600000,
      "how often agents heartbeat"},
     {"heartbeat-timeout", MS(heartbeat_timeout_ms), "30s", 500, 3600000,

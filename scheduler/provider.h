@@ -54,7 +54,8 @@ struct provider {
 /* The local provider: each node is a drover-agent process on this host
  * with the vm size's cpus and memory. */
 provider_t *provider_local_new(const char *agent_bin, const char *connect,
-                               const char *state_dir, int heartbeat_ms);
+                               const char *state_dir, int heartbeat_ms,
+                               const char *events_url);
 
 /* The exec provider of one cluster: runs resume_program / suspend_program
  * with arguments CLUSTER NODE_NAMES VM_SIZE PRIORITY LOCATION and the

@@ -10,6 +10,7 @@
  */
 #include "provider.h"
 #include "dr_err.h"
+#include "gpu_inventory.h"
 #include "log.h"
 #include "util.h"
 
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 typedef struct {
+    char events_url[512]; /* scheduled events, for low-priority nodes */
     char *agent_bin;
     char *connect;
     char *state_dir;
@@ -40,6 +42,7 @@ static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
     snprintf(hb, sizeof hb, "%d", l->heartbeat_ms);
     char *dir = dr_asprintf("%s/nodes/%s", l->state_dir, node_name);
     char *logp = dr_asprintf("%s/nodes/%s.log", l->state_dir, node_name);
+    char *inv = dr_asprintf("%s/nodes/%s.gpus.json", l->state_dir, node_name);
     int rc = 0;
     if (dr_mkdirs(dir, 0755) < 0) {
         snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
@@ -52,6 +55,41 @@ static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
         rc = DR_EPROVIDER;
         goto out;
     }
+    /* a GPU vm size gets its catalog GPUs through an inventory file */
+    char *argv[32];
+    int ac = 0;
+    argv[ac++] = l->agent_bin;
+    argv[ac++] = "--scheduler";
+    argv[ac++] = l->connect;
+    argv[ac++] = "--name";
+    argv[ac++] = (char *)node_name;
+    argv[ac++] = "--cluster";
+    argv[ac++] = (char *)c->cfg.name;
+    argv[ac++] = "--vm-size";
+    argv[ac++] = (char *)c->vm->name;
+    argv[ac++] = "--cpus";
+    argv[ac++] = cpus;
+    argv[ac++] = "--memory-mb";
+    argv[ac++] = mem;
+    argv[ac++] = "--work-dir";
+    argv[ac++] = dir;
+    argv[ac++] = "--heartbeat-ms";
+    argv[ac++] = hb;
+    if (c->vm->gpus) {
+        if (gpu_inventory_write(inv, c->vm->gpus, c->vm->gpu_model,
+                                c->vm->gpu_memory_gb, node_name) < 0) {
+            snprintf(err, errlen, "cannot write the GPU inventory %s", inv);
+            rc = DR_EPROVIDER;
+            goto out;
+        }
+        argv[ac++] = "--gpu-inventory";
+        argv[ac++] = inv;
+    }
+    if (l->events_url[0] && strcmp(c->cfg.vm_priority, "lowpriority") == 0) {
+        argv[ac++] = "--scheduled-events-url";
+        argv[ac++] = l->events_url;
+    }
+    argv[ac] = NULL;
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -73,10 +111,7 @@ static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        execl(l->agent_bin, l->agent_bin, "--scheduler", l->connect, "--name",
-              node_name, "--cluster", c->cfg.name, "--vm-size", c->vm->name,
-              "--cpus", cpus, "--memory-mb", mem, "--work-dir", dir,
-              "--heartbeat-ms", hb, (char *)NULL);
+        execv(l->agent_bin, argv);
         _exit(127);
     }
     *pid_out = (int)pid;
@@ -85,6 +120,7 @@ static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
 out:
     free(dir);
     free(logp);
+    free(inv);
     return rc;
 }
 
@@ -167,9 +203,12 @@ static const provider_ops_t s_local_ops = {
 };
 
 provider_t *provider_local_new(const char *agent_bin, const char *connect,
-                               const char *state_dir, int heartbeat_ms)
+                               const char *state_dir, int heartbeat_ms,
+                               const char *events_url)
 {
     local_t *l = dr_calloc(1, sizeof *l);
+    snprintf(l->events_url, sizeof l->events_url, "%s",
+             events_url ? events_url : "");
     l->agent_bin = dr_strdup(agent_bin);
     l->connect = dr_strdup(connect);
     l->state_dir = dr_strdup(state_dir);

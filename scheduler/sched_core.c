@@ -962,7 +962,8 @@ sched_t *sched_new(const sched_opts_t *opts)
     self->nodes = dict_new_str();
     self->local =
         provider_local_new(opts->agent_bin, opts->agent_connect,
-                           opts->state_dir, opts->heartbeat_interval_ms);
+                           opts->state_dir, opts->heartbeat_interval_ms,
+                                     opts->scheduled_events_url);
     self->local->report = s_provider_report;
     self->local->report_arg = self;
     self->store = store_new(opts->state_dir);

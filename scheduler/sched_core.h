@@ -167,6 +167,7 @@ typedef struct {
     char agent_bin[1024];
     char vm_catalog[1024];
     char config_file[1024];
+    char scheduled_events_url[512];
     int heartbeat_interval_ms;
     int heartbeat_timeout_ms;
     int autoscale_interval_ms;

@@ -392,7 +392,7 @@ START_TEST(test_gpu_placement)
     ck_assert_int_eq(w->state, JOB_QUEUED);
     char why[160];
     ck_assert_str_eq(placement_wait_reason(fx.s, w, why, sizeof why),
-                     "cluster max_nodes is 0");
+                     "waiting for 2 free GPUs on one node");
     /* a freed GPU lets it start on exactly the free ones */
     sched_job_finish(fx.s, a, JOB_SUCCEEDED, 1, 0, "");
     sched_run_once(fx.s, 0, -1);
