@@ -16,6 +16,7 @@
 #include "log.h"
 #include "runtime_docker.h"
 #include "runtime_process.h"
+#include "sched_events.h"
 #include "sim.h"
 #include "util.h"
 #include "wire.h"
@@ -97,11 +98,12 @@ struct node {
     int leaving;
     int64_t leave_ack_deadline;
     int64_t leave_hard_deadline;
+    int preempted; /* NodePreempted sent: tasks were told to stop */
 };
 
 /* What a poll item stands for. */
 typedef struct {
-    enum { S_REF_SIG, S_REF_NODE, S_REF_PIPE, S_REF_DOCKER } kind;
+    enum { S_REF_SIG, S_REF_NODE, S_REF_PIPE, S_REF_DOCKER, S_REF_SEV } kind;
     node_t *node;
     task_t *task;
     int stream;
@@ -134,6 +136,9 @@ struct agent {
     int docker_adopted;         /* ... and answered */
     int64_t docker_next_ping;
     int64_t docker_next_sweep;
+
+    /* scheduled events (--scheduled-events-url): NULL when not polled */
+    sched_events_t *sev;
 };
 
 /* ---- small helpers --------------------------------------------------------
@@ -967,6 +972,55 @@ static void s_node_gone(node_t *node)
     node->agent->n_gone++;
 }
 
+/* ---- preemption -------------------------------------------------------------
+ */
+
+/* The node is being preempted (a Preempt scheduled event, or the
+ * scheduler's drill): tell the scheduler first, so that it requeues the
+ * jobs as preempted before any of their final reports arrives (one socket,
+ * in order), then TERM the tasks (KILL after the grace) so that they can
+ * checkpoint.  The node stays up and heartbeating until the scheduler's
+ * Shutdown or a SIGTERM ends it.  Once per node. */
+static void s_node_preempt(node_t *node, const char *reason,
+                           const char *event_id)
+{
+    if (!node->sock || node->preempted) {
+        log_debug("node %s: already preempted; ignoring %s", node->name,
+                  reason);
+        return;
+    }
+    node->preempted = 1;
+    log_warn("node %s: preempted: %s", node->name, reason);
+    Drover__NodePreempted np = DROVER__NODE_PREEMPTED__INIT;
+    np.reason = (char *)reason;
+    np.event_id = (char *)(event_id ? event_id : "");
+    dr_env_t env;
+    s_env_init(node, &env);
+    env.body_case = DROVER__ENVELOPE__BODY_NODE_PREEMPTED;
+    env.node_preempted = &np;
+    s_send(node, &env);
+    char *why = dr_asprintf("node preempted: %s", reason);
+    for (task_t *t = node->tasks; t; t = t->next)
+        s_task_stop(node, t, S_ST(CANCELED), why, 0);
+    free(why);
+}
+
+/* Drives the scheduled-events poller; a Preempt event preempts the node
+ * (a real node has exactly one).  Returns the poller's next due time. */
+static int64_t s_tick_sev(agent_t *a, int64_t now)
+{
+    if (!a->sev)
+        return S_NO_TIMER;
+    int64_t next = sched_events_tick(a->sev, now);
+    char id[SCHED_EVENTS_ID_MAX];
+    while (sched_events_take(a->sev, id, sizeof id)) {
+        char *r = dr_asprintf("Preempt scheduled event %s", id);
+        s_node_preempt(&a->nodes[0], r, id);
+        free(r);
+    }
+    return next;
+}
+
 /* ---- message handlers -------------------------------------------------------
  */
 
@@ -1035,8 +1089,9 @@ static void s_on_task_start(node_t *node, const dr_env_t *env)
     const Drover__TaskStart *ts = env->task_start;
     char why[256];
     int rc = s_task_start_check(a, ts, why, sizeof why);
-    if (rc == 0 && node->leaving) {
-        snprintf(why, sizeof why, "node %s is shutting down", node->name);
+    if (rc == 0 && (node->leaving || node->preempted)) {
+        snprintf(why, sizeof why, "node %s is %s", node->name,
+                 node->leaving ? "shutting down" : "being preempted");
         rc = DR_ESTATE;
     }
     if (rc == 0) {
@@ -1155,6 +1210,15 @@ static void s_on_task_update_ack(node_t *node, const dr_env_t *env)
     }
 }
 
+static void s_on_preempt_notice(node_t *node, const dr_env_t *env)
+{
+    const char *r = env->preempt_notice->reason;
+    char reason[256];
+    snprintf(reason, sizeof reason, "%.200s",
+             r && r[0] ? r : "preemption notice from the scheduler");
+    s_node_preempt(node, reason, "");
+}
+
 static void s_on_shutdown(node_t *node, const dr_env_t *env)
 {
     const char *r = env->shutdown->reason;
@@ -1170,6 +1234,7 @@ static s_handler_fn *const s_handlers[] = {
     [DROVER__ENVELOPE__BODY_TASK_CANCEL] = s_on_task_cancel,
     [DROVER__ENVELOPE__BODY_TASK_UPDATE_ACK] = s_on_task_update_ack,
     [DROVER__ENVELOPE__BODY_SHUTDOWN] = s_on_shutdown,
+    [DROVER__ENVELOPE__BODY_PREEMPT_NOTICE] = s_on_preempt_notice,
 };
 #define S_NHANDLERS (sizeof s_handlers / sizeof s_handlers[0])
 
@@ -1371,6 +1436,7 @@ int agent_step(agent_t *self, int max_wait_ms)
         next = s_min(next, s_tick_node(&self->nodes[i], now));
     if (self->simulate)
         next = s_min(next, s_tick_sim(self, now));
+    next = s_min(next, s_tick_sev(self, now));
     if (self->n_gone == self->n_nodes)
         return 1;
 
@@ -1403,6 +1469,13 @@ int agent_step(agent_t *self, int max_wait_ms)
     }
     if (self->docker)
         next = s_min(next, runtime_docker_timer(self->docker));
+    for (size_t i = 0; self->sev && i < sched_events_nfds(self->sev); i++) {
+        int want_r = 0, want_w = 0;
+        int fd = sched_events_fd(self->sev, i, &want_r, &want_w);
+        s_item_add(self, &n, NULL, fd, (s_ref_t){S_REF_SEV, NULL, NULL, 0});
+        self->items[n - 1].events =
+            (short)((want_r ? ZMQ_POLLIN : 0) | (want_w ? ZMQ_POLLOUT : 0));
+    }
 
     now = dr_mono_ms();
     int64_t wait = next == S_NO_TIMER ? max_wait_ms : next - now;
@@ -1427,6 +1500,9 @@ int agent_step(agent_t *self, int max_wait_ms)
     }
     if (self->docker && dr_mono_ms() >= runtime_docker_timer(self->docker))
         runtime_docker_on_timer(self->docker);
+    /* The poller checks its sockets itself; a Preempt stops tasks but
+     * frees none, so the pipe refs below stay valid. */
+    (void)s_tick_sev(self, dr_mono_ms());
     /* Pipes first: handling messages may free tasks the refs point at. */
     for (size_t i = 0; i < n && rc > 0; i++) {
         s_ref_t *r = &self->refs[i];
@@ -1514,6 +1590,12 @@ static void *s_open_socket(agent_t *a, const char *name)
         zmq_close(s);
         return NULL;
     }
+    if (a->cfg->key_file &&
+        keys_apply_client(s, &a->cfg->keys, a->cfg->server_z85) < 0) {
+        log_error("node %s: CURVE options: %s", name, zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
     if (zmq_connect(s, a->cfg->scheduler) < 0) {
         log_error("node %s: connect %s: %s", name, a->cfg->scheduler,
                   zmq_strerror(errno));
@@ -1527,6 +1609,10 @@ agent_t *agent_new(const agent_cfg_t *cfg)
 {
     agent_t *self = dr_calloc(1, sizeof *self);
     self->cfg = cfg;
+    if (!cfg->key_file)
+        log_warn("%s: no --key: connecting without CURVE; only a scheduler "
+                 "started with --insecure accepts that (loopback debugging)",
+                 cfg->insecure ? "INSECURE" : "WARNING");
     self->sig_fd = -1;
     self->hb_ms = cfg->heartbeat_ms;
     self->simulate = cfg->simulate > 0;
@@ -1588,6 +1674,13 @@ agent_t *agent_new(const agent_cfg_t *cfg)
         if (!self->nodes[i].sock)
             goto fail;
     }
+    if (cfg->scheduled_events_url && !self->simulate) {
+        self->sev =
+            sched_events_new(cfg->scheduled_events_url, self->nodes[0].name,
+                             cfg->scheduled_events_interval_ms);
+        if (!self->sev)
+            goto fail;
+    }
     log_info("agent %s: %zu node(s) connecting to %s", cfg->name, self->n_nodes,
              cfg->scheduler);
     return self;
@@ -1613,6 +1706,7 @@ void agent_destroy(agent_t **self_p)
         free(node->name);
     }
     free(self->nodes);
+    sched_events_destroy(&self->sev);
     runtime_docker_destroy(&self->docker); /* after the tasks' removals */
     if (self->ctx)
         zmq_ctx_term(self->ctx);

@@ -6,6 +6,7 @@
 #include "agent_cfg.h"
 #include "dr_err.h"
 #include "gpu_inventory.h"
+#include "keys.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -38,6 +39,11 @@ static const s_flag_t s_flags[] = {
     {"simulate", S_INT, 0, 1, 100000, S_OFF(simulate)},
     {"docker-socket", S_STR, 0, 0, 0, S_OFF(docker_socket)},
     {"gpu-inventory", S_STR, 0, 0, 0, S_OFF(gpu_inventory)},
+    {"key", S_STR, 0, 0, 0, S_OFF(key_file)},
+    {"scheduler-key", S_STR, 0, 0, 0, S_OFF(scheduler_key)},
+    {"scheduled-events-url", S_STR, 0, 0, 0, S_OFF(scheduled_events_url)},
+    {"scheduled-events-interval-ms", S_INT, 0, 100, 3600000,
+     S_OFF(scheduled_events_interval_ms)},
 };
 #define S_NFLAGS (sizeof s_flags / sizeof s_flags[0])
 
@@ -51,6 +57,8 @@ const char *agent_cfg_usage(void)
            "[--simulate N]\n"
            "       [--docker-socket PATH (default /var/run/docker.sock)]\n"
            "       [--gpu-inventory FILE]\n"
+           "       [--scheduled-events-url URL] "
+           "[--scheduled-events-interval-ms MS (default 1000)]\n"
            "       drover-agent --print-gpus [--gpu-inventory FILE]\n";
 }
 
@@ -63,6 +71,10 @@ void agent_cfg_free(agent_cfg_t *cfg)
     dr_free(&cfg->work_dir);
     dr_free(&cfg->docker_socket);
     dr_free(&cfg->gpu_inventory);
+    dr_free(&cfg->key_file);
+    dr_free(&cfg->scheduler_key);
+    memset(&cfg->keys, 0, sizeof cfg->keys);
+    dr_free(&cfg->scheduled_events_url);
 }
 
 static int s_fail(agent_cfg_t *cfg, char *err, size_t errlen, const char *fmt,
@@ -80,6 +92,7 @@ int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
     cfg->heartbeat_ms = 5000;
     cfg->grace_ms = 10000;
     cfg->log_level = LOG_LVL_INFO;
+    cfg->scheduled_events_interval_ms = 1000;
     int seen[S_NFLAGS] = {0};
 
     for (int i = 1; i < argc; i++) {
@@ -87,6 +100,10 @@ int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             cfg->help = 1;
             return 0;
+        }
+        if (strcmp(arg, "--insecure") == 0) {
+            cfg->insecure = 1;
+            continue;
         }
         if (strcmp(arg, "--print-gpus") == 0) {
             cfg->print_gpus = 1;
@@ -157,6 +174,37 @@ int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
             break;
         }
     }
+    if (cfg->key_file) {
+        char why[600];
+        int rc = keys_load(cfg->key_file, &cfg->keys, why, sizeof why);
+        if (rc == 0 && !cfg->keys.secret_z85[0])
+            return s_fail(cfg, err, errlen, "--key %s holds no secret key%s",
+                          cfg->key_file, "");
+        if (rc < 0)
+            return s_fail(cfg, err, errlen, "--key: %s%s", why, "");
+        if (!cfg->scheduler_key)
+            return s_fail(cfg, err, errlen,
+                          "--key needs --scheduler-key (FILE or Z85)%s%s", "",
+                          "");
+        dr_keypair_t srv;
+        if (keys_valid_z85(cfg->scheduler_key)) {
+            snprintf(cfg->server_z85, sizeof cfg->server_z85, "%s",
+                     cfg->scheduler_key);
+        } else if ((rc = keys_load(cfg->scheduler_key, &srv, why,
+                                   sizeof why)) == 0) {
+            snprintf(cfg->server_z85, sizeof cfg->server_z85, "%s",
+                     srv.public_z85);
+        } else {
+            return s_fail(cfg, err, errlen, "--scheduler-key: %s%s", why, "");
+        }
+        if (cfg->insecure)
+            return s_fail(cfg, err, errlen,
+                          "--insecure and --key exclude each other%s%s", "",
+                          "");
+    } else if (cfg->scheduler_key) {
+        return s_fail(cfg, err, errlen, "--scheduler-key needs --key%s%s", "",
+                      "");
+    }
     if (cfg->gpu_inventory) {
         gpu_list_t *l = dr_calloc(1, sizeof *l);
         char why[512];
@@ -192,6 +240,13 @@ int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
         return s_fail(cfg, err, errlen,
                       "--docker-socket '%s' is not absolute%s",
                       cfg->docker_socket, "");
+    if (cfg->scheduled_events_url &&
+        strncmp(cfg->scheduled_events_url, "http://", 7) != 0 &&
+        strncmp(cfg->scheduled_events_url, "https://", 8) != 0)
+        return s_fail(cfg, err, errlen,
+                      "--scheduled-events-url '%s' is not an http:// or "
+                      "https:// URL%s",
+                      cfg->scheduled_events_url, "");
     if (!cfg->scheduler)
         cfg->scheduler = dr_strdup("tcp://127.0.0.1:7700");
     if (!cfg->docker_socket)

@@ -7,6 +7,7 @@
 #ifndef DR_AGENT_CFG_H
 #define DR_AGENT_CFG_H
 
+#include "keys.h"
 #include "log.h"
 
 #include <stddef.h>
@@ -28,6 +29,13 @@ typedef struct {
     int help;
     char *gpu_inventory; /* JSON inventory file instead of NVML, or NULL */
     int print_gpus;      /* --print-gpus: print the GPU list as JSON, exit */
+    char *scheduled_events_url; /* metadata scheduled events, or NULL */
+    int64_t scheduled_events_interval_ms;
+    char *key_file;      /* --key: this node's CURVE key pair */
+    char *scheduler_key; /* --scheduler-key: FILE or Z85 */
+    int insecure;        /* --insecure: plain ZeroMQ, said loudly */
+    dr_keypair_t keys;   /* loaded from key_file */
+    char server_z85[DR_Z85_KEY_LEN + 1];
 } agent_cfg_t;
 
 /* Parses argv (argv[0] is skipped).  0, or DR_EINVAL with a one-line

@@ -127,7 +127,15 @@ static int s_more(void *sock)
 
 int wire_recv(void *sock, char *rid, int flags, dr_env_t **out)
 {
+    return wire_recv_ex(sock, rid, flags, out, NULL, 0);
+}
+
+int wire_recv_ex(void *sock, char *rid, int flags, dr_env_t **out, char *user,
+                 size_t usercap)
+{
     *out = NULL;
+    if (user && usercap)
+        user[0] = '\0';
     zmq_msg_t m;
     zmq_msg_init(&m);
     if (zmq_msg_recv(&m, sock, flags) < 0) {
@@ -149,6 +157,12 @@ int wire_recv(void *sock, char *rid, int flags, dr_env_t **out)
         }
     }
     int rc = 0;
+    if (user && usercap) {
+        /* the ZAP handler's verdict on the peer, for every message */
+        const char *uid = zmq_msg_gets(&m, "User-Id");
+        if (uid)
+            snprintf(user, usercap, "%s", uid);
+    }
     if (s_more(sock)) {
         s_drain_frames(sock);
         rc = DR_EPROTO;

@@ -40,6 +40,11 @@ int wire_send_error(void *sock, const char *rid, uint64_t request_id, int code,
  * reply can quote its request id); DR_ETOOBIG; DR_EIO for socket errors. */
 int wire_recv(void *sock, char *rid, int flags, dr_env_t **out);
 
+/* The same, and the peer's User-Id as the ZAP handler set it ("" when
+ * none: an unauthenticated socket). */
+int wire_recv_ex(void *sock, char *rid, int flags, dr_env_t **out, char *user,
+                 size_t usercap);
+
 void wire_free(dr_env_t **env);
 
 /* Routing ids as C strings: printable ids as they are, binary ones as '#'

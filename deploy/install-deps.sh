@@ -16,6 +16,7 @@ PACKAGES=(
     jq python3 python3-numpy
     procps iproute2 curl ca-certificates
     clang-format
+    clang libclang-rt-14-dev
 )
 
 missing=()

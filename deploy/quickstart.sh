@@ -93,6 +93,9 @@ setsid "$REPO/build/drover-scheduler" --state-dir "$STATE" \
     --agent-endpoint "tcp://127.0.0.1:$AGENT_PORT" \
     >>"$DEMO/scheduler.log" 2>&1 </dev/null &
 SCHED_PID=$!
+# CURVE is on: the scheduler made its keys and a local admin's on first
+# start; the CLI finds them here
+export DROVER_HOME="$STATE/keys"
 up=0
 for _ in $(seq 1 100); do
     if "$DROVER" cluster list >/dev/null 2>&1; then

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install dependencies, build drover twice (RelWithDebInfo and ASan/UBSan
-# Debug), run every test with ctest in both trees, and check formatting.
+# Debug), run every test with ctest in both trees, build the libFuzzer
+# target in a third tree (build-fuzz, clang) and fuzz for at most a minute,
+# and check formatting.
 # Exits non-zero if any step fails; every step runs even after a failure so
 # that one run shows everything that is wrong.
 set -uo pipefail
@@ -70,6 +72,16 @@ if ! build build-asan -DCMAKE_BUILD_TYPE=Debug -DDROVER_SANITIZE=ON; then
     asan_ok=0
 fi
 
+# The fuzz tree: clang, libFuzzer + ASan/UBSan, only the fuzz target.
+fuzz_ok=1
+step "build build-fuzz"
+if ! { CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DDROVER_FUZZ=ON && cmake --build build-fuzz -j"$JOBS" \
+    --target fuzz_envelope; }; then
+    failed+=("build-fuzz")
+    fuzz_ok=0
+fi
+
 # --- tests ----------------------------------------------------------------
 if [[ $build_ok -eq 1 ]]; then
     step "ctest build"
@@ -81,6 +93,12 @@ if [[ $asan_ok -eq 1 ]]; then
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --test-dir build-asan --output-on-failure ||
         failed+=("ctest build-asan")
+fi
+
+if [[ $fuzz_ok -eq 1 ]]; then
+    step "ctest build-fuzz (fuzz/envelope, at most 60 s)"
+    ctest --test-dir build-fuzz -R '^fuzz/' --output-on-failure ||
+        failed+=("ctest build-fuzz")
 fi
 
 # --- format ----------------------------------------------------------------

@@ -344,7 +344,12 @@ static void s_task_output(sched_t *s, const char *rid, dr_env_t *env)
         return;
     }
     job_t *j = sched_job_find(s, o->job_id);
-    if (!j || j->node != n || j->attempts != o->attempt)
+    /* A preempted attempt is requeued before its tasks end (NodePreempted
+     * comes first): what it prints after the TERM (checkpointing) is still
+     * kept until the next attempt starts. */
+    int preempted_tail = j && !j->node && j->state == JOB_QUEUED &&
+                         j->preemptions > 0 && j->attempts == o->attempt;
+    if (!j || ((j->node != n || j->attempts != o->attempt) && !preempted_tail))
         return; /* output of a stale attempt: not kept */
     uint64_t *off = &j->out_off[o->stream];
     size_t skip = 0;

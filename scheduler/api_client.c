@@ -6,6 +6,7 @@
  * reply leaves: the reply waits in the outbox until the loop pass commits.
  */
 #include "api_client.h"
+#include "auth.h"
 #include "autoscaler.h"
 #include "dr_err.h"
 #include "log.h"
@@ -35,6 +36,36 @@
 typedef void (*client_fn)(sched_t *s, const char *rid, dr_env_t *env);
 
 #define ERR(...) sched_client_error(s, rid, env->request_id, __VA_ARGS__)
+
+/* Refuses a request that needs the admin role; 1 when refused. */
+static int s_not_admin(sched_t *s, const char *rid, const dr_env_t *env,
+                       const char *what)
+{
+    if (s->req.admin)
+        return 0;
+    (void)store_event(s->store, "refused", "", "", 0, "user %s: %s needs admin",
+                      s->req.user, what);
+    sched_client_error(s, rid, env->request_id, DR_EPERM,
+                       "permission denied: %s needs the admin role (you are "
+                       "%s)",
+                       what, s->req.user);
+    return 1;
+}
+
+/* Refuses acting on another user's job; 1 when refused. */
+static int s_not_owner(sched_t *s, const char *rid, const dr_env_t *env,
+                       uint64_t id, const char *owner, const char *what)
+{
+    if (s->req.admin || strcmp(owner, s->req.user) == 0)
+        return 0;
+    (void)store_event(s->store, "refused", "", "", id,
+                      "user %s: %s of job %llu owned by %s", s->req.user, what,
+                      (unsigned long long)id, owner);
+    sched_client_error(s, rid, env->request_id, DR_EPERM,
+                       "permission denied: job %llu belongs to %s",
+                       (unsigned long long)id, owner);
+    return 1;
+}
 
 static void s_reply(sched_t *s, const char *rid, dr_env_t *env)
 {
@@ -193,6 +224,8 @@ int api_cluster_validate(const sched_t *s, const Drover__Cluster *c, char *why,
 
 static void s_cluster_create(sched_t *s, const char *rid, dr_env_t *env)
 {
+    if (s_not_admin(s, rid, env, "cluster create"))
+        return;
     const Drover__Cluster *m = env->cluster_create->cluster;
     char why[256];
     if (!m) {
@@ -249,6 +282,8 @@ static void s_cluster_create(sched_t *s, const char *rid, dr_env_t *env)
 
 static void s_cluster_update(sched_t *s, const char *rid, dr_env_t *env)
 {
+    if (s_not_admin(s, rid, env, "cluster update"))
+        return;
     const Drover__ClusterUpdate *u = env->cluster_update;
     cluster_t *c = u->name ? sched_cluster_find(s, u->name) : NULL;
     if (!c) {
@@ -334,6 +369,8 @@ static void s_cluster_list(sched_t *s, const char *rid, dr_env_t *env)
 
 static void s_cluster_delete(sched_t *s, const char *rid, dr_env_t *env)
 {
+    if (s_not_admin(s, rid, env, "cluster delete"))
+        return;
     const char *name = env->cluster_delete->name;
     cluster_t *c = name ? sched_cluster_find(s, name) : NULL;
     if (!c) {
@@ -530,7 +567,7 @@ static void s_job_submit(sched_t *s, const char *rid, dr_env_t *env)
     j->max_retries = m->max_retries;
     j->time_limit_s = m->time_limit_s;
     j->reason = dr_strdup("");
-    j->owner = dr_strdup(m->owner ? m->owner : "");
+    j->owner = dr_strdup(s->req.user);
     j->submitted_at_ms = dr_now_ms();
     store_job_t row;
     sched_job_row(j, &row);
@@ -597,6 +634,7 @@ static void s_job_msg(const sched_t *s, const store_job_t *row, Drover__Job *m,
     m->state = (char *)row->state;
     m->exit_code = row->has_exit_code ? row->exit_code : 0;
     m->attempts = row->attempts;
+    m->preemptions = row->preemptions;
     if (row->node_names[0]) {
         names[0] = (char *)row->node_names;
         m->node_names = names;
@@ -770,11 +808,14 @@ static void s_job_cancel(sched_t *s, const char *rid, dr_env_t *env)
             ERR(DR_ENOENT, "unknown job %llu", (unsigned long long)id);
             return;
         }
-        ERR(DR_ESTATE, "job %llu already ended (%s)", (unsigned long long)id,
-            row.state);
+        if (!s_not_owner(s, rid, env, id, row.owner, "cancel"))
+            ERR(DR_ESTATE, "job %llu already ended (%s)",
+                (unsigned long long)id, row.state);
         store_job_clear(&row);
         return;
     }
+    if (s_not_owner(s, rid, env, id, j->owner, "cancel"))
+        return;
     if (j->state == JOB_QUEUED) {
         queue_remove(j->cluster->queue, j);
         snprintf(msg, sizeof msg, "job %llu canceled", (unsigned long long)id);
@@ -797,6 +838,10 @@ static void s_job_logs(sched_t *s, const char *rid, dr_env_t *env)
     int rc = q->id ? s_job_load(s, q->id, &row) : DR_ENOENT;
     if (rc < 0) {
         ERR(DR_ENOENT, "unknown job %llu", (unsigned long long)q->id);
+        return;
+    }
+    if (s_not_owner(s, rid, env, q->id, row.owner, "logs")) {
+        store_job_clear(&row);
         return;
     }
     uint32_t max = q->max_bytes ? q->max_bytes : DEFAULT_LOG_CHUNK;
@@ -968,6 +1013,8 @@ static void s_node_show(sched_t *s, const char *rid, dr_env_t *env)
 
 static void s_node_preempt(sched_t *s, const char *rid, dr_env_t *env)
 {
+    if (s_not_admin(s, rid, env, "node preempt"))
+        return;
     const char *name = env->node_preempt->name;
     node_t *nd = name ? sched_node_find(s, name) : NULL;
     if (!nd) {
@@ -997,6 +1044,8 @@ static void s_node_preempt(sched_t *s, const char *rid, dr_env_t *env)
 
 static void s_cluster_lock(sched_t *s, const char *rid, dr_env_t *env)
 {
+    if (s_not_admin(s, rid, env, "cluster lock"))
+        return;
     const Drover__ClusterLock *l = env->cluster_lock;
     cluster_t *c = l->name ? sched_cluster_find(s, l->name) : NULL;
     if (!c) {
@@ -1081,6 +1130,126 @@ static void s_cluster_events(sched_t *s, const char *rid, dr_env_t *env)
     free(a.ptrs);
 }
 
+/* ---- keys
+ * -------------------------------------------------------------------- */
+
+static void s_reply_keys(sched_t *s, const char *rid, uint64_t req)
+{
+    size_t n = auth_count(s->auth);
+    Drover__KeyInfo *ks = dr_calloc(n + 1, sizeof *ks);
+    Drover__KeyInfo **ptrs = dr_calloc(n + 1, sizeof *ptrs);
+    for (size_t i = 0; i < n; i++) {
+        const principal_t *p = auth_at(s->auth, i);
+        drover__key_info__init(&ks[i]);
+        ks[i].name = (char *)p->name;
+        ks[i].kind = p->kind == PRINCIPAL_AGENT ? "agent" : "user";
+        ks[i].role = p->kind == PRINCIPAL_AGENT ? ""
+                     : p->admin                 ? "admin"
+                                                : "user";
+        ks[i].public_key = (char *)p->public_z85;
+        ks[i].created_at_ms = p->created_at_ms;
+        ptrs[i] = &ks[i];
+    }
+    dr_env_t out;
+    Drover__KeyList kl = DROVER__KEY_LIST__INIT;
+    kl.n_keys = n;
+    kl.keys = ptrs;
+    wire_env_init(&out, req);
+    out.body_case = DROVER__ENVELOPE__BODY_KEY_LIST_REPLY;
+    out.key_list_reply = &kl;
+    s_reply(s, rid, &out);
+    free(ks);
+    free(ptrs);
+}
+
+static void s_key_add(sched_t *s, const char *rid, dr_env_t *env)
+{
+    if (s_not_admin(s, rid, env, "keys add"))
+        return;
+    const Drover__KeyInfo *k = env->key_add->key;
+    if (!k || !k->name || !dr_valid_name(k->name)) {
+        ERR(DR_EINVAL, "invalid key name");
+        return;
+    }
+    if (!k->public_key || !keys_valid_z85(k->public_key)) {
+        ERR(DR_EINVAL, "the public key must be 40 characters of Z85");
+        return;
+    }
+    int agent = k->kind && strcmp(k->kind, "agent") == 0;
+    if (!agent && (!k->kind || strcmp(k->kind, "user") != 0)) {
+        ERR(DR_EINVAL, "key kind must be user or agent");
+        return;
+    }
+    int admin = 0;
+    if (!agent) {
+        if (k->role && strcmp(k->role, "admin") == 0)
+            admin = 1;
+        else if (!k->role || strcmp(k->role, "user") != 0) {
+            ERR(DR_EINVAL, "role must be user or admin");
+            return;
+        }
+    }
+    int rc =
+        auth_add(s->auth, k->name, agent ? PRINCIPAL_AGENT : PRINCIPAL_USER,
+                 admin, k->public_key);
+    if (rc == DR_EEXIST) {
+        ERR(rc, "that public key already belongs to another name");
+        return;
+    }
+    if (rc < 0) {
+        ERR(rc, "cannot store the key");
+        return;
+    }
+    (void)store_event(s->store, "key_added", "", agent ? k->name : "", 0,
+                      "%s %s added%s%s by %s", agent ? "agent" : "user",
+                      k->name, agent ? "" : " as ",
+                      agent   ? ""
+                      : admin ? "admin"
+                              : "user",
+                      s->req.user);
+    s_reply_keys(s, rid, env->request_id);
+}
+
+static void s_key_revoke(sched_t *s, const char *rid, dr_env_t *env)
+{
+    if (s_not_admin(s, rid, env, "keys revoke"))
+        return;
+    const char *name = env->key_revoke->name;
+    if (!name || !*name) {
+        ERR(DR_EINVAL, "which key?");
+        return;
+    }
+    int rc = auth_revoke(s->auth, name);
+    if (rc == DR_ENOENT) {
+        ERR(rc, "unknown key '%s'", name);
+        return;
+    }
+    if (rc < 0) {
+        ERR(rc, "cannot revoke '%s'", name);
+        return;
+    }
+    (void)store_event(s->store, "key_revoked", "", "", 0,
+                      "key %s revoked by %s", name, s->req.user);
+    /* a node whose key is revoked is no longer trusted: it is lost now */
+    node_t *n = sched_node_find(s, name);
+    if (n) {
+        char err[256];
+        (void)n->cluster->provider->ops->destroy(
+            n->cluster->provider, n->cluster, n->name, n->pid, err, sizeof err);
+        sched_node_remove(s, n, "its key was revoked");
+    }
+    char msg[128];
+    snprintf(msg, sizeof msg, "key %s revoked", name);
+    s_ok(s, rid, env->request_id, msg);
+}
+
+static void s_key_list(sched_t *s, const char *rid, dr_env_t *env)
+{
+    if (s_not_admin(s, rid, env, "keys list"))
+        return;
+    s_reply_keys(s, rid, env->request_id);
+}
+
 /* ---- quotas ----------------------------------------------------------------
  */
 
@@ -1129,6 +1298,8 @@ static void s_reply_quotas(sched_t *s, const char *rid, uint64_t req)
 
 static void s_quota_set(sched_t *s, const char *rid, dr_env_t *env)
 {
+    if (s_not_admin(s, rid, env, "quota set"))
+        return;
     const Drover__QuotaSet *q = env->quota_set;
     if (!q->family || !s_family_known(s, q->family)) {
         ERR(DR_EINVAL, "unknown VM family '%s' (see drover quota list)",
@@ -1188,6 +1359,9 @@ static const struct {
     {DROVER__ENVELOPE__BODY_CLUSTER_EVENTS, s_cluster_events},
     {DROVER__ENVELOPE__BODY_QUOTA_SET, s_quota_set},
     {DROVER__ENVELOPE__BODY_QUOTA_LIST, s_quota_list},
+    {DROVER__ENVELOPE__BODY_KEY_ADD, s_key_add},
+    {DROVER__ENVELOPE__BODY_KEY_REVOKE, s_key_revoke},
+    {DROVER__ENVELOPE__BODY_KEY_LIST, s_key_list},
 };
 
 void api_client_dispatch(sched_t *s, const char *rid, dr_env_t *env)

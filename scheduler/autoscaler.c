@@ -1,5 +1,7 @@
 /* autoscaler.c - see autoscaler.h. */
 #include "autoscaler.h"
+#include "auth.h"
+#include "dr_err.h"
 #include "log.h"
 #include "provider.h"
 #include "queue.h"
@@ -143,6 +145,17 @@ static void s_scale_out(sched_t *s, cluster_t *c, int count, int64_t now)
         char name[64];
         char err[256] = "";
         s_new_node_name(s, c, name, sizeof name);
+        if (!s->opts.insecure) {
+            /* the node's own key, bound to its name, before it exists */
+            char *key = dr_asprintf("%s/nodes/%s.key", s->opts.state_dir, name);
+            int krc = auth_issue_agent_key(s->auth, name, key);
+            free(key);
+            if (krc < 0) {
+                autoscaler_set_error(s, c, "cannot issue a key for node %s: %s",
+                                     name, dr_strerror(krc));
+                return;
+            }
+        }
         int pid = 0;
         int rc = c->provider->ops->create(c->provider, c, name, &pid, err,
                                           sizeof err);

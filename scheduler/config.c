@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef enum { OPT_STR, OPT_MS, OPT_LEVEL } opt_type_t;
+typedef enum { OPT_STR, OPT_MS, OPT_LEVEL, OPT_FLAG } opt_type_t;
 
 typedef struct {
     const char *name; /* flag without "--"; file key uses '_' for '-' */
@@ -58,6 +58,8 @@ static const opt_def_t s_opts[] = {
      "how long a new node may take to register"},
     {"log-level", OPT_LEVEL, offsetof(sched_opts_t, log_level), 0, "info", 0, 0,
      "debug, info, warn or error"},
+    {"insecure", OPT_FLAG, offsetof(sched_opts_t, insecure), 0, "no", 0, 0,
+     "turn CURVE off (loopback debugging only; a flag without value)"},
 };
 
 #define NOPTS (sizeof s_opts / sizeof s_opts[0])
@@ -104,6 +106,19 @@ static int s_set(const opt_def_t *o, const char *v, sched_opts_t *opts,
         *(int *)base = (int)ms;
         return 0;
     }
+    case OPT_FLAG:
+        if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 ||
+            strcmp(v, "1") == 0) {
+            *(int *)base = 1;
+            return 0;
+        }
+        if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
+            strcmp(v, "0") == 0) {
+            *(int *)base = 0;
+            return 0;
+        }
+        snprintf(err, errlen, "%s: '%s' is not yes or no", o->name, v);
+        return DR_EINVAL;
     case OPT_LEVEL: {
         log_level_t lvl;
         if (log_level_parse(v, &lvl) < 0) {
@@ -314,6 +329,8 @@ int config_parse_args(int argc, char **argv, sched_opts_t *opts, char *err,
         }
         if (eq) {
             val = eq + 1;
+        } else if (o->type == OPT_FLAG) {
+            val = "yes";
         } else {
             if (i + 1 >= argc) {
                 snprintf(err, errlen, "--%s needs a value", name);

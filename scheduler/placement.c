@@ -123,8 +123,7 @@ const char *placement_wait_reason(const sched_t *s, const job_t *j, char *buf,
     else if (j->gpus && ready && max_healthy_gpus < j->gpus && !preparing)
         snprintf(buf, cap, "no node has %u healthy GPUs (at most %u)", j->gpus,
                  max_healthy_gpus);
-    else if (j->gpus && max_healthy_gpus >= j->gpus &&
-             max_free_gpus < j->gpus)
+    else if (j->gpus && max_healthy_gpus >= j->gpus && max_free_gpus < j->gpus)
         snprintf(buf, cap, "waiting for %u free GPUs on one node%s%s", j->gpus,
                  c->wait_reason[0] ? "; " : "", c->wait_reason);
     else if (c->wait_reason[0])

@@ -68,7 +68,8 @@ provider_t *provider_exec_new(const char *resume_program,
 
 /* The http provider of one cluster: POSTs JSON create / delete requests
  * to url with a timeout, retries with backoff and TLS verification. */
-provider_t *provider_http_new(const char *url, const char *connect);
+provider_t *provider_http_new(const char *url, const char *connect,
+                              const char *state_dir);
 
 /* 1 for "local", "exec", "http". */
 int provider_known(const char *name);

@@ -101,6 +101,15 @@ static int s_spawn(provider_t *p, const cluster_t *c, const char *node,
         setenv("DROVER_VM_CPUS", cpus, 1);
         setenv("DROVER_VM_MEMORY_MB", mem, 1);
         setenv("DROVER_STATE_DIR", x->state_dir, 1);
+        /* the node's key (when CURVE is on) and the scheduler's public key:
+         * the program delivers them to the node it creates */
+        char path[1200];
+        snprintf(path, sizeof path, "%s/nodes/%s.key", x->state_dir, node);
+        if (access(path, F_OK) == 0) {
+            setenv("DROVER_AGENT_KEY", path, 1);
+            snprintf(path, sizeof path, "%s/keys/scheduler.pub", x->state_dir);
+            setenv("DROVER_SCHEDULER_KEY", path, 1);
+        }
         execl(prog, prog, c->cfg.name, node, c->vm->name, c->cfg.vm_priority,
               c->cfg.location, (char *)NULL);
         _exit(127);

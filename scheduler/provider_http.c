@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define HTTP_TRIES 3
 #define HTTP_TIMEOUT_MS 10000
@@ -41,6 +42,7 @@ typedef struct {
 typedef struct {
     char *url;
     char *connect;
+    char *state_dir;
     CURLM *multi;
     req_t *reqs[HTTP_MAX_PENDING];
     size_t nreqs;
@@ -82,6 +84,16 @@ static int s_queue(provider_t *p, const cluster_t *c, const char *node,
         snprintf(err, errlen, "cannot build the request");
         return DR_EPROVIDER;
     }
+    /* with CURVE on, where the node's key and the scheduler's public key
+     * are; a cloud provider hands them to the VM (e.g. through cloud-init) */
+    char *key = dr_asprintf("%s/nodes/%s.key", h->state_dir, node);
+    if (strcmp(op, "create") == 0 && access(key, F_OK) == 0) {
+        char *spub = dr_asprintf("%s/keys/scheduler.pub", h->state_dir);
+        json_object_set_new(o, "agent_key_file", json_string(key));
+        json_object_set_new(o, "scheduler_key_file", json_string(spub));
+        free(spub);
+    }
+    free(key);
     req_t *r = dr_calloc(1, sizeof *r);
     r->body = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -246,6 +258,7 @@ static void s_free(provider_t *p)
     curl_multi_cleanup(h->multi);
     free(h->url);
     free(h->connect);
+    free(h->state_dir);
     free(h);
 }
 
@@ -257,15 +270,18 @@ static const provider_ops_t s_http_ops = {
     .free = s_free,
 };
 
-provider_t *provider_http_new(const char *url, const char *connect)
+provider_t *provider_http_new(const char *url, const char *connect,
+                              const char *state_dir)
 {
     http_t *h = dr_calloc(1, sizeof *h);
+    h->state_dir = dr_strdup(state_dir);
     h->url = dr_strdup(url);
     h->connect = dr_strdup(connect);
     h->multi = curl_multi_init();
     if (!h->multi) {
         free(h->url);
         free(h->connect);
+        free(h->state_dir);
         free(h);
         return NULL;
     }

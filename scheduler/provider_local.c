@@ -43,6 +43,8 @@ static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
     char *dir = dr_asprintf("%s/nodes/%s", l->state_dir, node_name);
     char *logp = dr_asprintf("%s/nodes/%s.log", l->state_dir, node_name);
     char *inv = dr_asprintf("%s/nodes/%s.gpus.json", l->state_dir, node_name);
+    char *key = dr_asprintf("%s/nodes/%s.key", l->state_dir, node_name);
+    char *spub = dr_asprintf("%s/keys/scheduler.pub", l->state_dir);
     int rc = 0;
     if (dr_mkdirs(dir, 0755) < 0) {
         snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
@@ -85,6 +87,12 @@ static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
         argv[ac++] = "--gpu-inventory";
         argv[ac++] = inv;
     }
+    if (access(key, F_OK) == 0) {
+        argv[ac++] = "--key";
+        argv[ac++] = key;
+        argv[ac++] = "--scheduler-key";
+        argv[ac++] = spub;
+    }
     if (l->events_url[0] && strcmp(c->cfg.vm_priority, "lowpriority") == 0) {
         argv[ac++] = "--scheduled-events-url";
         argv[ac++] = l->events_url;
@@ -121,6 +129,8 @@ out:
     free(dir);
     free(logp);
     free(inv);
+    free(key);
+    free(spub);
     return rc;
 }
 

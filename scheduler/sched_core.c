@@ -14,6 +14,7 @@
  */
 #include "sched_core.h"
 #include "api_agent.h"
+#include "auth.h"
 #include "api_client.h"
 #include "autoscaler.h"
 #include "dr_err.h"
@@ -299,7 +300,8 @@ static provider_t *s_cluster_provider(sched_t *self, const store_cluster_t *c)
                               self->opts.agent_bin, self->opts.agent_connect,
                               self->opts.state_dir);
     else if (strcmp(c->provider, "http") == 0)
-        p = provider_http_new(c->provider_url, self->opts.agent_connect);
+        p = provider_http_new(c->provider_url, self->opts.agent_connect,
+                              self->opts.state_dir);
     else
         return self->local;
     if (p) {
@@ -407,6 +409,20 @@ void sched_node_remove(sched_t *self, node_t *n, const char *why)
     dict_del_str(self->nodes, n->name);
     if (store_node_delete(self->store, n->name) < 0)
         log_error("node %s: cannot delete row", n->name);
+    if (self->auth) {
+        /* its key dies with it: a node name is never trusted twice */
+        const principal_t *p = NULL;
+        for (size_t i = 0; i < auth_count(self->auth) && !p; i++)
+            if (strcmp(auth_at(self->auth, i)->name, n->name) == 0 &&
+                auth_at(self->auth, i)->kind == PRINCIPAL_AGENT)
+                p = auth_at(self->auth, i);
+        if (p)
+            (void)auth_revoke(self->auth, n->name);
+        char *key =
+            dr_asprintf("%s/nodes/%s.key", self->opts.state_dir, n->name);
+        (void)unlink(key);
+        free(key);
+    }
     (void)store_event(self->store, "node_removed", c->cfg.name, n->name, 0,
                       "%s", reason);
     log_info("%s", reason);
@@ -913,11 +929,18 @@ static void s_requeue_orphans(sched_t *self)
 /* ---- sockets ----------------------------------------------------------------
  */
 
-static void *s_router(void *ctx, const char *endpoint, int sndhwm)
+static void *s_router(void *ctx, const char *endpoint, int sndhwm,
+                      const dr_keypair_t *keys, const char *domain)
 {
     void *sock = zmq_socket(ctx, ZMQ_ROUTER);
     if (!sock)
         return NULL;
+    if (keys && keys_apply_server(sock, keys, domain) < 0) {
+        log_error("cannot make %s a CURVE server: %s", endpoint,
+                  zmq_strerror(errno));
+        zmq_close(sock);
+        return NULL;
+    }
     int one = 1, zero = 0;
     int64_t maxmsg = DR_MAX_MSG_BYTES;
     int hwm = sndhwm;
@@ -960,15 +983,23 @@ sched_t *sched_new(const sched_opts_t *opts)
     }
     self->jobs = dict_new_u64();
     self->nodes = dict_new_str();
-    self->local =
-        provider_local_new(opts->agent_bin, opts->agent_connect,
-                           opts->state_dir, opts->heartbeat_interval_ms,
-                                     opts->scheduled_events_url);
+    self->local = provider_local_new(
+        opts->agent_bin, opts->agent_connect, opts->state_dir,
+        opts->heartbeat_interval_ms, opts->scheduled_events_url);
     self->local->report = s_provider_report;
     self->local->report_arg = self;
     self->store = store_new(opts->state_dir);
     if (!self->store)
         goto fail;
+    char *keys_dir = dr_asprintf("%s/keys", opts->state_dir);
+    self->auth = auth_new(self->store, opts->insecure ? NULL : keys_dir);
+    free(keys_dir);
+    if (!self->auth)
+        goto fail;
+    if (opts->insecure)
+        log_warn("INSECURE: --insecure turns CURVE off: anyone who reaches the "
+                 "endpoints can run jobs and act as any node; use it only "
+                 "on loopback for debugging");
     if (store_quota_each(self->store, s_load_quota, self) < 0 ||
         store_cluster_each(self->store, s_load_cluster, self) < 0 ||
         store_node_each(self->store, s_load_node, self) < 0)
@@ -987,8 +1018,16 @@ sched_t *sched_new(const sched_opts_t *opts)
         goto fail;
     int maxs = 65536;
     (void)zmq_ctx_set(self->zctx, ZMQ_MAX_SOCKETS, maxs);
-    self->agent_sock = s_router(self->zctx, opts->agent_endpoint, 100000);
-    self->client_sock = s_router(self->zctx, opts->client_endpoint, 100000);
+    const dr_keypair_t *keys = NULL;
+    if (!opts->insecure) {
+        if (auth_zap_bind(self->auth, self->zctx) < 0)
+            goto fail;
+        keys = auth_server_keys(self->auth);
+    }
+    self->agent_sock = s_router(self->zctx, opts->agent_endpoint, 100000, keys,
+                                AUTH_DOMAIN_AGENTS);
+    self->client_sock = s_router(self->zctx, opts->client_endpoint, 100000,
+                                 keys, AUTH_DOMAIN_CLIENTS);
     if (!self->agent_sock || !self->client_sock)
         goto fail;
     log_info("listening: agents on %s, clients on %s", opts->agent_endpoint,
@@ -1024,6 +1063,7 @@ void sched_destroy(sched_t **self_p)
         dict_destroy(&self->jobs);
     }
     dict_destroy(&self->nodes);
+    auth_destroy(&self->auth);
     if (self->agent_sock)
         zmq_close(self->agent_sock);
     if (self->client_sock)
@@ -1045,12 +1085,52 @@ void sched_destroy(sched_t **self_p)
 
 typedef void (*dispatch_fn)(sched_t *s, const char *rid, dr_env_t *env);
 
+/* Who sent this message: the ZAP verdict was per connection, so the key
+ * is checked again here (a revoked key stops at its next message), and an
+ * agent may only speak for the node its key names.  Sets self->req. */
+static int s_authorize(sched_t *self, int is_agent, const char *rid,
+                       const char *user, const dr_env_t *env)
+{
+    if (self->opts.insecure) {
+        self->req.admin = 1;
+        snprintf(self->req.user, sizeof self->req.user, "%.63s",
+                 is_agent ? rid : "");
+        return 0;
+    }
+    const principal_t *p = auth_peer(self->auth, user);
+    const char *why = NULL;
+    char buf[200];
+    if (!p) {
+        why = "key revoked or unknown";
+    } else if (is_agent &&
+               (p->kind != PRINCIPAL_AGENT || strcmp(p->name, rid) != 0)) {
+        snprintf(buf, sizeof buf, "the key of %s may not speak for node %s",
+                 p->name, rid);
+        why = buf;
+    }
+    if (why) {
+        log_warn("%s %s: refused: %s", is_agent ? "agent" : "client", rid, why);
+        (void)store_event(self->store, "refused", "", is_agent ? rid : "", 0,
+                          "%s %s: %s", is_agent ? "agent" : "client",
+                          p ? p->name : rid, why);
+        if (is_agent)
+            sched_agent_error(self, rid, env->request_id, DR_EPERM, "%s", why);
+        else
+            sched_client_error(self, rid, env->request_id, DR_EPERM, "%s", why);
+        return DR_EPERM;
+    }
+    snprintf(self->req.user, sizeof self->req.user, "%s", p->name);
+    self->req.admin = p->admin;
+    return 0;
+}
+
 static void s_drain(sched_t *self, void *sock, int is_agent, dispatch_fn fn)
 {
     for (int i = 0; i < DRAIN_BUDGET; i++) {
         char rid[DR_MAX_ROUTING_ID + 1] = "";
+        char user[128] = "";
         dr_env_t *env = NULL;
-        int rc = wire_recv(sock, rid, ZMQ_DONTWAIT, &env);
+        int rc = wire_recv_ex(sock, rid, ZMQ_DONTWAIT, &env, user, sizeof user);
         if (rc == DR_EAGAIN)
             break;
         const char *side = is_agent ? "agent" : "client";
@@ -1075,7 +1155,9 @@ static void s_drain(sched_t *self, void *sock, int is_agent, dispatch_fn fn)
             wire_free(&env);
             continue;
         }
-        fn(self, rid, env);
+        if (s_authorize(self, is_agent, rid, user, env) == 0)
+            fn(self, rid, env);
+        self->req = (req_ctx_t){0};
         wire_free(&env);
     }
 }
@@ -1136,23 +1218,31 @@ static void s_check_nodes(sched_t *self, int64_t now)
 
 int sched_run_once(sched_t *self, int timeout_ms, int wake_fd)
 {
-    zmq_pollitem_t items[3] = {
+    void *zap = self->opts.insecure ? NULL : auth_zap_socket(self->auth);
+    zmq_pollitem_t items[4] = {
         {self->agent_sock, 0, ZMQ_POLLIN, 0},
         {self->client_sock, 0, ZMQ_POLLIN, 0},
+        {zap, 0, ZMQ_POLLIN, 0},
         {NULL, wake_fd, ZMQ_POLLIN, 0},
     };
-    int nitems = wake_fd >= 0 ? 3 : 2;
+    int nitems = 2;
+    if (zap)
+        nitems = 3;
+    if (wake_fd >= 0)
+        items[nitems++] = (zmq_pollitem_t){NULL, wake_fd, ZMQ_POLLIN, 0};
     if (zmq_poll(items, nitems, timeout_ms) < 0 && errno != EINTR) {
         log_error("zmq_poll: %s", zmq_strerror(errno));
         return DR_EIO;
     }
-    if (nitems == 3 && (items[2].revents & ZMQ_POLLIN)) {
+    if (wake_fd >= 0 && (items[nitems - 1].revents & ZMQ_POLLIN)) {
         char buf[64];
         while (read(wake_fd, buf, sizeof buf) > 0)
             ;
     }
     if (store_begin(self->store) < 0)
         return DR_EDB;
+    if (zap)
+        auth_zap_handle(self->auth);
     s_drain(self, self->agent_sock, 1, api_agent_dispatch);
     s_drain(self, self->client_sock, 0, api_client_dispatch);
     int64_t now = dr_mono_ms();

@@ -175,7 +175,13 @@ typedef struct {
     int resume_timeout_ms;
     int grace_ms;
     int log_level;
+    int insecure; /* no CURVE: loopback debugging only */
 } sched_opts_t;
+
+typedef struct {
+    char user[64]; /* principal name ("" when --insecure for clients) */
+    int admin;
+} req_ctx_t;
 
 typedef struct {
     char *rid; /* NULL: none (never for ROUTER outboxes) */
@@ -210,6 +216,9 @@ struct sched {
     quota_t *quotas;
     size_t nquotas;
     int poll_cap_ms; /* providers with transfers in flight: -1 = none */
+    struct auth *auth;
+    /* the message being dispatched: who sent it (set by the loop) */
+    req_ctx_t req;
     outbox_t agent_out;
     outbox_t client_out;
     int64_t next_hb_check;

@@ -93,6 +93,9 @@ static const char *s_schema =
     " suspend_program TEXT NOT NULL DEFAULT '',"
     " provider_url TEXT NOT NULL DEFAULT '',"
     " locked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS principals("
+    " name TEXT PRIMARY KEY, kind TEXT NOT NULL, role TEXT NOT NULL,"
+    " public_key TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS quotas("
     " family TEXT PRIMARY KEY COLLATE NOCASE,"
     " dedicated_cores INTEGER NOT NULL DEFAULT -1,"
@@ -652,4 +655,57 @@ int store_event_list(store_t *self, const char *cluster, uint32_t limit,
            (const char *)sqlite3_column_text(st, 5));
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : s_fail(self, "event list");
+}
+
+int store_principal_put(store_t *self, const char *name, const char *kind,
+                        const char *role, const char *public_key,
+                        int64_t created_at_ms)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "INSERT OR REPLACE INTO principals(name, kind,"
+                           " role, public_key, created_at) VALUES(?,?,?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_fail(self, "principal put");
+    s_text(st, 1, name);
+    s_text(st, 2, kind);
+    s_text(st, 3, role);
+    s_text(st, 4, public_key);
+    sqlite3_bind_int64(st, 5, created_at_ms);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return DR_EEXIST;
+    return rc == SQLITE_DONE ? 0 : s_fail(self, "principal put");
+}
+
+int store_principal_delete(store_t *self, const char *name)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db, "DELETE FROM principals WHERE name = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_fail(self, "principal delete");
+    s_text(st, 1, name);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(self, "principal delete");
+}
+
+int store_principal_each(store_t *self, store_principal_cb cb, void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT name, kind, role, public_key, created_at"
+                           " FROM principals ORDER BY name",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_fail(self, "principal scan");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        cb(arg, (const char *)sqlite3_column_text(st, 0),
+           (const char *)sqlite3_column_text(st, 1),
+           (const char *)sqlite3_column_text(st, 2),
+           (const char *)sqlite3_column_text(st, 3),
+           sqlite3_column_int64(st, 4));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(self, "principal scan");
 }

@@ -114,6 +114,18 @@ int store_job_list(store_t *self, const char *cluster, const char *state,
                    uint64_t after, uint32_t limit, store_job_cb cb, void *arg,
                    int *more);
 
+/* Who may connect: CURVE public keys of users (with a role) and agents.
+ * put returns DR_EEXIST when the public key belongs to another name. */
+int store_principal_put(store_t *self, const char *name, const char *kind,
+                        const char *role, const char *public_key,
+                        int64_t created_at_ms);
+int store_principal_delete(store_t *self, const char *name);
+typedef void (*store_principal_cb)(void *arg, const char *name,
+                                   const char *kind, const char *role,
+                                   const char *public_key,
+                                   int64_t created_at_ms);
+int store_principal_each(store_t *self, store_principal_cb cb, void *arg);
+
 /* Per-VM-family core quotas; a limit of -1 means none. */
 int store_quota_put(store_t *self, const char *family, int64_t dedicated,
                     int64_t lowpriority);

@@ -52,6 +52,10 @@ typedef struct cli_ctx {
     int exit_code;             /* set by handlers that choose it (--wait) */
     int usage;                 /* the failure is a usage error (exit 2) */
     const struct cli_cmd *cmd; /* the command being run, for usage lines */
+    const char *key_file;      /* --key / DROVER_KEY: our CURVE key pair */
+    const char *server_key;    /* --scheduler-key / DROVER_SCHEDULER_KEY */
+    const char *home;          /* DROVER_HOME: admin.key, scheduler.pub */
+    int insecure;              /* --insecure / DROVER_INSECURE=1 */
     char err[1024];            /* message of the failure */
 } cli_ctx_t;
 
@@ -63,6 +67,15 @@ typedef struct cli_cmd {
     cli_handler_t handler;
     const char *usage; /* the arguments, for "usage: drover GROUP NAME ..." */
 } cli_cmd_t;
+
+/* ---- cli_keys.c
+ * -------------------------------------------------------------- */
+
+int cli_keys_generate(cli_ctx_t *ctx, int argc, char **argv);
+int cli_keys_add_user(cli_ctx_t *ctx, int argc, char **argv);
+int cli_keys_add_agent(cli_ctx_t *ctx, int argc, char **argv);
+int cli_keys_list(cli_ctx_t *ctx, int argc, char **argv);
+int cli_keys_revoke(cli_ctx_t *ctx, int argc, char **argv);
 
 /* ---- cli_parse.c: errors, options, validation --------------------------- */
 

@@ -11,6 +11,7 @@
  * It never prints; failures are left in ctx->err.
  */
 #include "cli.h"
+#include "keys.h"
 #include "dr_err.h"
 
 #include <errno.h>
@@ -31,6 +32,53 @@ static uint64_t s_random_u64(void)
             ((uint64_t)getpid() << 16);
     }
     return v ? v : 1;
+}
+
+/* CURVE unless --insecure: our key pair from --key, DROVER_KEY or
+ * DROVER_HOME/admin.key (the local admin of the embedded default); the
+ * scheduler's public key from --scheduler-key, DROVER_SCHEDULER_KEY or
+ * DROVER_HOME/scheduler.pub. */
+static int s_apply_keys(cli_ctx_t *ctx)
+{
+    if (ctx->insecure)
+        return 0;
+    const char *home = ctx->home;
+    char kpath[1024] = "", spath[1024] = "";
+    if (ctx->key_file)
+        snprintf(kpath, sizeof kpath, "%s", ctx->key_file);
+    else if (home)
+        snprintf(kpath, sizeof kpath, "%s/admin.key", home);
+    if (!kpath[0])
+        return cli_fail(ctx, DR_EPERM,
+                        "no client key: set DROVER_HOME (the scheduler's "
+                        "<state-dir>/keys) or DROVER_KEY and "
+                        "DROVER_SCHEDULER_KEY, or use --insecure against a "
+                        "scheduler started with --insecure");
+    dr_keypair_t me, srv;
+    char err[600];
+    int rc = keys_load(kpath, &me, err, sizeof err);
+    if (rc == 0 && !me.secret_z85[0])
+        return cli_fail(ctx, DR_EINVAL, "%s holds no secret key", kpath);
+    if (rc < 0)
+        return cli_fail(ctx, rc, "%s", err);
+    const char *sk = ctx->server_key;
+    if (!sk && home) {
+        snprintf(spath, sizeof spath, "%s/scheduler.pub", home);
+        sk = spath;
+    }
+    if (!sk)
+        return cli_fail(ctx, DR_EINVAL,
+                        "no scheduler key: set DROVER_SCHEDULER_KEY or "
+                        "--scheduler-key (FILE or Z85)");
+    if (keys_valid_z85(sk)) {
+        snprintf(srv.public_z85, sizeof srv.public_z85, "%s", sk);
+    } else if ((rc = keys_load(sk, &srv, err, sizeof err)) < 0) {
+        return cli_fail(ctx, rc, "%s", err);
+    }
+    if (keys_apply_client(ctx->sock, &me, srv.public_z85) < 0)
+        return cli_fail(ctx, DR_EIO, "cannot set CURVE options: %s",
+                        zmq_strerror(errno));
+    return 0;
 }
 
 static int s_connect(cli_ctx_t *ctx)
@@ -54,6 +102,9 @@ static int s_connect(cli_ctx_t *ctx)
     if (zmq_setsockopt(ctx->sock, ZMQ_ROUTING_ID, id, strlen(id)) < 0)
         return cli_fail(ctx, DR_EIO, "cannot set ZMQ_ROUTING_ID: %s",
                         zmq_strerror(errno));
+    int rc = s_apply_keys(ctx);
+    if (rc < 0)
+        return rc;
     if (zmq_connect(ctx->sock, ctx->endpoint) < 0)
         return cli_fail(ctx, DR_EINVAL, "cannot connect to '%s': %s",
                         ctx->endpoint, zmq_strerror(errno));

@@ -25,6 +25,8 @@ void cli_ctx_init(cli_ctx_t *ctx)
     ctx->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
     ctx->fout = stdout;
     ctx->ferr = stderr;
+    const char *ins = getenv("DROVER_INSECURE");
+    ctx->insecure = ins && strcmp(ins, "1") == 0;
 }
 
 int cli_fail(cli_ctx_t *ctx, int code, const char *fmt, ...)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int s_version(cli_ctx_t *ctx, int argc, char **argv);
 
@@ -47,13 +48,20 @@ static const cli_cmd_t s_commands[] = {
     {"quota", "set", cli_quota_set,
      "--family FAMILY --cores N [--vm-priority dedicated|lowpriority]"},
     {"quota", "list", cli_quota_list, ""},
+    {"keys", "generate", cli_keys_generate, "[--name NAME] [--dir DIR]"},
+    {"keys", "add-user", cli_keys_add_user,
+     "NAME --role user|admin PUBKEYFILE"},
+    {"keys", "add-agent", cli_keys_add_agent, "NAME PUBKEYFILE"},
+    {"keys", "list", cli_keys_list, ""},
+    {"keys", "revoke", cli_keys_revoke, "NAME"},
     {"version", NULL, s_version, ""},
 };
 
 #define NCOMMANDS (sizeof s_commands / sizeof s_commands[0])
 
 static const char s_global_usage[] =
-    "usage: drover [--scheduler ENDPOINT] [-o table|json] COMMAND [ARGS]";
+    "usage: drover [--scheduler ENDPOINT] [--key FILE] [--scheduler-key "
+    "FILE|Z85] [--insecure] [-o table|json] COMMAND [ARGS]";
 
 static int s_version(cli_ctx_t *ctx, int argc, char **argv)
 {
@@ -175,10 +183,16 @@ static int s_globals(cli_ctx_t *ctx, int argc, char **argv, int *first,
             *first = -1;
             return 0;
         }
+        if (nl == 10 && strncmp(arg, "--insecure", 10) == 0) {
+            ctx->insecure = 1;
+            continue;
+        }
+        int is_key = nl == 5 && strncmp(arg, "--key", 5) == 0;
+        int is_skey = nl == 15 && strncmp(arg, "--scheduler-key", 15) == 0;
         int is_sched = nl == 11 && strncmp(arg, "--scheduler", 11) == 0;
         int is_out = (nl == 2 && strncmp(arg, "-o", 2) == 0) ||
                      (nl == 8 && strncmp(arg, "--output", 8) == 0);
-        if (!is_sched && !is_out)
+        if (!is_sched && !is_out && !is_key && !is_skey)
             return cli_usage(ctx, "unknown option '%.*s'", (int)nl, arg);
         if (!val) {
             if (i + 1 >= argc)
@@ -186,7 +200,14 @@ static int s_globals(cli_ctx_t *ctx, int argc, char **argv, int *first,
                                  arg);
             val = argv[++i];
         }
-        if (is_sched) {
+        if (is_key || is_skey) {
+            if (!*val)
+                return cli_usage(ctx, "empty %.*s", (int)nl, arg);
+            if (is_key)
+                ctx->key_file = val;
+            else
+                ctx->server_key = val;
+        } else if (is_sched) {
             if (!*val)
                 return cli_usage(ctx, "empty --scheduler endpoint");
             ctx->endpoint = val;
@@ -214,6 +235,17 @@ static int s_run(cli_ctx_t *ctx, int argc, char **argv)
         if (ep && *ep)
             ctx->endpoint = ep;
     }
+    const char *env_key = getenv("DROVER_KEY");
+    if (!ctx->key_file && env_key && *env_key)
+        ctx->key_file = env_key;
+    const char *env_skey = getenv("DROVER_SCHEDULER_KEY");
+    if (!ctx->server_key && env_skey && *env_skey)
+        ctx->server_key = env_skey;
+    const char *home = getenv("DROVER_HOME");
+    if (home && *home)
+        ctx->home = home;
+    else if (access("/var/lib/drover/keys/admin.key", R_OK) == 0)
+        ctx->home = "/var/lib/drover/keys";
     const char *tmo = getenv("DROVER_TIMEOUT_MS");
     if (tmo && *tmo &&
         (rc = cli_parse_timeout_env(ctx, tmo, &ctx->timeout_ms)) < 0)

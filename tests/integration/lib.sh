@@ -265,6 +265,8 @@ dr_start_scheduler() {
         --agent-endpoint "$AGENT_EP" "$@"
     DR_SCHED_PID=$DR_SPAWN_PID
     DR_SCHED_PGID=$DR_SPAWN_PID
+    # the local admin key the scheduler makes on its first start
+    export DROVER_HOME="$T/state/keys"
     local deadline=$(($(dr_now_ms) + 20000))
     while ! dr_cli cluster list >/dev/null 2>&1; do
         if ! dr__pid_alive "$DR_SCHED_PID"; then

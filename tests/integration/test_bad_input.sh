@@ -61,7 +61,10 @@ dr_assert_contains "$out" "cannot bind" "bind error"
 
 # an agent that registers for a cluster that does not exist is refused
 # and the scheduler keeps serving
-timeout 3 "$DROVER_BIN/drover-agent" --scheduler "$AGENT_EP" --name stray-1 \
+dr_cli keys generate --name stray-1 --dir "$T" >/dev/null
+dr_cli keys add-agent stray-1 "$T/stray-1.pub" >/dev/null
+timeout 3 "$DROVER_BIN/drover-agent" --key "$T/stray-1.key" \
+    --scheduler-key "$T/state/keys/scheduler.pub" --scheduler "$AGENT_EP" --name stray-1 \
     --cluster ghost --vm-size Standard_D2_v2 --cpus 2 --memory-mb 1024 \
     --work-dir "$T/stray" >"$T/stray.log" 2>&1 || true
 dr_assert_contains "$(cat "$T/stray.log")" "unknown cluster ghost" "agent told why"

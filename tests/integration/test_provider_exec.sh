@@ -16,7 +16,9 @@ cat >"$T/bin/resume" <<'SH'
 echo "resume $*"
 echo "create $2" >>"$LEDGER"
 for node in ${2//,/ }; do
-    nohup "$DROVER_AGENT_BIN" --scheduler "$DROVER_AGENT_ENDPOINT" \
+    keys=()
+    [[ -n "${DROVER_AGENT_KEY:-}" ]] && keys=(--key "$DROVER_AGENT_KEY" --scheduler-key "$DROVER_SCHEDULER_KEY")
+    nohup "$DROVER_AGENT_BIN" "${keys[@]}" --scheduler "$DROVER_AGENT_ENDPOINT" \
         --name "$node" --cluster "$1" --vm-size "$3" --cpus "$DROVER_VM_CPUS" \
         --memory-mb "$DROVER_VM_MEMORY_MB" --heartbeat-ms 500 \
         --work-dir "$DROVER_STATE_DIR/exec-nodes/$node" \

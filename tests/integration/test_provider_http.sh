@@ -28,7 +28,9 @@ class H(BaseHTTPRequestHandler):
                     "--scheduler", req["agent_endpoint"], "--name", req["node"],
                     "--cluster", req["cluster"], "--vm-size", req["vm_size"],
                     "--cpus", "2", "--memory-mb", "7168", "--heartbeat-ms", "500",
-                    "--work-dir", os.path.dirname(log) + "/http-nodes/" + req["node"]],
+                    "--work-dir", os.path.dirname(log) + "/http-nodes/" + req["node"]]
+                    + (["--key", req["agent_key_file"], "--scheduler-key",
+                        req["scheduler_key_file"]] if "agent_key_file" in req else []),
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             elif req["node"] in agents:
                 agents.pop(req["node"]).send_signal(signal.SIGTERM)

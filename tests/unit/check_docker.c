@@ -364,6 +364,17 @@ static void s_teardown(void)
         fprintf(stderr, "cleanup of %s failed\n", s_dir);
 }
 
+/* After the test case (also when a test failed midway): no container of
+ * this file's nodes (dk<pid>) is left behind. */
+static void s_remove_leftovers(void)
+{
+    if (s_docker_ok &&
+        system("docker ps -aq --filter label=drover.managed=true --filter "
+               "'name=^/drover-dk[0-9]+-' | xargs -r docker rm -f >/dev/null "
+               "2>&1") != 0)
+        fprintf(stderr, "removing leftover containers failed\n");
+}
+
 typedef struct {
     void *ctx, *router;
     char endpoint[300];
@@ -381,6 +392,11 @@ static void s_fake_bind(s_fake_t *f)
     snprintf(f->endpoint, sizeof f->endpoint, "ipc://%s/sched.sock", s_dir);
     f->ctx = zmq_ctx_new();
     f->router = zmq_socket(f->ctx, ZMQ_ROUTER);
+    /* as the scheduler: a node's new connection replaces its old one (an
+     * agent killed and started again) */
+    int one = 1;
+    ck_assert_int_eq(
+        zmq_setsockopt(f->router, ZMQ_ROUTER_HANDOVER, &one, sizeof one), 0);
     ck_assert_int_eq(zmq_bind(f->router, f->endpoint), 0);
 }
 
@@ -945,6 +961,7 @@ static Suite *s_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("dockerd");
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_unchecked_fixture(tc, NULL, s_remove_leftovers);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_docker_missing);
     tcase_add_test(tc, test_docker_run);

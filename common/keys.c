@@ -1,0 +1,157 @@
+/* keys.c - see keys.h. */
+#include "keys.h"
+#include "dr_err.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+int keys_generate(dr_keypair_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!zmq_has("curve"))
+        return DR_EUNSUPP;
+    if (zmq_curve_keypair(out->public_z85, out->secret_z85) != 0)
+        return DR_EUNSUPP;
+    return 0;
+}
+
+int keys_valid_z85(const char *s)
+{
+    if (!s || strlen(s) != DR_Z85_KEY_LEN)
+        return 0;
+    uint8_t bin[32];
+    return zmq_z85_decode(bin, s) != NULL;
+}
+
+static int s_write_file(const char *path, const char *text, mode_t mode,
+                        char *err, size_t errlen)
+{
+    char *tmp = dr_asprintf("%s.tmp.%d", path, (int)getpid());
+    int rc = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0 || fchmod(fd, mode) < 0 ||
+        dr_write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        rc = DR_EIO;
+    }
+    if (fd >= 0 && close(fd) < 0 && rc == 0) {
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        rc = DR_EIO;
+    }
+    if (rc == 0 && rename(tmp, path) < 0) {
+        snprintf(err, errlen, "rename to %s: %s", path, strerror(errno));
+        rc = DR_EIO;
+    }
+    if (rc < 0)
+        (void)unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+int keys_write(const char *secret_path, const char *public_path,
+               const dr_keypair_t *kp, char *err, size_t errlen)
+{
+    char text[256];
+    snprintf(text, sizeof text,
+             "# drover CURVE key pair: keep this file secret (mode 0600)\n"
+             "public = %s\nsecret = %s\n",
+             kp->public_z85, kp->secret_z85);
+    int rc = s_write_file(secret_path, text, 0600, err, errlen);
+    if (rc == 0 && public_path) {
+        snprintf(text, sizeof text, "# drover CURVE public key\npublic = %s\n",
+                 kp->public_z85);
+        rc = s_write_file(public_path, text, 0644, err, errlen);
+    }
+    return rc;
+}
+
+int keys_load(const char *path, dr_keypair_t *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return DR_EIO;
+    }
+    struct stat st;
+    char buf[1024];
+    ssize_t n = -1;
+    if (fstat(fd, &st) == 0 && st.st_size < (off_t)sizeof buf)
+        n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n < 0) {
+        snprintf(err, errlen, "%s: unreadable or too large", path);
+        return DR_EIO;
+    }
+    buf[n] = '\0';
+    char *save = NULL;
+    for (char *line = strtok_r(buf, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        while (*line == ' ' || *line == '\t')
+            line++;
+        if (*line == '#' || *line == '\0')
+            continue;
+        char key[16], val[64];
+        if (sscanf(line, "%15[a-z] = %63s", key, val) != 2) {
+            snprintf(err, errlen, "%s: malformed line '%.40s'", path, line);
+            return DR_EINVAL;
+        }
+        if (!keys_valid_z85(val)) {
+            snprintf(err, errlen, "%s: %s key is not 40 characters of Z85",
+                     path, key);
+            return DR_EINVAL;
+        }
+        if (strcmp(key, "public") == 0)
+            memcpy(out->public_z85, val, DR_Z85_KEY_LEN + 1);
+        else if (strcmp(key, "secret") == 0)
+            memcpy(out->secret_z85, val, DR_Z85_KEY_LEN + 1);
+        else {
+            snprintf(err, errlen, "%s: unknown field '%s'", path, key);
+            return DR_EINVAL;
+        }
+    }
+    if (!out->public_z85[0]) {
+        snprintf(err, errlen, "%s: no public key", path);
+        return DR_EINVAL;
+    }
+    if (out->secret_z85[0] && (st.st_mode & 077)) {
+        snprintf(err, errlen,
+                 "secret key file %s is readable by group or others (mode "
+                 "%04o); chmod 600 it",
+                 path, (unsigned)(st.st_mode & 0777));
+        memset(out, 0, sizeof *out);
+        return DR_EPERM;
+    }
+    return 0;
+}
+
+int keys_apply_server(void *sock, const dr_keypair_t *kp, const char *domain)
+{
+    int one = 1;
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) < 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, kp->secret_z85,
+                       DR_Z85_KEY_LEN) < 0 ||
+        zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) < 0)
+        return DR_EIO;
+    return 0;
+}
+
+int keys_apply_client(void *sock, const dr_keypair_t *kp,
+                      const char *server_public_z85)
+{
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server_public_z85,
+                       DR_Z85_KEY_LEN) < 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, kp->public_z85,
+                       DR_Z85_KEY_LEN) < 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, kp->secret_z85,
+                       DR_Z85_KEY_LEN) < 0)
+        return DR_EIO;
+    return 0;
+}

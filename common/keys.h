@@ -1,0 +1,46 @@
+/* keys.h - CURVE key pairs and their files.
+ *
+ * A key file is text: "public = Z85" and, in a secret key file, "secret =
+ * Z85" (40 characters each, ZeroMQ's Z85 encoding of 32 bytes).  Secret
+ * files are written 0600 through a temporary file and a rename; a secret
+ * file that group or others may read is refused at load time, so no
+ * daemon ever starts with a leaked key.  Nothing here keeps state.
+ */
+#ifndef DR_KEYS_H
+#define DR_KEYS_H
+
+#include <stddef.h>
+
+#define DR_Z85_KEY_LEN 40
+
+typedef struct {
+    char public_z85[DR_Z85_KEY_LEN + 1];
+    char secret_z85[DR_Z85_KEY_LEN + 1]; /* "" when only the public half */
+} dr_keypair_t;
+
+/* A fresh key pair (zmq_curve_keypair). 0 or DR_EUNSUPP (no CURVE). */
+int keys_generate(dr_keypair_t *out);
+
+/* Writes the secret file (0600) and, if public_path is not NULL, the
+ * public file (0644).  0 or DR_EIO with the reason in err. */
+int keys_write(const char *secret_path, const char *public_path,
+               const dr_keypair_t *kp, char *err, size_t errlen);
+
+/* Reads a key file (secret or public).  DR_EPERM for a secret file with
+ * group/other permissions, DR_EINVAL for a malformed one, DR_EIO when it
+ * cannot be read; err says which and why. */
+int keys_load(const char *path, dr_keypair_t *out, char *err, size_t errlen);
+
+/* 1 if s is 40 characters of the Z85 alphabet that decode. */
+int keys_valid_z85(const char *s);
+
+/* Makes sock a CURVE server with kp, authenticated through ZAP in the
+ * given domain.  Call before bind. */
+int keys_apply_server(void *sock, const dr_keypair_t *kp, const char *domain);
+
+/* Makes sock a CURVE client with its own kp, trusting server_public.  Call
+ * before connect. */
+int keys_apply_client(void *sock, const dr_keypair_t *kp,
+                      const char *server_public_z85);
+
+#endif
