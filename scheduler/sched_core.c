@@ -280,6 +280,10 @@ static void s_provider_report(void *arg, const char *cluster, const char *node,
                       node, detail);
     if (ok) {
         log_info("cluster %s: provider %s %s: %s", cluster, op, node, detail);
+        /* the provider released it: a leaving node is gone now */
+        node_t *gone = sched_node_find(self, node);
+        if (gone && strcmp(op, "delete") == 0 && gone->state == NODE_LEAVING)
+            sched_node_remove(self, gone, "released by the provider");
         return;
     }
     if (!c)
