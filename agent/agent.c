@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "dr_err.h"
 #include "gpu.h"
+#include "msi.h"
 #include "log.h"
 #include "runtime_docker.h"
 #include "runtime_process.h"
@@ -81,6 +82,7 @@ struct task {
     uint64_t offset[2];  /* bytes sent per stream */
     /* docker runtime (TaskStart.image), until the task completes */
     runtime_docker_ctr_t *ctr;
+    int has_secret; /* its IDENTITY_HEADER is known to a->ident */
 };
 
 struct node {
@@ -103,7 +105,14 @@ struct node {
 
 /* What a poll item stands for. */
 typedef struct {
-    enum { S_REF_SIG, S_REF_NODE, S_REF_PIPE, S_REF_DOCKER, S_REF_SEV } kind;
+    enum {
+        S_REF_SIG,
+        S_REF_NODE,
+        S_REF_PIPE,
+        S_REF_DOCKER,
+        S_REF_SEV,
+        S_REF_IDENT
+    } kind;
     node_t *node;
     task_t *task;
     int stream;
@@ -139,6 +148,9 @@ struct agent {
 
     /* scheduled events (--scheduled-events-url): NULL when not polled */
     sched_events_t *sev;
+
+    /* the token endpoint of managed identity: NULL with --simulate */
+    msi_t *ident;
 };
 
 /* ---- small helpers --------------------------------------------------------
@@ -259,8 +271,17 @@ static void s_task_free(task_t **tp)
     *tp = NULL;
 }
 
+/* The task is over: its IDENTITY_HEADER is refused from now on. */
+static void s_task_forget_secret(node_t *node, task_t *t)
+{
+    if (t->has_secret && node->agent->ident)
+        msi_task_remove(node->agent->ident, t->job_id, t->attempt);
+    t->has_secret = 0;
+}
+
 static void s_task_remove(node_t *node, task_t *t)
 {
+    s_task_forget_secret(node, t);
     for (task_t **pp = &node->tasks; *pp; pp = &(*pp)->next) {
         if (*pp == t) {
             *pp = t->next;
@@ -344,6 +365,7 @@ static void s_task_complete(node_t *node, task_t *t, int exit_code,
                             int term_signal)
 {
     t->live = 0;
+    s_task_forget_secret(node, t);
     t->exit_code = exit_code;
     t->term_signal = term_signal;
     t->ended_at_ms = dr_now_ms();
@@ -373,6 +395,7 @@ static void s_task_fail(node_t *node, task_t *t, int exit_code,
                         const char *reason)
 {
     t->live = 0;
+    s_task_forget_secret(node, t);
     t->exit_code = exit_code;
     t->ended_at_ms = dr_now_ms();
     log_warn("job %" PRIu64 " attempt %u on node %s: failed: %s", t->job_id,
@@ -793,6 +816,22 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts)
                                 ts->n_gpu_indices, genv);
     for (size_t i = 0; i < ngenv; i++)
         s_envv_put(&env, genv[i]);
+    /* Managed identity: the endpoint and this task's secret, after the
+     * job's env (a job cannot point another job's requests elsewhere).
+     * Containers share the host's network, so 127.0.0.1 reaches us. */
+    char secret[MSI_SECRET_LEN + 1];
+    if (a->ident && msi_secret_new(secret) == 0) {
+        msi_task_add(a->ident, t->job_id, t->attempt, secret);
+        t->has_secret = 1;
+        s_envv_put(&env,
+                   dr_asprintf("IDENTITY_ENDPOINT=%s", msi_endpoint(a->ident)));
+        s_envv_put(&env, dr_asprintf("IDENTITY_HEADER=%s", secret));
+        explicit_bzero(secret, sizeof secret);
+    } else if (a->ident) {
+        log_warn_errno("job %" PRIu64 " attempt %u on node %s: getrandom; "
+                       "no identity endpoint for it",
+                       t->job_id, t->attempt, node->name);
+    }
 
     if (ts->image && ts->image[0]) {
         s_docker_spawn(node, t, ts, &env, task_dir);
@@ -965,6 +1004,7 @@ static void s_node_gone(node_t *node)
             log_warn("job %" PRIu64 " attempt %u on node %s: final state %s "
                      "not acked",
                      t->job_id, t->attempt, node->name, s_state_name(t->state));
+        s_task_forget_secret(node, t);
         s_task_free(&t);
     }
     zmq_close(node->sock);
@@ -1035,6 +1075,11 @@ static void s_on_ok(node_t *node, const dr_env_t *env)
 static void s_on_error(node_t *node, const dr_env_t *env)
 {
     const Drover__Error *e = env->error;
+    agent_t *a = node->agent;
+    if (a->ident &&
+        msi_on_error(a->ident, env->request_id, e->code, e->message) &&
+        e->code != DR_ENOTREG)
+        return; /* the answer of a token request, given to its job */
     if (e->code == DR_ENOTREG) {
         log_info("node %s: scheduler says not registered; registering",
                  node->name);
@@ -1219,6 +1264,37 @@ static void s_on_preempt_notice(node_t *node, const dr_env_t *env)
     s_node_preempt(node, reason, "");
 }
 
+static void s_on_token_reply(node_t *node, const dr_env_t *env)
+{
+    agent_t *a = node->agent;
+    const Drover__TokenReply *r = env->token_reply;
+    if (!a->ident || !msi_on_reply(a->ident, env->request_id, r->access_token,
+                                   r->expires_on, r->resource, r->client_id))
+        log_info("node %s: token reply %" PRIu64 " for no waiting request "
+                 "(late or unknown); dropped",
+                 node->name, env->request_id);
+}
+
+/* msi_ask_fn: a job's TokenRequest, sent on the node's socket. */
+static uint64_t s_ident_ask(void *arg, uint64_t job_id, uint32_t attempt,
+                            const char *resource)
+{
+    node_t *node = arg;
+    if (!node->sock || !node->registered)
+        return 0;
+    Drover__TokenRequest tr = DROVER__TOKEN_REQUEST__INIT;
+    tr.job_id = job_id;
+    tr.attempt = attempt;
+    tr.resource = (char *)resource;
+    dr_env_t env;
+    s_env_init(node, &env);
+    env.body_case = DROVER__ENVELOPE__BODY_TOKEN_REQUEST;
+    env.token_request = &tr;
+    if (wire_send(node->sock, NULL, &env) < 0)
+        return 0;
+    return env.request_id;
+}
+
 static void s_on_shutdown(node_t *node, const dr_env_t *env)
 {
     const char *r = env->shutdown->reason;
@@ -1235,6 +1311,7 @@ static s_handler_fn *const s_handlers[] = {
     [DROVER__ENVELOPE__BODY_TASK_UPDATE_ACK] = s_on_task_update_ack,
     [DROVER__ENVELOPE__BODY_SHUTDOWN] = s_on_shutdown,
     [DROVER__ENVELOPE__BODY_PREEMPT_NOTICE] = s_on_preempt_notice,
+    [DROVER__ENVELOPE__BODY_TOKEN_REPLY] = s_on_token_reply,
 };
 #define S_NHANDLERS (sizeof s_handlers / sizeof s_handlers[0])
 
@@ -1437,6 +1514,8 @@ int agent_step(agent_t *self, int max_wait_ms)
     if (self->simulate)
         next = s_min(next, s_tick_sim(self, now));
     next = s_min(next, s_tick_sev(self, now));
+    if (self->ident)
+        next = s_min(next, msi_tick(self->ident, now));
     if (self->n_gone == self->n_nodes)
         return 1;
 
@@ -1477,6 +1556,14 @@ int agent_step(agent_t *self, int max_wait_ms)
             (short)((want_r ? ZMQ_POLLIN : 0) | (want_w ? ZMQ_POLLOUT : 0));
     }
 
+    for (size_t i = 0; self->ident && i < msi_nfds(self->ident); i++) {
+        int want_r = 0, want_w = 0;
+        int fd = msi_fd(self->ident, i, &want_r, &want_w);
+        s_item_add(self, &n, NULL, fd, (s_ref_t){S_REF_IDENT, NULL, NULL, 0});
+        self->items[n - 1].events =
+            (short)((want_r ? ZMQ_POLLIN : 0) | (want_w ? ZMQ_POLLOUT : 0));
+    }
+
     now = dr_mono_ms();
     int64_t wait = next == S_NO_TIMER ? max_wait_ms : next - now;
     if (wait < 0)
@@ -1509,6 +1596,15 @@ int agent_step(agent_t *self, int max_wait_ms)
         if (r->kind == S_REF_PIPE &&
             (self->items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
             s_pump(r->node, r->task, r->stream, S_PUMP_BATCH);
+    }
+    /* Token requests before the node's messages: a reply in this pass
+     * then finds its connection waiting. */
+    for (size_t i = 0; i < n && rc > 0; i++) {
+        zmq_pollitem_t *it = &self->items[i];
+        if (self->refs[i].kind == S_REF_IDENT && it->revents)
+            msi_on_fd(self->ident, it->fd,
+                      !!(it->revents & (ZMQ_POLLIN | ZMQ_POLLERR)),
+                      !!(it->revents & ZMQ_POLLOUT));
     }
     for (size_t i = 0; i < n && rc > 0; i++) {
         s_ref_t *r = &self->refs[i];
@@ -1674,6 +1770,11 @@ agent_t *agent_new(const agent_cfg_t *cfg)
         if (!self->nodes[i].sock)
             goto fail;
     }
+    if (!self->simulate) {
+        self->ident = msi_new(0, s_ident_ask, &self->nodes[0]);
+        if (!self->ident)
+            goto fail;
+    }
     if (cfg->scheduled_events_url && !self->simulate) {
         self->sev =
             sched_events_new(cfg->scheduled_events_url, self->nodes[0].name,
@@ -1707,6 +1808,7 @@ void agent_destroy(agent_t **self_p)
     }
     free(self->nodes);
     sched_events_destroy(&self->sev);
+    msi_destroy(&self->ident);
     runtime_docker_destroy(&self->docker); /* after the tasks' removals */
     if (self->ctx)
         zmq_ctx_term(self->ctx);

@@ -8,6 +8,7 @@
  */
 #include "api_agent.h"
 #include "autoscaler.h"
+#include "identity.h"
 #include "dr_err.h"
 #include "log.h"
 #include "placement.h"
@@ -400,10 +401,56 @@ static void s_node_preempted(sched_t *s, const char *rid, dr_env_t *env)
     sched_send_agent(s, rid, &out);
 }
 
+static void s_token_request(sched_t *s, const char *rid, dr_env_t *env)
+{
+    node_t *n = s_registered(s, rid, env->request_id);
+    if (!n)
+        return;
+    const Drover__TokenRequest *t = env->token_request;
+    job_t *j = sched_job_find(s, t->job_id);
+    if (!j || j->node != n || j->attempts != t->attempt ||
+        j->state != JOB_RUNNING) {
+        sched_agent_error(s, rid, env->request_id, DR_EPERM,
+                          "job %llu attempt %u is not running on node %s",
+                          (unsigned long long)t->job_id, t->attempt, n->name);
+        return;
+    }
+    const cluster_t *c = j->cluster;
+    if (!c->cfg.identity[0]) {
+        sched_agent_error(s, rid, env->request_id, DR_EPERM,
+                          "cluster %s has no managed identity", c->cfg.name);
+        return;
+    }
+    const char *res =
+        t->resource && *t->resource ? t->resource : "https://drover/";
+    if (strlen(res) > 255) {
+        sched_agent_error(s, rid, env->request_id, DR_EINVAL,
+                          "resource is too long");
+        return;
+    }
+    int64_t exp = 0;
+    char *tok = identity_sign(s->identity, c->cfg.identity_principal,
+                              c->cfg.name, j->id, res, &exp);
+    dr_env_t out;
+    Drover__TokenReply tr = DROVER__TOKEN_REPLY__INIT;
+    tr.access_token = tok;
+    tr.expires_on = exp;
+    tr.resource = (char *)res;
+    tr.client_id = (char *)c->cfg.identity_principal;
+    wire_env_init(&out, env->request_id);
+    out.body_case = DROVER__ENVELOPE__BODY_TOKEN_REPLY;
+    out.token_reply = &tr;
+    sched_send_agent(s, rid, &out);
+    free(tok);
+    log_info("job %llu on node %s: token for identity %s (%s)",
+             (unsigned long long)j->id, n->name, c->cfg.identity, res);
+}
+
 static const struct {
     int body;
     agent_fn fn;
 } s_table[] = {
+    {DROVER__ENVELOPE__BODY_TOKEN_REQUEST, s_token_request},
     {DROVER__ENVELOPE__BODY_NODE_PREEMPTED, s_node_preempted},
     {DROVER__ENVELOPE__BODY_REGISTER, s_register},
     {DROVER__ENVELOPE__BODY_HEARTBEAT, s_heartbeat},

@@ -8,6 +8,7 @@
 #include "api_client.h"
 #include "auth.h"
 #include "autoscaler.h"
+#include "identity.h"
 #include "dr_err.h"
 #include "log.h"
 #include "placement.h"
@@ -104,6 +105,8 @@ static void s_cluster_msg(const cluster_t *c, Drover__Cluster *m, char **errs)
     m->locked = c->cfg.locked;
     m->vm_family = (char *)c->vm->family;
     m->wait_reason = (char *)c->wait_reason;
+    m->identity = (char *)c->cfg.identity;
+    m->identity_principal_id = (char *)c->cfg.identity_principal;
     for (size_t i = 0; i < c->nnodes; i++) {
         const node_t *n = c->nodes[i];
         if (n->preempted)
@@ -132,6 +135,48 @@ static void s_reply_cluster(sched_t *s, const char *rid, uint64_t req,
     out.body_case = DROVER__ENVELOPE__BODY_CLUSTER_INFO;
     out.cluster_info = &m;
     s_reply(s, rid, &out);
+}
+
+/* "[system]" / "system" -> "system"; a user-assigned id kept as it is;
+ * DR_EINVAL for anything else.  out may be NULL (just validate). */
+static int s_identity_norm(const char *in, char *out, size_t cap)
+{
+    const char *v = in;
+    if (strcmp(in, "[system]") == 0 || strcmp(in, "system") == 0 ||
+        strcmp(in, "'[system]'") == 0)
+        v = "system";
+    else {
+        size_t len = strlen(in);
+        if (len == 0 || len > 200)
+            return DR_EINVAL;
+        for (const char *p = in; *p; p++)
+            if (!(isalnum((unsigned char)*p) || strchr("/_.:-", *p)))
+                return DR_EINVAL;
+    }
+    if (out)
+        snprintf(out, cap, "%s", v);
+    return 0;
+}
+
+/* Sets a cluster's identity (validated): a system-assigned one gets a new
+ * principal id unless it had one; a user-assigned one is its own id. */
+static void s_identity_set(store_cluster_t *cfg, const char *value)
+{
+    char norm[256] = "";
+    if (value && *value)
+        (void)s_identity_norm(value, norm, sizeof norm);
+    int was_system = strcmp(cfg->identity, "system") == 0;
+    snprintf(cfg->identity, sizeof cfg->identity, "%s", norm);
+    if (!norm[0])
+        cfg->identity_principal[0] = '\0';
+    else if (strcmp(norm, "system") == 0) {
+        if (!was_system || !cfg->identity_principal[0])
+            identity_new_principal(cfg->identity_principal,
+                                   sizeof cfg->identity_principal);
+    } else {
+        snprintf(cfg->identity_principal, sizeof cfg->identity_principal,
+                 "%.63s", norm);
+    }
 }
 
 int api_cluster_validate(const sched_t *s, const Drover__Cluster *c, char *why,
@@ -174,6 +219,13 @@ int api_cluster_validate(const sched_t *s, const Drover__Cluster *c, char *why,
         snprintf(why, n,
                  "vm priority must be dedicated or lowpriority, not '%s'",
                  c->vm_priority);
+        return DR_EINVAL;
+    }
+    if (c->identity && *c->identity &&
+        s_identity_norm(c->identity, NULL, 0) < 0) {
+        snprintf(why, n,
+                 "identity must be '[system]' or a user-assigned identity id "
+                 "(1-200 of A-Za-z0-9/_.:-)");
         return DR_EINVAL;
     }
     if (c->location && strlen(c->location) > 63) {
@@ -262,6 +314,7 @@ static void s_cluster_create(sched_t *s, const char *rid, dr_env_t *env)
              m->suspend_program ? m->suspend_program : "");
     snprintf(cfg.provider_url, sizeof cfg.provider_url, "%s",
              m->provider_url ? m->provider_url : "");
+    s_identity_set(&cfg, m->identity);
     cfg.created_at_ms = dr_now_ms();
     cluster_t *c = NULL;
     rc = sched_cluster_add(s, &cfg, &c);
@@ -1130,6 +1183,59 @@ static void s_cluster_events(sched_t *s, const char *rid, dr_env_t *env)
     free(a.ptrs);
 }
 
+/* ---- managed identity -----------------------------------------------------
+ */
+
+static void s_identity_assign(sched_t *s, const char *rid, dr_env_t *env)
+{
+    if (s_not_admin(s, rid, env, "identity assign"))
+        return;
+    const Drover__IdentityAssign *a = env->identity_assign;
+    cluster_t *c = a->cluster ? sched_cluster_find(s, a->cluster) : NULL;
+    if (!c) {
+        ERR(DR_ENOENT, "unknown cluster '%s'", a->cluster ? a->cluster : "");
+        return;
+    }
+    if (a->identity && *a->identity &&
+        s_identity_norm(a->identity, NULL, 0) < 0) {
+        ERR(DR_EINVAL, "identity must be '[system]' or a user-assigned "
+                       "identity id (1-200 of A-Za-z0-9/_.:-)");
+        return;
+    }
+    s_identity_set(&c->cfg, a->identity);
+    if (store_cluster_put(s->store, &c->cfg) < 0) {
+        ERR(DR_EDB, "cannot store cluster %s", c->cfg.name);
+        return;
+    }
+    (void)store_event(s->store, "identity", c->cfg.name, "", 0,
+                      "identity %s (%s) assigned by %s",
+                      c->cfg.identity[0] ? c->cfg.identity : "none",
+                      c->cfg.identity_principal, s->req.user);
+    s_reply_cluster(s, rid, env->request_id, c);
+}
+
+static void s_identity_verify(sched_t *s, const char *rid, dr_env_t *env)
+{
+    identity_claims_t cl;
+    char why[160] = "";
+    int rc = identity_verify(s->identity, env->identity_verify->token, &cl, why,
+                             sizeof why);
+    dr_env_t out;
+    Drover__IdentityClaims m = DROVER__IDENTITY_CLAIMS__INIT;
+    m.valid = rc == 0;
+    m.reason = why;
+    m.subject = cl.subject;
+    m.cluster = cl.cluster;
+    m.job_id = cl.job_id;
+    m.resource = cl.resource;
+    m.issued_at = cl.issued_at;
+    m.expires_on = cl.expires_on;
+    wire_env_init(&out, env->request_id);
+    out.body_case = DROVER__ENVELOPE__BODY_IDENTITY_CLAIMS;
+    out.identity_claims = &m;
+    s_reply(s, rid, &out);
+}
+
 /* ---- keys
  * -------------------------------------------------------------------- */
 
@@ -1362,6 +1468,8 @@ static const struct {
     {DROVER__ENVELOPE__BODY_KEY_ADD, s_key_add},
     {DROVER__ENVELOPE__BODY_KEY_REVOKE, s_key_revoke},
     {DROVER__ENVELOPE__BODY_KEY_LIST, s_key_list},
+    {DROVER__ENVELOPE__BODY_IDENTITY_ASSIGN, s_identity_assign},
+    {DROVER__ENVELOPE__BODY_IDENTITY_VERIFY, s_identity_verify},
 };
 
 void api_client_dispatch(sched_t *s, const char *rid, dr_env_t *env)

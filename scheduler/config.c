@@ -52,6 +52,8 @@ static const opt_def_t s_opts[] = {
      "silence after which a node is lost"},
     {"autoscale-interval", MS(autoscale_interval_ms), "1s", 50, 600000,
      "autoscaler tick"},
+    {"identity-token-ttl", MS(identity_ttl_ms), "10m", 1000, 86400000,
+     "lifetime of managed-identity tokens"},
     {"start-timeout", MS(start_timeout_ms), "60s", 1000, 3600000,
      "how long a node may take to start a task"},
     {"resume-timeout", MS(resume_timeout_ms), "10m", 1000, 86400000,

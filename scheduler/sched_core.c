@@ -15,6 +15,7 @@
 #include "sched_core.h"
 #include "api_agent.h"
 #include "auth.h"
+#include "identity.h"
 #include "api_client.h"
 #include "autoscaler.h"
 #include "dr_err.h"
@@ -997,8 +998,9 @@ sched_t *sched_new(const sched_opts_t *opts)
         goto fail;
     char *keys_dir = dr_asprintf("%s/keys", opts->state_dir);
     self->auth = auth_new(self->store, opts->insecure ? NULL : keys_dir);
+    self->identity = identity_new(keys_dir, opts->identity_ttl_ms / 1000);
     free(keys_dir);
-    if (!self->auth)
+    if (!self->auth || !self->identity)
         goto fail;
     if (opts->insecure)
         log_warn("INSECURE: --insecure turns CURVE off: anyone who reaches the "
@@ -1068,6 +1070,7 @@ void sched_destroy(sched_t **self_p)
     }
     dict_destroy(&self->nodes);
     auth_destroy(&self->auth);
+    identity_destroy(&self->identity);
     if (self->agent_sock)
         zmq_close(self->agent_sock);
     if (self->client_sock)

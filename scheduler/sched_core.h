@@ -176,6 +176,7 @@ typedef struct {
     int grace_ms;
     int log_level;
     int insecure; /* no CURVE: loopback debugging only */
+    int identity_ttl_ms;
 } sched_opts_t;
 
 typedef struct {
@@ -217,6 +218,7 @@ struct sched {
     size_t nquotas;
     int poll_cap_ms; /* providers with transfers in flight: -1 = none */
     struct auth *auth;
+    struct identity *identity; /* managed identities' token signer */
     /* the message being dispatched: who sent it (set by the loop) */
     req_ctx_t req;
     outbox_t agent_out;

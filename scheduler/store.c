@@ -37,15 +37,16 @@ static const char *s_sql[ST_COUNT] = {
     [ST_CLUSTER_PUT] =
         "INSERT OR REPLACE INTO clusters(name, vm_size, min_nodes, max_nodes,"
         " idle_seconds, vm_priority, location, provider, created_at,"
-        " last_error, resume_program, suspend_program, provider_url, locked)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " last_error, resume_program, suspend_program, provider_url, locked,"
+        " identity, identity_principal)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_CLUSTER_DEL] = "DELETE FROM clusters WHERE name = ?",
     [ST_CLUSTER_ERR] = "UPDATE clusters SET last_error = ? WHERE name = ?",
     [ST_CLUSTER_ALL] =
         "SELECT name, vm_size, min_nodes, max_nodes, idle_seconds,"
         " vm_priority, location, provider, created_at, last_error,"
-        " resume_program, suspend_program, provider_url, locked"
-        " FROM clusters ORDER BY name",
+        " resume_program, suspend_program, provider_url, locked, identity,"
+        " identity_principal FROM clusters ORDER BY name",
     [ST_NODE_PUT] = "INSERT OR REPLACE INTO nodes(name, cluster, state, cpus,"
                     " memory_mb, vm_size, pid, created_at)"
                     " VALUES(?,?,?,?,?,?,?,?)",
@@ -92,7 +93,9 @@ static const char *s_schema =
     " resume_program TEXT NOT NULL DEFAULT '',"
     " suspend_program TEXT NOT NULL DEFAULT '',"
     " provider_url TEXT NOT NULL DEFAULT '',"
-    " locked INTEGER NOT NULL DEFAULT 0);"
+    " locked INTEGER NOT NULL DEFAULT 0,"
+    " identity TEXT NOT NULL DEFAULT '',"
+    " identity_principal TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE IF NOT EXISTS principals("
     " name TEXT PRIMARY KEY, kind TEXT NOT NULL, role TEXT NOT NULL,"
     " public_key TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);"
@@ -286,6 +289,8 @@ int store_cluster_put(store_t *self, const store_cluster_t *c)
     s_text(st, 12, c->suspend_program);
     s_text(st, 13, c->provider_url);
     sqlite3_bind_int(st, 14, c->locked);
+    s_text(st, 15, c->identity);
+    s_text(st, 16, c->identity_principal);
     return s_step_done(self, ST_CLUSTER_PUT);
 }
 
@@ -326,6 +331,9 @@ int store_cluster_each(store_t *self, store_cluster_cb cb, void *arg)
         s_copy(c.provider_url, sizeof c.provider_url,
                sqlite3_column_text(st, 12));
         c.locked = sqlite3_column_int(st, 13);
+        s_copy(c.identity, sizeof c.identity, sqlite3_column_text(st, 14));
+        s_copy(c.identity_principal, sizeof c.identity_principal,
+               sqlite3_column_text(st, 15));
         cb(arg, &c);
     }
     sqlite3_reset(st);

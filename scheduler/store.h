@@ -30,6 +30,8 @@ typedef struct {
     char suspend_program[512];
     char provider_url[512]; /* http provider */
     int locked;
+    char identity[256]; /* "", "system" or a user-assigned id */
+    char identity_principal[64];
 } store_cluster_t;
 
 typedef struct {

@@ -68,6 +68,11 @@ typedef struct cli_cmd {
     const char *usage; /* the arguments, for "usage: drover GROUP NAME ..." */
 } cli_cmd_t;
 
+/* ---- cli_identity.c: managed identity --- */
+
+int cli_cluster_identity(cli_ctx_t *ctx, int argc, char **argv);
+int cli_identity_verify(cli_ctx_t *ctx, int argc, char **argv);
+
 /* ---- cli_keys.c
  * -------------------------------------------------------------- */
 

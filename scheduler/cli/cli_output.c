@@ -135,6 +135,8 @@ json_t *cli_cluster_json(const Drover__Cluster *c)
     SET(o, "resume_program", s_str(c->resume_program));
     SET(o, "suspend_program", s_str(c->suspend_program));
     SET(o, "provider_url", s_str(c->provider_url));
+    SET(o, "identity", s_str(c->identity));
+    SET(o, "identity_principal_id", s_str(c->identity_principal_id));
     return o;
 }
 
@@ -413,6 +415,10 @@ void cli_render_cluster_show(dr_buf_t *b, const Drover__Cluster *c)
         dr_buf_printf(b, "suspend_program: %s\n", c->suspend_program);
     if (c->provider_url && *c->provider_url)
         dr_buf_printf(b, "provider_url: %s\n", c->provider_url);
+    if (c->identity && *c->identity)
+        dr_buf_printf(b, "identity: %s (principal %s)\n", c->identity,
+                      c->identity_principal_id ? c->identity_principal_id
+                                               : "-");
     dr_buf_printf(b, "vm_family: %s\n", s_or_dash(c->vm_family));
     dr_buf_printf(b, "locked: %s\n", c->locked ? "yes" : "no");
     dr_buf_printf(b, "allocation_state: %s\n", s_or_dash(c->allocation_state));

@@ -430,6 +430,7 @@ enum {
     CC_RESUME,
     CC_SUSPEND,
     CC_URL,
+    CC_IDENT,
 };
 
 static const cli_opt_t s_create_opts[] = {
@@ -444,6 +445,7 @@ static const cli_opt_t s_create_opts[] = {
     [CC_RESUME] = {"--resume-program", NULL, 1, 0},
     [CC_SUSPEND] = {"--suspend-program", NULL, 1, 0},
     [CC_URL] = {"--provider-url", NULL, 1, 0},
+    [CC_IDENT] = {"--assign-identity", NULL, 1, 0},
     {NULL, NULL, 0, 0},
 };
 
@@ -597,6 +599,13 @@ int cli_parse_cluster_create(cli_ctx_t *ctx, int argc, char **argv,
     }
     if ((rc = s_parse_provider(ctx, &a, c)) < 0)
         goto out;
+    if (a.seen[CC_IDENT]) {
+        if (a.val[CC_IDENT][0] == '\0') {
+            rc = cli_fail(ctx, DR_EINVAL, "empty --assign-identity");
+            goto out;
+        }
+        c->identity = (char *)a.val[CC_IDENT];
+    }
     rc = 0;
 out:
     cli_args_free(&a);

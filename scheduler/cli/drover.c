@@ -23,7 +23,10 @@ static const cli_cmd_t s_commands[] = {
      "-n NAME -s VM_SIZE [--min-nodes N] [--max-nodes N] "
      "[--idle-seconds-before-scaledown S] [--vm-priority "
      "dedicated|lowpriority] [--location L] [--provider local|exec|http] "
-     "[--resume-program PATH --suspend-program PATH] [--provider-url URL]"},
+     "[--resume-program PATH --suspend-program PATH] [--provider-url URL] "
+     "[--assign-identity '[system]'|ID]"},
+    {"cluster", "identity", cli_cluster_identity,
+     "assign -n NAME --identities '[system]'|ID"},
     {"cluster", "update", cli_cluster_update,
      "-n NAME [--min-nodes N] [--max-nodes N] "
      "[--idle-seconds-before-scaledown S]"},
@@ -54,6 +57,7 @@ static const cli_cmd_t s_commands[] = {
     {"keys", "add-agent", cli_keys_add_agent, "NAME PUBKEYFILE"},
     {"keys", "list", cli_keys_list, ""},
     {"keys", "revoke", cli_keys_revoke, "NAME"},
+    {"identity", "verify", cli_identity_verify, "TOKEN"},
     {"version", NULL, s_version, ""},
 };
 

@@ -526,7 +526,7 @@ START_TEST(test_cluster_json)
     ck_assert(json_is_false(json_object_get(o, "locked")));
     ck_assert_str_eq(json_string_value(json_object_get(o, "wait_reason")), "");
     ck_assert_str_eq(json_string_value(json_object_get(o, "provider_url")), "");
-    ck_assert_int_eq(json_object_size(o), 24);
+    ck_assert_int_eq(json_object_size(o), 26);
     json_decref(o);
 
     b.len = 0;

@@ -4,6 +4,7 @@
 #include "api_client.h"
 #include "autoscaler.h"
 #include "config.h"
+#include "identity.h"
 #include "dr_err.h"
 #include "log.h"
 #include "placement.h"
@@ -590,6 +591,55 @@ START_TEST(test_quota_lock_preemption)
 }
 END_TEST
 
+START_TEST(test_identity_tokens)
+{
+    char dir[] = "/tmp/drover-ident-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    identity_t *id = identity_new(dir, 1);
+    ck_assert_ptr_nonnull(id);
+    int64_t exp = 0;
+    char *tok = identity_sign(id, "principal-1", "c1", 42, "https://x/", &exp);
+    identity_claims_t cl;
+    char why[160];
+    ck_assert_int_eq(identity_verify(id, tok, &cl, why, sizeof why), 0);
+    ck_assert_str_eq(cl.subject, "principal-1");
+    ck_assert_str_eq(cl.cluster, "c1");
+    ck_assert_uint_eq(cl.job_id, 42);
+    ck_assert_str_eq(cl.resource, "https://x/");
+    ck_assert_int_eq(cl.expires_on, exp);
+    /* a changed payload or signature fails */
+    char *bad = dr_strdup(tok);
+    bad[5] = bad[5] == 'A' ? 'B' : 'A';
+    ck_assert_int_eq(identity_verify(id, bad, &cl, why, sizeof why), DR_EPERM);
+    ck_assert_str_eq(why, "bad signature");
+    free(bad);
+    ck_assert_int_eq(identity_verify(id, "v1.x.y", &cl, why, sizeof why),
+                     DR_EINVAL);
+    ck_assert_int_eq(identity_verify(id, "garbage", &cl, why, sizeof why),
+                     DR_EINVAL);
+    /* another scheduler's key does not verify it; the key file persists */
+    identity_destroy(&id);
+    char dir2[] = "/tmp/drover-ident2-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir2));
+    identity_t *other = identity_new(dir2, 1);
+    ck_assert_int_eq(identity_verify(other, tok, &cl, why, sizeof why),
+                     DR_EPERM);
+    identity_destroy(&other);
+    id = identity_new(dir, 1);
+    ck_assert_int_eq(identity_verify(id, tok, &cl, why, sizeof why), 0);
+    /* and it expires */
+    usleep(1200 * 1000);
+    ck_assert_int_eq(identity_verify(id, tok, &cl, why, sizeof why),
+                     DR_ETIMEOUT);
+    ck_assert(strstr(why, "expired") != NULL);
+    free(tok);
+    identity_destroy(&id);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, dir2);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(test_autoscaler_demand)
 {
     fx_t fx;
@@ -1018,6 +1068,7 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_gpu_placement);
     tcase_add_test(tc, test_image_needs_docker);
     tcase_add_test(tc, test_quota_lock_preemption);
+    tcase_add_test(tc, test_identity_tokens);
     tcase_add_test(tc, test_client_validation);
     tcase_add_test(tc, test_garbage_on_both_sockets);
     tcase_add_test(tc, test_agent_protocol_errors);
