@@ -71,7 +71,7 @@ static int s_apply_keys(cli_ctx_t *ctx)
                         "no scheduler key: set DROVER_SCHEDULER_KEY or "
                         "--scheduler-key (FILE or Z85)");
     if (keys_valid_z85(sk)) {
-        snprintf(srv.public_z85, sizeof srv.public_z85, "%s", sk);
+        snprintf(srv.public_z85, sizeof srv.public_z85, "%.40s", sk);
     } else if ((rc = keys_load(sk, &srv, err, sizeof err)) < 0) {
         return cli_fail(ctx, rc, "%s", err);
     }
