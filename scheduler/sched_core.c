@@ -109,7 +109,11 @@ void sched_node_set_gpus(sched_t *self, node_t *n, Drover__GpuInfo **gpus,
         was_healthy[i] = n->gpus[i].healthy;
         was_index[i] = n->gpus[i].index;
     }
-    memset(n->gpus, 0, sizeof n->gpus);
+    /* most nodes have none: only a node with GPUs pays for their table */
+    if (ngpus && !n->gpus)
+        n->gpus = dr_calloc(DR_MAX_GPUS, sizeof *n->gpus);
+    if (n->gpus)
+        memset(n->gpus, 0, DR_MAX_GPUS * sizeof *n->gpus);
     n->ngpus = 0;
     for (size_t i = 0; i < ngpus; i++) {
         const Drover__GpuInfo *g = gpus[i];
@@ -432,6 +436,7 @@ void sched_node_remove(sched_t *self, node_t *n, const char *why)
                       "%s", reason);
     log_info("%s", reason);
     free(n->jobs);
+    free(n->gpus);
     free(n);
 }
 
@@ -1056,6 +1061,7 @@ void sched_destroy(sched_t **self_p)
             node_t *n = c->nodes[--c->nnodes];
             dict_del_str(self->nodes, n->name);
             free(n->jobs);
+            free(n->gpus);
             free(n);
         }
         self->clusters = c->next;

@@ -224,6 +224,14 @@ void cli_fmt_command(dr_buf_t *b, char *const *argv, size_t n);
 /* Writes b to ctx->fout; DR_EIO on a failed write. */
 int cli_emit(cli_ctx_t *ctx, const dr_buf_t *b);
 
+/* Prints the Ok that answered a command about one object and emits it: with
+ * -o json {"<key>": id, "message": ...} (id is stolen, freed in any form);
+ * otherwise the scheduler's message or, when it sent none, fmt's text (a
+ * short line: up to 255 bytes); a newline after either. */
+int cli_print_ok(cli_ctx_t *ctx, const Drover__Ok *ok, const char *key,
+                 json_t *id, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 /* ---- cli_conn.c: talking to the scheduler ---------------------------------
  */
 
@@ -247,6 +255,8 @@ int cli_cluster_update(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cluster_show(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cluster_list(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cluster_delete(cli_ctx_t *ctx, int argc, char **argv);
+/* Sends req, expects a ClusterInfo and prints it (cluster show's form). */
+int cli_cluster_call(cli_ctx_t *ctx, dr_env_t *req);
 int cli_job_submit(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_list(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_show(cli_ctx_t *ctx, int argc, char **argv);

@@ -23,8 +23,7 @@ static int s_print_cluster(cli_ctx_t *ctx, const Drover__Cluster *c)
     return rc;
 }
 
-/* Sends req, expects cluster_info, prints it. */
-static int s_call_print(cli_ctx_t *ctx, dr_env_t *req)
+int cli_cluster_call(cli_ctx_t *ctx, dr_env_t *req)
 {
     dr_env_t *rep = NULL;
     int rc = cli_call(ctx, req, DROVER__ENVELOPE__BODY_CLUSTER_INFO, &rep);
@@ -49,7 +48,7 @@ int cli_cluster_create(cli_ctx_t *ctx, int argc, char **argv)
     wire_env_init(&req, 0);
     req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_CREATE;
     req.cluster_create = &cc;
-    return s_call_print(ctx, &req);
+    return cli_cluster_call(ctx, &req);
 }
 
 int cli_cluster_update(cli_ctx_t *ctx, int argc, char **argv)
@@ -62,7 +61,7 @@ int cli_cluster_update(cli_ctx_t *ctx, int argc, char **argv)
     wire_env_init(&req, 0);
     req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_UPDATE;
     req.cluster_update = &u;
-    return s_call_print(ctx, &req);
+    return cli_cluster_call(ctx, &req);
 }
 
 static const cli_opt_t s_name_opts[] = {
@@ -107,7 +106,7 @@ int cli_cluster_show(cli_ctx_t *ctx, int argc, char **argv)
     wire_env_init(&req, 0);
     req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_SHOW;
     req.cluster_show = &ref;
-    return s_call_print(ctx, &req);
+    return cli_cluster_call(ctx, &req);
 }
 
 int cli_cluster_delete(cli_ctx_t *ctx, int argc, char **argv)
@@ -125,18 +124,8 @@ int cli_cluster_delete(cli_ctx_t *ctx, int argc, char **argv)
     dr_env_t *rep = NULL;
     if ((rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_OK, &rep)) < 0)
         return rc;
-    const char *msg = rep->ok && rep->ok->message ? rep->ok->message : "";
-    dr_buf_t b = {0};
-    if (ctx->out == CLI_OUT_JSON) {
-        cli_json_render(&b, cli_json_check(json_pack("{s:s, s:s}", "name", name,
-                                                     "message", msg)));
-    } else if (*msg) {
-        dr_buf_printf(&b, "%s\n", msg);
-    } else {
-        dr_buf_printf(&b, "cluster %s deleted\n", name);
-    }
-    rc = cli_emit(ctx, &b);
-    dr_buf_free(&b);
+    rc = cli_print_ok(ctx, rep->ok, "name", json_string(name),
+                      "cluster %s deleted", name);
     wire_free(&rep);
     return rc;
 }
@@ -193,7 +182,7 @@ static int s_lock(cli_ctx_t *ctx, int argc, char **argv, int locked)
     wire_env_init(&req, 0);
     req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_LOCK;
     req.cluster_lock = &cl;
-    return s_call_print(ctx, &req);
+    return cli_cluster_call(ctx, &req);
 }
 
 int cli_cluster_lock(cli_ctx_t *ctx, int argc, char **argv)

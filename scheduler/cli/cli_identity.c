@@ -21,7 +21,6 @@ int cli_cluster_identity(cli_ctx_t *ctx, int argc, char **argv)
         rc = cli_usage(ctx, "missing -n NAME or --identities");
     if (rc == 0)
         rc = cli_check_name(ctx, "cluster", a.val[0]);
-    dr_env_t *rep = NULL;
     if (rc == 0) {
         Drover__IdentityAssign ia = DROVER__IDENTITY_ASSIGN__INIT;
         ia.cluster = (char *)a.val[0];
@@ -30,18 +29,8 @@ int cli_cluster_identity(cli_ctx_t *ctx, int argc, char **argv)
         wire_env_init(&req, 0);
         req.body_case = DROVER__ENVELOPE__BODY_IDENTITY_ASSIGN;
         req.identity_assign = &ia;
-        rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_CLUSTER_INFO, &rep);
+        rc = cli_cluster_call(ctx, &req);
     }
-    if (rc == 0) {
-        dr_buf_t b = {0};
-        if (ctx->out == CLI_OUT_JSON)
-            cli_json_render(&b, cli_cluster_json(rep->cluster_info));
-        else
-            cli_render_cluster_show(&b, rep->cluster_info);
-        rc = cli_emit(ctx, &b);
-        dr_buf_free(&b);
-    }
-    wire_free(&rep);
     cli_args_free(&a);
     return rc;
 }

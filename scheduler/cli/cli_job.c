@@ -215,18 +215,8 @@ int cli_job_cancel(cli_ctx_t *ctx, int argc, char **argv)
     if (rep->body_case == DROVER__ENVELOPE__BODY_JOB_INFO && rep->job_info) {
         rc = s_print_job(ctx, rep->job_info);
     } else if (rep->body_case == DROVER__ENVELOPE__BODY_OK) {
-        const char *msg = rep->ok && rep->ok->message ? rep->ok->message : "";
-        dr_buf_t b = {0};
-        if (ctx->out == CLI_OUT_JSON)
-            cli_json_render(
-                &b, cli_json_check(json_pack("{s:I, s:s}", "id", (json_int_t)id,
-                                             "message", msg)));
-        else if (*msg)
-            dr_buf_printf(&b, "%s\n", msg);
-        else
-            dr_buf_printf(&b, "job %" PRIu64 ": cancel requested\n", id);
-        rc = cli_emit(ctx, &b);
-        dr_buf_free(&b);
+        rc = cli_print_ok(ctx, rep->ok, "id", json_integer((json_int_t)id),
+                          "job %" PRIu64 ": cancel requested", id);
     } else {
         rc = cli_fail(ctx, DR_EPROTO, "unexpected reply '%s' from scheduler",
                       wire_body_name((int)rep->body_case));

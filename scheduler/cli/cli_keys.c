@@ -204,18 +204,10 @@ int cli_keys_revoke(cli_ctx_t *ctx, int argc, char **argv)
         req.key_revoke = &kr;
         rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_OK, &rep);
     }
-    if (rc == 0) {
-        dr_buf_t b = {0};
-        const char *msg = rep->ok && rep->ok->message ? rep->ok->message : "";
-        if (ctx->out == CLI_OUT_JSON)
-            cli_json_render(
-                &b, cli_json_check(json_pack("{s:s, s:s}", "name", a.pos[0],
-                                             "message", msg)));
-        else
-            dr_buf_printf(&b, "%s\n", msg);
-        rc = cli_emit(ctx, &b);
-        dr_buf_free(&b);
-    }
+    /* no text of our own: the scheduler says what it did */
+    if (rc == 0)
+        rc =
+            cli_print_ok(ctx, rep->ok, "name", json_string(a.pos[0]), "%s", "");
     wire_free(&rep);
     cli_args_free(&a);
     return rc;

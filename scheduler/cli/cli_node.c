@@ -90,18 +90,8 @@ int cli_node_preempt(cli_ctx_t *ctx, int argc, char **argv)
     req.node_preempt = &ref;
     if ((rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_OK, &rep)) < 0)
         return rc;
-    const char *msg = rep->ok && rep->ok->message ? rep->ok->message : "";
-    dr_buf_t b = {0};
-    if (ctx->out == CLI_OUT_JSON)
-        cli_json_render(&b,
-                        cli_json_check(json_pack("{s:s, s:s}", "name", ref.name,
-                                                 "message", msg)));
-    else if (*msg)
-        dr_buf_printf(&b, "%s\n", msg);
-    else
-        dr_buf_printf(&b, "node %s: preemption requested\n", ref.name);
-    rc = cli_emit(ctx, &b);
-    dr_buf_free(&b);
+    rc = cli_print_ok(ctx, rep->ok, "name", json_string(ref.name),
+                      "node %s: preemption requested", ref.name);
     wire_free(&rep);
     return rc;
 }

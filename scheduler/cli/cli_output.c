@@ -678,3 +678,28 @@ int cli_emit(cli_ctx_t *ctx, const dr_buf_t *b)
         return cli_fail(ctx, DR_EIO, "cannot write output");
     return 0;
 }
+
+int cli_print_ok(cli_ctx_t *ctx, const Drover__Ok *ok, const char *key,
+                 json_t *id, const char *fmt, ...)
+{
+    const char *msg = ok && ok->message ? ok->message : "";
+    dr_buf_t b = {0};
+    if (ctx->out == CLI_OUT_JSON) {
+        cli_json_render(&b,
+                        NN(json_pack("{s:o, s:s}", key, id, "message", msg)));
+    } else if (*msg) {
+        json_decref(id);
+        dr_buf_printf(&b, "%s\n", msg);
+    } else {
+        json_decref(id);
+        char text[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof text, fmt, ap);
+        va_end(ap);
+        dr_buf_printf(&b, "%s\n", text);
+    }
+    int rc = cli_emit(ctx, &b);
+    dr_buf_free(&b);
+    return rc;
+}

@@ -4,6 +4,7 @@
 #include "agent.h"
 #include "agent_cfg.h"
 #include "dr_err.h"
+#include "fake_sched.h"
 #include "runtime_process.h"
 #include "sim.h"
 #include "util.h"
@@ -23,20 +24,9 @@
 /* ---- helpers ----------------------------------------------------------------
  */
 
-static char s_dir[256];
-
 static void s_setup(void)
 {
-    snprintf(s_dir, sizeof s_dir, "/tmp/check-agent-%d", (int)getpid());
-    ck_assert_int_eq(dr_mkdirs(s_dir, 0755), 0);
-}
-
-static void s_teardown(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cleanup of %s failed\n", s_dir);
+    s_dir_make("check-agent");
 }
 
 /* Alive = exists and is not a zombie. */
@@ -117,23 +107,15 @@ static char *s_slurp(const char *path)
 /* ---- flags
  * ------------------------------------------------------------------- */
 
-static int s_parse(agent_cfg_t *cfg, const char *const *args)
+/* s_parse, and a refusal must say why. */
+static int s_flags(agent_cfg_t *cfg, const char *const *args)
 {
-    char *argv[32];
-    int argc = 0;
-    argv[argc++] = (char *)"drover-agent";
-    for (; *args; args++)
-        argv[argc++] = (char *)*args;
-    char err[256] = "";
-    int rc = agent_cfg_parse(cfg, argc, argv, err, sizeof err);
+    char err[256];
+    int rc = s_parse(cfg, args, err, sizeof err);
     if (rc < 0)
         ck_assert_msg(err[0] != '\0', "error message expected");
     return rc;
 }
-
-#define S_BASE                                                                 \
-    "--name", "n1", "--cluster", "c1", "--vm-size", "small", "--cpus", "4",    \
-        "--memory-mb", "8192"
 
 START_TEST(test_flags_ok)
 {
@@ -141,7 +123,7 @@ START_TEST(test_flags_ok)
     const char *a[] = {S_BASE, "--heartbeat-ms=250", "--grace-ms",
                        "0",    "--log-level",        "debug",
                        NULL};
-    ck_assert_int_eq(s_parse(&cfg, a), 0);
+    ck_assert_int_eq(s_flags(&cfg, a), 0);
     ck_assert_str_eq(cfg.name, "n1");
     ck_assert_str_eq(cfg.scheduler, "tcp://127.0.0.1:7700");
     ck_assert_str_eq(cfg.work_dir, "/tmp/drover-agent-n1");
@@ -183,7 +165,7 @@ START_TEST(test_flags_bad)
         {S_BASE, "--name", "again", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ck_assert_msg(s_parse(&cfg, bad[i]) == DR_EINVAL, "case %zu accepted",
+        ck_assert_msg(s_flags(&cfg, bad[i]) == DR_EINVAL, "case %zu accepted",
                       i);
 }
 END_TEST
@@ -352,73 +334,21 @@ END_TEST
 /* ---- the agent against a fake scheduler
  * ---------------------------------------- */
 
-typedef struct {
-    void *ctx, *router;
-    char endpoint[300];
-    agent_cfg_t cfg;
-    agent_t *agent;
-    char rid[DR_MAX_ROUTING_ID + 1];
-    dr_buf_t out[2];
-} s_fake_t;
+/* Output must come in order: each chunk starts where the last one ended. */
+static void s_take_in_order(s_fake_t *f, const Drover__TaskOutput *o)
+{
+    int s = o->stream == DROVER__STREAM__STREAM_STDERR;
+    ck_assert_int_eq(o->offset, f->out[s].len);
+    dr_buf_append(&f->out[s], o->data.data, o->data.len);
+}
 
 static void s_fake_start(s_fake_t *f, const char *extra1, const char *extra2)
 {
-    memset(f, 0, sizeof *f);
-    snprintf(f->endpoint, sizeof f->endpoint, "ipc://%s/sched.sock", s_dir);
-    f->ctx = zmq_ctx_new();
-    f->router = zmq_socket(f->ctx, ZMQ_ROUTER);
-    ck_assert_int_eq(zmq_bind(f->router, f->endpoint), 0);
-    char sched[320], wd[300];
-    snprintf(sched, sizeof sched, "--scheduler=%s", f->endpoint);
-    snprintf(wd, sizeof wd, "--work-dir=%s/work", s_dir);
-    const char *a[] = {S_BASE,       sched, wd,     "--heartbeat-ms", "200",
-                       "--grace-ms", "300", extra1, extra2,           NULL};
-    ck_assert_int_eq(s_parse(&f->cfg, a), 0);
-    f->agent = agent_new(&f->cfg);
-    ck_assert_ptr_nonnull(f->agent);
-}
-
-static void s_fake_stop(s_fake_t *f)
-{
-    agent_destroy(&f->agent);
-    agent_cfg_free(&f->cfg);
-    zmq_close(f->router);
-    zmq_ctx_term(f->ctx);
-    dr_buf_free(&f->out[0]);
-    dr_buf_free(&f->out[1]);
-}
-
-/* Steps the agent until the fake scheduler receives a message with this
- * body case (and, for task updates, this state).  TaskOutput seen on the way
- * is collected. */
-static dr_env_t *s_expect(s_fake_t *f, int body, int state, int timeout_ms)
-{
-    int64_t end = dr_mono_ms() + timeout_ms;
-    while (dr_mono_ms() < end) {
-        int rc = agent_step(f->agent, 10);
-        ck_assert_int_ge(rc, 0);
-        dr_env_t *env = NULL;
-        while ((rc = wire_recv(f->router, f->rid, ZMQ_DONTWAIT, &env)) == 0) {
-            if (env->body_case == DROVER__ENVELOPE__BODY_TASK_OUTPUT) {
-                Drover__TaskOutput *o = env->task_output;
-                int s = o->stream == DROVER__STREAM__STREAM_STDERR;
-                ck_assert_int_eq(o->offset, f->out[s].len);
-                dr_buf_append(&f->out[s], o->data.data, o->data.len);
-            }
-            if ((int)env->body_case == body &&
-                (body != DROVER__ENVELOPE__BODY_TASK_UPDATE ||
-                 (int)env->task_update->report->state == state))
-                return env;
-            wire_free(&env);
-        }
-        ck_assert_int_eq(rc, DR_EAGAIN);
-    }
-    return NULL;
-}
-
-static void s_send_to(s_fake_t *f, dr_env_t *env)
-{
-    ck_assert_int_eq(wire_send(f->router, f->rid, env), 0);
+    const char *a[] = {S_BASE, "--heartbeat-ms", "200",  "--grace-ms",
+                       "300",  extra1,           extra2, NULL};
+    s_fake_init(f, 0);
+    f->take_output = s_take_in_order;
+    s_fake_agent(f, a);
 }
 
 static void s_register(s_fake_t *f)
@@ -432,18 +362,12 @@ static void s_register(s_fake_t *f)
     ck_assert_int_ge(env->register_->n_runtimes, 1); /* + docker */
     ck_assert_str_eq(env->register_->runtimes[0], "process");
     wire_free(&env);
-    dr_env_t ack;
-    Drover__RegisterAck ra = DROVER__REGISTER_ACK__INIT;
-    wire_env_init(&ack, 1);
-    ack.body_case = DROVER__ENVELOPE__BODY_REGISTER_ACK;
-    ack.register_ack = &ra;
-    s_send_to(f, &ack);
+    s_register_ack(f, 0);
 }
 
 static void s_task_start(s_fake_t *f, uint64_t job, uint32_t attempt,
                          char **argv, size_t argc, uint32_t limit)
 {
-    dr_env_t env;
     Drover__TaskStart ts = DROVER__TASK_START__INIT;
     ts.job_id = job;
     ts.attempt = attempt;
@@ -452,23 +376,7 @@ static void s_task_start(s_fake_t *f, uint64_t job, uint32_t attempt,
     ts.time_limit_s = limit;
     ts.cpus = 1;
     ts.nodes = 1;
-    wire_env_init(&env, 100 + job);
-    env.body_case = DROVER__ENVELOPE__BODY_TASK_START;
-    env.task_start = &ts;
-    s_send_to(f, &env);
-}
-
-static void s_ack(s_fake_t *f, const Drover__TaskReport *r)
-{
-    dr_env_t env;
-    Drover__TaskUpdateAck a = DROVER__TASK_UPDATE_ACK__INIT;
-    a.job_id = r->job_id;
-    a.attempt = r->attempt;
-    a.state = r->state;
-    wire_env_init(&env, 7);
-    env.body_case = DROVER__ENVELOPE__BODY_TASK_UPDATE_ACK;
-    env.task_update_ack = &a;
-    s_send_to(f, &env);
+    s_send_task_start(f, &ts);
 }
 
 START_TEST(test_agent_task_lifecycle)
@@ -653,12 +561,7 @@ START_TEST(test_agent_simulated)
         ck_assert_str_eq(f.rid, want);
         ck_assert_str_eq(env->register_->node_name, f.rid);
         seen |= 1 << (f.rid[3] - '0');
-        dr_env_t ack;
-        Drover__RegisterAck ra = DROVER__REGISTER_ACK__INIT;
-        wire_env_init(&ack, 1);
-        ack.body_case = DROVER__ENVELOPE__BODY_REGISTER_ACK;
-        ack.register_ack = &ra;
-        s_send_to(&f, &ack);
+        s_register_ack(&f, 0);
         wire_free(&env);
     }
     ck_assert_int_eq(seen, 7);
@@ -683,7 +586,7 @@ static Suite *s_suite(void)
 {
     Suite *s = suite_create("agent");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_checked_fixture(tc, s_setup, s_dir_remove);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_flags_ok);
     tcase_add_test(tc, test_flags_bad);

@@ -22,6 +22,13 @@
 #include <unistd.h>
 #include <zmq.h>
 
+/* The fake's node is dk<pid>; the last Register it sent is kept. */
+#define S_FAKE_EXTRA                                                           \
+    char name[32];                                                             \
+    dr_env_t *reg_env;
+#define S_FAKE_EXTRA_FREE(f) wire_free(&(f)->reg_env)
+#include "fake_sched.h"
+
 #define S_IMAGE "drover-test:busybox"
 
 /* ---- demultiplexer
@@ -341,7 +348,6 @@ END_TEST
  * -------------------------------------------
  */
 
-static char s_dir[256];
 static int s_docker_ok;
 
 static int s_have_docker(void)
@@ -352,16 +358,7 @@ static int s_have_docker(void)
 
 static void s_setup(void)
 {
-    snprintf(s_dir, sizeof s_dir, "/tmp/check-docker-%d", (int)getpid());
-    ck_assert_int_eq(dr_mkdirs(s_dir, 0755), 0);
-}
-
-static void s_teardown(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cleanup of %s failed\n", s_dir);
+    s_dir_make("check-docker");
 }
 
 /* After the test case (also when a test failed midway): no container of
@@ -375,110 +372,48 @@ static void s_remove_leftovers(void)
         fprintf(stderr, "removing leftover containers failed\n");
 }
 
-typedef struct {
-    void *ctx, *router;
-    char endpoint[300];
-    agent_cfg_t cfg;
-    agent_t *agent;
-    char rid[DR_MAX_ROUTING_ID + 1];
-    dr_buf_t out[2];
-    char name[32];
-    Drover__Register *reg; /* the last Register, kept */
-    dr_env_t *reg_env;
-} s_fake_t;
-
-static void s_fake_bind(s_fake_t *f)
+/* As the scheduler does: output sent again (by an agent that adopted the
+ * task) is dropped where it is already had; a gap is an error. */
+static void s_take_new(s_fake_t *f, const Drover__TaskOutput *o)
 {
-    snprintf(f->endpoint, sizeof f->endpoint, "ipc://%s/sched.sock", s_dir);
-    f->ctx = zmq_ctx_new();
-    f->router = zmq_socket(f->ctx, ZMQ_ROUTER);
-    /* as the scheduler: a node's new connection replaces its old one (an
-     * agent killed and started again) */
-    int one = 1;
-    ck_assert_int_eq(
-        zmq_setsockopt(f->router, ZMQ_ROUTER_HANDOVER, &one, sizeof one), 0);
-    ck_assert_int_eq(zmq_bind(f->router, f->endpoint), 0);
+    int s = o->stream == DROVER__STREAM__STREAM_STDERR;
+    if (o->offset + o->data.len > f->out[s].len) {
+        size_t skip = f->out[s].len > o->offset ? f->out[s].len - o->offset : 0;
+        ck_assert_int_le(o->offset, f->out[s].len);
+        dr_buf_append(&f->out[s], o->data.data + skip, o->data.len - skip);
+    }
 }
 
-static void s_fake_agent(s_fake_t *f, const char *socket)
+/* Zeroes *f and binds it, as node dk<pid>. */
+static void s_fake_bind(s_fake_t *f)
 {
-    char sched[320], wd[300], sock[300], name[64];
-    snprintf(sched, sizeof sched, "--scheduler=%s", f->endpoint);
-    snprintf(wd, sizeof wd, "--work-dir=%s/work", s_dir);
+    s_fake_init(f, 1);
+    f->take_output = s_take_new;
+    snprintf(f->name, sizeof f->name, "dk%d", (int)getpid());
+}
+
+/* Starts an agent for node f->name using the docker daemon at `socket`. */
+static void s_docker_agent(s_fake_t *f, const char *socket)
+{
+    char sock[300], name[64];
     snprintf(sock, sizeof sock, "--docker-socket=%s", socket);
     snprintf(name, sizeof name, "--name=%s", f->name);
-    char *argv[] = {"drover-agent",
-                    name,
-                    "--cluster=c1",
-                    "--vm-size=s",
-                    "--cpus=4",
-                    "--memory-mb=8192",
-                    sched,
-                    wd,
-                    sock,
-                    "--heartbeat-ms=200",
-                    "--grace-ms=500",
-                    NULL};
-    char err[256];
-    ck_assert_int_eq(agent_cfg_parse(&f->cfg, 11, argv, err, sizeof err), 0);
-    f->agent = agent_new(&f->cfg);
-    ck_assert_ptr_nonnull(f->agent);
+    const char *a[] = {name,
+                       "--cluster=c1",
+                       "--vm-size=s",
+                       "--cpus=4",
+                       "--memory-mb=8192",
+                       sock,
+                       "--heartbeat-ms=200",
+                       "--grace-ms=500",
+                       NULL};
+    s_fake_agent(f, a);
 }
 
 static void s_fake_start(s_fake_t *f, const char *socket)
 {
-    memset(f, 0, sizeof *f);
-    snprintf(f->name, sizeof f->name, "dk%d", (int)getpid());
     s_fake_bind(f);
-    s_fake_agent(f, socket);
-}
-
-static void s_fake_stop(s_fake_t *f)
-{
-    agent_destroy(&f->agent);
-    agent_cfg_free(&f->cfg);
-    wire_free(&f->reg_env);
-    zmq_close(f->router);
-    zmq_ctx_term(f->ctx);
-    dr_buf_free(&f->out[0]);
-    dr_buf_free(&f->out[1]);
-}
-
-static dr_env_t *s_expect(s_fake_t *f, int body, int state, int timeout_ms)
-{
-    int64_t end = dr_mono_ms() + timeout_ms;
-    while (dr_mono_ms() < end) {
-        int rc = f->agent ? agent_step(f->agent, 10) : (usleep(10000), 0);
-        ck_assert_int_ge(rc, 0);
-        dr_env_t *env = NULL;
-        while ((rc = wire_recv(f->router, f->rid, ZMQ_DONTWAIT, &env)) == 0) {
-            if (env->body_case == DROVER__ENVELOPE__BODY_TASK_OUTPUT) {
-                Drover__TaskOutput *o = env->task_output;
-                int s = o->stream == DROVER__STREAM__STREAM_STDERR;
-                /* as the scheduler does: drop what it already has */
-                if (o->offset + o->data.len > f->out[s].len) {
-                    size_t skip = f->out[s].len > o->offset
-                                      ? f->out[s].len - o->offset
-                                      : 0;
-                    ck_assert_int_le(o->offset, f->out[s].len);
-                    dr_buf_append(&f->out[s], o->data.data + skip,
-                                  o->data.len - skip);
-                }
-            }
-            if ((int)env->body_case == body &&
-                (body != DROVER__ENVELOPE__BODY_TASK_UPDATE ||
-                 (int)env->task_update->report->state == state))
-                return env;
-            wire_free(&env);
-        }
-        ck_assert_int_eq(rc, DR_EAGAIN);
-    }
-    return NULL;
-}
-
-static void s_send_to(s_fake_t *f, dr_env_t *env)
-{
-    ck_assert_int_eq(wire_send(f->router, f->rid, env), 0);
+    s_docker_agent(f, socket);
 }
 
 static Drover__Register *s_register(s_fake_t *f, uint64_t cancel)
@@ -487,21 +422,13 @@ static Drover__Register *s_register(s_fake_t *f, uint64_t cancel)
     ck_assert_ptr_nonnull(env);
     wire_free(&f->reg_env);
     f->reg_env = env;
-    dr_env_t ack;
-    Drover__RegisterAck ra = DROVER__REGISTER_ACK__INIT;
-    ra.n_cancel_job_ids = cancel ? 1 : 0;
-    ra.cancel_job_ids = &cancel;
-    wire_env_init(&ack, 1);
-    ack.body_case = DROVER__ENVELOPE__BODY_REGISTER_ACK;
-    ack.register_ack = &ra;
-    s_send_to(f, &ack);
+    s_register_ack(f, cancel);
     return env->register_;
 }
 
 static void s_task_start(s_fake_t *f, uint64_t job, const char *image,
                          const char *script, uint32_t limit, uint64_t mem_mb)
 {
-    dr_env_t env;
     Drover__TaskStart ts = DROVER__TASK_START__INIT;
     char *argv[] = {"sh", "-c", (char *)script};
     Drover__KeyValue kv = DROVER__KEY_VALUE__INIT;
@@ -519,23 +446,7 @@ static void s_task_start(s_fake_t *f, uint64_t job, const char *image,
     ts.memory_mb = mem_mb;
     ts.nodes = 1;
     ts.image = (char *)image;
-    wire_env_init(&env, 100 + job);
-    env.body_case = DROVER__ENVELOPE__BODY_TASK_START;
-    env.task_start = &ts;
-    s_send_to(f, &env);
-}
-
-static void s_ack(s_fake_t *f, const Drover__TaskReport *r)
-{
-    dr_env_t env;
-    Drover__TaskUpdateAck a = DROVER__TASK_UPDATE_ACK__INIT;
-    a.job_id = r->job_id;
-    a.attempt = r->attempt;
-    a.state = r->state;
-    wire_env_init(&env, 7);
-    env.body_case = DROVER__ENVELOPE__BODY_TASK_UPDATE_ACK;
-    env.task_update_ack = &a;
-    s_send_to(f, &env);
+    s_send_task_start(f, &ts);
 }
 
 /* Runs a shell command and returns its trimmed stdout (static buffer). */
@@ -760,8 +671,6 @@ END_TEST
  * is started on the same node: the container is left for it. */
 static void s_adopt_setup(s_fake_t *f, uint64_t job, const char *script)
 {
-    memset(f, 0, sizeof *f);
-    snprintf(f->name, sizeof f->name, "dk%d", (int)getpid());
     s_fake_bind(f);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
@@ -770,7 +679,7 @@ static void s_adopt_setup(s_fake_t *f, uint64_t job, const char *script)
         memset(&c, 0, sizeof c);
         memcpy(c.name, f->name, sizeof c.name);
         memcpy(c.endpoint, f->endpoint, sizeof c.endpoint);
-        s_fake_agent(&c, "/var/run/docker.sock");
+        s_docker_agent(&c, "/var/run/docker.sock");
         for (;;)
             agent_step(c.agent, 100);
     }
@@ -785,7 +694,7 @@ static void s_adopt_setup(s_fake_t *f, uint64_t job, const char *script)
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     ck_assert_int_eq(s_containers_of(f->name), 1);
-    s_fake_agent(f, "/var/run/docker.sock");
+    s_docker_agent(f, "/var/run/docker.sock");
 }
 
 START_TEST(test_docker_adopt)
@@ -960,7 +869,7 @@ static Suite *s_suite(void)
     tcase_add_test(tc, test_parsers);
     suite_add_tcase(s, tc);
     tc = tcase_create("dockerd");
-    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_checked_fixture(tc, s_setup, s_dir_remove);
     tcase_add_unchecked_fixture(tc, NULL, s_remove_leftovers);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_docker_missing);

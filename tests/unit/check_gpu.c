@@ -7,6 +7,7 @@
 #include "agent.h"
 #include "agent_cfg.h"
 #include "dr_err.h"
+#include "fake_sched.h"
 #include "gpu.h"
 #include "gpu_inventory.h"
 #include "util.h"
@@ -25,20 +26,9 @@
 /* ---- helpers ----------------------------------------------------------------
  */
 
-static char s_dir[256];
-
 static void s_setup(void)
 {
-    snprintf(s_dir, sizeof s_dir, "/tmp/check-gpu-%d", (int)getpid());
-    ck_assert_int_eq(dr_mkdirs(s_dir, 0755), 0);
-}
-
-static void s_teardown(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cleanup of %s failed\n", s_dir);
+    s_dir_make("check-gpu");
 }
 
 static char *s_path(const char *name)
@@ -765,22 +755,6 @@ END_TEST
 /* ---- flags ------------------------------------------------------------------
  */
 
-static int s_parse(agent_cfg_t *cfg, const char *const *args, char *err,
-                   size_t n)
-{
-    char *argv[32];
-    int argc = 0;
-    argv[argc++] = (char *)"drover-agent";
-    for (; *args; args++)
-        argv[argc++] = (char *)*args;
-    err[0] = '\0';
-    return agent_cfg_parse(cfg, argc, argv, err, n);
-}
-
-#define S_BASE                                                                 \
-    "--name", "n1", "--cluster", "c1", "--vm-size", "small", "--cpus", "4",    \
-        "--memory-mb", "8192"
-
 START_TEST(test_flags)
 {
     agent_cfg_t cfg;
@@ -820,79 +794,17 @@ END_TEST
  * ---------------------------------------
  */
 
-typedef struct {
-    void *ctx, *router;
-    char endpoint[300];
-    agent_cfg_t cfg;
-    agent_t *agent;
-    char rid[DR_MAX_ROUTING_ID + 1];
-    dr_buf_t out[2];
-} s_fake_t;
-
 static void s_fake_start(s_fake_t *f, const char *inventory)
 {
-    memset(f, 0, sizeof *f);
-    snprintf(f->endpoint, sizeof f->endpoint, "ipc://%s/sched.sock", s_dir);
-    f->ctx = zmq_ctx_new();
-    f->router = zmq_socket(f->ctx, ZMQ_ROUTER);
-    ck_assert_int_eq(zmq_bind(f->router, f->endpoint), 0);
-    char sched[320], wd[300];
-    snprintf(sched, sizeof sched, "--scheduler=%s", f->endpoint);
-    snprintf(wd, sizeof wd, "--work-dir=%s/work", s_dir);
-    const char *a[] = {S_BASE,           sched, wd,
-                       "--heartbeat-ms", "100", "--gpu-inventory",
-                       inventory,        NULL};
-    char err[512];
-    ck_assert_int_eq(s_parse(&f->cfg, a, err, sizeof err), 0);
-    f->agent = agent_new(&f->cfg);
-    ck_assert_ptr_nonnull(f->agent);
-}
-
-static void s_fake_stop(s_fake_t *f)
-{
-    agent_destroy(&f->agent);
-    agent_cfg_free(&f->cfg);
-    zmq_close(f->router);
-    zmq_ctx_term(f->ctx);
-    dr_buf_free(&f->out[0]);
-    dr_buf_free(&f->out[1]);
-}
-
-static dr_env_t *s_expect(s_fake_t *f, int body, int state, int timeout_ms)
-{
-    int64_t end = dr_mono_ms() + timeout_ms;
-    while (dr_mono_ms() < end) {
-        int rc = agent_step(f->agent, 10);
-        ck_assert_int_ge(rc, 0);
-        dr_env_t *env = NULL;
-        while ((rc = wire_recv(f->router, f->rid, ZMQ_DONTWAIT, &env)) == 0) {
-            if (env->body_case == DROVER__ENVELOPE__BODY_TASK_OUTPUT) {
-                Drover__TaskOutput *o = env->task_output;
-                int s = o->stream == DROVER__STREAM__STREAM_STDERR;
-                dr_buf_append(&f->out[s], o->data.data, o->data.len);
-                dr_buf_append(&f->out[s], "", 1);
-                f->out[s].len--;
-            }
-            if ((int)env->body_case == body &&
-                (body != DROVER__ENVELOPE__BODY_TASK_UPDATE ||
-                 (int)env->task_update->report->state == state))
-                return env;
-            wire_free(&env);
-        }
-        ck_assert_int_eq(rc, DR_EAGAIN);
-    }
-    return NULL;
-}
-
-static void s_send_to(s_fake_t *f, dr_env_t *env)
-{
-    ck_assert_int_eq(wire_send(f->router, f->rid, env), 0);
+    const char *a[] = {
+        S_BASE, "--heartbeat-ms", "100", "--gpu-inventory", inventory, NULL};
+    s_fake_init(f, 0);
+    s_fake_agent(f, a);
 }
 
 static void s_task_start(s_fake_t *f, uint64_t job, char **argv, size_t argc,
                          uint32_t *gpus, size_t ngpus)
 {
-    dr_env_t env;
     Drover__TaskStart ts = DROVER__TASK_START__INIT;
     Drover__KeyValue kv = DROVER__KEY_VALUE__INIT;
     Drover__KeyValue *kvs[] = {&kv};
@@ -908,23 +820,7 @@ static void s_task_start(s_fake_t *f, uint64_t job, char **argv, size_t argc,
     ts.n_env = 1;
     ts.gpu_indices = gpus;
     ts.n_gpu_indices = ngpus;
-    wire_env_init(&env, 100 + job);
-    env.body_case = DROVER__ENVELOPE__BODY_TASK_START;
-    env.task_start = &ts;
-    s_send_to(f, &env);
-}
-
-static void s_ack(s_fake_t *f, const Drover__TaskReport *r)
-{
-    dr_env_t env;
-    Drover__TaskUpdateAck a = DROVER__TASK_UPDATE_ACK__INIT;
-    a.job_id = r->job_id;
-    a.attempt = r->attempt;
-    a.state = r->state;
-    wire_env_init(&env, 7);
-    env.body_case = DROVER__ENVELOPE__BODY_TASK_UPDATE_ACK;
-    env.task_update_ack = &a;
-    s_send_to(f, &env);
+    s_send_task_start(f, &ts);
 }
 
 /* Runs one task to its end and returns its stdout (caller frees). */
@@ -966,12 +862,7 @@ START_TEST(test_agent_gpus)
     ck_assert_int_eq(r->gpus[1]->memory_total_mb, 16384);
     ck_assert_int_eq(r->gpus[1]->healthy, 1);
     wire_free(&env);
-    dr_env_t ack;
-    Drover__RegisterAck ra = DROVER__REGISTER_ACK__INIT;
-    wire_env_init(&ack, 1);
-    ack.body_case = DROVER__ENVELOPE__BODY_REGISTER_ACK;
-    ack.register_ack = &ra;
-    s_send_to(&f, &ack);
+    s_register_ack(&f, 0);
     env = s_expect(&f, DROVER__ENVELOPE__BODY_HEARTBEAT, 0, 2000);
     ck_assert_ptr_nonnull(env);
     ck_assert_int_eq(env->heartbeat->n_gpus, 2);
@@ -1036,7 +927,7 @@ static Suite *s_suite(void)
 {
     Suite *s = suite_create("gpu");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_checked_fixture(tc, s_setup, s_dir_remove);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_inventory_good);
     tcase_add_test(tc, test_inventory_bad);

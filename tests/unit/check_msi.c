@@ -23,6 +23,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
+/* A TokenRequest the fake received, kept until the test answers it. */
+#define S_FAKE_EXTRA dr_env_t *got;
+#define S_FAKE_EXTRA_FREE(f) wire_free(&(f)->got)
+#include "fake_sched.h"
+
 /* ---- parser ----------------------------------------------------------------
  */
 
@@ -421,71 +426,16 @@ END_TEST
 /* ---- the agent end to end ------------------------------------------------
  */
 
-static char s_dir[256];
-
 static void s_setup(void)
 {
-    snprintf(s_dir, sizeof s_dir, "/tmp/check-msi-%d", (int)getpid());
-    ck_assert_int_eq(dr_mkdirs(s_dir, 0755), 0);
+    s_dir_make("check-msi");
 }
-
-static void s_teardown(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cleanup of %s failed\n", s_dir);
-}
-
-typedef struct {
-    void *ctx, *router;
-    agent_cfg_t cfg;
-    agent_t *agent;
-    char rid[DR_MAX_ROUTING_ID + 1];
-    dr_buf_t out;
-    dr_env_t *got; /* a TokenRequest seen while driving */
-} s_fake_t;
 
 static void s_fake_start(s_fake_t *f)
 {
-    memset(f, 0, sizeof *f);
-    char ep[300], sched[320], wd[300];
-    snprintf(ep, sizeof ep, "ipc://%s/sched.sock", s_dir);
-    f->ctx = zmq_ctx_new();
-    f->router = zmq_socket(f->ctx, ZMQ_ROUTER);
-    ck_assert_int_eq(zmq_bind(f->router, ep), 0);
-    snprintf(sched, sizeof sched, "--scheduler=%s", ep);
-    snprintf(wd, sizeof wd, "--work-dir=%s/work", s_dir);
-    char *argv[] = {"drover-agent",
-                    "--name",
-                    "n1",
-                    "--cluster",
-                    "c1",
-                    "--vm-size",
-                    "small",
-                    "--cpus",
-                    "4",
-                    "--memory-mb",
-                    "8192",
-                    sched,
-                    wd,
-                    "--grace-ms",
-                    "300",
-                    NULL};
-    char err[256];
-    ck_assert_int_eq(agent_cfg_parse(&f->cfg, 15, argv, err, sizeof err), 0);
-    f->agent = agent_new(&f->cfg);
-    ck_assert_ptr_nonnull(f->agent);
-}
-
-static void s_fake_stop(s_fake_t *f)
-{
-    agent_destroy(&f->agent);
-    agent_cfg_free(&f->cfg);
-    zmq_close(f->router);
-    zmq_ctx_term(f->ctx);
-    dr_buf_free(&f->out);
-    wire_free(&f->got);
+    const char *a[] = {S_BASE, "--grace-ms", "300", NULL};
+    s_fake_init(f, 0);
+    s_fake_agent(f, a);
 }
 
 /* One agent pass; takes what the fake scheduler received: stdout is
@@ -497,15 +447,10 @@ static void s_fake_drive(void *arg)
     dr_env_t *env = NULL;
     while (wire_recv(f->router, f->rid, ZMQ_DONTWAIT, &env) == 0) {
         if (env->body_case == DROVER__ENVELOPE__BODY_TASK_OUTPUT) {
-            dr_buf_append(&f->out, env->task_output->data.data,
+            dr_buf_append(&f->out[0], env->task_output->data.data,
                           env->task_output->data.len);
         } else if (env->body_case == DROVER__ENVELOPE__BODY_REGISTER) {
-            dr_env_t ack;
-            Drover__RegisterAck ra = DROVER__REGISTER_ACK__INIT;
-            wire_env_init(&ack, 1);
-            ack.body_case = DROVER__ENVELOPE__BODY_REGISTER_ACK;
-            ack.register_ack = &ra;
-            ck_assert_int_eq(wire_send(f->router, f->rid, &ack), 0);
+            s_register_ack(f, 0);
         } else if (env->body_case == DROVER__ENVELOPE__BODY_TOKEN_REQUEST) {
             wire_free(&f->got);
             f->got = env;
@@ -564,15 +509,15 @@ START_TEST(test_agent_end_to_end)
     env.task_start = &ts;
     ck_assert_int_eq(wire_send(f.router, f.rid, &env), 0);
     end = dr_mono_ms() + 5000;
-    while (!memchr(f.out.data ? f.out.data : "", '\n', f.out.len) &&
+    while (!memchr(f.out[0].data ? f.out[0].data : "", '\n', f.out[0].len) &&
            dr_mono_ms() < end)
         s_fake_drive(&f);
-    ck_assert_ptr_nonnull(f.out.data);
+    ck_assert_ptr_nonnull(f.out[0].data);
     int port = 0;
     char secret[64] = "";
-    ck_assert_int_eq(
-        sscanf(f.out.data, "http://127.0.0.1:%d/msi/token %63s", &port, secret),
-        2);
+    ck_assert_int_eq(sscanf(f.out[0].data, "http://127.0.0.1:%d/msi/token %63s",
+                            &port, secret),
+                     2);
     ck_assert_int_gt(port, 0);
     ck_assert_uint_eq(strlen(secret), MSI_SECRET_LEN);
 
@@ -646,7 +591,7 @@ static Suite *s_suite(void)
 {
     Suite *s = suite_create("msi");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_checked_fixture(tc, s_setup, s_dir_remove);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_parse_good);
     tcase_add_test(tc, test_parse_partial);
