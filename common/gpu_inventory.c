@@ -519,9 +519,12 @@ size_t gpu_task_env(const gpu_list_t *list, const uint32_t *indices, size_t n,
                     char *out[GPU_ENV_MAX + 1])
 {
     if (n == 0) {
+        /* "void": the NVIDIA container runtime then mounts no GPU even for
+         * images whose default is "all" (CUDA base images) */
         out[0] = dr_strdup("CUDA_VISIBLE_DEVICES=");
-        out[1] = NULL;
-        return 1;
+        out[1] = dr_strdup("NVIDIA_VISIBLE_DEVICES=void");
+        out[2] = NULL;
+        return 2;
     }
     dr_buf_t idx = {0}, uuids = {0};
     for (size_t i = 0; i < n; i++) {

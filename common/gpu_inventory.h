@@ -95,7 +95,7 @@ int gpu_list_check(const gpu_list_t *list, const uint32_t *indices, size_t n,
  * at most GPU_ENV_MAX entries, in this order:
  *   n > 0: CUDA_VISIBLE_DEVICES=1,3  NVIDIA_VISIBLE_DEVICES=1,3
  *          DROVER_GPU_UUIDS=GPU-a,GPU-b  CUDA_DEVICE_ORDER=PCI_BUS_ID
- *   n = 0: CUDA_VISIBLE_DEVICES=   (no GPU visible)
+ *   n = 0: CUDA_VISIBLE_DEVICES=  NVIDIA_VISIBLE_DEVICES=void  (none)
  * Indices are NVML's (PCI bus order), hence CUDA_DEVICE_ORDER.  Returns the
  * number of entries. */
 #define GPU_ENV_MAX 4

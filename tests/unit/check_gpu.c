@@ -445,10 +445,12 @@ START_TEST(test_check_and_env)
     ck_assert_ptr_null(env[4]);
     for (int i = 0; i < 4; i++)
         free(env[i]);
-    ck_assert_int_eq(gpu_task_env(&l, NULL, 0, env), 1);
+    ck_assert_int_eq(gpu_task_env(&l, NULL, 0, env), 2);
     ck_assert_str_eq(env[0], "CUDA_VISIBLE_DEVICES=");
-    ck_assert_ptr_null(env[1]);
+    ck_assert_str_eq(env[1], "NVIDIA_VISIBLE_DEVICES=void");
+    ck_assert_ptr_null(env[2]);
     free(env[0]);
+    free(env[1]);
 }
 END_TEST
 
@@ -875,7 +877,7 @@ START_TEST(test_agent_gpus)
     ck_assert_str_eq(out, "[1,0][1,0][GPU-test-1,GPU-test-0][PCI_BUS_ID]\n");
     free(out);
     out = s_run(&f, 11, NULL, 0);
-    ck_assert_str_eq(out, "[][unset][unset][unset]\n");
+    ck_assert_str_eq(out, "[][void][unset][unset]\n");
     free(out);
 
     /* a GPU that does not exist: the task fails with the reason */
