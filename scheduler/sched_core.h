@@ -131,7 +131,7 @@ struct node {
     char vm_size[64];
     unsigned runtimes; /* RT_* bits */
     int preempted;     /* leaving because it was preempted */
-    node_gpu_t *gpus; /* ngpus of them, owned; NULL for CPU nodes */
+    node_gpu_t *gpus;  /* ngpus of them, owned; NULL for CPU nodes */
     uint32_t ngpus;
 };
 
