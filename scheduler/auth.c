@@ -295,6 +295,14 @@ int auth_revoke(auth_t *self, const char *name)
     return 0;
 }
 
+int auth_revoke_agent(auth_t *self, const char *name)
+{
+    const principal_t *p = s_find_name(self, name);
+    if (!p || p->kind != PRINCIPAL_AGENT)
+        return DR_ENOENT;
+    return auth_revoke(self, name);
+}
+
 size_t auth_count(const auth_t *self)
 {
     return self->n;

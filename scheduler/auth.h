@@ -59,6 +59,8 @@ int auth_add(auth_t *self, const char *name, principal_kind_t kind, int admin,
              const char *public_z85);
 /* Removes a principal; DR_ENOENT if unknown. */
 int auth_revoke(auth_t *self, const char *name);
+/* The same, only when name is an agent's key (a user of that name stays). */
+int auth_revoke_agent(auth_t *self, const char *name);
 size_t auth_count(const auth_t *self);
 const principal_t *auth_at(const auth_t *self, size_t i);
 

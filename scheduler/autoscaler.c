@@ -245,11 +245,13 @@ void autoscaler_tick(sched_t *s, cluster_t *c, int64_t now)
     autoscaler_count(c, &k);
     int active = k.ready + k.preparing + k.unknown;
     int headroom = c->cfg.max_nodes - active;
-    int extra = autoscaler_demand(c, headroom);
+    /* one pass over the queue: first fit gives the same bins up to any
+     * cap, so what max_nodes allows is the smaller of the two */
+    int wanted = autoscaler_demand(c, headroom > 0 ? headroom + 64 : 64);
+    int extra = wanted < headroom ? wanted : (headroom > 0 ? headroom : 0);
     /* demand that max_nodes or the family's quota holds back is said on
      * the cluster and on the jobs that wait for it */
     char reason[160] = "";
-    int wanted = autoscaler_demand(c, headroom + 64);
     if (wanted > extra)
         snprintf(reason, sizeof reason, "max nodes reached (%d)",
                  c->cfg.max_nodes);

@@ -420,13 +420,7 @@ void sched_node_remove(sched_t *self, node_t *n, const char *why)
         log_error("node %s: cannot delete row", n->name);
     if (self->auth) {
         /* its key dies with it: a node name is never trusted twice */
-        const principal_t *p = NULL;
-        for (size_t i = 0; i < auth_count(self->auth) && !p; i++)
-            if (strcmp(auth_at(self->auth, i)->name, n->name) == 0 &&
-                auth_at(self->auth, i)->kind == PRINCIPAL_AGENT)
-                p = auth_at(self->auth, i);
-        if (p)
-            (void)auth_revoke(self->auth, n->name);
+        (void)auth_revoke_agent(self->auth, n->name);
         char *key =
             dr_asprintf("%s/nodes/%s.key", self->opts.state_dir, n->name);
         (void)unlink(key);
