@@ -225,6 +225,8 @@ static void s_register(sched_t *s, const char *rid, dr_env_t *env)
     row.pid = n->pid;
     row.created_at_ms = n->created_at_ms;
     (void)store_node_put(s->store, &row);
+    if (was == NODE_PREPARING)
+        c->create_failures = 0; /* the provider works again */
     if (was != NODE_READY)
         (void)store_event(s->store, "node_ready", c->cfg.name, n->name, 0,
                           "node %s registered (%u cpus, %llu MB, %zu tasks)",

@@ -128,6 +128,16 @@ void autoscaler_set_error(sched_t *s, cluster_t *c, const char *fmt, ...)
     }
 }
 
+void autoscaler_create_failed(cluster_t *c, int64_t now)
+{
+    int shift = c->create_failures < 8 ? c->create_failures : 8;
+    int64_t delay = (int64_t)2000 << shift;
+    if (delay > 300000)
+        delay = 300000;
+    c->create_failures++;
+    c->scale_out_after = now + delay;
+}
+
 static void s_new_node_name(sched_t *s, cluster_t *c, char *out, size_t cap)
 {
     for (;;) {
@@ -162,6 +172,7 @@ static void s_scale_out(sched_t *s, cluster_t *c, int count, int64_t now)
         if (rc < 0) {
             autoscaler_set_error(s, c, "provider %s: create %s failed: %s",
                                  c->provider->ops->name, name, err);
+            autoscaler_create_failed(c, now);
             return;
         }
         node_t *n = sched_node_add(s, c, name, NODE_PREPARING);
@@ -274,6 +285,13 @@ void autoscaler_tick(sched_t *s, cluster_t *c, int64_t now)
         target = c->cfg.max_nodes;
     c->target_nodes = target;
 
+    if (active < target && now < c->scale_out_after) {
+        snprintf(c->wait_reason, sizeof c->wait_reason,
+                 "provider %s failed; next try in %lld s",
+                 c->provider->ops->name,
+                 (long long)((c->scale_out_after - now + 999) / 1000));
+        return;
+    }
     if (active < target) {
         int count = target - active;
         int lowpri = strcmp(c->cfg.vm_priority, "lowpriority") == 0;

@@ -27,6 +27,10 @@ void autoscaler_count(const cluster_t *c, node_counts_t *out);
 /* Nodes the waiting work needs beyond the ones that exist (pure; tests). */
 int autoscaler_demand(const cluster_t *c, int headroom);
 void autoscaler_tick(sched_t *s, cluster_t *c, int64_t now_mono);
+/* A create failed: the next scale-out of c waits, doubling from 2 s up
+ * to 5 min, so a broken provider is not called on every tick. */
+void autoscaler_create_failed(cluster_t *c, int64_t now_mono);
+
 /* "steady" or "resizing". */
 const char *autoscaler_allocation_state(const cluster_t *c);
 /* Records (or clears, with NULL) the cluster's last resize error. */

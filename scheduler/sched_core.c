@@ -295,6 +295,8 @@ static void s_provider_report(void *arg, const char *cluster, const char *node,
         return;
     autoscaler_set_error(self, c, "provider %s: %s %s failed: %s",
                          c->provider->ops->name, op, node, detail);
+    if (strcmp(op, "create") == 0)
+        autoscaler_create_failed(c, dr_mono_ms());
     node_t *n = sched_node_find(self, node);
     if (n && n->cluster == c && strcmp(op, "create") == 0 &&
         n->state == NODE_PREPARING)

@@ -152,8 +152,10 @@ struct cluster {
     } blocked[8];
     int nblocked;
     int target_nodes;
-    int64_t last_scale_out; /* mono ms */
-    char wait_reason[160];  /* why pending work gets no nodes, or "" */
+    int64_t last_scale_out;  /* mono ms */
+    char wait_reason[160];   /* why pending work gets no nodes, or "" */
+    int create_failures;     /* in a row, since a node last registered */
+    int64_t scale_out_after; /* mono ms: backoff after a failed create */
     uint64_t node_seq;
     cluster_t *next;
 };

@@ -204,23 +204,27 @@ dr__cleanup() {
 
 # ---- setup -----------------------------------------------------------------
 
-# dr__port_free PORT: nothing listens on TCP PORT
+# dr__port_free PORT: no TCP socket in any state uses PORT (a connection's
+# own end counts too: bind would fail on it)
 dr__port_free() {
-    [[ -z "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]]
+    [[ -z "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]]
 }
 
 # dr_pick_ports: sets CPORT and APORT to two free adjacent ports
 dr_pick_ports() {
     local i base
     for ((i = 0; i < 100; i++)); do
-        base=$((20000 + (RANDOM * 32768 + RANDOM) % 19999))
-        if dr__port_free "$base" && dr__port_free "$((base + 1))"; then
+        # below the kernel's ephemeral range (32768-60999 by default), so
+        # that no outgoing connection can take the port between check and bind
+        base=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+        if dr__port_free "$base" && dr__port_free "$((base + 1))" &&
+            dr__port_free "$((base + 7))" && dr__port_free "$((base + 8))"; then
             CPORT=$base
             APORT=$((base + 1))
             return 0
         fi
     done
-    dr_fail "no free port pair found in 20000-40000"
+    dr_fail "no free port pair found in 20000-32000"
 }
 
 # dr_setup: work directory $T, free endpoints, the EXIT trap.

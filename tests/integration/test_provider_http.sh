@@ -65,9 +65,16 @@ dr_cli cluster create -n junk -s Standard_D2_v2 --max-nodes 1 --provider http \
 jid=$(dr_cli job submit --cluster junk -- true)
 bad_answer() { dr_cli -o json cluster show -n junk | jq -r '.errors[]' | grep -q "not a JSON object"; }
 dr_wait_for "the invalid answer on the cluster" 30 bad_answer
+# a failing provider is retried with backoff, not every tick
+creates=$(grep -c '^create junk-' "$T/requests2.log")
+sleep 3
+dr_assert_eq "$(($(grep -c '^create junk-' "$T/requests2.log") - creates <= 2))" 1 \
+    "create retried with backoff"
+dr_assert_contains "$(dr_cli -o json job show "$jid" | jq -r .reason)" \
+    "provider http failed" "the job says why it waits"
+dr_cli job cancel "$jid" >/dev/null
 none() { [[ $(dr_cli -o json node list --cluster junk | jq length) == 0 ]]; }
 dr_wait_for "no node left behind" 10 none
-dr_cli job cancel "$jid" >/dev/null
 # an endpoint nobody listens on: retried with backoff, then the error
 dr_cli cluster create -n gone -s Standard_D2_v2 --max-nodes 1 --provider http \
     --provider-url "http://127.0.0.1:1/nodes" >/dev/null
