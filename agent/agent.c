@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "dr_err.h"
 #include "gpu.h"
+#include "mpi.h"
 #include "msi.h"
 #include "log.h"
 #include "runtime_docker.h"
@@ -23,6 +24,7 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -83,6 +85,14 @@ struct task {
     /* docker runtime (TaskStart.image), until the task completes */
     runtime_docker_ctr_t *ctr;
     int has_secret; /* its IDENTITY_HEADER is known to a->ident */
+    /* multi-node MPI (mpi.h) */
+    int mpi_worker;        /* waits for mpirun's launch of orted */
+    uint8_t *start_msg;    /* a worker's packed TaskStart, for the launch */
+    size_t start_len;
+    uint64_t launch_id;    /* the launch this worker runs, 0 = none */
+    mpi_srv_t *launch_srv; /* the head: drover-launch's requests */
+    mpi_tagger_t *tagger;  /* the head: rank tags -> node names */
+    dr_buf_t tagged;       /* the tagger's output, reused */
 };
 
 struct node {
@@ -111,7 +121,8 @@ typedef struct {
         S_REF_PIPE,
         S_REF_DOCKER,
         S_REF_SEV,
-        S_REF_IDENT
+        S_REF_IDENT,
+        S_REF_LAUNCH
     } kind;
     node_t *node;
     task_t *task;
@@ -265,6 +276,10 @@ static void s_task_free(task_t **tp)
     task_t *t = *tp;
     runtime_process_destroy(&t->proc);
     runtime_docker_ctr_destroy(&t->ctr);
+    mpi_srv_destroy(&t->launch_srv);
+    mpi_tagger_destroy(&t->tagger);
+    dr_buf_free(&t->tagged);
+    free(t->start_msg);
     free(t->reason);
     free(t->end_reason);
     free(t);
@@ -347,6 +362,53 @@ static void s_send_output(node_t *node, task_t *t, int stream, const char *data,
     t->offset[stream] += n;
 }
 
+/* What a worker's launched command prints, or its end, for the head's
+ * drover-launch (through the scheduler). */
+static void s_send_launch_io(node_t *node, task_t *t, int stream,
+                             const char *data, size_t n, int exited,
+                             int status, const char *error)
+{
+    dr_env_t env;
+    Drover__MpiLaunchIo io = DROVER__MPI_LAUNCH_IO__INIT;
+    io.job_id = t->job_id;
+    io.attempt = t->attempt;
+    io.launch_id = t->launch_id;
+    io.node = node->name;
+    io.stream = stream == RUNTIME_PROCESS_STDERR
+                    ? DROVER__STREAM__STREAM_STDERR
+                    : DROVER__STREAM__STREAM_STDOUT;
+    io.data.data = (uint8_t *)data;
+    io.data.len = n;
+    io.exited = exited;
+    io.exit_code = status;
+    io.error = (char *)(error ? error : "");
+    s_env_init(node, &env);
+    env.body_case = DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO;
+    env.mpi_launch_io = &io;
+    s_send(node, &env);
+}
+
+/* Passes output on: a launched orted's to its launcher, an MPI head's
+ * with its rank tags made node names, anything else as it is. */
+static void s_output(node_t *node, task_t *t, int stream, const char *data,
+                     size_t n, int eof)
+{
+    if (t->launch_id) {
+        if (n)
+            s_send_launch_io(node, t, stream, data, n, 0, 0, NULL);
+        return;
+    }
+    if (t->tagger) {
+        t->tagged.len = 0;
+        mpi_tagger_feed(t->tagger, stream, data, n, eof, &t->tagged);
+        if (t->tagged.len)
+            s_send_output(node, t, stream, t->tagged.data, t->tagged.len);
+        return;
+    }
+    if (n)
+        s_send_output(node, t, stream, data, n);
+}
+
 /* Reads what a task's pipe holds (bounded) and streams it. */
 static void s_pump(node_t *node, task_t *t, int stream, int batches)
 {
@@ -356,7 +418,7 @@ static void s_pump(node_t *node, task_t *t, int stream, int batches)
                        : runtime_process_read(t->proc, stream, buf, S_CHUNK);
         if (n <= 0)
             return;
-        s_send_output(node, t, stream, buf, (size_t)n);
+        s_output(node, t, stream, buf, (size_t)n, 0);
     }
 }
 
@@ -366,6 +428,14 @@ static void s_task_complete(node_t *node, task_t *t, int exit_code,
 {
     t->live = 0;
     s_task_forget_secret(node, t);
+    if (t->tagger) {
+        s_output(node, t, RUNTIME_PROCESS_STDOUT, "", 0, 1);
+        s_output(node, t, RUNTIME_PROCESS_STDERR, "", 0, 1);
+    }
+    if (t->launch_id)
+        s_send_launch_io(node, t, 0, NULL, 0, 1,
+                         term_signal ? 128 + term_signal : exit_code, NULL);
+    mpi_srv_destroy(&t->launch_srv);
     t->exit_code = exit_code;
     t->term_signal = term_signal;
     t->ended_at_ms = dr_now_ms();
@@ -396,6 +466,9 @@ static void s_task_fail(node_t *node, task_t *t, int exit_code,
 {
     t->live = 0;
     s_task_forget_secret(node, t);
+    if (t->launch_id)
+        s_send_launch_io(node, t, 0, NULL, 0, 1, 255, reason);
+    mpi_srv_destroy(&t->launch_srv);
     t->exit_code = exit_code;
     t->ended_at_ms = dr_now_ms();
     log_warn("job %" PRIu64 " attempt %u on node %s: failed: %s", t->job_id,
@@ -419,6 +492,10 @@ static void s_task_stop(node_t *node, task_t *t, s_state_t st,
              t->attempt, node->name, reason);
     if (t->hollow) {
         s_task_complete(node, t, 128 + SIGTERM, SIGTERM);
+        return;
+    }
+    if (t->mpi_worker && !t->proc && !t->ctr) {
+        s_task_complete(node, t, 0, 0); /* nothing was launched */
         return;
     }
     int64_t grace = node->agent->cfg->grace_ms;
@@ -555,7 +632,7 @@ static void s_send_register(node_t *node);
 #define S_DOCKER_PROBE_MAX_MS 5000
 
 static void s_docker_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
-                           s_envv_t *env, const char *task_dir)
+                           char **argv, s_envv_t *env, const char *task_dir)
 {
     agent_t *a = node->agent;
     /* The image brings its own PATH, HOME and LANG: the agent's are not
@@ -584,9 +661,6 @@ static void s_docker_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
         s_envv_put(env, dr_strdup(b.data));
         dr_buf_free(&b);
     }
-    char **argv = dr_calloc(ts->n_argv + 1, sizeof *argv);
-    for (size_t i = 0; i < ts->n_argv; i++)
-        argv[i] = ts->argv[i];
     runtime_docker_spec_t spec = {
         .image = ts->image,
         .argv = argv,
@@ -601,7 +675,6 @@ static void s_docker_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
         .node = node->name,
     };
     int rc = runtime_docker_ctr_start(a->docker, &spec, &t->ctr);
-    free(argv);
     if (rc < 0) {
         char reason[256];
         snprintf(reason, sizeof reason, "cannot prepare the container: %s",
@@ -612,7 +685,7 @@ static void s_docker_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
     t->live = 1;
     log_info("job %" PRIu64 " attempt %u on node %s: starting '%s' in image "
              "%s",
-             t->job_id, t->attempt, node->name, ts->argv[0], ts->image);
+             t->job_id, t->attempt, node->name, argv[0], ts->image);
 }
 
 /* The container's life is over: report it as the process runtime would. */
@@ -783,20 +856,107 @@ static int s_docker_tick_agent(agent_t *a, int64_t now, int64_t *next)
     return 0;
 }
 
-static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts)
+static int s_is_mpi(const Drover__TaskStart *ts)
+{
+    return ts->distribution && strcmp(ts->distribution, "mpi") == 0;
+}
+
+/* The head of an MPI job: its hostfile, its launch server and the mpirun
+ * command line around the job's argv.  0, or -1 with the reason. */
+static int s_mpi_head_setup(node_t *node, task_t *t,
+                            const Drover__TaskStart *ts, const char *task_dir,
+                            int in_container, s_envv_t *env, char ***argv,
+                            char *why, size_t whylen)
+{
+    const agent_cfg_t *cfg = node->agent->cfg;
+    char host[256];
+    if (gethostname(host, sizeof host) < 0)
+        snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    char *one[1] = {node->name};
+    char *const *hosts = ts->n_hosts ? ts->hosts : one;
+    size_t nhosts = ts->n_hosts ? ts->n_hosts : 1;
+    uint32_t slots = ts->procs_per_node ? ts->procs_per_node : 1;
+    char *hostfile = dr_asprintf("%s/hostfile", task_dir);
+    int rc = dr_mkdirs(task_dir, 0755) < 0
+                 ? DR_EIO
+                 : mpi_hostfile_write(hostfile, hosts, nhosts, host, slots);
+    free(hostfile);
+    if (rc < 0) {
+        snprintf(why, whylen, "cannot write the MPI hostfile in %s", task_dir);
+        return -1;
+    }
+    const char *inner = in_container ? RUNTIME_DOCKER_SCRATCH : task_dir;
+    if (in_container) {
+        /* the launcher travels into the container with the scratch dir */
+        char *copy = dr_asprintf("%s/drover-launch", task_dir);
+        rc = dr_copy_file(cfg->launcher, copy, 0755);
+        free(copy);
+        if (rc < 0) {
+            snprintf(why, whylen, "cannot copy %s into the task",
+                     cfg->launcher);
+            return -1;
+        }
+    }
+    char token[MSI_SECRET_LEN + 1];
+    char *sock = dr_asprintf("drover-launch/%s/%" PRIu64 "-%u", node->name,
+                             t->job_id, t->attempt);
+    if (msi_secret_new(token) < 0 ||
+        mpi_srv_new(sock, token, &t->launch_srv) < 0) {
+        snprintf(why, whylen, "cannot open the MPI launch socket @%s: %s",
+                 sock, strerror(errno));
+        free(sock);
+        return -1;
+    }
+    s_envv_put(env, dr_asprintf("DROVER_LAUNCH_SOCKET=@%s", sock));
+    s_envv_put(env, dr_asprintf("DROVER_LAUNCH_TOKEN=%s", token));
+    s_envv_put(env, dr_asprintf("DROVER_HOSTFILE=%s/hostfile", inner));
+    explicit_bzero(token, sizeof token);
+    free(sock);
+    t->tagger = mpi_tagger_new(hosts, nhosts, slots);
+    char *hf = dr_asprintf("%s/hostfile", inner);
+    *argv = mpi_head_argv(hf, (uint32_t)nhosts, slots, ts->argv, ts->n_argv);
+    free(hf);
+    return 0;
+}
+
+/* Starts a task's program: the job's argv, mpirun around it for an MPI
+ * head, or (launch_cmd) the command mpirun launches on a worker. */
+static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
+                         const char *launch_cmd)
 {
     agent_t *a = node->agent;
     const agent_cfg_t *cfg = a->cfg;
     char reason[512];
     char *task_dir = dr_asprintf("%s/tasks/%" PRIu64 "-%u", cfg->work_dir,
                                  t->job_id, t->attempt);
-    char **argv = dr_calloc(ts->n_argv + 1, sizeof *argv);
-    for (size_t i = 0; i < ts->n_argv; i++)
-        argv[i] = ts->argv[i];
+    int in_container = ts->image && ts->image[0];
+    int mpi_head = s_is_mpi(ts) && ts->node_rank == 0 && !launch_cmd;
+    char **argv = dr_calloc(ts->n_argv + 4, sizeof *argv);
+    if (launch_cmd) {
+        argv[0] = "/bin/sh";
+        argv[1] = "-c";
+        argv[2] = (char *)launch_cmd;
+    } else {
+        for (size_t i = 0; i < ts->n_argv; i++)
+            argv[i] = ts->argv[i];
+    }
+    char **mpi_argv = NULL;
     s_envv_t env = {0};
     for (int i = 0; i < 3; i++)
         if (a->base_env[i])
             s_envv_put(&env, dr_strdup(a->base_env[i]));
+    if (s_is_mpi(ts)) {
+        /* drover's MCA settings; the job's env may override them */
+        char *mca[MPI_ENV_MAX];
+        char *launcher =
+            in_container ? dr_strdup(RUNTIME_DOCKER_SCRATCH "/drover-launch")
+                         : dr_strdup(cfg->launcher);
+        size_t nmca = mpi_env_defaults(launcher, cfg->mpi_iface, mca);
+        free(launcher);
+        for (size_t i = 0; i < nmca; i++)
+            s_envv_put(&env, mca[i]);
+    }
     for (size_t i = 0; i < ts->n_env; i++)
         s_envv_put(&env,
                    dr_asprintf("%s=%s", ts->env[i]->key, ts->env[i]->value));
@@ -810,6 +970,31 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts)
                dr_asprintf("DROVER_NUM_NODES=%u", ts->nodes ? ts->nodes : 1));
     if (ts->job_name && ts->job_name[0])
         s_envv_put(&env, dr_asprintf("DROVER_JOB_NAME=%s", ts->job_name));
+    if (ts->n_hosts) {
+        dr_buf_t hb = {0};
+        for (size_t i = 0; i < ts->n_hosts; i++)
+            dr_buf_printf(&hb, "%s%s", i ? "," : "", ts->hosts[i]);
+        s_envv_put(&env, dr_asprintf("DROVER_HOSTS=%s", hb.data));
+        s_envv_put(&env, dr_asprintf("DROVER_HEAD_NODE=%s", ts->hosts[0]));
+        dr_buf_free(&hb);
+    }
+    if (s_is_mpi(ts))
+        s_envv_put(&env, dr_asprintf("DROVER_PROCS_PER_NODE=%u",
+                                     ts->procs_per_node ? ts->procs_per_node
+                                                        : 1));
+    if (mpi_head &&
+        s_mpi_head_setup(node, t, ts, task_dir, in_container, &env, &mpi_argv,
+                         reason, sizeof reason) < 0) {
+        s_task_fail(node, t, 0, reason);
+        s_envv_free(&env);
+        free(argv);
+        free(task_dir);
+        return;
+    }
+    if (mpi_argv) {
+        free(argv);
+        argv = mpi_argv;
+    }
     /* After the job's own env: the GPUs it was given are not its to widen. */
     char *genv[GPU_ENV_MAX + 1];
     size_t ngenv = gpu_task_env(gpu_list(a->gpu), ts->gpu_indices,
@@ -834,11 +1019,8 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts)
     }
 
     if (ts->image && ts->image[0]) {
-        s_docker_spawn(node, t, ts, &env, task_dir);
-        s_envv_free(&env);
-        free(argv);
-        free(task_dir);
-        return;
+        s_docker_spawn(node, t, ts, argv, &env, task_dir);
+        goto out;
     }
     runtime_process_spec_t spec = {argv, env.v, task_dir};
     int rc = runtime_process_start(&spec, &t->proc, reason, sizeof reason);
@@ -853,11 +1035,33 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts)
                  "%d in %s",
                  t->job_id, t->attempt, node->name, argv[0],
                  (int)runtime_process_pid(t->proc), task_dir);
-        s_task_report(node, t, S_ST(RUNNING), NULL);
+        if (t->state != S_ST(RUNNING)) /* a launch: the task was running */
+            s_task_report(node, t, S_ST(RUNNING), NULL);
     }
+out:
     s_envv_free(&env);
-    free(argv);
+    if (mpi_argv)
+        mpi_argv_free(mpi_argv);
+    else
+        free(argv);
     free(task_dir);
+}
+
+/* A worker of an MPI job is ready as soon as it is here: it runs what
+ * mpirun launches on it (orted), when the launch comes. */
+static void s_task_wait_launch(node_t *node, task_t *t,
+                               const Drover__TaskStart *ts)
+{
+    t->mpi_worker = 1;
+    t->start_len = drover__task_start__get_packed_size(ts);
+    t->start_msg = dr_malloc(t->start_len);
+    drover__task_start__pack(ts, t->start_msg);
+    t->live = 1;
+    t->started_at_ms = dr_now_ms();
+    log_info("job %" PRIu64 " attempt %u on node %s: MPI rank %u of %u nodes "
+             "ready for its launch",
+             t->job_id, t->attempt, node->name, ts->node_rank, ts->nodes);
+    s_task_report(node, t, S_ST(RUNNING), NULL);
 }
 
 static void s_task_hollow(node_t *node, task_t *t, const Drover__TaskStart *ts)
@@ -1181,8 +1385,10 @@ static void s_on_task_start(node_t *node, const dr_env_t *env)
     t->time_limit_s = ts->time_limit_s;
     if (a->simulate)
         s_task_hollow(node, t, ts);
+    else if (s_is_mpi(ts) && ts->nodes > 1 && ts->node_rank > 0)
+        s_task_wait_launch(node, t, ts);
     else
-        s_task_spawn(node, t, ts);
+        s_task_spawn(node, t, ts, NULL);
 }
 
 static void s_on_task_cancel(node_t *node, const dr_env_t *env)
@@ -1295,6 +1501,91 @@ static uint64_t s_ident_ask(void *arg, uint64_t job_id, uint32_t attempt,
     return env.request_id;
 }
 
+/* The scheduler passes on a launch from the head's mpirun: start the
+ * command inside this node's task of the job. */
+static void s_on_mpi_launch(node_t *node, const dr_env_t *env)
+{
+    const Drover__MpiLaunch *m = env->mpi_launch;
+    task_t *t = s_task_find(node, m->job_id, m->attempt);
+    const char *why = NULL;
+    if (!m->command || !m->command[0] || m->launch_id == 0)
+        why = "launch without a command or id";
+    else if (!t || !t->mpi_worker)
+        why = "no MPI task of this job and attempt on this node";
+    else if (t->launch_id || t->proc || t->ctr)
+        why = "the task already runs a launch";
+    else if (!t->live || t->end_set)
+        why = "the task is ending";
+    if (why) {
+        task_t tmp = {0};
+        tmp.job_id = m->job_id;
+        tmp.attempt = m->attempt;
+        tmp.launch_id = m->launch_id;
+        char *msg = dr_asprintf("node %s: %s", node->name, why);
+        s_send_launch_io(node, &tmp, 0, NULL, 0, 1, 255, msg);
+        log_warn("job %" PRIu64 " attempt %u: launch refused: %s", m->job_id,
+                 m->attempt, msg);
+        free(msg);
+        return;
+    }
+    Drover__TaskStart *ts =
+        drover__task_start__unpack(NULL, t->start_len, t->start_msg);
+    if (!ts) {
+        s_task_fail(node, t, 0, "its TaskStart could not be read again");
+        return;
+    }
+    t->launch_id = m->launch_id;
+    t->started_at_ms = 0; /* a container reports its own start */
+    log_info("job %" PRIu64 " attempt %u on node %s: launch %" PRIu64
+             " from %s",
+             t->job_id, t->attempt, node->name, m->launch_id,
+             m->node ? m->node : "?");
+    s_task_spawn(node, t, ts, m->command);
+    drover__task_start__free_unpacked(ts, NULL);
+}
+
+/* What a launched command on another node printed, or its end: for the
+ * drover-launch that asked for it. */
+static void s_on_mpi_launch_io(node_t *node, const dr_env_t *env)
+{
+    const Drover__MpiLaunchIo *m = env->mpi_launch_io;
+    task_t *t = s_task_find(node, m->job_id, m->attempt);
+    if (!t || !t->launch_srv)
+        return; /* mpirun is gone already */
+    if (m->data.len)
+        mpi_srv_output(t->launch_srv, m->launch_id,
+                       m->stream == DROVER__STREAM__STREAM_STDERR,
+                       m->data.data, m->data.len);
+    if (m->exited)
+        mpi_srv_exit(t->launch_srv, m->launch_id, m->exit_code, m->error);
+}
+
+/* drover-launch asked (on the head) for a command on another node. */
+typedef struct {
+    node_t *node;
+    task_t *task;
+} s_launch_ctx_t;
+
+static void s_launch_request(void *arg, uint64_t launch_id, const char *host,
+                             const char *command)
+{
+    s_launch_ctx_t *x = arg;
+    dr_env_t env;
+    Drover__MpiLaunch m = DROVER__MPI_LAUNCH__INIT;
+    m.job_id = x->task->job_id;
+    m.attempt = x->task->attempt;
+    m.launch_id = launch_id;
+    m.node = (char *)host;
+    m.command = (char *)command;
+    s_env_init(x->node, &env);
+    env.body_case = DROVER__ENVELOPE__BODY_MPI_LAUNCH;
+    env.mpi_launch = &m;
+    s_send(x->node, &env);
+    log_info("job %" PRIu64 " attempt %u on node %s: launch %" PRIu64
+             " on %s",
+             m.job_id, m.attempt, x->node->name, launch_id, host);
+}
+
 static void s_on_shutdown(node_t *node, const dr_env_t *env)
 {
     const char *r = env->shutdown->reason;
@@ -1312,6 +1603,8 @@ static s_handler_fn *const s_handlers[] = {
     [DROVER__ENVELOPE__BODY_SHUTDOWN] = s_on_shutdown,
     [DROVER__ENVELOPE__BODY_PREEMPT_NOTICE] = s_on_preempt_notice,
     [DROVER__ENVELOPE__BODY_TOKEN_REPLY] = s_on_token_reply,
+    [DROVER__ENVELOPE__BODY_MPI_LAUNCH] = s_on_mpi_launch,
+    [DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO] = s_on_mpi_launch_io,
 };
 #define S_NHANDLERS (sizeof s_handlers / sizeof s_handlers[0])
 
@@ -1532,6 +1825,15 @@ int agent_step(agent_t *self, int max_wait_ms)
                     s_item_add(self, &n, NULL, fd,
                                (s_ref_t){S_REF_PIPE, node, t, s});
             }
+            for (size_t k = 0; t->launch_srv && k < mpi_srv_nfds(t->launch_srv);
+                 k++) {
+                int want_r = 0, want_w = 0;
+                int fd = mpi_srv_fd(t->launch_srv, k, &want_r, &want_w);
+                s_item_add(self, &n, NULL, fd,
+                           (s_ref_t){S_REF_LAUNCH, node, t, 0});
+                self->items[n - 1].events = (short)((want_r ? ZMQ_POLLIN : 0) |
+                                                    (want_w ? ZMQ_POLLOUT : 0));
+            }
         }
     }
     if (self->sig_fd >= 0)
@@ -1596,6 +1898,17 @@ int agent_step(agent_t *self, int max_wait_ms)
         if (r->kind == S_REF_PIPE &&
             (self->items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
             s_pump(r->node, r->task, r->stream, S_PUMP_BATCH);
+    }
+    /* Launch requests too: messages may free the tasks. */
+    for (size_t i = 0; i < n && rc > 0; i++) {
+        s_ref_t *r = &self->refs[i];
+        zmq_pollitem_t *it = &self->items[i];
+        if (r->kind == S_REF_LAUNCH && it->revents && r->task->launch_srv) {
+            s_launch_ctx_t x = {r->node, r->task};
+            mpi_srv_on_fd(r->task->launch_srv, it->fd,
+                          !!(it->revents & (ZMQ_POLLIN | ZMQ_POLLERR)),
+                          !!(it->revents & ZMQ_POLLOUT), s_launch_request, &x);
+        }
     }
     /* Token requests before the node's messages: a reply in this pass
      * then finds its connection waiting. */

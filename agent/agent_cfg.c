@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef enum { S_STR, S_NAME, S_INT, S_LEVEL } s_kind_t;
 
@@ -44,6 +45,8 @@ static const s_flag_t s_flags[] = {
     {"scheduled-events-url", S_STR, 0, 0, 0, S_OFF(scheduled_events_url)},
     {"scheduled-events-interval-ms", S_INT, 0, 100, 3600000,
      S_OFF(scheduled_events_interval_ms)},
+    {"launcher", S_STR, 0, 0, 0, S_OFF(launcher)},
+    {"mpi-iface", S_STR, 0, 0, 0, S_OFF(mpi_iface)},
 };
 #define S_NFLAGS (sizeof s_flags / sizeof s_flags[0])
 
@@ -59,6 +62,10 @@ const char *agent_cfg_usage(void)
            "       [--gpu-inventory FILE]\n"
            "       [--scheduled-events-url URL] "
            "[--scheduled-events-interval-ms MS (default 1000)]\n"
+           "       [--launcher PATH (default: drover-launch next to this "
+           "program)]\n"
+           "       [--mpi-iface IFACE (OpenMPI's TCP interface, e.g. eth0 "
+           "or lo)]\n"
            "       drover-agent --print-gpus [--gpu-inventory FILE]\n";
 }
 
@@ -68,6 +75,8 @@ void agent_cfg_free(agent_cfg_t *cfg)
     dr_free(&cfg->name);
     dr_free(&cfg->cluster);
     dr_free(&cfg->vm_size);
+    dr_free(&cfg->launcher);
+    dr_free(&cfg->mpi_iface);
     dr_free(&cfg->work_dir);
     dr_free(&cfg->docker_socket);
     dr_free(&cfg->gpu_inventory);
@@ -247,6 +256,30 @@ int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
                       "--scheduled-events-url '%s' is not an http:// or "
                       "https:// URL%s",
                       cfg->scheduled_events_url, "");
+    if (cfg->launcher && cfg->launcher[0] != '/')
+        return s_fail(cfg, err, errlen, "--launcher '%s' is not absolute%s",
+                      cfg->launcher, "");
+    if (cfg->mpi_iface &&
+        (!cfg->mpi_iface[0] || strlen(cfg->mpi_iface) > 15 ||
+         strspn(cfg->mpi_iface, "abcdefghijklmnopqrstuvwxyz"
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+             strlen(cfg->mpi_iface)))
+        return s_fail(cfg, err, errlen,
+                      "--mpi-iface '%s' is not an interface name%s",
+                      cfg->mpi_iface, "");
+    if (!cfg->launcher) {
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0) {
+            self[n] = '\0';
+            char *slash = strrchr(self, '/');
+            if (slash)
+                *slash = '\0';
+            cfg->launcher = dr_asprintf("%s/drover-launch", self);
+        } else {
+            cfg->launcher = dr_strdup("/usr/local/bin/drover-launch");
+        }
+    }
     if (!cfg->scheduler)
         cfg->scheduler = dr_strdup("tcp://127.0.0.1:7700");
     if (!cfg->docker_socket)

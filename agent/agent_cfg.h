@@ -36,6 +36,8 @@ typedef struct {
     int insecure;        /* --insecure: plain ZeroMQ, said loudly */
     dr_keypair_t keys;   /* loaded from key_file */
     char server_z85[DR_Z85_KEY_LEN + 1];
+    char *launcher;  /* drover-launch; default: next to this program */
+    char *mpi_iface; /* --mpi-iface: OpenMPI's TCP interface, or NULL */
 } agent_cfg_t;
 
 /* Parses argv (argv[0] is skipped).  0, or DR_EINVAL with a one-line

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -269,4 +270,35 @@ int dr_write_all(int fd, const void *buf, size_t n)
         n -= (size_t)w;
     }
     return 0;
+}
+
+int dr_copy_file(const char *src, const char *dst, unsigned mode)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return DR_EIO;
+    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    if (out < 0) {
+        close(in);
+        return DR_EIO;
+    }
+    int rc = 0;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || (n > 0 && dr_write_all(out, buf, (size_t)n) < 0)) {
+            rc = DR_EIO;
+            break;
+        }
+        if (n == 0)
+            break;
+    }
+    close(in);
+    if (close(out) < 0)
+        rc = DR_EIO;
+    if (rc == 0 && chmod(dst, (mode_t)mode) < 0)
+        rc = DR_EIO;
+    return rc;
 }

@@ -15,6 +15,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,47 +73,96 @@ static int s_report_valid(const Drover__TaskReport *r, char *why, size_t n)
     return 1;
 }
 
-/* Applies a report about the current attempt of job j on node n. */
-static void s_apply_report(sched_t *s, node_t *n, job_t *j,
+/* "node b (rank 1): " for the tasks of a gang, "" for a single node. */
+static const char *s_where(const job_t *j, const node_t *n, char *buf,
+                           size_t cap)
+{
+    buf[0] = '\0';
+    if (j->ntasks > 1) {
+        uint32_t rank = 0;
+        while (rank < j->ntasks && j->tasks[rank].node != n)
+            rank++;
+        snprintf(buf, cap, "node %s (rank %u): ", n->name, rank);
+    }
+    return buf;
+}
+
+/* A task of a gang ended well: the job is over when it was the MPI head
+ * (mpirun's status is the job's) or the last one. */
+static void s_task_done(sched_t *s, node_t *n, job_t *j, job_task_t *t)
+{
+    t->ended = 1;
+    t->running = 0;
+    uint32_t left = 0;
+    for (uint32_t i = 0; i < j->ntasks; i++)
+        left += !j->tasks[i].ended;
+    if (left == 0 || (j->mpi && t == &j->tasks[0])) {
+        sched_job_finish(s, j, JOB_SUCCEEDED, 1, 0, "");
+        return;
+    }
+    (void)store_task_put(s->store, j->id, j->attempts, n->name, "succeeded",
+                         0, "", dr_now_ms());
+}
+
+/* Applies a report about the current attempt of job j on node n (its task
+ * t).  For a gang, one task's failure is the job's: the others are
+ * stopped by sched_job_finish / sched_job_requeue. */
+static void s_apply_report(sched_t *s, node_t *n, job_t *j, job_task_t *t,
                            const Drover__TaskReport *r)
 {
     const char *reason = r->reason && *r->reason ? r->reason : NULL;
-    char buf[256];
+    char buf[256], where[96], full[400];
+    (void)s_where(j, n, where, sizeof where);
     switch (r->state) {
     case DROVER__TASK_STATE__TASK_STARTING:
         break;
-    case DROVER__TASK_STATE__TASK_RUNNING:
+    case DROVER__TASK_STATE__TASK_RUNNING: {
+        if (t->running || t->ended)
+            break;
+        t->running = 1;
+        uint32_t up = 0;
+        for (uint32_t i = 0; i < j->ntasks; i++)
+            up += j->tasks[i].running;
+        if (up < j->ntasks) {
+            sched_job_send_starts(s, j, 0); /* the barrier may open */
+            break;
+        }
         if (j->state == JOB_STARTING) {
             j->state = JOB_RUNNING;
             j->started_at_ms =
                 r->started_at_ms > 0 ? r->started_at_ms : dr_now_ms();
             (void)sched_job_save(s, j);
-            (void)store_task_put(s->store, j->id, j->attempts, n->name,
-                                 "running", 0, "", dr_now_ms());
-            log_info("job %llu attempt %u running on node %s",
-                     (unsigned long long)j->id, j->attempts, n->name);
+            for (uint32_t i = 0; i < j->ntasks; i++)
+                (void)store_task_put(s->store, j->id, j->attempts,
+                                     j->tasks[i].node->name, "running", 0, "",
+                                     dr_now_ms());
+            log_info("job %llu attempt %u running on node %s%s",
+                     (unsigned long long)j->id, j->attempts, n->name,
+                     j->ntasks > 1 ? " and the rest of its gang" : "");
         }
         break;
+    }
     case DROVER__TASK_STATE__TASK_EXITED:
         if (j->cancel_requested) {
             sched_job_finish(s, j, JOB_CANCELED, 1, r->exit_code,
                              "canceled by user");
         } else if (r->exit_code == 0 && r->term_signal == 0) {
-            sched_job_finish(s, j, JOB_SUCCEEDED, 1, 0, "");
+            s_task_done(s, n, j, t);
         } else {
             if (r->term_signal)
                 snprintf(buf, sizeof buf, "killed by signal %d",
                          r->term_signal);
             else
                 snprintf(buf, sizeof buf, "exited with code %d", r->exit_code);
-            sched_job_finish(s, j, JOB_FAILED, 1, r->exit_code,
-                             reason ? reason : buf);
+            snprintf(full, sizeof full, "%s%s", where, reason ? reason : buf);
+            sched_job_finish(s, j, JOB_FAILED, 1, r->exit_code, full);
         }
         break;
     case DROVER__TASK_STATE__TASK_FAILED:
+        snprintf(full, sizeof full, "%s%s", where,
+                 reason ? reason : "task failed on the node");
         sched_job_finish(s, j, j->cancel_requested ? JOB_CANCELED : JOB_FAILED,
-                         r->exit_code != 0, r->exit_code,
-                         reason ? reason : "task failed on the node");
+                         r->exit_code != 0, r->exit_code, full);
         break;
     case DROVER__TASK_STATE__TASK_CANCELED:
         if (j->cancel_requested) {
@@ -243,8 +293,10 @@ static void s_register(sched_t *s, const char *rid, dr_env_t *env)
         const Drover__TaskReport *t = r->tasks[i];
         job_t *j = sched_job_find(s, t->job_id);
         int terminal = t->state >= DROVER__TASK_STATE__TASK_EXITED;
-        if (j && j->node == n && j->attempts == t->attempt) {
-            s_apply_report(s, n, j, t);
+        job_task_t *jt = j && j->attempts == t->attempt ? job_task_on(j, n)
+                                                        : NULL;
+        if (jt && !jt->ended) {
+            s_apply_report(s, n, j, jt, t);
         } else if (!terminal) {
             cancel[ncancel++] = t->job_id;
         }
@@ -259,11 +311,13 @@ static void s_register(sched_t *s, const char *rid, dr_env_t *env)
             if (r->tasks[k]->job_id == j->id &&
                 r->tasks[k]->attempt == j->attempts)
                 reported = 1;
-        if (reported) {
+        job_task_t *jt = job_task_on(j, n);
+        if (reported || jt->ended) {
             i++;
-        } else if (j->state == JOB_STARTING) {
+        } else if (!jt->running) {
             /* the TaskStart may have been lost with the old connection */
-            sched_task_send_start(s, j);
+            jt->started = 0;
+            sched_job_send_starts(s, j, 0);
             i++;
         } else {
             char why[160];
@@ -321,8 +375,12 @@ static void s_task_update(sched_t *s, const char *rid, dr_env_t *env)
         return;
     }
     job_t *j = sched_job_find(s, r->job_id);
-    if (j && j->node == n && j->attempts == r->attempt) {
-        s_apply_report(s, n, j, r);
+    job_task_t *jt =
+        j && j->attempts == r->attempt ? job_task_on(j, n) : NULL;
+    if (jt && !jt->ended) {
+        s_apply_report(s, n, j, jt, r);
+    } else if (jt) {
+        /* a worker's part ended already: nothing more to learn */
     } else if (r->state < DROVER__TASK_STATE__TASK_EXITED) {
         log_warn("node %s reports job %llu attempt %u which is not its task; "
                  "cancelling it",
@@ -350,11 +408,13 @@ static void s_task_output(sched_t *s, const char *rid, dr_env_t *env)
     /* A preempted attempt is requeued before its tasks end (NodePreempted
      * comes first): what it prints after the TERM (checkpointing) is still
      * kept until the next attempt starts. */
-    int preempted_tail = j && !j->node && j->state == JOB_QUEUED &&
+    int preempted_tail = j && !j->ntasks && j->state == JOB_QUEUED &&
                          j->preemptions > 0 && j->attempts == o->attempt;
-    if (!j || ((j->node != n || j->attempts != o->attempt) && !preempted_tail))
+    job_task_t *jt =
+        j && j->attempts == o->attempt ? job_task_on(j, n) : NULL;
+    if (!jt && !preempted_tail)
         return; /* output of a stale attempt: not kept */
-    uint64_t *off = &j->out_off[o->stream];
+    uint64_t *off = jt ? &jt->out_off[o->stream] : &j->tail_off[o->stream];
     size_t skip = 0;
     if (o->offset < *off) {
         if (o->offset + o->data.len <= *off)
@@ -410,7 +470,7 @@ static void s_token_request(sched_t *s, const char *rid, dr_env_t *env)
         return;
     const Drover__TokenRequest *t = env->token_request;
     job_t *j = sched_job_find(s, t->job_id);
-    if (!j || j->node != n || j->attempts != t->attempt ||
+    if (!j || j->attempts != t->attempt || !job_task_on(j, n) ||
         j->state != JOB_RUNNING) {
         sched_agent_error(s, rid, env->request_id, DR_EPERM,
                           "job %llu attempt %u is not running on node %s",
@@ -448,10 +508,135 @@ static void s_token_request(sched_t *s, const char *rid, dr_env_t *env)
              (unsigned long long)j->id, n->name, c->cfg.identity, res);
 }
 
+/* ---- MPI without SSH: launches relayed between a gang's agents ---------- */
+
+#define MAX_LAUNCH_COMMAND (64u << 10)
+
+/* Answers a launch that cannot happen as its command would have ended:
+ * exit 255 and the reason, which drover-launch prints as ssh would. */
+static void s_launch_refuse(sched_t *s, const char *rid,
+                            const Drover__MpiLaunch *m, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void s_launch_refuse(sched_t *s, const char *rid,
+                            const Drover__MpiLaunch *m, const char *fmt, ...)
+{
+    char why[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    dr_env_t out;
+    Drover__MpiLaunchIo io = DROVER__MPI_LAUNCH_IO__INIT;
+    wire_env_init(&out, 0);
+    io.job_id = m->job_id;
+    io.attempt = m->attempt;
+    io.launch_id = m->launch_id;
+    io.node = m->node ? m->node : (char *)"";
+    io.exited = 1;
+    io.exit_code = 255;
+    io.error = why;
+    out.body_case = DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO;
+    out.mpi_launch_io = &io;
+    sched_send_agent(s, rid, &out);
+    log_warn("launch %llu of job %llu refused: %s",
+             (unsigned long long)m->launch_id, (unsigned long long)m->job_id,
+             why);
+}
+
+/* The head's agent asks that a command (OpenMPI's orted) start inside the
+ * job's task on another node of the gang: checked, then passed on with
+ * `node` naming the head. */
+static void s_mpi_launch(sched_t *s, const char *rid, dr_env_t *env)
+{
+    node_t *n = s_registered(s, rid, env->request_id);
+    if (!n)
+        return;
+    const Drover__MpiLaunch *m = env->mpi_launch;
+    if (m->job_id == 0 || m->attempt == 0 || m->launch_id == 0 || !m->node ||
+        !dr_valid_name(m->node) || !m->command || !m->command[0] ||
+        strlen(m->command) > MAX_LAUNCH_COMMAND) {
+        sched_agent_error(s, rid, env->request_id, DR_EINVAL,
+                          "mpi_launch: needs job_id, attempt, launch_id, a "
+                          "node name and a command of at most %u bytes",
+                          MAX_LAUNCH_COMMAND);
+        return;
+    }
+    job_t *j = sched_job_find(s, m->job_id);
+    if (!j || j->attempts != m->attempt || !j->mpi || job_head(j) != n ||
+        j->state != JOB_RUNNING) {
+        s_launch_refuse(s, rid, m,
+                        "job %llu attempt %u is not an MPI job running with "
+                        "node %s as its head",
+                        (unsigned long long)m->job_id, m->attempt, n->name);
+        return;
+    }
+    node_t *target = sched_node_find(s, m->node);
+    job_task_t *t = target ? job_task_on(j, target) : NULL;
+    if (!t || t == &j->tasks[0]) {
+        s_launch_refuse(s, rid, m, "node %s is not a worker of job %llu",
+                        m->node, (unsigned long long)j->id);
+        return;
+    }
+    if (!t->running) {
+        s_launch_refuse(s, rid, m, "the task on node %s is not running",
+                        m->node);
+        return;
+    }
+    dr_env_t out;
+    Drover__MpiLaunch fw = DROVER__MPI_LAUNCH__INIT;
+    wire_env_init(&out, 0);
+    fw.job_id = m->job_id;
+    fw.attempt = m->attempt;
+    fw.launch_id = m->launch_id;
+    fw.node = n->name;
+    fw.command = m->command;
+    out.body_case = DROVER__ENVELOPE__BODY_MPI_LAUNCH;
+    out.mpi_launch = &fw;
+    sched_send_agent(s, target->name, &out);
+    log_debug("job %llu: launch %llu from %s on %s", (unsigned long long)j->id,
+              (unsigned long long)m->launch_id, n->name, target->name);
+}
+
+/* Output and end of a launched command, from the worker to the head. */
+static void s_mpi_launch_io(sched_t *s, const char *rid, dr_env_t *env)
+{
+    node_t *n = s_registered(s, rid, env->request_id);
+    if (!n)
+        return;
+    const Drover__MpiLaunchIo *m = env->mpi_launch_io;
+    if (m->job_id == 0 || m->attempt == 0 || m->launch_id == 0 ||
+        m->data.len > MAX_OUTPUT_CHUNK ||
+        (m->stream != DROVER__STREAM__STREAM_STDOUT &&
+         m->stream != DROVER__STREAM__STREAM_STDERR) ||
+        (m->error && strlen(m->error) > 1024)) {
+        sched_agent_error(s, rid, env->request_id, DR_EINVAL,
+                          "mpi_launch_io: bad job, attempt, launch, stream "
+                          "or size");
+        return;
+    }
+    job_t *j = sched_job_find(s, m->job_id);
+    job_task_t *t = j && j->attempts == m->attempt && j->mpi
+                        ? job_task_on(j, n)
+                        : NULL;
+    if (!t || t == &j->tasks[0])
+        return; /* the job or its attempt is over: nobody listens */
+    dr_env_t out;
+    Drover__MpiLaunchIo fw = *m;
+    fw.base.unknown_fields = NULL;
+    fw.base.n_unknown_fields = 0;
+    fw.node = n->name;
+    wire_env_init(&out, 0);
+    out.body_case = DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO;
+    out.mpi_launch_io = &fw;
+    sched_send_agent(s, j->tasks[0].node->name, &out);
+}
+
 static const struct {
     int body;
     agent_fn fn;
 } s_table[] = {
+    {DROVER__ENVELOPE__BODY_MPI_LAUNCH, s_mpi_launch},
+    {DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO, s_mpi_launch_io},
     {DROVER__ENVELOPE__BODY_TOKEN_REQUEST, s_token_request},
     {DROVER__ENVELOPE__BODY_NODE_PREEMPTED, s_node_preempted},
     {DROVER__ENVELOPE__BODY_REGISTER, s_register},

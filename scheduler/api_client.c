@@ -547,11 +547,20 @@ int api_job_validate(const sched_t *s, const Drover__Job *j, char *why,
                  (unsigned long long)c->vm->memory_mb);
         return DR_ENOFIT;
     }
-    if (j->nodes > 1) {
-        snprintf(why, n,
-                 "multi-node jobs (nodes %u) are not supported yet; use 1",
-                 j->nodes);
-        return DR_EUNSUPP;
+    if (j->nodes > DR_MAX_JOB_NODES) {
+        snprintf(why, n, "nodes %u above the limit of %d", j->nodes,
+                 DR_MAX_JOB_NODES);
+        return DR_EINVAL;
+    }
+    const char *dist = j->distribution ? j->distribution : "";
+    if (*dist && strcmp(dist, "mpi") != 0) {
+        snprintf(why, n, "distribution '%.32s' is not known (use mpi)", dist);
+        return DR_EINVAL;
+    }
+    if (*dist && j->nodes <= 1 && j->procs_per_node <= 1) {
+        snprintf(why, n, "distribution mpi needs --nodes or --procs-per-node "
+                 "above 1");
+        return DR_EINVAL;
     }
     if (j->gpus > c->vm->gpus) {
         snprintf(why, n, "job asks for %u GPUs but %s has %u", j->gpus,
@@ -603,6 +612,7 @@ static void s_job_submit(sched_t *s, const char *rid, dr_env_t *env)
     spec.n_env = m->n_env;
     spec.env = m->env;
     spec.image = m->image;
+    spec.distribution = m->distribution;
     job_t *j = dr_calloc(1, sizeof *j);
     j->spec_len = drover__job__get_packed_size(&spec);
     j->spec = dr_malloc(j->spec_len);
@@ -613,8 +623,9 @@ static void s_job_submit(sched_t *s, const char *rid, dr_env_t *env)
     j->priority = m->priority;
     j->cpus = m->cpus ? m->cpus : 1;
     j->memory_mb = m->memory_mb ? m->memory_mb : 512;
-    j->nodes = 1;
+    j->nodes = m->nodes ? m->nodes : 1;
     j->procs_per_node = m->procs_per_node ? m->procs_per_node : 1;
+    j->mpi = m->distribution && strcmp(m->distribution, "mpi") == 0;
     j->gpus = m->gpus;
     j->has_image = m->image && *m->image;
     j->max_retries = m->max_retries;
@@ -650,9 +661,10 @@ static void s_job_submit(sched_t *s, const char *rid, dr_env_t *env)
 /* Fills a Job message from a row; *spec_out (free with
  * drover__job__free_unpacked) owns the argv/env strings. */
 typedef struct {
-    char *names[1];
+    char *names[DR_MAX_JOB_NODES];
+    char namebuf[sizeof ((store_job_t *)0)->node_names];
     char reason[256];
-    char gpubuf[1024];
+    char gpubuf[sizeof ((store_job_t *)0)->gpu_indices];
     char *uuids[DR_MAX_GPUS];
     uint32_t idx[DR_MAX_GPUS];
 } job_scratch_t;
@@ -675,6 +687,7 @@ static void s_job_msg(const sched_t *s, const store_job_t *row, Drover__Job *m,
         m->n_env = spec->n_env;
         m->env = spec->env;
         m->image = spec->image;
+        m->distribution = spec->distribution;
     }
     m->cpus = row->cpus;
     m->memory_mb = row->memory_mb;
@@ -688,11 +701,16 @@ static void s_job_msg(const sched_t *s, const store_job_t *row, Drover__Job *m,
     m->exit_code = row->has_exit_code ? row->exit_code : 0;
     m->attempts = row->attempts;
     m->preemptions = row->preemptions;
-    if (row->node_names[0]) {
-        names[0] = (char *)row->node_names;
-        m->node_names = names;
-        m->n_node_names = 1;
-    }
+    /* "head,worker,..." in rank order */
+    snprintf(x->namebuf, sizeof x->namebuf, "%s", row->node_names);
+    char *nsave = NULL;
+    for (char *t = strtok_r(x->namebuf, ",", &nsave);
+         t && m->n_node_names < DR_MAX_JOB_NODES;
+         t = strtok_r(NULL, ",", &nsave))
+        names[m->n_node_names++] = t;
+    m->node_names = names;
+    if (m->n_node_names > 1)
+        m->head_node = names[0];
     snprintf(reason_buf, reason_cap, "%s", row->reason);
     if (!reason_buf[0] && strcmp(row->state, "queued") == 0) {
         const job_t *j = sched_job_find((sched_t *)s, row->id);
@@ -702,8 +720,8 @@ static void s_job_msg(const sched_t *s, const store_job_t *row, Drover__Job *m,
     /* "0=GPU-a,1=GPU-b" -> indices and uuids */
     snprintf(x->gpubuf, sizeof x->gpubuf, "%s", row->gpu_indices);
     char *save = NULL;
-    for (char *t = strtok_r(x->gpubuf, ",", &save);
-         t && m->n_gpu_uuids < DR_MAX_GPUS; t = strtok_r(NULL, ",", &save)) {
+    for (char *t = strtok_r(x->gpubuf, ",;", &save);
+         t && m->n_gpu_uuids < DR_MAX_GPUS; t = strtok_r(NULL, ",;", &save)) {
         char *eq = strchr(t, '=');
         if (!eq)
             continue;

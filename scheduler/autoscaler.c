@@ -3,6 +3,7 @@
 #include "auth.h"
 #include "dr_err.h"
 #include "log.h"
+#include "placement.h"
 #include "provider.h"
 #include "queue.h"
 #include "util.h"
@@ -73,6 +74,34 @@ int autoscaler_demand(const cluster_t *c, int headroom)
         if (j->cpus > c->vm->vcpus || j->memory_mb > c->vm->memory_mb ||
             j->gpus > c->vm->gpus || (j->has_image && !image_ok))
             continue; /* never fits such nodes */
+        if (j->nodes > 1) {
+            /* a gang needs its nodes at once: ready nodes with room count,
+             * the rest take one bin each */
+            if (j->nodes > (uint32_t)c->cfg.max_nodes)
+                continue;
+            uint32_t need = j->nodes;
+            for (size_t i = 0; i < c->nnodes && need; i++)
+                need -= (uint32_t)placement_fits(c->nodes[i], j);
+            for (int b = 0; b < nbins && need; b++) {
+                if (bins[b].cpus >= j->cpus && bins[b].mem >= j->memory_mb &&
+                    bins[b].gpus >= j->gpus) {
+                    bins[b].cpus -= j->cpus;
+                    bins[b].mem -= j->memory_mb;
+                    bins[b].gpus -= j->gpus;
+                    need--;
+                }
+            }
+            while (need && nbins < nbins_max) {
+                bins[nbins].cpus = c->vm->vcpus - j->cpus;
+                bins[nbins].mem = c->vm->memory_mb - j->memory_mb;
+                bins[nbins].gpus = c->vm->gpus - j->gpus;
+                nbins++;
+                need--;
+            }
+            if (need)
+                break; /* every node we may add is spoken for */
+            continue;
+        }
         int placed = 0;
         for (int b = 0; b < nbins && !placed; b++) {
             if (bins[b].cpus >= j->cpus && bins[b].mem >= j->memory_mb &&

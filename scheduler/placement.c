@@ -2,6 +2,9 @@
 #include "placement.h"
 #include "queue.h"
 
+#include "util.h"
+
+#include <stdint.h>
 #include <stdio.h>
 
 int placement_fits(const node_t *n, const job_t *j)
@@ -34,14 +37,31 @@ static void s_block(cluster_t *c, const job_t *j)
     c->nblocked++;
 }
 
+/* A node held for a waiting gang takes other work only when that work
+ * ends (by its time limit) before the gang is expected to start there:
+ * backfill, as Slurm's. */
+static int s_resv_allows(const node_t *n, const job_t *j, int64_t now_ms)
+{
+    if (!n->resv_job || n->resv_job == j->id)
+        return 1;
+    return j->time_limit_s && n->resv_until != INT64_MAX &&
+           now_ms + (int64_t)j->time_limit_s * 1000 <= n->resv_until;
+}
+
+static int s_usable(const node_t *n, const job_t *j, int64_t now_ms)
+{
+    return placement_fits(n, j) && s_resv_allows(n, j, now_ms);
+}
+
 /* Best fit: least free cpus after placement, then least free memory. */
 static node_t *s_best_node(const cluster_t *c, const job_t *j)
 {
     node_t *best = NULL;
     uint64_t best_cpu = UINT64_MAX, best_mem = UINT64_MAX;
+    int64_t now = dr_now_ms();
     for (size_t i = 0; i < c->nnodes; i++) {
         node_t *n = c->nodes[i];
-        if (!placement_fits(n, j))
+        if (!s_usable(n, j, now))
             continue;
         uint64_t fc = n->cpus - n->cpus_used - j->cpus;
         uint64_t fm = n->memory_mb - n->memory_used_mb - j->memory_mb;
@@ -56,16 +76,124 @@ static node_t *s_best_node(const cluster_t *c, const job_t *j)
     return best;
 }
 
+/* Could n ever run one task of j (with all its work gone)? */
+static int s_could_host(const node_t *n, const job_t *j)
+{
+    uint32_t healthy = 0;
+    for (uint32_t k = 0; k < n->ngpus; k++)
+        healthy += n->gpus[k].healthy;
+    return n->state == NODE_READY && j->cpus <= n->cpus &&
+           j->memory_mb <= n->memory_mb &&
+           (!j->has_image || (n->runtimes & RT_DOCKER)) && j->gpus <= healthy;
+}
+
+/* When n is expected to have room for j: now, when its jobs' time limits
+ * run out, or INT64_MAX when one of them has none. */
+static int64_t s_free_at(const node_t *n, const job_t *j, int64_t now)
+{
+    if (placement_fits(n, j))
+        return now;
+    int64_t at = now;
+    for (size_t i = 0; i < n->njobs; i++) {
+        const job_t *o = n->jobs[i];
+        if (!o->time_limit_s)
+            return INT64_MAX;
+        int64_t start = o->started_at_ms > 0 ? o->started_at_ms : now;
+        int64_t end = start + (int64_t)o->time_limit_s * 1000;
+        if (end > at)
+            at = end;
+    }
+    return at;
+}
+
+/* Holds for gang j the nodes where it can start soonest, so that a stream
+ * of small jobs cannot starve it; the expected start is what backfill
+ * measures against.  With fewer such nodes than it needs (scale-out is
+ * coming), those there are are held with no expected start. */
+static void s_reserve(cluster_t *c, const job_t *j)
+{
+    if (j->nodes > (uint32_t)c->cfg.max_nodes)
+        return; /* never fits: holding nodes would only idle them */
+    int64_t now = dr_now_ms();
+    node_t *pick[DR_MAX_JOB_NODES];
+    int64_t at[DR_MAX_JOB_NODES];
+    uint32_t n = 0;
+    for (size_t i = 0; i < c->nnodes; i++) {
+        node_t *nd = c->nodes[i];
+        if (nd->resv_job || !s_could_host(nd, j))
+            continue;
+        int64_t t = s_free_at(nd, j, now);
+        /* keep the j->nodes soonest, sorted */
+        uint32_t k = n < j->nodes ? n++ : n;
+        if (k == j->nodes && t >= at[k - 1])
+            continue;
+        if (k == j->nodes)
+            k--;
+        while (k > 0 && at[k - 1] > t) {
+            pick[k] = pick[k - 1];
+            at[k] = at[k - 1];
+            k--;
+        }
+        pick[k] = nd;
+        at[k] = t;
+    }
+    int64_t until = n < j->nodes ? INT64_MAX : (n ? at[n - 1] : INT64_MAX);
+    for (uint32_t i = 0; i < n; i++) {
+        pick[i]->resv_job = j->id;
+        pick[i]->resv_until = until;
+    }
+}
+
+/* All of a gang's nodes at once, or none: the best-fitting usable nodes,
+ * the fullest first (it becomes the head). */
+static int s_try_gang(sched_t *s, cluster_t *c, job_t *j)
+{
+    node_t *pick[DR_MAX_JOB_NODES];
+    uint64_t left[DR_MAX_JOB_NODES];
+    uint32_t n = 0;
+    int64_t now = dr_now_ms();
+    for (size_t i = 0; i < c->nnodes; i++) {
+        node_t *nd = c->nodes[i];
+        if (!s_usable(nd, j, now))
+            continue;
+        uint64_t fc = nd->cpus - nd->cpus_used - j->cpus;
+        uint32_t k = n < j->nodes ? n++ : n;
+        if (k == j->nodes && fc >= left[k - 1])
+            continue;
+        if (k == j->nodes)
+            k--;
+        while (k > 0 && left[k - 1] > fc) {
+            pick[k] = pick[k - 1];
+            left[k] = left[k - 1];
+            k--;
+        }
+        pick[k] = nd;
+        left[k] = fc;
+    }
+    if (n < j->nodes) {
+        if (!c->resv_done) {
+            s_reserve(c, j);
+            c->resv_done = 1;
+        }
+        return 0;
+    }
+    return sched_job_start(s, j, pick, n) == 0;
+}
+
 int placement_try(sched_t *s, cluster_t *c, job_t *j)
 {
-    if (j->cancel_requested || s_blocked(c, j))
+    if (j->cancel_requested)
+        return 0;
+    if (j->nodes > 1)
+        return s_try_gang(s, c, j);
+    if (s_blocked(c, j))
         return 0;
     node_t *n = s_best_node(c, j);
     if (!n) {
         s_block(c, j);
         return 0;
     }
-    return sched_job_start(s, j, n) == 0;
+    return sched_job_start(s, j, &n, 1) == 0;
 }
 
 void placement_capacity_grew(cluster_t *c)
@@ -79,6 +207,10 @@ size_t placement_pass(sched_t *s, cluster_t *c)
         return 0;
     c->dirty = 0;
     c->nblocked = 0;
+    /* reservations are made again, for the first gang that waits */
+    c->resv_done = 0;
+    for (size_t i = 0; i < c->nnodes; i++)
+        c->nodes[i]->resv_job = 0;
     size_t placed = 0;
     job_t *j = queue_first(c->queue);
     while (j) {
@@ -117,7 +249,33 @@ const char *placement_wait_reason(const sched_t *s, const job_t *j, char *buf,
             preparing++;
         }
     }
-    if (j->has_image && ready && !docker)
+    /* gangs, and nodes held for them */
+    uint32_t room = 0, held = 0;
+    uint64_t holder = 0;
+    int64_t now = dr_now_ms();
+    for (size_t i = 0; i < c->nnodes; i++) {
+        const node_t *n = c->nodes[i];
+        if (!placement_fits(n, j))
+            continue;
+        if (s_resv_allows(n, j, now)) {
+            room++;
+        } else {
+            held++;
+            holder = n->resv_job;
+        }
+    }
+    if (j->nodes > 1 && j->nodes > (uint32_t)c->cfg.max_nodes)
+        snprintf(buf, cap, "needs %u nodes at once but cluster %s has at most "
+                 "%d", j->nodes, c->cfg.name, c->cfg.max_nodes);
+    else if (j->nodes > 1)
+        snprintf(buf, cap, "waiting for %u nodes at once (%u with room now)%s%s",
+                 j->nodes, room, c->wait_reason[0] ? "; " : "",
+                 c->wait_reason);
+    else if (!room && held)
+        snprintf(buf, cap, "nodes with room are held for gang job %llu; a job "
+                 "whose time limit ends before that one starts may backfill",
+                 (unsigned long long)holder);
+    else if (j->has_image && ready && !docker)
         snprintf(buf, cap, "no ready node of cluster %s has the docker runtime",
                  c->cfg.name);
     else if (j->gpus && ready && max_healthy_gpus < j->gpus && !preparing)

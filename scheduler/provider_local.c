@@ -58,7 +58,7 @@ static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
         goto out;
     }
     /* a GPU vm size gets its catalog GPUs through an inventory file */
-    char *argv[32];
+    char *argv[40];
     int ac = 0;
     argv[ac++] = l->agent_bin;
     argv[ac++] = "--scheduler";
@@ -77,6 +77,9 @@ static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
     argv[ac++] = dir;
     argv[ac++] = "--heartbeat-ms";
     argv[ac++] = hb;
+    /* its nodes share this machine: MPI between them goes over loopback */
+    argv[ac++] = "--mpi-iface";
+    argv[ac++] = "lo";
     if (c->vm->gpus) {
         if (gpu_inventory_write(inv, c->vm->gpus, c->vm->gpu_model,
                                 c->vm->gpu_memory_gb, node_name) < 0) {

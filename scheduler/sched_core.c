@@ -143,8 +143,9 @@ void sched_node_set_gpus(sched_t *self, node_t *n, Drover__GpuInfo **gpus,
     size_t nlost = 0;
     for (size_t k = 0; k < n->njobs; k++) {
         job_t *j = n->jobs[k];
-        for (uint32_t i = 0; i < j->n_gpu_idx; i++) {
-            node_gpu_t *g = s_gpu_by_index(n, j->gpu_idx[i]);
+        const job_task_t *t = job_task_on(j, n);
+        for (uint32_t i = 0; t && i < t->n_gpu_idx; i++) {
+            node_gpu_t *g = s_gpu_by_index(n, t->gpu_idx[i]);
             if (g && g->healthy) {
                 g->holder = j;
                 continue;
@@ -153,7 +154,7 @@ void sched_node_set_gpus(sched_t *self, node_t *n, Drover__GpuInfo **gpus,
                 snprintf(why[nlost], sizeof why[nlost],
                          g ? "gpu %u on node %s became unhealthy"
                            : "gpu %u on node %s disappeared",
-                         j->gpu_idx[i], n->name);
+                         t->gpu_idx[i], n->name);
                 lost[nlost++] = j;
             }
             break;
@@ -356,6 +357,7 @@ int sched_cluster_add(sched_t *self, const store_cluster_t *cfg,
 
 static void s_job_free(job_t *j)
 {
+    free(j->tasks);
     free(j->gpu_assign);
     free(j->name);
     free(j->reason);
@@ -455,8 +457,11 @@ void sched_job_row(const job_t *j, store_job_t *row)
     row->exit_code = j->exit_code;
     row->has_exit_code = j->has_exit_code;
     snprintf(row->reason, sizeof row->reason, "%s", j->reason);
-    if (j->node)
-        snprintf(row->node_names, sizeof row->node_names, "%s", j->node->name);
+    size_t off = 0;
+    for (uint32_t i = 0; i < j->ntasks && off < sizeof row->node_names; i++)
+        off += (size_t)snprintf(row->node_names + off,
+                                sizeof row->node_names - off, "%s%s",
+                                i ? "," : "", j->tasks[i].node->name);
     snprintf(row->owner, sizeof row->owner, "%s", j->owner);
     snprintf(row->gpu_indices, sizeof row->gpu_indices, "%s",
              j->gpu_assign ? j->gpu_assign : "");
@@ -484,43 +489,71 @@ static void s_set_reason(job_t *j, const char *reason)
     j->reason = dr_strdup(reason ? reason : "");
 }
 
-/* Gives j the lowest-indexed free healthy GPUs it asks for (placement
- * checked that there are enough) and records "index=uuid,...". */
-static void s_gpus_assign(job_t *j, node_t *n)
+job_task_t *job_task_on(job_t *j, const node_t *n)
+{
+    for (uint32_t i = 0; i < j->ntasks; i++)
+        if (j->tasks[i].node == n)
+            return &j->tasks[i];
+    return NULL;
+}
+
+node_t *job_head(const job_t *j)
+{
+    return j->ntasks ? j->tasks[0].node : NULL;
+}
+
+/* Gives each task of j the lowest-indexed free healthy GPUs of its node
+ * (placement checked that there are enough) and records
+ * "index=uuid,..." per node, ';' between nodes. */
+static void s_gpus_assign(job_t *j)
 {
     free(j->gpu_assign);
     j->gpu_assign = NULL;
-    j->n_gpu_idx = 0;
     if (!j->gpus)
         return;
     dr_buf_t b = {0};
-    for (uint32_t i = 0; i < n->ngpus && j->n_gpu_idx < j->gpus; i++) {
-        node_gpu_t *g = &n->gpus[i];
-        if (!g->healthy || g->holder)
-            continue;
-        g->holder = j;
-        j->gpu_idx[j->n_gpu_idx++] = g->index;
-        dr_buf_printf(&b, "%s%u=%s", b.len ? "," : "", g->index, g->uuid);
+    for (uint32_t k = 0; k < j->ntasks; k++) {
+        job_task_t *t = &j->tasks[k];
+        node_t *n = t->node;
+        t->n_gpu_idx = 0;
+        if (k)
+            dr_buf_printf(&b, ";");
+        for (uint32_t i = 0; i < n->ngpus && t->n_gpu_idx < j->gpus; i++) {
+            node_gpu_t *g = &n->gpus[i];
+            if (!g->healthy || g->holder)
+                continue;
+            g->holder = j;
+            dr_buf_printf(&b, "%s%u=%s", t->n_gpu_idx ? "," : "", g->index,
+                          g->uuid);
+            t->gpu_idx[t->n_gpu_idx++] = g->index;
+        }
     }
     j->gpu_assign = b.data ? b.data : dr_strdup("");
 }
 
-/* Parses a stored "index=uuid,..." back into j's indices. */
+/* Parses a stored "index=uuid,...;..." back into the tasks' indices. */
 static void s_gpus_parse(job_t *j, const char *s)
 {
-    j->n_gpu_idx = 0;
     free(j->gpu_assign);
     j->gpu_assign = *s ? dr_strdup(s) : NULL;
-    while (*s && j->n_gpu_idx < DR_MAX_GPUS) {
-        char *end = NULL;
-        unsigned long v = strtoul(s, &end, 10);
-        if (end == s)
-            break;
-        j->gpu_idx[j->n_gpu_idx++] = (uint32_t)v;
-        const char *comma = strchr(end, ',');
-        if (!comma)
-            break;
-        s = comma + 1;
+    for (uint32_t k = 0; k < j->ntasks && *s; k++) {
+        job_task_t *t = &j->tasks[k];
+        t->n_gpu_idx = 0;
+        const char *group_end = strchr(s, ';');
+        if (!group_end)
+            group_end = s + strlen(s);
+        while (s < group_end && t->n_gpu_idx < DR_MAX_GPUS) {
+            char *end = NULL;
+            unsigned long v = strtoul(s, &end, 10);
+            if (end == s)
+                break;
+            t->gpu_idx[t->n_gpu_idx++] = (uint32_t)v;
+            const char *comma = strchr(end, ',');
+            if (!comma || comma > group_end)
+                break;
+            s = comma + 1;
+        }
+        s = *group_end ? group_end + 1 : group_end;
     }
 }
 
@@ -533,7 +566,7 @@ static void s_node_bind(node_t *n, job_t *j)
     n->jobs[n->njobs++] = j;
     n->cpus_used += j->cpus;
     n->memory_used_mb += j->memory_mb;
-    j->node = n;
+    n->resv_job = 0;
 }
 
 void sched_node_unbind(node_t *n, job_t *j)
@@ -551,29 +584,58 @@ void sched_node_unbind(node_t *n, job_t *j)
     }
     if (n->njobs == 0)
         n->idle_since = dr_mono_ms();
-    j->node = NULL;
 }
 
-/* Unbinds, keeping the node name on the row for the record. */
-static void s_unbind(sched_t *self, job_t *j, char *last_node, size_t cap)
+/* Unbinds from every node, keeping the node names ("a,b") for the record.
+ * The tasks of a gang that are still alive elsewhere are told to stop:
+ * one node's failure ends the job on all of them. */
+static void s_unbind(sched_t *self, job_t *j, const char *why, char *last_nodes,
+                     size_t cap)
 {
-    last_node[0] = '\0';
-    if (!j->node)
+    last_nodes[0] = '\0';
+    if (!j->ntasks)
         return;
-    snprintf(last_node, cap, "%s", j->node->name);
-    cluster_t *c = j->node->cluster;
-    sched_node_unbind(j->node, j);
-    placement_capacity_grew(c);
-    (void)self;
+    if (j->ntasks > 1)
+        sched_task_cancel(self, j, why && *why ? why : "job ended");
+    size_t off = 0;
+    for (uint32_t i = 0; i < j->ntasks; i++) {
+        node_t *n = j->tasks[i].node;
+        if (off < cap)
+            off += (size_t)snprintf(last_nodes + off, cap - off, "%s%s",
+                                    i ? "," : "", n->name);
+        sched_node_unbind(n, j);
+    }
+    if (j->ntasks == 1)
+        memcpy(j->tail_off, j->tasks[0].out_off, sizeof j->tail_off);
+    free(j->tasks);
+    j->tasks = NULL;
+    j->ntasks = 0;
+    placement_capacity_grew(j->cluster);
+}
+
+/* One tasks row per node of a "a,b,c" list. */
+static void s_task_rows(sched_t *self, const job_t *j, const char *nodes,
+                        const char *state, int exit_code, const char *reason)
+{
+    while (*nodes) {
+        size_t len = strcspn(nodes, ",");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)len, nodes);
+        (void)store_task_put(self->store, j->id, j->attempts, name, state,
+                             exit_code, reason, dr_now_ms());
+        nodes += len + (nodes[len] == ',');
+    }
 }
 
 void sched_job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
                       int exit_code, const char *reason)
 {
-    char node[64];
-    if (j->state == JOB_QUEUED && j->q_level)
+    char node[sizeof ((store_job_t *)0)->node_names];
+    if (j->state == JOB_QUEUED && j->q_level) {
         queue_remove(j->cluster->queue, j);
-    s_unbind(self, j, node, sizeof node);
+        placement_capacity_grew(j->cluster); /* a reservation may go */
+    }
+    s_unbind(self, j, reason, node, sizeof node);
     j->state = st;
     j->has_exit_code = has_exit;
     j->exit_code = exit_code;
@@ -587,9 +649,7 @@ void sched_job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
         log_error("job %llu: cannot save final state",
                   (unsigned long long)j->id);
     if (node[0] && j->attempts)
-        (void)store_task_put(self->store, j->id, j->attempts, node,
-                             job_state_name(st), exit_code, j->reason,
-                             dr_now_ms());
+        s_task_rows(self, j, node, job_state_name(st), exit_code, j->reason);
     (void)store_event(self->store, "job_ended", j->cluster->cfg.name, node,
                       j->id, "job %llu %s%s%s", (unsigned long long)j->id,
                       job_state_name(st), *j->reason ? ": " : "", j->reason);
@@ -602,7 +662,7 @@ void sched_job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
 
 static void s_requeue(sched_t *self, job_t *j, const char *why, int preempted)
 {
-    char node[64];
+    char node[sizeof ((store_job_t *)0)->node_names];
     if (j->cancel_requested) {
         sched_job_finish(self, j, JOB_CANCELED, 0, 0, "canceled by user");
         return;
@@ -622,12 +682,10 @@ static void s_requeue(sched_t *self, job_t *j, const char *why, int preempted)
         sched_job_finish(self, j, JOB_FAILED, 0, 0, reason);
         return;
     }
-    s_unbind(self, j, node, sizeof node);
+    s_unbind(self, j, why, node, sizeof node);
     if (node[0])
-        (void)store_task_put(self->store, j->id, j->attempts, node, "lost", 0,
-                             why, dr_now_ms());
+        s_task_rows(self, j, node, "lost", 0, why);
     j->state = JOB_QUEUED;
-    j->n_gpu_idx = 0;
     free(j->gpu_assign);
     j->gpu_assign = NULL;
     s_set_reason(j, why);
@@ -720,7 +778,8 @@ int sched_quota_set(sched_t *self, const char *family, int64_t cores,
                            q->lowpriority);
 }
 
-void sched_task_send_start(sched_t *self, job_t *j)
+/* Sends the TaskStart of task `rank` of a bound job. */
+static void s_task_send_start(sched_t *self, job_t *j, uint32_t rank)
 {
     Drover__Job *spec = drover__job__unpack(NULL, j->spec_len, j->spec);
     if (!spec) {
@@ -728,6 +787,10 @@ void sched_task_send_start(sched_t *self, job_t *j)
                   (unsigned long long)j->id);
         return;
     }
+    job_task_t *t = &j->tasks[rank];
+    char *hosts[DR_MAX_JOB_NODES];
+    for (uint32_t i = 0; i < j->ntasks; i++)
+        hosts[i] = j->tasks[i].node->name;
     dr_env_t env;
     Drover__TaskStart ts = DROVER__TASK_START__INIT;
     wire_env_init(&env, 0);
@@ -742,54 +805,81 @@ void sched_task_send_start(sched_t *self, job_t *j)
     ts.time_limit_s = j->time_limit_s;
     ts.image = spec->image;
     ts.job_name = j->name;
-    ts.nodes = 1;
-    ts.node_rank = 0;
+    ts.nodes = j->ntasks;
+    ts.node_rank = rank;
     ts.procs_per_node = j->procs_per_node;
-    ts.n_gpu_indices = j->n_gpu_idx;
-    ts.gpu_indices = j->gpu_idx;
+    ts.distribution = j->mpi ? "mpi" : "";
+    if (j->ntasks > 1) {
+        ts.n_hosts = j->ntasks;
+        ts.hosts = hosts;
+    }
+    ts.n_gpu_indices = t->n_gpu_idx;
+    ts.gpu_indices = t->gpu_idx;
     env.body_case = DROVER__ENVELOPE__BODY_TASK_START;
     env.task_start = &ts;
-    sched_send_agent(self, j->node->name, &env);
+    sched_send_agent(self, t->node->name, &env);
+    t->started = 1;
     drover__job__free_unpacked(spec, NULL);
 }
 
-int sched_job_start(sched_t *self, job_t *j, node_t *n)
+void sched_job_send_starts(sched_t *self, job_t *j, int resend)
+{
+    int workers_up = 1;
+    for (uint32_t i = 1; i < j->ntasks; i++)
+        workers_up &= j->tasks[i].running || j->tasks[i].ended;
+    for (uint32_t i = 0; i < j->ntasks; i++) {
+        job_task_t *t = &j->tasks[i];
+        if (t->running || t->ended || (t->started && !resend))
+            continue;
+        if (j->mpi && i == 0 && !workers_up)
+            continue; /* mpirun waits for every node's task */
+        s_task_send_start(self, j, i);
+    }
+}
+
+int sched_job_start(sched_t *self, job_t *j, node_t *const *nodes,
+                    uint32_t count)
 {
     queue_remove(j->cluster->queue, j);
-    s_node_bind(n, j);
-    s_gpus_assign(j, n);
+    j->tasks = dr_calloc(count, sizeof *j->tasks);
+    j->ntasks = count;
+    for (uint32_t i = 0; i < count; i++) {
+        j->tasks[i].node = nodes[i];
+        s_node_bind(nodes[i], j);
+    }
+    s_gpus_assign(j);
     j->attempts++;
     j->state = JOB_STARTING;
-    j->out_off[0] = j->out_off[1] = 0;
     j->start_deadline = dr_mono_ms() + self->opts.start_timeout_ms;
     s_set_reason(j, "");
     (void)sched_job_save(self, j);
-    (void)store_task_put(self->store, j->id, j->attempts, n->name, "starting",
-                         0, "", dr_now_ms());
+    for (uint32_t i = 0; i < count; i++)
+        (void)store_task_put(self->store, j->id, j->attempts, nodes[i]->name,
+                             "starting", 0, "", dr_now_ms());
     if (j->attempts > 1) {
         char *path = dr_asprintf("%s/logs/%llu.log", self->opts.state_dir,
                                  (unsigned long long)j->id);
         int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
         if (fd >= 0) {
             char line[160];
-            int len =
-                snprintf(line, sizeof line, "[drover: attempt %u on node %s]\n",
-                         j->attempts, n->name);
+            int len = snprintf(line, sizeof line,
+                               "[drover: attempt %u on node %s%s]\n",
+                               j->attempts, nodes[0]->name,
+                               count > 1 ? " and others" : "");
             (void)dr_write_all(fd, line, (size_t)len);
             close(fd);
         }
         free(path);
     }
-    sched_task_send_start(self, j);
-    log_info("job %llu attempt %u placed on node %s", (unsigned long long)j->id,
-             j->attempts, n->name);
+    sched_job_send_starts(self, j, 0);
+    log_info("job %llu attempt %u placed on node %s%s",
+             (unsigned long long)j->id, j->attempts, nodes[0]->name,
+             count > 1 ? " (head of a gang)" : "");
     return 0;
 }
 
 void sched_task_cancel(sched_t *self, job_t *j, const char *reason)
 {
-    if (!j->node)
-        return;
     dr_env_t env;
     Drover__TaskCancel tc = DROVER__TASK_CANCEL__INIT;
     wire_env_init(&env, 0);
@@ -798,7 +888,9 @@ void sched_task_cancel(sched_t *self, job_t *j, const char *reason)
     tc.reason = (char *)reason;
     env.body_case = DROVER__ENVELOPE__BODY_TASK_CANCEL;
     env.task_cancel = &tc;
-    sched_send_agent(self, j->node->name, &env);
+    for (uint32_t i = 0; i < j->ntasks; i++)
+        if (!j->tasks[i].ended)
+            sched_send_agent(self, j->tasks[i].node->name, &env);
 }
 
 /* ---- loading after a restart -------------------------------------------- */
@@ -891,18 +983,38 @@ static int s_load_job(void *arg, const store_job_t *row)
     j->preemptions = row->preemptions;
     Drover__Job *spec = drover__job__unpack(NULL, j->spec_len, j->spec);
     j->has_image = spec && spec->image && *spec->image;
+    j->mpi = spec && spec->distribution && !strcmp(spec->distribution, "mpi");
     if (spec)
         drover__job__free_unpacked(spec, NULL);
-    if (j->state != JOB_QUEUED)
-        s_gpus_parse(j, row->gpu_indices);
     dict_put_u64(self->jobs, j->id, j);
-    node_t *n =
-        row->node_names[0] ? sched_node_find(self, row->node_names) : NULL;
+    /* the nodes it was bound to, in rank order */
+    node_t *nodes[DR_MAX_JOB_NODES];
+    uint32_t count = 0;
+    int all_found = row->node_names[0] != '\0';
+    for (const char *p = row->node_names; *p && count < DR_MAX_JOB_NODES;) {
+        size_t len = strcspn(p, ",");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)len, p);
+        node_t *n = sched_node_find(self, name);
+        if (n)
+            nodes[count++] = n;
+        else
+            all_found = 0;
+        p += len + (p[len] == ',');
+    }
     if (j->state == JOB_QUEUED) {
         queue_push(c->queue, j);
-    } else if (n) {
-        /* bound again; the agent's registration confirms or requeues it */
-        s_node_bind(n, j);
+    } else if (all_found && count) {
+        /* bound again; the agents' registrations confirm or requeue it */
+        j->tasks = dr_calloc(count, sizeof *j->tasks);
+        j->ntasks = count;
+        for (uint32_t i = 0; i < count; i++) {
+            j->tasks[i].node = nodes[i];
+            j->tasks[i].started = 1;
+            j->tasks[i].running = j->state == JOB_RUNNING;
+            s_node_bind(nodes[i], j);
+        }
+        s_gpus_parse(j, row->gpu_indices);
         j->start_deadline = dr_mono_ms() + self->opts.start_timeout_ms;
     } else {
         /* requeued after the scan: no writes while the SELECT runs */
@@ -1188,6 +1300,32 @@ static void s_reap_children(sched_t *self)
     }
 }
 
+/* "node a did not get its task running within 60 s" for the nodes of a
+ * starting job that are not ready (an MPI head that waits for the others
+ * is not one of them). */
+static void s_not_ready(const sched_t *self, const job_t *j, char *why,
+                        size_t cap)
+{
+    int workers_up = 1;
+    for (uint32_t i = 1; i < j->ntasks; i++)
+        workers_up &= j->tasks[i].running || j->tasks[i].ended;
+    char names[256] = "";
+    size_t off = 0;
+    int count = 0;
+    for (uint32_t i = 0; i < j->ntasks; i++) {
+        const job_task_t *t = &j->tasks[i];
+        if (t->running || t->ended || (j->mpi && i == 0 && !workers_up))
+            continue;
+        if (off < sizeof names)
+            off += (size_t)snprintf(names + off, sizeof names - off, "%s%s",
+                                    count ? ", " : "", t->node->name);
+        count++;
+    }
+    snprintf(why, cap, "%s %s did not get %s task running within %d s",
+             count > 1 ? "nodes" : "node", names,
+             count > 1 ? "their" : "its", self->opts.start_timeout_ms / 1000);
+}
+
 static void s_check_nodes(sched_t *self, int64_t now)
 {
     for (cluster_t *c = self->clusters; c; c = c->next) {
@@ -1211,10 +1349,8 @@ static void s_check_nodes(sched_t *self, int64_t now)
                 job_t *j = n->jobs[k];
                 if (j->state == JOB_STARTING && now > j->start_deadline &&
                     n->state == NODE_READY) {
-                    char why[160];
-                    snprintf(why, sizeof why,
-                             "node %s did not start the task within %d s",
-                             n->name, self->opts.start_timeout_ms / 1000);
+                    char why[200];
+                    s_not_ready(self, j, why, sizeof why);
                     sched_task_cancel(self, j, why);
                     sched_job_requeue(self, j, why);
                     break; /* n->jobs changed */

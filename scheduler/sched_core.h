@@ -42,6 +42,8 @@ typedef enum {
 } job_state_t;
 
 #define DR_MAX_GPUS 64
+/* Nodes of one multi-node (gang) job. */
+#define DR_MAX_JOB_NODES 32
 
 /* Runtimes a node's agent offers (Register.runtimes). */
 enum { RT_PROCESS = 1, RT_DOCKER = 2 };
@@ -70,6 +72,18 @@ typedef enum {
     NODE_UNKNOWN,   /* loaded after a restart, waiting to re-register */
 } node_state_t;
 
+/* One node's share of a bound job: a single-node job has one, a gang one
+ * per node in rank order (rank 0, the head, first). */
+typedef struct {
+    node_t *node;
+    uint32_t gpu_idx[DR_MAX_GPUS]; /* GPU indices held on that node */
+    uint32_t n_gpu_idx;
+    uint64_t out_off[2]; /* output bytes stored per stream this attempt */
+    int running;         /* its agent reported RUNNING */
+    int started;         /* its TaskStart was sent this attempt */
+    int ended;           /* it exited 0 (a worker whose part is done) */
+} job_task_t;
+
 const char *job_state_name(job_state_t s);
 int job_state_parse(const char *s, job_state_t *out);
 int job_state_terminal(job_state_t s);
@@ -97,14 +111,14 @@ struct job {
     int64_t ended_at_ms;
     uint8_t *spec; /* packed Drover__Job: argv, env, image */
     size_t spec_len;
-    node_t *node; /* bound node while starting / running */
+    job_task_t *tasks; /* while starting / running: one per node, owned */
+    uint32_t ntasks;   /* 0 while queued, else nodes */
+    int mpi;           /* distribution mpi: the head runs mpirun */
     int cancel_requested;
     int64_t start_deadline; /* mono ms: give up waiting for RUNNING */
-    uint64_t out_off[2];    /* output bytes stored per stream this attempt */
+    uint64_t tail_off[2];   /* preempted: offsets of the attempt's tail */
     int has_image;          /* runs in a container: needs RT_DOCKER */
-    uint32_t gpu_idx[DR_MAX_GPUS]; /* GPU indices held on its node */
-    uint32_t n_gpu_idx;
-    char *gpu_assign;     /* "index=uuid,..." of this attempt, or NULL */
+    char *gpu_assign; /* "index=uuid,...;..." per node this attempt, or NULL */
     uint32_t preemptions; /* requeues caused by preemption: not failures */
     /* queue links (queue.c) */
     job_t *q_prev, *q_next;
@@ -131,6 +145,8 @@ struct node {
     char vm_size[64];
     unsigned runtimes; /* RT_* bits */
     int preempted;     /* leaving because it was preempted */
+    uint64_t resv_job;   /* held for a waiting gang job (placement.c) */
+    int64_t resv_until;  /* wall ms it is expected free; INT64_MAX: unknown */
     node_gpu_t *gpus;  /* ngpus of them, owned; NULL for CPU nodes */
     uint32_t ngpus;
 };
@@ -151,6 +167,7 @@ struct cluster {
         int has_image;
     } blocked[8];
     int nblocked;
+    int resv_done; /* this pass held nodes for a waiting gang */
     int target_nodes;
     int64_t last_scale_out;  /* mono ms */
     char wait_reason[160];   /* why pending work gets no nodes, or "" */
@@ -281,14 +298,23 @@ int64_t sched_cores_used(const sched_t *self, const char *family,
                          int lowpriority);
 int sched_quota_set(sched_t *self, const char *family, int64_t cores,
                     int lowpriority);
-/* Binds a queued job to a node and sends TaskStart (placement.c calls it). */
-int sched_job_start(sched_t *self, job_t *j, node_t *n);
+/* Binds a queued job to its nodes (rank order) and sends TaskStart
+ * (placement.c calls it). */
+int sched_job_start(sched_t *self, job_t *j, node_t *const *nodes,
+                    uint32_t count);
 void sched_node_unbind(node_t *n, job_t *j);
-/* (Re)sends TaskStart for a job bound to a node. */
-void sched_task_send_start(sched_t *self, job_t *j);
+/* The task of a bound job on node n, or NULL. */
+job_task_t *job_task_on(job_t *j, const node_t *n);
+/* Rank 0's node of a bound job, or NULL. */
+node_t *job_head(const job_t *j);
+/* Sends the TaskStarts a bound job's tasks still need: all at once, but
+ * an MPI head only when every other node's task is running (the
+ * readiness barrier).  With `resend`, also to tasks sent before. */
+void sched_job_send_starts(sched_t *self, job_t *j, int resend);
 /* A job's row as the store sees it (shallow: strings borrowed from j). */
 void sched_job_row(const job_t *j, store_job_t *row);
-/* Asks a node's agent to stop a task. */
+/* Asks the agents of a job's nodes to stop its tasks (all but those
+ * that already ended). */
 void sched_task_cancel(sched_t *self, job_t *j, const char *reason);
 /* Fills a Job message for clients; strings point into j or buffers owned
  * by the caller's scope (see api_client.c). */

@@ -62,10 +62,10 @@ typedef struct {
     int exit_code;
     int has_exit_code;
     char reason[256];
-    char node_names[256];
+    char node_names[2112]; /* "head,worker,...": DR_MAX_JOB_NODES names */
     char owner[64];
     uint32_t preemptions;
-    char gpu_indices[1024]; /* "0=GPU-uuid,1=GPU-uuid": held, this attempt */
+    char gpu_indices[4096]; /* "0=GPU-uuid,1=GPU-uuid;...": per node */
     int64_t submitted_at_ms;
     int64_t started_at_ms;
     int64_t ended_at_ms;

@@ -89,6 +89,9 @@ json_t *cli_job_json(const Drover__Job *j)
     SET(o, "cpus", s_int(j->cpus));
     SET(o, "memory_mb", s_int((long long)j->memory_mb));
     SET(o, "node_count", s_int(j->nodes));
+    SET(o, "procs_per_node", s_int(j->procs_per_node));
+    SET(o, "distribution", s_str(j->distribution));
+    SET(o, "head_node", s_str(j->head_node));
     SET(o, "gpus", s_int(j->gpus));
     SET(o, "priority", s_int(j->priority));
     SET(o, "max_retries", s_int(j->max_retries));
@@ -482,6 +485,8 @@ void cli_render_job_show(dr_buf_t *b, const Drover__Job *j)
     dr_buf_printf(b, "attempts: %u\n", j->attempts);
     s_join(&tmp, j->node_names, j->n_node_names);
     dr_buf_printf(b, "nodes: %s\n", s_or_dash(tmp.data));
+    if (j->head_node && *j->head_node)
+        dr_buf_printf(b, "head_node: %s\n", j->head_node);
     tmp.len = 0;
     cli_fmt_command(&tmp, j->argv, j->n_argv);
     dr_buf_printf(b, "command: %s\n", tmp.data);
@@ -501,6 +506,7 @@ void cli_render_job_show(dr_buf_t *b, const Drover__Job *j)
     dr_buf_printf(b, "%s\n", j->n_gpu_indices ? ")" : "");
     dr_buf_printf(b, "node_count: %u\n", j->nodes);
     dr_buf_printf(b, "procs_per_node: %u\n", j->procs_per_node);
+    dr_buf_printf(b, "distribution: %s\n", s_or_dash(j->distribution));
     dr_buf_printf(b, "priority: %d\n", j->priority);
     dr_buf_printf(b, "max_retries: %u\n", j->max_retries);
     dr_buf_printf(b, "preemptions: %u\n", j->preemptions);

@@ -260,6 +260,7 @@ enum {
     SUB_NODES,
     SUB_PPN,
     SUB_IMAGE,
+    SUB_DIST,
 };
 
 static const cli_opt_t s_submit_opts[] = {
@@ -276,6 +277,7 @@ static const cli_opt_t s_submit_opts[] = {
     [SUB_NODES] = {"--nodes", NULL, 1, 0},
     [SUB_PPN] = {"--procs-per-node", NULL, 1, 0},
     [SUB_IMAGE] = {"--image", NULL, 1, 0},
+    [SUB_DIST] = {"--distribution", NULL, 1, 0},
     {NULL, NULL, 0, 0},
 };
 
@@ -386,6 +388,14 @@ int cli_parse_submit(cli_ctx_t *ctx, int argc, char **argv, cli_submit_t *s)
     }
     if (a.seen[SUB_IMAGE])
         j->image = (char *)a.val[SUB_IMAGE];
+    if (a.seen[SUB_DIST]) {
+        if (strcmp(a.val[SUB_DIST], "mpi") != 0) {
+            rc = cli_usage(ctx, "--distribution '%s' is not known (use mpi)",
+                           a.val[SUB_DIST]);
+            goto out;
+        }
+        j->distribution = (char *)a.val[SUB_DIST];
+    }
     s->wait = a.seen[SUB_WAIT] > 0;
 
     int nenv = a.nlist[SUB_ENV];

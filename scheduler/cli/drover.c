@@ -38,7 +38,8 @@ static const cli_cmd_t s_commands[] = {
     {"cluster", "events", cli_cluster_events, "-n NAME [--limit N]"},
     {"job", "submit", cli_job_submit,
      "--cluster NAME [--name N] [--cpus C] [--memory 2G] [--gpus G] "
-     "[--nodes N] [--procs-per-node P] [--priority P] [--max-retries R] "
+     "[--nodes N] [--procs-per-node P] [--distribution mpi] [--priority P] "
+     "[--max-retries R] "
      "[--time-limit 30m] "
      "[--image IMG] [--env K=V]... [--wait] -- COMMAND [ARG...]"},
     {"job", "list", cli_job_list, "[--cluster NAME] [--state S]"},

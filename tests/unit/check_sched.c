@@ -317,7 +317,7 @@ START_TEST(test_placement_best_fit)
     a->cpus_used = 1; /* fuller: preferred */
     uint64_t id = fx_submit(&fx, "c1", 2, 0);
     job_t *j = sched_job_find(fx.s, id);
-    ck_assert_ptr_eq(j->node, a);
+    ck_assert_ptr_eq(job_head(j), a);
     ck_assert_uint_eq(a->cpus_used, 3);
     ck_assert_uint_eq(b->cpus_used, 0);
     fx_teardown(&fx);
@@ -385,9 +385,9 @@ START_TEST(test_gpu_placement)
     job_t *b = sched_job_find(fx.s, fx_submit_gpu(&fx, "g", 1, NULL));
     ck_assert_int_eq(a->state, JOB_STARTING);
     ck_assert_int_eq(b->state, JOB_STARTING);
-    ck_assert_uint_eq(a->n_gpu_idx, 1);
-    ck_assert_uint_eq(a->gpu_idx[0], 1);
-    ck_assert_uint_eq(b->gpu_idx[0], 2); /* never two jobs on one GPU */
+    ck_assert_uint_eq(a->tasks[0].n_gpu_idx, 1);
+    ck_assert_uint_eq(a->tasks[0].gpu_idx[0], 1);
+    ck_assert_uint_eq(b->tasks[0].gpu_idx[0], 2); /* never two jobs on one GPU */
     ck_assert_str_eq(a->gpu_assign, "1=GPU-g-a-1");
     /* 2 GPUs asked, 1 free: it waits, with the reason */
     job_t *w = sched_job_find(fx.s, fx_submit_gpu(&fx, "g", 2, NULL));
@@ -399,8 +399,8 @@ START_TEST(test_gpu_placement)
     sched_job_finish(fx.s, a, JOB_SUCCEEDED, 1, 0, "");
     sched_run_once(fx.s, 0, -1);
     ck_assert_int_eq(w->state, JOB_STARTING);
-    ck_assert_uint_eq(w->gpu_idx[0], 1);
-    ck_assert_uint_eq(w->gpu_idx[1], 3);
+    ck_assert_uint_eq(w->tasks[0].gpu_idx[0], 1);
+    ck_assert_uint_eq(w->tasks[0].gpu_idx[1], 3);
     /* GPU 2 turns unhealthy mid-job: b fails over (requeued, attempt
      * kept for the next start) and GPU 2 stays out of use */
     Drover__GpuInfo g[4], *gp[4];
@@ -456,7 +456,7 @@ START_TEST(test_image_needs_docker)
     placement_capacity_grew(c);
     sched_run_once(fx.s, 0, -1);
     ck_assert_int_eq(j->state, JOB_STARTING);
-    ck_assert_ptr_eq(j->node, dn);
+    ck_assert_ptr_eq(job_head(j), dn);
     fx_teardown(&fx);
 }
 END_TEST
@@ -561,7 +561,7 @@ START_TEST(test_quota_lock_preemption)
     placement_capacity_grew(cl);
     sched_run_once(fx.s, 0, -1);
     job_t *j = sched_job_find(fx.s, ids[0]);
-    ck_assert_ptr_eq(j->node, n);
+    ck_assert_ptr_eq(job_head(j), n);
     ck_assert_uint_eq(j->max_retries, 0);
     sched_node_preempted(fx.s, n, "Preempt scheduled event");
     ck_assert_int_eq(j->state, JOB_QUEUED);
@@ -732,9 +732,15 @@ START_TEST(test_client_validation)
     j.priority = 5000;
     fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "priority");
     j.priority = 0;
+    j.nodes = DR_MAX_JOB_NODES + 1;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "above the limit");
     j.nodes = 2;
-    fx_expect_error(&fx, fx.client, &env, DR_EUNSUPP, "multi-node");
+    j.distribution = "horovod";
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "distribution");
     j.nodes = 1;
+    j.distribution = "mpi";
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "above 1");
+    j.distribution = NULL;
 
     /* unknown things */
     Drover__JobRef ref = DROVER__JOB_REF__INIT;
@@ -949,7 +955,7 @@ START_TEST(test_job_lifecycle_and_restart)
     ck_assert_uint_eq(r->register_ack->n_cancel_job_ids, 0);
     wire_free(&r);
     ck_assert_int_eq(jr->state, JOB_RUNNING);
-    ck_assert_ptr_eq(jr->node, n);
+    ck_assert_ptr_eq(job_head(jr), n);
     /* it exits 3: failed with the code; the waiting job gets the node */
     rep.state = DROVER__TASK_STATE__TASK_EXITED;
     rep.exit_code = 3;
