@@ -544,6 +544,11 @@ static void s_envv_free(s_envv_t *e)
     e->n = e->cap = 0;
 }
 
+static int s_is_mpi(const Drover__TaskStart *ts)
+{
+    return ts->distribution && strcmp(ts->distribution, "mpi") == 0;
+}
+
 /* 0 or a DR_E* code with the reason in why. */
 static int s_task_start_check(const agent_t *a, const Drover__TaskStart *ts,
                               char *why, size_t n)
@@ -598,6 +603,21 @@ static int s_task_start_check(const agent_t *a, const Drover__TaskStart *ts,
         snprintf(why, n, "node_rank %u outside %u nodes", ts->node_rank,
                  ts->nodes);
         return DR_EINVAL;
+    }
+    if (ts->distribution && ts->distribution[0] && !s_is_mpi(ts)) {
+        snprintf(why, n, "unknown distribution '%.32s'", ts->distribution);
+        return DR_EINVAL;
+    }
+    if (ts->n_hosts > MPI_MAX_HOSTS ||
+        (ts->nodes > 1 && ts->n_hosts != ts->nodes)) {
+        snprintf(why, n, "%zu hosts for %u nodes", ts->n_hosts, ts->nodes);
+        return DR_EINVAL;
+    }
+    for (size_t i = 0; i < ts->n_hosts; i++) {
+        if (!ts->hosts[i] || !dr_valid_name(ts->hosts[i])) {
+            snprintf(why, n, "hosts[%zu] is not a node name", i);
+            return DR_EINVAL;
+        }
     }
     if (ts->image && ts->image[0] && !a->simulate) {
         if (!runtime_docker_valid_image(ts->image)) {
@@ -856,10 +876,7 @@ static int s_docker_tick_agent(agent_t *a, int64_t now, int64_t *next)
     return 0;
 }
 
-static int s_is_mpi(const Drover__TaskStart *ts)
-{
-    return ts->distribution && strcmp(ts->distribution, "mpi") == 0;
-}
+
 
 /* The head of an MPI job: its hostfile, its launch server and the mpirun
  * command line around the job's argv.  0, or -1 with the reason. */

@@ -66,6 +66,11 @@ size_t mpi_env_defaults(const char *launcher, const char *iface, char **out)
     out[n++] = dr_strdup("OMPI_MCA_orte_tag_output=1");
     /* shared memory breaks between tasks that are not one machine's */
     out[n++] = dr_strdup("OMPI_MCA_btl=self,tcp");
+    /* OpenMPI 4.1's rtc/hwloc maps the topology into the "biggest" hole
+     * of orted's address space, just under the stack, and orted dies
+     * there now and then (SIGSEGV in hwloc_shmem_topology_write, 1 run in
+     * 20 here); it only binds processes, which drover leaves alone */
+    out[n++] = dr_strdup("OMPI_MCA_rtc=^hwloc");
     if (iface && *iface) {
         out[n++] = dr_asprintf("OMPI_MCA_btl_tcp_if_include=%s", iface);
         out[n++] = dr_asprintf("OMPI_MCA_oob_tcp_if_include=%s", iface);

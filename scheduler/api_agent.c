@@ -87,6 +87,25 @@ static const char *s_where(const job_t *j, const node_t *n, char *buf,
     return buf;
 }
 
+/* After a gang task's failure: "; node b silent for 3 s" for the nodes
+ * of the gang not heard from in one and a half heartbeats (an agent that died takes
+ * its part of the job with it, and mpirun on the head notices first). */
+static void s_silent_nodes(const sched_t *s, const job_t *j, char *buf,
+                           size_t cap)
+{
+    buf[0] = '\0';
+    int64_t now = dr_mono_ms();
+    size_t off = 0;
+    for (uint32_t i = 0; i < j->ntasks && off < cap; i++) {
+        const node_t *o = j->tasks[i].node;
+        int64_t quiet = now - o->last_seen;
+        if (quiet > 3 * (int64_t)s->opts.heartbeat_interval_ms / 2)
+            off += (size_t)snprintf(buf + off, cap - off,
+                                    "; node %s silent for %lld s", o->name,
+                                    (long long)((quiet + 500) / 1000));
+    }
+}
+
 /* A task of a gang ended well: the job is over when it was the MPI head
  * (mpirun's status is the job's) or the last one. */
 static void s_task_done(sched_t *s, node_t *n, job_t *j, job_task_t *t)
@@ -111,8 +130,9 @@ static void s_apply_report(sched_t *s, node_t *n, job_t *j, job_task_t *t,
                            const Drover__TaskReport *r)
 {
     const char *reason = r->reason && *r->reason ? r->reason : NULL;
-    char buf[256], where[96], full[400];
+    char buf[256], where[96], full[600], silent[160];
     (void)s_where(j, n, where, sizeof where);
+    s_silent_nodes(s, j, silent, sizeof silent);
     switch (r->state) {
     case DROVER__TASK_STATE__TASK_STARTING:
         break;
@@ -154,13 +174,15 @@ static void s_apply_report(sched_t *s, node_t *n, job_t *j, job_task_t *t,
                          r->term_signal);
             else
                 snprintf(buf, sizeof buf, "exited with code %d", r->exit_code);
-            snprintf(full, sizeof full, "%s%s", where, reason ? reason : buf);
+            snprintf(full, sizeof full, "%s%s%s%s", where,
+                     j->mpi && t == &j->tasks[0] ? "mpirun " : "",
+                     reason ? reason : buf, silent);
             sched_job_finish(s, j, JOB_FAILED, 1, r->exit_code, full);
         }
         break;
     case DROVER__TASK_STATE__TASK_FAILED:
-        snprintf(full, sizeof full, "%s%s", where,
-                 reason ? reason : "task failed on the node");
+        snprintf(full, sizeof full, "%s%s%s", where,
+                 reason ? reason : "task failed on the node", silent);
         sched_job_finish(s, j, j->cancel_requested ? JOB_CANCELED : JOB_FAILED,
                          r->exit_code != 0, r->exit_code, full);
         break;

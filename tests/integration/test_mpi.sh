@@ -57,7 +57,10 @@ dr_log "killing the agent of worker $victim (pid $vpid)"
 t0=$(dr_now_ms)
 kill -9 "$vpid"
 dr_wait_for "job $id ends" 30 bash -c "[[ \$('$DROVER_BIN/drover' -o json job show $id | jq -r .state) == failed ]]"
-dr_log "job failed $(($(dr_now_ms) - t0)) ms after the kill: $(dr_cli -o json job show "$id" | jq -r .reason)"
+reason=$(dr_cli -o json job show "$id" | jq -r .reason)
+dr_log "job failed $(($(dr_now_ms) - t0)) ms after the kill: $reason"
+dr_assert_contains "$reason" "mpirun exited with code" "the head's mpirun gave up"
+dr_assert_contains "$reason" "(rank 0)" "the reason names the node and rank"
 dr_wait_for "teardown on every node: no orted, rank or mpirun" 15 no_strays
 tasks=$(sqlite3 "$T/state/drover.db" "select count(*) from tasks where job_id=$id and state in ('starting','running')")
 dr_assert_eq "$tasks" 0 "no task of the job is left starting or running"
@@ -79,6 +82,20 @@ done
 [[ -n "$rpid" ]] || dr_fail "no rank found on $worker"
 kill -9 "$rpid"
 dr_wait_for "job $id fails" 30 bash -c "[[ \$('$DROVER_BIN/drover' -o json job show $id | jq -r .state) == failed ]]"
-dr_log "reason: $(dr_cli -o json job show "$id" | jq -r .reason)"
+reason=$(dr_cli -o json job show "$id" | jq -r .reason)
+dr_log "reason: $reason"
+dr_assert_contains "$reason" "mpirun exited with code 137" "mpirun reports the killed rank"
+dr_wait_for "no orted, rank or mpirun left" 15 no_strays
+
+# ---- the scheduler killed with SIGKILL while an MPI job runs -------------------
+id=$(dr_cli job submit --cluster mpi --name ring-crash --nodes 3 --procs-per-node 2 \
+    --cpus 2 --distribution mpi --max-retries 0 -- "$DROVER_BIN/mpi_ring" 6)
+dr_wait_for "all 6 ranks up" 60 bash -c "[[ \$('$DROVER_BIN/drover' job logs $id | grep -c '^\[.* ready rank') == 6 ]]"
+dr_kill9_scheduler
+dr_start_scheduler --heartbeat-interval 1s --heartbeat-timeout 6s \
+    --autoscale-interval 200ms
+dr_wait_job_state "$id" succeeded 60
+dr_assert_eq "$(dr_cli -o json job show "$id" | jq -r .attempts)" 1 "the job kept its first attempt"
+dr_assert_eq "$(dr_cli job logs "$id" | grep -c ' ok$')" 6 "all 6 ranks finished right"
 dr_wait_for "no orted, rank or mpirun left" 15 no_strays
 dr_pass
