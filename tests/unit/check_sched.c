@@ -995,6 +995,230 @@ START_TEST(test_job_lifecycle_and_restart)
 }
 END_TEST
 
+static void fx_register_as(fx_t *fx, void *sock, const char *name,
+                           const char *cluster, uint32_t cpus)
+{
+    dr_env_t env;
+    Drover__Register reg = DROVER__REGISTER__INIT;
+    wire_env_init(&env, 0);
+    reg.node_name = (char *)name;
+    reg.cluster = (char *)cluster;
+    reg.cpus = cpus;
+    reg.memory_mb = 8192;
+    env.body_case = DROVER__ENVELOPE__BODY_REGISTER;
+    env.register_ = &reg;
+    dr_env_t *r = fx_call(fx, sock, &env);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_REGISTER_ACK);
+    wire_free(&r);
+}
+
+/* Sends a task report for (job, attempt 1) from sock; the ack is read. */
+static void fx_report(fx_t *fx, void *sock, uint64_t job, int state, int code)
+{
+    dr_env_t env;
+    Drover__TaskUpdate tu = DROVER__TASK_UPDATE__INIT;
+    Drover__TaskReport rep = DROVER__TASK_REPORT__INIT;
+    wire_env_init(&env, 0);
+    rep.job_id = job;
+    rep.attempt = 1;
+    rep.state = state;
+    rep.exit_code = code;
+    tu.report = &rep;
+    env.body_case = DROVER__ENVELOPE__BODY_TASK_UPDATE;
+    env.task_update = &tu;
+    ck_assert_int_eq(wire_send(sock, NULL, &env), 0);
+    for (;;) {
+        dr_env_t *r = fx_wait(fx, sock);
+        ck_assert_ptr_nonnull(r);
+        int ack = r->body_case == DROVER__ENVELOPE__BODY_TASK_UPDATE_ACK;
+        wire_free(&r);
+        if (ack)
+            return;
+    }
+}
+
+/* The next message of a body on sock, skipping others. */
+static dr_env_t *fx_expect(fx_t *fx, void *sock, int body)
+{
+    for (int i = 0; i < 10; i++) {
+        dr_env_t *r = fx_wait(fx, sock);
+        ck_assert_ptr_nonnull(r);
+        if ((int)r->body_case == body)
+            return r;
+        wire_free(&r);
+    }
+    ck_abort_msg("no %s arrived", wire_body_name(body));
+    return NULL;
+}
+
+START_TEST(test_mpi_gang)
+{
+    fx_t fx;
+    fx_setup(&fx);
+    fx_cluster(&fx, "c1", "Standard_D2_v2", 0, 3);
+    void *b = fx_dealer(&fx, fx.opts.agent_endpoint, "node-b");
+    void *c = fx_dealer(&fx, fx.opts.agent_endpoint, "node-c");
+    fx_register_as(&fx, fx.agent, "node-a", "c1", 2);
+    fx_register_as(&fx, b, "node-b", "c1", 2);
+    /* two nodes for a 3-node gang: nothing starts (all or none) */
+    dr_env_t env;
+    Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
+    Drover__Job jm = DROVER__JOB__INIT;
+    char *argv[] = {"mpi_ring"};
+    wire_env_init(&env, 0);
+    jm.cluster = "c1";
+    jm.n_argv = 1;
+    jm.argv = argv;
+    jm.cpus = 2;
+    jm.nodes = 3;
+    jm.procs_per_node = 2;
+    jm.distribution = "mpi";
+    js.job = &jm;
+    env.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
+    env.job_submit = &js;
+    dr_env_t *r = fx_call(&fx, fx.client, &env);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY);
+    uint64_t id = r->job_submit_reply->id;
+    wire_free(&r);
+    for (int i = 0; i < 5; i++)
+        sched_run_once(fx.s, 5, -1);
+    job_t *j = sched_job_find(fx.s, id);
+    ck_assert_int_eq(j->state, JOB_QUEUED);
+    ck_assert_uint_eq(j->ntasks, 0);
+    ck_assert_uint_eq(sched_node_find(fx.s, "node-a")->cpus_used, 0);
+    char why[256];
+    ck_assert_ptr_nonnull(strstr(placement_wait_reason(fx.s, j, why, sizeof why),
+                                 "waiting for 3 nodes at once"));
+    /* the waiting gang holds the free nodes: a small job without a time
+     * limit does not take them */
+    uint64_t small = fx_submit(&fx, "c1", 1, 0);
+    ck_assert_int_eq(sched_job_find(fx.s, small)->state, JOB_QUEUED);
+    ck_assert_ptr_nonnull(
+        strstr(placement_wait_reason(fx.s, sched_job_find(fx.s, small), why,
+                                     sizeof why),
+               "held for gang job"));
+    Drover__JobRef ref = DROVER__JOB_REF__INIT;
+    ref.id = small;
+    env.body_case = DROVER__ENVELOPE__BODY_JOB_CANCEL;
+    env.job_cancel = &ref;
+    r = fx_call(&fx, fx.client, &env);
+    wire_free(&r);
+
+    /* the third node: workers get their TaskStart, the head waits */
+    fx_register_as(&fx, c, "node-c", "c1", 2);
+    r = fx_expect(&fx, b, DROVER__ENVELOPE__BODY_TASK_START);
+    ck_assert_uint_eq(r->task_start->job_id, id);
+    ck_assert_uint_eq(r->task_start->nodes, 3);
+    ck_assert_uint_eq(r->task_start->procs_per_node, 2);
+    ck_assert_str_eq(r->task_start->distribution, "mpi");
+    ck_assert_uint_eq(r->task_start->n_hosts, 3);
+    uint32_t rank_b = r->task_start->node_rank;
+    ck_assert_str_eq(r->task_start->hosts[rank_b], "node-b");
+    const char *head = job_head(j)->name;
+    ck_assert_str_ne(head, "node-b");
+    wire_free(&r);
+    void *hs = strcmp(head, "node-a") == 0 ? fx.agent : c;
+    void *other = hs == fx.agent ? c : fx.agent;
+    r = fx_expect(&fx, other, DROVER__ENVELOPE__BODY_TASK_START);
+    ck_assert_uint_ne(r->task_start->node_rank, 0);
+    wire_free(&r);
+    for (int i = 0; i < 5; i++)
+        sched_run_once(fx.s, 5, -1);
+    r = NULL;
+    ck_assert_int_eq(wire_recv(hs, NULL, ZMQ_DONTWAIT, &r), DR_EAGAIN);
+    wire_free(&r);
+    ck_assert_int_eq(j->state, JOB_STARTING);
+    /* the readiness barrier opens when both workers run */
+    fx_report(&fx, b, id, DROVER__TASK_STATE__TASK_RUNNING, 0);
+    fx_report(&fx, other, id, DROVER__TASK_STATE__TASK_RUNNING, 0);
+    r = fx_expect(&fx, hs, DROVER__ENVELOPE__BODY_TASK_START);
+    ck_assert_uint_eq(r->task_start->node_rank, 0);
+    ck_assert_str_eq(r->task_start->hosts[0], head);
+    wire_free(&r);
+    ck_assert_int_eq(j->state, JOB_STARTING);
+    fx_report(&fx, hs, id, DROVER__TASK_STATE__TASK_RUNNING, 0);
+    ck_assert_int_eq(j->state, JOB_RUNNING);
+
+    /* launches: only from the head, only to a worker, fields checked */
+    Drover__MpiLaunch ml = DROVER__MPI_LAUNCH__INIT;
+    ml.job_id = id;
+    ml.attempt = 1;
+    ml.launch_id = 7;
+    ml.node = "node-b";
+    ml.command = "orted -mca ess env";
+    env.body_case = DROVER__ENVELOPE__BODY_MPI_LAUNCH;
+    env.mpi_launch = &ml;
+    ck_assert_int_eq(wire_send(b, NULL, &env), 0); /* not the head */
+    r = fx_expect(&fx, b, DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO);
+    ck_assert(r->mpi_launch_io->exited);
+    ck_assert_int_eq(r->mpi_launch_io->exit_code, 255);
+    ck_assert_ptr_nonnull(strstr(r->mpi_launch_io->error, "as its head"));
+    wire_free(&r);
+    ml.node = "node-z";
+    ck_assert_int_eq(wire_send(hs, NULL, &env), 0);
+    r = fx_expect(&fx, hs, DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO);
+    ck_assert_ptr_nonnull(strstr(r->mpi_launch_io->error, "not a worker"));
+    wire_free(&r);
+    ml.node = "bad/name";
+    fx_expect_error(&fx, hs, &env, DR_EINVAL, "mpi_launch");
+    ml.node = "node-b";
+    ml.launch_id = 0;
+    fx_expect_error(&fx, hs, &env, DR_EINVAL, "mpi_launch");
+    ml.launch_id = 7;
+    ml.command = "";
+    fx_expect_error(&fx, hs, &env, DR_EINVAL, "mpi_launch");
+    ml.command = "orted -mca ess env";
+    ck_assert_int_eq(wire_send(hs, NULL, &env), 0);
+    r = fx_expect(&fx, b, DROVER__ENVELOPE__BODY_MPI_LAUNCH);
+    ck_assert_str_eq(r->mpi_launch->node, head);
+    ck_assert_str_eq(r->mpi_launch->command, "orted -mca ess env");
+    ck_assert_uint_eq(r->mpi_launch->launch_id, 7);
+    wire_free(&r);
+    /* the worker's output and end go back to the head */
+    Drover__MpiLaunchIo io = DROVER__MPI_LAUNCH_IO__INIT;
+    io.job_id = id;
+    io.attempt = 1;
+    io.launch_id = 7;
+    io.data.data = (uint8_t *)"daemon up\n";
+    io.data.len = 10;
+    env.body_case = DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO;
+    env.mpi_launch_io = &io;
+    ck_assert_int_eq(wire_send(b, NULL, &env), 0);
+    r = fx_expect(&fx, hs, DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO);
+    ck_assert_str_eq(r->mpi_launch_io->node, "node-b");
+    ck_assert_uint_eq(r->mpi_launch_io->data.len, 10);
+    wire_free(&r);
+    io.stream = 9;
+    fx_expect_error(&fx, b, &env, DR_EINVAL, "mpi_launch_io");
+    io.stream = 0;
+    io.launch_id = 0;
+    fx_expect_error(&fx, b, &env, DR_EINVAL, "mpi_launch_io");
+
+    /* one worker done well, the other fails: the job fails, the head is
+     * told to stop */
+    fx_report(&fx, other, id, DROVER__TASK_STATE__TASK_EXITED, 0);
+    ck_assert_int_eq(j->state, JOB_RUNNING);
+    fx_report(&fx, b, id, DROVER__TASK_STATE__TASK_EXITED, 1);
+    ck_assert_ptr_null(sched_job_find(fx.s, id));
+    r = fx_expect(&fx, hs, DROVER__ENVELOPE__BODY_TASK_CANCEL);
+    ck_assert_uint_eq(r->task_cancel->job_id, id);
+    wire_free(&r);
+    store_job_t row;
+    ck_assert_int_eq(store_job_get(fx.s->store, id, &row), 0);
+    ck_assert_str_eq(row.state, "failed");
+    ck_assert_ptr_nonnull(strstr(row.reason, "node node-b (rank"));
+    ck_assert_ptr_nonnull(strstr(row.reason, "exited with code 1"));
+    ck_assert_ptr_nonnull(strstr(row.node_names, "node-b"));
+    store_job_clear(&row);
+    ck_assert_uint_eq(sched_node_find(fx.s, "node-a")->cpus_used, 0);
+    ck_assert_uint_eq(sched_node_find(fx.s, "node-b")->cpus_used, 0);
+    ck_assert_uint_eq(sched_node_find(fx.s, "node-c")->cpus_used, 0);
+    zmq_close(b);
+    zmq_close(c);
+    fx_teardown(&fx);
+}
+END_TEST
+
 START_TEST(test_config)
 {
     sched_opts_t o;
@@ -1080,6 +1304,7 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_agent_protocol_errors);
     tcase_add_test(tc, test_job_lifecycle_and_restart);
     tcase_add_test(tc, test_config);
+    tcase_add_test(tc, test_mpi_gang);
     suite_add_tcase(s, tc);
     return s;
 }
