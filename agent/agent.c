@@ -885,7 +885,6 @@ static int s_mpi_head_setup(node_t *node, task_t *t,
                             int in_container, s_envv_t *env, char ***argv,
                             char *why, size_t whylen)
 {
-    const agent_cfg_t *cfg = node->agent->cfg;
     char host[256];
     if (gethostname(host, sizeof host) < 0)
         snprintf(host, sizeof host, "localhost");
@@ -904,17 +903,6 @@ static int s_mpi_head_setup(node_t *node, task_t *t,
         return -1;
     }
     const char *inner = in_container ? RUNTIME_DOCKER_SCRATCH : task_dir;
-    if (in_container) {
-        /* the launcher travels into the container with the scratch dir */
-        char *copy = dr_asprintf("%s/drover-launch", task_dir);
-        rc = dr_copy_file(cfg->launcher, copy, 0755);
-        free(copy);
-        if (rc < 0) {
-            snprintf(why, whylen, "cannot copy %s into the task",
-                     cfg->launcher);
-            return -1;
-        }
-    }
     char token[MSI_SECRET_LEN + 1];
     char *sock = dr_asprintf("drover-launch/%s/%" PRIu64 "-%u", node->name,
                              t->job_id, t->attempt);
@@ -999,6 +987,24 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
         s_envv_put(&env, dr_asprintf("DROVER_PROCS_PER_NODE=%u",
                                      ts->procs_per_node ? ts->procs_per_node
                                                         : 1));
+    if (s_is_mpi(ts) && in_container) {
+        /* OpenMPI wants its plm_rsh_agent present on every node: the
+         * launcher travels into the container with the scratch dir */
+        char *copy = dr_asprintf("%s/drover-launch", task_dir);
+        int crc = dr_mkdirs(task_dir, 0755) < 0
+                      ? DR_EIO
+                      : dr_copy_file(cfg->launcher, copy, 0755);
+        free(copy);
+        if (crc < 0) {
+            snprintf(reason, sizeof reason, "cannot copy %s into %s: %s",
+                     cfg->launcher, task_dir, strerror(errno));
+            s_task_fail(node, t, 0, reason);
+            s_envv_free(&env);
+            free(argv);
+            free(task_dir);
+            return;
+        }
+    }
     if (mpi_head &&
         s_mpi_head_setup(node, t, ts, task_dir, in_container, &env, &mpi_argv,
                          reason, sizeof reason) < 0) {
