@@ -878,13 +878,16 @@ static int s_docker_tick_agent(agent_t *a, int64_t now, int64_t *next)
 
 
 
-/* The head of an MPI job: its hostfile, its launch server and the mpirun
- * command line around the job's argv.  0, or -1 with the reason. */
-static int s_mpi_head_setup(node_t *node, task_t *t,
-                            const Drover__TaskStart *ts, const char *task_dir,
-                            int in_container, s_envv_t *env, char ***argv,
-                            char *why, size_t whylen)
+/* Every task of an MPI job: the hostfile (DROVER_HOSTFILE) and, in a
+ * container, drover-launch (OpenMPI wants its plm_rsh_agent present on
+ * every node), both in the task's scratch dir.  The head also gets its
+ * launch server and the mpirun command line around the job's argv
+ * (head_argv).  0, or -1 with the reason. */
+static int s_mpi_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,
+                         const char *task_dir, int in_container, s_envv_t *env,
+                         char ***head_argv, char *why, size_t whylen)
 {
+    const agent_cfg_t *cfg = node->agent->cfg;
     char host[256];
     if (gethostname(host, sizeof host) < 0)
         snprintf(host, sizeof host, "localhost");
@@ -894,15 +897,23 @@ static int s_mpi_head_setup(node_t *node, task_t *t,
     size_t nhosts = ts->n_hosts ? ts->n_hosts : 1;
     uint32_t slots = ts->procs_per_node ? ts->procs_per_node : 1;
     char *hostfile = dr_asprintf("%s/hostfile", task_dir);
+    char *launcher = dr_asprintf("%s/drover-launch", task_dir);
     int rc = dr_mkdirs(task_dir, 0755) < 0
                  ? DR_EIO
                  : mpi_hostfile_write(hostfile, hosts, nhosts, host, slots);
+    if (rc == 0 && in_container)
+        rc = dr_copy_file(cfg->launcher, launcher, 0755);
     free(hostfile);
+    free(launcher);
     if (rc < 0) {
-        snprintf(why, whylen, "cannot write the MPI hostfile in %s", task_dir);
+        snprintf(why, whylen, "cannot write the MPI hostfile or copy %s in "
+                 "%s: %s", cfg->launcher, task_dir, strerror(errno));
         return -1;
     }
     const char *inner = in_container ? RUNTIME_DOCKER_SCRATCH : task_dir;
+    s_envv_put(env, dr_asprintf("DROVER_HOSTFILE=%s/hostfile", inner));
+    if (!head_argv)
+        return 0;
     char token[MSI_SECRET_LEN + 1];
     char *sock = dr_asprintf("drover-launch/%s/%" PRIu64 "-%u", node->name,
                              t->job_id, t->attempt);
@@ -915,12 +926,12 @@ static int s_mpi_head_setup(node_t *node, task_t *t,
     }
     s_envv_put(env, dr_asprintf("DROVER_LAUNCH_SOCKET=@%s", sock));
     s_envv_put(env, dr_asprintf("DROVER_LAUNCH_TOKEN=%s", token));
-    s_envv_put(env, dr_asprintf("DROVER_HOSTFILE=%s/hostfile", inner));
     explicit_bzero(token, sizeof token);
     free(sock);
     t->tagger = mpi_tagger_new(hosts, nhosts, slots);
     char *hf = dr_asprintf("%s/hostfile", inner);
-    *argv = mpi_head_argv(hf, (uint32_t)nhosts, slots, ts->argv, ts->n_argv);
+    *head_argv =
+        mpi_head_argv(hf, (uint32_t)nhosts, slots, ts->argv, ts->n_argv);
     free(hf);
     return 0;
 }
@@ -987,27 +998,9 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
         s_envv_put(&env, dr_asprintf("DROVER_PROCS_PER_NODE=%u",
                                      ts->procs_per_node ? ts->procs_per_node
                                                         : 1));
-    if (s_is_mpi(ts) && in_container) {
-        /* OpenMPI wants its plm_rsh_agent present on every node: the
-         * launcher travels into the container with the scratch dir */
-        char *copy = dr_asprintf("%s/drover-launch", task_dir);
-        int crc = dr_mkdirs(task_dir, 0755) < 0
-                      ? DR_EIO
-                      : dr_copy_file(cfg->launcher, copy, 0755);
-        free(copy);
-        if (crc < 0) {
-            snprintf(reason, sizeof reason, "cannot copy %s into %s: %s",
-                     cfg->launcher, task_dir, strerror(errno));
-            s_task_fail(node, t, 0, reason);
-            s_envv_free(&env);
-            free(argv);
-            free(task_dir);
-            return;
-        }
-    }
-    if (mpi_head &&
-        s_mpi_head_setup(node, t, ts, task_dir, in_container, &env, &mpi_argv,
-                         reason, sizeof reason) < 0) {
+    if (s_is_mpi(ts) &&
+        s_mpi_prepare(node, t, ts, task_dir, in_container, &env,
+                      mpi_head ? &mpi_argv : NULL, reason, sizeof reason) < 0) {
         s_task_fail(node, t, 0, reason);
         s_envv_free(&env);
         free(argv);

@@ -299,6 +299,33 @@ static void s_agent(void)
     env.body_case = DROVER__ENVELOPE__BODY_NODE_PREEMPTED;
     env.node_preempted = &np;
     s_env("env-node-preempted", &env);
+
+    Drover__MpiLaunch ml = DROVER__MPI_LAUNCH__INIT;
+    ml.job_id = 1;
+    ml.attempt = 1;
+    ml.launch_id = 1;
+    ml.node = "node-g";
+    ml.command = "orted -mca ess \"env\" -mca ess_base_jobid \"1\"";
+    env.body_case = DROVER__ENVELOPE__BODY_MPI_LAUNCH;
+    env.mpi_launch = &ml;
+    s_env("env-mpi-launch", &env);
+
+    Drover__MpiLaunchIo io = DROVER__MPI_LAUNCH_IO__INIT;
+    io.job_id = 1;
+    io.attempt = 1;
+    io.launch_id = 1;
+    io.node = "node-g";
+    io.stream = DROVER__STREAM__STREAM_STDERR;
+    io.data.data = (uint8_t *)"orted: up\n";
+    io.data.len = 10;
+    env.body_case = DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO;
+    env.mpi_launch_io = &io;
+    s_env("env-mpi-launch-io", &env);
+    io.data.len = 0;
+    io.exited = 1;
+    io.exit_code = 255;
+    io.error = "node node-g: no MPI task";
+    s_env("env-mpi-launch-io-exit", &env);
 }
 
 /* Bodies the scheduler only sends: the dispatchers must refuse them. */

@@ -44,6 +44,19 @@ bad=$(grep ' ok$' <<<"$logs" | awk '{ tag=$1; sub(/^\[/, "", tag); if (tag != $7
 dr_assert_eq "$bad" "" "every rank line carries its own node's name"
 dr_wait_for "no orted, rank or mpirun left" 15 no_strays
 
+# every rank sees its node's layout: rank, node count, hostfile, job id
+id=$(dr_cli job submit --cluster mpi --name env --nodes 3 --procs-per-node 2 \
+    --cpus 2 --distribution mpi --max-retries 0 -- \
+    sh -c 'echo "env rank=$OMPI_COMM_WORLD_RANK node=$DROVER_NODE_NAME noderank=$DROVER_NODE_RANK of=$DROVER_NUM_NODES ppn=$DROVER_PROCS_PER_NODE hostfile_lines=$(wc -l <"$DROVER_HOSTFILE") job=$DROVER_JOB_ID head=$DROVER_HEAD_NODE"')
+dr_wait_job_state "$id" succeeded 60
+elogs=$(dr_cli job logs "$id")
+echo "$elogs" | sed 's/^/    | /'
+dr_assert_eq "$(grep -c "of=3 ppn=2 hostfile_lines=3 job=$id head=$head_node" <<<"$elogs")" 6 "6 ranks see the layout"
+dr_assert_eq "$(grep -o 'noderank=[0-9]' <<<"$elogs" | sort | uniq -c | awk '{print $1}' | tr '\n' ' ')" "2 2 2 " "two ranks per node rank"
+# ranks 2k and 2k+1 are on node rank k
+bad=$(sed -nE 's/.*rank=([0-9]+) node=[^ ]+ noderank=([0-9]+) .*/\1 \2/p' <<<"$elogs" | awk 'int($1 / 2) != $2')
+dr_assert_eq "$bad" "" "ranks are laid out by node"
+
 # ---- an agent killed mid-job ------------------------------------------------
 id=$(dr_cli job submit --cluster mpi --name ring-kill --nodes 3 --procs-per-node 2 \
     --cpus 2 --distribution mpi --max-retries 0 -- "$DROVER_BIN/mpi_ring" 60)

@@ -231,6 +231,20 @@ START_TEST(test_submit_parse)
     ck_assert_int_eq(s.job.priority, 0);
     ck_assert_int_eq(s.wait, 0);
     ck_assert_uint_eq(s.job.n_env, 0);
+    ck_assert_str_eq(s.job.distribution, "");
+    cli_submit_free(&s);
+
+    /* a multi-node MPI job */
+    ck_assert_int_eq(cli_parse_submit(&ctx, 10,
+                                      ARGV("--cluster", "c1", "--nodes", "3",
+                                           "--procs-per-node", "2",
+                                           "--distribution", "mpi", "--",
+                                           "ring"),
+                                      &s),
+                     0);
+    ck_assert_uint_eq(s.job.nodes, 3);
+    ck_assert_uint_eq(s.job.procs_per_node, 2);
+    ck_assert_str_eq(s.job.distribution, "mpi");
     cli_submit_free(&s);
 }
 END_TEST
@@ -264,6 +278,10 @@ START_TEST(test_submit_errors)
          "invalid cluster name 'bad name'"},
         {8, ARGV("--cluster", "c1", "--env", "A=1", "--env", "9=1", "--", "x"),
          0, "malformed --env '9=1'"},
+        {6, ARGV("--cluster", "c1", "--distribution", "horovod", "--", "x"), 1,
+         "--distribution 'horovod' is not known"},
+        {6, ARGV("--cluster", "c1", "--nodes", "0", "--", "x"), 0,
+         "invalid --nodes '0'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cli_ctx_t ctx;
@@ -431,7 +449,10 @@ START_TEST(test_job_json)
     ck_assert_int_eq(json_array_size(json_object_get(o, "gpu_indices")), 0);
     ck_assert_int_eq(json_array_size(json_object_get(o, "gpu_uuids")), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(o, "preemptions")), 0);
-    ck_assert_int_eq(json_object_size(o), 23);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "distribution")), "");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "head_node")), "");
+    ck_assert(json_is_integer(json_object_get(o, "procs_per_node")));
+    ck_assert_int_eq(json_object_size(o), 26);
     json_decref(o);
     dr_buf_free(&b);
 }

@@ -1219,6 +1219,75 @@ START_TEST(test_mpi_gang)
 }
 END_TEST
 
+/* A worker that never gets its task running: the head is never started,
+ * and the attempt ends at the start timeout with that node named. */
+START_TEST(test_gang_not_ready)
+{
+    fx_t fx;
+    fx_setup(&fx);
+    fx.opts.start_timeout_ms = 300;
+    sched_destroy(&fx.s);
+    fx_open(&fx);
+    fx_cluster(&fx, "c1", "Standard_D2_v2", 0, 2);
+    void *b = fx_dealer(&fx, fx.opts.agent_endpoint, "node-b");
+    fx_register_as(&fx, fx.agent, "node-a", "c1", 2);
+    fx_register_as(&fx, b, "node-b", "c1", 2);
+    dr_env_t env;
+    Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
+    Drover__Job jm = DROVER__JOB__INIT;
+    char *argv[] = {"mpi_ring"};
+    wire_env_init(&env, 0);
+    jm.cluster = "c1";
+    jm.n_argv = 1;
+    jm.argv = argv;
+    jm.cpus = 2;
+    jm.nodes = 2;
+    jm.distribution = "mpi";
+    jm.max_retries = 0;
+    js.job = &jm;
+    env.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
+    env.job_submit = &js;
+    dr_env_t *r = fx_call(&fx, fx.client, &env);
+    uint64_t id = r->job_submit_reply->id;
+    wire_free(&r);
+    job_t *j = sched_job_find(fx.s, id);
+    ck_assert_int_eq(j->state, JOB_STARTING);
+    node_t *head = job_head(j);
+    void *hs = strcmp(head->name, "node-a") == 0 ? fx.agent : b;
+    void *ws = hs == b ? fx.agent : b;
+    const char *worker = hs == b ? "node-a" : "node-b";
+    r = fx_expect(&fx, ws, DROVER__ENVELOPE__BODY_TASK_START);
+    wire_free(&r);
+    /* the worker never reports RUNNING; heartbeats keep both alive */
+    int64_t until = dr_mono_ms() + 1500;
+    while (sched_job_find(fx.s, id) && dr_mono_ms() < until) {
+        Drover__Heartbeat hb = DROVER__HEARTBEAT__INIT;
+        env.body_case = DROVER__ENVELOPE__BODY_HEARTBEAT;
+        env.heartbeat = &hb;
+        ck_assert_int_eq(wire_send(fx.agent, NULL, &env), 0);
+        ck_assert_int_eq(wire_send(b, NULL, &env), 0);
+        sched_run_once(fx.s, 20, -1);
+        dr_env_t *m = NULL;
+        while (wire_recv(hs, NULL, ZMQ_DONTWAIT, &m) == 0) {
+            ck_assert_int_ne(m->body_case, DROVER__ENVELOPE__BODY_TASK_START);
+            wire_free(&m);
+        }
+        wire_free(&m);
+    }
+    ck_assert_ptr_null(sched_job_find(fx.s, id));
+    store_job_t row;
+    ck_assert_int_eq(store_job_get(fx.s->store, id, &row), 0);
+    ck_assert_str_eq(row.state, "failed");
+    char want[96];
+    snprintf(want, sizeof want, "node %s did not get its task running",
+             worker);
+    ck_assert_msg(strstr(row.reason, want), "reason '%s'", row.reason);
+    store_job_clear(&row);
+    zmq_close(b);
+    fx_teardown(&fx);
+}
+END_TEST
+
 START_TEST(test_config)
 {
     sched_opts_t o;
@@ -1305,6 +1374,7 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_job_lifecycle_and_restart);
     tcase_add_test(tc, test_config);
     tcase_add_test(tc, test_mpi_gang);
+    tcase_add_test(tc, test_gang_not_ready);
     suite_add_tcase(s, tc);
     return s;
 }
