@@ -25,12 +25,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -86,12 +88,13 @@ struct task {
     runtime_docker_ctr_t *ctr;
     int has_secret; /* its IDENTITY_HEADER is known to a->ident */
     /* multi-node MPI (mpi.h) */
-    int mpi_worker;        /* waits for mpirun's launch of orted */
-    uint8_t *start_msg;    /* a worker's packed TaskStart, for the launch */
+    int mpi_worker;     /* waits for mpirun's launch of orted */
+    uint8_t *start_msg; /* a worker's packed TaskStart, for the launch */
     size_t start_len;
     uint64_t launch_id;    /* the launch this worker runs, 0 = none */
     mpi_srv_t *launch_srv; /* the head: drover-launch's requests */
     mpi_tagger_t *tagger;  /* the head: rank tags -> node names */
+    char *mpi_tmp;         /* OpenMPI's session dirs, removed with the task */
     dr_buf_t tagged;       /* the tagger's output, reused */
 };
 
@@ -279,6 +282,9 @@ static void s_task_free(task_t **tp)
     mpi_srv_destroy(&t->launch_srv);
     mpi_tagger_destroy(&t->tagger);
     dr_buf_free(&t->tagged);
+    if (t->mpi_tmp && dr_rmtree(t->mpi_tmp) < 0)
+        log_warn_errno("cannot remove %s", t->mpi_tmp);
+    free(t->mpi_tmp);
     free(t->start_msg);
     free(t->reason);
     free(t->end_reason);
@@ -365,8 +371,8 @@ static void s_send_output(node_t *node, task_t *t, int stream, const char *data,
 /* What a worker's launched command prints, or its end, for the head's
  * drover-launch (through the scheduler). */
 static void s_send_launch_io(node_t *node, task_t *t, int stream,
-                             const char *data, size_t n, int exited,
-                             int status, const char *error)
+                             const char *data, size_t n, int exited, int status,
+                             const char *error)
 {
     dr_env_t env;
     Drover__MpiLaunchIo io = DROVER__MPI_LAUNCH_IO__INIT;
@@ -876,8 +882,6 @@ static int s_docker_tick_agent(agent_t *a, int64_t now, int64_t *next)
     return 0;
 }
 
-
-
 /* Every task of an MPI job: the hostfile (DROVER_HOSTFILE) and, in a
  * container, drover-launch (OpenMPI wants its plm_rsh_agent present on
  * every node), both in the task's scratch dir.  The head also gets its
@@ -906,12 +910,29 @@ static int s_mpi_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,
     free(hostfile);
     free(launcher);
     if (rc < 0) {
-        snprintf(why, whylen, "cannot write the MPI hostfile or copy %s in "
-                 "%s: %s", cfg->launcher, task_dir, strerror(errno));
+        snprintf(why, whylen,
+                 "cannot write the MPI hostfile or copy %s in "
+                 "%s: %s",
+                 cfg->launcher, task_dir, strerror(errno));
         return -1;
     }
     const char *inner = in_container ? RUNTIME_DOCKER_SCRATCH : task_dir;
     s_envv_put(env, dr_asprintf("DROVER_HOSTFILE=%s/hostfile", inner));
+    if (!in_container && !t->mpi_tmp) {
+        /* Tasks of one machine must not share OpenMPI's session dir under
+         * /tmp: orteds starting at once race to create it (open-mpi/ompi
+         * #8510).  A short path of the task's own: PMIx puts unix sockets
+         * in it. */
+        t->mpi_tmp = dr_asprintf("/tmp/drover-mpi.%s.%" PRIu64 ".%u",
+                                 node->name, t->job_id, t->attempt);
+        if (dr_rmtree(t->mpi_tmp) < 0 || mkdir(t->mpi_tmp, 0700) < 0) {
+            snprintf(why, whylen, "cannot make %s: %s", t->mpi_tmp,
+                     strerror(errno));
+            return -1;
+        }
+        s_envv_put(env,
+                   dr_asprintf("OMPI_MCA_orte_tmpdir_base=%s", t->mpi_tmp));
+    }
     if (!head_argv)
         return 0;
     char token[MSI_SECRET_LEN + 1];
@@ -919,8 +940,8 @@ static int s_mpi_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,
                              t->job_id, t->attempt);
     if (msi_secret_new(token) < 0 ||
         mpi_srv_new(sock, token, &t->launch_srv) < 0) {
-        snprintf(why, whylen, "cannot open the MPI launch socket @%s: %s",
-                 sock, strerror(errno));
+        snprintf(why, whylen, "cannot open the MPI launch socket @%s: %s", sock,
+                 strerror(errno));
         free(sock);
         return -1;
     }
@@ -995,9 +1016,9 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
         dr_buf_free(&hb);
     }
     if (s_is_mpi(ts))
-        s_envv_put(&env, dr_asprintf("DROVER_PROCS_PER_NODE=%u",
-                                     ts->procs_per_node ? ts->procs_per_node
-                                                        : 1));
+        s_envv_put(&env,
+                   dr_asprintf("DROVER_PROCS_PER_NODE=%u",
+                               ts->procs_per_node ? ts->procs_per_node : 1));
     if (s_is_mpi(ts) &&
         s_mpi_prepare(node, t, ts, task_dir, in_container, &env,
                       mpi_head ? &mpi_argv : NULL, reason, sizeof reason) < 0) {
@@ -1570,8 +1591,8 @@ static void s_on_mpi_launch_io(node_t *node, const dr_env_t *env)
         return; /* mpirun is gone already */
     if (m->data.len)
         mpi_srv_output(t->launch_srv, m->launch_id,
-                       m->stream == DROVER__STREAM__STREAM_STDERR,
-                       m->data.data, m->data.len);
+                       m->stream == DROVER__STREAM__STREAM_STDERR, m->data.data,
+                       m->data.len);
     if (m->exited)
         mpi_srv_exit(t->launch_srv, m->launch_id, m->exit_code, m->error);
 }
@@ -1597,8 +1618,7 @@ static void s_launch_request(void *arg, uint64_t launch_id, const char *host,
     env.body_case = DROVER__ENVELOPE__BODY_MPI_LAUNCH;
     env.mpi_launch = &m;
     s_send(x->node, &env);
-    log_info("job %" PRIu64 " attempt %u on node %s: launch %" PRIu64
-             " on %s",
+    log_info("job %" PRIu64 " attempt %u on node %s: launch %" PRIu64 " on %s",
              m.job_id, m.attempt, x->node->name, launch_id, host);
 }
 
@@ -2100,6 +2120,17 @@ agent_t *agent_new(const agent_cfg_t *cfg)
             goto fail;
     }
     if (!self->simulate) {
+        /* OpenMPI session dirs of tasks a killed agent left behind: the
+         * process runtime's tasks did not survive it */
+        char *pat = dr_asprintf("/tmp/drover-mpi.%s.*", self->nodes[0].name);
+        glob_t g;
+        if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
+            for (size_t k = 0; k < g.gl_pathc; k++)
+                if (dr_rmtree(g.gl_pathv[k]) < 0)
+                    log_warn_errno("cannot remove %s", g.gl_pathv[k]);
+            globfree(&g);
+        }
+        free(pat);
         self->ident = msi_new(0, s_ident_ask, &self->nodes[0]);
         if (!self->ident)
             goto fail;

@@ -82,7 +82,8 @@ size_t mpi_env_defaults(const char *launcher, const char *iface, char **out)
     return n;
 }
 
-/* ---- output tags ---------------------------------------------------------- */
+/* ---- output tags ----------------------------------------------------------
+ */
 
 #define TAG_LINE_MAX (64u << 10)
 
@@ -143,8 +144,8 @@ static void s_tag_line(const mpi_tagger_t *self, const char *line, size_t n,
     dr_buf_append(out, line, n);
 }
 
-void mpi_tagger_feed(mpi_tagger_t *self, int stream, const char *data,
-                     size_t n, int eof, dr_buf_t *out)
+void mpi_tagger_feed(mpi_tagger_t *self, int stream, const char *data, size_t n,
+                     int eof, dr_buf_t *out)
 {
     dr_buf_t *carry = &self->carry[stream ? 1 : 0];
     size_t i = 0;
@@ -172,10 +173,14 @@ void mpi_tagger_feed(mpi_tagger_t *self, int stream, const char *data,
     }
 }
 
-/* ---- the launch server ---------------------------------------------------- */
+/* ---- the launch server ----------------------------------------------------
+ */
 
 #define SRV_MAX_CONNS 256
 #define SRV_HEADER_MAX 512
+#define SRV_OUT_MAX (16u << 20) /* output held for a launcher that is slow */
+/* what a refused launcher may still send: the rest of a whole request */
+#define SRV_DROP_MAX (SRV_HEADER_MAX + 1 + MPI_LAUNCH_MAX_COMMAND)
 
 typedef struct {
     int fd;
@@ -185,7 +190,9 @@ typedef struct {
     size_t cmd_off;     /* where the command starts */
     dr_buf_t out;       /* frames not written yet */
     size_t out_off;
-    int closing; /* the exit frame is queued: close once written */
+    int closing;    /* the exit frame is queued: close once written */
+    int refused;    /* ...and the request was refused: see s_flush */
+    size_t dropped; /* bytes read and dropped since the refusal */
 } srv_conn_t;
 
 struct mpi_srv {
@@ -208,8 +215,8 @@ int mpi_srv_new(const char *name, const char *token, mpi_srv_t **out)
     memset(&sa, 0, sizeof sa);
     sa.sun_family = AF_UNIX;
     memcpy(sa.sun_path + 1, name, nlen); /* abstract: leading NUL */
-    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-                                nlen);
+    socklen_t len =
+        (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + nlen);
     if (bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, 64) < 0) {
         int e = errno;
         close(fd);
@@ -256,8 +263,7 @@ size_t mpi_srv_nconns(const mpi_srv_t *self)
     return self->nconns;
 }
 
-int mpi_srv_fd(const mpi_srv_t *self, size_t i, int *want_read,
-               int *want_write)
+int mpi_srv_fd(const mpi_srv_t *self, size_t i, int *want_read, int *want_write)
 {
     if (i == 0) {
         *want_read = 1;
@@ -265,7 +271,7 @@ int mpi_srv_fd(const mpi_srv_t *self, size_t i, int *want_read,
         return self->listen_fd;
     }
     const srv_conn_t *c = &self->conns[i - 1];
-    *want_read = !c->closing;
+    *want_read = !c->closing || c->refused;
     *want_write = c->out.len > c->out_off;
     return c->fd;
 }
@@ -295,6 +301,13 @@ static void s_exit_frame(srv_conn_t *c, int status, const char *error)
     c->closing = 1;
 }
 
+/* Refuses the request: an exit frame with 255 and why. */
+static void s_refuse(srv_conn_t *c, const char *why)
+{
+    s_exit_frame(c, 255, why);
+    c->refused = 1;
+}
+
 /* Writes what it can; 0, or -1 when the connection is to be closed. */
 static int s_flush(srv_conn_t *c)
 {
@@ -309,7 +322,16 @@ static int s_flush(srv_conn_t *c)
         c->out_off += (size_t)w;
     }
     c->out.len = c->out_off = 0;
-    return c->closing ? -1 : 0;
+    if (!c->closing)
+        return 0;
+    if (!c->refused)
+        return -1;
+    /* A request is refused as soon as its header is read, and the launcher
+     * may still be writing the command: closing now would fail its write
+     * (EPIPE; SIGPIPE kills it) or reset the connection before it reads
+     * why.  Say we are done, and close when it does (mpi_srv_on_fd). */
+    shutdown(c->fd, SHUT_WR);
+    return 0;
 }
 
 /* A request is "DRL1 TOKEN HOST LEN\n" + LEN bytes: parses what arrived;
@@ -319,7 +341,7 @@ static int s_parse(mpi_srv_t *self, srv_conn_t *c, char *host, size_t hcap)
     const char *nl = c->in.len ? memchr(c->in.data, '\n', c->in.len) : NULL;
     if (!nl) {
         if (c->in.len > SRV_HEADER_MAX) {
-            s_exit_frame(c, 255, "drover-launch: request header too long");
+            s_refuse(c, "request header too long");
             return -1;
         }
         return 0;
@@ -327,7 +349,7 @@ static int s_parse(mpi_srv_t *self, srv_conn_t *c, char *host, size_t hcap)
     char hdr[SRV_HEADER_MAX + 1];
     size_t hl = (size_t)(nl - c->in.data);
     if (hl > SRV_HEADER_MAX) {
-        s_exit_frame(c, 255, "drover-launch: request header too long");
+        s_refuse(c, "request header too long");
         return -1;
     }
     memcpy(hdr, c->in.data, hl);
@@ -339,11 +361,11 @@ static int s_parse(mpi_srv_t *self, srv_conn_t *c, char *host, size_t hcap)
             4 ||
         (size_t)used != hl || strcmp(magic, MPI_LAUNCH_MAGIC) != 0 ||
         len == 0 || len > MPI_LAUNCH_MAX_COMMAND || !dr_valid_name(name)) {
-        s_exit_frame(c, 255, "drover-launch: malformed request");
+        s_refuse(c, "malformed request");
         return -1;
     }
     if (!msi_secret_eq(token, self->token)) {
-        s_exit_frame(c, 255, "drover-launch: wrong launch token");
+        s_refuse(c, "wrong launch token");
         return -1;
     }
     c->cmd_off = hl + 1;
@@ -351,7 +373,7 @@ static int s_parse(mpi_srv_t *self, srv_conn_t *c, char *host, size_t hcap)
     if (c->in.len < c->need)
         return 0;
     if (c->in.len > c->need || memchr(nl + 1, '\0', len)) {
-        s_exit_frame(c, 255, "drover-launch: malformed command");
+        s_refuse(c, "malformed command");
         return -1;
     }
     snprintf(host, hcap, "%s", name);
@@ -361,8 +383,8 @@ static int s_parse(mpi_srv_t *self, srv_conn_t *c, char *host, size_t hcap)
 static void s_accept(mpi_srv_t *self)
 {
     for (;;) {
-        int fd = accept4(self->listen_fd, NULL, NULL,
-                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd =
+            accept4(self->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
         if (self->nconns == SRV_MAX_CONNS) {
@@ -394,7 +416,16 @@ void mpi_srv_on_fd(mpi_srv_t *self, int fd, int readable, int writable,
     if (i == self->nconns)
         return;
     srv_conn_t *c = &self->conns[i];
-    if (readable && !c->closing) {
+    if (readable && c->refused) {
+        /* drop what the refused launcher still sends until it closes */
+        char buf[4096];
+        ssize_t r = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) ||
+            (r > 0 && (c->dropped += (size_t)r) > SRV_DROP_MAX)) {
+            s_conn_close(self, i);
+            return;
+        }
+    } else if (readable && !c->closing) {
         char buf[4096];
         ssize_t r = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
         if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -445,6 +476,12 @@ void mpi_srv_output(mpi_srv_t *self, uint64_t launch_id, int stream,
     srv_conn_t *c = s_conn_of(self, launch_id);
     if (!c || !n)
         return;
+    if (c->out.len - c->out_off > SRV_OUT_MAX) {
+        /* a launcher that does not read: its command's output goes */
+        log_warn("launch %llu: launcher not reading; %zu bytes dropped",
+                 (unsigned long long)launch_id, n);
+        return;
+    }
     s_frame(c, stream ? MPI_FRAME_STDERR : MPI_FRAME_STDOUT, data, n);
     if (s_flush(c) < 0)
         s_conn_close(self, (size_t)(c - self->conns));

@@ -57,12 +57,11 @@ size_t mpi_env_defaults(const char *launcher, const char *iface, char **out);
  * text", with rank r on hosts[r / slots] as the ppr mapping puts it;
  * other lines pass as they are.  Lines are kept until complete. */
 typedef struct mpi_tagger mpi_tagger_t;
-mpi_tagger_t *mpi_tagger_new(char *const *hosts, size_t nhosts,
-                             uint32_t slots);
+mpi_tagger_t *mpi_tagger_new(char *const *hosts, size_t nhosts, uint32_t slots);
 void mpi_tagger_destroy(mpi_tagger_t **self_p);
 /* Appends what can be passed on of data to out; eof flushes the rest. */
-void mpi_tagger_feed(mpi_tagger_t *self, int stream, const char *data,
-                     size_t n, int eof, dr_buf_t *out);
+void mpi_tagger_feed(mpi_tagger_t *self, int stream, const char *data, size_t n,
+                     int eof, dr_buf_t *out);
 
 /* ---- the launch server -------------------------------------------------- */
 

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -301,4 +302,21 @@ int dr_copy_file(const char *src, const char *dst, unsigned mode)
     if (rc == 0 && chmod(dst, (mode_t)mode) < 0)
         rc = DR_EIO;
     return rc;
+}
+
+static int s_rm_entry(const char *path, const struct stat *st, int flag,
+                      struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    int rc = flag == FTW_DP ? rmdir(path) : unlink(path);
+    return rc < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int dr_rmtree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : DR_EIO;
+    return nftw(path, s_rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 ? DR_EIO : 0;
 }

@@ -66,6 +66,8 @@ int dr_mkdirs(const char *path, unsigned mode);
 
 /* Write all of buf to fd, retrying on EINTR/short writes. 0 or DR_EIO. */
 int dr_write_all(int fd, const void *buf, size_t n);
+/* rm -rf without following links; a missing path is fine.  0 or DR_EIO. */
+int dr_rmtree(const char *path);
 /* Copies a file (replacing dst) with the given mode.  0 or DR_EIO. */
 int dr_copy_file(const char *src, const char *dst, unsigned mode);
 

@@ -88,8 +88,8 @@ static const char *s_where(const job_t *j, const node_t *n, char *buf,
 }
 
 /* After a gang task's failure: "; node b silent for 3 s" for the nodes
- * of the gang not heard from in one and a half heartbeats (an agent that died takes
- * its part of the job with it, and mpirun on the head notices first). */
+ * of the gang not heard from in one and a half heartbeats (an agent that died
+ * takes its part of the job with it, and mpirun on the head notices first). */
 static void s_silent_nodes(const sched_t *s, const job_t *j, char *buf,
                            size_t cap)
 {
@@ -112,6 +112,14 @@ static void s_task_done(sched_t *s, node_t *n, job_t *j, job_task_t *t)
 {
     t->ended = 1;
     t->running = 0;
+    if (j->fail_reason && (!j->mpi || t == &j->tasks[0])) {
+        /* mpirun ended well, yet a worker had failed */
+        char full[1200];
+        snprintf(full, sizeof full, "%s; then mpirun exited with code 0",
+                 j->fail_reason);
+        sched_job_finish(s, j, JOB_FAILED, 1, 0, full);
+        return;
+    }
     uint32_t left = 0;
     for (uint32_t i = 0; i < j->ntasks; i++)
         left += !j->tasks[i].ended;
@@ -119,8 +127,36 @@ static void s_task_done(sched_t *s, node_t *n, job_t *j, job_task_t *t)
         sched_job_finish(s, j, JOB_SUCCEEDED, 1, 0, "");
         return;
     }
-    (void)store_task_put(s->store, j->id, j->attempts, n->name, "succeeded",
-                         0, "", dr_now_ms());
+    (void)store_task_put(s->store, j->id, j->attempts, n->name, "succeeded", 0,
+                         "", dr_now_ms());
+}
+
+/* A task failed: the job fails.  When it is a worker of an MPI job whose
+ * mpirun still runs, mpirun gets DR_MPI_FAIL_GRACE_MS to notice and end
+ * with its own diagnostics in the log (the job fails then, with both
+ * reasons), instead of being killed at once. */
+static void s_task_failed(sched_t *s, job_t *j, job_task_t *t, int has_exit,
+                          int code, const char *why)
+{
+    job_task_t *head = &j->tasks[0];
+    if (j->mpi && t != head && head->running && !head->ended) {
+        t->running = 0;
+        t->ended = 1; /* nothing to cancel there any more */
+        if (!j->fail_reason) {
+            j->fail_reason = dr_strdup(why);
+            j->fail_at = dr_mono_ms() + DR_MPI_FAIL_GRACE_MS;
+            log_warn("job %llu: %s; waiting for mpirun to end",
+                     (unsigned long long)j->id, why);
+        }
+        return;
+    }
+    if (j->fail_reason) {
+        char full[1200];
+        snprintf(full, sizeof full, "%s; then %s", j->fail_reason, why);
+        sched_job_finish(s, j, JOB_FAILED, has_exit, code, full);
+        return;
+    }
+    sched_job_finish(s, j, JOB_FAILED, has_exit, code, why);
 }
 
 /* Applies a report about the current attempt of job j on node n (its task
@@ -177,14 +213,17 @@ static void s_apply_report(sched_t *s, node_t *n, job_t *j, job_task_t *t,
             snprintf(full, sizeof full, "%s%s%s%s", where,
                      j->mpi && t == &j->tasks[0] ? "mpirun " : "",
                      reason ? reason : buf, silent);
-            sched_job_finish(s, j, JOB_FAILED, 1, r->exit_code, full);
+            s_task_failed(s, j, t, 1, r->exit_code, full);
         }
         break;
     case DROVER__TASK_STATE__TASK_FAILED:
         snprintf(full, sizeof full, "%s%s%s", where,
                  reason ? reason : "task failed on the node", silent);
-        sched_job_finish(s, j, j->cancel_requested ? JOB_CANCELED : JOB_FAILED,
-                         r->exit_code != 0, r->exit_code, full);
+        if (j->cancel_requested)
+            sched_job_finish(s, j, JOB_CANCELED, r->exit_code != 0,
+                             r->exit_code, full);
+        else
+            s_task_failed(s, j, t, r->exit_code != 0, r->exit_code, full);
         break;
     case DROVER__TASK_STATE__TASK_CANCELED:
         if (j->cancel_requested) {
@@ -315,8 +354,8 @@ static void s_register(sched_t *s, const char *rid, dr_env_t *env)
         const Drover__TaskReport *t = r->tasks[i];
         job_t *j = sched_job_find(s, t->job_id);
         int terminal = t->state >= DROVER__TASK_STATE__TASK_EXITED;
-        job_task_t *jt = j && j->attempts == t->attempt ? job_task_on(j, n)
-                                                        : NULL;
+        job_task_t *jt =
+            j && j->attempts == t->attempt ? job_task_on(j, n) : NULL;
         if (jt && !jt->ended) {
             s_apply_report(s, n, j, jt, t);
         } else if (!terminal) {
@@ -397,8 +436,7 @@ static void s_task_update(sched_t *s, const char *rid, dr_env_t *env)
         return;
     }
     job_t *j = sched_job_find(s, r->job_id);
-    job_task_t *jt =
-        j && j->attempts == r->attempt ? job_task_on(j, n) : NULL;
+    job_task_t *jt = j && j->attempts == r->attempt ? job_task_on(j, n) : NULL;
     if (jt && !jt->ended) {
         s_apply_report(s, n, j, jt, r);
     } else if (jt) {
@@ -432,8 +470,7 @@ static void s_task_output(sched_t *s, const char *rid, dr_env_t *env)
      * kept until the next attempt starts. */
     int preempted_tail = j && !j->ntasks && j->state == JOB_QUEUED &&
                          j->preemptions > 0 && j->attempts == o->attempt;
-    job_task_t *jt =
-        j && j->attempts == o->attempt ? job_task_on(j, n) : NULL;
+    job_task_t *jt = j && j->attempts == o->attempt ? job_task_on(j, n) : NULL;
     if (!jt && !preempted_tail)
         return; /* output of a stale attempt: not kept */
     uint64_t *off = jt ? &jt->out_off[o->stream] : &j->tail_off[o->stream];
@@ -637,9 +674,8 @@ static void s_mpi_launch_io(sched_t *s, const char *rid, dr_env_t *env)
         return;
     }
     job_t *j = sched_job_find(s, m->job_id);
-    job_task_t *t = j && j->attempts == m->attempt && j->mpi
-                        ? job_task_on(j, n)
-                        : NULL;
+    job_task_t *t =
+        j && j->attempts == m->attempt && j->mpi ? job_task_on(j, n) : NULL;
     if (!t || t == &j->tasks[0])
         return; /* the job or its attempt is over: nobody listens */
     dr_env_t out;

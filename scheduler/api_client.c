@@ -558,7 +558,8 @@ int api_job_validate(const sched_t *s, const Drover__Job *j, char *why,
         return DR_EINVAL;
     }
     if (*dist && j->nodes <= 1 && j->procs_per_node <= 1) {
-        snprintf(why, n, "distribution mpi needs --nodes or --procs-per-node "
+        snprintf(why, n,
+                 "distribution mpi needs --nodes or --procs-per-node "
                  "above 1");
         return DR_EINVAL;
     }
@@ -662,9 +663,9 @@ static void s_job_submit(sched_t *s, const char *rid, dr_env_t *env)
  * drover__job__free_unpacked) owns the argv/env strings. */
 typedef struct {
     char *names[DR_MAX_JOB_NODES];
-    char namebuf[sizeof ((store_job_t *)0)->node_names];
+    char namebuf[sizeof((store_job_t *)0)->node_names];
     char reason[256];
-    char gpubuf[sizeof ((store_job_t *)0)->gpu_indices];
+    char gpubuf[sizeof((store_job_t *)0)->gpu_indices];
     char *uuids[DR_MAX_GPUS];
     uint32_t idx[DR_MAX_GPUS];
 } job_scratch_t;

@@ -265,14 +265,17 @@ const char *placement_wait_reason(const sched_t *s, const job_t *j, char *buf,
         }
     }
     if (j->nodes > 1 && j->nodes > (uint32_t)c->cfg.max_nodes)
-        snprintf(buf, cap, "needs %u nodes at once but cluster %s has at most "
-                 "%d", j->nodes, c->cfg.name, c->cfg.max_nodes);
+        snprintf(buf, cap,
+                 "needs %u nodes at once but cluster %s has at most "
+                 "%d",
+                 j->nodes, c->cfg.name, c->cfg.max_nodes);
     else if (j->nodes > 1)
-        snprintf(buf, cap, "waiting for %u nodes at once (%u with room now)%s%s",
-                 j->nodes, room, c->wait_reason[0] ? "; " : "",
-                 c->wait_reason);
+        snprintf(buf, cap,
+                 "waiting for %u nodes at once (%u with room now)%s%s",
+                 j->nodes, room, c->wait_reason[0] ? "; " : "", c->wait_reason);
     else if (!room && held)
-        snprintf(buf, cap, "nodes with room are held for gang job %llu; a job "
+        snprintf(buf, cap,
+                 "nodes with room are held for gang job %llu; a job "
                  "whose time limit ends before that one starts may backfill",
                  (unsigned long long)holder);
     else if (j->has_image && ready && !docker)

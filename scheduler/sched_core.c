@@ -357,6 +357,7 @@ int sched_cluster_add(sched_t *self, const store_cluster_t *cfg,
 
 static void s_job_free(job_t *j)
 {
+    free(j->fail_reason);
     free(j->tasks);
     free(j->gpu_assign);
     free(j->name);
@@ -630,7 +631,7 @@ static void s_task_rows(sched_t *self, const job_t *j, const char *nodes,
 void sched_job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
                       int exit_code, const char *reason)
 {
-    char node[sizeof ((store_job_t *)0)->node_names];
+    char node[sizeof((store_job_t *)0)->node_names];
     if (j->state == JOB_QUEUED && j->q_level) {
         queue_remove(j->cluster->queue, j);
         placement_capacity_grew(j->cluster); /* a reservation may go */
@@ -662,7 +663,7 @@ void sched_job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
 
 static void s_requeue(sched_t *self, job_t *j, const char *why, int preempted)
 {
-    char node[sizeof ((store_job_t *)0)->node_names];
+    char node[sizeof((store_job_t *)0)->node_names];
     if (j->cancel_requested) {
         sched_job_finish(self, j, JOB_CANCELED, 0, 0, "canceled by user");
         return;
@@ -862,10 +863,9 @@ int sched_job_start(sched_t *self, job_t *j, node_t *const *nodes,
         int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
         if (fd >= 0) {
             char line[160];
-            int len = snprintf(line, sizeof line,
-                               "[drover: attempt %u on node %s%s]\n",
-                               j->attempts, nodes[0]->name,
-                               count > 1 ? " and others" : "");
+            int len = snprintf(
+                line, sizeof line, "[drover: attempt %u on node %s%s]\n",
+                j->attempts, nodes[0]->name, count > 1 ? " and others" : "");
             (void)dr_write_all(fd, line, (size_t)len);
             close(fd);
         }
@@ -1322,8 +1322,8 @@ static void s_not_ready(const sched_t *self, const job_t *j, char *why,
         count++;
     }
     snprintf(why, cap, "%s %s did not get %s task running within %d s",
-             count > 1 ? "nodes" : "node", names,
-             count > 1 ? "their" : "its", self->opts.start_timeout_ms / 1000);
+             count > 1 ? "nodes" : "node", names, count > 1 ? "their" : "its",
+             self->opts.start_timeout_ms / 1000);
 }
 
 static void s_check_nodes(sched_t *self, int64_t now)
@@ -1347,6 +1347,15 @@ static void s_check_nodes(sched_t *self, int64_t now)
             }
             for (size_t k = 0; k < n->njobs; k++) {
                 job_t *j = n->jobs[k];
+                if (j->fail_reason && now >= j->fail_at) {
+                    char why[600];
+                    snprintf(why, sizeof why,
+                             "%s; mpirun did not end within "
+                             "%d s",
+                             j->fail_reason, DR_MPI_FAIL_GRACE_MS / 1000);
+                    sched_job_finish(self, j, JOB_FAILED, 0, 0, why);
+                    break; /* n->jobs changed */
+                }
                 if (j->state == JOB_STARTING && now > j->start_deadline &&
                     n->state == NODE_READY) {
                     char why[200];

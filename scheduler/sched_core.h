@@ -114,6 +114,8 @@ struct job {
     job_task_t *tasks; /* while starting / running: one per node, owned */
     uint32_t ntasks;   /* 0 while queued, else nodes */
     int mpi;           /* distribution mpi: the head runs mpirun */
+    char *fail_reason; /* a worker failed: the job fails when mpirun ends */
+    int64_t fail_at;   /* ... or at this mono ms, whichever comes first */
     int cancel_requested;
     int64_t start_deadline; /* mono ms: give up waiting for RUNNING */
     uint64_t tail_off[2];   /* preempted: offsets of the attempt's tail */
@@ -143,11 +145,11 @@ struct node {
     uint32_t load_milli;
     uint64_t reported_mem_used_mb;
     char vm_size[64];
-    unsigned runtimes; /* RT_* bits */
-    int preempted;     /* leaving because it was preempted */
-    uint64_t resv_job;   /* held for a waiting gang job (placement.c) */
-    int64_t resv_until;  /* wall ms it is expected free; INT64_MAX: unknown */
-    node_gpu_t *gpus;  /* ngpus of them, owned; NULL for CPU nodes */
+    unsigned runtimes;  /* RT_* bits */
+    int preempted;      /* leaving because it was preempted */
+    uint64_t resv_job;  /* held for a waiting gang job (placement.c) */
+    int64_t resv_until; /* wall ms it is expected free; INT64_MAX: unknown */
+    node_gpu_t *gpus;   /* ngpus of them, owned; NULL for CPU nodes */
     uint32_t ngpus;
 };
 
@@ -215,6 +217,9 @@ typedef struct {
 } outbox_t;
 
 #define DR_MAX_PREEMPTIONS 20
+/* How long mpirun has to notice a failed worker and report it itself
+ * (its diagnostics are worth keeping) before the job is ended anyway. */
+#define DR_MPI_FAIL_GRACE_MS 10000
 
 typedef struct {
     char family[64];

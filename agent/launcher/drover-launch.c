@@ -14,6 +14,7 @@
  * agent/mpi.h.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -72,6 +73,9 @@ int main(int argc, char **argv)
         return 255;
     }
     const char *node = argv[i++];
+    /* a refused request is answered while we may still be writing: read
+     * the answer rather than die of the closed socket */
+    signal(SIGPIPE, SIG_IGN);
     const char *sock = getenv("DROVER_LAUNCH_SOCKET");
     const char *token = getenv("DROVER_LAUNCH_TOKEN");
     if (!sock || sock[0] != '@' || !sock[1] || !token || !*token)
@@ -80,7 +84,7 @@ int main(int argc, char **argv)
     size_t clen = 0;
     for (int k = i; k < argc; k++)
         clen += strlen(argv[k]) + 1;
-    if (clen > MAX_COMMAND)
+    if (clen - 1 > MAX_COMMAND) /* clen counts the final NUL */
         return s_fail(node, "command too long");
     char *cmd = malloc(clen);
     if (!cmd)
@@ -104,10 +108,9 @@ int main(int argc, char **argv)
     }
     memcpy(sa.sun_path + 1, sock + 1, nlen);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 ||
-        connect(fd, (struct sockaddr *)&sa,
-                (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-                            nlen)) < 0) {
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa,
+                          (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+                                      1 + nlen)) < 0) {
         free(cmd);
         char why[160];
         snprintf(why, sizeof why, "cannot reach the node agent: %s",
@@ -120,11 +123,10 @@ int main(int argc, char **argv)
         free(cmd);
         return s_fail(node, "node name or token too long");
     }
-    int wrc = s_write_all(fd, hdr, (size_t)hl) < 0 ||
-              s_write_all(fd, cmd, clen) < 0;
+    /* a write that fails is answered below (the agent refused early) */
+    if (s_write_all(fd, hdr, (size_t)hl) == 0)
+        (void)s_write_all(fd, cmd, clen);
     free(cmd);
-    if (wrc)
-        return s_fail(node, "cannot send the request to the node agent");
 
     /* frames: type, 4-byte big-endian length, payload */
     char *buf = NULL;

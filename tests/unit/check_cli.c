@@ -235,13 +235,13 @@ START_TEST(test_submit_parse)
     cli_submit_free(&s);
 
     /* a multi-node MPI job */
-    ck_assert_int_eq(cli_parse_submit(&ctx, 10,
-                                      ARGV("--cluster", "c1", "--nodes", "3",
-                                           "--procs-per-node", "2",
-                                           "--distribution", "mpi", "--",
-                                           "ring"),
-                                      &s),
-                     0);
+    ck_assert_int_eq(
+        cli_parse_submit(&ctx, 10,
+                         ARGV("--cluster", "c1", "--nodes", "3",
+                              "--procs-per-node", "2", "--distribution", "mpi",
+                              "--", "ring"),
+                         &s),
+        0);
     ck_assert_uint_eq(s.job.nodes, 3);
     ck_assert_uint_eq(s.job.procs_per_node, 2);
     ck_assert_str_eq(s.job.distribution, "mpi");

@@ -170,20 +170,26 @@ static uint64_t fx_submit(fx_t *fx, const char *cluster, uint32_t cpus,
     return id;
 }
 
-static void fx_register(fx_t *fx, const char *cluster, uint32_t cpus)
+static void fx_register_as(fx_t *fx, void *sock, const char *name,
+                           const char *cluster, uint32_t cpus)
 {
     dr_env_t env;
     Drover__Register reg = DROVER__REGISTER__INIT;
     wire_env_init(&env, 0);
-    reg.node_name = "node-a";
+    reg.node_name = (char *)name;
     reg.cluster = (char *)cluster;
     reg.cpus = cpus;
     reg.memory_mb = 8192;
     env.body_case = DROVER__ENVELOPE__BODY_REGISTER;
     env.register_ = &reg;
-    dr_env_t *r = fx_call(fx, fx->agent, &env);
+    dr_env_t *r = fx_call(fx, sock, &env);
     ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_REGISTER_ACK);
     wire_free(&r);
+}
+
+static void fx_register(fx_t *fx, const char *cluster, uint32_t cpus)
+{
+    fx_register_as(fx, fx->agent, "node-a", cluster, cpus);
 }
 
 /* ---- store -----------------------------------------------------------------
@@ -387,7 +393,8 @@ START_TEST(test_gpu_placement)
     ck_assert_int_eq(b->state, JOB_STARTING);
     ck_assert_uint_eq(a->tasks[0].n_gpu_idx, 1);
     ck_assert_uint_eq(a->tasks[0].gpu_idx[0], 1);
-    ck_assert_uint_eq(b->tasks[0].gpu_idx[0], 2); /* never two jobs on one GPU */
+    ck_assert_uint_eq(b->tasks[0].gpu_idx[0],
+                      2); /* never two jobs on one GPU */
     ck_assert_str_eq(a->gpu_assign, "1=GPU-g-a-1");
     /* 2 GPUs asked, 1 free: it waits, with the reason */
     job_t *w = sched_job_find(fx.s, fx_submit_gpu(&fx, "g", 2, NULL));
@@ -995,23 +1002,6 @@ START_TEST(test_job_lifecycle_and_restart)
 }
 END_TEST
 
-static void fx_register_as(fx_t *fx, void *sock, const char *name,
-                           const char *cluster, uint32_t cpus)
-{
-    dr_env_t env;
-    Drover__Register reg = DROVER__REGISTER__INIT;
-    wire_env_init(&env, 0);
-    reg.node_name = (char *)name;
-    reg.cluster = (char *)cluster;
-    reg.cpus = cpus;
-    reg.memory_mb = 8192;
-    env.body_case = DROVER__ENVELOPE__BODY_REGISTER;
-    env.register_ = &reg;
-    dr_env_t *r = fx_call(fx, sock, &env);
-    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_REGISTER_ACK);
-    wire_free(&r);
-}
-
 /* Sends a task report for (job, attempt 1) from sock; the ack is read. */
 static void fx_report(fx_t *fx, void *sock, uint64_t job, int state, int code)
 {
@@ -1035,6 +1025,31 @@ static void fx_report(fx_t *fx, void *sock, uint64_t job, int state, int code)
         if (ack)
             return;
     }
+}
+
+/* An MPI job of `nodes` x `ppn` on c1, 2 cpus per node, no retries. */
+static uint64_t fx_submit_mpi(fx_t *fx, uint32_t nodes, uint32_t ppn)
+{
+    dr_env_t env;
+    Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
+    Drover__Job jm = DROVER__JOB__INIT;
+    char *argv[] = {"mpi_ring"};
+    wire_env_init(&env, 0);
+    jm.cluster = "c1";
+    jm.n_argv = 1;
+    jm.argv = argv;
+    jm.cpus = 2;
+    jm.nodes = nodes;
+    jm.procs_per_node = ppn;
+    jm.distribution = "mpi";
+    js.job = &jm;
+    env.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
+    env.job_submit = &js;
+    dr_env_t *r = fx_call(fx, fx->client, &env);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY);
+    uint64_t id = r->job_submit_reply->id;
+    wire_free(&r);
+    return id;
 }
 
 /* The next message of a body on sock, skipping others. */
@@ -1061,25 +1076,10 @@ START_TEST(test_mpi_gang)
     fx_register_as(&fx, fx.agent, "node-a", "c1", 2);
     fx_register_as(&fx, b, "node-b", "c1", 2);
     /* two nodes for a 3-node gang: nothing starts (all or none) */
+    uint64_t id = fx_submit_mpi(&fx, 3, 2);
     dr_env_t env;
-    Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
-    Drover__Job jm = DROVER__JOB__INIT;
-    char *argv[] = {"mpi_ring"};
+    dr_env_t *r;
     wire_env_init(&env, 0);
-    jm.cluster = "c1";
-    jm.n_argv = 1;
-    jm.argv = argv;
-    jm.cpus = 2;
-    jm.nodes = 3;
-    jm.procs_per_node = 2;
-    jm.distribution = "mpi";
-    js.job = &jm;
-    env.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
-    env.job_submit = &js;
-    dr_env_t *r = fx_call(&fx, fx.client, &env);
-    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY);
-    uint64_t id = r->job_submit_reply->id;
-    wire_free(&r);
     for (int i = 0; i < 5; i++)
         sched_run_once(fx.s, 5, -1);
     job_t *j = sched_job_find(fx.s, id);
@@ -1087,8 +1087,9 @@ START_TEST(test_mpi_gang)
     ck_assert_uint_eq(j->ntasks, 0);
     ck_assert_uint_eq(sched_node_find(fx.s, "node-a")->cpus_used, 0);
     char why[256];
-    ck_assert_ptr_nonnull(strstr(placement_wait_reason(fx.s, j, why, sizeof why),
-                                 "waiting for 3 nodes at once"));
+    ck_assert_ptr_nonnull(
+        strstr(placement_wait_reason(fx.s, j, why, sizeof why),
+               "waiting for 3 nodes at once"));
     /* the waiting gang holds the free nodes: a small job without a time
      * limit does not take them */
     uint64_t small = fx_submit(&fx, "c1", 1, 0);
@@ -1194,20 +1195,22 @@ START_TEST(test_mpi_gang)
     io.launch_id = 0;
     fx_expect_error(&fx, b, &env, DR_EINVAL, "mpi_launch_io");
 
-    /* one worker done well, the other fails: the job fails, the head is
-     * told to stop */
+    /* one worker done well, the other fails: mpirun gets its grace to
+     * notice and end; the job fails with both reasons */
     fx_report(&fx, other, id, DROVER__TASK_STATE__TASK_EXITED, 0);
     ck_assert_int_eq(j->state, JOB_RUNNING);
     fx_report(&fx, b, id, DROVER__TASK_STATE__TASK_EXITED, 1);
+    ck_assert_ptr_nonnull(sched_job_find(fx.s, id));
+    ck_assert_ptr_nonnull(j->fail_reason);
+    fx_report(&fx, hs, id, DROVER__TASK_STATE__TASK_EXITED, 205);
     ck_assert_ptr_null(sched_job_find(fx.s, id));
-    r = fx_expect(&fx, hs, DROVER__ENVELOPE__BODY_TASK_CANCEL);
-    ck_assert_uint_eq(r->task_cancel->job_id, id);
-    wire_free(&r);
     store_job_t row;
     ck_assert_int_eq(store_job_get(fx.s->store, id, &row), 0);
     ck_assert_str_eq(row.state, "failed");
+    ck_assert_int_eq(row.exit_code, 205);
     ck_assert_ptr_nonnull(strstr(row.reason, "node node-b (rank"));
-    ck_assert_ptr_nonnull(strstr(row.reason, "exited with code 1"));
+    ck_assert_ptr_nonnull(strstr(row.reason, "exited with code 1; then"));
+    ck_assert_ptr_nonnull(strstr(row.reason, "mpirun exited with code 205"));
     ck_assert_ptr_nonnull(strstr(row.node_names, "node-b"));
     store_job_clear(&row);
     ck_assert_uint_eq(sched_node_find(fx.s, "node-a")->cpus_used, 0);
@@ -1232,24 +1235,10 @@ START_TEST(test_gang_not_ready)
     void *b = fx_dealer(&fx, fx.opts.agent_endpoint, "node-b");
     fx_register_as(&fx, fx.agent, "node-a", "c1", 2);
     fx_register_as(&fx, b, "node-b", "c1", 2);
+    uint64_t id = fx_submit_mpi(&fx, 2, 1);
     dr_env_t env;
-    Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
-    Drover__Job jm = DROVER__JOB__INIT;
-    char *argv[] = {"mpi_ring"};
+    dr_env_t *r;
     wire_env_init(&env, 0);
-    jm.cluster = "c1";
-    jm.n_argv = 1;
-    jm.argv = argv;
-    jm.cpus = 2;
-    jm.nodes = 2;
-    jm.distribution = "mpi";
-    jm.max_retries = 0;
-    js.job = &jm;
-    env.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
-    env.job_submit = &js;
-    dr_env_t *r = fx_call(&fx, fx.client, &env);
-    uint64_t id = r->job_submit_reply->id;
-    wire_free(&r);
     job_t *j = sched_job_find(fx.s, id);
     ck_assert_int_eq(j->state, JOB_STARTING);
     node_t *head = job_head(j);
@@ -1279,8 +1268,7 @@ START_TEST(test_gang_not_ready)
     ck_assert_int_eq(store_job_get(fx.s->store, id, &row), 0);
     ck_assert_str_eq(row.state, "failed");
     char want[96];
-    snprintf(want, sizeof want, "node %s did not get its task running",
-             worker);
+    snprintf(want, sizeof want, "node %s did not get its task running", worker);
     ck_assert_msg(strstr(row.reason, want), "reason '%s'", row.reason);
     store_job_clear(&row);
     zmq_close(b);
