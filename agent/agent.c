@@ -921,8 +921,9 @@ static int s_mpi_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,
     if (!in_container && !t->mpi_tmp) {
         /* Tasks of one machine must not share OpenMPI's session dir under
          * /tmp: orteds starting at once race to create it (open-mpi/ompi
-         * #8510).  A short path of the task's own: PMIx puts unix sockets
-         * in it. */
+         * #8510).  A short path of the task's own (PMIx puts unix sockets
+         * in it), as TMPDIR: mpirun passes its MCA settings on to every
+         * orted, so orte_tmpdir_base would be the head's everywhere. */
         t->mpi_tmp = dr_asprintf("/tmp/drover-mpi.%s.%" PRIu64 ".%u",
                                  node->name, t->job_id, t->attempt);
         if (dr_rmtree(t->mpi_tmp) < 0 || mkdir(t->mpi_tmp, 0700) < 0) {
@@ -930,8 +931,11 @@ static int s_mpi_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,
                      strerror(errno));
             return -1;
         }
-        s_envv_put(env,
-                   dr_asprintf("OMPI_MCA_orte_tmpdir_base=%s", t->mpi_tmp));
+        int job_tmpdir = 0;
+        for (size_t i = 0; i < ts->n_env; i++)
+            job_tmpdir |= strcmp(ts->env[i]->key, "TMPDIR") == 0;
+        if (!job_tmpdir)
+            s_envv_put(env, dr_asprintf("TMPDIR=%s", t->mpi_tmp));
     }
     if (!head_argv)
         return 0;
