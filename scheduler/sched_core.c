@@ -63,7 +63,7 @@ int job_state_terminal(job_state_t s)
 
 int node_is_idle(const node_t *n)
 {
-    return n->njobs == 0;
+    return n->njobs == 0 && !n->resv_job; /* held for a gang: not idle */
 }
 
 const char *node_state_name(const node_t *n)

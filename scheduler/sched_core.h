@@ -321,8 +321,7 @@ void sched_job_row(const job_t *j, store_job_t *row);
 /* Asks the agents of a job's nodes to stop its tasks (all but those
  * that already ended). */
 void sched_task_cancel(sched_t *self, job_t *j, const char *reason);
-/* Fills a Job message for clients; strings point into j or buffers owned
- * by the caller's scope (see api_client.c). */
+/* No task and not held for a waiting gang: scale-in may take it. */
 int node_is_idle(const node_t *n);
 /* Healthy GPUs of n that no job holds. */
 uint32_t node_free_gpus(const node_t *n);

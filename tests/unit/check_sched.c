@@ -1276,6 +1276,106 @@ START_TEST(test_gang_not_ready)
 }
 END_TEST
 
+/* A gang with GPUs: each node's task gets its own node's GPUs, the
+ * assignment is stored per node and comes back after a restart. */
+START_TEST(test_gang_gpus_restart)
+{
+    fx_t fx;
+    fx_setup(&fx);
+    fx_cluster(&fx, "g", "Standard_NC12", 0, 2);
+    void *b = fx_dealer(&fx, fx.opts.agent_endpoint, "node-b");
+    void *socks[2] = {fx.agent, b};
+    const char *names[2] = {"node-a", "node-b"};
+    for (int k = 0; k < 2; k++) {
+        Drover__GpuInfo g[2], *gp[2];
+        char uuid[2][32];
+        for (int i = 0; i < 2; i++) {
+            drover__gpu_info__init(&g[i]);
+            g[i].index = (uint32_t)i;
+            snprintf(uuid[i], sizeof uuid[i], "GPU-%s-%d", names[k], i);
+            g[i].uuid = uuid[i];
+            g[i].healthy = 1;
+            gp[i] = &g[i];
+        }
+        dr_env_t env;
+        Drover__Register reg = DROVER__REGISTER__INIT;
+        wire_env_init(&env, 0);
+        reg.node_name = (char *)names[k];
+        reg.cluster = "g";
+        reg.cpus = 12;
+        reg.memory_mb = 8192;
+        reg.n_gpus = 2;
+        reg.gpus = gp;
+        env.body_case = DROVER__ENVELOPE__BODY_REGISTER;
+        env.register_ = &reg;
+        dr_env_t *r = fx_call(&fx, socks[k], &env);
+        ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_REGISTER_ACK);
+        wire_free(&r);
+    }
+    /* one GPU taken on node-a first: the gang's task there gets GPU 1 */
+    uint64_t one = fx_submit_gpu(&fx, "g", 1, NULL);
+    node_t *first = job_head(sched_job_find(fx.s, one));
+    dr_env_t env;
+    Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
+    Drover__Job jm = DROVER__JOB__INIT;
+    char *argv[] = {"train"};
+    wire_env_init(&env, 0);
+    jm.cluster = "g";
+    jm.n_argv = 1;
+    jm.argv = argv;
+    jm.nodes = 2;
+    jm.gpus = 1;
+    js.job = &jm;
+    env.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
+    env.job_submit = &js;
+    dr_env_t *r = fx_call(&fx, fx.client, &env);
+    uint64_t id = r->job_submit_reply->id;
+    wire_free(&r);
+    job_t *j = sched_job_find(fx.s, id);
+    ck_assert_uint_eq(j->ntasks, 2);
+    for (uint32_t i = 0; i < 2; i++) {
+        ck_assert_uint_eq(j->tasks[i].n_gpu_idx, 1);
+        ck_assert_uint_eq(j->tasks[i].gpu_idx[0],
+                          j->tasks[i].node == first ? 1 : 0);
+    }
+    ck_assert_ptr_nonnull(strchr(j->gpu_assign, ';'));
+    /* a plain (non-MPI) gang sends every node its TaskStart at once */
+    for (int k = 0; k < 2; k++) {
+        for (;;) {
+            r = fx_expect(&fx, socks[k], DROVER__ENVELOPE__BODY_TASK_START);
+            uint64_t got = r->task_start->job_id;
+            if (got == id) {
+                ck_assert_uint_eq(r->task_start->n_gpu_indices, 1);
+                ck_assert_uint_eq(r->task_start->nodes, 2);
+                ck_assert_str_eq(r->task_start->distribution, "");
+            }
+            wire_free(&r);
+            if (got == id)
+                break;
+        }
+    }
+    uint32_t want[2] = {j->tasks[0].gpu_idx[0], j->tasks[1].gpu_idx[0]};
+    char head[64];
+    snprintf(head, sizeof head, "%s", job_head(j)->name);
+    /* restart: bound to both nodes again, with the same GPUs */
+    sched_destroy(&fx.s);
+    fx_open(&fx);
+    j = sched_job_find(fx.s, id);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_uint_eq(j->ntasks, 2);
+    ck_assert_str_eq(job_head(j)->name, head);
+    for (uint32_t i = 0; i < 2; i++) {
+        ck_assert_uint_eq(j->tasks[i].n_gpu_idx, 1);
+        ck_assert_uint_eq(j->tasks[i].gpu_idx[0], want[i]);
+    }
+    /* the gang's cpu on each node, and the single job's */
+    ck_assert_uint_eq(j->tasks[0].node->cpus_used + j->tasks[1].node->cpus_used,
+                      3);
+    zmq_close(b);
+    fx_teardown(&fx);
+}
+END_TEST
+
 START_TEST(test_config)
 {
     sched_opts_t o;
@@ -1363,6 +1463,7 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_config);
     tcase_add_test(tc, test_mpi_gang);
     tcase_add_test(tc, test_gang_not_ready);
+    tcase_add_test(tc, test_gang_gpus_restart);
     suite_add_tcase(s, tc);
     return s;
 }
