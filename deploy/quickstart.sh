@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # drover quickstart: install dependencies, build, start a scheduler on this
 # machine, create an autoscaling CPU cluster (0..2 nodes, local provider),
-# run a data-parallel training job and a batch-scoring job on it, and watch
-# the cluster scale back to zero.  Run it from anywhere, as root on a fresh
+# run a data-parallel training job, a batch-scoring job and a 2-node MPI
+# job on it, and watch the cluster scale back to zero.  Run it from anywhere, as root on a fresh
 # Debian 12 (or as a user with sudo):
 #
 #     ./deploy/quickstart.sh
@@ -37,7 +37,7 @@ say "building (build/)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null ||
     die "cmake configure failed"
 cmake --build build -j"$(nproc)" || die "build failed"
-for b in drover-scheduler drover-agent drover; do
+for b in drover-scheduler drover-agent drover drover-launch mpi_ring; do
     [[ -x build/$b ]] || die "build/$b was not built"
 done
 
@@ -114,13 +114,18 @@ dr cluster create -n "$CLUSTER" -s Standard_D2_v2 --min-nodes 0 \
     die "cluster create failed"
 dr cluster show -n "$CLUSTER" || die "cluster show failed"
 
-# submit NAME CPUS MEM -- ARGV...: submit with --wait, print the job's logs;
-# sets JOB_ID.  The id comes first on stdout, progress on stderr.
+# submit NAME CPUS MEM [FLAGS...] -- ARGV...: submit with --wait, print the
+# job's logs; sets JOB_ID.  The id comes first on stdout, progress on stderr.
 submit() {
-    local name=$1 cpus=$2 mem=$3 out rc=0
-    shift 4
+    local name=$1 cpus=$2 mem=$3 out rc=0 flags=()
+    shift 3
+    while [[ $# -gt 0 && "$1" != "--" ]]; do
+        flags+=("$1")
+        shift
+    done
+    shift
     out=$(dr job submit --cluster "$CLUSTER" --name "$name" --cpus "$cpus" \
-        --memory "$mem" --wait -- "$@") || rc=$?
+        --memory "$mem" "${flags[@]}" --wait -- "$@") || rc=$?
     JOB_ID=$(printf '%s\n' "$out" | head -n 1 | tr -dc '0-9')
     if [[ -z "$JOB_ID" ]]; then
         die "job submit ($name) printed no job id (exit $rc): $out"
@@ -141,6 +146,12 @@ submit score 1 1G -- python3 "$REPO/deploy/samples/score.py" \
     --model "$DEMO/model.json" --input "$DEMO/test.csv" \
     --output "$DEMO/predictions.csv"
 [[ -s "$DEMO/predictions.csv" ]] || die "score job $JOB_ID wrote no predictions"
+
+say "multi-node MPI without SSH: 2 nodes x 2 ranks, allreduce and ring"
+submit mpi-ring 2 1G --nodes 2 --procs-per-node 2 --distribution mpi -- \
+    "$REPO/build/mpi_ring"
+dr job show "$JOB_ID" | grep -E '^(nodes|head_node|distribution):' ||
+    die "job show $JOB_ID failed"
 
 say "jobs, nodes and the cluster"
 dr job list || die "job list failed"
