@@ -1682,6 +1682,8 @@ static void s_recv_node(node_t *node)
 static int64_t s_tick_task(node_t *node, task_t *t, int64_t now)
 {
     int64_t next = S_NO_TIMER;
+    if (t->launch_srv)
+        next = mpi_srv_tick(t->launch_srv, now);
     if (t->ctr)
         next = s_docker_tick_task(node, t, now);
     if (t->proc) {

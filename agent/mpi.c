@@ -185,6 +185,7 @@ void mpi_tagger_feed(mpi_tagger_t *self, int stream, const char *data, size_t n,
 typedef struct {
     int fd;
     uint64_t launch_id; /* 0 until the request is complete */
+    int64_t deadline;   /* mono ms: the request must be whole by then */
     dr_buf_t in;        /* header and command as they arrive */
     size_t need;        /* total request bytes once the header is read */
     size_t cmd_off;     /* where the command starts */
@@ -399,6 +400,7 @@ static void s_accept(mpi_srv_t *self)
         srv_conn_t *c = &self->conns[self->nconns++];
         memset(c, 0, sizeof *c);
         c->fd = fd;
+        c->deadline = dr_mono_ms() + MPI_REQUEST_TIMEOUT_MS;
     }
 }
 
@@ -460,6 +462,27 @@ void mpi_srv_on_fd(mpi_srv_t *self, int fd, int readable, int writable,
     }
     if ((writable || c->out.len > c->out_off) && s_flush(c) < 0)
         s_conn_close(self, i);
+}
+
+int64_t mpi_srv_tick(mpi_srv_t *self, int64_t now)
+{
+    int64_t next = INT64_MAX;
+    for (size_t i = 0; i < self->nconns;) {
+        srv_conn_t *c = &self->conns[i];
+        if (c->launch_id || (c->closing && !c->refused)) {
+            i++;
+            continue;
+        }
+        if (now >= c->deadline) {
+            /* a connection that never sends a whole request */
+            s_conn_close(self, i);
+            continue;
+        }
+        if (c->deadline < next)
+            next = c->deadline;
+        i++;
+    }
+    return next;
 }
 
 static srv_conn_t *s_conn_of(mpi_srv_t *self, uint64_t launch_id)

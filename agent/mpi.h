@@ -88,6 +88,10 @@ void mpi_srv_output(mpi_srv_t *self, uint64_t launch_id, int stream,
                     const void *data, size_t n);
 void mpi_srv_exit(mpi_srv_t *self, uint64_t launch_id, int status,
                   const char *error);
+/* Closes the connections that did not send a whole request within
+ * MPI_REQUEST_TIMEOUT_MS; returns when it is next due (INT64_MAX: none). */
+#define MPI_REQUEST_TIMEOUT_MS 10000
+int64_t mpi_srv_tick(mpi_srv_t *self, int64_t now);
 /* Connections open now (tests). */
 size_t mpi_srv_nconns(const mpi_srv_t *self);
 

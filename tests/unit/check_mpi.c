@@ -1008,6 +1008,32 @@ START_TEST(test_srv_client_leaves)
 }
 END_TEST
 
+/* A connection that never sends a whole request is closed at its
+ * deadline; one whose launch runs is not. */
+START_TEST(test_srv_request_timeout)
+{
+    int idle = s_client(s_t.name);
+    ck_assert(s_pump_until(s_nconns_is_1, 2000));
+    int64_t now = dr_mono_ms();
+    ck_assert(mpi_srv_tick(s_t.srv, now) <= now + MPI_REQUEST_TIMEOUT_MS);
+    ck_assert(mpi_srv_tick(s_t.srv, now) > now);
+    ck_assert_uint_eq(mpi_srv_nconns(s_t.srv), 1);
+    char *req = s_request(s_t.token, "node2", "hostname");
+    int busy = s_client(s_t.name);
+    s_send_str(busy, req);
+    free(req);
+    ck_assert(s_pump_until(s_one_call, 5000));
+    ck_assert_uint_eq(mpi_srv_nconns(s_t.srv), 2);
+    int64_t later = dr_mono_ms() + MPI_REQUEST_TIMEOUT_MS + 1000;
+    ck_assert(mpi_srv_tick(s_t.srv, later) == INT64_MAX);
+    ck_assert_uint_eq(mpi_srv_nconns(s_t.srv), 1); /* the busy one */
+    char c;
+    ck_assert_int_eq(read(idle, &c, 1), 0); /* closed */
+    close(idle);
+    close(busy);
+}
+END_TEST
+
 START_TEST(test_srv_exit_message)
 {
     int fd = s_client(s_t.name);
@@ -1649,6 +1675,7 @@ static Suite *s_suite(void)
     tcase_add_test(tc, test_srv_split_and_extra);
     tcase_add_test(tc, test_srv_longest_command);
     tcase_add_test(tc, test_srv_client_leaves);
+    tcase_add_test(tc, test_srv_request_timeout);
     tcase_add_test(tc, test_srv_exit_message);
     tcase_add_test(tc, test_srv_answer_at_once);
     tcase_add_test(tc, test_srv_concurrent);
