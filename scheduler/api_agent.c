@@ -494,7 +494,8 @@ static void s_task_output(sched_t *s, const char *rid, dr_env_t *env)
                               (unsigned long long)(o->offset - *off));
             (void)dr_write_all(fd, gap, (size_t)gn);
         }
-        if (dr_write_all(fd, o->data.data + skip, o->data.len - skip) < 0)
+        if (o->data.len > skip && /* an empty chunk may carry no pointer */
+            dr_write_all(fd, o->data.data + skip, o->data.len - skip) < 0)
             log_warn_errno("job %llu: cannot write %s",
                            (unsigned long long)j->id, path);
         close(fd);
