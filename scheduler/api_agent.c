@@ -180,7 +180,7 @@ static void s_apply_report(sched_t *s, node_t *n, job_t *j, job_task_t *t,
         for (uint32_t i = 0; i < j->ntasks; i++)
             up += j->tasks[i].running;
         if (up < j->ntasks) {
-            sched_job_send_starts(s, j, 0); /* the barrier may open */
+            sched_job_send_starts(s, j); /* the barrier may open */
             break;
         }
         if (j->state == JOB_STARTING) {
@@ -378,7 +378,7 @@ static void s_register(sched_t *s, const char *rid, dr_env_t *env)
         } else if (!jt->running) {
             /* the TaskStart may have been lost with the old connection */
             jt->started = 0;
-            sched_job_send_starts(s, j, 0);
+            sched_job_send_starts(s, j);
             i++;
         } else {
             char why[160];

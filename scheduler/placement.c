@@ -76,6 +76,28 @@ static node_t *s_best_node(const cluster_t *c, const job_t *j)
     return best;
 }
 
+/* Keeps in pick[0..*n) the (at most cap) nodes of smallest key seen so
+ * far, sorted by key. */
+static void s_keep_smallest(node_t **pick, int64_t *key, uint32_t *n,
+                            uint32_t cap, node_t *nd, int64_t k)
+{
+    uint32_t i = *n;
+    if (i == cap) {
+        if (k >= key[cap - 1])
+            return;
+        i--; /* the largest goes */
+    } else {
+        (*n)++;
+    }
+    while (i > 0 && key[i - 1] > k) {
+        pick[i] = pick[i - 1];
+        key[i] = key[i - 1];
+        i--;
+    }
+    pick[i] = nd;
+    key[i] = k;
+}
+
 /* Could n ever run one task of j (with all its work gone)? */
 static int s_could_host(const node_t *n, const job_t *j)
 {
@@ -122,20 +144,7 @@ static void s_reserve(cluster_t *c, const job_t *j)
         node_t *nd = c->nodes[i];
         if (nd->resv_job || !s_could_host(nd, j))
             continue;
-        int64_t t = s_free_at(nd, j, now);
-        /* keep the j->nodes soonest, sorted */
-        uint32_t k = n < j->nodes ? n++ : n;
-        if (k == j->nodes && t >= at[k - 1])
-            continue;
-        if (k == j->nodes)
-            k--;
-        while (k > 0 && at[k - 1] > t) {
-            pick[k] = pick[k - 1];
-            at[k] = at[k - 1];
-            k--;
-        }
-        pick[k] = nd;
-        at[k] = t;
+        s_keep_smallest(pick, at, &n, j->nodes, nd, s_free_at(nd, j, now));
     }
     int64_t until = n < j->nodes ? INT64_MAX : (n ? at[n - 1] : INT64_MAX);
     for (uint32_t i = 0; i < n; i++) {
@@ -149,26 +158,14 @@ static void s_reserve(cluster_t *c, const job_t *j)
 static int s_try_gang(sched_t *s, cluster_t *c, job_t *j)
 {
     node_t *pick[DR_MAX_JOB_NODES];
-    uint64_t left[DR_MAX_JOB_NODES];
+    int64_t left[DR_MAX_JOB_NODES];
     uint32_t n = 0;
     int64_t now = dr_now_ms();
     for (size_t i = 0; i < c->nnodes; i++) {
         node_t *nd = c->nodes[i];
-        if (!s_usable(nd, j, now))
-            continue;
-        uint64_t fc = nd->cpus - nd->cpus_used - j->cpus;
-        uint32_t k = n < j->nodes ? n++ : n;
-        if (k == j->nodes && fc >= left[k - 1])
-            continue;
-        if (k == j->nodes)
-            k--;
-        while (k > 0 && left[k - 1] > fc) {
-            pick[k] = pick[k - 1];
-            left[k] = left[k - 1];
-            k--;
-        }
-        pick[k] = nd;
-        left[k] = fc;
+        if (s_usable(nd, j, now))
+            s_keep_smallest(pick, left, &n, j->nodes, nd,
+                            (int64_t)(nd->cpus - nd->cpus_used - j->cpus));
     }
     if (n < j->nodes) {
         if (!c->resv_done) {

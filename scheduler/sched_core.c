@@ -823,14 +823,21 @@ static void s_task_send_start(sched_t *self, job_t *j, uint32_t rank)
     drover__job__free_unpacked(spec, NULL);
 }
 
-void sched_job_send_starts(sched_t *self, job_t *j, int resend)
+/* The readiness barrier: an MPI head starts once this is true. */
+static int s_workers_up(const job_t *j)
 {
-    int workers_up = 1;
     for (uint32_t i = 1; i < j->ntasks; i++)
-        workers_up &= j->tasks[i].running || j->tasks[i].ended;
+        if (!j->tasks[i].running && !j->tasks[i].ended)
+            return 0;
+    return 1;
+}
+
+void sched_job_send_starts(sched_t *self, job_t *j)
+{
+    int workers_up = s_workers_up(j);
     for (uint32_t i = 0; i < j->ntasks; i++) {
         job_task_t *t = &j->tasks[i];
-        if (t->running || t->ended || (t->started && !resend))
+        if (t->running || t->ended || t->started)
             continue;
         if (j->mpi && i == 0 && !workers_up)
             continue; /* mpirun waits for every node's task */
@@ -871,7 +878,7 @@ int sched_job_start(sched_t *self, job_t *j, node_t *const *nodes,
         }
         free(path);
     }
-    sched_job_send_starts(self, j, 0);
+    sched_job_send_starts(self, j);
     log_info("job %llu attempt %u placed on node %s%s",
              (unsigned long long)j->id, j->attempts, nodes[0]->name,
              count > 1 ? " (head of a gang)" : "");
@@ -1306,9 +1313,7 @@ static void s_reap_children(sched_t *self)
 static void s_not_ready(const sched_t *self, const job_t *j, char *why,
                         size_t cap)
 {
-    int workers_up = 1;
-    for (uint32_t i = 1; i < j->ntasks; i++)
-        workers_up &= j->tasks[i].running || j->tasks[i].ended;
+    int workers_up = s_workers_up(j);
     char names[256] = "";
     size_t off = 0;
     int count = 0;

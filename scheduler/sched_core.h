@@ -312,10 +312,11 @@ void sched_node_unbind(node_t *n, job_t *j);
 job_task_t *job_task_on(job_t *j, const node_t *n);
 /* Rank 0's node of a bound job, or NULL. */
 node_t *job_head(const job_t *j);
-/* Sends the TaskStarts a bound job's tasks still need: all at once, but
- * an MPI head only when every other node's task is running (the
- * readiness barrier).  With `resend`, also to tasks sent before. */
-void sched_job_send_starts(sched_t *self, job_t *j, int resend);
+/* Sends the TaskStarts a bound job's tasks still need (not sent this
+ * attempt; clear `started` to send one again): all at once, but an MPI
+ * head only when every other node's task is running (the readiness
+ * barrier). */
+void sched_job_send_starts(sched_t *self, job_t *j);
 /* A job's row as the store sees it (shallow: strings borrowed from j). */
 void sched_job_row(const job_t *j, store_job_t *row);
 /* Asks the agents of a job's nodes to stop its tasks (all but those
