@@ -990,11 +990,10 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
     if (s_is_mpi(ts)) {
         /* drover's MCA settings; the job's env may override them */
         char *mca[MPI_ENV_MAX];
-        char *launcher =
-            in_container ? dr_strdup(RUNTIME_DOCKER_SCRATCH "/drover-launch")
-                         : dr_strdup(cfg->launcher);
+        const char *launcher = in_container ? RUNTIME_DOCKER_SCRATCH
+                                   "/drover-launch"
+                                            : cfg->launcher;
         size_t nmca = mpi_env_defaults(launcher, cfg->mpi_iface, mca);
-        free(launcher);
         for (size_t i = 0; i < nmca; i++)
             s_envv_put(&env, mca[i]);
     }
@@ -1027,10 +1026,7 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
         s_mpi_prepare(node, t, ts, task_dir, in_container, &env,
                       mpi_head ? &mpi_argv : NULL, reason, sizeof reason) < 0) {
         s_task_fail(node, t, 0, reason);
-        s_envv_free(&env);
-        free(argv);
-        free(task_dir);
-        return;
+        goto out;
     }
     if (mpi_argv) {
         free(argv);
