@@ -611,6 +611,8 @@ static void s_unbind(sched_t *self, job_t *j, const char *why, char *last_nodes,
     free(j->tasks);
     j->tasks = NULL;
     j->ntasks = 0;
+    free(j->fail_reason); /* a worker's failure belongs to this attempt */
+    j->fail_reason = NULL;
     placement_capacity_grew(j->cluster);
 }
 

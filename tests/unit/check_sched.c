@@ -1276,6 +1276,37 @@ START_TEST(test_gang_not_ready)
 }
 END_TEST
 
+/* A worker's failure waits for mpirun; when the attempt is requeued
+ * instead (the head's task stopped by its node), the next attempt starts
+ * clean. */
+START_TEST(test_gang_requeue_clears_failure)
+{
+    fx_t fx;
+    fx_setup(&fx);
+    fx_cluster(&fx, "c1", "Standard_D2_v2", 0, 2);
+    void *b = fx_dealer(&fx, fx.opts.agent_endpoint, "node-b");
+    fx_register_as(&fx, fx.agent, "node-a", "c1", 2);
+    fx_register_as(&fx, b, "node-b", "c1", 2);
+    uint64_t id = fx_submit_mpi(&fx, 2, 1);
+    job_t *j = sched_job_find(fx.s, id);
+    j->max_retries = 1;
+    void *hs = strcmp(job_head(j)->name, "node-a") == 0 ? fx.agent : b;
+    void *ws = hs == b ? fx.agent : b;
+    fx_report(&fx, ws, id, DROVER__TASK_STATE__TASK_RUNNING, 0);
+    fx_report(&fx, hs, id, DROVER__TASK_STATE__TASK_RUNNING, 0);
+    ck_assert_int_eq(j->state, JOB_RUNNING);
+    fx_report(&fx, ws, id, DROVER__TASK_STATE__TASK_EXITED, 1);
+    ck_assert_ptr_nonnull(j->fail_reason);
+    fx_report(&fx, hs, id, DROVER__TASK_STATE__TASK_CANCELED, 0);
+    ck_assert_ptr_eq(sched_job_find(fx.s, id), j);
+    ck_assert_ptr_null(j->fail_reason);
+    ck_assert_uint_eq(j->attempts, 2);
+    ck_assert_int_eq(j->state, JOB_STARTING);
+    zmq_close(b);
+    fx_teardown(&fx);
+}
+END_TEST
+
 /* A gang with GPUs: each node's task gets its own node's GPUs, the
  * assignment is stored per node and comes back after a restart. */
 START_TEST(test_gang_gpus_restart)
@@ -1464,6 +1495,7 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_mpi_gang);
     tcase_add_test(tc, test_gang_not_ready);
     tcase_add_test(tc, test_gang_gpus_restart);
+    tcase_add_test(tc, test_gang_requeue_clears_failure);
     suite_add_tcase(s, tc);
     return s;
 }
