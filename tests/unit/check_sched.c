@@ -1224,6 +1224,23 @@ END_TEST
 
 /* A worker that never gets its task running: the head is never started,
  * and the attempt ends at the start timeout with that node named. */
+/* Cluster c1 with node-a (fx->agent) and node-b (returned in *b), and a
+ * 2-node MPI job placed on them; *hs and *ws are the head's and the
+ * worker's sockets. */
+static uint64_t fx_two_node_gang(fx_t *fx, void **b, void **hs, void **ws)
+{
+    fx_cluster(fx, "c1", "Standard_D2_v2", 0, 2);
+    *b = fx_dealer(fx, fx->opts.agent_endpoint, "node-b");
+    fx_register_as(fx, fx->agent, "node-a", "c1", 2);
+    fx_register_as(fx, *b, "node-b", "c1", 2);
+    uint64_t id = fx_submit_mpi(fx, 2, 1);
+    job_t *j = sched_job_find(fx->s, id);
+    ck_assert_int_eq(j->state, JOB_STARTING);
+    *hs = strcmp(job_head(j)->name, "node-a") == 0 ? fx->agent : *b;
+    *ws = *hs == *b ? fx->agent : *b;
+    return id;
+}
+
 START_TEST(test_gang_not_ready)
 {
     fx_t fx;
@@ -1231,19 +1248,11 @@ START_TEST(test_gang_not_ready)
     fx.opts.start_timeout_ms = 300;
     sched_destroy(&fx.s);
     fx_open(&fx);
-    fx_cluster(&fx, "c1", "Standard_D2_v2", 0, 2);
-    void *b = fx_dealer(&fx, fx.opts.agent_endpoint, "node-b");
-    fx_register_as(&fx, fx.agent, "node-a", "c1", 2);
-    fx_register_as(&fx, b, "node-b", "c1", 2);
-    uint64_t id = fx_submit_mpi(&fx, 2, 1);
+    void *b, *hs, *ws;
+    uint64_t id = fx_two_node_gang(&fx, &b, &hs, &ws);
     dr_env_t env;
     dr_env_t *r;
     wire_env_init(&env, 0);
-    job_t *j = sched_job_find(fx.s, id);
-    ck_assert_int_eq(j->state, JOB_STARTING);
-    node_t *head = job_head(j);
-    void *hs = strcmp(head->name, "node-a") == 0 ? fx.agent : b;
-    void *ws = hs == b ? fx.agent : b;
     const char *worker = hs == b ? "node-a" : "node-b";
     r = fx_expect(&fx, ws, DROVER__ENVELOPE__BODY_TASK_START);
     wire_free(&r);
@@ -1283,15 +1292,10 @@ START_TEST(test_gang_requeue_clears_failure)
 {
     fx_t fx;
     fx_setup(&fx);
-    fx_cluster(&fx, "c1", "Standard_D2_v2", 0, 2);
-    void *b = fx_dealer(&fx, fx.opts.agent_endpoint, "node-b");
-    fx_register_as(&fx, fx.agent, "node-a", "c1", 2);
-    fx_register_as(&fx, b, "node-b", "c1", 2);
-    uint64_t id = fx_submit_mpi(&fx, 2, 1);
+    void *b, *hs, *ws;
+    uint64_t id = fx_two_node_gang(&fx, &b, &hs, &ws);
     job_t *j = sched_job_find(fx.s, id);
     j->max_retries = 1;
-    void *hs = strcmp(job_head(j)->name, "node-a") == 0 ? fx.agent : b;
-    void *ws = hs == b ? fx.agent : b;
     fx_report(&fx, ws, id, DROVER__TASK_STATE__TASK_RUNNING, 0);
     fx_report(&fx, hs, id, DROVER__TASK_STATE__TASK_RUNNING, 0);
     ck_assert_int_eq(j->state, JOB_RUNNING);
