@@ -8,7 +8,7 @@
 #ifndef DR_CONFIG_H
 #define DR_CONFIG_H
 
-#include "sched_core.h"
+#include "sched.h"
 
 #include <stddef.h>
 #include <stdio.h>

@@ -43,7 +43,7 @@ typedef struct {
     size_t nruns;
 } exec_t;
 
-static int s_spawn(provider_t *p, const cluster_t *c, const char *node,
+static int s_spawn(provider_t *p, const provider_cluster_t *c, const char *node,
                    const char *op, const char *prog, char *err, size_t errlen)
 {
     exec_t *x = p->ctx;
@@ -53,7 +53,7 @@ static int s_spawn(provider_t *p, const cluster_t *c, const char *node,
         return DR_EAGAIN;
     }
     char *dir = dr_asprintf("%s/providers", x->state_dir);
-    char *logp = dr_asprintf("%s/%s.log", dir, c->cfg.name);
+    char *logp = dr_asprintf("%s/%s.log", dir, c->name);
     char cpus[16], mem[32];
     snprintf(cpus, sizeof cpus, "%u", c->vm->vcpus);
     snprintf(mem, sizeof mem, "%llu", (unsigned long long)c->vm->memory_mb);
@@ -76,7 +76,7 @@ static int s_spawn(provider_t *p, const cluster_t *c, const char *node,
     }
     char head[256];
     int hn = snprintf(head, sizeof head, "=== %lld %s %s %s\n",
-                      (long long)dr_now_ms(), op, c->cfg.name, node);
+                      (long long)dr_now_ms(), op, c->name, node);
     (void)dr_write_all(fd, head, (size_t)hn);
     pid_t pid = fork();
     if (pid < 0) {
@@ -110,14 +110,14 @@ static int s_spawn(provider_t *p, const cluster_t *c, const char *node,
             snprintf(path, sizeof path, "%s/keys/scheduler.pub", x->state_dir);
             setenv("DROVER_SCHEDULER_KEY", path, 1);
         }
-        execl(prog, prog, c->cfg.name, node, c->vm->name, c->cfg.vm_priority,
-              c->cfg.location, (char *)NULL);
+        execl(prog, prog, c->name, node, c->vm->name, c->vm_priority,
+              c->location, (char *)NULL);
         _exit(127);
     }
     close(fd);
     run_t *r = &x->runs[x->nruns++];
     r->pid = pid;
-    snprintf(r->cluster, sizeof r->cluster, "%s", c->cfg.name);
+    snprintf(r->cluster, sizeof r->cluster, "%s", c->name);
     snprintf(r->node, sizeof r->node, "%s", node);
     r->op = op;
     r->deadline = dr_mono_ms() + EXEC_TIMEOUT_MS;
@@ -129,16 +129,17 @@ out:
     return rc;
 }
 
-static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
-                    int *pid_out, char *err, size_t errlen)
+static int s_create(provider_t *p, const provider_cluster_t *c,
+                    const char *node_name, int *pid_out, char *err,
+                    size_t errlen)
 {
     exec_t *x = p->ctx;
     *pid_out = 0; /* the program's pid is not the node's */
     return s_spawn(p, c, node_name, "create", x->resume, err, errlen);
 }
 
-static int s_destroy(provider_t *p, const cluster_t *c, const char *node_name,
-                     int pid, char *err, size_t errlen)
+static int s_destroy(provider_t *p, const provider_cluster_t *c,
+                     const char *node_name, int pid, char *err, size_t errlen)
 {
     exec_t *x = p->ctx;
     (void)pid;

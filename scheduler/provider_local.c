@@ -32,8 +32,9 @@ typedef struct {
     int heartbeat_ms;
 } local_t;
 
-static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
-                    int *pid_out, char *err, size_t errlen)
+static int s_create(provider_t *p, const provider_cluster_t *c,
+                    const char *node_name, int *pid_out, char *err,
+                    size_t errlen)
 {
     local_t *l = p->ctx;
     char cpus[16], mem[32], hb[16];
@@ -66,7 +67,7 @@ static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
     argv[ac++] = "--name";
     argv[ac++] = (char *)node_name;
     argv[ac++] = "--cluster";
-    argv[ac++] = (char *)c->cfg.name;
+    argv[ac++] = (char *)c->name;
     argv[ac++] = "--vm-size";
     argv[ac++] = (char *)c->vm->name;
     argv[ac++] = "--cpus";
@@ -96,7 +97,7 @@ static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
         argv[ac++] = "--scheduler-key";
         argv[ac++] = spub;
     }
-    if (l->events_url[0] && strcmp(c->cfg.vm_priority, "lowpriority") == 0) {
+    if (l->events_url[0] && strcmp(c->vm_priority, "lowpriority") == 0) {
         argv[ac++] = "--scheduled-events-url";
         argv[ac++] = l->events_url;
     }
@@ -161,8 +162,8 @@ static int s_is_our_agent(int pid, const char *name)
     return agent && named;
 }
 
-static int s_destroy(provider_t *p, const cluster_t *c, const char *node_name,
-                     int pid, char *err, size_t errlen)
+static int s_destroy(provider_t *p, const provider_cluster_t *c,
+                     const char *node_name, int pid, char *err, size_t errlen)
 {
     (void)p;
     (void)c;

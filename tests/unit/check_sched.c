@@ -9,7 +9,7 @@
 #include "log.h"
 #include "placement.h"
 #include "queue.h"
-#include "sched_core.h"
+#include "sched_int.h"
 #include "store.h"
 #include "util.h"
 #include "wire.h"
@@ -460,7 +460,7 @@ START_TEST(test_image_needs_docker)
     ck_assert_int_eq(autoscaler_demand(c, 3), 0); /* no pointless scale-out */
     node_t *dn = sched_node_add(fx.s, c, "d-d", NODE_READY);
     dn->runtimes = RT_PROCESS | RT_DOCKER;
-    placement_capacity_grew(c);
+    cluster_capacity_grew(c);
     sched_run_once(fx.s, 0, -1);
     ck_assert_int_eq(j->state, JOB_STARTING);
     ck_assert_ptr_eq(job_head(j), dn);
@@ -525,7 +525,7 @@ START_TEST(test_quota_lock_preemption)
     for (int i = 0; i < 3; i++)
         ids[i] = fx_submit(&fx, "q", 6, 0);
     cluster_t *cl = sched_cluster_find(fx.s, "q");
-    fx.s->next_autoscale = 0;
+    sched_autoscale_at(fx.s, 0);
     sched_run_once(fx.s, 0, -1);
     ck_assert_uint_eq(cl->nnodes, 2);
     ck_assert_str_eq(cl->wait_reason,
@@ -565,7 +565,7 @@ START_TEST(test_quota_lock_preemption)
     node_t *n = cl->nodes[0];
     n->state = NODE_READY;
     n->runtimes = RT_PROCESS;
-    placement_capacity_grew(cl);
+    cluster_capacity_grew(cl);
     sched_run_once(fx.s, 0, -1);
     job_t *j = sched_job_find(fx.s, ids[0]);
     ck_assert_ptr_eq(job_head(j), n);
@@ -1476,31 +1476,45 @@ START_TEST(test_config)
 }
 END_TEST
 
+/* One case per area, so that a failure names what broke. */
+static TCase *s_case(Suite *s, const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
 Suite *sched_suite(void)
 {
     Suite *s = suite_create("scheduler");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 60);
+    TCase *tc = s_case(s, "store");
     tcase_add_test(tc, test_store_roundtrip);
     tcase_add_test(tc, test_store_bad_dir);
     tcase_add_test(tc, test_queue_order);
+    tc = s_case(s, "placement");
     tcase_add_test(tc, test_placement_priority_backfill);
     tcase_add_test(tc, test_placement_best_fit);
-    tcase_add_test(tc, test_autoscaler_demand);
     tcase_add_test(tc, test_gpu_placement);
     tcase_add_test(tc, test_image_needs_docker);
+    tc = s_case(s, "autoscaler");
+    tcase_add_test(tc, test_autoscaler_demand);
     tcase_add_test(tc, test_quota_lock_preemption);
+    tc = s_case(s, "identity");
     tcase_add_test(tc, test_identity_tokens);
+    tc = s_case(s, "api");
     tcase_add_test(tc, test_client_validation);
     tcase_add_test(tc, test_garbage_on_both_sockets);
     tcase_add_test(tc, test_agent_protocol_errors);
+    tc = s_case(s, "lifecycle");
     tcase_add_test(tc, test_job_lifecycle_and_restart);
+    tc = s_case(s, "config");
     tcase_add_test(tc, test_config);
+    tc = s_case(s, "gang");
     tcase_add_test(tc, test_mpi_gang);
     tcase_add_test(tc, test_gang_not_ready);
     tcase_add_test(tc, test_gang_gpus_restart);
     tcase_add_test(tc, test_gang_requeue_clears_failure);
-    suite_add_tcase(s, tc);
     return s;
 }
 
