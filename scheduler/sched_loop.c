@@ -2,18 +2,23 @@
  * sockets, the ZAP handler's socket, the wake pipe, the timers and the
  * order of a pass.
  *
- * The phases of a pass, in order (libuv style):
- *   1. poll   - for the sockets and the wake pipe, at most until the next
- *               timer;
- *   2. begin  - open the pass's transaction;
+ It runs on the shared reactor (common/evloop.h): the ZAP socket, the
+ * agent and client ROUTERs and the wake pipe are registered with it, in
+ * that priority order, and three timers (heartbeat checks, autoscaler,
+ * checkpoint) only mark their work due, so that the work runs in the
+ * pass's fixed order.  The phases of a pass, in order (libuv style):
+ *   1. poll   - dr_loop_once: at most until the next timer;
+ *   2. begin  - the first handler (or phase 4) opens the transaction;
  *   3. drain  - bounded, non-blocking reads from both sockets, each message
  *               checked (who sent it) and dispatched through its RPC table;
  *   4. timers - children reaped, providers' transfers, lost nodes and job
- *               deadlines, the autoscaler;
+ *               deadlines when due;
  *   5. place  - new submissions tried alone, then placement passes for the
  *               clusters whose capacity grew;
+ *      autoscale - when due, after placement (it sizes what is left);
  *   6. commit - one fsync'd commit for everything the pass changed;
- *   7. flush  - only now do replies and agent commands leave.
+ *   7. flush  - only now do replies and agent commands leave; then the
+ *               WAL checkpoint when due.
  * It owns the sockets and the timers; the model it drives never sees
  * either.  Nothing here blocks except the poll and the commit.
  */
@@ -22,6 +27,7 @@
 #include "auth.h"
 #include "autoscaler.h"
 #include "dr_err.h"
+#include "evloop.h"
 #include "log.h"
 #include "placement.h"
 #include "sched_int.h"
@@ -41,14 +47,19 @@ struct sched_io {
     void *zctx;
     void *agent_sock;
     void *client_sock;
+    dr_loop_t *loop;
+    dr_loop_id_t wake_id; /* the wake pipe's registration, 0 = none */
+    int wake_fd;
+    dr_loop_id_t autoscale_timer;
     int poll_cap_ms; /* providers with transfers in flight: -1 = none */
-    int64_t next_hb_check;
-    int64_t next_autoscale;
-    int64_t next_checkpoint;
+    int rc;          /* a handler's failure to begin the transaction */
+    int hb_due, autoscale_due, checkpoint_due;
     uint64_t passes;
 };
 
 typedef void (*dispatch_fn)(sched_t *s, const char *rid, dr_env_t *env);
+
+static void s_register(sched_t *self);
 
 static void *s_router(void *ctx, const char *endpoint, int sndhwm,
                       const dr_keypair_t *keys, const char *domain)
@@ -99,6 +110,7 @@ static int s_sockets(sched_t *self)
                                keys, AUTH_DOMAIN_CLIENTS);
     if (!io->agent_sock || !io->client_sock)
         return DR_EIO;
+    s_register(self);
     log_info("listening: agents on %s, clients on %s",
              self->opts.agent_endpoint, self->opts.client_endpoint);
     return 0;
@@ -109,6 +121,8 @@ sched_t *sched_new(const sched_opts_t *opts)
     sched_t *self = dr_calloc(1, sizeof *self);
     self->io = dr_calloc(1, sizeof *self->io);
     self->io->poll_cap_ms = -1;
+    self->io->wake_fd = -1;
+    self->io->loop = dr_loop_new();
     if (model_open(self, opts) < 0 || s_sockets(self) < 0) {
         sched_destroy(&self);
         return NULL;
@@ -130,6 +144,8 @@ void sched_destroy(sched_t **self_p)
     model_close(self);
     if (io && io->zctx)
         zmq_ctx_term(io->zctx);
+    if (io)
+        dr_loop_destroy(&io->loop);
     free(io);
     free(self);
     *self_p = NULL;
@@ -137,7 +153,9 @@ void sched_destroy(sched_t **self_p)
 
 void sched_autoscale_at(sched_t *self, int64_t mono_ms)
 {
-    self->io->next_autoscale = mono_ms;
+    self->autoscale_now = 0;
+    self->io->autoscale_due = 0;
+    dr_loop_timer_set(self->io->loop, self->io->autoscale_timer, mono_ms);
 }
 
 /* ---- the pass ------------------------------------------------------------ */
@@ -269,9 +287,9 @@ static void s_timers(sched_t *self, int64_t now)
     sched_io_t *io = self->io;
     s_reap_children(self);
     io->poll_cap_ms = s_poll_providers(self);
-    if (now >= io->next_hb_check) {
+    if (io->hb_due) {
+        io->hb_due = 0;
         node_check_all(self, now);
-        io->next_hb_check = now + 1000;
     }
 }
 
@@ -292,45 +310,124 @@ static void s_place(sched_t *self)
 static void s_autoscale(sched_t *self, int64_t now)
 {
     sched_io_t *io = self->io;
-    if (self->autoscale_now) {
-        self->autoscale_now = 0;
-        io->next_autoscale = 0;
-    }
-    if (now < io->next_autoscale)
+    if (!io->autoscale_due && !self->autoscale_now)
         return;
+    io->autoscale_due = self->autoscale_now = 0;
     for (cluster_t *c = self->clusters; c; c = c->next)
         autoscaler_tick(self, c, now);
-    io->next_autoscale = now + self->opts.autoscale_interval_ms;
+    /* the next tick comes an interval after this one */
+    dr_loop_timer_set(io->loop, io->autoscale_timer,
+                      now + self->opts.autoscale_interval_ms);
+}
+
+/* ---- what the reactor calls ---------------------------------------------- */
+
+/* The transaction of the pass opens with its first handler. */
+static int s_begin(sched_t *self)
+{
+    if (store_begin(self->store) < 0) {
+        self->io->rc = DR_EDB;
+        return DR_EDB;
+    }
+    return 0;
+}
+
+static void s_on_zap(dr_loop_t *loop, void *arg, short revents)
+{
+    (void)loop;
+    (void)revents;
+    sched_t *self = arg;
+    if (s_begin(self) == 0)
+        auth_zap_handle(self->auth);
+}
+
+static void s_on_agent(dr_loop_t *loop, void *arg, short revents)
+{
+    (void)loop;
+    (void)revents;
+    sched_t *self = arg;
+    if (s_begin(self) == 0)
+        s_drain(self, self->io->agent_sock, 1, api_agent_dispatch);
+}
+
+static void s_on_client(dr_loop_t *loop, void *arg, short revents)
+{
+    (void)loop;
+    (void)revents;
+    sched_t *self = arg;
+    if (s_begin(self) == 0)
+        s_drain(self, self->io->client_sock, 0, api_client_dispatch);
+}
+
+static void s_on_wake(dr_loop_t *loop, void *arg, short revents)
+{
+    (void)loop;
+    (void)revents;
+    char buf[64];
+    while (read(*(int *)arg, buf, sizeof buf) > 0)
+        ;
+}
+
+static void s_hb_due(dr_loop_t *loop, void *arg)
+{
+    (void)loop;
+    ((sched_io_t *)arg)->hb_due = 1;
+}
+
+static void s_autoscale_due(dr_loop_t *loop, void *arg)
+{
+    (void)loop;
+    ((sched_io_t *)arg)->autoscale_due = 1;
+}
+
+static void s_checkpoint_due(dr_loop_t *loop, void *arg)
+{
+    (void)loop;
+    ((sched_io_t *)arg)->checkpoint_due = 1;
+}
+
+/* The sockets in the order the pass drains them, and the timers (all due
+ * in the first pass). */
+static void s_register(sched_t *self)
+{
+    sched_io_t *io = self->io;
+    void *zap = self->opts.insecure ? NULL : auth_zap_socket(self->auth);
+    if (zap)
+        (void)dr_loop_add_socket(io->loop, zap, DR_LOOP_PRIO_FIRST, s_on_zap,
+                                 self);
+    (void)dr_loop_add_socket(io->loop, io->agent_sock, DR_LOOP_PRIO_DEFAULT,
+                             s_on_agent, self);
+    (void)dr_loop_add_socket(io->loop, io->client_sock, DR_LOOP_PRIO_DEFAULT,
+                             s_on_client, self);
+    (void)dr_loop_add_timer(io->loop, 0, 1000, s_hb_due, io);
+    io->autoscale_timer = dr_loop_add_timer(
+        io->loop, 0, self->opts.autoscale_interval_ms, s_autoscale_due, io);
+    (void)dr_loop_add_timer(io->loop, 0, 5000, s_checkpoint_due, io);
+}
+
+/* The wake pipe a caller passes (or -1): registered while it is the same. */
+static void s_wake_fd(sched_io_t *io, int wake_fd)
+{
+    if (wake_fd == io->wake_fd)
+        return;
+    dr_loop_remove(io->loop, io->wake_id);
+    io->wake_id = 0;
+    io->wake_fd = wake_fd;
+    if (wake_fd >= 0)
+        io->wake_id =
+            dr_loop_add_fd(io->loop, wake_fd, ZMQ_POLLIN, DR_LOOP_PRIO_LAST,
+                           s_on_wake, &io->wake_fd);
 }
 
 int sched_run_once(sched_t *self, int timeout_ms, int wake_fd)
 {
     sched_io_t *io = self->io;
-    void *zap = self->opts.insecure ? NULL : auth_zap_socket(self->auth);
-    zmq_pollitem_t items[4] = {
-        {io->agent_sock, 0, ZMQ_POLLIN, 0},
-        {io->client_sock, 0, ZMQ_POLLIN, 0},
-        {zap, 0, ZMQ_POLLIN, 0},
-        {NULL, wake_fd, ZMQ_POLLIN, 0},
-    };
-    int nitems = zap ? 3 : 2;
-    if (wake_fd >= 0)
-        items[nitems++] = (zmq_pollitem_t){NULL, wake_fd, ZMQ_POLLIN, 0};
-    if (zmq_poll(items, nitems, timeout_ms) < 0 && errno != EINTR) {
-        log_error("zmq_poll: %s", zmq_strerror(errno));
+    s_wake_fd(io, wake_fd);
+    io->rc = 0;
+    if (dr_loop_once(io->loop, timeout_ms) < 0)
         return DR_EIO;
-    }
-    if (wake_fd >= 0 && (items[nitems - 1].revents & ZMQ_POLLIN)) {
-        char buf[64];
-        while (read(wake_fd, buf, sizeof buf) > 0)
-            ;
-    }
-    if (store_begin(self->store) < 0)
+    if (io->rc < 0 || s_begin(self) < 0)
         return DR_EDB;
-    if (zap)
-        auth_zap_handle(self->auth);
-    s_drain(self, io->agent_sock, 1, api_agent_dispatch);
-    s_drain(self, io->client_sock, 0, api_client_dispatch);
     int64_t now = dr_mono_ms();
     s_timers(self, now);
     s_place(self);
@@ -342,9 +439,9 @@ int sched_run_once(sched_t *self, int timeout_ms, int wake_fd)
     }
     s_flush(io->agent_sock, &self->agent_out, "agent");
     s_flush(io->client_sock, &self->client_out, "client");
-    if (now >= io->next_checkpoint) {
+    if (io->checkpoint_due) {
+        io->checkpoint_due = 0;
         store_checkpoint(self->store);
-        io->next_checkpoint = now + 5000;
     }
     io->passes++;
     return 0;
@@ -354,18 +451,12 @@ int sched_run(sched_t *self, volatile sig_atomic_t *stop, int wake_fd)
 {
     sched_io_t *io = self->io;
     while (!*stop) {
-        int64_t now = dr_mono_ms();
-        int64_t next = io->next_hb_check < io->next_autoscale
-                           ? io->next_hb_check
-                           : io->next_autoscale;
-        int64_t timeout = next - now;
-        if (timeout < 0)
-            timeout = 0;
-        if (timeout > 1000)
-            timeout = 1000;
+        /* the reactor waits until its next timer; a provider with
+         * transfers in flight may want to be polled sooner */
+        int timeout = 1000;
         if (io->poll_cap_ms >= 0 && timeout > io->poll_cap_ms)
             timeout = io->poll_cap_ms;
-        int rc = sched_run_once(self, (int)timeout, wake_fd);
+        int rc = sched_run_once(self, timeout, wake_fd);
         if (rc < 0)
             return rc;
     }
