@@ -180,12 +180,9 @@ void api_key_list(sched_t *s, const char *rid, dr_env_t *env)
 void api_identity_assign(sched_t *s, const char *rid, dr_env_t *env)
 {
     const Drover__IdentityAssign *a = env->identity_assign;
-    cluster_t *c = a->cluster ? sched_cluster_find(s, a->cluster) : NULL;
-    if (!c) {
-        API_ERR(DR_ENOENT, "unknown cluster '%s'",
-                a->cluster ? a->cluster : "");
+    cluster_t *c = api_cluster_arg(s, rid, env->request_id, a->cluster);
+    if (!c)
         return;
-    }
     if (a->identity && *a->identity &&
         cluster_identity_norm(a->identity, NULL, 0) < 0) {
         API_ERR(DR_EINVAL, "identity must be '[system]' or a user-assigned "

@@ -116,12 +116,3 @@ void api_client_dispatch(sched_t *s, const char *rid, dr_env_t *env)
     API_ERR(DR_EPROTO, "message %s is not a client request",
             wire_body_name(env->body_case));
 }
-
-void api_reply_ok(sched_t *s, const char *rid, uint64_t req, const char *msg)
-{
-    dr_env_t out;
-    Drover__Ok ok = DROVER__OK__INIT;
-    ok.message = (char *)msg;
-    wire_env_body(&out, req, DROVER__ENVELOPE__BODY_OK, &ok);
-    sched_reply_client(s, rid, &out);
-}

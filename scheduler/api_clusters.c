@@ -14,66 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void s_cluster_msg(const cluster_t *c, Drover__Cluster *m, char **errs)
-{
-    node_counts_t k;
-    autoscaler_count(c, &k);
-    drover__cluster__init(m);
-    m->name = (char *)c->cfg.name;
-    m->vm_size = (char *)c->vm->name;
-    m->min_nodes = c->cfg.min_nodes;
-    m->max_nodes = c->cfg.max_nodes;
-    m->idle_seconds_before_scaledown = c->cfg.idle_seconds;
-    m->vm_priority = (char *)c->cfg.vm_priority;
-    m->location = (char *)c->cfg.location;
-    m->provider = (char *)c->cfg.provider;
-    m->current_nodes = k.ready + k.preparing + k.unknown + k.leaving;
-    m->target_nodes = c->target_nodes;
-    m->allocation_state = (char *)autoscaler_allocation_state(c);
-    m->created_at_ms = c->cfg.created_at_ms;
-    m->idle_nodes = k.idle;
-    m->running_nodes = k.running;
-    m->preparing_nodes = k.preparing + k.unknown;
-    m->leaving_nodes = k.leaving;
-    m->vm_cpus = c->vm->vcpus;
-    m->vm_memory_mb = c->vm->memory_mb;
-    m->vm_gpus = c->vm->gpus;
-    m->resume_program = (char *)c->cfg.resume_program;
-    m->suspend_program = (char *)c->cfg.suspend_program;
-    m->provider_url = (char *)c->cfg.provider_url;
-    m->locked = c->cfg.locked;
-    m->vm_family = (char *)c->vm->family;
-    m->wait_reason = (char *)c->wait_reason;
-    m->identity = (char *)c->cfg.identity;
-    m->identity_principal_id = (char *)c->cfg.identity_principal;
-    for (size_t i = 0; i < c->nnodes; i++) {
-        const node_t *n = c->nodes[i];
-        if (n->preempted)
-            m->preempted_nodes++;
-        else if (n->state == NODE_UNKNOWN)
-            m->unusable_nodes++;
-        else if (n->state == NODE_READY && node_gpu_count(n) &&
-                 !node_free_gpus(n) && !n->njobs)
-            m->unusable_nodes++; /* every GPU unhealthy */
-    }
-    if (c->cfg.last_error[0]) {
-        errs[0] = (char *)c->cfg.last_error;
-        m->errors = errs;
-        m->n_errors = 1;
-    }
-}
-
-void api_reply_cluster(sched_t *s, const char *rid, uint64_t req,
-                       const cluster_t *c)
-{
-    dr_env_t out;
-    Drover__Cluster m;
-    char *errs[1];
-    s_cluster_msg(c, &m, errs);
-    wire_env_body(&out, req, DROVER__ENVELOPE__BODY_CLUSTER_INFO, &m);
-    sched_reply_client(s, rid, &out);
-}
-
 /* The provider of a new cluster, and the programs or URL it needs. */
 static int s_provider_valid(const Drover__Cluster *c, char *why, size_t n)
 {
@@ -197,11 +137,9 @@ void api_cluster_create(sched_t *s, const char *rid, dr_env_t *env)
 void api_cluster_update(sched_t *s, const char *rid, dr_env_t *env)
 {
     const Drover__ClusterUpdate *u = env->cluster_update;
-    cluster_t *c = u->name ? sched_cluster_find(s, u->name) : NULL;
-    if (!c) {
-        API_ERR(DR_ENOENT, "unknown cluster '%s'", u->name ? u->name : "");
+    cluster_t *c = api_cluster_arg(s, rid, env->request_id, u->name);
+    if (!c)
         return;
-    }
     if (u->set_mask == 0 || (u->set_mask & ~7u)) {
         API_ERR(DR_EINVAL, "cluster update: nothing to change");
         return;
@@ -230,11 +168,9 @@ void api_cluster_update(sched_t *s, const char *rid, dr_env_t *env)
 void api_cluster_show(sched_t *s, const char *rid, dr_env_t *env)
 {
     const char *name = env->cluster_show->name;
-    cluster_t *c = name ? sched_cluster_find(s, name) : NULL;
-    if (!c) {
-        API_ERR(DR_ENOENT, "unknown cluster '%s'", name ? name : "");
+    cluster_t *c = api_cluster_arg(s, rid, env->request_id, name);
+    if (!c)
         return;
-    }
     api_reply_cluster(s, rid, env->request_id, c);
 }
 
@@ -248,7 +184,7 @@ void api_cluster_list(sched_t *s, const char *rid, dr_env_t *env)
     char **errs = dr_calloc(n + 1, sizeof *errs);
     size_t i = 0;
     for (cluster_t *c = s->clusters; c; c = c->next, i++) {
-        s_cluster_msg(c, &ms[i], &errs[i]);
+        api_cluster_msg(c, &ms[i], &errs[i]);
         ptrs[i] = &ms[i];
     }
     dr_env_t out;
@@ -266,11 +202,9 @@ void api_cluster_list(sched_t *s, const char *rid, dr_env_t *env)
 void api_cluster_delete(sched_t *s, const char *rid, dr_env_t *env)
 {
     const char *name = env->cluster_delete->name;
-    cluster_t *c = name ? sched_cluster_find(s, name) : NULL;
-    if (!c) {
-        API_ERR(DR_ENOENT, "unknown cluster '%s'", name ? name : "");
+    cluster_t *c = api_cluster_arg(s, rid, env->request_id, name);
+    if (!c)
         return;
-    }
     char cname[64], why[256];
     snprintf(cname, sizeof cname, "%s", c->cfg.name);
     int rc = cluster_delete(s, c, why, sizeof why);
@@ -286,11 +220,9 @@ void api_cluster_delete(sched_t *s, const char *rid, dr_env_t *env)
 void api_cluster_lock(sched_t *s, const char *rid, dr_env_t *env)
 {
     const Drover__ClusterLock *l = env->cluster_lock;
-    cluster_t *c = l->name ? sched_cluster_find(s, l->name) : NULL;
-    if (!c) {
-        API_ERR(DR_ENOENT, "unknown cluster '%s'", l->name ? l->name : "");
+    cluster_t *c = api_cluster_arg(s, rid, env->request_id, l->name);
+    if (!c)
         return;
-    }
     if (cluster_lock(s, c, l->locked) < 0) {
         API_ERR(DR_EDB, "cannot store cluster %s", c->cfg.name);
         return;

@@ -265,7 +265,7 @@ void api_job_show(sched_t *s, const char *rid, dr_env_t *env)
     if (spec)
         drover__job__free_unpacked(spec, NULL);
     free(x);
-    store_job_clear(&row);
+    job_row_clear(&row);
 }
 
 typedef struct {
@@ -299,7 +299,7 @@ static void s_list_free(list_acc_t *a)
     for (size_t i = 0; i < a->n; i++) {
         if (a->specs[i])
             drover__job__free_unpacked(a->specs[i], NULL);
-        store_job_clear(&a->rows[i]);
+        job_row_clear(&a->rows[i]);
         free(a->msgs[i]);
     }
     free(a->msgs);
@@ -389,5 +389,5 @@ void api_job_logs(sched_t *s, const char *rid, dr_env_t *env)
                   &r);
     sched_reply_client(s, rid, &out);
     free(buf);
-    store_job_clear(&row);
+    job_row_clear(&row);
 }

@@ -97,11 +97,9 @@ void api_node_list(sched_t *s, const char *rid, dr_env_t *env)
 void api_node_show(sched_t *s, const char *rid, dr_env_t *env)
 {
     const char *name = env->node_show->name;
-    node_t *nd = name ? sched_node_find(s, name) : NULL;
-    if (!nd) {
-        API_ERR(DR_ENOENT, "unknown node '%s'", name ? name : "");
+    node_t *nd = api_node_arg(s, rid, env->request_id, name);
+    if (!nd)
         return;
-    }
     Drover__Node m;
     node_scratch_t *x = dr_calloc(1, sizeof *x);
     s_node_fill(nd, &m, x);
@@ -114,11 +112,9 @@ void api_node_show(sched_t *s, const char *rid, dr_env_t *env)
 void api_node_preempt(sched_t *s, const char *rid, dr_env_t *env)
 {
     const char *name = env->node_preempt->name;
-    node_t *nd = name ? sched_node_find(s, name) : NULL;
-    if (!nd) {
-        API_ERR(DR_ENOENT, "unknown node '%s'", name ? name : "");
+    node_t *nd = api_node_arg(s, rid, env->request_id, name);
+    if (!nd)
         return;
-    }
     if (nd->state != NODE_READY) {
         API_ERR(DR_ESTATE, "node %s is %s, not ready", nd->name,
                 node_state_name(nd));

@@ -19,10 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cluster_capacity_grew(cluster_t *c)
-{
-    c->dirty = 1;
-}
 
 void cluster_set_error(sched_t *self, cluster_t *c, const char *fmt, ...)
 {

@@ -40,18 +40,7 @@ int job_state_terminal(job_state_t s)
     return s == JOB_SUCCEEDED || s == JOB_FAILED || s == JOB_CANCELED;
 }
 
-job_task_t *job_task_on(job_t *j, const node_t *n)
-{
-    for (uint32_t i = 0; i < j->ntasks; i++)
-        if (j->tasks[i].node == n)
-            return &j->tasks[i];
-    return NULL;
-}
 
-node_t *job_head(const job_t *j)
-{
-    return j->ntasks ? j->tasks[0].node : NULL;
-}
 
 void job_free(job_t *j)
 {
@@ -133,6 +122,11 @@ int job_lookup(sched_t *self, uint64_t id, store_job_t *row)
         return 0;
     }
     return store_job_get(self->store, id, row);
+}
+
+void job_row_clear(store_job_t *row)
+{
+    store_job_clear(row);
 }
 
 int job_owner(sched_t *self, uint64_t id, char *owner, size_t cap)

@@ -16,23 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-cluster_t *sched_cluster_find(sched_t *self, const char *name)
-{
-    for (cluster_t *c = self->clusters; c; c = c->next)
-        if (dr_streq_ci(c->cfg.name, name))
-            return c;
-    return NULL;
-}
 
-node_t *sched_node_find(sched_t *self, const char *name)
-{
-    return name ? dict_get_str(self->nodes, name) : NULL;
-}
 
-job_t *sched_job_find(sched_t *self, uint64_t id)
-{
-    return dict_get_u64(self->jobs, id);
-}
 
 int node_is_idle(const node_t *n)
 {

@@ -7,14 +7,17 @@
  * up, so that there is no circle between files:
  *   services  store.c, dict.c, queue.c, catalog.c, auth.c, identity.c,
  *             provider*.c, outbox.c (the outboxes the loop flushes);
- *   model     node_mgr.c (nodes as resources) <- job_data.c (rows, logs,
+ *   model     index.c (lookups) <- node_mgr.c (nodes as resources) <-
+ *             job_data.c (rows, logs,
  *             recovery of jobs) <- job_mgr.c (the job state machine)
  *             <- node_life.c (what agents report about nodes) <-
  *             cluster_mgr.c (clusters, quotas, provider reports) <-
  *             model.c (open, load, close);
  *   policies  placement.c, autoscaler.c: they read the model and call it;
- *   RPC       api_agent.c, api_client.c (the tables) and api_*.c (one
- *             file per resource): decode, validate, one model call, reply;
+ *   RPC       api_reply.c <- api_clusters.c, api_jobs.c, api_nodes.c,
+ *             api_admin.c (one file per resource) <- api_client.c and
+ *             api_agent.c (the tables): decode, validate, one model call,
+ *             reply;
  *   loop      sched_loop.c: sockets, timers, the pass, the flush.
  *
  * Invariants of the model:
@@ -222,11 +225,17 @@ struct sched {
     sched_io_t *io;
 };
 
-/* ---- lookups (the model's indexes) ------------------------------------ */
+/* ---- index.c: lookups (the model's indexes) --------------------------- */
 
 cluster_t *sched_cluster_find(sched_t *self, const char *name);
 node_t *sched_node_find(sched_t *self, const char *name);
 job_t *sched_job_find(sched_t *self, uint64_t id);
+/* The task of a bound job on node n, or NULL; rank 0's node, or NULL. */
+job_task_t *job_task_on(job_t *j, const node_t *n);
+node_t *job_head(const job_t *j);
+/* Marks that a cluster's capacity grew: its next placement pass starts
+ * over from the head of the queue. */
+void cluster_capacity_grew(cluster_t *c);
 
 /* ---- outboxes: what the model and the handlers send ------------------- */
 
@@ -281,9 +290,6 @@ int node_release(sched_t *self, node_t *n, const char *why, char *err,
 const char *job_state_name(job_state_t s);
 int job_state_parse(const char *s, job_state_t *out);
 int job_state_terminal(job_state_t s);
-/* The task of a bound job on node n, or NULL; rank 0's node, or NULL. */
-job_task_t *job_task_on(job_t *j, const node_t *n);
-node_t *job_head(const job_t *j);
 /* A job's row as the store sees it (shallow: strings borrowed from j). */
 void sched_job_row(const job_t *j, store_job_t *row);
 /* Persists a job's mutable columns. */
@@ -295,6 +301,8 @@ void job_free(job_t *j);
 /* The job as clients see it: from memory when active, else the store
  * (row->spec owned; store_job_clear it).  0 or DR_ENOENT / DR_EDB. */
 int job_lookup(sched_t *self, uint64_t id, store_job_t *row);
+/* Frees what job_lookup or job_list gave (the row's spec). */
+void job_row_clear(store_job_t *row);
 /* Who owns job id (memory or store): 0, or DR_ENOENT. */
 int job_owner(sched_t *self, uint64_t id, char *owner, size_t cap);
 /* Jobs as the store lists them (see store_job_list). */
@@ -387,9 +395,6 @@ void node_cancel_stray(sched_t *self, const node_t *n, uint64_t job_id,
 
 /* ---- cluster_mgr.c: clusters, quotas, providers ----------------------- */
 
-/* Marks that a cluster's capacity grew: its next placement pass starts
- * over from the head of the queue. */
-void cluster_capacity_grew(cluster_t *c);
 int sched_cluster_add(sched_t *self, const store_cluster_t *cfg,
                       cluster_t **out);
 /* A validated ClusterCreate: stored, added; *out the new cluster. */
@@ -460,7 +465,15 @@ void model_close(sched_t *self);
 typedef void api_fn(sched_t *s, const char *rid, dr_env_t *env);
 /* The error reply to the request being handled (s, rid, env in scope). */
 #define API_ERR(...) sched_client_error(s, rid, env->request_id, __VA_ARGS__)
+/* api_reply.c: replies several files send.  A Cluster message borrows
+ * from c; errs holds the one error string it may point to. */
+void api_cluster_msg(const cluster_t *c, Drover__Cluster *m, char **errs);
 void api_reply_ok(sched_t *s, const char *rid, uint64_t req, const char *msg);
+/* The cluster / node a request names, or NULL with "unknown ..." replied. */
+cluster_t *api_cluster_arg(sched_t *s, const char *rid, uint64_t req,
+                           const char *name);
+node_t *api_node_arg(sched_t *s, const char *rid, uint64_t req,
+                     const char *name);
 void api_reply_cluster(sched_t *s, const char *rid, uint64_t req,
                        const cluster_t *c);
 /* api_clusters.c */
