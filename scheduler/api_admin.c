@@ -32,10 +32,10 @@ static void s_reply_quotas(sched_t *s, const char *rid, uint64_t req)
         Drover__Quota *q = &qs[n];
         drover__quota__init(q);
         q->family = (char *)fam;
-        q->dedicated_cores = sched_quota_limit(s, fam, 0);
-        q->lowpriority_cores = sched_quota_limit(s, fam, 1);
-        q->dedicated_used = sched_cores_used(s, fam, 0);
-        q->lowpriority_used = sched_cores_used(s, fam, 1);
+        q->dedicated_cores = cluster_quota_limit(s, fam, 0);
+        q->lowpriority_cores = cluster_quota_limit(s, fam, 1);
+        q->dedicated_used = cluster_cores_used(s, fam, 0);
+        q->lowpriority_used = cluster_cores_used(s, fam, 1);
         ptrs[n++] = q;
     }
     dr_env_t out;
@@ -70,7 +70,7 @@ void api_quota_set(sched_t *s, const char *rid, dr_env_t *env)
             return;
         }
     }
-    if (sched_quota_set(s, fam, q->cores, low) < 0) {
+    if (cluster_quota_set(s, fam, q->cores, low) < 0) {
         API_ERR(DR_EDB, "cannot store the quota");
         return;
     }
@@ -137,7 +137,7 @@ void api_key_add(sched_t *s, const char *rid, dr_env_t *env)
         }
     }
     int rc =
-        sched_key_add(s, k->name, agent, admin, k->public_key, s->req.user);
+        cluster_key_add(s, k->name, agent, admin, k->public_key, s->req.user);
     if (rc == DR_EEXIST) {
         API_ERR(rc, "that public key already belongs to another name");
         return;
@@ -156,7 +156,7 @@ void api_key_revoke(sched_t *s, const char *rid, dr_env_t *env)
         API_ERR(DR_EINVAL, "which key?");
         return;
     }
-    int rc = sched_key_revoke(s, name, s->req.user);
+    int rc = cluster_key_revoke(s, name, s->req.user);
     if (rc == DR_ENOENT) {
         API_ERR(rc, "unknown key '%s'", name);
         return;

@@ -177,7 +177,7 @@ static void s_node_preempted(sched_t *s, const char *rid, dr_env_t *env)
     char reason[200];
     snprintf(reason, sizeof reason, "%s",
              why && *why ? why : "Preempt scheduled event");
-    sched_node_preempted(s, n, reason);
+    node_preempted(s, n, reason);
     dr_env_t out;
     Drover__Ok ok = DROVER__OK__INIT;
     ok.message = "preemption recorded";

@@ -80,8 +80,8 @@ static int s_refused(sched_t *s, const char *rid, const dr_env_t *env,
                      const client_cmd_t *cmd)
 {
     if ((cmd->flags & F_ADMIN) && !s->req.admin) {
-        sched_refused(s, "", 0, "user %s: %s needs admin", s->req.user,
-                      cmd->what);
+        cluster_refused(s, "", 0, "user %s: %s needs admin", s->req.user,
+                        cmd->what);
         API_ERR(DR_EPERM,
                 "permission denied: %s needs the admin role (you are %s)",
                 cmd->what, s->req.user);
@@ -93,8 +93,8 @@ static int s_refused(sched_t *s, const char *rid, const dr_env_t *env,
         if (job_owner(s, id, owner, sizeof owner) < 0 ||
             strcmp(owner, s->req.user) == 0)
             return 0;
-        sched_refused(s, "", id, "user %s: %s of job %llu owned by %s",
-                      s->req.user, cmd->what, (unsigned long long)id, owner);
+        cluster_refused(s, "", id, "user %s: %s of job %llu owned by %s",
+                        s->req.user, cmd->what, (unsigned long long)id, owner);
         API_ERR(DR_EPERM, "permission denied: job %llu belongs to %s",
                 (unsigned long long)id, owner);
         return 1;

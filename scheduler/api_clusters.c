@@ -277,7 +277,7 @@ void api_cluster_events(sched_t *s, const char *rid, dr_env_t *env)
     a.evs = dr_calloc(limit, sizeof *a.evs);
     a.ptrs = dr_calloc(limit, sizeof *a.ptrs);
     a.strs = dr_calloc((size_t)limit * 4, sizeof *a.strs);
-    if (sched_events(s, q->name ? q->name : "", limit, s_event_cb, &a) < 0) {
+    if (cluster_events(s, q->name ? q->name : "", limit, s_event_cb, &a) < 0) {
         API_ERR(DR_EDB, "cannot read events");
     } else {
         dr_env_t out;

@@ -211,7 +211,7 @@ static void s_drop_stale(sched_t *s, cluster_t *c, int64_t now)
             char err[256];
             (void)c->provider->ops->destroy(c->provider, &c->pinfo, n->name,
                                             n->pid, err, sizeof err);
-            sched_node_remove(s, n, "resume timeout");
+            node_remove(s, n, "resume timeout");
             continue;
         }
         if (n->state == NODE_LEAVING &&
@@ -219,7 +219,7 @@ static void s_drop_stale(sched_t *s, cluster_t *c, int64_t now)
               c->provider->ops->gone(c->provider, n->name, n->pid)) ||
              now - n->last_seen > 2 * s->opts.heartbeat_interval_ms + 2000 ||
              now - n->requested_at > 30000)) {
-            sched_node_remove(s, n, "released");
+            node_remove(s, n, "released");
             continue;
         }
         i++;
@@ -267,9 +267,9 @@ static void s_grow(sched_t *s, cluster_t *c, int count, int64_t now,
                    char *reason, size_t cap)
 {
     int lowpri = strcmp(c->cfg.vm_priority, "lowpriority") == 0;
-    int64_t limit = sched_quota_limit(s, c->vm->family, lowpri);
+    int64_t limit = cluster_quota_limit(s, c->vm->family, lowpri);
     if (limit >= 0) {
-        int64_t used = sched_cores_used(s, c->vm->family, lowpri);
+        int64_t used = cluster_cores_used(s, c->vm->family, lowpri);
         int64_t fit = (limit - used) / (int64_t)c->vm->vcpus;
         if (fit < 0)
             fit = 0;

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 void cluster_set_error(sched_t *self, cluster_t *c, const char *fmt, ...)
 {
     char msg[256] = "";
@@ -51,8 +50,8 @@ void cluster_create_failed(cluster_t *c, int64_t now)
     c->scale_out_after = now + delay;
 }
 
-void sched_refused(sched_t *self, const char *node, uint64_t job_id,
-                   const char *fmt, ...)
+void cluster_refused(sched_t *self, const char *node, uint64_t job_id,
+                     const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -78,7 +77,7 @@ void cluster_provider_report(void *arg, const char *cluster, const char *node,
         /* the provider released it: a leaving node is gone now */
         node_t *gone = sched_node_find(self, node);
         if (gone && strcmp(op, "delete") == 0 && gone->state == NODE_LEAVING)
-            sched_node_remove(self, gone, "released by the provider");
+            node_remove(self, gone, "released by the provider");
         return;
     }
     if (!c)
@@ -90,7 +89,7 @@ void cluster_provider_report(void *arg, const char *cluster, const char *node,
     node_t *n = sched_node_find(self, node);
     if (n && n->cluster == c && strcmp(op, "create") == 0 &&
         n->state == NODE_PREPARING)
-        sched_node_remove(self, n, "provider could not create it");
+        node_remove(self, n, "provider could not create it");
 }
 
 provider_t *cluster_provider_new(sched_t *self, const store_cluster_t *c)
@@ -121,8 +120,7 @@ static void s_cluster_free(sched_t *self, cluster_t *c)
     free(c);
 }
 
-int sched_cluster_add(sched_t *self, const store_cluster_t *cfg,
-                      cluster_t **out)
+int cluster_add(sched_t *self, const store_cluster_t *cfg, cluster_t **out)
 {
     const vm_size_t *vm = catalog_find(self->catalog, cfg->vm_size);
     if (!vm)
@@ -148,10 +146,10 @@ int sched_cluster_add(sched_t *self, const store_cluster_t *cfg,
     return 0;
 }
 
-void sched_cluster_remove(sched_t *self, cluster_t *c)
+void cluster_remove(sched_t *self, cluster_t *c)
 {
     while (c->nnodes)
-        sched_node_remove(self, c->nodes[c->nnodes - 1], "cluster removed");
+        node_remove(self, c->nodes[c->nnodes - 1], "cluster removed");
     job_t *j;
     while ((j = queue_first(c->queue)))
         job_forget(self, j);
@@ -256,10 +254,10 @@ int cluster_create(sched_t *self, const Drover__Cluster *m, cluster_t **out,
     s_identity_set(&cfg, m->identity);
     cfg.created_at_ms = dr_now_ms();
     cluster_t *c = NULL;
-    int rc = sched_cluster_add(self, &cfg, &c);
+    int rc = cluster_add(self, &cfg, &c);
     if (rc < 0 || store_cluster_put(self->store, &cfg) < 0) {
         if (c)
-            sched_cluster_remove(self, c);
+            cluster_remove(self, c);
         snprintf(why, cap, "cannot store cluster %s", m->name);
         return DR_EDB;
     }
@@ -332,7 +330,7 @@ int cluster_delete(sched_t *self, cluster_t *c, char *why, size_t cap)
         if (c->provider->ops->destroy(c->provider, &c->pinfo, n->name, n->pid,
                                       err, sizeof err) < 0)
             log_warn("cluster %s: delete node %s: %s", cname, n->name, err);
-        sched_node_remove(self, n, "cluster deleted");
+        node_remove(self, n, "cluster deleted");
     }
     if (store_cluster_delete(self->store, cname) < 0) {
         snprintf(why, cap, "cannot delete cluster %s", cname);
@@ -340,7 +338,7 @@ int cluster_delete(sched_t *self, cluster_t *c, char *why, size_t cap)
     }
     (void)store_event(self->store, "cluster_deleted", cname, "", 0,
                       "cluster %s deleted", cname);
-    sched_cluster_remove(self, c);
+    cluster_remove(self, c);
     log_info("cluster %s deleted", cname);
     return 0;
 }
@@ -371,8 +369,8 @@ int cluster_identity_assign(sched_t *self, cluster_t *c, const char *value,
 
 /* ---- quotas ------------------------------------------------------------ */
 
-int64_t sched_quota_limit(const sched_t *self, const char *family,
-                          int lowpriority)
+int64_t cluster_quota_limit(const sched_t *self, const char *family,
+                            int lowpriority)
 {
     for (size_t i = 0; i < self->nquotas; i++)
         if (dr_streq_ci(self->quotas[i].family, family))
@@ -381,8 +379,8 @@ int64_t sched_quota_limit(const sched_t *self, const char *family,
     return -1;
 }
 
-int64_t sched_cores_used(const sched_t *self, const char *family,
-                         int lowpriority)
+int64_t cluster_cores_used(const sched_t *self, const char *family,
+                           int lowpriority)
 {
     int64_t used = 0;
     for (const cluster_t *c = self->clusters; c; c = c->next) {
@@ -425,8 +423,8 @@ void cluster_quota_load(sched_t *self, const char *family, int64_t dedicated,
     q->lowpriority = lowpriority;
 }
 
-int sched_quota_set(sched_t *self, const char *family, int64_t cores,
-                    int lowpriority)
+int cluster_quota_set(sched_t *self, const char *family, int64_t cores,
+                      int lowpriority)
 {
     quota_t *q = s_quota(self, family);
     if (lowpriority)
@@ -446,14 +444,14 @@ int sched_quota_set(sched_t *self, const char *family, int64_t cores,
 
 /* ---- keys and the event log --------------------------------------------- */
 
-int sched_events(sched_t *self, const char *cluster, uint32_t limit,
-                 store_event_cb cb, void *arg)
+int cluster_events(sched_t *self, const char *cluster, uint32_t limit,
+                   store_event_cb cb, void *arg)
 {
     return store_event_list(self->store, cluster, limit, cb, arg);
 }
 
-int sched_key_add(sched_t *self, const char *name, int agent, int admin,
-                  const char *public_key, const char *by)
+int cluster_key_add(sched_t *self, const char *name, int agent, int admin,
+                    const char *public_key, const char *by)
 {
     int rc =
         auth_add(self->auth, name, agent ? PRINCIPAL_AGENT : PRINCIPAL_USER,
@@ -470,7 +468,7 @@ int sched_key_add(sched_t *self, const char *name, int agent, int admin,
     return 0;
 }
 
-int sched_key_revoke(sched_t *self, const char *name, const char *by)
+int cluster_key_revoke(sched_t *self, const char *name, const char *by)
 {
     int rc = auth_revoke(self->auth, name);
     if (rc < 0)
@@ -484,7 +482,7 @@ int sched_key_revoke(sched_t *self, const char *name, const char *by)
         char err[256];
         (void)c->provider->ops->destroy(c->provider, &c->pinfo, n->name, n->pid,
                                         err, sizeof err);
-        sched_node_remove(self, n, "its key was revoked");
+        node_remove(self, n, "its key was revoked");
     }
     return 0;
 }

@@ -40,8 +40,6 @@ int job_state_terminal(job_state_t s)
     return s == JOB_SUCCEEDED || s == JOB_FAILED || s == JOB_CANCELED;
 }
 
-
-
 void job_free(job_t *j)
 {
     free(j->fail_reason);
@@ -54,7 +52,7 @@ void job_free(job_t *j)
     free(j);
 }
 
-void sched_job_row(const job_t *j, store_job_t *row)
+void job_row(const job_t *j, store_job_t *row)
 {
     memset(row, 0, sizeof *row);
     row->id = j->id;
@@ -89,10 +87,10 @@ void sched_job_row(const job_t *j, store_job_t *row)
     row->spec_len = j->spec_len;
 }
 
-int sched_job_save(sched_t *self, job_t *j)
+int job_save(sched_t *self, job_t *j)
 {
     store_job_t row;
-    sched_job_row(j, &row);
+    job_row(j, &row);
     int rc = store_job_update(self->store, &row);
     if (rc < 0)
         log_error("job %llu: cannot save state", (unsigned long long)j->id);
@@ -116,7 +114,7 @@ int job_lookup(sched_t *self, uint64_t id, store_job_t *row)
 {
     job_t *j = sched_job_find(self, id);
     if (j) {
-        sched_job_row(j, row);
+        job_row(j, row);
         row->spec = dr_malloc(j->spec_len);
         memcpy(row->spec, j->spec, j->spec_len);
         return 0;

@@ -62,7 +62,7 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     j->owner = dr_strdup(owner);
     j->submitted_at_ms = dr_now_ms();
     store_job_t row;
-    sched_job_row(j, &row);
+    job_row(j, &row);
     if (store_job_insert(self->store, &row) < 0) {
         job_free(j);
         return DR_EDB;
@@ -131,7 +131,7 @@ static int s_workers_up(const job_t *j)
     return 1;
 }
 
-void sched_job_send_starts(sched_t *self, job_t *j)
+void job_send_starts(sched_t *self, job_t *j)
 {
     int workers_up = s_workers_up(j);
     for (uint32_t i = 0; i < j->ntasks; i++) {
@@ -144,8 +144,7 @@ void sched_job_send_starts(sched_t *self, job_t *j)
     }
 }
 
-int sched_job_start(sched_t *self, job_t *j, node_t *const *nodes,
-                    uint32_t count)
+int job_start(sched_t *self, job_t *j, node_t *const *nodes, uint32_t count)
 {
     queue_remove(j->cluster->queue, j);
     j->tasks = dr_calloc(count, sizeof *j->tasks);
@@ -159,7 +158,7 @@ int sched_job_start(sched_t *self, job_t *j, node_t *const *nodes,
     j->state = JOB_STARTING;
     j->start_deadline = dr_mono_ms() + self->opts.start_timeout_ms;
     s_set_reason(j, "");
-    (void)sched_job_save(self, j);
+    (void)job_save(self, j);
     for (uint32_t i = 0; i < count; i++)
         (void)store_task_put(self->store, j->id, j->attempts, nodes[i]->name,
                              "starting", 0, "", dr_now_ms());
@@ -169,14 +168,14 @@ int sched_job_start(sched_t *self, job_t *j, node_t *const *nodes,
                  j->attempts, nodes[0]->name, count > 1 ? " and others" : "");
         job_log_line(self, j->id, line);
     }
-    sched_job_send_starts(self, j);
+    job_send_starts(self, j);
     log_info("job %llu attempt %u placed on node %s%s",
              (unsigned long long)j->id, j->attempts, nodes[0]->name,
              count > 1 ? " (head of a gang)" : "");
     return 0;
 }
 
-void sched_task_cancel(sched_t *self, job_t *j, const char *reason)
+void job_cancel_tasks(sched_t *self, job_t *j, const char *reason)
 {
     dr_env_t env;
     Drover__TaskCancel tc = DROVER__TASK_CANCEL__INIT;
@@ -199,7 +198,7 @@ static void s_unbind(sched_t *self, job_t *j, const char *why, char *last_nodes,
     if (!j->ntasks)
         return;
     if (j->ntasks > 1)
-        sched_task_cancel(self, j, why && *why ? why : "job ended");
+        job_cancel_tasks(self, j, why && *why ? why : "job ended");
     size_t off = 0;
     for (uint32_t i = 0; i < j->ntasks; i++) {
         node_t *n = j->tasks[i].node;
@@ -218,8 +217,8 @@ static void s_unbind(sched_t *self, job_t *j, const char *why, char *last_nodes,
     cluster_capacity_grew(j->cluster);
 }
 
-void sched_job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
-                      int exit_code, const char *reason)
+void job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
+                int exit_code, const char *reason)
 {
     char node[sizeof((store_job_t *)0)->node_names];
     if (j->state == JOB_QUEUED && j->q_level) {
@@ -233,7 +232,7 @@ void sched_job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
     j->ended_at_ms = dr_now_ms();
     s_set_reason(j, reason);
     store_job_t row;
-    sched_job_row(j, &row);
+    job_row(j, &row);
     if (node[0])
         snprintf(row.node_names, sizeof row.node_names, "%s", node);
     if (store_job_update(self->store, &row) < 0)
@@ -255,14 +254,14 @@ static void s_requeue(sched_t *self, job_t *j, const char *why, int preempted)
 {
     char node[sizeof((store_job_t *)0)->node_names];
     if (j->cancel_requested) {
-        sched_job_finish(self, j, JOB_CANCELED, 0, 0, "canceled by user");
+        job_finish(self, j, JOB_CANCELED, 0, 0, "canceled by user");
         return;
     }
     if (preempted && ++j->preemptions > DR_MAX_PREEMPTIONS) {
         char reason[256];
         snprintf(reason, sizeof reason, "%s; preempted %u times", why,
                  j->preemptions);
-        sched_job_finish(self, j, JOB_FAILED, 0, 0, reason);
+        job_finish(self, j, JOB_FAILED, 0, 0, reason);
         return;
     }
     /* attempts lost to preemption are not failures */
@@ -270,7 +269,7 @@ static void s_requeue(sched_t *self, job_t *j, const char *why, int preempted)
         char reason[256];
         snprintf(reason, sizeof reason, "%s; no retries left (max %u)", why,
                  j->max_retries);
-        sched_job_finish(self, j, JOB_FAILED, 0, 0, reason);
+        job_finish(self, j, JOB_FAILED, 0, 0, reason);
         return;
     }
     s_unbind(self, j, why, node, sizeof node);
@@ -282,7 +281,7 @@ static void s_requeue(sched_t *self, job_t *j, const char *why, int preempted)
     s_set_reason(j, why);
     queue_push(j->cluster->queue, j);
     cluster_capacity_grew(j->cluster);
-    (void)sched_job_save(self, j);
+    (void)job_save(self, j);
     (void)store_event(self->store, "job_requeued", j->cluster->cfg.name, node,
                       j->id, "job %llu requeued after attempt %u: %s",
                       (unsigned long long)j->id, j->attempts, why);
@@ -290,12 +289,12 @@ static void s_requeue(sched_t *self, job_t *j, const char *why, int preempted)
              (unsigned long long)j->id, j->attempts, why);
 }
 
-void sched_job_requeue(sched_t *self, job_t *j, const char *why)
+void job_requeue(sched_t *self, job_t *j, const char *why)
 {
     s_requeue(self, j, why, 0);
 }
 
-void sched_job_requeue_preempted(sched_t *self, job_t *j, const char *why)
+void job_requeue_preempted(sched_t *self, job_t *j, const char *why)
 {
     s_requeue(self, j, why, 1);
 }
@@ -317,12 +316,12 @@ int job_cancel(sched_t *self, uint64_t id, char *msg, size_t cap)
     if (j->state == JOB_QUEUED) {
         queue_remove(j->cluster->queue, j);
         snprintf(msg, cap, "job %llu canceled", (unsigned long long)id);
-        sched_job_finish(self, j, JOB_CANCELED, 0, 0, "canceled by user");
+        job_finish(self, j, JOB_CANCELED, 0, 0, "canceled by user");
         return 0;
     }
     if (!j->cancel_requested) {
         j->cancel_requested = 1;
-        sched_task_cancel(self, j, "canceled by user");
+        job_cancel_tasks(self, j, "canceled by user");
     }
     snprintf(msg, cap, "job %llu: cancel requested", (unsigned long long)id);
     return 0;
@@ -373,14 +372,14 @@ static void s_task_done(sched_t *s, node_t *n, job_t *j, job_task_t *t)
         char full[1200];
         snprintf(full, sizeof full, "%s; then mpirun exited with code 0",
                  j->fail_reason);
-        sched_job_finish(s, j, JOB_FAILED, 1, 0, full);
+        job_finish(s, j, JOB_FAILED, 1, 0, full);
         return;
     }
     uint32_t left = 0;
     for (uint32_t i = 0; i < j->ntasks; i++)
         left += !j->tasks[i].ended;
     if (left == 0 || (j->mpi && t == &j->tasks[0])) {
-        sched_job_finish(s, j, JOB_SUCCEEDED, 1, 0, "");
+        job_finish(s, j, JOB_SUCCEEDED, 1, 0, "");
         return;
     }
     (void)store_task_put(s->store, j->id, j->attempts, n->name, "succeeded", 0,
@@ -409,10 +408,10 @@ static void s_task_failed(sched_t *s, job_t *j, job_task_t *t, int has_exit,
     if (j->fail_reason) {
         char full[1200];
         snprintf(full, sizeof full, "%s; then %s", j->fail_reason, why);
-        sched_job_finish(s, j, JOB_FAILED, has_exit, code, full);
+        job_finish(s, j, JOB_FAILED, has_exit, code, full);
         return;
     }
-    sched_job_finish(s, j, JOB_FAILED, has_exit, code, why);
+    job_finish(s, j, JOB_FAILED, has_exit, code, why);
 }
 
 /* A task runs: when all of them do, the job is running. */
@@ -426,14 +425,14 @@ static void s_task_running(sched_t *s, node_t *n, job_t *j, job_task_t *t,
     for (uint32_t i = 0; i < j->ntasks; i++)
         up += j->tasks[i].running;
     if (up < j->ntasks) {
-        sched_job_send_starts(s, j); /* the barrier may open */
+        job_send_starts(s, j); /* the barrier may open */
         return;
     }
     if (j->state != JOB_STARTING)
         return;
     j->state = JOB_RUNNING;
     j->started_at_ms = r->started_at_ms > 0 ? r->started_at_ms : dr_now_ms();
-    (void)sched_job_save(s, j);
+    (void)job_save(s, j);
     for (uint32_t i = 0; i < j->ntasks; i++)
         (void)store_task_put(s->store, j->id, j->attempts,
                              j->tasks[i].node->name, "running", 0, "",
@@ -445,7 +444,7 @@ static void s_task_running(sched_t *s, node_t *n, job_t *j, job_task_t *t,
 
 /* Applies a report about the current attempt of job j on node n (its task
  * t).  For a gang, one task's failure is the job's: the others are
- * stopped by sched_job_finish / sched_job_requeue.  A flat state machine
+ * stopped by job_finish / job_requeue.  A flat state machine
  * over the report's state. */
 void job_task_report(sched_t *s, node_t *n, job_t *j, job_task_t *t,
                      const Drover__TaskReport *r)
@@ -462,8 +461,7 @@ void job_task_report(sched_t *s, node_t *n, job_t *j, job_task_t *t,
         break;
     case DROVER__TASK_STATE__TASK_EXITED:
         if (j->cancel_requested) {
-            sched_job_finish(s, j, JOB_CANCELED, 1, r->exit_code,
-                             "canceled by user");
+            job_finish(s, j, JOB_CANCELED, 1, r->exit_code, "canceled by user");
         } else if (r->exit_code == 0 && r->term_signal == 0) {
             s_task_done(s, n, j, t);
         } else {
@@ -482,19 +480,19 @@ void job_task_report(sched_t *s, node_t *n, job_t *j, job_task_t *t,
         snprintf(full, sizeof full, "%s%s%s", where,
                  reason ? reason : "task failed on the node", silent);
         if (j->cancel_requested)
-            sched_job_finish(s, j, JOB_CANCELED, r->exit_code != 0,
-                             r->exit_code, full);
+            job_finish(s, j, JOB_CANCELED, r->exit_code != 0, r->exit_code,
+                       full);
         else
             s_task_failed(s, j, t, r->exit_code != 0, r->exit_code, full);
         break;
     case DROVER__TASK_STATE__TASK_CANCELED:
         if (j->cancel_requested) {
-            sched_job_finish(s, j, JOB_CANCELED, 0, 0,
-                             reason ? reason : "canceled by user");
+            job_finish(s, j, JOB_CANCELED, 0, 0,
+                       reason ? reason : "canceled by user");
         } else {
             snprintf(buf, sizeof buf, "task stopped by node %s: %s", n->name,
                      reason ? reason : "agent shutting down");
-            sched_job_requeue(s, j, buf);
+            job_requeue(s, j, buf);
         }
         break;
     default:
@@ -534,15 +532,15 @@ int job_check_deadlines(sched_t *self, node_t *n, int64_t now)
             char why[600];
             snprintf(why, sizeof why, "%s; mpirun did not end within %d s",
                      j->fail_reason, DR_MPI_FAIL_GRACE_MS / 1000);
-            sched_job_finish(self, j, JOB_FAILED, 0, 0, why);
+            job_finish(self, j, JOB_FAILED, 0, 0, why);
             return 1; /* n->jobs changed */
         }
         if (j->state == JOB_STARTING && now > j->start_deadline &&
             n->state == NODE_READY) {
             char why[200];
             s_not_ready(self, j, why, sizeof why);
-            sched_task_cancel(self, j, why);
-            sched_job_requeue(self, j, why);
+            job_cancel_tasks(self, j, why);
+            job_requeue(self, j, why);
             return 1; /* n->jobs changed */
         }
     }
@@ -565,7 +563,7 @@ void job_requeue_orphans(sched_t *self)
             list[k++] = j;
     for (size_t i = 0; i < k; i++) {
         list[i]->start_deadline = 0;
-        sched_job_requeue(self, list[i], "its node is gone after a restart");
+        job_requeue(self, list[i], "its node is gone after a restart");
     }
     free(list);
 }

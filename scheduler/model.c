@@ -28,7 +28,7 @@ static void s_load_cluster(void *arg, const store_cluster_t *cfg)
 {
     sched_t *self = arg;
     cluster_t *c = NULL;
-    if (sched_cluster_add(self, cfg, &c) < 0) {
+    if (cluster_add(self, cfg, &c) < 0) {
         log_error("cluster %s: vm size %s is not in the catalog; skipped",
                   cfg->name, cfg->vm_size);
         return;
@@ -49,7 +49,7 @@ static void s_load_node(void *arg, const store_node_t *row)
         st = NODE_PREPARING;
     else if (strcmp(row->state, "leaving") == 0)
         st = NODE_LEAVING;
-    node_t *n = sched_node_add(self, c, row->name, st);
+    node_t *n = node_add(self, c, row->name, st);
     n->cpus = row->cpus;
     n->memory_mb = row->memory_mb;
     n->pid = row->pid;

@@ -15,16 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sched_node_remove(sched_t *self, node_t *n, const char *why)
+void node_remove(sched_t *self, node_t *n, const char *why)
 {
     char reason[200];
     snprintf(reason, sizeof reason, "node %s removed: %s", n->name, why);
     while (n->njobs)
-        sched_job_requeue(self, n->jobs[n->njobs - 1], reason);
+        job_requeue(self, n->jobs[n->njobs - 1], reason);
     node_forget(self, n, reason);
 }
 
-void sched_node_preempted(sched_t *self, node_t *n, const char *why)
+void node_preempted(sched_t *self, node_t *n, const char *why)
 {
     cluster_t *c = n->cluster;
     (void)store_event(self->store, "node_preempted", c->cfg.name, n->name, 0,
@@ -33,7 +33,7 @@ void sched_node_preempted(sched_t *self, node_t *n, const char *why)
     char reason[200];
     snprintf(reason, sizeof reason, "node %s preempted", n->name);
     while (n->njobs)
-        sched_job_requeue_preempted(self, n->jobs[n->njobs - 1], reason);
+        job_requeue_preempted(self, n->jobs[n->njobs - 1], reason);
     if (n->state == NODE_LEAVING && n->preempted)
         return;
     n->state = NODE_LEAVING;
@@ -46,8 +46,8 @@ void sched_node_preempted(sched_t *self, node_t *n, const char *why)
         log_warn("node %s: provider delete: %s", n->name, err);
 }
 
-void sched_node_set_gpus(sched_t *self, node_t *n, Drover__GpuInfo **gpus,
-                         size_t ngpus)
+void node_set_gpus(sched_t *self, node_t *n, Drover__GpuInfo **gpus,
+                   size_t ngpus)
 {
     job_t *lost[DR_MAX_GPUS];
     char why[DR_MAX_GPUS][160];
@@ -55,8 +55,8 @@ void sched_node_set_gpus(sched_t *self, node_t *n, Drover__GpuInfo **gpus,
     for (size_t k = 0; k < nlost; k++) {
         (void)store_event(self->store, "gpu_unhealthy", n->cluster->cfg.name,
                           n->name, lost[k]->id, "%s", why[k]);
-        sched_task_cancel(self, lost[k], why[k]);
-        sched_job_requeue(self, lost[k], why[k]);
+        job_cancel_tasks(self, lost[k], why[k]);
+        job_requeue(self, lost[k], why[k]);
     }
 }
 
@@ -166,13 +166,13 @@ static size_t s_reconcile(sched_t *self, node_t *n, const Drover__Register *r,
         } else if (!jt->running) {
             /* the TaskStart may have been lost with the old connection */
             jt->started = 0;
-            sched_job_send_starts(self, j);
+            job_send_starts(self, j);
             i++;
         } else {
             char why[160];
             snprintf(why, sizeof why, "node %s re-registered without the task",
                      n->name);
-            sched_job_requeue(self, j, why); /* unbinds: do not advance */
+            job_requeue(self, j, why); /* unbinds: do not advance */
         }
     }
     return ncancel;
@@ -198,11 +198,11 @@ int node_register(sched_t *self, const char *rid, const Drover__Register *r,
         return 0;
     }
     if (!n)
-        n = sched_node_add(self, c, rid, NODE_READY);
+        n = node_add(self, c, rid, NODE_READY);
     s_node_ready(self, n, r);
     out->cancel = dr_calloc(r->n_tasks + 1, sizeof *out->cancel);
     out->ncancel = s_reconcile(self, n, r, out->cancel);
-    sched_node_set_gpus(self, n, r->gpus, r->n_gpus);
+    node_set_gpus(self, n, r->gpus, r->n_gpus);
     cluster_capacity_grew(c);
     return 0;
 }
@@ -211,7 +211,7 @@ void node_heartbeat(sched_t *self, node_t *n, const Drover__Heartbeat *hb)
 {
     n->load_milli = hb->cpu_load_milli;
     n->reported_mem_used_mb = hb->memory_used_mb;
-    sched_node_set_gpus(self, n, hb->gpus, hb->n_gpus);
+    node_set_gpus(self, n, hb->gpus, hb->n_gpus);
 }
 
 void node_check_all(sched_t *self, int64_t now)
@@ -230,7 +230,7 @@ void node_check_all(sched_t *self, int64_t now)
                 if (c->provider->ops->destroy(c->provider, &c->pinfo, n->name,
                                               n->pid, err, sizeof err) < 0)
                     log_warn("node %s: provider delete: %s", n->name, err);
-                sched_node_remove(self, n, why);
+                node_remove(self, n, why);
                 continue;
             }
             (void)job_check_deadlines(self, n, now);

@@ -16,9 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
-
-
 int node_is_idle(const node_t *n)
 {
     return n->njobs == 0 && !n->resv_job; /* held for a gang: not idle */
@@ -194,8 +191,8 @@ void node_unbind(node_t *n, job_t *j)
         n->idle_since = dr_mono_ms();
 }
 
-node_t *sched_node_add(sched_t *self, cluster_t *c, const char *name,
-                       node_state_t state)
+node_t *node_add(sched_t *self, cluster_t *c, const char *name,
+                 node_state_t state)
 {
     node_t *n = dr_calloc(1, sizeof *n);
     snprintf(n->name, sizeof n->name, "%s", name);
@@ -263,7 +260,7 @@ void node_forget(sched_t *self, node_t *n, const char *reason)
 node_t *node_create(sched_t *self, cluster_t *c, const char *name, int pid,
                     int64_t now)
 {
-    node_t *n = sched_node_add(self, c, name, NODE_PREPARING);
+    node_t *n = node_add(self, c, name, NODE_PREPARING);
     n->pid = pid;
     n->requested_at = now;
     n->cpus = c->vm->vcpus;

@@ -1,5 +1,5 @@
 /* placement.c - see placement.h.  A policy over the model: it reads
- * clusters, nodes and queues and binds jobs with sched_job_start; the
+ * clusters, nodes and queues and binds jobs with job_start; the
  * model never calls it (the loop does). */
 #include "placement.h"
 #include "util.h"
@@ -172,7 +172,7 @@ static int s_try_gang(sched_t *s, cluster_t *c, job_t *j)
         }
         return 0;
     }
-    return sched_job_start(s, j, pick, n) == 0;
+    return job_start(s, j, pick, n) == 0;
 }
 
 int placement_try(sched_t *s, cluster_t *c, job_t *j)
@@ -188,7 +188,7 @@ int placement_try(sched_t *s, cluster_t *c, job_t *j)
         s_block(c, j);
         return 0;
     }
-    return sched_job_start(s, j, &n, 1) == 0;
+    return job_start(s, j, &n, 1) == 0;
 }
 
 size_t placement_pass(sched_t *s, cluster_t *c)

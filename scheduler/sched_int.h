@@ -259,8 +259,8 @@ uint32_t node_gpu_count(const node_t *n);
 uint32_t node_healthy_gpus(const node_t *n);
 uint32_t node_free_gpus(const node_t *n);
 /* A node in memory only (the caller writes its row). */
-node_t *sched_node_add(sched_t *self, cluster_t *c, const char *name,
-                       node_state_t state);
+node_t *node_add(sched_t *self, cluster_t *c, const char *name,
+                 node_state_t state);
 /* Writes n's row in the given state ("ready", "preparing", ...). */
 void node_save(sched_t *self, const node_t *n, const char *state);
 /* Binds job j to n (its share of cpus and memory) and back. */
@@ -291,9 +291,9 @@ const char *job_state_name(job_state_t s);
 int job_state_parse(const char *s, job_state_t *out);
 int job_state_terminal(job_state_t s);
 /* A job's row as the store sees it (shallow: strings borrowed from j). */
-void sched_job_row(const job_t *j, store_job_t *row);
+void job_row(const job_t *j, store_job_t *row);
 /* Persists a job's mutable columns. */
-int sched_job_save(sched_t *self, job_t *j);
+int job_save(sched_t *self, job_t *j);
 /* One tasks row per node of a "a,b,c" list. */
 void job_task_rows(sched_t *self, const job_t *j, const char *nodes,
                    const char *state, int exit_code, const char *reason);
@@ -326,25 +326,24 @@ int job_load_row(sched_t *self, const store_job_t *row);
 int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
                uint64_t *id_out);
 /* Binds a queued job to its nodes (rank order) and sends TaskStart. */
-int sched_job_start(sched_t *self, job_t *j, node_t *const *nodes,
-                    uint32_t count);
+int job_start(sched_t *self, job_t *j, node_t *const *nodes, uint32_t count);
 /* Sends the TaskStarts a bound job's tasks still need (not sent this
  * attempt; clear `started` to send one again): all at once, but an MPI
  * head only when every other node's task is running (the readiness
  * barrier). */
-void sched_job_send_starts(sched_t *self, job_t *j);
+void job_send_starts(sched_t *self, job_t *j);
 /* Asks the agents of a job's nodes to stop its tasks (all but those
  * that already ended). */
-void sched_task_cancel(sched_t *self, job_t *j, const char *reason);
+void job_cancel_tasks(sched_t *self, job_t *j, const char *reason);
 /* Ends a job (terminal state): unbinds, persists, frees it. */
-void sched_job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
-                      int exit_code, const char *reason);
+void job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
+                int exit_code, const char *reason);
 /* Requeues a starting/running job after a node failure: attempt+1, or
  * fails it when max_retries is spent. */
-void sched_job_requeue(sched_t *self, job_t *j, const char *why);
+void job_requeue(sched_t *self, job_t *j, const char *why);
 /* The same after a preemption: counted apart from failures, with its own
  * cap (DR_MAX_PREEMPTIONS). */
-void sched_job_requeue_preempted(sched_t *self, job_t *j, const char *why);
+void job_requeue_preempted(sched_t *self, job_t *j, const char *why);
 /* A user cancels: a queued job ends now, a bound one is asked to stop.
  * 0 with what happened in msg, DR_ENOENT, or DR_ESTATE (ended). */
 int job_cancel(sched_t *self, uint64_t id, char *msg, size_t cap);
@@ -362,13 +361,13 @@ void job_forget(sched_t *self, job_t *j);
 /* ---- node_life.c: what the agents say about their nodes --------------- */
 
 /* Requeues the node's jobs, then forgets it (row, key, event). */
-void sched_node_remove(sched_t *self, node_t *n, const char *why);
+void node_remove(sched_t *self, node_t *n, const char *why);
 /* A node is being preempted: its jobs are requeued, it is released. */
-void sched_node_preempted(sched_t *self, node_t *n, const char *why);
+void node_preempted(sched_t *self, node_t *n, const char *why);
 /* Applies a GPU report; jobs holding a GPU that vanished or turned
  * unhealthy are requeued. */
-void sched_node_set_gpus(sched_t *self, node_t *n, Drover__GpuInfo **gpus,
-                         size_t ngpus);
+void node_set_gpus(sched_t *self, node_t *n, Drover__GpuInfo **gpus,
+                   size_t ngpus);
 /* A registered node by its agent's routing id (last_seen refreshed), or
  * NULL with an error reply queued. */
 node_t *node_registered(sched_t *self, const char *rid, uint64_t req);
@@ -395,8 +394,7 @@ void node_cancel_stray(sched_t *self, const node_t *n, uint64_t job_id,
 
 /* ---- cluster_mgr.c: clusters, quotas, providers ----------------------- */
 
-int sched_cluster_add(sched_t *self, const store_cluster_t *cfg,
-                      cluster_t **out);
+int cluster_add(sched_t *self, const store_cluster_t *cfg, cluster_t **out);
 /* A validated ClusterCreate: stored, added; *out the new cluster. */
 int cluster_create(sched_t *self, const Drover__Cluster *m, cluster_t **out,
                    char *why, size_t cap);
@@ -413,7 +411,7 @@ int cluster_identity_norm(const char *in, char *out, size_t cap);
 int cluster_identity_assign(sched_t *self, cluster_t *c, const char *value,
                             const char *by);
 /* Frees a cluster in memory (nodes and queued jobs too); rows stay. */
-void sched_cluster_remove(sched_t *self, cluster_t *c);
+void cluster_remove(sched_t *self, cluster_t *c);
 /* Frees every cluster in memory only: rows stay for the next start. */
 void cluster_free_all(sched_t *self);
 /* Recovery: a quota row back in memory. */
@@ -426,17 +424,18 @@ void cluster_set_error(sched_t *self, cluster_t *c, const char *fmt, ...)
  * to 5 min, so a broken provider is not called on every tick. */
 void cluster_create_failed(cluster_t *c, int64_t now_mono);
 /* Quota of a VM family (-1 = none) and the cores its nodes use now. */
-int64_t sched_quota_limit(const sched_t *self, const char *family,
-                          int lowpriority);
-int64_t sched_cores_used(const sched_t *self, const char *family,
-                         int lowpriority);
+int64_t cluster_quota_limit(const sched_t *self, const char *family,
+                            int lowpriority);
+int64_t cluster_cores_used(const sched_t *self, const char *family,
+                           int lowpriority);
 /* The catalog's spelling of a family, NULL when it has none such. */
 const char *cluster_family_name(const sched_t *self, const char *family);
-int sched_quota_set(sched_t *self, const char *family, int64_t cores,
-                    int lowpriority);
+int cluster_quota_set(sched_t *self, const char *family, int64_t cores,
+                      int lowpriority);
 /* A principal asked for something it may not do: the event log keeps it. */
-void sched_refused(sched_t *self, const char *node, uint64_t job_id,
-                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void cluster_refused(sched_t *self, const char *node, uint64_t job_id,
+                     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* The provider of a new cluster's config (the local one is shared). */
 provider_t *cluster_provider_new(sched_t *self, const store_cluster_t *c);
 /* What a provider reports of finished work. */
@@ -444,12 +443,12 @@ provider_report_fn cluster_provider_report;
 
 /* Keys: adds a principal's public key / revokes one (a node whose key
  * is revoked is lost at once).  0 or the auth's code. */
-int sched_key_add(sched_t *self, const char *name, int agent, int admin,
-                  const char *public_key, const char *by);
-int sched_key_revoke(sched_t *self, const char *name, const char *by);
+int cluster_key_add(sched_t *self, const char *name, int agent, int admin,
+                    const char *public_key, const char *by);
+int cluster_key_revoke(sched_t *self, const char *name, const char *by);
 /* The event log, newest first (see store_event_list). */
-int sched_events(sched_t *self, const char *cluster, uint32_t limit,
-                 store_event_cb cb, void *arg);
+int cluster_events(sched_t *self, const char *cluster, uint32_t limit,
+                   store_event_cb cb, void *arg);
 /* A preemption drill: the agent is sent a PreemptNotice. */
 void node_preempt_drill(sched_t *self, node_t *n);
 

@@ -208,8 +208,8 @@ static int s_authorize(sched_t *self, int is_agent, const char *rid,
     }
     if (why) {
         log_warn("%s %s: refused: %s", is_agent ? "agent" : "client", rid, why);
-        sched_refused(self, is_agent ? rid : "", 0, "%s %s: %s",
-                      is_agent ? "agent" : "client", p ? p->name : rid, why);
+        cluster_refused(self, is_agent ? rid : "", 0, "%s %s: %s",
+                        is_agent ? "agent" : "client", p ? p->name : rid, why);
         s_error(self, is_agent, rid, env->request_id, DR_EPERM, why);
         return DR_EPERM;
     }
