@@ -8,11 +8,10 @@
  *   services  store.c, dict.c, queue.c, catalog.c, auth.c, identity.c,
  *             provider*.c, outbox.c (the outboxes the loop flushes);
  *   model     index.c (lookups) <- node_mgr.c (nodes as resources) <-
- *             job_data.c (rows, logs,
- *             recovery of jobs) <- job_mgr.c (the job state machine)
- *             <- node_life.c (what agents report about nodes) <-
- *             cluster_mgr.c (clusters, quotas, provider reports) <-
- *             model.c (open, load, close);
+ *             job_data.c (rows, logs, recovery of jobs) <- job_mgr.c (the
+ *             job state machine) <- node_life.c (what agents report about
+ *             nodes) <- cluster_mgr.c (clusters, quotas, keys, provider
+ *             reports) <- model.c (open, load, close);
  *   policies  placement.c, autoscaler.c: they read the model and call it;
  *   RPC       api_reply.c <- api_clusters.c, api_jobs.c, api_nodes.c,
  *             api_admin.c (one file per resource) <- api_client.c and
