@@ -6,6 +6,7 @@
 #include "config.h"
 #include "log.h"
 #include "sched.h"
+#include "statedir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +44,11 @@ int main(int argc, char **argv)
         return 2;
     }
     log_init("drover-scheduler", (log_level_t)opts.log_level);
+    int lock_fd = statedir_lock(opts.state_dir, err, sizeof err);
+    if (lock_fd < 0 || statedir_check(opts.state_dir, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
         log_warn_errno("pipe");
@@ -69,5 +75,6 @@ int main(int argc, char **argv)
     sched_destroy(&s);
     close(pipefd[0]);
     close(pipefd[1]);
+    close(lock_fd);
     return rc < 0 ? 1 : 0;
 }
