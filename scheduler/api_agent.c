@@ -99,6 +99,7 @@ static void s_register(sched_t *s, const char *rid, dr_env_t *env)
     }
     Drover__RegisterAck ack = DROVER__REGISTER_ACK__INIT;
     ack.heartbeat_interval_ms = (uint32_t)s->opts.heartbeat_interval_ms;
+    ack.lease_ms = (uint32_t)s->opts.heartbeat_timeout_ms;
     ack.n_cancel_job_ids = res.ncancel;
     ack.cancel_job_ids = res.cancel;
     wire_env_body(&out, req, DROVER__ENVELOPE__BODY_REGISTER_ACK, &ack);

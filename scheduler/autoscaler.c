@@ -248,7 +248,7 @@ static int s_target(const cluster_t *c, const node_counts_t *k, int64_t now,
     int64_t idle_ms = (int64_t)c->cfg.idle_seconds * 1000;
     for (size_t i = 0; i < c->nnodes; i++) {
         node_t *n = c->nodes[i];
-        if (n->state == NODE_READY && node_is_idle(n) &&
+        if (n->state == NODE_READY && node_is_idle(n) && !n->joined &&
             now - n->idle_since >= idle_ms)
             idle_expired++;
     }
@@ -298,7 +298,8 @@ static void s_shrink(sched_t *s, cluster_t *c, int active, int to_release,
     int64_t idle_ms = (int64_t)c->cfg.idle_seconds * 1000;
     for (size_t i = 0; i < c->nnodes && to_release > 0; i++) {
         node_t *n = c->nodes[i];
-        if (n->state != NODE_READY || !node_is_idle(n))
+        /* a node joined by hand is the operator's, not scale-in's */
+        if (n->state != NODE_READY || !node_is_idle(n) || n->joined)
             continue;
         int expired = now - n->idle_since >= idle_ms;
         if (!expired && over_max <= 0)

@@ -24,6 +24,15 @@ void node_remove(sched_t *self, node_t *n, const char *why)
     node_forget(self, n, reason);
 }
 
+void node_lose_joined(sched_t *self, node_t *n, const char *why)
+{
+    char reason[200];
+    snprintf(reason, sizeof reason, "node %s removed: %s", n->name, why);
+    while (n->njobs)
+        job_requeue(self, n->jobs[n->njobs - 1], reason);
+    node_forget_keep_key(self, n, reason);
+}
+
 void node_preempted(sched_t *self, node_t *n, const char *why)
 {
     cluster_t *c = n->cluster;
@@ -197,8 +206,11 @@ int node_register(sched_t *self, const char *rid, const Drover__Register *r,
         out->leaving = 1;
         return 0;
     }
-    if (!n)
+    if (!n) {
+        /* not asked of the provider: an operator's node */
         n = node_add(self, c, rid, NODE_READY);
+        n->joined = 1;
+    }
     s_node_ready(self, n, r);
     out->cancel = dr_calloc(r->n_tasks + 1, sizeof *out->cancel);
     out->ncancel = s_reconcile(self, n, r, out->cancel);
@@ -219,13 +231,25 @@ void node_check_all(sched_t *self, int64_t now)
     for (cluster_t *c = self->clusters; c; c = c->next) {
         for (size_t i = 0; i < c->nnodes;) {
             node_t *n = c->nodes[i];
+            /* The node's own lease (RegisterAck.lease_ms = the timeout)
+             * ended before this; the margin covers its shims' 100 ms
+             * check and the kill, so its tasks are dead before any of
+             * their work is given to another node. */
             if ((n->state == NODE_READY || n->state == NODE_UNKNOWN) &&
-                now - n->last_seen > self->opts.heartbeat_timeout_ms) {
+                now - n->last_seen >
+                    self->opts.heartbeat_timeout_ms + DR_FENCE_MARGIN_MS) {
                 char why[160];
                 snprintf(why, sizeof why, "lost: no heartbeat for %lld s",
                          (long long)((now - n->last_seen) / 1000));
                 (void)store_event(self->store, "node_lost", c->cfg.name,
                                   n->name, 0, "node %s %s", n->name, why);
+                if (n->joined) {
+                    /* an operator's node: nothing to delete, and a
+                     * partition that heals lets it register again (its
+                     * old tasks are dead by its own lease) */
+                    node_lose_joined(self, n, why);
+                    continue;
+                }
                 char err[256];
                 if (c->provider->ops->destroy(c->provider, &c->pinfo, n->name,
                                               n->pid, err, sizeof err) < 0)

@@ -223,11 +223,26 @@ void node_save(sched_t *self, const node_t *n, const char *state)
     row.memory_mb = n->memory_mb;
     row.pid = n->pid;
     row.created_at_ms = n->created_at_ms;
+    row.joined = n->joined;
     if (store_node_put(self->store, &row) < 0)
         log_error("node %s: cannot persist", n->name);
 }
 
+static void s_node_drop(sched_t *self, node_t *n, const char *reason,
+                        int revoke);
+
 void node_forget(sched_t *self, node_t *n, const char *reason)
+{
+    s_node_drop(self, n, reason, 1);
+}
+
+void node_forget_keep_key(sched_t *self, node_t *n, const char *reason)
+{
+    s_node_drop(self, n, reason, 0);
+}
+
+static void s_node_drop(sched_t *self, node_t *n, const char *reason,
+                        int revoke)
 {
     cluster_t *c = n->cluster;
     for (size_t i = 0; i < c->nnodes; i++) {
@@ -241,7 +256,7 @@ void node_forget(sched_t *self, node_t *n, const char *reason)
     dict_del_str(self->nodes, n->name);
     if (store_node_delete(self->store, n->name) < 0)
         log_error("node %s: cannot delete row", n->name);
-    if (self->auth) {
+    if (self->auth && revoke) {
         /* its key dies with it: a node name is never trusted twice */
         (void)auth_revoke_agent(self->auth, n->name);
         char *key =

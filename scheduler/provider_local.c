@@ -4,9 +4,14 @@
  * Owns nothing but its configuration strings.  Agents are started in their
  * own sessions' process group of the scheduler (so that a test harness that
  * kills the scheduler's group takes them too) and survive a kill -9 of the
- * scheduler, as VMs survive a restart of their control plane.  destroy()
- * sends SIGTERM only to a pid that is still a drover-agent with that node
- * name, so a recycled pid is never hit.
+ * scheduler, as VMs survive a restart of their control plane.
+ *
+ * Its own records say which nodes it started: <state_dir>/nodes/NAME.pid,
+ * written when it forks the agent.  destroy() and gone() go by that record
+ * alone, never by a pid a node reported, so a node that joined by hand
+ * (an operator's agent) is never signalled; and SIGTERM goes only to a pid
+ * that is still a drover-agent with that node name, so a recycled pid is
+ * never hit.
  */
 #include "provider.h"
 #include "dr_err.h"
@@ -31,6 +36,52 @@ typedef struct {
     char *state_dir;
     int heartbeat_ms;
 } local_t;
+
+static char *s_record(const local_t *l, const char *node_name)
+{
+    return dr_asprintf("%s/nodes/%s.pid", l->state_dir, node_name);
+}
+
+/* The pid this provider started for node_name, or 0 if it started none. */
+static int s_own_pid(const local_t *l, const char *node_name)
+{
+    char *path = s_record(l, node_name);
+    FILE *f = fopen(path, "r");
+    free(path);
+    if (!f)
+        return 0;
+    int pid = 0;
+    if (fscanf(f, "%d", &pid) != 1 || pid <= 0)
+        pid = 0;
+    fclose(f);
+    return pid;
+}
+
+static void s_forget(const local_t *l, const char *node_name)
+{
+    char *path = s_record(l, node_name);
+    if (unlink(path) < 0 && errno != ENOENT)
+        log_warn_errno("local provider: cannot remove %s", path);
+    free(path);
+}
+
+/* Writes the record of a started agent; 0, or DR_EPROVIDER (then the
+ * agent is stopped: without its record it could never be). */
+static int s_remember(const local_t *l, const char *node_name, pid_t pid,
+                      char *err, size_t errlen)
+{
+    char *rec = s_record(l, node_name);
+    FILE *f = fopen(rec, "w");
+    int ok = f && fprintf(f, "%d\n", (int)pid) > 0;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (!ok) {
+        snprintf(err, errlen, "cannot write %s: %s", rec, strerror(errno));
+        (void)kill(pid, SIGTERM);
+    }
+    free(rec);
+    return ok ? 0 : DR_EPROVIDER;
+}
 
 /* The arguments every local agent gets; returns how many. */
 static int s_base_args(local_t *l, const provider_cluster_t *c,
@@ -154,6 +205,7 @@ static int s_create(provider_t *p, const provider_cluster_t *c,
     *pid_out = (int)pid;
     log_info("local provider: started agent for node %s (pid %d)", node_name,
              (int)pid);
+    rc = s_remember(l, node_name, pid, err, errlen);
 out:
     free(dir);
     free(logp);
@@ -188,12 +240,23 @@ static int s_is_our_agent(int pid, const char *name)
 }
 
 static int s_destroy(provider_t *p, const provider_cluster_t *c,
-                     const char *node_name, int pid, char *err, size_t errlen)
+                     const char *node_name, int reported_pid, char *err,
+                     size_t errlen)
 {
-    (void)p;
+    const local_t *l = p->ctx;
     (void)c;
-    if (pid <= 0 || !s_is_our_agent(pid, node_name))
+    (void)reported_pid; /* a node's word is no record of ours */
+    int pid = s_own_pid(l, node_name);
+    if (!pid) {
+        log_info("local provider: node %s was not started by it: leaving "
+                 "its agent alone",
+                 node_name);
+        return 0;
+    }
+    if (!s_is_our_agent(pid, node_name)) {
+        s_forget(l, node_name);
         return 0; /* already gone: nothing to release */
+    }
     if (kill(pid, SIGTERM) < 0 && errno != ESRCH) {
         snprintf(err, errlen, "kill %d: %s", pid, strerror(errno));
         return DR_EPROVIDER;
@@ -203,10 +266,16 @@ static int s_destroy(provider_t *p, const provider_cluster_t *c,
     return 0;
 }
 
-static int s_gone(provider_t *p, const char *node_name, int pid)
+static int s_gone(provider_t *p, const char *node_name, int reported_pid)
 {
-    (void)p;
-    return pid > 0 && !s_is_our_agent(pid, node_name);
+    const local_t *l = p->ctx;
+    (void)reported_pid;
+    int pid = s_own_pid(l, node_name);
+    if (pid && !s_is_our_agent(pid, node_name)) {
+        s_forget(l, node_name);
+        return 1;
+    }
+    return 0;
 }
 
 /* The local provider's children are its agents; it is asked last, so

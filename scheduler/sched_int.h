@@ -61,6 +61,10 @@ typedef enum {
 #define DR_MAX_GPUS GPU_INVENTORY_MAX
 /* Nodes of one multi-node (gang) job. */
 #define DR_MAX_JOB_NODES 32
+/* How long past the heartbeat timeout a silent node is declared lost: its
+ * lease (the timeout, counted from before the scheduler last heard from
+ * it; agent/lease.h) has ended by then and its tasks are dead. */
+#define DR_FENCE_MARGIN_MS 1000
 #define DR_MAX_PREEMPTIONS 20
 /* How long mpirun has to notice a failed worker and report it itself
  * (its diagnostics are worth keeping) before the job is ended anyway. */
@@ -151,9 +155,12 @@ struct node {
     uint32_t load_milli;
     uint64_t reported_mem_used_mb;
     char vm_size[64];
-    unsigned runtimes;  /* RT_* bits */
-    int preempted;      /* leaving because it was preempted */
-    uint64_t resv_job;  /* held for a waiting gang job (placement.c) */
+    unsigned runtimes; /* RT_* bits */
+    int preempted;     /* leaving because it was preempted */
+    int joined;        /* registered without its provider creating it (by hand):
+                        * never released by scale-in, never deleted by the
+                        * provider, and its key outlives a loss */
+    uint64_t resv_job; /* held for a waiting gang job (placement.c) */
     int64_t resv_until; /* wall ms it is expected free; INT64_MAX: unknown */
     node_gpus_t *gpus;  /* NULL for nodes that never reported a GPU */
 };
@@ -275,6 +282,9 @@ size_t node_gpus_update(node_t *n, Drover__GpuInfo **gpus, size_t ngpus,
                         job_t **lost, char (*why)[160]);
 /* Forgets a node that holds no job: memory, row, key. */
 void node_forget(sched_t *self, node_t *n, const char *reason);
+/* The same, but its key stays valid (a lost node that joined by hand may
+ * register again when it comes back). */
+void node_forget_keep_key(sched_t *self, node_t *n, const char *reason);
 /* A node asked of the provider: in memory, with its row and an event. */
 node_t *node_create(sched_t *self, cluster_t *c, const char *name, int pid,
                     int64_t now);
@@ -361,6 +371,9 @@ void job_forget(sched_t *self, job_t *j);
 
 /* Requeues the node's jobs, then forgets it (row, key, event). */
 void node_remove(sched_t *self, node_t *n, const char *why);
+/* A lost node that joined by hand: its jobs are requeued and it is
+ * forgotten, but not deleted and not expelled (its key stays valid). */
+void node_lose_joined(sched_t *self, node_t *n, const char *why);
 /* A node is being preempted: its jobs are requeued, it is released. */
 void node_preempted(sched_t *self, node_t *n, const char *why);
 /* Applies a GPU report; jobs holding a GPU that vanished or turned

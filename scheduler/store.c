@@ -49,12 +49,12 @@ static const char *s_sql[ST_COUNT] = {
         " resume_program, suspend_program, provider_url, locked, identity,"
         " identity_principal FROM clusters ORDER BY name",
     [ST_NODE_PUT] = "INSERT OR REPLACE INTO nodes(name, cluster, state, cpus,"
-                    " memory_mb, vm_size, pid, created_at)"
-                    " VALUES(?,?,?,?,?,?,?,?)",
+                    " memory_mb, vm_size, pid, created_at, joined)"
+                    " VALUES(?,?,?,?,?,?,?,?,?)",
     [ST_NODE_STATE] = "UPDATE nodes SET state = ? WHERE name = ?",
     [ST_NODE_DEL] = "DELETE FROM nodes WHERE name = ?",
     [ST_NODE_ALL] = "SELECT name, cluster, state, cpus, memory_mb, vm_size,"
-                    " pid, created_at FROM nodes ORDER BY name",
+                    " pid, created_at, joined FROM nodes ORDER BY name",
     [ST_JOB_INSERT] =
         "INSERT INTO jobs(name, cluster, state, priority, cpus, memory_mb,"
         " nodes, procs_per_node, gpus, max_retries, time_limit_s, attempts,"
@@ -108,7 +108,7 @@ static const char *s_schema =
     " name TEXT PRIMARY KEY, cluster TEXT NOT NULL, state TEXT NOT NULL,"
     " cpus INTEGER NOT NULL, memory_mb INTEGER NOT NULL,"
     " vm_size TEXT NOT NULL, pid INTEGER NOT NULL DEFAULT 0,"
-    " created_at INTEGER NOT NULL);"
+    " created_at INTEGER NOT NULL, joined INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS jobs("
     " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
     " cluster TEXT NOT NULL, state TEXT NOT NULL,"
@@ -160,6 +160,30 @@ static int s_exec(store_t *self, const char *sql)
     return 0;
 }
 
+/* Brings a database made by an older version up to this schema; each
+ * step is idempotent and says what it adds. */
+static int s_migrate(store_t *self)
+{
+    sqlite3_stmt *st = NULL;
+    int has_joined = 0;
+    if (sqlite3_prepare_v2(self->db, "PRAGMA table_info(nodes)", -1, &st,
+                           NULL) != SQLITE_OK)
+        return s_fail(self, "table_info");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *col = sqlite3_column_text(st, 1);
+        if (col && strcmp((const char *)col, "joined") == 0)
+            has_joined = 1;
+    }
+    sqlite3_finalize(st);
+    /* 2: nodes that joined by hand are told apart from the provider's */
+    if (!has_joined &&
+        s_exec(self, "ALTER TABLE nodes ADD COLUMN joined INTEGER NOT NULL "
+                     "DEFAULT 0") < 0)
+        return DR_EDB;
+    return s_exec(self, "UPDATE meta SET value = '2' WHERE key = "
+                        "'schema_version' AND CAST(value AS INTEGER) < 2");
+}
+
 store_t *store_new(const char *state_dir)
 {
     store_t *self = dr_calloc(1, sizeof *self);
@@ -177,7 +201,7 @@ store_t *store_new(const char *state_dir)
         s_exec(self, "PRAGMA synchronous=FULL") < 0 ||
         s_exec(self, "PRAGMA foreign_keys=ON") < 0 ||
         s_exec(self, "PRAGMA wal_autocheckpoint=0") < 0 ||
-        s_exec(self, s_schema) < 0)
+        s_exec(self, s_schema) < 0 || s_migrate(self) < 0)
         goto fail;
     for (int i = 0; i < ST_COUNT; i++) {
         if (sqlite3_prepare_v3(self->db, s_sql[i], -1,
@@ -352,6 +376,7 @@ int store_node_put(store_t *self, const store_node_t *n)
     s_text(st, 6, n->vm_size);
     sqlite3_bind_int(st, 7, n->pid);
     sqlite3_bind_int64(st, 8, n->created_at_ms);
+    sqlite3_bind_int(st, 9, n->joined);
     return s_step_done(self, ST_NODE_PUT);
 }
 
@@ -383,6 +408,7 @@ int store_node_each(store_t *self, store_node_cb cb, void *arg)
         s_copy(n.vm_size, sizeof n.vm_size, sqlite3_column_text(st, 5));
         n.pid = sqlite3_column_int(st, 6);
         n.created_at_ms = sqlite3_column_int64(st, 7);
+        n.joined = sqlite3_column_int(st, 8);
         cb(arg, &n);
     }
     sqlite3_reset(st);

@@ -43,6 +43,7 @@ typedef struct {
     char vm_size[64];
     int pid;
     int64_t created_at_ms;
+    int joined; /* registered without its provider creating it */
 } store_node_t;
 
 typedef struct {
