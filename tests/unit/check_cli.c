@@ -1,7 +1,7 @@
 /* check_cli.c - unit tests of the drover CLI (scheduler/cli/).
  *
- * The CLI is an executable, not a library, so this test #includes its
- * sources (all but drover.c, which holds main()).  It checks flag parsing
+ * It links cli_core, the CLI built as a library (all but drover.c, which
+ * holds main()).  It checks flag parsing
  * and validation, table and JSON rendering, the timeout path against an
  * endpoint nobody listens on, and whole commands against a small scripted
  * ROUTER "scheduler" running in a forked child (not a thread: the build's
@@ -9,13 +9,9 @@
  * binary sits in the working directory (ctest runs in the build dir) it also
  * checks the binary's error line and exit status.
  */
-#include "../../scheduler/cli/cli_parse.c"
-#include "../../scheduler/cli/cli_output.c"
-#include "../../scheduler/cli/cli_conn.c"
-#include "../../scheduler/cli/cli_cluster.c"
-#include "../../scheduler/cli/cli_job.c"
-#include "../../scheduler/cli/cli_node.c"
-#include "../../scheduler/cli/cli_quota.c"
+#include "cli.h"
+#include "dr_err.h"
+#include "wire.h"
 
 #include <check.h>
 #include <stdlib.h>
