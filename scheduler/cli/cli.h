@@ -16,6 +16,7 @@
 #ifndef DR_CLI_H
 #define DR_CLI_H
 
+#include "opts.h"
 #include "util.h"
 #include "wire.h"
 
@@ -32,7 +33,6 @@
 #define CLI_JOB_PAGE 1000
 #define CLI_LOGS_POLL_MS 300
 #define CLI_WAIT_POLL_MS 500
-#define CLI_MAX_OPTS 16
 #define CLI_EVENTS_MAX 10000          /* the scheduler caps --limit there */
 #define CLI_QUOTA_CORES_MAX 100000000 /* and quota cores there */
 
@@ -95,7 +95,9 @@ int cli_fail(cli_ctx_t *ctx, int code, const char *fmt, ...)
 int cli_usage(cli_ctx_t *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* One option of a command.  `lname` is "--name", `sname` "-n" or NULL. */
+/* One option of a command, for commands that only collect argv strings:
+ * `lname` is "--name", `sname` "-n" or NULL.  Commands whose options fill
+ * fields use opt_def_t rows (common/opts.h) through cli_args_parse. */
 typedef struct {
     const char *lname;
     const char *sname;
@@ -103,27 +105,27 @@ typedef struct {
     int multi;   /* may repeat; every value kept (e.g. --env) */
 } cli_opt_t;
 
-/* What cli_opts_parse found.  Values point into argv. */
-typedef struct {
-    int nspec;
-    int seen[CLI_MAX_OPTS];          /* times each option was given */
-    const char *val[CLI_MAX_OPTS];   /* last value */
-    const char **list[CLI_MAX_OPTS]; /* every value of a multi option */
-    int nlist[CLI_MAX_OPTS];
-    char **pos; /* positional arguments */
-    int npos;
-    char **rest; /* after "--" (NULL if no "--") */
-    int nrest;
-    int dashdash; /* "--" was present */
-} cli_args_t;
+/* What a command line held (common/opts.h).  Values point into argv. */
+typedef opts_args_t cli_args_t;
 
-/* Parses argv against specs (terminated by a zeroed entry).  "-o FMT" and
- * "--output FMT" are accepted everywhere and set ctx->out.  "--opt=value"
- * works for long options.  Unknown options, missing values: usage errors.
- * Call cli_args_free afterwards whatever it returns. */
+/* Parses argv against n option rows, filling base's fields (base may be
+ * NULL for rows of OPT_NONE).  Positional arguments and "--" are kept for
+ * the caller.  "-o FMT" and "--output FMT" are accepted everywhere and set
+ * ctx->out.  A malformed line (unknown option, missing value) is a usage
+ * error; a bad value is a plain one naming the flag.  Call cli_args_free
+ * afterwards whatever it returns. */
+int cli_args_parse(cli_ctx_t *ctx, const opt_def_t *defs, size_t n, void *base,
+                   int argc, char **argv, cli_args_t *a);
+
+/* The same for a cli_opt_t table (terminated by a zeroed entry). */
 int cli_opts_parse(cli_ctx_t *ctx, const cli_opt_t *specs, int argc,
                    char **argv, cli_args_t *out);
 void cli_args_free(cli_args_t *a);
+
+/* A usage error when a holds positional arguments or "--". */
+int cli_args_none(cli_ctx_t *ctx, const cli_args_t *a);
+/* Parses a command that takes no options and no arguments (but -o). */
+int cli_parse_none(cli_ctx_t *ctx, int argc, char **argv);
 
 /* Index of an option in its spec table by long name (for readable code). */
 int cli_opt_index(const cli_opt_t *specs, const char *lname);
