@@ -341,6 +341,10 @@ int opts_parse_args(const opts_table_t *t, int argc, char **argv, void *base,
             int rc = s_option(t, argc, argv, &i, base, a, err, errlen);
             if (rc < 0)
                 return rc;
+        } else if (t->flags & OPTS_STOP) {
+            a->rest = argv + i;
+            a->nrest = argc - i;
+            break;
         } else if (t->flags & OPTS_POSITIONAL) {
             a->pos[a->npos++] = arg;
         } else {

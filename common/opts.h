@@ -71,6 +71,9 @@ typedef struct {
 #define OPTS_POSITIONAL 0x2u /* positional arguments are kept, not refused */
 #define OPTS_DASHDASH 0x4u   /* "--" ends the options; the rest is kept */
 #define OPTS_HELP 0x8u       /* -h / --help make opts_parse_args return 1 */
+#define OPTS_STOP                                                              \
+    0x10u /* the first positional ends the options: it and                     \
+             what follows are kept in rest */
 
 typedef struct {
     const opt_def_t *defs;
@@ -89,7 +92,8 @@ typedef struct {
     int nlist[OPTS_MAX];
     char **pos; /* positional arguments (OPTS_POSITIONAL) */
     int npos;
-    char **rest; /* after "--" (OPTS_DASHDASH; NULL if no "--") */
+    char **rest; /* after "--" (OPTS_DASHDASH) or from the first positional
+                    (OPTS_STOP); else NULL */
     int nrest;
     int dashdash; /* "--" was present */
     int usage;    /* the error was the line's shape, not a value */

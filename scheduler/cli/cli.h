@@ -177,7 +177,86 @@ int cli_parse_cluster_events(cli_ctx_t *ctx, int argc, char **argv,
 int cli_parse_node_ref(cli_ctx_t *ctx, int argc, char **argv,
                        Drover__NodeRef *r);
 
-/* ---- cli_output.c: rendering ----------------------------------------------
+/* ---- cli_view.c: one shape for showing every resource ---------------------
+ *
+ * A view says, for one message type, its JSON object (a table of fields:
+ * key, C type, where), its table (columns: header, how a cell is made) and
+ * its "key: value" form.  cli_call_list / cli_call_one do the whole
+ * "send, fail on an error reply, render as JSON or a table" of a command.
+ */
+
+typedef enum {
+    CLI_F_STR,  /* char *: "" for NULL in JSON, "-" for empty in a table */
+    CLI_F_TEXT, /* char *: as it is, also in a table */
+    CLI_F_I32,
+    CLI_F_U32,
+    CLI_F_I64,
+    CLI_F_U64,
+    CLI_F_BOOL,
+    CLI_F_TIME, /* int64 ms: a number in JSON, "2026-...Z" in a table */
+    CLI_F_STRS, /* char ** with a count: an array / "a,b" or "-" */
+    CLI_F_U32S, /* uint32_t * with a count: an array */
+    CLI_F_OBJS, /* messages with a count: an array of `sub`'s objects */
+} cli_ftype_t;
+
+struct cli_view;
+
+/* One field of a message: its JSON key, its type and offsets. */
+typedef struct {
+    const char *key;
+    cli_ftype_t type;
+    size_t off;
+    size_t n_off; /* repeated fields: the offset of the count */
+    const struct cli_view *sub;
+} cli_field_t;
+
+/* A table cell made by hand; now_ms for ages. */
+typedef void (*cli_cell_fn)(dr_buf_t *cell, const void *msg, int64_t now_ms);
+
+/* One column: header, and either a field (type, off, n_off) or a fn. */
+typedef struct {
+    const char *header;
+    cli_ftype_t type;
+    size_t off;
+    size_t n_off;
+    cli_cell_fn fn;
+    int width; /* fixed width; 0: as wide as the widest cell */
+} cli_col_t;
+
+typedef struct cli_view {
+    const cli_field_t *fields;
+    size_t nfields;
+    const cli_col_t *cols;
+    size_t ncols;
+    const char *sep; /* between cells; "  " if NULL */
+    void (*show)(dr_buf_t *b, const void *msg); /* key: value lines */
+    /* the reply that carries a list of them, and how to get the list */
+    int list_body;
+    const void *const *(*items)(const dr_env_t *rep, size_t *n);
+    /* the reply that carries one of them, and how to get it */
+    int one_body;
+    const void *(*one)(const dr_env_t *rep);
+    const char *one_name; /* for "empty cluster_info reply" */
+} cli_view_t;
+
+extern const cli_view_t cli_cluster_view, cli_job_view, cli_node_view,
+    cli_gpu_view, cli_quota_view, cli_event_view, cli_key_view;
+
+/* The message as a JSON object (new reference). */
+json_t *cli_view_json(const cli_view_t *v, const void *msg);
+/* The messages as an aligned table with a header row, appended to b. */
+void cli_view_table(dr_buf_t *b, const cli_view_t *v, const void *const *msgs,
+                    size_t n, int64_t now_ms);
+/* Prints messages as a JSON array or a table; one as an object or its
+ * key: value lines. */
+int cli_emit_list(cli_ctx_t *ctx, const cli_view_t *v, const void *const *msgs,
+                  size_t n);
+int cli_emit_one(cli_ctx_t *ctx, const cli_view_t *v, const void *msg);
+/* Sends req, expects v's list (or one) reply, prints it. */
+int cli_call_list(cli_ctx_t *ctx, dr_env_t *req, const cli_view_t *v);
+int cli_call_one(cli_ctx_t *ctx, dr_env_t *req, const cli_view_t *v);
+
+/* ---- cli_output.c: the views of each resource, and formatters ------------
  */
 
 json_t *cli_job_json(const Drover__Job *j);
