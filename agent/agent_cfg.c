@@ -202,17 +202,9 @@ static int s_check_values(agent_cfg_t *cfg, char *err, size_t errlen)
 static void s_derive(agent_cfg_t *cfg)
 {
     if (!cfg->launcher) {
-        char self[4096];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n > 0) {
-            self[n] = '\0';
-            char *slash = strrchr(self, '/');
-            if (slash)
-                *slash = '\0';
-            cfg->launcher = dr_asprintf("%s/drover-launch", self);
-        } else {
+        cfg->launcher = opts_beside_self("drover-launch");
+        if (!cfg->launcher)
             cfg->launcher = dr_strdup("/usr/local/bin/drover-launch");
-        }
     }
     if (!cfg->work_dir && cfg->name)
         cfg->work_dir = dr_asprintf("/tmp/drover-agent-%s", cfg->name);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S_STR_MAX 4096 /* a copied string without its own limit */
 
@@ -452,6 +453,19 @@ int opts_load_file(const opts_table_t *t, const char *path, void *base,
         snprintf(err, errlen, "config %s: %s", path, why);
     dr_buf_free(&b);
     return rc;
+}
+
+char *opts_beside_self(const char *file)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return NULL;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = '\0';
+    return dr_asprintf("%s/%s", self, file);
 }
 
 /* ---- help ---------------------------------------------------------------- */

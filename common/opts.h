@@ -136,6 +136,11 @@ void opts_usage(const opts_table_t *t, dr_buf_t *b);
 /* Frees the strings OPT_STR rows of size 0 hold in base. */
 void opts_free(const opts_table_t *t, void *base);
 
+/* "DIR/file" where DIR holds this program (a default path of a helper
+ * program installed beside it), malloc'd; NULL when /proc/self/exe cannot
+ * be read. */
+char *opts_beside_self(const char *file);
+
 /* "500ms", "1.5s", "30m", "2h", "1d", "90" (s) -> milliseconds. */
 int opts_parse_duration_ms(const char *s, int64_t *ms);
 

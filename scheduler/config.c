@@ -102,18 +102,11 @@ static int s_finish(sched_opts_t *o, char *err, size_t errlen)
         }
     }
     if (!o->agent_bin[0]) {
-        char self[1024];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n > 0) {
-            self[n] = '\0';
-            char *slash = strrchr(self, '/');
-            if (slash)
-                *slash = '\0';
-            snprintf(o->agent_bin, sizeof o->agent_bin, "%.1000s/drover-agent",
-                     self);
-        } else {
-            snprintf(o->agent_bin, sizeof o->agent_bin, "drover-agent");
-        }
+        char *bin = opts_beside_self("drover-agent");
+        snprintf(o->agent_bin, sizeof o->agent_bin, "%s",
+                 bin && strlen(bin) < sizeof o->agent_bin ? bin
+                                                          : "drover-agent");
+        free(bin);
     }
     if (o->heartbeat_timeout_ms <= o->heartbeat_interval_ms) {
         snprintf(err, errlen,

@@ -3,8 +3,8 @@
  *
  * Each handler parses and validates its flags (cli_parse.c), sends one
  * request, and prints the reply through the cluster or event view
- * (cli_output.c).  It owns only the reply
- * envelope it received, which it frees before returning; it never exits.
+ * (cli_output.c).  It owns only the reply envelope it received, which it
+ * frees before returning; it never exits.
  */
 #include "cli.h"
 #include "dr_err.h"
@@ -71,38 +71,47 @@ out:
     return rc;
 }
 
-int cli_cluster_show(cli_ctx_t *ctx, int argc, char **argv)
+/* Parses the "-n NAME" of show and delete into ref, and makes req a
+ * request of the given body about it (the caller points the body at ref). */
+static int s_ref_req(cli_ctx_t *ctx, int argc, char **argv,
+                     Drover__ClusterRef *ref, dr_env_t *req, int body)
 {
     const char *name = NULL;
     int rc = s_parse_name(ctx, argc, argv, &name);
     if (rc < 0)
         return rc;
-    Drover__ClusterRef ref = DROVER__CLUSTER_REF__INIT;
-    ref.name = (char *)name;
+    drover__cluster_ref__init(ref);
+    ref->name = (char *)name;
+    wire_env_init(req, 0);
+    req->body_case = body;
+    return 0;
+}
+
+int cli_cluster_show(cli_ctx_t *ctx, int argc, char **argv)
+{
+    Drover__ClusterRef ref;
     dr_env_t req;
-    wire_env_init(&req, 0);
-    req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_SHOW;
+    int rc = s_ref_req(ctx, argc, argv, &ref, &req,
+                       DROVER__ENVELOPE__BODY_CLUSTER_SHOW);
+    if (rc < 0)
+        return rc;
     req.cluster_show = &ref;
     return cli_cluster_call(ctx, &req);
 }
 
 int cli_cluster_delete(cli_ctx_t *ctx, int argc, char **argv)
 {
-    const char *name = NULL;
-    int rc = s_parse_name(ctx, argc, argv, &name);
+    Drover__ClusterRef ref;
+    dr_env_t req, *rep = NULL;
+    int rc = s_ref_req(ctx, argc, argv, &ref, &req,
+                       DROVER__ENVELOPE__BODY_CLUSTER_DELETE);
     if (rc < 0)
         return rc;
-    Drover__ClusterRef ref = DROVER__CLUSTER_REF__INIT;
-    ref.name = (char *)name;
-    dr_env_t req;
-    wire_env_init(&req, 0);
-    req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_DELETE;
     req.cluster_delete = &ref;
-    dr_env_t *rep = NULL;
     if ((rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_OK, &rep)) < 0)
         return rc;
-    rc = cli_print_ok(ctx, rep->ok, "name", json_string(name),
-                      "cluster %s deleted", name);
+    rc = cli_print_ok(ctx, rep->ok, "name", json_string(ref.name),
+                      "cluster %s deleted", ref.name);
     wire_free(&rep);
     return rc;
 }

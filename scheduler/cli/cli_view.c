@@ -241,30 +241,35 @@ int cli_emit_one(cli_ctx_t *ctx, const cli_view_t *v, const void *msg)
     return rc;
 }
 
-int cli_call_list(cli_ctx_t *ctx, dr_env_t *req, const cli_view_t *v)
+/* Sends req, expects v's list reply (one == 0) or its one-object reply,
+ * prints what it carries. */
+static int s_call(cli_ctx_t *ctx, dr_env_t *req, const cli_view_t *v, int one)
 {
     dr_env_t *rep = NULL;
-    int rc = cli_call(ctx, req, v->list_body, &rep);
+    int rc = cli_call(ctx, req, one ? v->one_body : v->list_body, &rep);
     if (rc < 0)
         return rc;
     size_t n = 0;
-    const void *const *msgs = v->items(rep, &n);
-    rc = cli_emit_list(ctx, v, msgs, msgs ? n : 0);
+    const void *msg = one ? v->one(rep) : NULL;
+    const void *const *msgs = one ? NULL : v->items(rep, &n);
+    if (!one)
+        rc = cli_emit_list(ctx, v, msgs, msgs ? n : 0);
+    else if (msg)
+        rc = cli_emit_one(ctx, v, msg);
+    else
+        rc = cli_fail(ctx, DR_EPROTO, "empty %s reply", v->one_name);
     wire_free(&rep);
     return rc;
 }
 
+int cli_call_list(cli_ctx_t *ctx, dr_env_t *req, const cli_view_t *v)
+{
+    return s_call(ctx, req, v, 0);
+}
+
 int cli_call_one(cli_ctx_t *ctx, dr_env_t *req, const cli_view_t *v)
 {
-    dr_env_t *rep = NULL;
-    int rc = cli_call(ctx, req, v->one_body, &rep);
-    if (rc < 0)
-        return rc;
-    const void *msg = v->one(rep);
-    rc = msg ? cli_emit_one(ctx, v, msg)
-             : cli_fail(ctx, DR_EPROTO, "empty %s reply", v->one_name);
-    wire_free(&rep);
-    return rc;
+    return s_call(ctx, req, v, 1);
 }
 
 int cli_print_ok(cli_ctx_t *ctx, const Drover__Ok *ok, const char *key,
