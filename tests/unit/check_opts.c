@@ -254,8 +254,8 @@ START_TEST(test_table_flags)
         opts_parse_args(&once, 1, ARGV("--help"), &o, &a, err, sizeof err),
         DR_EINVAL);
     opts_args_free(&a);
-    ck_assert_int_eq(opts_parse_args(&stop, 4, ARGV("-f", "cmd", "-c", "x"), &o,
-                                     &a, err, sizeof err),
+    char *line[] = {"-f", "cmd", "-c", "x", NULL}; /* a.rest points in */
+    ck_assert_int_eq(opts_parse_args(&stop, 4, line, &o, &a, err, sizeof err),
                      0);
     ck_assert_int_eq(o.flag, 1);
     ck_assert_int_eq(a.nrest, 3);
