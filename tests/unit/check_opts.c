@@ -5,6 +5,8 @@
  * config text; each error path is checked for its message, which must name
  * the option.
  */
+#include "agent_cfg.h"
+#include "config.h"
 #include "dr_err.h"
 #include "log.h"
 #include "opts.h"
@@ -12,6 +14,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     char dir[16];
@@ -338,6 +341,83 @@ START_TEST(test_usage)
 }
 END_TEST
 
+/* The programs' own tables: the agent's durations and their old
+ * millisecond aliases, the scheduler's flags and --config=FILE. */
+START_TEST(test_programs)
+{
+    char err[512];
+    agent_cfg_t cfg;
+    char *ok[] = {"drover-agent",
+                  "--name",
+                  "n1",
+                  "--cluster",
+                  "c1",
+                  "--vm-size",
+                  "s",
+                  "--cpus",
+                  "2",
+                  "--memory-mb",
+                  "512",
+                  "--heartbeat-interval",
+                  "2s",
+                  "--grace-period=500ms",
+                  "--scheduled-events-interval",
+                  "3",
+                  NULL};
+    ck_assert_int_eq(agent_cfg_parse(&cfg, 16, ok, err, sizeof err), 0);
+    ck_assert_int_eq(cfg.heartbeat_ms, 2000);
+    ck_assert_int_eq(cfg.grace_ms, 500);
+    ck_assert_int_eq(cfg.scheduled_events_interval_ms, 3000);
+    ck_assert_str_eq(cfg.docker_socket, "/var/run/docker.sock");
+    agent_cfg_free(&cfg);
+    ok[11] = "--heartbeat-ms";
+    ok[12] = "750";
+    ok[13] = "--grace-ms=20";
+    ok[14] = "--scheduled-events-interval-ms";
+    ok[15] = "200";
+    ck_assert_int_eq(agent_cfg_parse(&cfg, 16, ok, err, sizeof err), 0);
+    ck_assert_int_eq(cfg.heartbeat_ms, 750);
+    ck_assert_int_eq(cfg.grace_ms, 20);
+    ck_assert_int_eq(cfg.scheduled_events_interval_ms, 200);
+    agent_cfg_free(&cfg);
+    char *defaults[] = {"drover-agent", "--print-gpus", NULL};
+    ck_assert_int_eq(agent_cfg_parse(&cfg, 2, defaults, err, sizeof err), 0);
+    ck_assert_int_eq(cfg.heartbeat_ms, 5000);
+    ck_assert_int_eq(cfg.grace_ms, 10000);
+    ck_assert_int_eq(cfg.scheduled_events_interval_ms, 1000);
+    agent_cfg_free(&cfg);
+    char *bad[] = {"drover-agent", "--heartbeat-interval", "10ms", NULL};
+    ck_assert_int_eq(agent_cfg_parse(&cfg, 3, bad, err, sizeof err), DR_EINVAL);
+    ck_assert_str_eq(err, "invalid --heartbeat-interval '10ms': expected a "
+                          "duration from 50ms to 1h");
+    char *missing[] = {"drover-agent", "--name", "n1", NULL};
+    ck_assert_int_eq(agent_cfg_parse(&cfg, 3, missing, err, sizeof err),
+                     DR_EINVAL);
+    ck_assert_str_eq(err, "missing required option --cluster");
+    ck_assert_ptr_nonnull(strstr(agent_cfg_usage(), "--heartbeat-ms MS"));
+
+    sched_opts_t o;
+    char path[] = "/tmp/check_opts_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    const char text[] = "heartbeat_interval = 2s\nstate-dir = /x\n";
+    ck_assert_int_eq(write(fd, text, sizeof text - 1), (int)sizeof text - 1);
+    close(fd);
+    char flag[64];
+    snprintf(flag, sizeof flag, "--config=%s", path);
+    char *sargv[] = {"drover-scheduler", "--state-dir", "/y", flag, NULL};
+    ck_assert_int_eq(config_parse_args(4, sargv, &o, err, sizeof err), 0);
+    unlink(path);
+    ck_assert_int_eq(o.heartbeat_interval_ms, 2000);
+    ck_assert_str_eq(o.state_dir, "/y"); /* flags win over the file */
+    ck_assert_str_eq(o.config_file, path);
+    char *sbad[] = {"drover-scheduler", "--nope", NULL};
+    ck_assert_int_eq(config_parse_args(2, sbad, &o, err, sizeof err),
+                     DR_EINVAL);
+    ck_assert_str_eq(err, "unknown option '--nope' (see --help)");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("opts");
@@ -349,6 +429,7 @@ int main(void)
     tcase_add_test(tc, test_table_flags);
     tcase_add_test(tc, test_text);
     tcase_add_test(tc, test_usage);
+    tcase_add_test(tc, test_programs);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
