@@ -244,6 +244,9 @@ typedef struct cli_view {
 extern const cli_view_t cli_cluster_view, cli_job_view, cli_node_view,
     cli_gpu_view, cli_quota_view, cli_event_view, cli_key_view;
 
+/* "2026-11-28T12:00:00Z" (UTC); "-" when ms is 0. */
+void cli_fmt_time(char *buf, size_t len, int64_t ms);
+
 /* The message as a JSON object (new reference). */
 json_t *cli_view_json(const cli_view_t *v, const void *msg);
 /* The messages as an aligned table with a header row, appended to b. */
@@ -299,8 +302,6 @@ void cli_fmt_quota(char *buf, size_t len, int64_t used, int64_t limit);
 
 /* "5s", "3m", "2h", "4d"; "-" when then_ms is 0. */
 void cli_fmt_age(char *buf, size_t len, int64_t now_ms, int64_t then_ms);
-/* "2026-11-28T12:00:00Z" (UTC); "-" when ms is 0. */
-void cli_fmt_time(char *buf, size_t len, int64_t ms);
 /* The argv as a shell would need it typed, single-quoting where needed. */
 void cli_fmt_command(dr_buf_t *b, char *const *argv, size_t n);
 

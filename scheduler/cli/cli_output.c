@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Field and column initialisers: FLD(key, type, Msg, field), ... */
 #define FLD(k, t, m, f)                                                        \
@@ -60,19 +59,6 @@ void cli_fmt_age(char *buf, size_t len, int64_t now_ms, int64_t then_ms)
         snprintf(buf, len, "%lldh", (long long)(s / 3600));
     else
         snprintf(buf, len, "%lldd", (long long)(s / 86400));
-}
-
-void cli_fmt_time(char *buf, size_t len, int64_t ms)
-{
-    if (ms <= 0) {
-        snprintf(buf, len, "-");
-        return;
-    }
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) ||
-        strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(buf, len, "%lld", (long long)ms);
 }
 
 /* Characters that survive a POSIX shell unquoted. */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- JSON ------------------------------------------------------------------
  */
@@ -109,6 +110,19 @@ json_t *cli_view_json(const cli_view_t *v, const void *msg)
 
 /* ---- tables ----------------------------------------------------------------
  */
+
+void cli_fmt_time(char *buf, size_t len, int64_t ms)
+{
+    if (ms <= 0) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) ||
+        strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, len, "%lld", (long long)ms);
+}
 
 /* A column's cell of msg, made from its field or by its function. */
 static void s_cell(dr_buf_t *b, const cli_col_t *c, const void *msg,
