@@ -749,12 +749,5 @@ static Suite *s_suite(void)
 
 int main(void)
 {
-    /* the fake schedulers here speak plain ZeroMQ; CURVE is tested with
-     * the real daemons in tests/integration/test_security.sh */
-    setenv("DROVER_INSECURE", "1", 1);
-    SRunner *sr = srunner_create(s_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return cli_test_run(s_suite());
 }

@@ -93,4 +93,17 @@ static inline void cli_test_gpu_node(Drover__Node *n,
     n->created_at_ms = 1700000000000 - 60000;
 }
 
+/* Runs the suite as every check_cli* program does; the exit status. */
+static inline int cli_test_run(Suite *s)
+{
+    /* the fake schedulers here speak plain ZeroMQ; CURVE is tested with
+     * the real daemons in tests/integration/test_security.sh */
+    setenv("DROVER_INSECURE", "1", 1);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 #endif
