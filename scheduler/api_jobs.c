@@ -172,7 +172,37 @@ typedef struct {
     char gpubuf[sizeof((store_job_t *)0)->gpu_indices];
     char *uuids[DR_MAX_GPUS];
     uint32_t idx[DR_MAX_GPUS];
+    char *redacted_argv[1];
+    Drover__KeyValue **redacted_env; /* owned, with redacted_kv */
+    Drover__KeyValue *redacted_kv;
 } job_scratch_t;
+
+static void s_scratch_clear(job_scratch_t *x)
+{
+    free(x->redacted_env);
+    free(x->redacted_kv);
+}
+
+/* Another user's command line and environment values may hold secrets
+ * (a password flag, a token): only the owner and admins read them. */
+static void s_redact(Drover__Job *m, const Drover__Job *spec, job_scratch_t *x)
+{
+    static char mark[] = "<redacted>";
+    x->redacted_argv[0] = mark;
+    m->argv = x->redacted_argv;
+    m->n_argv = 1;
+    size_t n = spec->n_env;
+    x->redacted_env = dr_calloc(n + 1, sizeof *x->redacted_env);
+    x->redacted_kv = dr_calloc(n + 1, sizeof *x->redacted_kv);
+    for (size_t i = 0; i < n; i++) {
+        drover__key_value__init(&x->redacted_kv[i]);
+        x->redacted_kv[i].key = spec->env[i]->key;
+        x->redacted_kv[i].value = mark;
+        x->redacted_env[i] = &x->redacted_kv[i];
+    }
+    m->env = x->redacted_env;
+    m->n_env = n;
+}
 
 /* Fills a Job message from a row; *spec_out (free with
  * drover__job__free_unpacked) owns the argv/env strings. */
@@ -195,6 +225,8 @@ static void s_job_msg(const sched_t *s, const store_job_t *row, Drover__Job *m,
         m->env = spec->env;
         m->image = spec->image;
         m->distribution = spec->distribution;
+        if (!s->req.admin && strcmp(row->owner, s->req.user) != 0)
+            s_redact(m, spec, x);
     }
     m->cpus = row->cpus;
     m->memory_mb = row->memory_mb;
@@ -264,6 +296,7 @@ void api_job_show(sched_t *s, const char *rid, dr_env_t *env)
     sched_reply_client(s, rid, &out);
     if (spec)
         drover__job__free_unpacked(spec, NULL);
+    s_scratch_clear(x);
     free(x);
     job_row_clear(&row);
 }
@@ -287,6 +320,7 @@ static int s_list_cb(void *arg, const store_job_t *row)
         a->scratch = dr_realloc(a->scratch, a->cap * sizeof *a->scratch);
     }
     size_t i = a->n++;
+    memset(&a->scratch[i], 0, sizeof a->scratch[i]);
     a->rows[i] = *row;
     a->rows[i].spec = dr_malloc(row->spec_len);
     memcpy(a->rows[i].spec, row->spec, row->spec_len);
@@ -301,6 +335,7 @@ static void s_list_free(list_acc_t *a)
             drover__job__free_unpacked(a->specs[i], NULL);
         job_row_clear(&a->rows[i]);
         free(a->msgs[i]);
+        s_scratch_clear(&a->scratch[i]);
     }
     free(a->msgs);
     free(a->specs);

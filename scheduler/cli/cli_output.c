@@ -266,10 +266,21 @@ void cli_render_clusters(dr_buf_t *b, Drover__Cluster *const *c, size_t n)
 /* ---- jobs -------------------------------------------------------------------
  */
 
+static const cli_field_t s_kv_fields[] = {
+    FLD("key", CLI_F_STR, Drover__KeyValue, key),
+    FLD("value", CLI_F_STR, Drover__KeyValue, value),
+};
+
+static const cli_view_t s_kv_view = {
+    .fields = s_kv_fields,
+    .nfields = NROWS(s_kv_fields),
+};
+
 static const cli_field_t s_job_fields[] = {
     FLD("id", CLI_F_U64, Drover__Job, id),
     FLD("name", CLI_F_STR, Drover__Job, name),
     FLD("cluster", CLI_F_STR, Drover__Job, cluster),
+    FLD("owner", CLI_F_STR, Drover__Job, owner),
     FLD("state", CLI_F_STR, Drover__Job, state),
     FLD("exit_code", CLI_F_I32, Drover__Job, exit_code),
     FLD("attempts", CLI_F_U32, Drover__Job, attempts),
@@ -287,6 +298,8 @@ static const cli_field_t s_job_fields[] = {
     FLD("time_limit_s", CLI_F_U32, Drover__Job, time_limit_s),
     FLD("image", CLI_F_STR, Drover__Job, image),
     REP("command", CLI_F_STRS, Drover__Job, argv),
+    {"env", CLI_F_OBJS, offsetof(Drover__Job, env),
+     offsetof(Drover__Job, n_env), &s_kv_view},
     FLD("submitted_at", CLI_F_I64, Drover__Job, submitted_at_ms),
     FLD("started_at", CLI_F_I64, Drover__Job, started_at_ms),
     FLD("ended_at", CLI_F_I64, Drover__Job, ended_at_ms),
