@@ -17,6 +17,12 @@
 #define MAX_ARGS 1024
 #define MAX_ARG_BYTES (64 * 1024)
 #define MAX_ENV 1024
+#define MAX_TIME_LIMIT_S (366 * 24 * 3600)
+/* space and the control characters: never in an image reference */
+#define S_CTRL_SP                                                              \
+    " \x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13"  \
+    "\x14"                                                                     \
+    "\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f"
 #define MAX_LIST 10000
 #define DEFAULT_LIST 1000
 #define DEFAULT_LOG_CHUNK (64 * 1024)
@@ -61,8 +67,12 @@ static int s_command_valid(const Drover__Job *j, char *why, size_t n)
             return DR_EINVAL;
         }
     }
-    if (j->name && strlen(j->name) > 127) {
-        snprintf(why, n, "job name is longer than 127 characters");
+    /* the CLI's rule, held here too: a raw client's name with a newline
+     * or an escape sequence would forge rows where names are printed */
+    if (j->name && *j->name && !dr_valid_name(j->name)) {
+        snprintf(why, n,
+                 "invalid job name (1-63 letters, digits, '-' or '_', "
+                 "starting with a letter or digit)");
         return DR_EINVAL;
     }
     return 0;
@@ -118,7 +128,12 @@ int api_job_validate(const sched_t *s, const Drover__Job *j, char *why,
         snprintf(why, n, "gpus %u out of range", j->gpus);
         return DR_EINVAL;
     }
-    if (j->image && (strlen(j->image) > 255 || strchr(j->image, ' '))) {
+    if (j->time_limit_s > MAX_TIME_LIMIT_S) {
+        snprintf(why, n, "time limit %u s above the limit of %d s (366 days)",
+                 j->time_limit_s, MAX_TIME_LIMIT_S);
+        return DR_EINVAL;
+    }
+    if (j->image && (strlen(j->image) > 255 || strpbrk(j->image, S_CTRL_SP))) {
         snprintf(why, n, "invalid image reference '%.64s'", j->image);
         return DR_EINVAL;
     }

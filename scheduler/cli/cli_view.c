@@ -170,6 +170,22 @@ static void s_cell(dr_buf_t *b, const cli_col_t *c, const void *msg,
     }
 }
 
+/* A copy of s in which control characters (a newline, an ANSI escape)
+ * are written as \xNN: a value from the scheduler can never forge a row
+ * of a table or drive the terminal. */
+static char *s_escaped(const char *s)
+{
+    dr_buf_t b = {0};
+    dr_buf_append(&b, "", 0);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            dr_buf_printf(&b, "\\x%02x", *p);
+        else
+            dr_buf_append(&b, p, 1);
+    }
+    return b.data;
+}
+
 /* Cells padded to their column's width, sep apart, the last unpadded. */
 static void s_row(dr_buf_t *b, const cli_view_t *v, char **cells,
                   const size_t *w)
@@ -195,7 +211,7 @@ void cli_view_table(dr_buf_t *b, const cli_view_t *v, const void *const *msgs,
     for (size_t r = 0; r < n; r++)
         for (size_t c = 0; c < nc; c++) {
             s_cell(&cell, &v->cols[c], msgs[r], now_ms);
-            cells[(r + 1) * nc + c] = dr_strdup(cell.data);
+            cells[(r + 1) * nc + c] = s_escaped(cell.data);
         }
     for (size_t i = 0; i < (n + 1) * nc; i++) {
         size_t l = strlen(cells[i]);

@@ -225,6 +225,18 @@ START_TEST(test_tables)
         b.data, "ID  NAME   CLUSTER  STATE   EXIT  ATTEMPTS  NODES    AGE\n"
                 "12  train  c1       failed  3     2         c-1,c-2  10m\n"
                 "7   -      gpu      queued  -     0         -        9m\n");
+    /* control characters from the scheduler never reach the terminal as
+     * they are: no forged row, no escape sequence */
+    b.len = 0;
+    j2.name = "x\n99  evil\x1b[2K";
+    cli_render_jobs(&b, jobs, 2, 1700000000000 + 10 * 60 * 1000);
+    ck_assert_ptr_nonnull(strstr(b.data, "x\\x0a99  evil\\x1b[2K"));
+    ck_assert_ptr_null(strchr(b.data, '\x1b'));
+    int lines = 0;
+    for (const char *p = b.data; *p; p++)
+        lines += *p == '\n';
+    ck_assert_int_eq(lines, 3);
+    j2.name = NULL;
     b.len = 0;
     cli_render_job_show(&b, &j1);
     ck_assert_ptr_nonnull(strstr(b.data, "id: 12\n"));

@@ -748,6 +748,22 @@ START_TEST(test_client_validation)
     j.distribution = "mpi";
     fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "above 1");
     j.distribution = NULL;
+    /* names, ranges and images are checked here, not only by the CLI: a
+     * raw client's name with a newline and an ANSI escape would forge a
+     * row of `job list` (regression) */
+    j.name = "ok\n42  evil  c1  succeeded\x1b[2K";
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "invalid job name");
+    j.name = "-dash-first";
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "invalid job name");
+    j.name = "train_1-a";
+    j.time_limit_s = UINT32_MAX;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "time limit");
+    j.time_limit_s = 366 * 24 * 3600 + 1;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "above the limit of");
+    j.time_limit_s = 0;
+    j.image = "busybox\n:latest";
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "invalid image");
+    j.image = NULL;
 
     /* unknown things */
     Drover__JobRef ref = DROVER__JOB_REF__INIT;
