@@ -58,6 +58,8 @@ static const client_cmd_t s_table[] = {
     {DROVER__ENVELOPE__BODY_NODE_SHOW, api_node_show, 0, NULL, NULL},
     {DROVER__ENVELOPE__BODY_NODE_PREEMPT, api_node_preempt, F_ADMIN,
      "node preempt", NULL},
+    {DROVER__ENVELOPE__BODY_NODE_DRAIN, api_node_drain, F_ADMIN, "node drain",
+     NULL},
     {DROVER__ENVELOPE__BODY_CLUSTER_LOCK, api_cluster_lock, F_ADMIN,
      "cluster lock", NULL},
     {DROVER__ENVELOPE__BODY_CLUSTER_EVENTS, api_cluster_events, 0, NULL, NULL},

@@ -109,6 +109,18 @@ void api_node_show(sched_t *s, const char *rid, dr_env_t *env)
     free(x);
 }
 
+void api_node_drain(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__NodeDrain *d = env->node_drain;
+    node_t *nd = api_node_arg(s, rid, env->request_id, d->name);
+    if (!nd)
+        return;
+    node_set_drain(s, nd, d->drain);
+    char msg[160];
+    snprintf(msg, sizeof msg, "node %s: %s", nd->name, node_state_name(nd));
+    api_reply_ok(s, rid, env->request_id, msg);
+}
+
 void api_node_preempt(sched_t *s, const char *rid, dr_env_t *env)
 {
     const char *name = env->node_preempt->name;

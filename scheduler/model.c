@@ -54,6 +54,7 @@ static void s_load_node(void *arg, const store_node_t *row)
     n->memory_mb = row->memory_mb;
     n->pid = row->pid;
     n->joined = row->joined;
+    n->drain = row->drain;
     n->created_at_ms = row->created_at_ms;
     snprintf(n->vm_size, sizeof n->vm_size, "%s", row->vm_size);
     /* keep counting the node sequence from the names we already used */

@@ -27,6 +27,8 @@ const char *node_state_name(const node_t *n)
     case NODE_PREPARING:
         return "preparing";
     case NODE_READY:
+        if (n->drain)
+            return n->njobs ? "draining" : "drained";
         return n->njobs ? "running" : "idle";
     case NODE_LEAVING:
         return "leaving";
@@ -212,6 +214,23 @@ node_t *node_add(sched_t *self, cluster_t *c, const char *name,
     return n;
 }
 
+void node_set_drain(sched_t *self, node_t *n, int drain)
+{
+    if (n->drain == !!drain)
+        return;
+    n->drain = !!drain;
+    node_save(self, n,
+              n->state == NODE_PREPARING ? "preparing"
+              : n->state == NODE_LEAVING ? "leaving"
+                                         : "ready");
+    (void)store_event(self->store, drain ? "node_drain" : "node_resume",
+                      n->cluster->cfg.name, n->name, 0, "node %s %s", n->name,
+                      drain ? "drained: no new tasks" : "resumed");
+    log_info("node %s: %s", n->name, drain ? "drained" : "resumed");
+    if (!drain)
+        cluster_capacity_grew(n->cluster);
+}
+
 void node_save(sched_t *self, const node_t *n, const char *state)
 {
     store_node_t row = {0};
@@ -224,6 +243,7 @@ void node_save(sched_t *self, const node_t *n, const char *state)
     row.pid = n->pid;
     row.created_at_ms = n->created_at_ms;
     row.joined = n->joined;
+    row.drain = n->drain;
     if (store_node_put(self->store, &row) < 0)
         log_error("node %s: cannot persist", n->name);
 }

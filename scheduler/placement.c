@@ -9,7 +9,8 @@
 
 int placement_fits(const node_t *n, const job_t *j)
 {
-    return n->state == NODE_READY && n->cpus_used + j->cpus <= n->cpus &&
+    return n->state == NODE_READY && !n->drain &&
+           n->cpus_used + j->cpus <= n->cpus &&
            n->memory_used_mb + j->memory_mb <= n->memory_mb &&
            (!j->has_image || (n->runtimes & RT_DOCKER)) &&
            (!j->gpus || node_free_gpus(n) >= j->gpus);
@@ -102,7 +103,7 @@ static void s_keep_smallest(node_t **pick, int64_t *key, uint32_t *n,
 static int s_could_host(const node_t *n, const job_t *j)
 {
     uint32_t healthy = node_healthy_gpus(n);
-    return n->state == NODE_READY && j->cpus <= n->cpus &&
+    return n->state == NODE_READY && !n->drain && j->cpus <= n->cpus &&
            j->memory_mb <= n->memory_mb &&
            (!j->has_image || (n->runtimes & RT_DOCKER)) && j->gpus <= healthy;
 }

@@ -157,6 +157,7 @@ struct node {
     char vm_size[64];
     unsigned runtimes; /* RT_* bits */
     int preempted;     /* leaving because it was preempted */
+    int drain;         /* drained (drover node drain): no new tasks */
     int joined;        /* registered without its provider creating it (by hand):
                         * never released by scale-in, never deleted by the
                         * provider, and its key outlives a loss */
@@ -269,6 +270,8 @@ node_t *node_add(sched_t *self, cluster_t *c, const char *name,
                  node_state_t state);
 /* Writes n's row in the given state ("ready", "preparing", ...). */
 void node_save(sched_t *self, const node_t *n, const char *state);
+/* Drains a node (no new tasks; running ones finish) or resumes it. */
+void node_set_drain(sched_t *self, node_t *n, int drain);
 /* Binds job j to n (its share of cpus and memory) and back. */
 void node_bind(node_t *n, job_t *j);
 void node_unbind(node_t *n, job_t *j);
@@ -493,7 +496,7 @@ api_fn api_cluster_create, api_cluster_update, api_cluster_show,
 /* api_jobs.c */
 api_fn api_job_submit, api_job_show, api_job_list, api_job_cancel, api_job_logs;
 /* api_nodes.c */
-api_fn api_node_list, api_node_show, api_node_preempt;
+api_fn api_node_list, api_node_show, api_node_preempt, api_node_drain;
 /* api_admin.c: keys, quotas, managed identities */
 api_fn api_quota_set, api_quota_list, api_key_add, api_key_revoke, api_key_list,
     api_identity_assign, api_identity_verify;

@@ -49,12 +49,12 @@ static const char *s_sql[ST_COUNT] = {
         " resume_program, suspend_program, provider_url, locked, identity,"
         " identity_principal FROM clusters ORDER BY name",
     [ST_NODE_PUT] = "INSERT OR REPLACE INTO nodes(name, cluster, state, cpus,"
-                    " memory_mb, vm_size, pid, created_at, joined)"
-                    " VALUES(?,?,?,?,?,?,?,?,?)",
+                    " memory_mb, vm_size, pid, created_at, joined, drain)"
+                    " VALUES(?,?,?,?,?,?,?,?,?,?)",
     [ST_NODE_STATE] = "UPDATE nodes SET state = ? WHERE name = ?",
     [ST_NODE_DEL] = "DELETE FROM nodes WHERE name = ?",
     [ST_NODE_ALL] = "SELECT name, cluster, state, cpus, memory_mb, vm_size,"
-                    " pid, created_at, joined FROM nodes ORDER BY name",
+                    " pid, created_at, joined, drain FROM nodes ORDER BY name",
     [ST_JOB_INSERT] =
         "INSERT INTO jobs(name, cluster, state, priority, cpus, memory_mb,"
         " nodes, procs_per_node, gpus, max_retries, time_limit_s, attempts,"
@@ -108,7 +108,8 @@ static const char *s_schema =
     " name TEXT PRIMARY KEY, cluster TEXT NOT NULL, state TEXT NOT NULL,"
     " cpus INTEGER NOT NULL, memory_mb INTEGER NOT NULL,"
     " vm_size TEXT NOT NULL, pid INTEGER NOT NULL DEFAULT 0,"
-    " created_at INTEGER NOT NULL, joined INTEGER NOT NULL DEFAULT 0);"
+    " created_at INTEGER NOT NULL, joined INTEGER NOT NULL DEFAULT 0,"
+    " drain INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS jobs("
     " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
     " cluster TEXT NOT NULL, state TEXT NOT NULL,"
@@ -165,7 +166,7 @@ static int s_exec(store_t *self, const char *sql)
 static int s_migrate(store_t *self)
 {
     sqlite3_stmt *st = NULL;
-    int has_joined = 0;
+    int has_joined = 0, has_drain = 0;
     if (sqlite3_prepare_v2(self->db, "PRAGMA table_info(nodes)", -1, &st,
                            NULL) != SQLITE_OK)
         return s_fail(self, "table_info");
@@ -173,6 +174,8 @@ static int s_migrate(store_t *self)
         const unsigned char *col = sqlite3_column_text(st, 1);
         if (col && strcmp((const char *)col, "joined") == 0)
             has_joined = 1;
+        if (col && strcmp((const char *)col, "drain") == 0)
+            has_drain = 1;
     }
     sqlite3_finalize(st);
     /* 2: nodes that joined by hand are told apart from the provider's */
@@ -180,8 +183,13 @@ static int s_migrate(store_t *self)
         s_exec(self, "ALTER TABLE nodes ADD COLUMN joined INTEGER NOT NULL "
                      "DEFAULT 0") < 0)
         return DR_EDB;
-    return s_exec(self, "UPDATE meta SET value = '2' WHERE key = "
-                        "'schema_version' AND CAST(value AS INTEGER) < 2");
+    /* 3: drained nodes (drover node drain) */
+    if (!has_drain &&
+        s_exec(self, "ALTER TABLE nodes ADD COLUMN drain INTEGER NOT NULL "
+                     "DEFAULT 0") < 0)
+        return DR_EDB;
+    return s_exec(self, "UPDATE meta SET value = '3' WHERE key = "
+                        "'schema_version' AND CAST(value AS INTEGER) < 3");
 }
 
 store_t *store_new(const char *state_dir)
@@ -377,6 +385,7 @@ int store_node_put(store_t *self, const store_node_t *n)
     sqlite3_bind_int(st, 7, n->pid);
     sqlite3_bind_int64(st, 8, n->created_at_ms);
     sqlite3_bind_int(st, 9, n->joined);
+    sqlite3_bind_int(st, 10, n->drain);
     return s_step_done(self, ST_NODE_PUT);
 }
 
@@ -409,6 +418,7 @@ int store_node_each(store_t *self, store_node_cb cb, void *arg)
         n.pid = sqlite3_column_int(st, 6);
         n.created_at_ms = sqlite3_column_int64(st, 7);
         n.joined = sqlite3_column_int(st, 8);
+        n.drain = sqlite3_column_int(st, 9);
         cb(arg, &n);
     }
     sqlite3_reset(st);

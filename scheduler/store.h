@@ -44,6 +44,7 @@ typedef struct {
     int pid;
     int64_t created_at_ms;
     int joined; /* registered without its provider creating it */
+    int drain;  /* drained by an admin: takes no new tasks */
 } store_node_t;
 
 typedef struct {

@@ -352,6 +352,10 @@ int cli_cluster_events(cli_ctx_t *ctx, int argc, char **argv);
 int cli_node_list(cli_ctx_t *ctx, int argc, char **argv);
 int cli_node_show(cli_ctx_t *ctx, int argc, char **argv);
 int cli_node_preempt(cli_ctx_t *ctx, int argc, char **argv);
+/* drover node drain NAME: no new tasks, running ones finish (as
+ * `scontrol update state=drain`); resume undoes it.  Admin. */
+int cli_node_drain(cli_ctx_t *ctx, int argc, char **argv);
+int cli_node_resume(cli_ctx_t *ctx, int argc, char **argv);
 int cli_quota_set(cli_ctx_t *ctx, int argc, char **argv);
 int cli_quota_list(cli_ctx_t *ctx, int argc, char **argv);
 

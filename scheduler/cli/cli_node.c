@@ -62,3 +62,34 @@ int cli_node_preempt(cli_ctx_t *ctx, int argc, char **argv)
     wire_free(&rep);
     return rc;
 }
+
+static int s_drain(cli_ctx_t *ctx, int argc, char **argv, int drain)
+{
+    Drover__NodeRef ref;
+    int rc = cli_parse_node_ref(ctx, argc, argv, &ref);
+    if (rc < 0)
+        return rc;
+    Drover__NodeDrain d = DROVER__NODE_DRAIN__INIT;
+    d.name = ref.name;
+    d.drain = drain;
+    dr_env_t req, *rep = NULL;
+    wire_env_init(&req, 0);
+    req.body_case = DROVER__ENVELOPE__BODY_NODE_DRAIN;
+    req.node_drain = &d;
+    if ((rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_OK, &rep)) < 0)
+        return rc;
+    rc = cli_print_ok(ctx, rep->ok, "name", json_string(ref.name), "%s",
+                      rep->ok->message ? rep->ok->message : "");
+    wire_free(&rep);
+    return rc;
+}
+
+int cli_node_drain(cli_ctx_t *ctx, int argc, char **argv)
+{
+    return s_drain(ctx, argc, argv, 1);
+}
+
+int cli_node_resume(cli_ctx_t *ctx, int argc, char **argv)
+{
+    return s_drain(ctx, argc, argv, 0);
+}

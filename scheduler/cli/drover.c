@@ -50,6 +50,8 @@ static const cli_cmd_t s_commands[] = {
     {"node", "list", cli_node_list, "[--cluster NAME]"},
     {"node", "show", cli_node_show, "NAME"},
     {"node", "preempt", cli_node_preempt, "NAME"},
+    {"node", "drain", cli_node_drain, "NAME"},
+    {"node", "resume", cli_node_resume, "NAME"},
     {"quota", "set", cli_quota_set,
      "--family FAMILY --cores N [--vm-priority dedicated|lowpriority]"},
     {"quota", "list", cli_quota_list, ""},
