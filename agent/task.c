@@ -1,0 +1,517 @@
+/* task.c - the node agent's task table (see agent_int.h).
+ *
+ * Owns every node's list of tasks: their state machine (STARTING, RUNNING,
+ * then one final state), the reports of it to the scheduler (resent every
+ * second until acked), their output streams, and how a task ends (cancel,
+ * time limit, SIGKILL after the grace, output drained).  A task lives from
+ * TaskStart until the scheduler acked its final TaskUpdate.  Calls nothing
+ * above it (no session, no loop); never blocks.
+ */
+#include "agent_int.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+task_t *task_find(node_t *node, uint64_t job_id, uint32_t attempt)
+{
+    for (task_t *t = node->tasks; t; t = t->next)
+        if (t->job_id == job_id && t->attempt == attempt)
+            return t;
+    return NULL;
+}
+
+task_t *task_add(node_t *node, uint64_t job_id, uint32_t attempt)
+{
+    task_t *t = dr_calloc(1, sizeof *t);
+    t->job_id = job_id;
+    t->attempt = attempt;
+    t->state = TASK_ST(STARTING);
+    t->next = node->tasks;
+    node->tasks = t;
+    return t;
+}
+
+void task_free(task_t **tp)
+{
+    task_t *t = *tp;
+    runtime_process_destroy(&t->proc);
+    runtime_docker_ctr_destroy(&t->ctr);
+    mpi_srv_destroy(&t->launch_srv);
+    mpi_tagger_destroy(&t->tagger);
+    dr_buf_free(&t->tagged);
+    if (t->mpi_tmp && dr_rmtree(t->mpi_tmp) < 0)
+        log_warn_errno("cannot remove %s", t->mpi_tmp);
+    free(t->mpi_tmp);
+    free(t->start_msg);
+    free(t->reason);
+    free(t->end_reason);
+    free(t);
+    *tp = NULL;
+}
+
+/* The task is over: its IDENTITY_HEADER is refused from now on. */
+void task_forget_secret(node_t *node, task_t *t)
+{
+    if (t->has_secret && node->agent->ident)
+        msi_task_remove(node->agent->ident, t->job_id, t->attempt);
+    t->has_secret = 0;
+}
+
+void task_remove(node_t *node, task_t *t)
+{
+    task_forget_secret(node, t);
+    for (task_t **pp = &node->tasks; *pp; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            task_free(&t);
+            return;
+        }
+    }
+}
+
+void task_fill_report(const task_t *t, Drover__TaskReport *r)
+{
+    drover__task_report__init(r);
+    r->job_id = t->job_id;
+    r->attempt = t->attempt;
+    r->state = t->state;
+    r->exit_code = t->exit_code;
+    r->term_signal = t->term_signal;
+    r->reason = t->reason ? t->reason : (char *)"";
+    r->started_at_ms = t->started_at_ms;
+    r->ended_at_ms = t->ended_at_ms;
+}
+
+void task_send_update(node_t *node, task_t *t)
+{
+    dr_env_t env;
+    Drover__TaskUpdate up = DROVER__TASK_UPDATE__INIT;
+    Drover__TaskReport rep;
+    task_fill_report(t, &rep);
+    up.report = &rep;
+    node_env_init(node, &env);
+    env.body_case = DROVER__ENVELOPE__BODY_TASK_UPDATE;
+    env.task_update = &up;
+    node_send(node, &env);
+}
+
+/* Records a new state, sends it, and keeps it for resending until acked. */
+void task_report(node_t *node, task_t *t, task_state_t st, const char *reason)
+{
+    t->state = st;
+    agent_set_str(&t->reason, reason && *reason ? reason : NULL);
+    t->pending = 1;
+    t->resend_at = dr_mono_ms() + AGENT_RESEND_MS;
+    task_send_update(node, t);
+}
+
+void task_send_output(node_t *node, task_t *t, int stream, const char *data,
+                      size_t n)
+{
+    dr_env_t env;
+    Drover__TaskOutput o = DROVER__TASK_OUTPUT__INIT;
+    o.job_id = t->job_id;
+    o.attempt = t->attempt;
+    o.stream = stream == RUNTIME_PROCESS_STDERR ? DROVER__STREAM__STREAM_STDERR
+                                                : DROVER__STREAM__STREAM_STDOUT;
+    o.data.data = (uint8_t *)data;
+    o.data.len = n;
+    o.offset = t->offset[stream];
+    node_env_init(node, &env);
+    env.body_case = DROVER__ENVELOPE__BODY_TASK_OUTPUT;
+    env.task_output = &o;
+    node_send(node, &env);
+    t->offset[stream] += n;
+}
+
+/* What a worker's launched command prints, or its end, for the head's
+ * drover-launch (through the scheduler). */
+void task_send_launch_io(node_t *node, task_t *t, int stream, const char *data,
+                         size_t n, int exited, int status, const char *error)
+{
+    dr_env_t env;
+    Drover__MpiLaunchIo io = DROVER__MPI_LAUNCH_IO__INIT;
+    io.job_id = t->job_id;
+    io.attempt = t->attempt;
+    io.launch_id = t->launch_id;
+    io.node = node->name;
+    io.stream = stream == RUNTIME_PROCESS_STDERR
+                    ? DROVER__STREAM__STREAM_STDERR
+                    : DROVER__STREAM__STREAM_STDOUT;
+    io.data.data = (uint8_t *)data;
+    io.data.len = n;
+    io.exited = exited;
+    io.exit_code = status;
+    io.error = (char *)(error ? error : "");
+    node_env_init(node, &env);
+    env.body_case = DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO;
+    env.mpi_launch_io = &io;
+    node_send(node, &env);
+}
+
+/* Passes output on: a launched orted's to its launcher, an MPI head's
+ * with its rank tags made node names, anything else as it is. */
+static void s_output(node_t *node, task_t *t, int stream, const char *data,
+                     size_t n, int eof)
+{
+    if (t->launch_id) {
+        if (n)
+            task_send_launch_io(node, t, stream, data, n, 0, 0, NULL);
+        return;
+    }
+    if (t->tagger) {
+        t->tagged.len = 0;
+        mpi_tagger_feed(t->tagger, stream, data, n, eof, &t->tagged);
+        if (t->tagged.len)
+            task_send_output(node, t, stream, t->tagged.data, t->tagged.len);
+        return;
+    }
+    if (n)
+        task_send_output(node, t, stream, data, n);
+}
+
+/* Reads what a task's pipe holds (bounded) and streams it. */
+void task_pump(node_t *node, task_t *t, int stream, int batches)
+{
+    char *buf = node->agent->chunk;
+    for (int i = 0; i < batches && (t->proc || t->ctr); i++) {
+        int n = t->ctr
+                    ? runtime_docker_ctr_read(t->ctr, stream, buf, AGENT_CHUNK)
+                    : runtime_process_read(t->proc, stream, buf, AGENT_CHUNK);
+        if (n <= 0)
+            return;
+        s_output(node, t, stream, buf, (size_t)n, 0);
+    }
+}
+
+/* The task's process (or hollow run) is over: report the final state. */
+void task_complete(node_t *node, task_t *t, int exit_code, int term_signal)
+{
+    t->live = 0;
+    task_forget_secret(node, t);
+    if (t->tagger) {
+        s_output(node, t, RUNTIME_PROCESS_STDOUT, "", 0, 1);
+        s_output(node, t, RUNTIME_PROCESS_STDERR, "", 0, 1);
+    }
+    if (t->launch_id)
+        task_send_launch_io(node, t, 0, NULL, 0, 1,
+                            term_signal ? 128 + term_signal : exit_code, NULL);
+    mpi_srv_destroy(&t->launch_srv);
+    t->exit_code = exit_code;
+    t->term_signal = term_signal;
+    t->ended_at_ms = dr_now_ms();
+    runtime_process_destroy(&t->proc);
+    runtime_docker_ctr_destroy(&t->ctr);
+    task_state_t st = t->end_set ? t->end_state : TASK_ST(EXITED);
+    char sigbuf[64] = "";
+    const char *reason = t->end_set ? t->end_reason : NULL;
+    if (!reason && term_signal) {
+        snprintf(sigbuf, sizeof sigbuf, "killed by signal %d (%s)", term_signal,
+                 strsignal(term_signal));
+        reason = sigbuf;
+    }
+    if (st == TASK_ST(EXITED))
+        log_info("job %" PRIu64 " attempt %u on node %s: exited %d%s%s",
+                 t->job_id, t->attempt, node->name, exit_code,
+                 reason ? ", " : "", reason ? reason : "");
+    else
+        log_info("job %" PRIu64 " attempt %u on node %s: %s (%s), exit %d",
+                 t->job_id, t->attempt, node->name, task_state_name(st),
+                 reason ? reason : "", exit_code);
+    task_report(node, t, st, reason);
+}
+
+/* A task that never ran: report FAILED right away. */
+void task_fail(node_t *node, task_t *t, int exit_code, const char *reason)
+{
+    t->live = 0;
+    task_forget_secret(node, t);
+    if (t->launch_id)
+        task_send_launch_io(node, t, 0, NULL, 0, 1, 255, reason);
+    mpi_srv_destroy(&t->launch_srv);
+    t->exit_code = exit_code;
+    t->ended_at_ms = dr_now_ms();
+    log_warn("job %" PRIu64 " attempt %u on node %s: failed: %s", t->job_id,
+             t->attempt, node->name, reason);
+    task_report(node, t, TASK_ST(FAILED), reason);
+}
+
+/* Asks a live task to end with the given outcome: SIGTERM to its process
+ * group, SIGKILL after the grace (or at once with `now_kill`). */
+void task_stop(node_t *node, task_t *t, task_state_t st, const char *reason,
+               int now_kill)
+{
+    if (!t->live)
+        return;
+    if (!t->end_set) {
+        t->end_set = 1;
+        t->end_state = st;
+        agent_set_str(&t->end_reason, reason);
+    }
+    log_info("job %" PRIu64 " attempt %u on node %s: stopping: %s", t->job_id,
+             t->attempt, node->name, reason);
+    if (t->hollow) {
+        task_complete(node, t, 128 + SIGTERM, SIGTERM);
+        return;
+    }
+    if (t->mpi_worker && !t->proc && !t->ctr) {
+        task_complete(node, t, 0, 0); /* nothing was launched */
+        return;
+    }
+    int64_t grace = node->agent->cfg->grace_ms;
+    int sig = now_kill || grace <= 0 ? SIGKILL : SIGTERM;
+    if (t->ctr)
+        (void)runtime_docker_ctr_signal(t->ctr, sig);
+    else if (runtime_process_signal(t->proc, sig) < 0)
+        log_warn_errno("job %" PRIu64 " attempt %u on node %s: kill", t->job_id,
+                       t->attempt, node->name);
+    if (sig == SIGTERM && !t->kill_at)
+        t->kill_at = dr_mono_ms() + grace;
+}
+
+/* The container's life is over: report it as the process runtime would. */
+static void s_docker_complete(node_t *node, task_t *t)
+{
+    runtime_docker_result_t res;
+    if (runtime_docker_ctr_result(t->ctr, &res) < 0)
+        return;
+    if (!res.started && !t->end_set) {
+        runtime_docker_ctr_destroy(&t->ctr);
+        task_fail(node, t, res.exit_code, res.reason);
+        return;
+    }
+    int code = res.started ? res.exit_code : 0, sig = 0;
+    if (res.lost && !t->end_set) {
+        t->end_set = 1;
+        t->end_state = TASK_ST(FAILED);
+        agent_set_str(&t->end_reason, res.reason);
+        code = 0;
+    } else if (res.oom_killed && !t->end_set) {
+        t->end_set = 1;
+        t->end_state = TASK_ST(EXITED);
+        agent_set_str(&t->end_reason, RUNTIME_DOCKER_OOM_REASON);
+    }
+    if (code > 128 && code <= 128 + 64 && (t->end_set || res.oom_killed))
+        sig = code - 128;
+    task_complete(node, t, code, sig);
+}
+
+/* Does what a container task's phase and clocks call for. */
+static int64_t s_docker_tick_task(node_t *node, task_t *t, int64_t now)
+{
+    int64_t next = AGENT_NO_TIMER;
+    runtime_docker_phase_t ph = runtime_docker_ctr_phase(t->ctr);
+    task_pump(node, t, RUNTIME_DOCKER_STDOUT, 64);
+    task_pump(node, t, RUNTIME_DOCKER_STDERR, 64);
+    if (runtime_docker_ctr_started(t->ctr) && !t->started_at_ms) {
+        t->started_at_ms = dr_now_ms();
+        if (t->time_limit_s)
+            t->deadline = now + (int64_t)t->time_limit_s * 1000;
+        log_info("job %" PRIu64 " attempt %u on node %s: container %.12s "
+                 "started",
+                 t->job_id, t->attempt, node->name,
+                 runtime_docker_ctr_id(t->ctr));
+        if (!t->end_set)
+            task_report(node, t, TASK_ST(RUNNING), NULL);
+    }
+    if (ph == RUNTIME_DOCKER_RUNNING) {
+        if (t->deadline && now >= t->deadline && !t->end_set) {
+            char *r =
+                dr_asprintf("time limit of %u s exceeded", t->time_limit_s);
+            task_stop(node, t, TASK_ST(FAILED), r, 0);
+            free(r);
+        }
+        if (t->kill_at && now >= t->kill_at) {
+            log_info("job %" PRIu64 " attempt %u on node %s: grace over, "
+                     "SIGKILL",
+                     t->job_id, t->attempt, node->name);
+            (void)runtime_docker_ctr_signal(t->ctr, SIGKILL);
+            t->kill_at = 0;
+        }
+        if (t->deadline && !t->end_set)
+            next = agent_min(next, t->deadline);
+        if (t->kill_at)
+            next = agent_min(next, t->kill_at);
+    } else if (ph == RUNTIME_DOCKER_ENDING) {
+        if (!t->drain_until)
+            t->drain_until = now + AGENT_DRAIN_MS;
+        if (now >= t->drain_until)
+            runtime_docker_ctr_close_output(t->ctr);
+        else
+            next = agent_min(next, t->drain_until);
+    } else if (ph == RUNTIME_DOCKER_DONE) {
+        s_docker_complete(node, t);
+    }
+    return next;
+}
+
+/* Does what a task's clocks and child call for; returns its next due time.
+ * Never frees t: tasks are only freed on acks and when their node goes. */
+int64_t task_tick(node_t *node, task_t *t, int64_t now)
+{
+    int64_t next = AGENT_NO_TIMER;
+    if (t->launch_srv)
+        next = mpi_srv_tick(t->launch_srv, now);
+    if (t->ctr)
+        next = s_docker_tick_task(node, t, now);
+    if (t->proc) {
+        if (!runtime_process_poll_exit(t->proc)) {
+            if (t->deadline && now >= t->deadline && !t->end_set) {
+                char *r =
+                    dr_asprintf("time limit of %u s exceeded", t->time_limit_s);
+                task_stop(node, t, TASK_ST(FAILED), r, 0);
+                free(r);
+            }
+            if (t->kill_at && now >= t->kill_at) {
+                log_info("job %" PRIu64 " attempt %u on node %s: grace over, "
+                         "SIGKILL",
+                         t->job_id, t->attempt, node->name);
+                if (runtime_process_signal(t->proc, SIGKILL) < 0)
+                    log_warn_errno("job %" PRIu64 " attempt %u on node %s: "
+                                   "kill",
+                                   t->job_id, t->attempt, node->name);
+                t->kill_at = 0;
+            }
+            if (t->deadline && !t->end_set)
+                next = agent_min(next, t->deadline);
+            if (t->kill_at)
+                next = agent_min(next, t->kill_at);
+            if (node->agent->sig_fd < 0)
+                next = agent_min(next, now + 50); /* no SIGCHLD: poll */
+        } else {
+            if (!t->drain_until)
+                t->drain_until = now + AGENT_DRAIN_MS;
+            task_pump(node, t, RUNTIME_PROCESS_STDOUT, 64);
+            task_pump(node, t, RUNTIME_PROCESS_STDERR, 64);
+            if (!runtime_process_done(t->proc) && now >= t->drain_until) {
+                log_warn("job %" PRIu64 " attempt %u on node %s: output still "
+                         "open %d ms after exit; closing it",
+                         t->job_id, t->attempt, node->name, AGENT_DRAIN_MS);
+                runtime_process_close_output(t->proc);
+            }
+            if (runtime_process_done(t->proc)) {
+                int code = 0, sig = 0;
+                if (runtime_process_status(t->proc, &code, &sig) < 0)
+                    code = -1;
+                task_complete(node, t, code, sig);
+            } else {
+                next = agent_min(next, t->drain_until);
+            }
+        }
+    }
+    if (t->pending) {
+        if (now >= t->resend_at) {
+            task_send_update(node, t);
+            t->resend_at = now + AGENT_RESEND_MS;
+        }
+        next = agent_min(next, t->resend_at);
+    }
+    return next;
+}
+
+void task_on_cancel(node_t *node, const dr_env_t *env)
+{
+    const Drover__TaskCancel *tc = env->task_cancel;
+    if (tc->job_id == 0) {
+        log_warn("node %s: TaskCancel without job_id", node->name);
+        int rc = wire_send_error(node->sock, NULL, env->request_id, DR_EINVAL,
+                                 "TaskCancel without job_id");
+        if (rc < 0)
+            log_warn("node %s: send error reply: %s", node->name,
+                     dr_strerror(rc));
+        return;
+    }
+    const char *reason =
+        tc->reason && tc->reason[0] ? tc->reason : "canceled by the scheduler";
+    int found = 0;
+    for (task_t *t = node->tasks; t; t = t->next) {
+        if (t->job_id != tc->job_id ||
+            (tc->attempt != 0 && t->attempt != tc->attempt))
+            continue;
+        found = 1;
+        if (t->live)
+            task_stop(node, t, TASK_ST(CANCELED), reason, 0);
+        else if (t->pending)
+            task_send_update(node, t); /* already over: repeat the result */
+    }
+    if (found)
+        return;
+    log_info("job %" PRIu64 " attempt %u on node %s: cancel for a task not "
+             "here",
+             tc->job_id, tc->attempt, node->name);
+    if (tc->attempt == 0) {
+        int rc = wire_send_error(node->sock, NULL, env->request_id, DR_ENOENT,
+                                 "job %" PRIu64 " has no task on node %s",
+                                 tc->job_id, node->name);
+        if (rc < 0)
+            log_warn("node %s: send error reply: %s", node->name,
+                     dr_strerror(rc));
+        return;
+    }
+    /* Tell the scheduler it is not running here, once, untracked: a later
+     * ack for it finds nothing and is ignored. */
+    task_t tmp = {0};
+    tmp.job_id = tc->job_id;
+    tmp.attempt = tc->attempt;
+    tmp.state = TASK_ST(CANCELED);
+    tmp.reason = (char *)"task not running on this node";
+    tmp.ended_at_ms = dr_now_ms();
+    task_send_update(node, &tmp);
+}
+
+void task_on_update_ack(node_t *node, const dr_env_t *env)
+{
+    const Drover__TaskUpdateAck *ack = env->task_update_ack;
+    task_t *t = task_find(node, ack->job_id, ack->attempt);
+    if (!t) {
+        log_debug("job %" PRIu64 " attempt %u on node %s: ack for unknown "
+                  "task",
+                  ack->job_id, ack->attempt, node->name);
+        return;
+    }
+    if (ack->state != t->state)
+        return; /* an older state; the latest is still pending */
+    t->pending = 0;
+    if (task_state_final(t->state) && !t->live) {
+        log_debug("job %" PRIu64 " attempt %u on node %s: final state acked",
+                  t->job_id, t->attempt, node->name);
+        task_remove(node, t);
+    }
+}
+
+int64_t task_tick_sim(agent_t *a, int64_t now)
+{
+    sim_timer_t tm;
+    while (sim_heap_peek(a->heap, &tm) == 0 && tm.at_ms <= now) {
+        if (sim_heap_pop(a->heap, &tm) < 0)
+            break;
+        if (tm.node >= a->n_nodes)
+            continue;
+        node_t *node = &a->nodes[tm.node];
+        task_t *t = task_find(node, tm.job_id, tm.attempt);
+        if (t && t->live && t->hollow && node->sock)
+            task_complete(node, t, 0, 0);
+    }
+    return sim_heap_peek(a->heap, &tm) == 0 ? tm.at_ms : AGENT_NO_TIMER;
+}
+
+const char *task_state_name(task_state_t st)
+{
+    switch (st) {
+    case TASK_ST(STARTING):
+        return "starting";
+    case TASK_ST(RUNNING):
+        return "running";
+    case TASK_ST(EXITED):
+        return "exited";
+    case TASK_ST(FAILED):
+        return "failed";
+    case TASK_ST(CANCELED):
+        return "canceled";
+    default:
+        return "unknown";
+    }
+}
