@@ -62,8 +62,6 @@ int agent_step(agent_t *self, int max_wait_ms)
     self->docker_hold = node_docker_tick(self, now, &next);
     for (size_t i = 0; i < self->n_nodes; i++)
         next = agent_min(next, session_tick(&self->nodes[i], now));
-    if (self->simulate)
-        next = agent_min(next, task_tick_sim(self, now));
     next = agent_min(next, session_tick_sev(self, now));
     if (self->ident)
         next = agent_min(next, msi_tick(self->ident, now));
@@ -77,8 +75,8 @@ int agent_step(agent_t *self, int max_wait_ms)
             continue;
         s_item_add(self, &n, node->sock, 0, (s_ref_t){S_REF_NODE, node, 0, 0});
         for (task_t *t = node->tasks; t; t = t->next) {
-            for (int s = 0; t->proc && s < 2; s++) {
-                int fd = runtime_process_fd(t->proc, s);
+            for (int s = 0; t->rt && s < 2; s++) {
+                int fd = t->rt->ops->fd(t->rt->impl, s);
                 if (fd >= 0)
                     s_item_add(self, &n, NULL, fd,
                                (s_ref_t){S_REF_PIPE, node, t, s});
@@ -98,16 +96,19 @@ int agent_step(agent_t *self, int max_wait_ms)
         s_item_add(self, &n, NULL, self->sig_fd,
                    (s_ref_t){S_REF_SIG, NULL, NULL, 0});
 
-    for (size_t i = 0; self->docker && i < runtime_docker_nfds(self->docker);
+    for (size_t i = 0;
+         self->docker && i < http_async_nfds(runtime_docker_http(self->docker));
          i++) {
         int want_r = 0, want_w = 0;
-        int fd = runtime_docker_fd(self->docker, i, &want_r, &want_w);
+        int fd = http_async_fd(runtime_docker_http(self->docker), i, &want_r,
+                               &want_w);
         s_item_add(self, &n, NULL, fd, (s_ref_t){S_REF_DOCKER, NULL, NULL, 0});
         self->items[n - 1].events =
             (short)((want_r ? ZMQ_POLLIN : 0) | (want_w ? ZMQ_POLLOUT : 0));
     }
     if (self->docker)
-        next = agent_min(next, runtime_docker_timer(self->docker));
+        next = agent_min(next,
+                         http_async_timer(runtime_docker_http(self->docker)));
     for (size_t i = 0; self->sev && i < sched_events_nfds(self->sev); i++) {
         int want_r = 0, want_w = 0;
         int fd = sched_events_fd(self->sev, i, &want_r, &want_w);
@@ -141,12 +142,13 @@ int agent_step(agent_t *self, int max_wait_ms)
     for (size_t i = 0; i < n && rc > 0; i++) {
         zmq_pollitem_t *it = &self->items[i];
         if (self->refs[i].kind == S_REF_DOCKER && it->revents)
-            runtime_docker_on_fd(self->docker, it->fd,
-                                 !!(it->revents & (ZMQ_POLLIN | ZMQ_POLLERR)),
-                                 !!(it->revents & ZMQ_POLLOUT));
+            http_async_on_fd(runtime_docker_http(self->docker), it->fd,
+                             !!(it->revents & (ZMQ_POLLIN | ZMQ_POLLERR)),
+                             !!(it->revents & ZMQ_POLLOUT));
     }
-    if (self->docker && dr_mono_ms() >= runtime_docker_timer(self->docker))
-        runtime_docker_on_timer(self->docker);
+    if (self->docker &&
+        dr_mono_ms() >= http_async_timer(runtime_docker_http(self->docker)))
+        http_async_on_timer(runtime_docker_http(self->docker));
     /* The poller checks its sockets itself; a Preempt stops tasks but
      * frees none, so the pipe refs below stay valid. */
     (void)session_tick_sev(self, dr_mono_ms());
@@ -283,7 +285,6 @@ agent_t *agent_new(const agent_cfg_t *cfg)
     self->simulate = cfg->simulate > 0;
     self->n_nodes = self->simulate ? (size_t)cfg->simulate : 1;
     self->chunk = dr_malloc(AGENT_CHUNK);
-    self->heap = sim_heap_new();
     self->started_at = dr_mono_ms();
     if (!self->simulate) {
         self->docker = runtime_docker_new(
@@ -392,7 +393,6 @@ void agent_destroy(agent_t **self_p)
     runtime_docker_destroy(&self->docker); /* after the tasks' removals */
     if (self->ctx)
         zmq_ctx_term(self->ctx);
-    sim_heap_destroy(&self->heap);
     gpu_destroy(&self->gpu);
     for (int i = 0; i < 3; i++)
         free(self->base_env[i]);

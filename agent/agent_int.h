@@ -1,16 +1,17 @@
 /* agent_int.h - the node agent's private header (OpenBSD ntpd style): the
  * types its files share and the functions they call in one another.
  *
- * Only the agent's .c files include it; agent.h stays the public, opaque face.  The
- * files sit in layers, each calling only those below it: task.c (the
- * task table) at the bottom, then task_mpi.c, task_start.c, session.c,
- * node_docker.c and agent.c (the loop) on top.  Nothing here blocks.
+ * Only the agent's .c files include it; agent.h stays the public, opaque face.
+ * The files sit in layers, each calling only those below it: task.c (the task
+ * table) at the bottom, then task_mpi.c, task_start.c, session.c, node_docker.c
+ * and agent.c (the loop) on top.  Nothing here blocks.
  */
 #ifndef DR_AGENT_INT_H
 #define DR_AGENT_INT_H
 
 #include "agent.h"
 #include "dr_err.h"
+#include "envv.h"
 #include "gpu.h"
 #include "log.h"
 #include "mpi.h"
@@ -19,6 +20,7 @@
 #include "runtime_process.h"
 #include "sched_events.h"
 #include "sim.h"
+#include "task_runtime.h"
 #include "util.h"
 #include "wire.h"
 
@@ -64,19 +66,17 @@ struct task {
     char *reason; /* of the last report, NULL = none */
     int64_t started_at_ms;
     int64_t ended_at_ms;
-    int live;                /* running, or exited and draining its pipes */
-    int hollow;              /* simulated: no process */
-    runtime_process_t *proc; /* process runtime, until the task completes */
-    int end_set;             /* cancel / time limit decided the outcome */
+    int live;      /* running, or exited and draining its output */
+    task_rt_t *rt; /* its program, until it completes (NULL: none yet) */
+    int end_set;   /* cancel / time limit decided the outcome */
     task_state_t end_state;
     char *end_reason;
     int64_t deadline;    /* time limit, monotonic; 0 = none */
     int64_t kill_at;     /* SIGKILL after the grace; 0 = none */
-    int64_t drain_until; /* once exited: force-close pipes after this */
+    int64_t drain_until; /* once exited: close its output after this */
+    int output_closed;   /* ... and it was */
     uint64_t offset[2];  /* bytes sent per stream */
-    /* docker runtime (TaskStart.image), until the task completes */
-    runtime_docker_ctr_t *ctr;
-    int has_secret; /* its IDENTITY_HEADER is known to a->ident */
+    int has_secret;      /* its IDENTITY_HEADER is known to a->ident */
     /* multi-node MPI (mpi.h) */
     int mpi_worker;     /* waits for mpirun's launch of orted */
     uint8_t *start_msg; /* a worker's packed TaskStart, for the launch */
@@ -134,7 +134,6 @@ struct agent {
     zmq_pollitem_t *items;
     s_ref_t *refs;
     size_t items_cap;
-    sim_heap_t *heap;
     char *chunk;
     char *base_env[3]; /* PATH, HOME, LANG of the agent, "K=V" or NULL */
     gpu_t *gpu;        /* this node's GPUs (NVML or --gpu-inventory) */
@@ -188,11 +187,6 @@ static inline void node_send(node_t *node, const dr_env_t *env)
                  wire_body_name((int)env->body_case), dr_strerror(rc));
 }
 
-typedef struct {
-    char **v;
-    size_t n, cap;
-} envv_t;
-
 /* What drover-launch's requests on the head concern. */
 typedef struct {
     node_t *node;
@@ -221,11 +215,7 @@ const char *task_state_name(task_state_t st);
 void task_stop(node_t *node, task_t *t, task_state_t st, const char *reason,
                int now_kill);
 int64_t task_tick(node_t *node, task_t *t, int64_t now);
-int64_t task_tick_sim(agent_t *a, int64_t now);
-
-/* ---- environment vectors (envv.c) */
-void envv_free(envv_t *e);
-void envv_put(envv_t *e, char *kv);
+void task_started(node_t *node, task_t *t, int64_t now);
 
 /* ---- MPI glue (task_mpi.c): hostfile, launch server, MpiLaunch relay */
 void task_mpi_launch_request(void *arg, uint64_t launch_id, const char *host,

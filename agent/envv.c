@@ -1,8 +1,6 @@
-/* envv.c - a task's environment as a NULL-terminated "K=V" vector in
- * which a later entry replaces an earlier one of the same name.  Owns its
- * strings.
- */
-#include "agent_int.h"
+/* envv.c - a task's environment vector (see envv.h). */
+#include "envv.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,7 +10,7 @@
 /* ---- the docker runtime
  * ------------------------------------------------------ */
 
-/* A task whose TaskStart names an image runs as a container (t->ctr); its
+/* A task whose TaskStart names an image runs as a container (t->rt); its
  * life is driven by the answers of dockerd, which the loop polls.  The
  * scheduler hears RUNNING once the container started, and the result once
  * it is inspected and removed.  A container found at start-up that carries
@@ -25,7 +25,7 @@
 static task_t *s_docker_task_of(node_t *node, uint64_t job, uint32_t attempt)
 {
     task_t *t = task_find(node, job, attempt);
-    return t && t->ctr ? t : NULL;
+    return t && t->rt ? t : NULL;
 }
 
 /* The list of this node's containers: adopted at start-up, removed when
@@ -54,7 +54,7 @@ static void s_docker_listed(void *arg, int rc, const runtime_docker_found_t *v,
             continue;
         }
         task_t *t = task_add(node, v[i].job_id, v[i].attempt);
-        if (runtime_docker_ctr_adopt(a->docker, v[i].id, &t->ctr) < 0) {
+        if (task_rt_docker_adopt(a->docker, v[i].id, &t->rt) < 0) {
             task_remove(node, t);
             continue;
         }

@@ -37,8 +37,7 @@ task_t *task_add(node_t *node, uint64_t job_id, uint32_t attempt)
 void task_free(task_t **tp)
 {
     task_t *t = *tp;
-    runtime_process_destroy(&t->proc);
-    runtime_docker_ctr_destroy(&t->ctr);
+    task_rt_destroy(&t->rt);
     mpi_srv_destroy(&t->launch_srv);
     mpi_tagger_destroy(&t->tagger);
     dr_buf_free(&t->tagged);
@@ -115,8 +114,8 @@ void task_send_output(node_t *node, task_t *t, int stream, const char *data,
     Drover__TaskOutput o = DROVER__TASK_OUTPUT__INIT;
     o.job_id = t->job_id;
     o.attempt = t->attempt;
-    o.stream = stream == RUNTIME_PROCESS_STDERR ? DROVER__STREAM__STREAM_STDERR
-                                                : DROVER__STREAM__STREAM_STDOUT;
+    o.stream = stream == TASK_RT_STDERR ? DROVER__STREAM__STREAM_STDERR
+                                        : DROVER__STREAM__STREAM_STDOUT;
     o.data.data = (uint8_t *)data;
     o.data.len = n;
     o.offset = t->offset[stream];
@@ -138,9 +137,8 @@ void task_send_launch_io(node_t *node, task_t *t, int stream, const char *data,
     io.attempt = t->attempt;
     io.launch_id = t->launch_id;
     io.node = node->name;
-    io.stream = stream == RUNTIME_PROCESS_STDERR
-                    ? DROVER__STREAM__STREAM_STDERR
-                    : DROVER__STREAM__STREAM_STDOUT;
+    io.stream = stream == TASK_RT_STDERR ? DROVER__STREAM__STREAM_STDERR
+                                         : DROVER__STREAM__STREAM_STDOUT;
     io.data.data = (uint8_t *)data;
     io.data.len = n;
     io.exited = exited;
@@ -173,28 +171,27 @@ static void s_output(node_t *node, task_t *t, int stream, const char *data,
         task_send_output(node, t, stream, data, n);
 }
 
-/* Reads what a task's pipe holds (bounded) and streams it. */
+/* Reads what a task's runtime holds of one stream (bounded) and streams
+ * it. */
 void task_pump(node_t *node, task_t *t, int stream, int batches)
 {
     char *buf = node->agent->chunk;
-    for (int i = 0; i < batches && (t->proc || t->ctr); i++) {
-        int n = t->ctr
-                    ? runtime_docker_ctr_read(t->ctr, stream, buf, AGENT_CHUNK)
-                    : runtime_process_read(t->proc, stream, buf, AGENT_CHUNK);
+    for (int i = 0; i < batches && t->rt; i++) {
+        int n = t->rt->ops->read(t->rt->impl, stream, buf, AGENT_CHUNK);
         if (n <= 0)
             return;
         s_output(node, t, stream, buf, (size_t)n, 0);
     }
 }
 
-/* The task's process (or hollow run) is over: report the final state. */
+/* The task's program is over: report the final state. */
 void task_complete(node_t *node, task_t *t, int exit_code, int term_signal)
 {
     t->live = 0;
     task_forget_secret(node, t);
     if (t->tagger) {
-        s_output(node, t, RUNTIME_PROCESS_STDOUT, "", 0, 1);
-        s_output(node, t, RUNTIME_PROCESS_STDERR, "", 0, 1);
+        s_output(node, t, TASK_RT_STDOUT, "", 0, 1);
+        s_output(node, t, TASK_RT_STDERR, "", 0, 1);
     }
     if (t->launch_id)
         task_send_launch_io(node, t, 0, NULL, 0, 1,
@@ -203,8 +200,7 @@ void task_complete(node_t *node, task_t *t, int exit_code, int term_signal)
     t->exit_code = exit_code;
     t->term_signal = term_signal;
     t->ended_at_ms = dr_now_ms();
-    runtime_process_destroy(&t->proc);
-    runtime_docker_ctr_destroy(&t->ctr);
+    task_rt_destroy(&t->rt);
     task_state_t st = t->end_set ? t->end_state : TASK_ST(EXITED);
     char sigbuf[64] = "";
     const char *reason = t->end_set ? t->end_reason : NULL;
@@ -229,6 +225,7 @@ void task_fail(node_t *node, task_t *t, int exit_code, const char *reason)
 {
     t->live = 0;
     task_forget_secret(node, t);
+    task_rt_destroy(&t->rt);
     if (t->launch_id)
         task_send_launch_io(node, t, 0, NULL, 0, 1, 255, reason);
     mpi_srv_destroy(&t->launch_srv);
@@ -239,8 +236,43 @@ void task_fail(node_t *node, task_t *t, int exit_code, const char *reason)
     task_report(node, t, TASK_ST(FAILED), reason);
 }
 
-/* Asks a live task to end with the given outcome: SIGTERM to its process
- * group, SIGKILL after the grace (or at once with `now_kill`). */
+/* The runtime's result is ready: report it.  A program that never ran
+ * failed (unless it was stopped first); one whose end is unknown failed
+ * too; an OOM kill is an exit with that reason. */
+static void s_rt_done(node_t *node, task_t *t)
+{
+    task_rt_result_t res;
+    if (t->rt->ops->result(t->rt->impl, &res) < 0)
+        return;
+    if (!res.started && !t->end_set) {
+        task_fail(node, t, res.exit_code, res.reason);
+        return;
+    }
+    int code = res.started ? res.exit_code : 0, sig = res.term_signal;
+    if (res.lost && !t->end_set) {
+        t->end_set = 1;
+        t->end_state = TASK_ST(FAILED);
+        agent_set_str(&t->end_reason, res.reason);
+        code = 0;
+        sig = 0;
+    } else if (res.oom_killed && !t->end_set) {
+        t->end_set = 1;
+        t->end_state = TASK_ST(EXITED);
+        agent_set_str(&t->end_reason, RUNTIME_DOCKER_OOM_REASON);
+    }
+    task_complete(node, t, code, sig);
+}
+
+static void s_signal(node_t *node, task_t *t, int sig)
+{
+    if (t->rt->ops->signal(t->rt->impl, sig) < 0)
+        log_warn_errno("job %" PRIu64 " attempt %u on node %s: kill", t->job_id,
+                       t->attempt, node->name);
+}
+
+/* Asks a live task to end with the given outcome: SIGTERM, SIGKILL after
+ * the grace (or at once with `now_kill`).  A runtime that ends at once
+ * (a hollow run, a container not created yet) is reported at once. */
 void task_stop(node_t *node, task_t *t, task_state_t st, const char *reason,
                int now_kill)
 {
@@ -253,155 +285,105 @@ void task_stop(node_t *node, task_t *t, task_state_t st, const char *reason,
     }
     log_info("job %" PRIu64 " attempt %u on node %s: stopping: %s", t->job_id,
              t->attempt, node->name, reason);
-    if (t->hollow) {
-        task_complete(node, t, 128 + SIGTERM, SIGTERM);
-        return;
-    }
-    if (t->mpi_worker && !t->proc && !t->ctr) {
-        task_complete(node, t, 0, 0); /* nothing was launched */
+    if (!t->rt) {
+        task_complete(node, t, 0, 0); /* an MPI worker: nothing launched */
         return;
     }
     int64_t grace = node->agent->cfg->grace_ms;
     int sig = now_kill || grace <= 0 ? SIGKILL : SIGTERM;
-    if (t->ctr)
-        (void)runtime_docker_ctr_signal(t->ctr, sig);
-    else if (runtime_process_signal(t->proc, sig) < 0)
-        log_warn_errno("job %" PRIu64 " attempt %u on node %s: kill", t->job_id,
-                       t->attempt, node->name);
+    s_signal(node, t, sig);
     if (sig == SIGTERM && !t->kill_at)
         t->kill_at = dr_mono_ms() + grace;
+    if (t->rt->ops->poll(t->rt->impl, dr_mono_ms()) == TASK_RT_DONE)
+        s_rt_done(node, t);
 }
 
-/* The container's life is over: report it as the process runtime would. */
-static void s_docker_complete(node_t *node, task_t *t)
+/* The runtime says the program runs: the scheduler hears RUNNING (unless
+ * it knows already: a launch in a running task, or a stop came first) and
+ * the time limit starts. */
+void task_started(node_t *node, task_t *t, int64_t now)
 {
-    runtime_docker_result_t res;
-    if (runtime_docker_ctr_result(t->ctr, &res) < 0)
-        return;
-    if (!res.started && !t->end_set) {
-        runtime_docker_ctr_destroy(&t->ctr);
-        task_fail(node, t, res.exit_code, res.reason);
-        return;
-    }
-    int code = res.started ? res.exit_code : 0, sig = 0;
-    if (res.lost && !t->end_set) {
-        t->end_set = 1;
-        t->end_state = TASK_ST(FAILED);
-        agent_set_str(&t->end_reason, res.reason);
-        code = 0;
-    } else if (res.oom_killed && !t->end_set) {
-        t->end_set = 1;
-        t->end_state = TASK_ST(EXITED);
-        agent_set_str(&t->end_reason, RUNTIME_DOCKER_OOM_REASON);
-    }
-    if (code > 128 && code <= 128 + 64 && (t->end_set || res.oom_killed))
-        sig = code - 128;
-    task_complete(node, t, code, sig);
+    char what[128];
+    t->started_at_ms = dr_now_ms();
+    if (t->time_limit_s)
+        t->deadline = now + (int64_t)t->time_limit_s * 1000;
+    t->rt->ops->describe(t->rt->impl, what, sizeof what);
+    log_info("job %" PRIu64 " attempt %u on node %s: %s started", t->job_id,
+             t->attempt, node->name, what);
+    if (!t->end_set && t->state != TASK_ST(RUNNING))
+        task_report(node, t, TASK_ST(RUNNING), NULL);
 }
 
-/* Does what a container task's phase and clocks call for. */
-static int64_t s_docker_tick_task(node_t *node, task_t *t, int64_t now)
+/* While it runs: the time limit, then SIGKILL once the grace is over. */
+static int64_t s_tick_running(node_t *node, task_t *t, int64_t now)
 {
     int64_t next = AGENT_NO_TIMER;
-    runtime_docker_phase_t ph = runtime_docker_ctr_phase(t->ctr);
-    task_pump(node, t, RUNTIME_DOCKER_STDOUT, 64);
-    task_pump(node, t, RUNTIME_DOCKER_STDERR, 64);
-    if (runtime_docker_ctr_started(t->ctr) && !t->started_at_ms) {
-        t->started_at_ms = dr_now_ms();
-        if (t->time_limit_s)
-            t->deadline = now + (int64_t)t->time_limit_s * 1000;
-        log_info("job %" PRIu64 " attempt %u on node %s: container %.12s "
-                 "started",
-                 t->job_id, t->attempt, node->name,
-                 runtime_docker_ctr_id(t->ctr));
-        if (!t->end_set)
-            task_report(node, t, TASK_ST(RUNNING), NULL);
+    if (t->deadline && now >= t->deadline && !t->end_set) {
+        char *r = dr_asprintf("time limit of %u s exceeded", t->time_limit_s);
+        task_stop(node, t, TASK_ST(FAILED), r, 0);
+        free(r);
+        if (!t->rt)
+            return next;
     }
-    if (ph == RUNTIME_DOCKER_RUNNING) {
-        if (t->deadline && now >= t->deadline && !t->end_set) {
-            char *r =
-                dr_asprintf("time limit of %u s exceeded", t->time_limit_s);
-            task_stop(node, t, TASK_ST(FAILED), r, 0);
-            free(r);
-        }
-        if (t->kill_at && now >= t->kill_at) {
-            log_info("job %" PRIu64 " attempt %u on node %s: grace over, "
-                     "SIGKILL",
-                     t->job_id, t->attempt, node->name);
-            (void)runtime_docker_ctr_signal(t->ctr, SIGKILL);
-            t->kill_at = 0;
-        }
-        if (t->deadline && !t->end_set)
-            next = agent_min(next, t->deadline);
-        if (t->kill_at)
-            next = agent_min(next, t->kill_at);
-    } else if (ph == RUNTIME_DOCKER_ENDING) {
-        if (!t->drain_until)
-            t->drain_until = now + AGENT_DRAIN_MS;
-        if (now >= t->drain_until)
-            runtime_docker_ctr_close_output(t->ctr);
-        else
-            next = agent_min(next, t->drain_until);
-    } else if (ph == RUNTIME_DOCKER_DONE) {
-        s_docker_complete(node, t);
+    if (t->kill_at && now >= t->kill_at) {
+        log_info("job %" PRIu64 " attempt %u on node %s: grace over, SIGKILL",
+                 t->job_id, t->attempt, node->name);
+        s_signal(node, t, SIGKILL);
+        t->kill_at = 0;
     }
+    if (t->deadline && !t->end_set)
+        next = agent_min(next, t->deadline);
+    if (t->kill_at)
+        next = agent_min(next, t->kill_at);
+    if (t->rt->ops->timer)
+        next = agent_min(next, t->rt->ops->timer(t->rt->impl));
+    if (t->rt->ops->polled_exit && node->agent->sig_fd < 0)
+        next = agent_min(next, now + 50); /* no SIGCHLD: poll */
     return next;
 }
 
-/* Does what a task's clocks and child call for; returns its next due time.
- * Never frees t: tasks are only freed on acks and when their node goes. */
+/* Drives a task's runtime: its output, its start, its clocks, the drain
+ * of its output once it exited, its result.  The one path for every
+ * runtime. */
+static int64_t s_tick_runtime(node_t *node, task_t *t, int64_t now)
+{
+    const task_rt_ops_t *ops = t->rt->ops;
+    task_rt_phase_t ph = ops->poll(t->rt->impl, now);
+    task_pump(node, t, TASK_RT_STDOUT, 64);
+    task_pump(node, t, TASK_RT_STDERR, 64);
+    if (!t->started_at_ms && ops->started(t->rt->impl))
+        task_started(node, t, now);
+    if (ph == TASK_RT_RUNNING)
+        return s_tick_running(node, t, now);
+    if (ph == TASK_RT_ENDING) {
+        if (!t->drain_until)
+            t->drain_until = now + AGENT_DRAIN_MS;
+        if (now < t->drain_until)
+            return t->drain_until;
+        if (!t->output_closed) {
+            log_warn("job %" PRIu64 " attempt %u on node %s: output still "
+                     "open %d ms after exit; closing it",
+                     t->job_id, t->attempt, node->name, AGENT_DRAIN_MS);
+            t->output_closed = 1;
+            ops->close_output(t->rt->impl);
+            ph = ops->poll(t->rt->impl, now);
+        }
+    }
+    if (ph == TASK_RT_DONE)
+        s_rt_done(node, t);
+    return AGENT_NO_TIMER;
+}
+
+/* Does what a task's clocks and runtime call for; returns its next due
+ * time.  Never frees t: tasks are only freed on acks and when their node
+ * goes. */
 int64_t task_tick(node_t *node, task_t *t, int64_t now)
 {
     int64_t next = AGENT_NO_TIMER;
     if (t->launch_srv)
         next = mpi_srv_tick(t->launch_srv, now);
-    if (t->ctr)
-        next = s_docker_tick_task(node, t, now);
-    if (t->proc) {
-        if (!runtime_process_poll_exit(t->proc)) {
-            if (t->deadline && now >= t->deadline && !t->end_set) {
-                char *r =
-                    dr_asprintf("time limit of %u s exceeded", t->time_limit_s);
-                task_stop(node, t, TASK_ST(FAILED), r, 0);
-                free(r);
-            }
-            if (t->kill_at && now >= t->kill_at) {
-                log_info("job %" PRIu64 " attempt %u on node %s: grace over, "
-                         "SIGKILL",
-                         t->job_id, t->attempt, node->name);
-                if (runtime_process_signal(t->proc, SIGKILL) < 0)
-                    log_warn_errno("job %" PRIu64 " attempt %u on node %s: "
-                                   "kill",
-                                   t->job_id, t->attempt, node->name);
-                t->kill_at = 0;
-            }
-            if (t->deadline && !t->end_set)
-                next = agent_min(next, t->deadline);
-            if (t->kill_at)
-                next = agent_min(next, t->kill_at);
-            if (node->agent->sig_fd < 0)
-                next = agent_min(next, now + 50); /* no SIGCHLD: poll */
-        } else {
-            if (!t->drain_until)
-                t->drain_until = now + AGENT_DRAIN_MS;
-            task_pump(node, t, RUNTIME_PROCESS_STDOUT, 64);
-            task_pump(node, t, RUNTIME_PROCESS_STDERR, 64);
-            if (!runtime_process_done(t->proc) && now >= t->drain_until) {
-                log_warn("job %" PRIu64 " attempt %u on node %s: output still "
-                         "open %d ms after exit; closing it",
-                         t->job_id, t->attempt, node->name, AGENT_DRAIN_MS);
-                runtime_process_close_output(t->proc);
-            }
-            if (runtime_process_done(t->proc)) {
-                int code = 0, sig = 0;
-                if (runtime_process_status(t->proc, &code, &sig) < 0)
-                    code = -1;
-                task_complete(node, t, code, sig);
-            } else {
-                next = agent_min(next, t->drain_until);
-            }
-        }
-    }
+    if (t->rt)
+        next = agent_min(next, s_tick_runtime(node, t, now));
     if (t->pending) {
         if (now >= t->resend_at) {
             task_send_update(node, t);
@@ -480,22 +462,6 @@ void task_on_update_ack(node_t *node, const dr_env_t *env)
                   t->job_id, t->attempt, node->name);
         task_remove(node, t);
     }
-}
-
-int64_t task_tick_sim(agent_t *a, int64_t now)
-{
-    sim_timer_t tm;
-    while (sim_heap_peek(a->heap, &tm) == 0 && tm.at_ms <= now) {
-        if (sim_heap_pop(a->heap, &tm) < 0)
-            break;
-        if (tm.node >= a->n_nodes)
-            continue;
-        node_t *node = &a->nodes[tm.node];
-        task_t *t = task_find(node, tm.job_id, tm.attempt);
-        if (t && t->live && t->hollow && node->sock)
-            task_complete(node, t, 0, 0);
-    }
-    return sim_heap_peek(a->heap, &tm) == 0 ? tm.at_ms : AGENT_NO_TIMER;
 }
 
 const char *task_state_name(task_state_t st)

@@ -99,72 +99,112 @@ static int s_task_start_check(const agent_t *a, const Drover__TaskStart *ts,
     return 0;
 }
 
-static void s_docker_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
-                           char **argv, envv_t *env, const char *task_dir)
+/* The env every task gets: the agent's PATH, HOME and LANG, drover's MCA
+ * settings for MPI, the job's own env, then drover's DROVER_* (not the
+ * job's to change). */
+static void s_env_base(node_t *node, task_t *t, const Drover__TaskStart *ts,
+                       const char *task_dir, int in_container, envv_t *env)
 {
     agent_t *a = node->agent;
-    /* The image brings its own PATH, HOME and LANG: the agent's are not
-     * passed on (a job's own values are, through its env). */
-    for (size_t i = 0; i < env->n;) {
-        int drop = 0;
-        for (int k = 0; k < 3; k++)
-            if (a->base_env[k] && strcmp(env->v[i], a->base_env[k]) == 0)
-                drop = 1;
-        if (drop) {
-            free(env->v[i]);
-            memmove(&env->v[i], &env->v[i + 1],
-                    (env->n - i) * sizeof *env->v); /* with the NULL */
-            env->n--;
-        } else {
-            i++;
-        }
+    const agent_cfg_t *cfg = a->cfg;
+    for (int i = 0; i < 3; i++)
+        if (a->base_env[i])
+            envv_put(env, dr_strdup(a->base_env[i]));
+    if (s_is_mpi(ts)) {
+        /* drover's MCA settings; the job's env may override them */
+        char *mca[MPI_ENV_MAX];
+        const char *launcher = in_container ? RUNTIME_DOCKER_SCRATCH
+                                   "/drover-launch"
+                                            : cfg->launcher;
+        size_t nmca = mpi_env_defaults(launcher, cfg->mpi_iface, mca);
+        for (size_t i = 0; i < nmca; i++)
+            envv_put(env, mca[i]);
     }
-    envv_put(env, dr_asprintf("DROVER_TASK_DIR=%s", RUNTIME_DOCKER_SCRATCH));
-    if (ts->n_gpu_indices > 0) {
-        /* Inside the container its GPUs are numbered from 0. */
-        dr_buf_t b = {0};
-        dr_buf_printf(&b, "CUDA_VISIBLE_DEVICES=");
-        for (size_t i = 0; i < ts->n_gpu_indices; i++)
-            dr_buf_printf(&b, "%s%zu", i ? "," : "", i);
-        envv_put(env, dr_strdup(b.data));
-        dr_buf_free(&b);
+    for (size_t i = 0; i < ts->n_env; i++)
+        envv_put(env, dr_asprintf("%s=%s", ts->env[i]->key, ts->env[i]->value));
+    envv_put(env, dr_asprintf("DROVER_JOB_ID=%" PRIu64, t->job_id));
+    envv_put(env, dr_asprintf("DROVER_ATTEMPT=%u", t->attempt));
+    envv_put(env, dr_asprintf("DROVER_NODE_NAME=%s", node->name));
+    envv_put(env, dr_asprintf("DROVER_CLUSTER=%s", cfg->cluster));
+    envv_put(env, dr_asprintf("DROVER_TASK_DIR=%s", task_dir));
+    envv_put(env, dr_asprintf("DROVER_NODE_RANK=%u", ts->node_rank));
+    envv_put(env,
+             dr_asprintf("DROVER_NUM_NODES=%u", ts->nodes ? ts->nodes : 1));
+    if (ts->job_name && ts->job_name[0])
+        envv_put(env, dr_asprintf("DROVER_JOB_NAME=%s", ts->job_name));
+    if (ts->n_hosts) {
+        dr_buf_t hb = {0};
+        for (size_t i = 0; i < ts->n_hosts; i++)
+            dr_buf_printf(&hb, "%s%s", i ? "," : "", ts->hosts[i]);
+        envv_put(env, dr_asprintf("DROVER_HOSTS=%s", hb.data));
+        envv_put(env, dr_asprintf("DROVER_HEAD_NODE=%s", ts->hosts[0]));
+        dr_buf_free(&hb);
     }
-    runtime_docker_spec_t spec = {
-        .image = ts->image,
-        .argv = argv,
-        .envp = env->v,
-        .task_dir = task_dir,
-        .cpus = ts->cpus,
-        .memory_mb = ts->memory_mb,
-        .gpu_indices = ts->gpu_indices,
-        .n_gpu = ts->n_gpu_indices,
-        .job_id = t->job_id,
-        .attempt = t->attempt,
-        .node = node->name,
-    };
-    int rc = runtime_docker_ctr_start(a->docker, &spec, &t->ctr);
+    if (s_is_mpi(ts))
+        envv_put(env, dr_asprintf("DROVER_PROCS_PER_NODE=%u",
+                                  ts->procs_per_node ? ts->procs_per_node : 1));
+}
+
+/* What the job's own env cannot override: the GPUs it was given and its
+ * identity endpoint. */
+static void s_env_guard(node_t *node, task_t *t, const Drover__TaskStart *ts,
+                        envv_t *env)
+{
+    agent_t *a = node->agent;
+    /* After the job's own env: the GPUs it was given are not its to widen. */
+    char *genv[GPU_ENV_MAX + 1];
+    size_t ngenv = gpu_task_env(gpu_list(a->gpu), ts->gpu_indices,
+                                ts->n_gpu_indices, genv);
+    for (size_t i = 0; i < ngenv; i++)
+        envv_put(env, genv[i]);
+    /* Managed identity: the endpoint and this task's secret, after the
+     * job's env (a job cannot point another job's requests elsewhere).
+     * Containers share the host's network, so 127.0.0.1 reaches us. */
+    char secret[MSI_SECRET_LEN + 1];
+    if (a->ident && msi_secret_new(secret) == 0) {
+        msi_task_add(a->ident, t->job_id, t->attempt, secret);
+        t->has_secret = 1;
+        envv_put(env,
+                 dr_asprintf("IDENTITY_ENDPOINT=%s", msi_endpoint(a->ident)));
+        envv_put(env, dr_asprintf("IDENTITY_HEADER=%s", secret));
+        explicit_bzero(secret, sizeof secret);
+    } else if (a->ident) {
+        log_warn_errno("job %" PRIu64 " attempt %u on node %s: getrandom; "
+                       "no identity endpoint for it",
+                       t->job_id, t->attempt, node->name);
+    }
+}
+
+/* Starts t's program in the runtime of ops; a failure to start is
+ * reported as FAILED at once. */
+static void s_run(node_t *node, task_t *t, const task_rt_ops_t *ops, void *ctx,
+                  const task_rt_spec_t *spec)
+{
+    char why[512], what[128];
+    int rc = task_rt_start(ops, ctx, spec, &t->rt, why, sizeof why);
     if (rc < 0) {
-        char reason[256];
-        snprintf(reason, sizeof reason, "cannot prepare the container: %s",
-                 dr_strerror(rc));
-        task_fail(node, t, 0, reason);
+        task_fail(node, t, rc == DR_ESYS ? 127 : 0, why);
         return;
     }
     t->live = 1;
-    log_info("job %" PRIu64 " attempt %u on node %s: starting '%s' in image "
-             "%s",
-             t->job_id, t->attempt, node->name, argv[0], ts->image);
+    ops->describe(t->rt->impl, what, sizeof what);
+    log_info("job %" PRIu64 " attempt %u on node %s: starting '%s' as %s "
+             "(%s runtime)",
+             t->job_id, t->attempt, node->name, spec->argv[0], what, ops->kind);
+    if (ops->started(t->rt->impl))
+        task_started(node, t, dr_mono_ms());
+    task_pump(node, t, TASK_RT_STDOUT, 1);
 }
 
 /* Starts a task's program: the job's argv, mpirun around it for an MPI
- * head, or (launch_cmd) the command mpirun launches on a worker. */
+ * head, or (launch_cmd) the command mpirun launches on a worker; in a
+ * container when the TaskStart names an image. */
 static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
                          const char *launch_cmd)
 {
     agent_t *a = node->agent;
-    const agent_cfg_t *cfg = a->cfg;
     char reason[512];
-    char *task_dir = dr_asprintf("%s/tasks/%" PRIu64 "-%u", cfg->work_dir,
+    char *task_dir = dr_asprintf("%s/tasks/%" PRIu64 "-%u", a->cfg->work_dir,
                                  t->job_id, t->attempt);
     int in_container = ts->image && ts->image[0];
     int mpi_head = s_is_mpi(ts) && ts->node_rank == 0 && !launch_cmd;
@@ -179,44 +219,7 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
     }
     char **mpi_argv = NULL;
     envv_t env = {0};
-    for (int i = 0; i < 3; i++)
-        if (a->base_env[i])
-            envv_put(&env, dr_strdup(a->base_env[i]));
-    if (s_is_mpi(ts)) {
-        /* drover's MCA settings; the job's env may override them */
-        char *mca[MPI_ENV_MAX];
-        const char *launcher = in_container ? RUNTIME_DOCKER_SCRATCH
-                                   "/drover-launch"
-                                            : cfg->launcher;
-        size_t nmca = mpi_env_defaults(launcher, cfg->mpi_iface, mca);
-        for (size_t i = 0; i < nmca; i++)
-            envv_put(&env, mca[i]);
-    }
-    for (size_t i = 0; i < ts->n_env; i++)
-        envv_put(&env,
-                 dr_asprintf("%s=%s", ts->env[i]->key, ts->env[i]->value));
-    envv_put(&env, dr_asprintf("DROVER_JOB_ID=%" PRIu64, t->job_id));
-    envv_put(&env, dr_asprintf("DROVER_ATTEMPT=%u", t->attempt));
-    envv_put(&env, dr_asprintf("DROVER_NODE_NAME=%s", node->name));
-    envv_put(&env, dr_asprintf("DROVER_CLUSTER=%s", cfg->cluster));
-    envv_put(&env, dr_asprintf("DROVER_TASK_DIR=%s", task_dir));
-    envv_put(&env, dr_asprintf("DROVER_NODE_RANK=%u", ts->node_rank));
-    envv_put(&env,
-             dr_asprintf("DROVER_NUM_NODES=%u", ts->nodes ? ts->nodes : 1));
-    if (ts->job_name && ts->job_name[0])
-        envv_put(&env, dr_asprintf("DROVER_JOB_NAME=%s", ts->job_name));
-    if (ts->n_hosts) {
-        dr_buf_t hb = {0};
-        for (size_t i = 0; i < ts->n_hosts; i++)
-            dr_buf_printf(&hb, "%s%s", i ? "," : "", ts->hosts[i]);
-        envv_put(&env, dr_asprintf("DROVER_HOSTS=%s", hb.data));
-        envv_put(&env, dr_asprintf("DROVER_HEAD_NODE=%s", ts->hosts[0]));
-        dr_buf_free(&hb);
-    }
-    if (s_is_mpi(ts))
-        envv_put(&env,
-                 dr_asprintf("DROVER_PROCS_PER_NODE=%u",
-                             ts->procs_per_node ? ts->procs_per_node : 1));
+    s_env_base(node, t, ts, task_dir, in_container, &env);
     if (s_is_mpi(ts) && task_mpi_prepare(node, t, ts, task_dir, in_container,
                                          &env, mpi_head ? &mpi_argv : NULL,
                                          reason, sizeof reason) < 0) {
@@ -227,49 +230,29 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
         free(argv);
         argv = mpi_argv;
     }
-    /* After the job's own env: the GPUs it was given are not its to widen. */
-    char *genv[GPU_ENV_MAX + 1];
-    size_t ngenv = gpu_task_env(gpu_list(a->gpu), ts->gpu_indices,
-                                ts->n_gpu_indices, genv);
-    for (size_t i = 0; i < ngenv; i++)
-        envv_put(&env, genv[i]);
-    /* Managed identity: the endpoint and this task's secret, after the
-     * job's env (a job cannot point another job's requests elsewhere).
-     * Containers share the host's network, so 127.0.0.1 reaches us. */
-    char secret[MSI_SECRET_LEN + 1];
-    if (a->ident && msi_secret_new(secret) == 0) {
-        msi_task_add(a->ident, t->job_id, t->attempt, secret);
-        t->has_secret = 1;
-        envv_put(&env,
-                 dr_asprintf("IDENTITY_ENDPOINT=%s", msi_endpoint(a->ident)));
-        envv_put(&env, dr_asprintf("IDENTITY_HEADER=%s", secret));
-        explicit_bzero(secret, sizeof secret);
-    } else if (a->ident) {
-        log_warn_errno("job %" PRIu64 " attempt %u on node %s: getrandom; "
-                       "no identity endpoint for it",
-                       t->job_id, t->attempt, node->name);
-    }
-
-    if (ts->image && ts->image[0]) {
-        s_docker_spawn(node, t, ts, argv, &env, task_dir);
-        goto out;
-    }
-    runtime_process_spec_t spec = {argv, env.v, task_dir};
-    int rc = runtime_process_start(&spec, &t->proc, reason, sizeof reason);
-    if (rc < 0) {
-        task_fail(node, t, rc == DR_ESYS ? 127 : 0, reason);
-    } else {
-        t->live = 1;
-        t->started_at_ms = dr_now_ms();
-        if (t->time_limit_s)
-            t->deadline = dr_mono_ms() + (int64_t)t->time_limit_s * 1000;
-        log_info("job %" PRIu64 " attempt %u on node %s: started '%s' as pid "
-                 "%d in %s",
-                 t->job_id, t->attempt, node->name, argv[0],
-                 (int)runtime_process_pid(t->proc), task_dir);
-        if (t->state != TASK_ST(RUNNING)) /* a launch: the task was running */
-            task_report(node, t, TASK_ST(RUNNING), NULL);
-    }
+    s_env_guard(node, t, ts, &env);
+    char *host[4] = {0};
+    for (int i = 0, k = 0; i < 3; i++)
+        if (a->base_env[i])
+            host[k++] = a->base_env[i];
+    task_rt_spec_t spec = {
+        .argv = argv,
+        .envp = env.v,
+        .host_env = host,
+        .task_dir = task_dir,
+        .image = ts->image,
+        .cpus = ts->cpus,
+        .memory_mb = ts->memory_mb,
+        .gpu_indices = ts->gpu_indices,
+        .n_gpu = ts->n_gpu_indices,
+        .job_id = t->job_id,
+        .attempt = t->attempt,
+        .node = node->name,
+    };
+    if (in_container)
+        s_run(node, t, &task_rt_docker_ops, a->docker, &spec);
+    else
+        s_run(node, t, &task_rt_process_ops, NULL, &spec);
 out:
     envv_free(&env);
     if (mpi_argv)
@@ -296,23 +279,18 @@ static void s_task_wait_launch(node_t *node, task_t *t,
     task_report(node, t, TASK_ST(RUNNING), NULL);
 }
 
+/* A simulated node's task: a hollow run, no program. */
 static void s_task_hollow(node_t *node, task_t *t, const Drover__TaskStart *ts)
 {
-    agent_t *a = node->agent;
-    int64_t dur = sim_duration_ms(ts->argv, ts->n_argv);
-    t->hollow = 1;
-    t->live = 1;
-    t->started_at_ms = dr_now_ms();
-    sim_timer_t tm = {dr_mono_ms() + dur, node->index, t->job_id, t->attempt};
-    sim_heap_push(a->heap, &tm);
-    log_debug("job %" PRIu64 " attempt %u on node %s: hollow run of %" PRId64
-              " ms",
-              t->job_id, t->attempt, node->name, dur);
-    task_report(node, t, TASK_ST(RUNNING), NULL);
-    char line[128];
-    int n = snprintf(line, sizeof line, "simulated on %s\n", node->name);
-    if (n > 0 && (size_t)n < sizeof line)
-        task_send_output(node, t, RUNTIME_PROCESS_STDOUT, line, (size_t)n);
+    char **argv = dr_calloc(ts->n_argv + 1, sizeof *argv);
+    for (size_t i = 0; i < ts->n_argv; i++)
+        argv[i] = ts->argv[i];
+    task_rt_spec_t spec = {.argv = argv,
+                           .job_id = t->job_id,
+                           .attempt = t->attempt,
+                           .node = node->name};
+    s_run(node, t, &task_rt_hollow_ops, NULL, &spec);
+    free(argv);
 }
 
 void task_start_on_start(node_t *node, const dr_env_t *env)
@@ -385,7 +363,7 @@ void task_start_on_mpi_launch(node_t *node, const dr_env_t *env)
         why = "launch without a command or id";
     else if (!t || !t->mpi_worker)
         why = "no MPI task of this job and attempt on this node";
-    else if (t->launch_id || t->proc || t->ctr)
+    else if (t->launch_id || t->rt)
         why = "the task already runs a launch";
     else if (!t->live || t->end_set)
         why = "the task is ending";
