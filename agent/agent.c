@@ -21,20 +21,27 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-static void s_item_add(agent_t *a, size_t *n, void *sock, int fd, s_ref_t ref)
+/* ---- what the loop watches ----------------------------------------------
+ *
+ * Every handler only does its own part and wakes the tick (agent_wake):
+ * the tick -- registrations, heartbeats, every task's clocks and runtime,
+ * leaving, docker's availability, scheduled events, the token endpoint's
+ * timeouts -- then runs once, at the end of the pass. */
+
+static void s_on_node(dr_loop_t *loop, void *arg, short revents)
 {
-    if (*n == a->items_cap) {
-        a->items_cap = a->items_cap ? a->items_cap * 2 : 64;
-        a->items = dr_realloc(a->items, a->items_cap * sizeof *a->items);
-        a->refs = dr_realloc(a->refs, a->items_cap * sizeof *a->refs);
-    }
-    a->items[*n] = (zmq_pollitem_t){sock, fd, ZMQ_POLLIN, 0};
-    a->refs[*n] = ref;
-    (*n)++;
+    (void)loop;
+    node_t *node = arg;
+    if (revents & ZMQ_POLLIN)
+        session_recv(node);
+    agent_wake(node->agent);
 }
 
-static void s_read_signals(agent_t *a)
+static void s_on_signal(dr_loop_t *loop, void *arg, short revents)
 {
+    (void)loop;
+    (void)revents;
+    agent_t *a = arg;
     char buf[64];
     ssize_t n;
     while ((n = read(a->sig_fd, buf, sizeof buf)) > 0) {
@@ -42,7 +49,129 @@ static void s_read_signals(agent_t *a)
             if (buf[i] == 'T')
                 agent_shutdown(a, "signal");
     }
+    agent_wake(a); /* SIGCHLD: a process may have ended */
 }
+
+/* dockerd's answers: they only change container states. */
+static size_t s_docker_nfds(void *arg)
+{
+    return http_async_nfds(runtime_docker_http(((agent_t *)arg)->docker));
+}
+
+static int s_docker_fd(void *arg, size_t i, int *want_read, int *want_write)
+{
+    return http_async_fd(runtime_docker_http(((agent_t *)arg)->docker), i,
+                         want_read, want_write);
+}
+
+static void s_docker_on_fd(void *arg, int fd, int readable, int writable)
+{
+    agent_t *a = arg;
+    http_async_on_fd(runtime_docker_http(a->docker), fd, readable, writable);
+    agent_wake(a);
+}
+
+static int64_t s_docker_timer(void *arg)
+{
+    return http_async_timer(runtime_docker_http(((agent_t *)arg)->docker));
+}
+
+static void s_docker_on_timer(void *arg)
+{
+    agent_t *a = arg;
+    http_async_on_timer(runtime_docker_http(a->docker));
+    agent_wake(a);
+}
+
+static const dr_loop_source_t s_docker_source = {
+    .nfds = s_docker_nfds,
+    .fd = s_docker_fd,
+    .on_fd = s_docker_on_fd,
+    .timer = s_docker_timer,
+    .on_timer = s_docker_on_timer,
+};
+
+/* The scheduled-events poller checks its sockets itself, in the tick. */
+static size_t s_sev_nfds(void *arg)
+{
+    return sched_events_nfds(((agent_t *)arg)->sev);
+}
+
+static int s_sev_fd(void *arg, size_t i, int *want_read, int *want_write)
+{
+    return sched_events_fd(((agent_t *)arg)->sev, i, want_read, want_write);
+}
+
+static void s_sev_on_fd(void *arg, int fd, int readable, int writable)
+{
+    (void)fd;
+    (void)readable;
+    (void)writable;
+    agent_wake(arg);
+}
+
+static const dr_loop_source_t s_sev_source = {
+    .nfds = s_sev_nfds,
+    .fd = s_sev_fd,
+    .on_fd = s_sev_on_fd,
+};
+
+/* Token requests, before the node's messages: a reply in this pass then
+ * finds its connection waiting. */
+static size_t s_ident_nfds(void *arg)
+{
+    return msi_nfds(((agent_t *)arg)->ident);
+}
+
+static int s_ident_fd(void *arg, size_t i, int *want_read, int *want_write)
+{
+    return msi_fd(((agent_t *)arg)->ident, i, want_read, want_write);
+}
+
+static void s_ident_on_fd(void *arg, int fd, int readable, int writable)
+{
+    agent_t *a = arg;
+    msi_on_fd(a->ident, fd, readable, writable);
+    agent_wake(a);
+}
+
+static const dr_loop_source_t s_ident_source = {
+    .nfds = s_ident_nfds,
+    .fd = s_ident_fd,
+    .on_fd = s_ident_on_fd,
+};
+
+/* ---- the tick ------------------------------------------------------------ */
+
+static int64_t s_tick(agent_t *a, int64_t now)
+{
+    int64_t next = AGENT_NO_TIMER;
+    a->docker_hold = node_docker_tick(a, now, &next);
+    for (size_t i = 0; i < a->n_nodes; i++)
+        next = agent_min(next, session_tick(&a->nodes[i], now));
+    next = agent_min(next, session_tick_sev(a, now));
+    if (a->ident)
+        next = agent_min(next, msi_tick(a->ident, now));
+    return next;
+}
+
+static int64_t s_tick_timer(void *arg)
+{
+    agent_t *a = arg;
+    return a->tick_due ? 0 : a->tick_next;
+}
+
+static void s_tick_on_timer(void *arg)
+{
+    agent_t *a = arg;
+    a->tick_due = 0;
+    a->tick_next = s_tick(a, dr_mono_ms());
+}
+
+static const dr_loop_source_t s_tick_source = {
+    .timer = s_tick_timer,
+    .on_timer = s_tick_on_timer,
+};
 
 int agent_step(agent_t *self, int max_wait_ms)
 {
@@ -58,138 +187,9 @@ int agent_step(agent_t *self, int max_wait_ms)
         now = dr_mono_ms();
     }
     self->last_pass = now;
-    int64_t next = AGENT_NO_TIMER;
-    self->docker_hold = node_docker_tick(self, now, &next);
-    for (size_t i = 0; i < self->n_nodes; i++)
-        next = agent_min(next, session_tick(&self->nodes[i], now));
-    next = agent_min(next, session_tick_sev(self, now));
-    if (self->ident)
-        next = agent_min(next, msi_tick(self->ident, now));
-    if (self->n_gone == self->n_nodes)
-        return 1;
-
-    size_t n = 0;
-    for (size_t i = 0; i < self->n_nodes; i++) {
-        node_t *node = &self->nodes[i];
-        if (!node->sock)
-            continue;
-        s_item_add(self, &n, node->sock, 0, (s_ref_t){S_REF_NODE, node, 0, 0});
-        for (task_t *t = node->tasks; t; t = t->next) {
-            for (int s = 0; t->rt && s < 2; s++) {
-                int fd = t->rt->ops->fd(t->rt->impl, s);
-                if (fd >= 0)
-                    s_item_add(self, &n, NULL, fd,
-                               (s_ref_t){S_REF_PIPE, node, t, s});
-            }
-            for (size_t k = 0; t->launch_srv && k < mpi_srv_nfds(t->launch_srv);
-                 k++) {
-                int want_r = 0, want_w = 0;
-                int fd = mpi_srv_fd(t->launch_srv, k, &want_r, &want_w);
-                s_item_add(self, &n, NULL, fd,
-                           (s_ref_t){S_REF_LAUNCH, node, t, 0});
-                self->items[n - 1].events = (short)((want_r ? ZMQ_POLLIN : 0) |
-                                                    (want_w ? ZMQ_POLLOUT : 0));
-            }
-        }
-    }
-    if (self->sig_fd >= 0)
-        s_item_add(self, &n, NULL, self->sig_fd,
-                   (s_ref_t){S_REF_SIG, NULL, NULL, 0});
-
-    for (size_t i = 0;
-         self->docker && i < http_async_nfds(runtime_docker_http(self->docker));
-         i++) {
-        int want_r = 0, want_w = 0;
-        int fd = http_async_fd(runtime_docker_http(self->docker), i, &want_r,
-                               &want_w);
-        s_item_add(self, &n, NULL, fd, (s_ref_t){S_REF_DOCKER, NULL, NULL, 0});
-        self->items[n - 1].events =
-            (short)((want_r ? ZMQ_POLLIN : 0) | (want_w ? ZMQ_POLLOUT : 0));
-    }
-    if (self->docker)
-        next = agent_min(next,
-                         http_async_timer(runtime_docker_http(self->docker)));
-    for (size_t i = 0; self->sev && i < sched_events_nfds(self->sev); i++) {
-        int want_r = 0, want_w = 0;
-        int fd = sched_events_fd(self->sev, i, &want_r, &want_w);
-        s_item_add(self, &n, NULL, fd, (s_ref_t){S_REF_SEV, NULL, NULL, 0});
-        self->items[n - 1].events =
-            (short)((want_r ? ZMQ_POLLIN : 0) | (want_w ? ZMQ_POLLOUT : 0));
-    }
-
-    for (size_t i = 0; self->ident && i < msi_nfds(self->ident); i++) {
-        int want_r = 0, want_w = 0;
-        int fd = msi_fd(self->ident, i, &want_r, &want_w);
-        s_item_add(self, &n, NULL, fd, (s_ref_t){S_REF_IDENT, NULL, NULL, 0});
-        self->items[n - 1].events =
-            (short)((want_r ? ZMQ_POLLIN : 0) | (want_w ? ZMQ_POLLOUT : 0));
-    }
-
-    now = dr_mono_ms();
-    int64_t wait = next == AGENT_NO_TIMER ? max_wait_ms : next - now;
-    if (wait < 0)
-        wait = 0;
-    if (max_wait_ms >= 0 && wait > max_wait_ms)
-        wait = max_wait_ms;
-    int rc = zmq_poll(self->items, (int)n, (long)wait);
-    if (rc < 0) {
-        if (errno == EINTR)
-            return 0;
-        log_warn_errno("zmq_poll");
-        return DR_EIO;
-    }
-    /* Docker first: its answers only change container states. */
-    for (size_t i = 0; i < n && rc > 0; i++) {
-        zmq_pollitem_t *it = &self->items[i];
-        if (self->refs[i].kind == S_REF_DOCKER && it->revents)
-            http_async_on_fd(runtime_docker_http(self->docker), it->fd,
-                             !!(it->revents & (ZMQ_POLLIN | ZMQ_POLLERR)),
-                             !!(it->revents & ZMQ_POLLOUT));
-    }
-    if (self->docker &&
-        dr_mono_ms() >= http_async_timer(runtime_docker_http(self->docker)))
-        http_async_on_timer(runtime_docker_http(self->docker));
-    /* The poller checks its sockets itself; a Preempt stops tasks but
-     * frees none, so the pipe refs below stay valid. */
-    (void)session_tick_sev(self, dr_mono_ms());
-    /* Pipes first: handling messages may free tasks the refs point at. */
-    for (size_t i = 0; i < n && rc > 0; i++) {
-        s_ref_t *r = &self->refs[i];
-        if (r->kind == S_REF_PIPE &&
-            (self->items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
-            task_pump(r->node, r->task, r->stream, AGENT_PUMP_BATCH);
-    }
-    /* Launch requests too: messages may free the tasks. */
-    for (size_t i = 0; i < n && rc > 0; i++) {
-        s_ref_t *r = &self->refs[i];
-        zmq_pollitem_t *it = &self->items[i];
-        if (r->kind == S_REF_LAUNCH && it->revents && r->task->launch_srv) {
-            task_mpi_ctx_t x = {r->node, r->task};
-            mpi_srv_on_fd(r->task->launch_srv, it->fd,
-                          !!(it->revents & (ZMQ_POLLIN | ZMQ_POLLERR)),
-                          !!(it->revents & ZMQ_POLLOUT),
-                          task_mpi_launch_request, &x);
-        }
-    }
-    /* Token requests before the node's messages: a reply in this pass
-     * then finds its connection waiting. */
-    for (size_t i = 0; i < n && rc > 0; i++) {
-        zmq_pollitem_t *it = &self->items[i];
-        if (self->refs[i].kind == S_REF_IDENT && it->revents)
-            msi_on_fd(self->ident, it->fd,
-                      !!(it->revents & (ZMQ_POLLIN | ZMQ_POLLERR)),
-                      !!(it->revents & ZMQ_POLLOUT));
-    }
-    for (size_t i = 0; i < n && rc > 0; i++) {
-        s_ref_t *r = &self->refs[i];
-        if (r->kind == S_REF_SIG && self->items[i].revents)
-            s_read_signals(self);
-    }
-    for (size_t i = 0; i < n && rc > 0; i++) {
-        s_ref_t *r = &self->refs[i];
-        if (r->kind == S_REF_NODE && (self->items[i].revents & ZMQ_POLLIN))
-            session_recv(r->node);
-    }
+    int rc = dr_loop_once(self->loop, max_wait_ms);
+    if (rc < 0)
+        return rc;
     return self->n_gone == self->n_nodes ? 1 : 0;
 }
 
@@ -212,7 +212,12 @@ void agent_shutdown(agent_t *self, const char *reason)
 
 void agent_set_signal_fd(agent_t *self, int fd)
 {
+    dr_loop_remove(self->loop, self->sig_reg);
     self->sig_fd = fd;
+    self->sig_reg = fd < 0
+                        ? 0
+                        : dr_loop_add_fd(self->loop, fd, ZMQ_POLLIN,
+                                         AGENT_PRIO_SIGNAL, s_on_signal, self);
 }
 
 static void s_raise_nofile(void)
@@ -272,6 +277,109 @@ static void *s_open_socket(agent_t *a, const char *name)
     return s;
 }
 
+static int s_open_gpu(agent_t *self)
+{
+    const agent_cfg_t *cfg = self->cfg;
+    char gerr[512];
+    if (gpu_new(cfg->gpu_inventory, NULL, cfg->name, &self->gpu, gerr,
+                sizeof gerr) < 0) {
+        log_error("gpu: --gpu-inventory: %s", gerr);
+        return DR_EINVAL;
+    }
+    if (gpu_reason(self->gpu))
+        log_info("gpu: %s", gpu_reason(self->gpu));
+    else
+        log_info("gpu: %zu GPU(s) from %s", gpu_list(self->gpu)->count,
+                 gpu_source(self->gpu));
+    return 0;
+}
+
+static int s_open_ctx(agent_t *self)
+{
+    self->ctx = zmq_ctx_new();
+    if (!self->ctx) {
+        log_error("zmq_ctx_new: %s", zmq_strerror(errno));
+        return DR_EIO;
+    }
+    if (!self->simulate)
+        return 0;
+    s_raise_nofile();
+    if (zmq_ctx_set(self->ctx, ZMQ_MAX_SOCKETS, (int)self->n_nodes + 64) < 0 ||
+        zmq_ctx_set(self->ctx, ZMQ_IO_THREADS, self->n_nodes > 200 ? 2 : 1) <
+            0) {
+        log_error("zmq_ctx_set: %s", zmq_strerror(errno));
+        return DR_EIO;
+    }
+    return 0;
+}
+
+static int s_open_nodes(agent_t *self)
+{
+    const agent_cfg_t *cfg = self->cfg;
+    self->nodes = dr_calloc(self->n_nodes, sizeof *self->nodes);
+    int64_t now = dr_mono_ms();
+    for (size_t i = 0; i < self->n_nodes; i++) {
+        node_t *node = &self->nodes[i];
+        node->agent = self;
+        node->index = i;
+        node->name = self->simulate ? dr_asprintf("%s-%zu", cfg->name, i)
+                                    : dr_strdup(cfg->name);
+        /* First Register of N nodes spread over one second. */
+        node->next_register = now + (int64_t)(i * 1000 / self->n_nodes);
+    }
+    for (size_t i = 0; i < self->n_nodes; i++) {
+        node_t *node = &self->nodes[i];
+        node->sock = s_open_socket(self, node->name);
+        if (!node->sock)
+            return DR_EIO;
+        node->sock_reg = dr_loop_add_socket(self->loop, node->sock,
+                                            AGENT_PRIO_NODE, s_on_node, node);
+    }
+    return 0;
+}
+
+/* OpenMPI session dirs of tasks a killed agent left behind: the process
+ * runtime's tasks did not survive it. */
+static void s_clean_mpi_tmp(agent_t *self)
+{
+    char *pat = dr_asprintf("/tmp/drover-mpi.%s.*", self->nodes[0].name);
+    glob_t g;
+    if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
+        for (size_t k = 0; k < g.gl_pathc; k++)
+            if (dr_rmtree(g.gl_pathv[k]) < 0)
+                log_warn_errno("cannot remove %s", g.gl_pathv[k]);
+        globfree(&g);
+    }
+    free(pat);
+}
+
+/* A real node's services: docker, the token endpoint, scheduled events. */
+static int s_open_services(agent_t *self)
+{
+    const agent_cfg_t *cfg = self->cfg;
+    if (self->simulate)
+        return 0;
+    self->docker = runtime_docker_new(
+        cfg->docker_socket ? cfg->docker_socket : "/var/run/docker.sock");
+    if (!self->docker)
+        return DR_EIO;
+    dr_loop_add_source(self->loop, &s_docker_source, self, AGENT_PRIO_DOCKER);
+    s_clean_mpi_tmp(self);
+    self->ident = msi_new(0, session_ident_ask, &self->nodes[0]);
+    if (!self->ident)
+        return DR_EIO;
+    dr_loop_add_source(self->loop, &s_ident_source, self, AGENT_PRIO_IDENT);
+    if (cfg->scheduled_events_url) {
+        self->sev =
+            sched_events_new(cfg->scheduled_events_url, self->nodes[0].name,
+                             cfg->scheduled_events_interval_ms);
+        if (!self->sev)
+            return DR_EIO;
+        dr_loop_add_source(self->loop, &s_sev_source, self, AGENT_PRIO_SEV);
+    }
+    return 0;
+}
+
 agent_t *agent_new(const agent_cfg_t *cfg)
 {
     agent_t *self = dr_calloc(1, sizeof *self);
@@ -286,89 +394,23 @@ agent_t *agent_new(const agent_cfg_t *cfg)
     self->n_nodes = self->simulate ? (size_t)cfg->simulate : 1;
     self->chunk = dr_malloc(AGENT_CHUNK);
     self->started_at = dr_mono_ms();
-    if (!self->simulate) {
-        self->docker = runtime_docker_new(
-            cfg->docker_socket ? cfg->docker_socket : "/var/run/docker.sock");
-        if (!self->docker)
-            goto fail;
-    }
+    self->loop = dr_loop_new();
+    self->tick_due = 1; /* the first pass registers */
+    dr_loop_add_source(self->loop, &s_tick_source, self, AGENT_PRIO_TICK);
     static const char *keep[3] = {"PATH", "HOME", "LANG"};
     for (int i = 0; i < 3; i++) {
         const char *v = getenv(keep[i]);
         if (v)
             self->base_env[i] = dr_asprintf("%s=%s", keep[i], v);
     }
-    char gerr[512];
-    if (gpu_new(cfg->gpu_inventory, NULL, cfg->name, &self->gpu, gerr,
-                sizeof gerr) < 0) {
-        log_error("gpu: --gpu-inventory: %s", gerr);
-        goto fail;
-    }
-    if (gpu_reason(self->gpu))
-        log_info("gpu: %s", gpu_reason(self->gpu));
-    else
-        log_info("gpu: %zu GPU(s) from %s", gpu_list(self->gpu)->count,
-                 gpu_source(self->gpu));
-    self->ctx = zmq_ctx_new();
-    if (!self->ctx) {
-        log_error("zmq_ctx_new: %s", zmq_strerror(errno));
-        goto fail;
-    }
-    if (self->simulate) {
-        s_raise_nofile();
-        if (zmq_ctx_set(self->ctx, ZMQ_MAX_SOCKETS, (int)self->n_nodes + 64) <
-                0 ||
-            zmq_ctx_set(self->ctx, ZMQ_IO_THREADS,
-                        self->n_nodes > 200 ? 2 : 1) < 0) {
-            log_error("zmq_ctx_set: %s", zmq_strerror(errno));
-            goto fail;
-        }
-    }
-    self->nodes = dr_calloc(self->n_nodes, sizeof *self->nodes);
-    int64_t now = dr_mono_ms();
-    for (size_t i = 0; i < self->n_nodes; i++) {
-        node_t *node = &self->nodes[i];
-        node->agent = self;
-        node->index = i;
-        node->name = self->simulate ? dr_asprintf("%s-%zu", cfg->name, i)
-                                    : dr_strdup(cfg->name);
-        /* First Register of N nodes spread over one second. */
-        node->next_register = now + (int64_t)(i * 1000 / self->n_nodes);
-    }
-    for (size_t i = 0; i < self->n_nodes; i++) {
-        self->nodes[i].sock = s_open_socket(self, self->nodes[i].name);
-        if (!self->nodes[i].sock)
-            goto fail;
-    }
-    if (!self->simulate) {
-        /* OpenMPI session dirs of tasks a killed agent left behind: the
-         * process runtime's tasks did not survive it */
-        char *pat = dr_asprintf("/tmp/drover-mpi.%s.*", self->nodes[0].name);
-        glob_t g;
-        if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
-            for (size_t k = 0; k < g.gl_pathc; k++)
-                if (dr_rmtree(g.gl_pathv[k]) < 0)
-                    log_warn_errno("cannot remove %s", g.gl_pathv[k]);
-            globfree(&g);
-        }
-        free(pat);
-        self->ident = msi_new(0, session_ident_ask, &self->nodes[0]);
-        if (!self->ident)
-            goto fail;
-    }
-    if (cfg->scheduled_events_url && !self->simulate) {
-        self->sev =
-            sched_events_new(cfg->scheduled_events_url, self->nodes[0].name,
-                             cfg->scheduled_events_interval_ms);
-        if (!self->sev)
-            goto fail;
+    if (s_open_gpu(self) < 0 || s_open_ctx(self) < 0 ||
+        s_open_nodes(self) < 0 || s_open_services(self) < 0) {
+        agent_destroy(&self);
+        return NULL;
     }
     log_info("agent %s: %zu node(s) connecting to %s", cfg->name, self->n_nodes,
              cfg->scheduler);
     return self;
-fail:
-    agent_destroy(&self);
-    return NULL;
 }
 
 void agent_destroy(agent_t **self_p)
@@ -396,8 +438,7 @@ void agent_destroy(agent_t **self_p)
     gpu_destroy(&self->gpu);
     for (int i = 0; i < 3; i++)
         free(self->base_env[i]);
-    free(self->items);
-    free(self->refs);
+    dr_loop_destroy(&self->loop); /* last: the tasks left it on the way */
     free(self->chunk);
     free(self);
     *self_p = NULL;

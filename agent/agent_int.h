@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "dr_err.h"
 #include "envv.h"
+#include "evloop.h"
 #include "gpu.h"
 #include "log.h"
 #include "mpi.h"
@@ -45,6 +46,21 @@
 #define AGENT_SIM_PASS_MS 10
 /* NVML is asked again at most this often (N simulated nodes share it). */
 #define AGENT_GPU_REFRESH_MS 1000
+
+/* The order in which one pass handles what is ready: dockerd's answers
+ * first (they only change container states), then task output, launch
+ * requests, token requests, signals, and the node's messages last, since
+ * handling them may free tasks.  The tick runs after everything. */
+enum {
+    AGENT_PRIO_DOCKER = DR_LOOP_PRIO_FIRST,
+    AGENT_PRIO_SEV,
+    AGENT_PRIO_PIPES,
+    AGENT_PRIO_LAUNCH,
+    AGENT_PRIO_IDENT,
+    AGENT_PRIO_SIGNAL,
+    AGENT_PRIO_NODE = DR_LOOP_PRIO_LAST,
+    AGENT_PRIO_TICK,
+};
 typedef Drover__TaskState task_state_t;
 #define TASK_ST(x) DROVER__TASK_STATE__TASK_##x
 
@@ -53,6 +69,7 @@ typedef struct node node_t;
 
 struct task {
     task_t *next;
+    node_t *node; /* the node whose table holds it */
     uint64_t job_id;
     uint32_t attempt;
     uint32_t cpus;
@@ -71,21 +88,23 @@ struct task {
     int end_set;   /* cancel / time limit decided the outcome */
     task_state_t end_state;
     char *end_reason;
-    int64_t deadline;    /* time limit, monotonic; 0 = none */
-    int64_t kill_at;     /* SIGKILL after the grace; 0 = none */
-    int64_t drain_until; /* once exited: close its output after this */
-    int output_closed;   /* ... and it was */
-    uint64_t offset[2];  /* bytes sent per stream */
-    int has_secret;      /* its IDENTITY_HEADER is known to a->ident */
+    int64_t deadline;     /* time limit, monotonic; 0 = none */
+    int64_t kill_at;      /* SIGKILL after the grace; 0 = none */
+    int64_t drain_until;  /* once exited: close its output after this */
+    int output_closed;    /* ... and it was */
+    uint64_t offset[2];   /* bytes sent per stream */
+    dr_loop_id_t out_reg; /* its output fds in the loop, 0 = none */
+    int has_secret;       /* its IDENTITY_HEADER is known to a->ident */
     /* multi-node MPI (mpi.h) */
     int mpi_worker;     /* waits for mpirun's launch of orted */
     uint8_t *start_msg; /* a worker's packed TaskStart, for the launch */
     size_t start_len;
-    uint64_t launch_id;    /* the launch this worker runs, 0 = none */
-    mpi_srv_t *launch_srv; /* the head: drover-launch's requests */
-    mpi_tagger_t *tagger;  /* the head: rank tags -> node names */
-    char *mpi_tmp;         /* OpenMPI's session dirs, removed with the task */
-    dr_buf_t tagged;       /* the tagger's output, reused */
+    uint64_t launch_id;      /* the launch this worker runs, 0 = none */
+    mpi_srv_t *launch_srv;   /* the head: drover-launch's requests */
+    dr_loop_id_t launch_reg; /* ... in the loop */
+    mpi_tagger_t *tagger;    /* the head: rank tags -> node names */
+    char *mpi_tmp;           /* OpenMPI's session dirs, removed with the task */
+    dr_buf_t tagged;         /* the tagger's output, reused */
 };
 
 struct node {
@@ -93,6 +112,7 @@ struct node {
     size_t index;
     char *name;
     void *sock; /* NULL once the node has left */
+    dr_loop_id_t sock_reg;
     int registered;
     int64_t next_register;
     int64_t last_register;
@@ -106,22 +126,6 @@ struct node {
     int preempted; /* NodePreempted sent: tasks were told to stop */
 };
 
-/* What a poll item stands for. */
-typedef struct {
-    enum {
-        S_REF_SIG,
-        S_REF_NODE,
-        S_REF_PIPE,
-        S_REF_DOCKER,
-        S_REF_SEV,
-        S_REF_IDENT,
-        S_REF_LAUNCH
-    } kind;
-    node_t *node;
-    task_t *task;
-    int stream;
-} s_ref_t;
-
 struct agent {
     const agent_cfg_t *cfg;
     void *ctx;
@@ -131,9 +135,10 @@ struct agent {
     int simulate;
     int sig_fd;
     int64_t hb_ms;
-    zmq_pollitem_t *items;
-    s_ref_t *refs;
-    size_t items_cap;
+    dr_loop_t *loop;   /* the reactor everything registers with */
+    int tick_due;      /* something happened: run the tick this pass */
+    int64_t tick_next; /* else the tick's next due time */
+    dr_loop_id_t sig_reg;
     char *chunk;
     char *base_env[3]; /* PATH, HOME, LANG of the agent, "K=V" or NULL */
     gpu_t *gpu;        /* this node's GPUs (NVML or --gpu-inventory) */
@@ -155,6 +160,12 @@ struct agent {
     /* the token endpoint of managed identity: NULL with --simulate */
     msi_t *ident;
 };
+/* Something changed: the tick runs at the end of this pass. */
+static inline void agent_wake(agent_t *a)
+{
+    a->tick_due = 1;
+}
+
 static inline int task_state_final(task_state_t st)
 {
     return st == TASK_ST(EXITED) || st == TASK_ST(FAILED) ||
@@ -187,12 +198,6 @@ static inline void node_send(node_t *node, const dr_env_t *env)
                  wire_body_name((int)env->body_case), dr_strerror(rc));
 }
 
-/* What drover-launch's requests on the head concern. */
-typedef struct {
-    node_t *node;
-    task_t *task;
-} task_mpi_ctx_t;
-
 /* ---- the task table (task.c): tasks, their reports and output, their end */
 task_t *task_add(node_t *node, uint64_t job_id, uint32_t attempt);
 void task_complete(node_t *node, task_t *t, int exit_code, int term_signal);
@@ -216,10 +221,9 @@ void task_stop(node_t *node, task_t *t, task_state_t st, const char *reason,
                int now_kill);
 int64_t task_tick(node_t *node, task_t *t, int64_t now);
 void task_started(node_t *node, task_t *t, int64_t now);
+void task_watch_output(task_t *t);
 
 /* ---- MPI glue (task_mpi.c): hostfile, launch server, MpiLaunch relay */
-void task_mpi_launch_request(void *arg, uint64_t launch_id, const char *host,
-                             const char *command);
 void task_mpi_on_launch_io(node_t *node, const dr_env_t *env);
 int task_mpi_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,
                      const char *task_dir, int in_container, envv_t *env,

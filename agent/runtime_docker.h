@@ -25,6 +25,7 @@
 #define DR_RUNTIME_DOCKER_H
 
 #include "http_async.h"
+#include "task_runtime.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -97,19 +98,10 @@ void runtime_docker_remove(runtime_docker_t *self, const char *id);
  * -----------------------------------------------------------
  */
 
-typedef struct {
-    const char *image;
-    char *const *argv;    /* NULL-terminated: the container's Cmd */
-    char *const *envp;    /* NULL-terminated "K=V" */
-    const char *task_dir; /* host dir, created, bind-mounted at /scratch */
-    uint32_t cpus;        /* 0 = no limit */
-    uint64_t memory_mb;   /* 0 = no limit */
-    const uint32_t *gpu_indices;
-    size_t n_gpu;
-    uint64_t job_id;
-    uint32_t attempt;
-    const char *node;
-} runtime_docker_spec_t;
+/* A container's spec is a task's (task_runtime.h): argv is its Cmd, envp
+ * its Env as given (host_env is not looked at here), task_dir the host
+ * dir bind-mounted at /scratch; cpus and memory_mb 0 = no limit. */
+typedef task_rt_spec_t runtime_docker_spec_t;
 
 typedef enum {
     RUNTIME_DOCKER_PREPARING = 0, /* image, create, start */

@@ -212,125 +212,179 @@ static void s_ctr_next(runtime_docker_ctr_t *c)
     }
 }
 
+/* A control step's answer, as the step handlers see it. */
+typedef struct {
+    const http_result_t *r;
+    int ok;   /* 2xx */
+    int lost; /* the daemon is unreachable (not a timeout) */
+    char msg[512];
+} s_ans_t;
+
+/* Each returns 0 with c->step moved on, or -1 once it failed c. */
+static int s_image_done(runtime_docker_ctr_t *c, s_ans_t *a)
+{
+    char why[640];
+    if (a->ok) {
+        c->step = C_CREATE;
+        return 0;
+    }
+    if (!a->r->failed && a->r->status == 404) {
+        log_info("docker: pulling image %s", c->image);
+        c->step = C_PULL;
+        return 0;
+    }
+    snprintf(why, sizeof why, "image %s: %s", c->image, a->msg);
+    s_ctr_fail(c, why, a->lost);
+    return -1;
+}
+
+static int s_pull_done(runtime_docker_ctr_t *c, s_ans_t *a)
+{
+    char why[640];
+    if (a->ok &&
+        runtime_docker_pull_error(a->r->body, a->r->len, a->msg, sizeof a->msg))
+        a->ok = 0;
+    if (!a->ok) {
+        snprintf(why, sizeof why, "pulling image %s failed: %s", c->image,
+                 a->msg);
+        s_ctr_fail(c, why, a->lost);
+        return -1;
+    }
+    c->step = C_CREATE;
+    return 0;
+}
+
+static int s_create_done(runtime_docker_ctr_t *c, s_ans_t *a)
+{
+    const http_result_t *r = a->r;
+    char why[640];
+    if (!r->failed && r->status == 409 && !c->conflict_retried &&
+        !c->canceled) {
+        /* a leftover of ours under this name (an agent that died between
+         * create and start): replace it */
+        c->conflict_retried = 1;
+        log_warn("docker: container name %s taken; removing the old one",
+                 c->name);
+        c->step = C_CONFLICT_RM;
+        return 0;
+    }
+    if (!a->ok || runtime_docker_parse_id(r->body, r->len, c->id, sizeof c->id,
+                                          a->msg, sizeof a->msg) < 0) {
+        if (!r->failed && r->status != 409 && !a->ok)
+            c->created = 0; /* the daemon refused: nothing exists */
+        snprintf(why, sizeof why, "creating the container failed: %s", a->msg);
+        s_ctr_fail(c, why, a->lost);
+        return -1;
+    }
+    if (c->canceled) {
+        s_ctr_fail(c, "canceled before start", 0);
+        return -1;
+    }
+    c->step = C_START;
+    return 0;
+}
+
+static int s_start_done(runtime_docker_ctr_t *c, s_ans_t *a)
+{
+    char why[640];
+    if (!a->ok) {
+        snprintf(why, sizeof why, "starting the container failed: %s", a->msg);
+        if (strstr(a->msg, "executable file not found") ||
+            strstr(a->msg, "no such file or directory"))
+            c->res.exit_code = 127;
+        s_ctr_fail(c, why, a->lost);
+        return -1;
+    }
+    if (c->canceled) {
+        s_ctr_fail(c, "canceled before start", 0);
+        return -1;
+    }
+    c->step = C_RUN;
+    return 0;
+}
+
+static int s_inspect_done(runtime_docker_ctr_t *c, s_ans_t *a)
+{
+    runtime_docker_state_t st;
+    c->res.exit_code = c->wait_status;
+    if (!a->ok) {
+        log_warn("docker: container %.12s: inspect: %s", c->id, a->msg);
+        if (a->lost) {
+            s_ctr_fail(c, a->msg, 1);
+            return -1;
+        }
+    } else if (runtime_docker_parse_inspect(a->r->body, a->r->len, &st, a->msg,
+                                            sizeof a->msg) < 0) {
+        log_warn("docker: container %.12s: inspect: %s", c->id, a->msg);
+        if (!c->wait_ok) {
+            /* neither answer says how it ended: do not guess */
+            snprintf(c->res.reason, sizeof c->res.reason,
+                     "docker: exit status unknown: %.400s", a->msg);
+            c->res.lost = 1;
+        }
+    } else {
+        c->res.exit_code = st.exit_code;
+        c->res.oom_killed = st.oom_killed;
+    }
+    c->step = C_REMOVE;
+    return 0;
+}
+
+static int s_remove_done(runtime_docker_ctr_t *c, s_ans_t *a)
+{
+    if (a->ok || (!a->r->failed && a->r->status == 404)) {
+        c->removed = 1;
+    } else {
+        log_warn("docker: removing container %.12s failed: %s", s_ctr_ref(c),
+                 a->msg);
+        if (a->lost && !c->res.reason[0]) {
+            snprintf(c->res.reason, sizeof c->res.reason, "%s", a->msg);
+            c->res.lost = 1;
+        }
+    }
+    c->step = C_DONE;
+    return 0;
+}
+
+/* The answer of the current control step: the state machine's one flat
+ * switch. */
 static void s_ctl_done(void *arg, const http_result_t *r)
 {
     runtime_docker_ctr_t *c = arg;
     c->ctl = NULL;
-    char why[640], msg[512];
-    int ok = !r->failed && r->status >= 200 && r->status < 300;
-    int lost = r->failed && !r->timed_out;
-    runtime_docker_why(r, msg, sizeof msg);
+    s_ans_t a = {.r = r,
+                 .ok = !r->failed && r->status >= 200 && r->status < 300,
+                 .lost = r->failed && !r->timed_out};
+    runtime_docker_why(r, a.msg, sizeof a.msg);
+    int rc = 0;
     switch (c->step) {
     case C_IMAGE:
-        if (ok)
-            c->step = C_CREATE;
-        else if (!r->failed && r->status == 404)
-            c->step = C_PULL;
-        else {
-            snprintf(why, sizeof why, "image %s: %s", c->image, msg);
-            s_ctr_fail(c, why, lost);
-            return;
-        }
-        if (c->step == C_PULL)
-            log_info("docker: pulling image %s", c->image);
+        rc = s_image_done(c, &a);
         break;
     case C_PULL:
-        if (ok && runtime_docker_pull_error(r->body, r->len, msg, sizeof msg))
-            ok = 0;
-        if (!ok) {
-            snprintf(why, sizeof why, "pulling image %s failed: %s", c->image,
-                     msg);
-            s_ctr_fail(c, why, lost);
-            return;
-        }
-        c->step = C_CREATE;
+        rc = s_pull_done(c, &a);
         break;
     case C_CREATE:
-        if (!r->failed && r->status == 409 && !c->conflict_retried &&
-            !c->canceled) {
-            /* a leftover of ours under this name (an agent that died
-             * between create and start): replace it */
-            c->conflict_retried = 1;
-            log_warn("docker: container name %s taken; removing the old one",
-                     c->name);
-            c->step = C_CONFLICT_RM;
-            break;
-        }
-        if (!ok || runtime_docker_parse_id(r->body, r->len, c->id, sizeof c->id,
-                                           msg, sizeof msg) < 0) {
-            if (!r->failed && r->status != 409 && !ok)
-                c->created = 0; /* the daemon refused: nothing exists */
-            snprintf(why, sizeof why, "creating the container failed: %s", msg);
-            s_ctr_fail(c, why, lost);
-            return;
-        }
-        if (c->canceled) {
-            s_ctr_fail(c, "canceled before start", 0);
-            return;
-        }
-        c->step = C_START;
+        rc = s_create_done(c, &a);
         break;
     case C_CONFLICT_RM:
         c->step = C_CREATE;
         break;
     case C_START:
-        if (!ok) {
-            snprintf(why, sizeof why, "starting the container failed: %s", msg);
-            if (strstr(msg, "executable file not found") ||
-                strstr(msg, "no such file or directory"))
-                c->res.exit_code = 127;
-            s_ctr_fail(c, why, lost);
-            return;
-        }
-        if (c->canceled) {
-            s_ctr_fail(c, "canceled before start", 0);
-            return;
-        }
-        c->step = C_RUN;
+        rc = s_start_done(c, &a);
         break;
-    case C_INSPECT: {
-        runtime_docker_state_t st;
-        c->res.exit_code = c->wait_status;
-        if (!ok) {
-            log_warn("docker: container %.12s: inspect: %s", c->id, msg);
-            if (lost) {
-                s_ctr_fail(c, msg, 1);
-                return;
-            }
-        } else if (runtime_docker_parse_inspect(r->body, r->len, &st, msg,
-                                                sizeof msg) < 0) {
-            log_warn("docker: container %.12s: inspect: %s", c->id, msg);
-            if (!c->wait_ok) {
-                /* neither answer says how it ended: do not guess */
-                snprintf(c->res.reason, sizeof c->res.reason,
-                         "docker: exit status unknown: %.400s", msg);
-                c->res.lost = 1;
-            }
-        } else {
-            c->res.exit_code = st.exit_code;
-            c->res.oom_killed = st.oom_killed;
-        }
-        c->step = C_REMOVE;
+    case C_INSPECT:
+        rc = s_inspect_done(c, &a);
         break;
-    }
     case C_REMOVE:
-        if (ok || (!r->failed && r->status == 404)) {
-            c->removed = 1;
-        } else {
-            log_warn("docker: removing container %.12s failed: %s",
-                     s_ctr_ref(c), msg);
-            if (lost && !c->res.reason[0]) {
-                snprintf(c->res.reason, sizeof c->res.reason, "%s", msg);
-                c->res.lost = 1;
-            }
-        }
-        c->step = C_DONE;
+        rc = s_remove_done(c, &a);
         break;
     case C_RUN:
     case C_DONE:
         break;
     }
-    s_ctr_next(c);
+    if (rc == 0)
+        s_ctr_next(c);
 }
 
 static runtime_docker_ctr_t *s_ctr_alloc(runtime_docker_t *rd)

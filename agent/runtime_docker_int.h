@@ -17,8 +17,9 @@
 #define RD_LONG_MS 300000L  /* create and remove copy layers (vfs) */
 #define RD_PULL_MS 1800000L /* 30 min */
 #define RD_PING_MS 3000L
-#define RD_MAX_BODY (8u << 20) /* a plain answer larger than this is refused   \
-                                */
+#define RD_MAX_BODY                                                            \
+    (8u << 20) /* a plain answer larger than this is refused                   \
+                */
 #define RD_PULL_TAIL (256u << 10)
 
 struct runtime_docker {

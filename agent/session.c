@@ -164,6 +164,8 @@ static void s_node_gone(node_t *node)
         task_forget_secret(node, t);
         task_free(&t);
     }
+    dr_loop_remove(node->agent->loop, node->sock_reg);
+    node->sock_reg = 0;
     zmq_close(node->sock);
     node->sock = NULL;
     node->agent->n_gone++;

@@ -28,17 +28,34 @@ task_t *task_add(node_t *node, uint64_t job_id, uint32_t attempt)
     task_t *t = dr_calloc(1, sizeof *t);
     t->job_id = job_id;
     t->attempt = attempt;
+    t->node = node;
     t->state = TASK_ST(STARTING);
     t->next = node->tasks;
     node->tasks = t;
     return t;
 }
 
+/* Its program is over: out of the loop, then gone. */
+static void s_rt_drop(task_t *t)
+{
+    dr_loop_remove(t->node->agent->loop, t->out_reg);
+    t->out_reg = 0;
+    task_rt_destroy(&t->rt);
+}
+
+/* The head's launch server is no longer needed. */
+static void s_launch_drop(task_t *t)
+{
+    dr_loop_remove(t->node->agent->loop, t->launch_reg);
+    t->launch_reg = 0;
+    mpi_srv_destroy(&t->launch_srv);
+}
+
 void task_free(task_t **tp)
 {
     task_t *t = *tp;
-    task_rt_destroy(&t->rt);
-    mpi_srv_destroy(&t->launch_srv);
+    s_rt_drop(t);
+    s_launch_drop(t);
     mpi_tagger_destroy(&t->tagger);
     dr_buf_free(&t->tagged);
     if (t->mpi_tmp && dr_rmtree(t->mpi_tmp) < 0)
@@ -184,6 +201,55 @@ void task_pump(node_t *node, task_t *t, int stream, int batches)
     }
 }
 
+/* ---- its output fds in the loop: a source, as their set shrinks at EOF */
+
+static size_t s_out_nfds(void *arg)
+{
+    task_t *t = arg;
+    size_t n = 0;
+    for (int s = 0; t->rt && s < 2; s++)
+        n += t->rt->ops->fd(t->rt->impl, s) >= 0;
+    return n;
+}
+
+static int s_out_fd(void *arg, size_t i, int *want_read, int *want_write)
+{
+    task_t *t = arg;
+    for (int s = 0; t->rt && s < 2; s++) {
+        int fd = t->rt->ops->fd(t->rt->impl, s);
+        if (fd >= 0 && i-- == 0) {
+            *want_read = 1;
+            *want_write = 0;
+            return fd;
+        }
+    }
+    return -1;
+}
+
+static void s_out_on_fd(void *arg, int fd, int readable, int writable)
+{
+    (void)readable;
+    (void)writable;
+    task_t *t = arg;
+    for (int s = 0; t->rt && s < 2; s++)
+        if (t->rt->ops->fd(t->rt->impl, s) == fd)
+            task_pump(t->node, t, s, AGENT_PUMP_BATCH);
+    agent_wake(t->node->agent);
+}
+
+static const dr_loop_source_t s_out_source = {
+    .nfds = s_out_nfds,
+    .fd = s_out_fd,
+    .on_fd = s_out_on_fd,
+};
+
+void task_watch_output(task_t *t)
+{
+    if (!t->out_reg && s_out_nfds(t) > 0)
+        t->out_reg = dr_loop_add_source(t->node->agent->loop, &s_out_source, t,
+                                        AGENT_PRIO_PIPES);
+}
+
 /* The task's program is over: report the final state. */
 void task_complete(node_t *node, task_t *t, int exit_code, int term_signal)
 {
@@ -196,11 +262,11 @@ void task_complete(node_t *node, task_t *t, int exit_code, int term_signal)
     if (t->launch_id)
         task_send_launch_io(node, t, 0, NULL, 0, 1,
                             term_signal ? 128 + term_signal : exit_code, NULL);
-    mpi_srv_destroy(&t->launch_srv);
+    s_launch_drop(t);
     t->exit_code = exit_code;
     t->term_signal = term_signal;
     t->ended_at_ms = dr_now_ms();
-    task_rt_destroy(&t->rt);
+    s_rt_drop(t);
     task_state_t st = t->end_set ? t->end_state : TASK_ST(EXITED);
     char sigbuf[64] = "";
     const char *reason = t->end_set ? t->end_reason : NULL;
@@ -225,10 +291,10 @@ void task_fail(node_t *node, task_t *t, int exit_code, const char *reason)
 {
     t->live = 0;
     task_forget_secret(node, t);
-    task_rt_destroy(&t->rt);
+    s_rt_drop(t);
     if (t->launch_id)
         task_send_launch_io(node, t, 0, NULL, 0, 1, 255, reason);
-    mpi_srv_destroy(&t->launch_srv);
+    s_launch_drop(t);
     t->exit_code = exit_code;
     t->ended_at_ms = dr_now_ms();
     log_warn("job %" PRIu64 " attempt %u on node %s: failed: %s", t->job_id,

@@ -13,6 +13,45 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* ---- the head's launch server in the loop ------------------------------ */
+
+/* What a launch request concerns. */
+typedef struct {
+    node_t *node;
+    task_t *task;
+} s_launch_ctx_t;
+
+static void s_launch_request(void *arg, uint64_t launch_id, const char *host,
+                             const char *command);
+
+static size_t s_srv_nfds(void *arg)
+{
+    task_t *t = arg;
+    return t->launch_srv ? mpi_srv_nfds(t->launch_srv) : 0;
+}
+
+static int s_srv_fd(void *arg, size_t i, int *want_read, int *want_write)
+{
+    task_t *t = arg;
+    return mpi_srv_fd(t->launch_srv, i, want_read, want_write);
+}
+
+static void s_srv_on_fd(void *arg, int fd, int readable, int writable)
+{
+    task_t *t = arg;
+    s_launch_ctx_t x = {t->node, t};
+    if (t->launch_srv)
+        mpi_srv_on_fd(t->launch_srv, fd, readable, writable, s_launch_request,
+                      &x);
+    agent_wake(t->node->agent);
+}
+
+static const dr_loop_source_t s_srv_source = {
+    .nfds = s_srv_nfds,
+    .fd = s_srv_fd,
+    .on_fd = s_srv_on_fd,
+};
+
 /* Every task of an MPI job: the hostfile (DROVER_HOSTFILE) and, in a
  * container, drover-launch (OpenMPI wants its plm_rsh_agent present on
  * every node), both in the task's scratch dir.  The head also gets its
@@ -80,6 +119,8 @@ int task_mpi_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,
         free(sock);
         return -1;
     }
+    t->launch_reg = dr_loop_add_source(node->agent->loop, &s_srv_source, t,
+                                       AGENT_PRIO_LAUNCH);
     envv_put(env, dr_asprintf("DROVER_LAUNCH_SOCKET=@%s", sock));
     envv_put(env, dr_asprintf("DROVER_LAUNCH_TOKEN=%s", token));
     explicit_bzero(token, sizeof token);
@@ -93,11 +134,10 @@ int task_mpi_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,
 }
 
 /* drover-launch asked (on the head) for a command on another node. */
-
-void task_mpi_launch_request(void *arg, uint64_t launch_id, const char *host,
+static void s_launch_request(void *arg, uint64_t launch_id, const char *host,
                              const char *command)
 {
-    task_mpi_ctx_t *x = arg;
+    s_launch_ctx_t *x = arg;
     dr_env_t env;
     Drover__MpiLaunch m = DROVER__MPI_LAUNCH__INIT;
     m.job_id = x->task->job_id;

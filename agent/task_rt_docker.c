@@ -53,19 +53,8 @@ static int s_start(void *ctx, const task_rt_spec_t *spec, void **impl,
 {
     envv_t env = {0};
     s_env(spec, &env);
-    runtime_docker_spec_t ds = {
-        .image = spec->image,
-        .argv = spec->argv,
-        .envp = env.v,
-        .task_dir = spec->task_dir,
-        .cpus = spec->cpus,
-        .memory_mb = spec->memory_mb,
-        .gpu_indices = spec->gpu_indices,
-        .n_gpu = spec->n_gpu,
-        .job_id = spec->job_id,
-        .attempt = spec->attempt,
-        .node = spec->node,
-    };
+    runtime_docker_spec_t ds = *spec;
+    ds.envp = env.v;
     runtime_docker_ctr_t *c = NULL;
     int rc = runtime_docker_ctr_start(ctx, &ds, &c);
     envv_free(&env);

@@ -14,18 +14,9 @@ static int s_is_mpi(const Drover__TaskStart *ts)
     return ts->distribution && strcmp(ts->distribution, "mpi") == 0;
 }
 
-/* 0 or a DR_E* code with the reason in why. */
-static int s_task_start_check(const agent_t *a, const Drover__TaskStart *ts,
-                              char *why, size_t n)
+/* argv and env: counted, named, and bounded in bytes. */
+static int s_check_args(const Drover__TaskStart *ts, char *why, size_t n)
 {
-    if (ts->job_id == 0) {
-        snprintf(why, n, "job_id missing");
-        return DR_EINVAL;
-    }
-    if (ts->n_argv == 0 || !ts->argv[0] || !ts->argv[0][0]) {
-        snprintf(why, n, "empty argv");
-        return DR_EINVAL;
-    }
     if (ts->n_argv > AGENT_MAX_ARGV) {
         snprintf(why, n, "argv has %zu entries (at most %d)", ts->n_argv,
                  AGENT_MAX_ARGV);
@@ -58,6 +49,24 @@ static int s_task_start_check(const agent_t *a, const Drover__TaskStart *ts,
                  AGENT_MAX_ARG_BYTES);
         return DR_EINVAL;
     }
+    return 0;
+}
+
+/* 0 or a DR_E* code with the reason in why. */
+static int s_task_start_check(const agent_t *a, const Drover__TaskStart *ts,
+                              char *why, size_t n)
+{
+    if (ts->job_id == 0) {
+        snprintf(why, n, "job_id missing");
+        return DR_EINVAL;
+    }
+    if (ts->n_argv == 0 || !ts->argv[0] || !ts->argv[0][0]) {
+        snprintf(why, n, "empty argv");
+        return DR_EINVAL;
+    }
+    int rc = s_check_args(ts, why, n);
+    if (rc < 0)
+        return rc;
     if (ts->cpus > 1000000 || ts->memory_mb > ((uint64_t)1 << 40) ||
         ts->nodes > 100000 || ts->procs_per_node > 100000 ||
         ts->n_gpu_indices > 1024) {
@@ -194,6 +203,7 @@ static void s_run(node_t *node, task_t *t, const task_rt_ops_t *ops, void *ctx,
     if (ops->started(t->rt->impl))
         task_started(node, t, dr_mono_ms());
     task_pump(node, t, TASK_RT_STDOUT, 1);
+    task_watch_output(t);
 }
 
 /* Starts a task's program: the job's argv, mpirun around it for an MPI
