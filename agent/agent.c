@@ -1,14 +1,13 @@
 /* agent.c - the node agent's loop (see agent.h and agent_int.h).
  *
- * Owns the ZeroMQ context, one DEALER per node, every node's task table and
- * the runtime objects of the tasks.  A task lives in its node's table from
- * TaskStart until the scheduler acked its final TaskUpdate; the latest
- * unacked update of each task is resent every second.  Incoming messages go
- * through one handler table indexed by the envelope's body case; only
- * s_recv_node() frees an unpacked message.  Nothing received is trusted:
- * every field is checked before use, and bad input is answered or logged,
- * never asserted.  This file must never block the loop (no blocking waits
- * on children, sockets or files) except in agent_destroy().
+ * Owns the ZeroMQ context, the reactor (common/evloop) and what registers
+ * with it: one DEALER per node, the signal fd, the docker client's
+ * requests, the token endpoint, the scheduled-events poller (tasks
+ * register their own output and launch servers).  Ready items are handled
+ * in the order of AGENT_PRIO_* (dockerd's answers first, the node's
+ * messages last), then one tick does what the clocks call for.  This file
+ * builds and tears down the agent and never blocks the loop (no blocking
+ * waits on children, sockets or files) except in agent_destroy().
  */
 #include "agent_int.h"
 

@@ -95,13 +95,16 @@ static size_t s_write_cb(char *p, size_t sz, size_t nm, void *ud)
         if (rc == 0)
             return n;
     }
-    if (r->keep_tail && r->resp.len + n > r->max_body) {
+    if (r->keep_tail) {
         /* keep only the tail: what matters (an error) is at the end */
-        size_t keep = r->max_body / 2;
-        if (r->resp.len > keep) {
+        dr_buf_append(&r->resp, p, n);
+        if (r->resp.len > r->max_body) {
+            size_t keep = r->max_body / 2;
             memmove(r->resp.data, r->resp.data + r->resp.len - keep, keep);
             r->resp.len = keep;
+            r->resp.data[keep] = '\0';
         }
+        return n;
     }
     if (r->resp.len + n > r->max_body) {
         r->too_big = 1;
