@@ -1,10 +1,15 @@
 /* agent_int.h - the node agent's private header (OpenBSD ntpd style): the
  * types its files share and the functions they call in one another.
  *
- * Only the agent's .c files include it; agent.h stays the public, opaque face.
- * The files sit in layers, each calling only those below it: task.c (the task
- * table) at the bottom, then task_mpi.c, task_start.c, session.c, node_docker.c
- * and agent.c (the loop) on top.  Nothing here blocks.
+ * Only the agent's .c files include it; agent.h stays the public, opaque
+ * face.  The files sit in layers, each calling only those below it: the
+ * runtimes behind task_runtime.h (process, docker, hollow) and the
+ * services (msi, mpi, gpu, sched_events) at the bottom; task.c (the task
+ * table: states, reports, output, the one time-limit / grace / drain
+ * path) above them; then task_mpi.c (MPI glue), task_start.c (TaskStart,
+ * MpiLaunch), session.c (register, heartbeat, leave, the handler table),
+ * node_docker.c (availability, adoption) and agent.c (the loop) on top.
+ * Nothing here blocks.
  */
 #ifndef DR_AGENT_INT_H
 #define DR_AGENT_INT_H
@@ -18,9 +23,7 @@
 #include "mpi.h"
 #include "msi.h"
 #include "runtime_docker.h"
-#include "runtime_process.h"
 #include "sched_events.h"
-#include "sim.h"
 #include "task_runtime.h"
 #include "util.h"
 #include "wire.h"

@@ -143,6 +143,24 @@ static int s_open_out(const char *dir, const char *name, int *fd)
     return *fd < 0 ? DR_EIO : 0;
 }
 
+/* The task dir and the files its output is appended to. */
+static int s_open_files(runtime_process_t *self, const char *dir, char *reason,
+                        size_t reason_len)
+{
+    if (dr_mkdirs(dir, 0755) < 0) {
+        snprintf(reason, reason_len, "create task dir '%s': %s", dir,
+                 strerror(errno));
+        return DR_EIO;
+    }
+    if (s_open_out(dir, "stdout", &self->file_fd[0]) < 0 ||
+        s_open_out(dir, "stderr", &self->file_fd[1]) < 0) {
+        snprintf(reason, reason_len, "open output files in '%s': %s", dir,
+                 strerror(errno));
+        return DR_EIO;
+    }
+    return 0;
+}
+
 /* The child's report through the close-on-exec pipe: EOF means it
  * exec'd; a record says which stage failed (then it is reaped). */
 static int s_child_failed(runtime_process_t *self, int ep,
@@ -202,19 +220,9 @@ int runtime_process_start(const runtime_process_spec_t *spec,
     int outp[2] = {-1, -1}, errp[2] = {-1, -1}, ep[2] = {-1, -1};
     int rc = 0;
 
-    if (dr_mkdirs(spec->task_dir, 0755) < 0) {
-        snprintf(reason, reason_len, "create task dir '%s': %s", spec->task_dir,
-                 strerror(errno));
-        rc = DR_EIO;
+    rc = s_open_files(self, spec->task_dir, reason, reason_len);
+    if (rc < 0)
         goto out;
-    }
-    if (s_open_out(spec->task_dir, "stdout", &self->file_fd[0]) < 0 ||
-        s_open_out(spec->task_dir, "stderr", &self->file_fd[1]) < 0) {
-        snprintf(reason, reason_len, "open output files in '%s': %s",
-                 spec->task_dir, strerror(errno));
-        rc = DR_EIO;
-        goto out;
-    }
     if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
         pipe2(ep, O_CLOEXEC) < 0) {
         snprintf(reason, reason_len, "pipe: %s", strerror(errno));
