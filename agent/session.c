@@ -377,7 +377,8 @@ int64_t session_tick(node_t *node, int64_t now)
     if (!node->registered) {
         if (now >= node->next_register && !a->docker_hold)
             session_send_register(node);
-        next = agent_min(next, node->next_register);
+        if (!a->docker_hold) /* held: the docker tick says when to look */
+            next = agent_min(next, node->next_register);
     } else {
         if (now >= node->next_hb) {
             s_send_heartbeat(node);
