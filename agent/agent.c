@@ -10,6 +10,7 @@
  * waits on children, sockets or files) except in agent_destroy().
  */
 #include "agent_int.h"
+#include "runtime_process.h"
 
 #include <errno.h>
 #include <glob.h>
@@ -325,6 +326,8 @@ static int s_open_nodes(agent_t *self)
                                     : dr_strdup(cfg->name);
         /* First Register of N nodes spread over one second. */
         node->next_register = now + (int64_t)(i * 1000 / self->n_nodes);
+        if (!self->simulate && !(node->lease = lease_new()))
+            return DR_ESYS;
     }
     for (size_t i = 0; i < self->n_nodes; i++) {
         node_t *node = &self->nodes[i];
@@ -364,6 +367,12 @@ static int s_open_services(agent_t *self)
         return DR_EIO;
     dr_loop_add_source(self->loop, &s_docker_source, self, AGENT_PRIO_DOCKER);
     s_clean_mpi_tmp(self);
+    char why[256];
+    self->isolate = runtime_process_can_isolate(why, sizeof why);
+    if (self->isolate)
+        log_info("process tasks run in their own PID and mount namespaces");
+    else
+        log_warn("process tasks are not isolated from each other: %s", why);
     self->ident = msi_new(0, session_ident_ask, &self->nodes[0]);
     if (!self->ident)
         return DR_EIO;
@@ -427,6 +436,7 @@ void agent_destroy(agent_t **self_p)
         if (node->sock)
             zmq_close(node->sock);
         free(node->name);
+        lease_destroy(&node->lease);
     }
     free(self->nodes);
     sched_events_destroy(&self->sev);

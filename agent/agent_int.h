@@ -19,6 +19,7 @@
 #include "envv.h"
 #include "evloop.h"
 #include "gpu.h"
+#include "lease.h"
 #include "log.h"
 #include "mpi.h"
 #include "msi.h"
@@ -126,7 +127,10 @@ struct node {
     int leaving;
     int64_t leave_ack_deadline;
     int64_t leave_hard_deadline;
-    int preempted; /* NodePreempted sent: tasks were told to stop */
+    int preempted;     /* NodePreempted sent: tasks were told to stop */
+    lease_t *lease;    /* its lease on its tasks; NULL for hollow nodes */
+    uint32_t lease_ms; /* as the scheduler announced it; 0: none */
+    int fenced;        /* the lease ran out and its tasks were killed */
 };
 
 struct agent {
@@ -136,6 +140,7 @@ struct agent {
     size_t n_nodes;
     size_t n_gone;
     int simulate;
+    int isolate; /* process tasks get their own PID and mount namespaces */
     int sig_fd;
     int64_t hb_ms;
     dr_loop_t *loop;   /* the reactor everything registers with */

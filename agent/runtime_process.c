@@ -9,18 +9,22 @@
  */
 #include "runtime_process.h"
 #include "dr_err.h"
+#include "lease.h"
 #include "log.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct runtime_process {
@@ -37,7 +41,13 @@ typedef struct {
     int err;
 } s_child_err_t;
 
-enum { S_STAGE_SETPGID, S_STAGE_CHDIR, S_STAGE_STDIO, S_STAGE_EXEC };
+enum {
+    S_STAGE_SETPGID,
+    S_STAGE_CHDIR,
+    S_STAGE_STDIO,
+    S_STAGE_EXEC,
+    S_STAGE_ISOLATE
+};
 
 static void s_close(int *fd)
 {
@@ -79,6 +89,67 @@ fail:
     _exit(127);
 }
 
+/* The first process of the task's own PID namespace (its init): makes
+ * the mount namespace private, mounts a /proc that shows only the task's
+ * processes, starts the job, reaps whatever is reparented to it, and exits
+ * the way the job did.  It installs no handler, so the group's SIGTERM
+ * (cancel) reaches only the job, and when it exits the kernel kills what
+ * is left in the namespace.  Async-signal-safe; never returns. */
+static void s_ns_init(const runtime_process_spec_t *spec, int out_w, int err_w,
+                      int errpipe_w)
+{
+    s_child_err_t ce = {S_STAGE_ISOLATE, 0};
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) <
+            0)
+        goto fail;
+    pid_t job = fork();
+    if (job < 0)
+        goto fail;
+    if (job == 0)
+        s_exec_job(spec, out_w, err_w, errpipe_w);
+    close_range(3, ~0U, 0);
+    int st;
+    for (;;) {
+        pid_t w = waitpid(-1, &st, 0);
+        if (w == job)
+            break;
+        if (w < 0 && errno != EINTR)
+            _exit(127);
+    }
+    if (WIFEXITED(st))
+        _exit(WEXITSTATUS(st));
+    /* pid 1 cannot die of its own signal: report it as a shell would */
+    _exit(128 + WTERMSIG(st));
+fail:
+    ce.err = errno;
+    ssize_t w = write(errpipe_w, &ce, sizeof ce);
+    (void)w;
+    _exit(127);
+}
+
+/* Waits for the job.  With a lease, wakes at least every 100 ms to check
+ * it and kills the whole group (the shim too) once it has passed: the
+ * scheduler may be starting this work elsewhere.  Async-signal-safe. */
+static void s_wait_job(pid_t job, int *st, const volatile int64_t *lease)
+{
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    for (;;) {
+        pid_t r = waitpid(job, st, lease ? WNOHANG : 0);
+        if (r == job)
+            return;
+        if (r < 0 && errno != EINTR)
+            _exit(127);
+        if (lease_word_expired(lease))
+            kill(0, SIGKILL);
+        struct timespec tick = {0, 100 * 1000 * 1000};
+        if (lease)
+            (void)sigtimedwait(&chld, NULL, &tick);
+    }
+}
+
 /* The agent's child is a small shim that leads the task's process group:
  * it starts the job, waits for it and exits the way the job did.  Its
  * reason to exist: a task must never outlive its agent (a node whose agent
@@ -96,11 +167,17 @@ static void s_child(const runtime_process_spec_t *spec, int out_w, int err_w,
             signal(sig, SIG_DFL);
     if (setpgid(0, 0) < 0)
         goto fail;
+    ce.stage = S_STAGE_ISOLATE;
+    if (spec->isolate && unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+        goto fail;
     pid_t job = fork();
     if (job < 0)
         goto fail;
-    if (job == 0)
+    if (job == 0) {
+        if (spec->isolate)
+            s_ns_init(spec, out_w, err_w, errpipe_w);
         s_exec_job(spec, out_w, err_w, errpipe_w);
+    }
     /* the shim: holds nothing of the agent's, survives the group's TERM
      * (cancel) to report how the job ended, dies with the agent */
     close_range(3, ~0U, 0);
@@ -113,13 +190,13 @@ static void s_child(const runtime_process_spec_t *spec, int out_w, int err_w,
     sigaction(SIGHUP, &sa, NULL);
     if (prctl(PR_SET_PDEATHSIG, SIGHUP) < 0 || getppid() != agent)
         kill(0, SIGKILL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* SIGCHLD stays blocked: the wait below takes it synchronously */
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_SETMASK, &chld, NULL);
     int st;
-    while (waitpid(job, &st, 0) < 0)
-        if (errno != EINTR)
-            _exit(127);
+    s_wait_job(job, &st, spec->lease);
     if (WIFEXITED(st))
         _exit(WEXITSTATUS(st));
     int sig = WTERMSIG(st);
@@ -131,6 +208,57 @@ fail:
     ssize_t w = write(errpipe_w, &ce, sizeof ce);
     (void)w;
     _exit(127);
+}
+
+int runtime_process_can_isolate(char *why, size_t whylen)
+{
+    if (geteuid() != 0) {
+        snprintf(why, whylen, "not root");
+        return 0;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(why, whylen, "fork: %s", strerror(errno));
+        return 0;
+    }
+    if (pid == 0) {
+        /* the same steps as a task's shim and init, then nothing */
+        if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+            _exit(10 + (errno & 0x3f));
+        pid_t init = fork();
+        if (init < 0)
+            _exit(2);
+        if (init == 0) {
+            if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV,
+                      NULL) < 0)
+                _exit(100 + (errno & 0x3f));
+            _exit(0);
+        }
+        int st;
+        while (waitpid(init, &st, 0) < 0)
+            if (errno != EINTR)
+                _exit(3);
+        _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 4);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) {
+            snprintf(why, whylen, "waitpid: %s", strerror(errno));
+            return 0;
+        }
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : 255;
+    if (code == 0)
+        return 1;
+    if (code >= 100)
+        snprintf(why, whylen, "mount /proc in a new namespace: %s",
+                 strerror(code - 100));
+    else if (code >= 10)
+        snprintf(why, whylen, "unshare(CLONE_NEWPID|CLONE_NEWNS): %s",
+                 strerror(code - 10));
+    else
+        snprintf(why, whylen, "probe failed (%d)", code);
+    return 0;
 }
 
 static int s_open_out(const char *dir, const char *name, int *fd)
@@ -175,8 +303,8 @@ static int s_child_failed(runtime_process_t *self, int ep,
     if (n != (ssize_t)sizeof ce)
         return 0;
     static const char *stage_name[] = {"setpgid", "chdir", "redirect stdio",
-                                       "exec"};
-    const char *what = ce.stage >= 0 && ce.stage <= S_STAGE_EXEC
+                                       "exec", "isolate (namespaces)"};
+    const char *what = ce.stage >= 0 && ce.stage <= S_STAGE_ISOLATE
                            ? stage_name[ce.stage]
                            : "start";
     if (ce.stage == S_STAGE_EXEC)

@@ -11,6 +11,7 @@
 #define DR_RUNTIME_PROCESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct runtime_process runtime_process_t;
@@ -21,7 +22,19 @@ typedef struct {
     char *const *argv;    /* NULL-terminated; argv[0] is looked up in PATH */
     char *const *envp;    /* NULL-terminated "KEY=VALUE", the whole env */
     const char *task_dir; /* created if missing; cwd; stdout/stderr files */
+    /* the node's lease (lease_word()), or NULL: the shim kills the task
+     * once it passed, even while the agent is frozen */
+    const volatile int64_t *lease;
+    /* run the task in its own PID and mount namespaces with its own /proc,
+     * so that it sees no other task's processes, environment or secrets
+     * (runtime_process_can_isolate() says whether this host allows it) */
+    int isolate;
 } runtime_process_spec_t;
+
+/* 1 if tasks can be isolated here (root, and the kernel lets us create
+ * PID and mount namespaces and mount /proc in them); else 0 with the
+ * reason in why.  Forks a short-lived probe. */
+int runtime_process_can_isolate(char *why, size_t whylen);
 
 /* Forks and execs the task.  Returns 0 and *out on success.  On failure
  * returns DR_EIO (task dir or files), DR_ESYS (fork/pipe, or the child could

@@ -94,6 +94,8 @@ void session_send_register(node_t *node)
     free(ptrs);
     node->last_register = dr_mono_ms();
     node->next_register = node->last_register + AGENT_REGISTER_RETRY_MS;
+    if (node->lease)
+        lease_sent(node->lease, 0, node->last_register);
 }
 
 static void s_send_heartbeat(node_t *node)
@@ -118,6 +120,8 @@ static void s_send_heartbeat(node_t *node)
         hb.memory_used_mb = s_mem_used_mb();
     }
     hb.seq = ++node->hb_seq;
+    if (node->lease)
+        lease_sent(node->lease, hb.seq, dr_mono_ms());
     Drover__GpuInfo gmsgs[GPU_INVENTORY_MAX];
     Drover__GpuInfo *gptrs[GPU_INVENTORY_MAX];
     hb.n_gpus = s_gpus_fill(a, gmsgs, gptrs);
@@ -265,6 +269,9 @@ static void s_on_register_ack(node_t *node, const dr_env_t *env)
                  node->name, a->cfg->scheduler, a->hb_ms);
     node->registered = 1;
     node->next_hb = dr_mono_ms() + s_hb_phase(node);
+    node->lease_ms = ack->lease_ms;
+    if (node->lease)
+        lease_answered(node->lease, 0, node->lease_ms);
     for (size_t i = 0; i < ack->n_cancel_job_ids; i++) {
         for (task_t *t = node->tasks; t; t = t->next) {
             if (t->job_id == ack->cancel_job_ids[i])
@@ -278,6 +285,8 @@ static void s_on_heartbeat_ack(node_t *node, const dr_env_t *env)
 {
     log_debug("node %s: heartbeat %" PRIu64 " acked", node->name,
               env->heartbeat_ack->seq);
+    if (node->lease)
+        lease_answered(node->lease, env->heartbeat_ack->seq, node->lease_ms);
 }
 
 static void s_on_preempt_notice(node_t *node, const dr_env_t *env)
@@ -368,6 +377,38 @@ void session_recv(node_t *node)
     }
 }
 
+/* The lease ran out: the scheduler may already give this node's work to
+ * another node, so every task dies now, without a grace period (process
+ * tasks' shims have killed theirs already). */
+static void s_node_fence(node_t *node)
+{
+    node->fenced = 1;
+    if (!node->tasks)
+        return;
+    char *why = dr_asprintf("killed: the node's lease ran out (no answer "
+                            "from the scheduler for %u ms)",
+                            node->lease_ms);
+    log_warn("node %s: %s", node->name, why);
+    for (task_t *t = node->tasks; t; t = t->next)
+        task_stop(node, t, TASK_ST(FAILED), why, 1);
+    free(why);
+}
+
+/* Fences the node once its lease ran out; the lease's end while tasks run
+ * is a timer of the tick. */
+static int64_t s_check_lease(node_t *node)
+{
+    if (!node->lease)
+        return AGENT_NO_TIMER;
+    if (lease_expired(node->lease)) {
+        if (!node->fenced)
+            s_node_fence(node);
+        return AGENT_NO_TIMER;
+    }
+    node->fenced = 0; /* answered again */
+    return node->tasks ? lease_expiry(node->lease) : AGENT_NO_TIMER;
+}
+
 int64_t session_tick(node_t *node, int64_t now)
 {
     agent_t *a = node->agent;
@@ -388,6 +429,7 @@ int64_t session_tick(node_t *node, int64_t now)
         }
         next = agent_min(next, node->next_hb);
     }
+    next = agent_min(next, s_check_lease(node));
     int live = 0;
     for (task_t *t = node->tasks; t; t = t->next) {
         next = agent_min(next, task_tick(node, t, now));

@@ -51,7 +51,8 @@ static int s_proc_start(void *ctx, const task_rt_spec_t *spec, void **impl,
                         char *why, size_t whylen)
 {
     (void)ctx;
-    runtime_process_spec_t ps = {spec->argv, spec->envp, spec->task_dir};
+    runtime_process_spec_t ps = {spec->argv, spec->envp, spec->task_dir,
+                                 spec->lease, spec->isolate};
     runtime_process_t *p = NULL;
     int rc = runtime_process_start(&ps, &p, why, whylen);
     if (rc == 0)

@@ -258,6 +258,8 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
         .job_id = t->job_id,
         .attempt = t->attempt,
         .node = node->name,
+        .lease = node->lease ? lease_word(node->lease) : NULL,
+        .isolate = a->isolate,
     };
     if (in_container)
         s_run(node, t, &task_rt_docker_ops, a->docker, &spec);

@@ -5,6 +5,7 @@
 #include "agent_cfg.h"
 #include "dr_err.h"
 #include "fake_sched.h"
+#include "lease.h"
 #include "runtime_process.h"
 #include "sim.h"
 #include "util.h"
@@ -178,7 +179,7 @@ START_TEST(test_runtime_exit_and_output)
     char *argv[] = {"sh", "-c", "echo out; echo err >&2; exit 3", NULL};
     char dir[300], reason[256] = "";
     snprintf(dir, sizeof dir, "%s/t1", s_dir);
-    runtime_process_spec_t spec = {argv, s_env_default, dir};
+    runtime_process_spec_t spec = {argv, s_env_default, dir, NULL, 0};
     runtime_process_t *p = NULL;
     ck_assert_int_eq(runtime_process_start(&spec, &p, reason, sizeof reason),
                      0);
@@ -204,13 +205,114 @@ START_TEST(test_runtime_exit_and_output)
 }
 END_TEST
 
+/* The node's lease runs out while the task runs: its shim kills the whole
+ * task by itself (the agent may be frozen), well before the task would
+ * end; a lease that is renewed in time kills nothing. */
+START_TEST(test_runtime_lease_fences)
+{
+    char *argv[] = {"sh", "-c", "sleep 30 & sleep 30; wait", NULL};
+    char dir[300], reason[256] = "";
+    snprintf(dir, sizeof dir, "%s/t-lease", s_dir);
+    lease_t *l = lease_new();
+    ck_assert_ptr_nonnull(l);
+    lease_sent(l, 0, dr_mono_ms());
+    lease_answered(l, 0, 400);
+    runtime_process_spec_t spec = {argv, s_env_default, dir, lease_word(l), 0};
+    runtime_process_t *p = NULL;
+    ck_assert_int_eq(runtime_process_start(&spec, &p, reason, sizeof reason),
+                     0);
+    int64_t t0 = dr_mono_ms();
+    s_result_t res;
+    ck_assert_int_eq(s_drive(p, &res, 10000, -1, 0), 0);
+    int64_t took = dr_mono_ms() - t0;
+    ck_assert_int_eq(res.term_signal, SIGKILL);
+    ck_assert_int_lt(took, 3000);
+    runtime_process_destroy(&p);
+    dr_buf_free(&res.out[0]);
+    dr_buf_free(&res.out[1]);
+
+    /* renewed every 100 ms: the task ends by itself */
+    char *argv2[] = {"sh", "-c", "sleep 1; exit 5", NULL};
+    runtime_process_spec_t spec2 = {argv2, s_env_default, dir, lease_word(l),
+                                    0};
+    lease_sent(l, 1, dr_mono_ms());
+    lease_answered(l, 1, 400);
+    ck_assert_int_eq(runtime_process_start(&spec2, &p, reason, sizeof reason),
+                     0);
+    int64_t start = dr_mono_ms();
+    uint64_t seq = 2;
+    while (!runtime_process_poll_exit(p) && dr_mono_ms() - start < 5000) {
+        lease_sent(l, seq, dr_mono_ms());
+        lease_answered(l, seq++, 400);
+        usleep(100000);
+    }
+    int code = -1, sig = -1;
+    ck_assert_int_eq(runtime_process_status(p, &code, &sig), 0);
+    ck_assert_int_eq(code, 5);
+    ck_assert_int_eq(sig, 0);
+    runtime_process_destroy(&p);
+    lease_destroy(&l);
+}
+END_TEST
+
+/* Isolated tasks (their own PID and mount namespaces): one task cannot
+ * see another's processes or read its environment (where its identity
+ * secret lives), and the group's SIGTERM still ends it as before. */
+START_TEST(test_runtime_isolation)
+{
+    char why[256];
+    if (!runtime_process_can_isolate(why, sizeof why)) {
+        /* not root, or a kernel that refuses: nothing to test here, and
+         * the agent says so in its log */
+        fprintf(stderr, "test_runtime_isolation: cannot isolate: %s\n", why);
+        return;
+    }
+    char dir[300], reason[256] = "";
+    snprintf(dir, sizeof dir, "%s/t-iso-a", s_dir);
+    char *envp_a[] = {"PATH=/usr/bin:/bin", "SECRET_TOKEN=s3cr3t-of-a", NULL};
+    char *argv_a[] = {"sleep", "30", NULL};
+    runtime_process_spec_t a = {argv_a, envp_a, dir, NULL, 1};
+    runtime_process_t *pa = NULL;
+    ck_assert_int_eq(runtime_process_start(&a, &pa, reason, sizeof reason), 0);
+    /* b looks for a's secret in every environ it can see, and counts the
+     * processes it sees */
+    char *argv_b[] = {"sh", "-c",
+                      "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' "
+                      "| grep -c s3cr3t; ls -d /proc/[0-9]* | wc -l; "
+                      "echo pid=$$",
+                      NULL};
+    snprintf(dir, sizeof dir, "%s/t-iso-b", s_dir);
+    runtime_process_spec_t b = {argv_b, s_env_default, dir, NULL, 1};
+    runtime_process_t *pb = NULL;
+    ck_assert_int_eq(runtime_process_start(&b, &pb, reason, sizeof reason), 0);
+    s_result_t res;
+    ck_assert_int_eq(s_drive(pb, &res, 10000, -1, 0), 0);
+    ck_assert_int_eq(res.exit_code, 0);
+    /* no secret; init, sh and the pipeline's few processes; sh is pid 2 */
+    ck_assert_msg(strncmp(res.out[0].data, "0\n", 2) == 0, "saw: %s",
+                  res.out[0].data);
+    int nproc = atoi(strchr(res.out[0].data, '\n') + 1);
+    ck_assert_int_le(nproc, 6);
+    ck_assert_ptr_nonnull(strstr(res.out[0].data, "pid=2\n"));
+    runtime_process_destroy(&pb);
+    dr_buf_free(&res.out[0]);
+    dr_buf_free(&res.out[1]);
+    /* the cancel path: SIGTERM to the group ends the job with 143 */
+    ck_assert_int_eq(s_drive(pa, &res, 10000, 100, SIGTERM), 0);
+    ck_assert_int_eq(res.exit_code, 128 + SIGTERM);
+    runtime_process_destroy(&pa);
+    dr_buf_free(&res.out[0]);
+    dr_buf_free(&res.out[1]);
+}
+END_TEST
+
 START_TEST(test_runtime_env_and_cwd)
 {
     char *argv[] = {"sh", "-c", "echo \"$FOO $(pwd)\"; cat", NULL};
     char *envp[] = {"PATH=/usr/bin:/bin", "FOO=bar", NULL};
     char dir[300], reason[256] = "";
     snprintf(dir, sizeof dir, "%s/t-env", s_dir);
-    runtime_process_spec_t spec = {argv, envp, dir};
+    runtime_process_spec_t spec = {argv, envp, dir, NULL, 0};
     runtime_process_t *p = NULL;
     ck_assert_int_eq(runtime_process_start(&spec, &p, reason, sizeof reason),
                      0);
@@ -231,7 +333,7 @@ START_TEST(test_runtime_exec_failure)
     char *argv[] = {"drover-no-such-command", "x", NULL};
     char dir[300], reason[256] = "";
     snprintf(dir, sizeof dir, "%s/t2", s_dir);
-    runtime_process_spec_t spec = {argv, s_env_default, dir};
+    runtime_process_spec_t spec = {argv, s_env_default, dir, NULL, 0};
     runtime_process_t *p = NULL;
     int rc = runtime_process_start(&spec, &p, reason, sizeof reason);
     ck_assert_int_eq(rc, DR_ESYS);
@@ -249,7 +351,7 @@ START_TEST(test_runtime_cancel_group)
     char *argv[] = {"sh", "-c", "sleep 60 & echo $! > bg.pid; sleep 60", NULL};
     char dir[300], reason[256] = "";
     snprintf(dir, sizeof dir, "%s/t3", s_dir);
-    runtime_process_spec_t spec = {argv, s_env_default, dir};
+    runtime_process_spec_t spec = {argv, s_env_default, dir, NULL, 0};
     runtime_process_t *p = NULL;
     ck_assert_int_eq(runtime_process_start(&spec, &p, reason, sizeof reason),
                      0);
@@ -287,7 +389,7 @@ START_TEST(test_runtime_destroy_kills)
     char *argv[] = {"sleep", "60", NULL};
     char dir[300], reason[256] = "";
     snprintf(dir, sizeof dir, "%s/t4", s_dir);
-    runtime_process_spec_t spec = {argv, s_env_default, dir};
+    runtime_process_spec_t spec = {argv, s_env_default, dir, NULL, 0};
     runtime_process_t *p = NULL;
     ck_assert_int_eq(runtime_process_start(&spec, &p, reason, sizeof reason),
                      0);
@@ -591,6 +693,8 @@ static Suite *s_suite(void)
     tcase_add_test(tc, test_flags_ok);
     tcase_add_test(tc, test_flags_bad);
     tcase_add_test(tc, test_runtime_exit_and_output);
+    tcase_add_test(tc, test_runtime_lease_fences);
+    tcase_add_test(tc, test_runtime_isolation);
     tcase_add_test(tc, test_runtime_env_and_cwd);
     tcase_add_test(tc, test_runtime_exec_failure);
     tcase_add_test(tc, test_runtime_cancel_group);
