@@ -18,11 +18,15 @@ command -v groff >/dev/null 2>&1 ||
 dr_setup # checks that the programs are built; $T is the work directory
 WORK=$T
 
-# lint PAGE: groff's warnings (all of them, -ww) and mandoc's, if any.
+# lint PAGE: groff's warnings (all of them, -ww), for print and for an
+# 80-column terminal (where man(1) shows it), and mandoc's, if installed.
 lint() {
-    local page=$1 out
-    out=$(groff -man -ww -z "$page" 2>&1) || dr_fail "$(basename "$page"): groff failed: $out"
-    [[ -z $out ]] || dr_fail "$(basename "$page"): groff warnings:"$'\n'"$out"
+    local page=$1 out dev
+    for dev in ps utf8; do
+        out=$(groff -man -T"$dev" -ww -z "$page" 2>&1) ||
+            dr_fail "$(basename "$page"): groff -T$dev failed: $out"
+        [[ -z $out ]] || dr_fail "$(basename "$page"): groff -T$dev warnings:"$'\n'"$out"
+    done
     if command -v mandoc >/dev/null 2>&1; then
         out=$(mandoc -Tlint -Wwarning "$page" 2>&1) ||
             dr_fail "$(basename "$page"): mandoc -Tlint:"$'\n'"$out"
@@ -53,7 +57,7 @@ done
 # The page's text as words: roff escapes undone, comments dropped.
 plain() {
     sed -e '/^\.\\"/d' -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' -e 's/\\f(..//g' \
-        -e 's/\\&//g' -e 's/\\(aq/'"'"'/g' -e 's/\\e/\\/g' "$1"
+        -e 's/\\[&:]//g' -e 's/\\(aq/'"'"'/g' -e 's/\\e/\\/g' "$1"
 }
 
 # has TEXT_FILE WORD: WORD appears, not as part of a longer flag or key
