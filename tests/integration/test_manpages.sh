@@ -111,11 +111,14 @@ check_flags drover.1 "$cli_help" 20
 # every command of the table ("  cluster create ...", "  version")
 plain "$MAN_DIR/drover.1" >"$WORK/drover.1.txt"
 missing=()
+ncmd=0
 while read -r group verb _; do
+    ncmd=$((ncmd + 1))
     cmd=$group
     [[ -n $verb && $verb != -* && $verb != [\[A-Z]* ]] && cmd="$group $verb"
     grep -qF -- "$cmd" "$WORK/drover.1.txt" || missing+=("'$cmd'")
 done < <(sed -n '/^commands:/,/^$/p' <<<"$cli_help" | sed -n 's/^  //p')
+((ncmd >= 20)) || dr_fail "only $ncmd commands found in 'drover help': $cli_help"
 ((${#missing[@]} == 0)) || dr_fail "drover.1 does not document the commands: ${missing[*]}"
 # and the environment it reads
 for v in DROVER_SCHEDULER DROVER_KEY DROVER_SCHEDULER_KEY DROVER_HOME DROVER_INSECURE; do
