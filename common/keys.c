@@ -132,6 +132,25 @@ int keys_load(const char *path, dr_keypair_t *out, char *err, size_t errlen)
     return 0;
 }
 
+int keys_public_arg(const char *arg, char *out, char *err, size_t errlen)
+{
+    struct stat st;
+    if (!arg || !*arg) {
+        snprintf(err, errlen, "no key given (FILE or Z85)");
+        return DR_EINVAL;
+    }
+    /* The path first: a key file may have a 40-character name. */
+    if (stat(arg, &st) == 0 || !keys_valid_z85(arg)) {
+        dr_keypair_t kp;
+        int rc = keys_load(arg, &kp, err, errlen);
+        if (rc == 0)
+            memcpy(out, kp.public_z85, DR_Z85_KEY_LEN + 1);
+        return rc;
+    }
+    memcpy(out, arg, DR_Z85_KEY_LEN + 1);
+    return 0;
+}
+
 int keys_apply_server(void *sock, const dr_keypair_t *kp, const char *domain)
 {
     int one = 1;

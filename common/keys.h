@@ -34,6 +34,13 @@ int keys_load(const char *path, dr_keypair_t *out, char *err, size_t errlen);
 /* 1 if s is 40 characters of the Z85 alphabet that decode. */
 int keys_valid_z85(const char *s);
 
+/* A peer's public key given as "FILE or Z85" (--scheduler-key): a path
+ * that exists is read as a key file, even when it is 40 characters long;
+ * otherwise 40 characters of Z85 are the key itself.  Writes the key to
+ * out (DR_Z85_KEY_LEN + 1 bytes).  0, or keys_load's error, or DR_EINVAL
+ * when arg is neither, with the reason in err. */
+int keys_public_arg(const char *arg, char *out, char *err, size_t errlen);
+
 /* Makes sock a CURVE server with kp, authenticated through ZAP in the
  * given domain.  Call before bind. */
 int keys_apply_server(void *sock, const dr_keypair_t *kp, const char *domain);

@@ -30,6 +30,7 @@
 #              configuration; 0: --insecure, as run_bench.sh)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
+source "$REPO/tests/bench/bench_lib.sh"
 B=$(cd "${1:-$REPO/build}" && pwd)
 TRIALS=${TRIALS:-20}
 INTERVALS=${INTERVALS:-1s 200ms}
@@ -72,7 +73,9 @@ stats() {
 }
 
 start_sched() { # INTERVAL
-    local cp=$((20000 + RANDOM % 10000)) sec=()
+    local cp sec=()
+    bench_ports
+    cp=$CP
     export DROVER_SCHEDULER=tcp://127.0.0.1:$cp
     if [[ "$SECURE" == 0 ]]; then
         sec=(--insecure)

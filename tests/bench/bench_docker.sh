@@ -13,9 +13,13 @@ source "$REPO/tests/integration/docker_image.sh"
 dr_docker_up || { echo "SKIP: no dockerd answers"; exit 0; }
 dr_docker_image
 T=$(mktemp -d /tmp/drover-bench.XXXXXX)
-CP=$((20000 + RANDOM % 10000))
-AP=$((CP + 1))
+source "$REPO/tests/bench/bench_lib.sh"
+bench_ports # CP, AP
 export DROVER_SCHEDULER=tcp://127.0.0.1:$CP
+# the scheduler runs with CURVE on, as users run it: the CLI takes its keys
+# from the state dir it writes them into
+export DROVER_HOME=$T/state/keys
+unset DROVER_INSECURE DROVER_KEY DROVER_SCHEDULER_KEY
 SPID=""
 cleanup() {
     [[ -n "$SPID" ]] && kill -TERM -- "-$SPID" 2>/dev/null

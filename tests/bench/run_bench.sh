@@ -13,8 +13,8 @@ NODES=${NODES:-1000}
 JOBS=${JOBS:-10000}
 QUEUED=${QUEUED:-100000}
 T=$(mktemp -d /tmp/drover-bench.XXXXXX)
-CP=$((20000 + RANDOM % 10000))
-AP=$((CP + 1))
+source "$REPO/tests/bench/bench_lib.sh"
+bench_ports # CP, AP
 export DROVER_SCHEDULER=tcp://127.0.0.1:$CP
 # the figures below are for the scheduler's core; CURVE's cost is measured
 # by bench_curve (handshakes and heartbeats)

@@ -1,0 +1,22 @@
+# shellcheck shell=bash
+# Shared helpers of the benchmark scripts (sourced, never run).
+#
+# bench_ports: sets CP and AP to a free pair of adjacent TCP ports below the
+# kernel's ephemeral range (the same check as the integration harness's
+# dr_pick_ports: no socket in any state uses them), or exits with a message.
+bench_port_free() {
+    [[ -z "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]]
+}
+bench_ports() {
+    local i base
+    for ((i = 0; i < 100; i++)); do
+        base=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+        if bench_port_free "$base" && bench_port_free "$((base + 1))"; then
+            CP=$base
+            AP=$((base + 1))
+            return 0
+        fi
+    done
+    echo "bench: no free port pair found in 20000-32000" >&2
+    exit 1
+}

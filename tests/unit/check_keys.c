@@ -1,0 +1,73 @@
+/* check_keys.c - unit tests of common/keys.c: key files and the
+ * "FILE or Z85" argument of a peer's public key. */
+#include "dr_err.h"
+#include "keys.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A key file whose path is exactly 40 characters long, of the Z85
+ * alphabet: it must be read as a file, not taken for a key (regression:
+ * the CLI then timed out and local agents never registered). */
+START_TEST(test_public_arg_path_of_40)
+{
+    char dir[] = "/tmp/ckkeysXXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dr_keypair_t kp;
+    ck_assert_int_eq(keys_generate(&kp), 0);
+    char path[64];
+    /* "/tmp/ckkeysXXXXXX/" is 18 characters; pad the name to 40 */
+    int n = snprintf(path, sizeof path, "%s/%.*s", dir, 40 - 18,
+                     "abcdefghijklmnopqrstuvwxyz");
+    ck_assert_int_eq(n, 40);
+    char err[256], out[DR_Z85_KEY_LEN + 1];
+    ck_assert_int_eq(keys_write(path, NULL, &kp, err, sizeof err), 0);
+    ck_assert_int_eq(keys_public_arg(path, out, err, sizeof err), 0);
+    ck_assert_str_eq(out, kp.public_z85);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_public_arg_z85_and_bad)
+{
+    dr_keypair_t kp;
+    ck_assert_int_eq(keys_generate(&kp), 0);
+    char err[256], out[DR_Z85_KEY_LEN + 1];
+    ck_assert_int_eq(keys_public_arg(kp.public_z85, out, err, sizeof err), 0);
+    ck_assert_str_eq(out, kp.public_z85);
+    ck_assert_int_eq(keys_public_arg("", out, err, sizeof err), DR_EINVAL);
+    ck_assert_int_eq(keys_public_arg(NULL, out, err, sizeof err), DR_EINVAL);
+    /* neither a file nor a key: the file's error names the path */
+    ck_assert_int_eq(
+        keys_public_arg("/nonexistent/key.pub", out, err, sizeof err), DR_EIO);
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent/key.pub"));
+    /* a 40-character string that is not Z85 and no file */
+    ck_assert_int_lt(keys_public_arg("~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",
+                                     out, err, sizeof err),
+                     0);
+}
+END_TEST
+
+Suite *keys_suite(void)
+{
+    Suite *s = suite_create("keys");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_public_arg_path_of_40);
+    tcase_add_test(tc, test_public_arg_z85_and_bad);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(keys_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
