@@ -1,240 +1,240 @@
-/* agent_cfg.c - flag table and validation for drover-agent (see agent_cfg.h).
+/* agent_cfg.c - drover-agent's rows of the common option table (see
+ * agent_cfg.h and common/opts.h) and the checks that span several flags.
  *
- * Owns the strings it puts into agent_cfg_t.  Never exits the process and
- * never prints: main() decides what to do with an error.
+ * Durations follow the one convention (--heartbeat-interval 5s); the old
+ * millisecond flags (--heartbeat-ms 5000, --grace-ms, ...) stay as aliases
+ * that fill the same fields, so existing scripts keep working.  Owns the
+ * strings it puts into agent_cfg_t.  Never exits the process and never
+ * prints: main() decides what to do with an error.
  */
 #include "agent_cfg.h"
 #include "dr_err.h"
 #include "gpu_inventory.h"
 #include "keys.h"
+#include "opts.h"
 #include "util.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-typedef enum { S_STR, S_NAME, S_INT, S_LEVEL } s_kind_t;
+#define AT(f) OPT_AT(agent_cfg_t, f)
+#define STR(f) OPT_STR, OPT_NONEMPTY, OPT_PTR(agent_cfg_t, f)
+#define NAME(f) OPT_NAME, OPT_REQUIRED, OPT_PTR(agent_cfg_t, f)
+#define MAXLEN 0, 1024 /* min, max of a string row: its length */
 
-typedef struct {
-    const char *name;
-    s_kind_t kind;
-    int required;
-    int64_t min, max;
-    size_t off;
-} s_flag_t;
-
-#define S_OFF(f) offsetof(agent_cfg_t, f)
-
-static const s_flag_t s_flags[] = {
-    {"scheduler", S_STR, 0, 0, 0, S_OFF(scheduler)},
-    {"name", S_NAME, 1, 0, 0, S_OFF(name)},
-    {"cluster", S_NAME, 1, 0, 0, S_OFF(cluster)},
-    {"vm-size", S_NAME, 1, 0, 0, S_OFF(vm_size)},
-    {"cpus", S_INT, 1, 1, 1000000, S_OFF(cpus)},
-    {"memory-mb", S_INT, 1, 1, (int64_t)1 << 40, S_OFF(memory_mb)},
-    {"work-dir", S_STR, 0, 0, 0, S_OFF(work_dir)},
-    {"heartbeat-ms", S_INT, 0, 50, 3600000, S_OFF(heartbeat_ms)},
-    {"grace-ms", S_INT, 0, 0, 3600000, S_OFF(grace_ms)},
-    {"log-level", S_LEVEL, 0, 0, 0, S_OFF(log_level)},
-    {"simulate", S_INT, 0, 1, 100000, S_OFF(simulate)},
-    {"docker-socket", S_STR, 0, 0, 0, S_OFF(docker_socket)},
-    {"gpu-inventory", S_STR, 0, 0, 0, S_OFF(gpu_inventory)},
-    {"key", S_STR, 0, 0, 0, S_OFF(key_file)},
-    {"scheduler-key", S_STR, 0, 0, 0, S_OFF(scheduler_key)},
-    {"scheduled-events-url", S_STR, 0, 0, 0, S_OFF(scheduled_events_url)},
-    {"scheduled-events-interval-ms", S_INT, 0, 100, 3600000,
-     S_OFF(scheduled_events_interval_ms)},
-    {"launcher", S_STR, 0, 0, 0, S_OFF(launcher)},
-    {"mpi-iface", S_STR, 0, 0, 0, S_OFF(mpi_iface)},
+static const opt_def_t s_rows[] = {
+    {"name", 0, NAME(name), NULL, MAXLEN, NULL, "NODE",
+     "node name (the prefix of NODE-i with --simulate)"},
+    {"cluster", 0, NAME(cluster), NULL, MAXLEN, NULL, "CLUSTER",
+     "the cluster this node belongs to"},
+    {"vm-size", 0, NAME(vm_size), NULL, MAXLEN, NULL, "SIZE",
+     "the node's vm size"},
+    {"cpus", 0, OPT_INT, OPT_REQUIRED, AT(cpus), NULL, 1, 1000000, NULL, "N",
+     "cpus the node offers"},
+    {"memory-mb", 0, OPT_INT, OPT_REQUIRED, AT(memory_mb), NULL, 1,
+     (int64_t)1 << 40, NULL, "MB", "memory the node offers"},
+    {"scheduler", 0, STR(scheduler), "tcp://127.0.0.1:7700", MAXLEN, NULL,
+     "ENDPOINT", "the scheduler's agent endpoint"},
+    {"work-dir", 0, STR(work_dir), NULL, MAXLEN, NULL, "DIR",
+     "where tasks run (default /tmp/drover-agent-NODE)"},
+    {"heartbeat-interval", 0, OPT_DURATION, 0, AT(heartbeat_ms), "5s", 50,
+     3600000, NULL, NULL, "how often to heartbeat"},
+    {"heartbeat-ms", 0, OPT_MS, OPT_ALIAS, AT(heartbeat_ms), NULL, 50, 3600000,
+     NULL, NULL, "the same in milliseconds (older spelling)"},
+    {"grace-period", 0, OPT_DURATION, 0, AT(grace_ms), "10s", 0, 3600000, NULL,
+     NULL, "SIGTERM to SIGKILL when a task is stopped"},
+    {"grace-ms", 0, OPT_MS, OPT_ALIAS, AT(grace_ms), NULL, 0, 3600000, NULL,
+     NULL, "the same in milliseconds (older spelling)"},
+    {"log-level", 0, OPT_LEVEL, 0, AT(log_level), "info", 0, 0, NULL, NULL,
+     "debug, info, warn or error"},
+    {"simulate", 0, OPT_INT, 0, AT(simulate), NULL, 1, 100000, NULL, "N",
+     "run N hollow nodes NODE-0.. in this process"},
+    {"docker-socket", 0, STR(docker_socket), "/var/run/docker.sock", MAXLEN,
+     NULL, "PATH", "the Docker Engine API socket"},
+    {"gpu-inventory", 0, STR(gpu_inventory), NULL, MAXLEN, NULL, "FILE",
+     "a JSON GPU inventory instead of NVML"},
+    {"key", 0, STR(key_file), NULL, MAXLEN, NULL, "FILE",
+     "this node's CURVE key pair"},
+    {"scheduler-key", 0, STR(scheduler_key), NULL, MAXLEN, NULL, "FILE|Z85",
+     "the scheduler's public key"},
+    {"scheduled-events-url", 0, STR(scheduled_events_url), NULL, MAXLEN, NULL,
+     "URL", "the metadata scheduled-events URL to poll"},
+    {"scheduled-events-interval", 0, OPT_DURATION, 0,
+     AT(scheduled_events_interval_ms), "1s", 100, 3600000, NULL, NULL,
+     "how often to poll it"},
+    {"scheduled-events-interval-ms", 0, OPT_MS, OPT_ALIAS,
+     AT(scheduled_events_interval_ms), NULL, 100, 3600000, NULL, NULL,
+     "the same in milliseconds (older spelling)"},
+    {"launcher", 0, STR(launcher), NULL, MAXLEN, NULL, "PATH",
+     "drover-launch (default: next to this program)"},
+    {"mpi-iface", 0, STR(mpi_iface), NULL, MAXLEN, NULL, "IFACE",
+     "OpenMPI's TCP interface, e.g. eth0 or lo"},
+    {"insecure", 0, OPT_FLAG, 0, AT(insecure), NULL, 0, 0, NULL, NULL,
+     "plain ZeroMQ, no CURVE (loopback debugging only)"},
+    {"print-gpus", 0, OPT_FLAG, 0, AT(print_gpus), NULL, 0, 0, NULL, NULL,
+     "print the GPU list as JSON and exit"},
 };
-#define S_NFLAGS (sizeof s_flags / sizeof s_flags[0])
+
+static const opts_table_t s_table = {s_rows, sizeof s_rows / sizeof s_rows[0],
+                                     OPTS_HELP | OPTS_ONCE};
 
 const char *agent_cfg_usage(void)
 {
-    return "usage: drover-agent --name NODE --cluster CLUSTER --vm-size SIZE "
-           "--cpus N --memory-mb M\n"
-           "       [--scheduler ENDPOINT] [--work-dir DIR] [--heartbeat-ms "
-           "MS]\n"
-           "       [--grace-ms MS] [--log-level debug|info|warn|error] "
-           "[--simulate N]\n"
-           "       [--docker-socket PATH (default /var/run/docker.sock)]\n"
-           "       [--gpu-inventory FILE]\n"
-           "       [--scheduled-events-url URL] "
-           "[--scheduled-events-interval-ms MS (default 1000)]\n"
-           "       [--launcher PATH (default: drover-launch next to this "
-           "program)]\n"
-           "       [--mpi-iface IFACE (OpenMPI's TCP interface, e.g. eth0 "
-           "or lo)]\n"
-           "       drover-agent --print-gpus [--gpu-inventory FILE]\n";
+    static char text[8192];
+    if (!text[0]) {
+        dr_buf_t b = {0};
+        dr_buf_printf(&b, "usage: drover-agent --name NODE --cluster CLUSTER "
+                          "--vm-size SIZE --cpus N --memory-mb M [OPTIONS]\n"
+                          "       drover-agent --print-gpus [--gpu-inventory "
+                          "FILE]\n\n");
+        opts_usage(&s_table, &b);
+        snprintf(text, sizeof text, "%s", b.data);
+        dr_buf_free(&b);
+    }
+    return text;
 }
 
 void agent_cfg_free(agent_cfg_t *cfg)
 {
-    dr_free(&cfg->scheduler);
-    dr_free(&cfg->name);
-    dr_free(&cfg->cluster);
-    dr_free(&cfg->vm_size);
-    dr_free(&cfg->launcher);
-    dr_free(&cfg->mpi_iface);
-    dr_free(&cfg->work_dir);
-    dr_free(&cfg->docker_socket);
-    dr_free(&cfg->gpu_inventory);
-    dr_free(&cfg->key_file);
-    dr_free(&cfg->scheduler_key);
+    opts_free(&s_table, cfg);
     memset(&cfg->keys, 0, sizeof cfg->keys);
-    dr_free(&cfg->scheduled_events_url);
 }
 
 static int s_fail(agent_cfg_t *cfg, char *err, size_t errlen, const char *fmt,
-                  const char *a, const char *b)
+                  ...) __attribute__((format(printf, 4, 5)));
+
+static int s_fail(agent_cfg_t *cfg, char *err, size_t errlen, const char *fmt,
+                  ...)
 {
-    snprintf(err, errlen, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
     agent_cfg_free(cfg);
     return DR_EINVAL;
 }
 
-int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
-                    size_t errlen)
+/* --key and --scheduler-key: both or neither, and not with --insecure. */
+static int s_keys(agent_cfg_t *cfg, char *err, size_t errlen)
 {
-    memset(cfg, 0, sizeof *cfg);
-    cfg->heartbeat_ms = 5000;
-    cfg->grace_ms = 10000;
-    cfg->log_level = LOG_LVL_INFO;
-    cfg->scheduled_events_interval_ms = 1000;
-    int seen[S_NFLAGS] = {0};
+    char why[600];
+    if (!cfg->key_file)
+        return cfg->scheduler_key
+                   ? s_fail(cfg, err, errlen, "--scheduler-key needs --key")
+                   : 0;
+    int rc = keys_load(cfg->key_file, &cfg->keys, why, sizeof why);
+    if (rc == 0 && !cfg->keys.secret_z85[0])
+        return s_fail(cfg, err, errlen, "--key %s holds no secret key",
+                      cfg->key_file);
+    if (rc < 0)
+        return s_fail(cfg, err, errlen, "--key: %s", why);
+    if (!cfg->scheduler_key)
+        return s_fail(cfg, err, errlen,
+                      "--key needs --scheduler-key (FILE or Z85)");
+    dr_keypair_t srv;
+    if (keys_valid_z85(cfg->scheduler_key))
+        snprintf(cfg->server_z85, sizeof cfg->server_z85, "%s",
+                 cfg->scheduler_key);
+    else if (keys_load(cfg->scheduler_key, &srv, why, sizeof why) == 0)
+        snprintf(cfg->server_z85, sizeof cfg->server_z85, "%s", srv.public_z85);
+    else
+        return s_fail(cfg, err, errlen, "--scheduler-key: %s", why);
+    if (cfg->insecure)
+        return s_fail(cfg, err, errlen,
+                      "--insecure and --key exclude each other");
+    return 0;
+}
 
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            cfg->help = 1;
-            return 0;
-        }
-        if (strcmp(arg, "--insecure") == 0) {
-            cfg->insecure = 1;
-            continue;
-        }
-        if (strcmp(arg, "--print-gpus") == 0) {
-            cfg->print_gpus = 1;
-            continue;
-        }
-        if (strncmp(arg, "--", 2) != 0)
-            return s_fail(cfg, err, errlen, "unexpected argument '%s'%s", arg,
-                          "");
-        const char *key = arg + 2;
-        const char *eq = strchr(key, '=');
-        size_t klen = eq ? (size_t)(eq - key) : strlen(key);
-        const s_flag_t *f = NULL;
-        size_t fi = 0;
-        for (fi = 0; fi < S_NFLAGS; fi++) {
-            if (strlen(s_flags[fi].name) == klen &&
-                strncmp(s_flags[fi].name, key, klen) == 0) {
-                f = &s_flags[fi];
-                break;
-            }
-        }
-        if (!f)
-            return s_fail(cfg, err, errlen, "unknown flag '%s'%s", arg, "");
-        const char *val;
-        if (eq)
-            val = eq + 1;
-        else if (i + 1 < argc)
-            val = argv[++i];
-        else
-            return s_fail(cfg, err, errlen, "flag --%s needs a value%s",
-                          f->name, "");
-        if (seen[fi])
-            return s_fail(cfg, err, errlen, "flag --%s given twice%s", f->name,
-                          "");
-        seen[fi] = 1;
-        void *dst = (char *)cfg + f->off;
-        switch (f->kind) {
-        case S_NAME:
-            if (!dr_valid_name(val))
-                return s_fail(cfg, err, errlen,
-                              "--%s: invalid name '%s' (1-63 of A-Za-z0-9_-)",
-                              f->name, val);
-            /* fallthrough */
-        case S_STR:
-            if (!*val || strlen(val) > 1024)
-                return s_fail(cfg, err, errlen, "--%s: invalid value '%s'",
-                              f->name, val);
-            *(char **)dst = dr_strdup(val);
-            break;
-        case S_INT: {
-            int64_t v;
-            if (dr_parse_i64(val, f->min, f->max, &v) < 0) {
-                char range[64];
-                snprintf(range, sizeof range, "%lld..%lld", (long long)f->min,
-                         (long long)f->max);
-                snprintf(err, errlen, "--%s: '%s' is not a number in %s",
-                         f->name, val, range);
-                agent_cfg_free(cfg);
-                return DR_EINVAL;
-            }
-            *(int64_t *)dst = v;
-            break;
-        }
-        case S_LEVEL:
-            if (log_level_parse(val, (log_level_t *)dst) < 0)
-                return s_fail(cfg, err, errlen,
-                              "--%s: '%s' is not debug|info|warn|error",
-                              f->name, val);
-            break;
-        }
-    }
-    if (cfg->key_file) {
-        char why[600];
-        int rc = keys_load(cfg->key_file, &cfg->keys, why, sizeof why);
-        if (rc == 0 && !cfg->keys.secret_z85[0])
-            return s_fail(cfg, err, errlen, "--key %s holds no secret key%s",
-                          cfg->key_file, "");
-        if (rc < 0)
-            return s_fail(cfg, err, errlen, "--key: %s%s", why, "");
-        if (!cfg->scheduler_key)
-            return s_fail(cfg, err, errlen,
-                          "--key needs --scheduler-key (FILE or Z85)%s%s", "",
-                          "");
-        dr_keypair_t srv;
-        if (keys_valid_z85(cfg->scheduler_key)) {
-            snprintf(cfg->server_z85, sizeof cfg->server_z85, "%s",
-                     cfg->scheduler_key);
-        } else if ((rc = keys_load(cfg->scheduler_key, &srv, why,
-                                   sizeof why)) == 0) {
-            snprintf(cfg->server_z85, sizeof cfg->server_z85, "%s",
-                     srv.public_z85);
-        } else {
-            return s_fail(cfg, err, errlen, "--scheduler-key: %s%s", why, "");
-        }
-        if (cfg->insecure)
-            return s_fail(cfg, err, errlen,
-                          "--insecure and --key exclude each other%s%s", "",
-                          "");
-    } else if (cfg->scheduler_key) {
-        return s_fail(cfg, err, errlen, "--scheduler-key needs --key%s%s", "",
-                      "");
-    }
+static int s_is_url(const char *s)
+{
+    return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+static int s_is_iface(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= 15 &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789._-") == n;
+}
+
+/* The checks of one flag's value that its row cannot express. */
+static int s_check_values(agent_cfg_t *cfg, char *err, size_t errlen)
+{
     if (cfg->gpu_inventory) {
         gpu_list_t *l = dr_calloc(1, sizeof *l);
         char why[512];
         int rc = gpu_inventory_load(cfg->gpu_inventory, l, why, sizeof why);
         free(l);
         if (rc < 0)
-            return s_fail(cfg, err, errlen, "--gpu-inventory: %s%s", why, "");
+            return s_fail(cfg, err, errlen, "--gpu-inventory: %s", why);
     }
-    for (size_t fi = 0; fi < S_NFLAGS && !cfg->print_gpus; fi++) {
-        if (s_flags[fi].required && !seen[fi])
-            return s_fail(cfg, err, errlen, "missing required flag --%s%s",
-                          s_flags[fi].name, "");
-    }
-    if (cfg->scheduler && strncmp(cfg->scheduler, "tcp://", 6) != 0 &&
+    if (strncmp(cfg->scheduler, "tcp://", 6) != 0 &&
         strncmp(cfg->scheduler, "ipc://", 6) != 0)
         return s_fail(cfg, err, errlen,
-                      "--scheduler '%s' is not a tcp:// or ipc:// endpoint%s",
-                      cfg->scheduler, "");
+                      "--scheduler '%s' is not a tcp:// or ipc:// endpoint",
+                      cfg->scheduler);
     if (cfg->work_dir && cfg->work_dir[0] != '/')
-        return s_fail(cfg, err, errlen, "--work-dir '%s' is not absolute%s",
-                      cfg->work_dir, "");
+        return s_fail(cfg, err, errlen, "--work-dir '%s' is not absolute",
+                      cfg->work_dir);
+    if (cfg->docker_socket[0] != '/')
+        return s_fail(cfg, err, errlen, "--docker-socket '%s' is not absolute",
+                      cfg->docker_socket);
+    if (cfg->scheduled_events_url && !s_is_url(cfg->scheduled_events_url))
+        return s_fail(cfg, err, errlen,
+                      "--scheduled-events-url '%s' is not an http:// or "
+                      "https:// URL",
+                      cfg->scheduled_events_url);
+    if (cfg->launcher && cfg->launcher[0] != '/')
+        return s_fail(cfg, err, errlen, "--launcher '%s' is not absolute",
+                      cfg->launcher);
+    if (cfg->mpi_iface && !s_is_iface(cfg->mpi_iface))
+        return s_fail(cfg, err, errlen,
+                      "--mpi-iface '%s' is not an interface name",
+                      cfg->mpi_iface);
+    return 0;
+}
+
+/* The defaults that depend on other flags or on where this program is. */
+static void s_derive(agent_cfg_t *cfg)
+{
+    if (!cfg->launcher) {
+        cfg->launcher = opts_beside_self("drover-launch");
+        if (!cfg->launcher)
+            cfg->launcher = dr_strdup("/usr/local/bin/drover-launch");
+    }
+    if (!cfg->work_dir && cfg->name)
+        cfg->work_dir = dr_asprintf("/tmp/drover-agent-%s", cfg->name);
+}
+
+int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
+                    size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    if (opts_defaults(&s_table, cfg, err, errlen) < 0) {
+        agent_cfg_free(cfg);
+        return DR_EINVAL;
+    }
+    opts_args_t a;
+    int rc =
+        opts_parse_args(&s_table, argc - 1, argv + 1, cfg, &a, err, errlen);
+    if (rc == 0 && !cfg->print_gpus)
+        rc = opts_missing(&s_table, &a, err, errlen);
+    opts_args_free(&a);
+    if (rc == 1) {
+        cfg->help = 1;
+        return 0;
+    }
+    if (rc < 0) {
+        agent_cfg_free(cfg);
+        return rc;
+    }
+    if ((rc = s_keys(cfg, err, errlen)) < 0 ||
+        (rc = s_check_values(cfg, err, errlen)) < 0)
+        return rc;
     if (cfg->simulate > 0 && cfg->name) {
         /* The longest generated name must still be valid. */
         char probe[96];
@@ -245,46 +245,6 @@ int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
                           "--name '%s' too long for --simulate (%s)", cfg->name,
                           probe);
     }
-    if (cfg->docker_socket && cfg->docker_socket[0] != '/')
-        return s_fail(cfg, err, errlen,
-                      "--docker-socket '%s' is not absolute%s",
-                      cfg->docker_socket, "");
-    if (cfg->scheduled_events_url &&
-        strncmp(cfg->scheduled_events_url, "http://", 7) != 0 &&
-        strncmp(cfg->scheduled_events_url, "https://", 8) != 0)
-        return s_fail(cfg, err, errlen,
-                      "--scheduled-events-url '%s' is not an http:// or "
-                      "https:// URL%s",
-                      cfg->scheduled_events_url, "");
-    if (cfg->launcher && cfg->launcher[0] != '/')
-        return s_fail(cfg, err, errlen, "--launcher '%s' is not absolute%s",
-                      cfg->launcher, "");
-    if (cfg->mpi_iface &&
-        (!cfg->mpi_iface[0] || strlen(cfg->mpi_iface) > 15 ||
-         strspn(cfg->mpi_iface, "abcdefghijklmnopqrstuvwxyz"
-                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-             strlen(cfg->mpi_iface)))
-        return s_fail(cfg, err, errlen,
-                      "--mpi-iface '%s' is not an interface name%s",
-                      cfg->mpi_iface, "");
-    if (!cfg->launcher) {
-        char self[4096];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n > 0) {
-            self[n] = '\0';
-            char *slash = strrchr(self, '/');
-            if (slash)
-                *slash = '\0';
-            cfg->launcher = dr_asprintf("%s/drover-launch", self);
-        } else {
-            cfg->launcher = dr_strdup("/usr/local/bin/drover-launch");
-        }
-    }
-    if (!cfg->scheduler)
-        cfg->scheduler = dr_strdup("tcp://127.0.0.1:7700");
-    if (!cfg->docker_socket)
-        cfg->docker_socket = dr_strdup("/var/run/docker.sock");
-    if (!cfg->work_dir && cfg->name)
-        cfg->work_dir = dr_asprintf("/tmp/drover-agent-%s", cfg->name);
+    s_derive(cfg);
     return 0;
 }

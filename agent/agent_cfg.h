@@ -1,8 +1,11 @@
 /* agent_cfg.h - drover-agent's command-line flags.
  *
- * A declarative table of flags (Redis-style) fills an agent_cfg_t; every
- * value is validated here so the rest of the agent can trust it.  The
- * struct owns its strings; agent_cfg_free() releases them.
+ * Rows of the common option table (common/opts.h) fill an agent_cfg_t;
+ * every value is validated here so the rest of the agent can trust it.
+ * Durations take the one convention (--heartbeat-interval 5s); the older
+ * millisecond flags (--heartbeat-ms, --grace-ms,
+ * --scheduled-events-interval-ms) remain as aliases.  The struct owns its
+ * strings; agent_cfg_free() releases them.
  */
 #ifndef DR_AGENT_CFG_H
 #define DR_AGENT_CFG_H

@@ -82,6 +82,23 @@ int wire_send(void *sock, const char *rid, const dr_env_t *env)
     return rc;
 }
 
+void wire_env_body(dr_env_t *env, uint64_t request_id,
+                   Drover__Envelope__BodyCase body, void *msg)
+{
+    wire_env_init(env, request_id);
+    env->body_case = body;
+    env->error = msg; /* the union's members are all pointers */
+}
+
+void wire_env_error(dr_env_t *env, Drover__Error *err, uint64_t request_id,
+                    int code, const char *message)
+{
+    drover__error__init(err);
+    err->code = code;
+    err->message = (char *)message;
+    wire_env_body(env, request_id, DROVER__ENVELOPE__BODY_ERROR, err);
+}
+
 int wire_send_error(void *sock, const char *rid, uint64_t request_id, int code,
                     const char *fmt, ...)
 {
@@ -91,12 +108,8 @@ int wire_send_error(void *sock, const char *rid, uint64_t request_id, int code,
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     dr_env_t env;
-    Drover__Error err = DROVER__ERROR__INIT;
-    wire_env_init(&env, request_id);
-    err.code = code;
-    err.message = msg;
-    env.body_case = DROVER__ENVELOPE__BODY_ERROR;
-    env.error = &err;
+    Drover__Error err;
+    wire_env_error(&env, &err, request_id, code, msg);
     return wire_send(sock, rid, &env);
 }
 

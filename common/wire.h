@@ -24,6 +24,15 @@ typedef Drover__Envelope dr_env_t;
 /* Fills in a fresh envelope with the current version and a request id. */
 void wire_env_init(dr_env_t *env, uint64_t request_id);
 
+/* Fills in a fresh envelope carrying one body: msg is borrowed and must
+ * be of the type body names (every body is a pointer of one union). */
+void wire_env_body(dr_env_t *env, uint64_t request_id,
+                   Drover__Envelope__BodyCase body, void *msg);
+
+/* An Error envelope: err is filled in with code and message (borrowed). */
+void wire_env_error(dr_env_t *env, Drover__Error *err, uint64_t request_id,
+                    int code, const char *message);
+
 /* Encodes and sends.  rid may be NULL (DEALER).  0, DR_EAGAIN when the
  * peer's queue is full / unroutable, DR_EIO otherwise. */
 int wire_send(void *sock, const char *rid, const dr_env_t *env);

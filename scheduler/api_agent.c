@@ -1,59 +1,30 @@
 /* api_agent.c - the agent-facing RPC table (Slurm proc_req style).
  *
  * One handler per envelope body an agent may send; anything else gets an
- * error reply.  Every field is checked before use: an agent speaks only
- * for the node named by its routing id, and a message about a task that
- * is not that node's current attempt is answered (acked, or the stray task
+ * error reply.  A handler decodes and checks every field, makes one call
+ * into the model and replies: it never writes the store and never moves
+ * a job from one state to another.  An agent speaks only for the node
+ * named by its routing id, and a message about a task that is not that
+ * node's current attempt is answered (acked, or the stray task
  * cancelled) but changes nothing.
  */
 #include "api_agent.h"
-#include "autoscaler.h"
-#include "identity.h"
 #include "dr_err.h"
+#include "identity.h"
 #include "log.h"
-#include "placement.h"
+#include "sched_int.h"
 #include "util.h"
 
-#include <errno.h>
 #include <stdarg.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define MAX_TASKS_PER_REPORT 10000
 #define MAX_OUTPUT_CHUNK (1u << 20)
+#define MAX_LAUNCH_COMMAND (64u << 10)
 
 typedef void (*agent_fn)(sched_t *s, const char *rid, dr_env_t *env);
-
-static void s_ack_update(sched_t *s, const char *rid, uint64_t req,
-                         const Drover__TaskReport *r)
-{
-    dr_env_t env;
-    Drover__TaskUpdateAck ack = DROVER__TASK_UPDATE_ACK__INIT;
-    wire_env_init(&env, req);
-    ack.job_id = r->job_id;
-    ack.attempt = r->attempt;
-    ack.state = r->state;
-    env.body_case = DROVER__ENVELOPE__BODY_TASK_UPDATE_ACK;
-    env.task_update_ack = &ack;
-    sched_send_agent(s, rid, &env);
-}
-
-static void s_cancel_stray(sched_t *s, const char *node, uint64_t job_id,
-                           uint32_t attempt, const char *why)
-{
-    dr_env_t env;
-    Drover__TaskCancel tc = DROVER__TASK_CANCEL__INIT;
-    wire_env_init(&env, 0);
-    tc.job_id = job_id;
-    tc.attempt = attempt;
-    tc.reason = (char *)why;
-    env.body_case = DROVER__ENVELOPE__BODY_TASK_CANCEL;
-    env.task_cancel = &tc;
-    sched_send_agent(s, node, &env);
-}
 
 static int s_report_valid(const Drover__TaskReport *r, char *why, size_t n)
 {
@@ -73,359 +44,90 @@ static int s_report_valid(const Drover__TaskReport *r, char *why, size_t n)
     return 1;
 }
 
-/* "node b (rank 1): " for the tasks of a gang, "" for a single node. */
-static const char *s_where(const job_t *j, const node_t *n, char *buf,
-                           size_t cap)
+/* The fields of a Register, before anything is looked up; 0 or a code. */
+static int s_register_valid(const Drover__Register *r, const char *rid,
+                            char *why, size_t cap)
 {
-    buf[0] = '\0';
-    if (j->ntasks > 1) {
-        uint32_t rank = 0;
-        while (rank < j->ntasks && j->tasks[rank].node != n)
-            rank++;
-        snprintf(buf, cap, "node %s (rank %u): ", n->name, rank);
-    }
-    return buf;
-}
-
-/* After a gang task's failure: "; node b silent for 3 s" for the nodes
- * of the gang not heard from in one and a half heartbeats (an agent that died
- * takes its part of the job with it, and mpirun on the head notices first). */
-static void s_silent_nodes(const sched_t *s, const job_t *j, char *buf,
-                           size_t cap)
-{
-    buf[0] = '\0';
-    int64_t now = dr_mono_ms();
-    size_t off = 0;
-    for (uint32_t i = 0; i < j->ntasks && off < cap; i++) {
-        const node_t *o = j->tasks[i].node;
-        int64_t quiet = now - o->last_seen;
-        if (quiet > 3 * (int64_t)s->opts.heartbeat_interval_ms / 2)
-            off += (size_t)snprintf(buf + off, cap - off,
-                                    "; node %s silent for %lld s", o->name,
-                                    (long long)((quiet + 500) / 1000));
-    }
-}
-
-/* A task of a gang ended well: the job is over when it was the MPI head
- * (mpirun's status is the job's) or the last one. */
-static void s_task_done(sched_t *s, node_t *n, job_t *j, job_task_t *t)
-{
-    t->ended = 1;
-    t->running = 0;
-    if (j->fail_reason && (!j->mpi || t == &j->tasks[0])) {
-        /* mpirun ended well, yet a worker had failed */
-        char full[1200];
-        snprintf(full, sizeof full, "%s; then mpirun exited with code 0",
-                 j->fail_reason);
-        sched_job_finish(s, j, JOB_FAILED, 1, 0, full);
-        return;
-    }
-    uint32_t left = 0;
-    for (uint32_t i = 0; i < j->ntasks; i++)
-        left += !j->tasks[i].ended;
-    if (left == 0 || (j->mpi && t == &j->tasks[0])) {
-        sched_job_finish(s, j, JOB_SUCCEEDED, 1, 0, "");
-        return;
-    }
-    (void)store_task_put(s->store, j->id, j->attempts, n->name, "succeeded", 0,
-                         "", dr_now_ms());
-}
-
-/* A task failed: the job fails.  When it is a worker of an MPI job whose
- * mpirun still runs, mpirun gets DR_MPI_FAIL_GRACE_MS to notice and end
- * with its own diagnostics in the log (the job fails then, with both
- * reasons), instead of being killed at once. */
-static void s_task_failed(sched_t *s, job_t *j, job_task_t *t, int has_exit,
-                          int code, const char *why)
-{
-    job_task_t *head = &j->tasks[0];
-    if (j->mpi && t != head && head->running && !head->ended) {
-        t->running = 0;
-        t->ended = 1; /* nothing to cancel there any more */
-        if (!j->fail_reason) {
-            j->fail_reason = dr_strdup(why);
-            j->fail_at = dr_mono_ms() + DR_MPI_FAIL_GRACE_MS;
-            log_warn("job %llu: %s; waiting for mpirun to end",
-                     (unsigned long long)j->id, why);
-        }
-        return;
-    }
-    if (j->fail_reason) {
-        char full[1200];
-        snprintf(full, sizeof full, "%s; then %s", j->fail_reason, why);
-        sched_job_finish(s, j, JOB_FAILED, has_exit, code, full);
-        return;
-    }
-    sched_job_finish(s, j, JOB_FAILED, has_exit, code, why);
-}
-
-/* Applies a report about the current attempt of job j on node n (its task
- * t).  For a gang, one task's failure is the job's: the others are
- * stopped by sched_job_finish / sched_job_requeue. */
-static void s_apply_report(sched_t *s, node_t *n, job_t *j, job_task_t *t,
-                           const Drover__TaskReport *r)
-{
-    const char *reason = r->reason && *r->reason ? r->reason : NULL;
-    char buf[256], where[96], full[600], silent[160];
-    (void)s_where(j, n, where, sizeof where);
-    s_silent_nodes(s, j, silent, sizeof silent);
-    switch (r->state) {
-    case DROVER__TASK_STATE__TASK_STARTING:
-        break;
-    case DROVER__TASK_STATE__TASK_RUNNING: {
-        if (t->running || t->ended)
-            break;
-        t->running = 1;
-        uint32_t up = 0;
-        for (uint32_t i = 0; i < j->ntasks; i++)
-            up += j->tasks[i].running;
-        if (up < j->ntasks) {
-            sched_job_send_starts(s, j); /* the barrier may open */
-            break;
-        }
-        if (j->state == JOB_STARTING) {
-            j->state = JOB_RUNNING;
-            j->started_at_ms =
-                r->started_at_ms > 0 ? r->started_at_ms : dr_now_ms();
-            (void)sched_job_save(s, j);
-            for (uint32_t i = 0; i < j->ntasks; i++)
-                (void)store_task_put(s->store, j->id, j->attempts,
-                                     j->tasks[i].node->name, "running", 0, "",
-                                     dr_now_ms());
-            log_info("job %llu attempt %u running on node %s%s",
-                     (unsigned long long)j->id, j->attempts, n->name,
-                     j->ntasks > 1 ? " and the rest of its gang" : "");
-        }
-        break;
-    }
-    case DROVER__TASK_STATE__TASK_EXITED:
-        if (j->cancel_requested) {
-            sched_job_finish(s, j, JOB_CANCELED, 1, r->exit_code,
-                             "canceled by user");
-        } else if (r->exit_code == 0 && r->term_signal == 0) {
-            s_task_done(s, n, j, t);
-        } else {
-            if (r->term_signal)
-                snprintf(buf, sizeof buf, "killed by signal %d",
-                         r->term_signal);
-            else
-                snprintf(buf, sizeof buf, "exited with code %d", r->exit_code);
-            snprintf(full, sizeof full, "%s%s%s%s", where,
-                     j->mpi && t == &j->tasks[0] ? "mpirun " : "",
-                     reason ? reason : buf, silent);
-            s_task_failed(s, j, t, 1, r->exit_code, full);
-        }
-        break;
-    case DROVER__TASK_STATE__TASK_FAILED:
-        snprintf(full, sizeof full, "%s%s%s", where,
-                 reason ? reason : "task failed on the node", silent);
-        if (j->cancel_requested)
-            sched_job_finish(s, j, JOB_CANCELED, r->exit_code != 0,
-                             r->exit_code, full);
-        else
-            s_task_failed(s, j, t, r->exit_code != 0, r->exit_code, full);
-        break;
-    case DROVER__TASK_STATE__TASK_CANCELED:
-        if (j->cancel_requested) {
-            sched_job_finish(s, j, JOB_CANCELED, 0, 0,
-                             reason ? reason : "canceled by user");
-        } else {
-            snprintf(buf, sizeof buf, "task stopped by node %s: %s", n->name,
-                     reason ? reason : "agent shutting down");
-            sched_job_requeue(s, j, buf);
-        }
-        break;
-    default:
-        break;
-    }
-}
-
-static node_t *s_registered(sched_t *s, const char *rid, uint64_t req)
-{
-    node_t *n = sched_node_find(s, rid);
-    if (!n || n->state == NODE_PREPARING || n->state == NODE_UNKNOWN) {
-        sched_agent_error(s, rid, req, DR_ENOTREG, "node %s is not registered",
-                          rid);
-        return NULL;
-    }
-    n->last_seen = dr_mono_ms();
-    return n;
-}
-
-static void s_register(sched_t *s, const char *rid, dr_env_t *env)
-{
-    Drover__Register *r = env->register_;
-    uint64_t req = env->request_id;
     if (!r->node_name || !dr_valid_name(r->node_name)) {
-        sched_agent_error(s, rid, req, DR_EINVAL,
-                          "register: invalid node name");
-        return;
+        snprintf(why, cap, "register: invalid node name");
+        return DR_EINVAL;
     }
     if (strcmp(r->node_name, rid) != 0) {
-        sched_agent_error(s, rid, req, DR_EPERM,
-                          "register: node name %s does not match the "
-                          "connection's identity %s",
-                          r->node_name, rid);
-        return;
+        snprintf(why, cap,
+                 "register: node name %s does not match the connection's "
+                 "identity %s",
+                 r->node_name, rid);
+        return DR_EPERM;
     }
     if (!r->cluster || !*r->cluster || r->cpus == 0 || r->cpus > 100000 ||
         r->memory_mb == 0 || r->n_tasks > MAX_TASKS_PER_REPORT ||
         r->n_gpus > DR_MAX_GPUS || r->n_runtimes > 16) {
-        sched_agent_error(s, rid, req, DR_EINVAL,
-                          "register: cluster, cpus and memory_mb are required");
+        snprintf(why, cap,
+                 "register: cluster, cpus and memory_mb are required");
+        return DR_EINVAL;
+    }
+    for (size_t i = 0; i < r->n_tasks; i++) {
+        char w[128];
+        if (!s_report_valid(r->tasks[i], w, sizeof w)) {
+            snprintf(why, cap, "register: %s", w);
+            return DR_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static void s_register(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__Register *r = env->register_;
+    uint64_t req = env->request_id;
+    char why[256];
+    node_reg_result_t res;
+    int rc = s_register_valid(r, rid, why, sizeof why);
+    if (rc == 0)
+        rc = node_register(s, rid, r, &res, why, sizeof why);
+    if (rc < 0) {
+        sched_agent_error(s, rid, req, rc, "%s", why);
         return;
     }
-    cluster_t *c = sched_cluster_find(s, r->cluster);
-    if (!c) {
-        sched_agent_error(s, rid, req, DR_ENOENT,
-                          "register: unknown cluster %s", r->cluster);
-        return;
-    }
-    node_t *n = sched_node_find(s, rid);
-    if (n && n->cluster != c) {
-        sched_agent_error(s, rid, req, DR_EEXIST,
-                          "register: node %s belongs to cluster %s", rid,
-                          n->cluster->cfg.name);
-        return;
-    }
-    if (n && n->state == NODE_LEAVING) {
-        dr_env_t out;
+    dr_env_t out;
+    if (res.leaving) {
         Drover__Shutdown sd = DROVER__SHUTDOWN__INIT;
-        wire_env_init(&out, req);
         sd.reason = "node is being released";
-        out.body_case = DROVER__ENVELOPE__BODY_SHUTDOWN;
-        out.shutdown = &sd;
+        wire_env_body(&out, req, DROVER__ENVELOPE__BODY_SHUTDOWN, &sd);
         sched_send_agent(s, rid, &out);
         return;
     }
-    for (size_t i = 0; i < r->n_tasks; i++) {
-        char why[128];
-        if (!s_report_valid(r->tasks[i], why, sizeof why)) {
-            sched_agent_error(s, rid, req, DR_EINVAL, "register: %s", why);
-            return;
-        }
-    }
-    if (!n)
-        n = sched_node_add(s, c, rid, NODE_READY);
-    int was = n->state;
-    n->state = NODE_READY;
-    n->cpus = r->cpus;
-    n->memory_mb = r->memory_mb;
-    n->pid = (int)r->pid;
-    n->runtimes = 0;
-    for (size_t i = 0; i < r->n_runtimes; i++) {
-        if (r->runtimes[i] && strcmp(r->runtimes[i], "process") == 0)
-            n->runtimes |= RT_PROCESS;
-        else if (r->runtimes[i] && strcmp(r->runtimes[i], "docker") == 0)
-            n->runtimes |= RT_DOCKER;
-    }
-    if (!n->runtimes)
-        n->runtimes = RT_PROCESS;
-    n->last_seen = dr_mono_ms();
-    if (!n->njobs)
-        n->idle_since = n->last_seen;
-    store_node_t row = {0};
-    snprintf(row.name, sizeof row.name, "%s", n->name);
-    snprintf(row.cluster, sizeof row.cluster, "%s", c->cfg.name);
-    snprintf(row.state, sizeof row.state, "ready");
-    snprintf(row.vm_size, sizeof row.vm_size, "%s",
-             r->vm_size && *r->vm_size ? r->vm_size : c->vm->name);
-    snprintf(n->vm_size, sizeof n->vm_size, "%s", row.vm_size);
-    row.cpus = n->cpus;
-    row.memory_mb = n->memory_mb;
-    row.pid = n->pid;
-    row.created_at_ms = n->created_at_ms;
-    (void)store_node_put(s->store, &row);
-    if (was == NODE_PREPARING)
-        c->create_failures = 0; /* the provider works again */
-    if (was != NODE_READY)
-        (void)store_event(s->store, "node_ready", c->cfg.name, n->name, 0,
-                          "node %s registered (%u cpus, %llu MB, %zu tasks)",
-                          n->name, n->cpus, (unsigned long long)n->memory_mb,
-                          r->n_tasks);
-    log_info("node %s registered in cluster %s (%u cpus, %llu MB, %zu tasks)",
-             n->name, c->cfg.name, n->cpus, (unsigned long long)n->memory_mb,
-             r->n_tasks);
-
-    /* Reconcile what the agent runs with what we believe it runs. */
-    uint64_t *cancel = dr_calloc(r->n_tasks + 1, sizeof *cancel);
-    size_t ncancel = 0;
-    for (size_t i = 0; i < r->n_tasks; i++) {
-        const Drover__TaskReport *t = r->tasks[i];
-        job_t *j = sched_job_find(s, t->job_id);
-        int terminal = t->state >= DROVER__TASK_STATE__TASK_EXITED;
-        job_task_t *jt =
-            j && j->attempts == t->attempt ? job_task_on(j, n) : NULL;
-        if (jt && !jt->ended) {
-            s_apply_report(s, n, j, jt, t);
-        } else if (!terminal) {
-            cancel[ncancel++] = t->job_id;
-        }
-        if (terminal)
-            s_ack_update(s, rid, 0, t);
-    }
-    /* tasks we bound here that the agent does not know */
-    for (size_t i = 0; i < n->njobs;) {
-        job_t *j = n->jobs[i];
-        int reported = 0;
-        for (size_t k = 0; k < r->n_tasks; k++)
-            if (r->tasks[k]->job_id == j->id &&
-                r->tasks[k]->attempt == j->attempts)
-                reported = 1;
-        job_task_t *jt = job_task_on(j, n);
-        if (reported || jt->ended) {
-            i++;
-        } else if (!jt->running) {
-            /* the TaskStart may have been lost with the old connection */
-            jt->started = 0;
-            sched_job_send_starts(s, j);
-            i++;
-        } else {
-            char why[160];
-            snprintf(why, sizeof why, "node %s re-registered without the task",
-                     n->name);
-            sched_job_requeue(s, j, why); /* unbinds: do not advance */
-        }
-    }
-    sched_node_set_gpus(s, n, r->gpus, r->n_gpus);
-    dr_env_t out;
     Drover__RegisterAck ack = DROVER__REGISTER_ACK__INIT;
-    wire_env_init(&out, req);
     ack.heartbeat_interval_ms = (uint32_t)s->opts.heartbeat_interval_ms;
-    ack.n_cancel_job_ids = ncancel;
-    ack.cancel_job_ids = cancel;
-    out.body_case = DROVER__ENVELOPE__BODY_REGISTER_ACK;
-    out.register_ack = &ack;
+    ack.n_cancel_job_ids = res.ncancel;
+    ack.cancel_job_ids = res.cancel;
+    wire_env_body(&out, req, DROVER__ENVELOPE__BODY_REGISTER_ACK, &ack);
     sched_send_agent(s, rid, &out);
-    free(cancel);
-    placement_capacity_grew(c);
+    free(res.cancel);
 }
 
 static void s_heartbeat(sched_t *s, const char *rid, dr_env_t *env)
 {
-    node_t *n = s_registered(s, rid, env->request_id);
+    node_t *n = node_registered(s, rid, env->request_id);
     if (!n)
         return;
-    n->load_milli = env->heartbeat->cpu_load_milli;
-    n->reported_mem_used_mb = env->heartbeat->memory_used_mb;
     if (env->heartbeat->n_gpus > DR_MAX_GPUS) {
         sched_agent_error(s, rid, env->request_id, DR_EINVAL,
                           "heartbeat: more than %d GPUs", DR_MAX_GPUS);
         return;
     }
-    sched_node_set_gpus(s, n, env->heartbeat->gpus, env->heartbeat->n_gpus);
+    node_heartbeat(s, n, env->heartbeat);
     dr_env_t out;
     Drover__HeartbeatAck ack = DROVER__HEARTBEAT_ACK__INIT;
-    wire_env_init(&out, env->request_id);
     ack.seq = env->heartbeat->seq;
-    out.body_case = DROVER__ENVELOPE__BODY_HEARTBEAT_ACK;
-    out.heartbeat_ack = &ack;
+    wire_env_body(&out, env->request_id, DROVER__ENVELOPE__BODY_HEARTBEAT_ACK,
+                  &ack);
     sched_send_agent(s, rid, &out);
 }
 
 static void s_task_update(sched_t *s, const char *rid, dr_env_t *env)
 {
-    node_t *n = s_registered(s, rid, env->request_id);
+    node_t *n = node_registered(s, rid, env->request_id);
     if (!n)
         return;
     const Drover__TaskReport *r = env->task_update->report;
@@ -438,22 +140,21 @@ static void s_task_update(sched_t *s, const char *rid, dr_env_t *env)
     job_t *j = sched_job_find(s, r->job_id);
     job_task_t *jt = j && j->attempts == r->attempt ? job_task_on(j, n) : NULL;
     if (jt && !jt->ended) {
-        s_apply_report(s, n, j, jt, r);
+        job_task_report(s, n, j, jt, r);
     } else if (jt) {
         /* a worker's part ended already: nothing more to learn */
     } else if (r->state < DROVER__TASK_STATE__TASK_EXITED) {
         log_warn("node %s reports job %llu attempt %u which is not its task; "
                  "cancelling it",
                  n->name, (unsigned long long)r->job_id, r->attempt);
-        s_cancel_stray(s, n->name, r->job_id, r->attempt,
-                       "not this node's task");
+        node_cancel_stray(s, n, r->job_id, r->attempt, "not this node's task");
     }
-    s_ack_update(s, rid, env->request_id, r);
+    node_ack_report(s, rid, env->request_id, r);
 }
 
 static void s_task_output(sched_t *s, const char *rid, dr_env_t *env)
 {
-    node_t *n = s_registered(s, rid, env->request_id);
+    node_t *n = node_registered(s, rid, env->request_id);
     if (!n)
         return;
     const Drover__TaskOutput *o = env->task_output;
@@ -464,68 +165,29 @@ static void s_task_output(sched_t *s, const char *rid, dr_env_t *env)
                           "task_output: bad job, attempt, stream or size");
         return;
     }
-    job_t *j = sched_job_find(s, o->job_id);
-    /* A preempted attempt is requeued before its tasks end (NodePreempted
-     * comes first): what it prints after the TERM (checkpointing) is still
-     * kept until the next attempt starts. */
-    int preempted_tail = j && !j->ntasks && j->state == JOB_QUEUED &&
-                         j->preemptions > 0 && j->attempts == o->attempt;
-    job_task_t *jt = j && j->attempts == o->attempt ? job_task_on(j, n) : NULL;
-    if (!jt && !preempted_tail)
-        return; /* output of a stale attempt: not kept */
-    uint64_t *off = jt ? &jt->out_off[o->stream] : &j->tail_off[o->stream];
-    size_t skip = 0;
-    if (o->offset < *off) {
-        if (o->offset + o->data.len <= *off)
-            return; /* duplicate */
-        skip = (size_t)(*off - o->offset);
-    }
-    char *path = dr_asprintf("%s/logs/%llu.log", s->opts.state_dir,
-                             (unsigned long long)j->id);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        log_warn_errno("job %llu: cannot open %s", (unsigned long long)j->id,
-                       path);
-    } else {
-        if (o->offset > *off) {
-            char gap[96];
-            int gn = snprintf(gap, sizeof gap,
-                              "[drover: %llu bytes of output lost]\n",
-                              (unsigned long long)(o->offset - *off));
-            (void)dr_write_all(fd, gap, (size_t)gn);
-        }
-        if (o->data.len > skip && /* an empty chunk may carry no pointer */
-            dr_write_all(fd, o->data.data + skip, o->data.len - skip) < 0)
-            log_warn_errno("job %llu: cannot write %s",
-                           (unsigned long long)j->id, path);
-        close(fd);
-    }
-    *off = o->offset + o->data.len;
-    free(path);
+    job_output(s, n, o);
 }
 
 static void s_node_preempted(sched_t *s, const char *rid, dr_env_t *env)
 {
-    node_t *n = s_registered(s, rid, env->request_id);
+    node_t *n = node_registered(s, rid, env->request_id);
     if (!n)
         return;
     const char *why = env->node_preempted->reason;
     char reason[200];
     snprintf(reason, sizeof reason, "%s",
              why && *why ? why : "Preempt scheduled event");
-    sched_node_preempted(s, n, reason);
+    node_preempted(s, n, reason);
     dr_env_t out;
     Drover__Ok ok = DROVER__OK__INIT;
     ok.message = "preemption recorded";
-    wire_env_init(&out, env->request_id);
-    out.body_case = DROVER__ENVELOPE__BODY_OK;
-    out.ok = &ok;
+    wire_env_body(&out, env->request_id, DROVER__ENVELOPE__BODY_OK, &ok);
     sched_send_agent(s, rid, &out);
 }
 
 static void s_token_request(sched_t *s, const char *rid, dr_env_t *env)
 {
-    node_t *n = s_registered(s, rid, env->request_id);
+    node_t *n = node_registered(s, rid, env->request_id);
     if (!n)
         return;
     const Drover__TokenRequest *t = env->token_request;
@@ -559,9 +221,8 @@ static void s_token_request(sched_t *s, const char *rid, dr_env_t *env)
     tr.expires_on = exp;
     tr.resource = (char *)res;
     tr.client_id = (char *)c->cfg.identity_principal;
-    wire_env_init(&out, env->request_id);
-    out.body_case = DROVER__ENVELOPE__BODY_TOKEN_REPLY;
-    out.token_reply = &tr;
+    wire_env_body(&out, env->request_id, DROVER__ENVELOPE__BODY_TOKEN_REPLY,
+                  &tr);
     sched_send_agent(s, rid, &out);
     free(tok);
     log_info("job %llu on node %s: token for identity %s (%s)",
@@ -570,7 +231,15 @@ static void s_token_request(sched_t *s, const char *rid, dr_env_t *env)
 
 /* ---- MPI without SSH: launches relayed between a gang's agents ---------- */
 
-#define MAX_LAUNCH_COMMAND (64u << 10)
+/* Passes a launch message on to node `to`, with `node` naming the sender
+ * (the head for MpiLaunch, the worker for MpiLaunchIo). */
+static void s_forward(sched_t *s, const char *to, Drover__Envelope__BodyCase b,
+                      void *msg)
+{
+    dr_env_t out;
+    wire_env_body(&out, 0, b, msg);
+    sched_send_agent(s, to, &out);
+}
 
 /* Answers a launch that cannot happen as its command would have ended:
  * exit 255 and the reason, which drover-launch prints as ssh would. */
@@ -585,9 +254,7 @@ static void s_launch_refuse(sched_t *s, const char *rid,
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    dr_env_t out;
     Drover__MpiLaunchIo io = DROVER__MPI_LAUNCH_IO__INIT;
-    wire_env_init(&out, 0);
     io.job_id = m->job_id;
     io.attempt = m->attempt;
     io.launch_id = m->launch_id;
@@ -595,9 +262,7 @@ static void s_launch_refuse(sched_t *s, const char *rid,
     io.exited = 1;
     io.exit_code = 255;
     io.error = why;
-    out.body_case = DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO;
-    out.mpi_launch_io = &io;
-    sched_send_agent(s, rid, &out);
+    s_forward(s, rid, DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO, &io);
     log_warn("launch %llu of job %llu refused: %s",
              (unsigned long long)m->launch_id, (unsigned long long)m->job_id,
              why);
@@ -608,7 +273,7 @@ static void s_launch_refuse(sched_t *s, const char *rid,
  * `node` naming the head. */
 static void s_mpi_launch(sched_t *s, const char *rid, dr_env_t *env)
 {
-    node_t *n = s_registered(s, rid, env->request_id);
+    node_t *n = node_registered(s, rid, env->request_id);
     if (!n)
         return;
     const Drover__MpiLaunch *m = env->mpi_launch;
@@ -642,17 +307,13 @@ static void s_mpi_launch(sched_t *s, const char *rid, dr_env_t *env)
                         m->node);
         return;
     }
-    dr_env_t out;
     Drover__MpiLaunch fw = DROVER__MPI_LAUNCH__INIT;
-    wire_env_init(&out, 0);
     fw.job_id = m->job_id;
     fw.attempt = m->attempt;
     fw.launch_id = m->launch_id;
     fw.node = n->name;
     fw.command = m->command;
-    out.body_case = DROVER__ENVELOPE__BODY_MPI_LAUNCH;
-    out.mpi_launch = &fw;
-    sched_send_agent(s, target->name, &out);
+    s_forward(s, target->name, DROVER__ENVELOPE__BODY_MPI_LAUNCH, &fw);
     log_debug("job %llu: launch %llu from %s on %s", (unsigned long long)j->id,
               (unsigned long long)m->launch_id, n->name, target->name);
 }
@@ -660,7 +321,7 @@ static void s_mpi_launch(sched_t *s, const char *rid, dr_env_t *env)
 /* Output and end of a launched command, from the worker to the head. */
 static void s_mpi_launch_io(sched_t *s, const char *rid, dr_env_t *env)
 {
-    node_t *n = s_registered(s, rid, env->request_id);
+    node_t *n = node_registered(s, rid, env->request_id);
     if (!n)
         return;
     const Drover__MpiLaunchIo *m = env->mpi_launch_io;
@@ -679,15 +340,12 @@ static void s_mpi_launch_io(sched_t *s, const char *rid, dr_env_t *env)
         j && j->attempts == m->attempt && j->mpi ? job_task_on(j, n) : NULL;
     if (!t || t == &j->tasks[0])
         return; /* the job or its attempt is over: nobody listens */
-    dr_env_t out;
     Drover__MpiLaunchIo fw = *m;
     fw.base.unknown_fields = NULL;
     fw.base.n_unknown_fields = 0;
     fw.node = n->name;
-    wire_env_init(&out, 0);
-    out.body_case = DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO;
-    out.mpi_launch_io = &fw;
-    sched_send_agent(s, j->tasks[0].node->name, &out);
+    s_forward(s, j->tasks[0].node->name, DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO,
+              &fw);
 }
 
 static const struct {

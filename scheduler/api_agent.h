@@ -2,7 +2,8 @@
 #ifndef DR_API_AGENT_H
 #define DR_API_AGENT_H
 
-#include "sched_core.h"
+#include "sched.h"
+#include "wire.h"
 
 /* Handles one decoded envelope from the agent whose routing id is rid.
  * Borrows env; never frees it (the dispatcher does). */

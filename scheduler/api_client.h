@@ -2,7 +2,10 @@
 #ifndef DR_API_CLIENT_H
 #define DR_API_CLIENT_H
 
-#include "sched_core.h"
+#include "sched.h"
+#include "wire.h"
+
+#include <stddef.h>
 
 /* Handles one decoded request from the client whose routing id is rid.
  * Borrows env; the reply goes to the client outbox. */

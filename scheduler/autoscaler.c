@@ -4,11 +4,8 @@
 #include "dr_err.h"
 #include "log.h"
 #include "placement.h"
-#include "provider.h"
-#include "queue.h"
 #include "util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,18 +36,57 @@ void autoscaler_count(const cluster_t *c, node_counts_t *out)
     }
 }
 
-int autoscaler_demand(const cluster_t *c, int headroom)
+/* A node-shaped bin of free capacity, for the demand's first fit. */
+typedef struct {
+    uint64_t cpus, mem, gpus;
+} bin_t;
+
+/* Puts one task of j into bin b if it has room: 1, else 0. */
+static int s_bin_take(bin_t *b, const job_t *j)
 {
-    node_counts_t k;
-    autoscaler_count(c, &k);
-    int nbins_max = k.preparing + (headroom > 0 ? headroom : 0);
-    if (nbins_max <= 0 || queue_len(c->queue) == 0)
+    if (b->cpus < j->cpus || b->mem < j->memory_mb || b->gpus < j->gpus)
         return 0;
-    typedef struct {
-        uint64_t cpus, mem, gpus;
-    } bin_t;
-    /* a homogeneous cluster whose ready nodes lack docker will not get it
-     * from more of the same nodes: such jobs do not drive scale-out */
+    b->cpus -= j->cpus;
+    b->mem -= j->memory_mb;
+    b->gpus -= j->gpus;
+    return 1;
+}
+
+/* A new node's bin with one task of j in it (j NULL: an empty one). */
+static bin_t s_bin_new(const cluster_t *c, const job_t *j)
+{
+    bin_t b = {c->vm->vcpus, c->vm->memory_mb, c->vm->gpus};
+    if (j) {
+        b.cpus -= j->cpus;
+        b.mem -= j->memory_mb;
+        b.gpus -= j->gpus;
+    }
+    return b;
+}
+
+/* A gang needs its nodes at once: ready nodes with room count, the rest
+ * take one bin each.  0, or -1 when every node we may add is spoken for. */
+static int s_demand_gang(const cluster_t *c, const job_t *j, bin_t *bins,
+                         int *nbins, int nbins_max)
+{
+    if (j->nodes > (uint32_t)c->cfg.max_nodes)
+        return 0;
+    uint32_t need = j->nodes;
+    for (size_t i = 0; i < c->nnodes && need; i++)
+        need -= (uint32_t)placement_fits(c->nodes[i], j);
+    for (int b = 0; b < *nbins && need; b++) /* one task per node */
+        need -= (uint32_t)s_bin_take(&bins[b], j);
+    while (need && *nbins < nbins_max) {
+        bins[(*nbins)++] = s_bin_new(c, j);
+        need--;
+    }
+    return need ? -1 : 0;
+}
+
+/* A homogeneous cluster whose ready nodes lack docker will not get it
+ * from more of the same nodes: such jobs do not drive scale-out. */
+static int s_image_ok(const cluster_t *c)
+{
     int ready = 0, docker = 0;
     for (size_t i = 0; i < c->nnodes; i++) {
         if (c->nodes[i]->state == NODE_READY) {
@@ -58,16 +94,22 @@ int autoscaler_demand(const cluster_t *c, int headroom)
             docker += (c->nodes[i]->runtimes & RT_DOCKER) != 0;
         }
     }
-    int image_ok = !ready || docker;
+    return !ready || docker;
+}
+
+int autoscaler_demand(const cluster_t *c, int headroom)
+{
+    node_counts_t k;
+    autoscaler_count(c, &k);
+    int nbins_max = k.preparing + (headroom > 0 ? headroom : 0);
+    if (nbins_max <= 0 || queue_len(c->queue) == 0)
+        return 0;
+    int image_ok = s_image_ok(c);
     bin_t *bins = dr_calloc((size_t)nbins_max, sizeof *bins);
     int nbins = 0;
     /* nodes being prepared are empty bins already paid for */
-    for (int i = 0; i < k.preparing; i++) {
-        bins[nbins].cpus = c->vm->vcpus;
-        bins[nbins].mem = c->vm->memory_mb;
-        bins[nbins].gpus = c->vm->gpus;
-        nbins++;
-    }
+    for (int i = 0; i < k.preparing; i++)
+        bins[nbins++] = s_bin_new(c, NULL);
     for (job_t *j = queue_first(c->queue); j; j = queue_next(c->queue, j)) {
         if (j->cancel_requested)
             continue;
@@ -75,51 +117,18 @@ int autoscaler_demand(const cluster_t *c, int headroom)
             j->gpus > c->vm->gpus || (j->has_image && !image_ok))
             continue; /* never fits such nodes */
         if (j->nodes > 1) {
-            /* a gang needs its nodes at once: ready nodes with room count,
-             * the rest take one bin each */
-            if (j->nodes > (uint32_t)c->cfg.max_nodes)
-                continue;
-            uint32_t need = j->nodes;
-            for (size_t i = 0; i < c->nnodes && need; i++)
-                need -= (uint32_t)placement_fits(c->nodes[i], j);
-            for (int b = 0; b < nbins && need; b++) {
-                if (bins[b].cpus >= j->cpus && bins[b].mem >= j->memory_mb &&
-                    bins[b].gpus >= j->gpus) {
-                    bins[b].cpus -= j->cpus;
-                    bins[b].mem -= j->memory_mb;
-                    bins[b].gpus -= j->gpus;
-                    need--;
-                }
-            }
-            while (need && nbins < nbins_max) {
-                bins[nbins].cpus = c->vm->vcpus - j->cpus;
-                bins[nbins].mem = c->vm->memory_mb - j->memory_mb;
-                bins[nbins].gpus = c->vm->gpus - j->gpus;
-                nbins++;
-                need--;
-            }
-            if (need)
+            if (s_demand_gang(c, j, bins, &nbins, nbins_max) < 0)
                 break; /* every node we may add is spoken for */
             continue;
         }
         int placed = 0;
-        for (int b = 0; b < nbins && !placed; b++) {
-            if (bins[b].cpus >= j->cpus && bins[b].mem >= j->memory_mb &&
-                bins[b].gpus >= j->gpus) {
-                bins[b].cpus -= j->cpus;
-                bins[b].mem -= j->memory_mb;
-                bins[b].gpus -= j->gpus;
-                placed = 1;
-            }
-        }
+        for (int b = 0; b < nbins && !placed; b++)
+            placed = s_bin_take(&bins[b], j);
         if (placed)
             continue;
         if (nbins == nbins_max)
             break; /* every node we may add is spoken for */
-        bins[nbins].cpus = c->vm->vcpus - j->cpus;
-        bins[nbins].mem = c->vm->memory_mb - j->memory_mb;
-        bins[nbins].gpus = c->vm->gpus - j->gpus;
-        nbins++;
+        bins[nbins++] = s_bin_new(c, j);
     }
     free(bins);
     int extra = nbins - k.preparing;
@@ -134,37 +143,6 @@ const char *autoscaler_allocation_state(const cluster_t *c)
     if (k.preparing || k.leaving || active != c->target_nodes)
         return "resizing";
     return "steady";
-}
-
-void autoscaler_set_error(sched_t *s, cluster_t *c, const char *fmt, ...)
-{
-    char msg[256] = "";
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-    }
-    if (strcmp(msg, c->cfg.last_error) == 0)
-        return;
-    snprintf(c->cfg.last_error, sizeof c->cfg.last_error, "%s", msg);
-    if (store_cluster_set_error(s->store, c->cfg.name, msg) < 0)
-        log_error("cluster %s: cannot record error", c->cfg.name);
-    if (*msg) {
-        log_warn("cluster %s: %s", c->cfg.name, msg);
-        (void)store_event(s->store, "resize_error", c->cfg.name, "", 0, "%s",
-                          msg);
-    }
-}
-
-void autoscaler_create_failed(cluster_t *c, int64_t now)
-{
-    int shift = c->create_failures < 8 ? c->create_failures : 8;
-    int64_t delay = (int64_t)2000 << shift;
-    if (delay > 300000)
-        delay = 300000;
-    c->create_failures++;
-    c->scale_out_after = now + delay;
 }
 
 static void s_new_node_name(sched_t *s, cluster_t *c, char *out, size_t cap)
@@ -190,85 +168,50 @@ static void s_scale_out(sched_t *s, cluster_t *c, int count, int64_t now)
             int krc = auth_issue_agent_key(s->auth, name, key);
             free(key);
             if (krc < 0) {
-                autoscaler_set_error(s, c, "cannot issue a key for node %s: %s",
-                                     name, dr_strerror(krc));
+                cluster_set_error(s, c, "cannot issue a key for node %s: %s",
+                                  name, dr_strerror(krc));
                 return;
             }
         }
         int pid = 0;
-        int rc = c->provider->ops->create(c->provider, c, name, &pid, err,
-                                          sizeof err);
+        int rc = c->provider->ops->create(c->provider, &c->pinfo, name, &pid,
+                                          err, sizeof err);
         if (rc < 0) {
-            autoscaler_set_error(s, c, "provider %s: create %s failed: %s",
-                                 c->provider->ops->name, name, err);
-            autoscaler_create_failed(c, now);
+            cluster_set_error(s, c, "provider %s: create %s failed: %s",
+                              c->provider->ops->name, name, err);
+            cluster_create_failed(c, now);
             return;
         }
-        node_t *n = sched_node_add(s, c, name, NODE_PREPARING);
-        n->pid = pid;
-        n->requested_at = now;
-        n->cpus = c->vm->vcpus;
-        n->memory_mb = c->vm->memory_mb;
-        store_node_t row = {0};
-        snprintf(row.name, sizeof row.name, "%s", name);
-        snprintf(row.cluster, sizeof row.cluster, "%s", c->cfg.name);
-        snprintf(row.state, sizeof row.state, "preparing");
-        snprintf(row.vm_size, sizeof row.vm_size, "%s", c->vm->name);
-        row.cpus = n->cpus;
-        row.memory_mb = n->memory_mb;
-        row.pid = pid;
-        row.created_at_ms = n->created_at_ms;
-        if (store_node_put(s->store, &row) < 0)
-            log_error("node %s: cannot persist", name);
-        (void)store_event(s->store, "scale_out", c->cfg.name, name, 0,
-                          "node %s requested (target %d)", name,
-                          c->target_nodes);
-        log_info("cluster %s: scale out: node %s requested (target %d)",
-                 c->cfg.name, name, c->target_nodes);
+        (void)node_create(s, c, name, pid, now);
     }
     c->last_scale_out = now;
 }
 
-/* Drains one idle node: it takes no new work from now on, its agent is
- * told to exit and the provider releases it. */
+/* Drains one idle node (node_release); a provider's refusal is written
+ * on the cluster. */
 static void s_release(sched_t *s, cluster_t *c, node_t *n, const char *why)
 {
-    n->state = NODE_LEAVING;
-    n->requested_at = dr_mono_ms();
-    (void)store_node_set_state(s->store, n->name, "leaving");
-    dr_env_t env;
-    Drover__Shutdown sd = DROVER__SHUTDOWN__INIT;
-    wire_env_init(&env, 0);
-    sd.reason = (char *)why;
-    env.body_case = DROVER__ENVELOPE__BODY_SHUTDOWN;
-    env.shutdown = &sd;
-    sched_send_agent(s, n->name, &env);
-    char err[256] = "";
-    if (c->provider->ops->destroy(c->provider, c, n->name, n->pid, err,
-                                  sizeof err) < 0)
-        autoscaler_set_error(s, c, "provider %s: delete %s failed: %s",
-                             c->provider->ops->name, n->name, err);
-    (void)store_event(s->store, "scale_in", c->cfg.name, n->name, 0,
-                      "node %s released: %s", n->name, why);
-    log_info("cluster %s: scale in: node %s released (%s)", c->cfg.name,
-             n->name, why);
+    char err[256];
+    if (node_release(s, n, why, err, sizeof err) < 0)
+        cluster_set_error(s, c, "provider %s: delete %s failed: %s",
+                          c->provider->ops->name, n->name, err);
 }
 
-void autoscaler_tick(sched_t *s, cluster_t *c, int64_t now)
+/* Nodes that never came up, and leaving nodes that are gone. */
+static void s_drop_stale(sched_t *s, cluster_t *c, int64_t now)
 {
-    /* nodes that never came up, and leaving nodes that are gone */
     for (size_t i = 0; i < c->nnodes;) {
         node_t *n = c->nodes[i];
         if (n->state == NODE_PREPARING &&
             now - n->requested_at > s->opts.resume_timeout_ms) {
-            autoscaler_set_error(s, c,
-                                 "node %s did not register within %d s; "
-                                 "released",
-                                 n->name, s->opts.resume_timeout_ms / 1000);
+            cluster_set_error(s, c,
+                              "node %s did not register within %d s; "
+                              "released",
+                              n->name, s->opts.resume_timeout_ms / 1000);
             char err[256];
-            (void)c->provider->ops->destroy(c->provider, c, n->name, n->pid,
-                                            err, sizeof err);
-            sched_node_remove(s, n, "resume timeout");
+            (void)c->provider->ops->destroy(c->provider, &c->pinfo, n->name,
+                                            n->pid, err, sizeof err);
+            node_remove(s, n, "resume timeout");
             continue;
         }
         if (n->state == NODE_LEAVING &&
@@ -276,14 +219,19 @@ void autoscaler_tick(sched_t *s, cluster_t *c, int64_t now)
               c->provider->ops->gone(c->provider, n->name, n->pid)) ||
              now - n->last_seen > 2 * s->opts.heartbeat_interval_ms + 2000 ||
              now - n->requested_at > 30000)) {
-            sched_node_remove(s, n, "released");
+            node_remove(s, n, "released");
             continue;
         }
         i++;
     }
-    node_counts_t k;
-    autoscaler_count(c, &k);
-    int active = k.ready + k.preparing + k.unknown;
+}
+
+/* The nodes c should have now, between min and max; what max_nodes holds
+ * back of the demand is said in reason. */
+static int s_target(const cluster_t *c, const node_counts_t *k, int64_t now,
+                    char *reason, size_t cap)
+{
+    int active = k->ready + k->preparing + k->unknown;
     int headroom = c->cfg.max_nodes - active;
     /* one pass over the queue: first fit gives the same bins up to any
      * cap, so what max_nodes allows is the smaller of the two */
@@ -291,12 +239,10 @@ void autoscaler_tick(sched_t *s, cluster_t *c, int64_t now)
     int extra = wanted < headroom ? wanted : (headroom > 0 ? headroom : 0);
     /* demand that max_nodes or the family's quota holds back is said on
      * the cluster and on the jobs that wait for it */
-    char reason[160] = "";
+    reason[0] = '\0';
     if (wanted > extra)
-        snprintf(reason, sizeof reason, "max nodes reached (%d)",
-                 c->cfg.max_nodes);
-
-    int target = k.ready + k.unknown + k.preparing + extra;
+        snprintf(reason, cap, "max nodes reached (%d)", c->cfg.max_nodes);
+    int target = k->ready + k->unknown + k->preparing + extra;
     /* nodes idle past their deadline do not count towards the target */
     int idle_expired = 0;
     int64_t idle_ms = (int64_t)c->cfg.idle_seconds * 1000;
@@ -312,8 +258,72 @@ void autoscaler_tick(sched_t *s, cluster_t *c, int64_t now)
         target = c->cfg.min_nodes;
     if (target > c->cfg.max_nodes)
         target = c->cfg.max_nodes;
-    c->target_nodes = target;
+    return target;
+}
 
+/* Asks for `count` nodes, or as many as the family's quota still allows
+ * (the rest is said in reason and on the cluster). */
+static void s_grow(sched_t *s, cluster_t *c, int count, int64_t now,
+                   char *reason, size_t cap)
+{
+    int lowpri = strcmp(c->cfg.vm_priority, "lowpriority") == 0;
+    int64_t limit = cluster_quota_limit(s, c->vm->family, lowpri);
+    if (limit >= 0) {
+        int64_t used = cluster_cores_used(s, c->vm->family, lowpri);
+        int64_t fit = (limit - used) / (int64_t)c->vm->vcpus;
+        if (fit < 0)
+            fit = 0;
+        if (fit < count) {
+            /* the use once what still fits is created */
+            long long will = (long long)(used + fit * c->vm->vcpus);
+            snprintf(reason, cap, "quota exceeded: %s %lld/%lld cores%s",
+                     c->vm->family, will, (long long)limit,
+                     lowpri ? " (low priority)" : "");
+            if (strcmp(c->wait_reason, reason) != 0)
+                cluster_set_error(s, c, "%s", reason);
+            count = fit > 0 ? (int)fit : 0;
+        }
+    }
+    snprintf(c->wait_reason, sizeof c->wait_reason, "%s", reason);
+    if (count > 0)
+        s_scale_out(s, c, count, now);
+}
+
+/* Releases idle nodes past their idle time (or at once above max_nodes,
+ * lowered by hand) until `to_release` went. */
+static void s_shrink(sched_t *s, cluster_t *c, int active, int to_release,
+                     int64_t now)
+{
+    int over_max = active - c->cfg.max_nodes;
+    int64_t idle_ms = (int64_t)c->cfg.idle_seconds * 1000;
+    for (size_t i = 0; i < c->nnodes && to_release > 0; i++) {
+        node_t *n = c->nodes[i];
+        if (n->state != NODE_READY || !node_is_idle(n))
+            continue;
+        int expired = now - n->idle_since >= idle_ms;
+        if (!expired && over_max <= 0)
+            continue;
+        char why[96];
+        if (expired)
+            snprintf(why, sizeof why, "idle for %lld s",
+                     (long long)((now - n->idle_since) / 1000));
+        else
+            snprintf(why, sizeof why, "above max_nodes %d", c->cfg.max_nodes);
+        over_max--;
+        s_release(s, c, n, why);
+        to_release--;
+    }
+}
+
+void autoscaler_tick(sched_t *s, cluster_t *c, int64_t now)
+{
+    s_drop_stale(s, c, now);
+    node_counts_t k;
+    autoscaler_count(c, &k);
+    int active = k.ready + k.preparing + k.unknown;
+    char reason[160];
+    int target = s_target(c, &k, now, reason, sizeof reason);
+    c->target_nodes = target;
     if (active < target && now < c->scale_out_after) {
         snprintf(c->wait_reason, sizeof c->wait_reason,
                  "provider %s failed; next try in %lld s",
@@ -322,53 +332,10 @@ void autoscaler_tick(sched_t *s, cluster_t *c, int64_t now)
         return;
     }
     if (active < target) {
-        int count = target - active;
-        int lowpri = strcmp(c->cfg.vm_priority, "lowpriority") == 0;
-        int64_t limit = sched_quota_limit(s, c->vm->family, lowpri);
-        if (limit >= 0) {
-            int64_t used = sched_cores_used(s, c->vm->family, lowpri);
-            int64_t fit = (limit - used) / (int64_t)c->vm->vcpus;
-            if (fit < 0)
-                fit = 0;
-            if (fit < count) {
-                /* the use once what still fits is created */
-                long long will = (long long)(used + fit * c->vm->vcpus);
-                snprintf(reason, sizeof reason,
-                         "quota exceeded: %s %lld/%lld cores%s", c->vm->family,
-                         will, (long long)limit,
-                         lowpri ? " (low priority)" : "");
-                if (strcmp(c->wait_reason, reason) != 0)
-                    autoscaler_set_error(s, c, "%s", reason);
-                count = fit > 0 ? (int)fit : 0;
-            }
-        }
-        snprintf(c->wait_reason, sizeof c->wait_reason, "%s", reason);
-        if (count > 0)
-            s_scale_out(s, c, count, now);
+        s_grow(s, c, target - active, now, reason, sizeof reason);
         return;
     }
     snprintf(c->wait_reason, sizeof c->wait_reason, "%s", reason);
-    if (active > target) {
-        int to_release = active - target;
-        /* above max_nodes (lowered by hand): idle nodes go at once */
-        int over_max = active - c->cfg.max_nodes;
-        for (size_t i = 0; i < c->nnodes && to_release > 0; i++) {
-            node_t *n = c->nodes[i];
-            if (n->state != NODE_READY || !node_is_idle(n))
-                continue;
-            int expired = now - n->idle_since >= idle_ms;
-            if (!expired && over_max <= 0)
-                continue;
-            char why[96];
-            if (expired)
-                snprintf(why, sizeof why, "idle for %lld s",
-                         (long long)((now - n->idle_since) / 1000));
-            else
-                snprintf(why, sizeof why, "above max_nodes %d",
-                         c->cfg.max_nodes);
-            over_max--;
-            s_release(s, c, n, why);
-            to_release--;
-        }
-    }
+    if (active > target)
+        s_shrink(s, c, active, active - target, now);
 }

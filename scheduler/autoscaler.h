@@ -7,11 +7,12 @@
  * drained and released while the cluster stays above its target and
  * min_nodes.  A node with work is never taken.  Every failed or blocked
  * resize is written on the cluster (last_error) and in the event log.
+ * A policy over the model: the loop calls it, the model never does.
  */
 #ifndef DR_AUTOSCALER_H
 #define DR_AUTOSCALER_H
 
-#include "sched_core.h"
+#include "sched_int.h"
 
 /* Counts of a cluster's nodes by state. */
 typedef struct {
@@ -27,14 +28,8 @@ void autoscaler_count(const cluster_t *c, node_counts_t *out);
 /* Nodes the waiting work needs beyond the ones that exist (pure; tests). */
 int autoscaler_demand(const cluster_t *c, int headroom);
 void autoscaler_tick(sched_t *s, cluster_t *c, int64_t now_mono);
-/* A create failed: the next scale-out of c waits, doubling from 2 s up
- * to 5 min, so a broken provider is not called on every tick. */
-void autoscaler_create_failed(cluster_t *c, int64_t now_mono);
 
 /* "steady" or "resizing". */
 const char *autoscaler_allocation_state(const cluster_t *c);
-/* Records (or clears, with NULL) the cluster's last resize error. */
-void autoscaler_set_error(sched_t *s, cluster_t *c, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif

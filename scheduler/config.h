@@ -1,14 +1,15 @@
 /* config.h - the scheduler's options: defaults, config file, flags.
  *
- * One declarative table (Redis style) names every option once: its flag,
- * its config-file key, its type and default.  Precedence: defaults, then
- * the config file (--config FILE), then flags.  Every value is validated;
- * errors name the option and the source ("line 3: ...").
+ * The scheduler's rows of the common option table (common/opts.h) name
+ * every option once: its flag, its config-file key, its type and default.
+ * Precedence: defaults, then the config file (--config FILE), then flags.
+ * Every value is validated; errors name the option and the source
+ * ("line 3: ...").
  */
 #ifndef DR_CONFIG_H
 #define DR_CONFIG_H
 
-#include "sched_core.h"
+#include "sched.h"
 
 #include <stddef.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  */
 #include "config.h"
 #include "log.h"
-#include "sched_core.h"
+#include "sched.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
-/* placement.c - see placement.h. */
+/* placement.c - see placement.h.  A policy over the model: it reads
+ * clusters, nodes and queues and binds jobs with job_start; the
+ * model never calls it (the loop does). */
 #include "placement.h"
-#include "queue.h"
-
 #include "util.h"
 
 #include <stdint.h>
@@ -101,9 +101,7 @@ static void s_keep_smallest(node_t **pick, int64_t *key, uint32_t *n,
 /* Could n ever run one task of j (with all its work gone)? */
 static int s_could_host(const node_t *n, const job_t *j)
 {
-    uint32_t healthy = 0;
-    for (uint32_t k = 0; k < n->ngpus; k++)
-        healthy += n->gpus[k].healthy;
+    uint32_t healthy = node_healthy_gpus(n);
     return n->state == NODE_READY && j->cpus <= n->cpus &&
            j->memory_mb <= n->memory_mb &&
            (!j->has_image || (n->runtimes & RT_DOCKER)) && j->gpus <= healthy;
@@ -174,7 +172,7 @@ static int s_try_gang(sched_t *s, cluster_t *c, job_t *j)
         }
         return 0;
     }
-    return sched_job_start(s, j, pick, n) == 0;
+    return job_start(s, j, pick, n) == 0;
 }
 
 int placement_try(sched_t *s, cluster_t *c, job_t *j)
@@ -190,12 +188,7 @@ int placement_try(sched_t *s, cluster_t *c, job_t *j)
         s_block(c, j);
         return 0;
     }
-    return sched_job_start(s, j, &n, 1) == 0;
-}
-
-void placement_capacity_grew(cluster_t *c)
-{
-    c->dirty = 1;
+    return job_start(s, j, &n, 1) == 0;
 }
 
 size_t placement_pass(sched_t *s, cluster_t *c)
@@ -235,9 +228,7 @@ const char *placement_wait_reason(const sched_t *s, const job_t *j, char *buf,
         if (n->state == NODE_READY) {
             ready++;
             docker += (n->runtimes & RT_DOCKER) != 0;
-            uint32_t f = node_free_gpus(n), h = 0;
-            for (uint32_t k = 0; k < n->ngpus; k++)
-                h += n->gpus[k].healthy;
+            uint32_t f = node_free_gpus(n), h = node_healthy_gpus(n);
             if (f > max_free_gpus)
                 max_free_gpus = f;
             if (h > max_healthy_gpus)

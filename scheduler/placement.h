@@ -6,13 +6,14 @@
  * found no node since its capacity last grew (its "blocked frontier"): a
  * job whose shape is at least a blocked one is skipped in O(1), a full pass
  * runs only when capacity grew (the cluster is dirty), and a new
- * submission is tried alone.  Node choice is best fit (the fullest node
- * that fits), which keeps other nodes idle so that scale-in can take them.
+ * submission is tried alone (the loop calls placement_try for it).  Node choice
+ * is best fit (the fullest node that fits), which keeps other nodes idle so
+ * that scale-in can take them.
  */
 #ifndef DR_PLACEMENT_H
 #define DR_PLACEMENT_H
 
-#include "sched_core.h"
+#include "sched_int.h"
 
 /* 1 if node n has room for job j now. */
 int placement_fits(const node_t *n, const job_t *j);
@@ -20,8 +21,6 @@ int placement_fits(const node_t *n, const job_t *j);
 int placement_try(sched_t *s, cluster_t *c, job_t *j);
 /* Full pass over a dirty cluster's queue; returns jobs placed. */
 size_t placement_pass(sched_t *s, cluster_t *c);
-/* Called when a cluster's capacity grows (node ready, task ended). */
-void placement_capacity_grew(cluster_t *c);
 /* Why a queued job waits, for `job show`; written to buf, returned. */
 const char *placement_wait_reason(const sched_t *s, const job_t *j, char *buf,
                                   size_t cap);

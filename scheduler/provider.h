@@ -13,10 +13,21 @@
 #ifndef DR_PROVIDER_H
 #define DR_PROVIDER_H
 
-#include "sched_core.h"
+#include "catalog.h"
 
 #include <stddef.h>
 #include <sys/types.h>
+
+typedef struct provider provider_t;
+
+/* What a provider knows of the cluster it makes nodes for (borrowed from
+ * the cluster, which outlives every call). */
+typedef struct {
+    const char *name;
+    const vm_size_t *vm;
+    const char *vm_priority; /* "dedicated" or "lowpriority" */
+    const char *location;
+} provider_cluster_t;
 
 /* ok = 0 on failure; detail says what happened (exit code, HTTP status,
  * the end of a script's stderr). */
@@ -27,11 +38,12 @@ typedef void(provider_report_fn)(void *arg, const char *cluster,
 typedef struct {
     const char *name;
     /* Starts a node; *pid_out gets a local pid when there is one. */
-    int (*create)(provider_t *p, const cluster_t *c, const char *node_name,
-                  int *pid_out, char *err, size_t errlen);
+    int (*create)(provider_t *p, const provider_cluster_t *c,
+                  const char *node_name, int *pid_out, char *err,
+                  size_t errlen);
     /* Releases a node (pid 0 when unknown). */
-    int (*destroy)(provider_t *p, const cluster_t *c, const char *node_name,
-                   int pid, char *err, size_t errlen);
+    int (*destroy)(provider_t *p, const provider_cluster_t *c,
+                   const char *node_name, int pid, char *err, size_t errlen);
     /* 1 when the node's machine or process is certainly gone (a leaving
      * node can then be forgotten at once); may be NULL. */
     int (*gone)(provider_t *p, const char *node_name, int pid);

@@ -43,7 +43,46 @@ typedef struct {
     size_t nruns;
 } exec_t;
 
-static int s_spawn(provider_t *p, const cluster_t *c, const char *node,
+/* In the forked child: output to fd, the environment the program reads,
+ * then the program with CLUSTER NODE VM_SIZE PRIORITY LOCATION. */
+__attribute__((noreturn)) static void s_child(const exec_t *x,
+                                              const provider_cluster_t *c,
+                                              const char *node,
+                                              const char *prog, int fd)
+{
+    char cpus[16], mem[32];
+    snprintf(cpus, sizeof cpus, "%u", c->vm->vcpus);
+    snprintf(mem, sizeof mem, "%llu", (unsigned long long)c->vm->memory_mb);
+    int nul = open("/dev/null", O_RDONLY);
+    if (nul >= 0)
+        dup2(nul, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    for (int i = 3; i < 1024; i++)
+        close(i);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    setenv("DROVER_AGENT_ENDPOINT", x->connect, 1);
+    setenv("DROVER_AGENT_BIN", x->agent_bin, 1);
+    setenv("DROVER_VM_CPUS", cpus, 1);
+    setenv("DROVER_VM_MEMORY_MB", mem, 1);
+    setenv("DROVER_STATE_DIR", x->state_dir, 1);
+    /* the node's key (when CURVE is on) and the scheduler's public key:
+     * the program delivers them to the node it creates */
+    char path[1200];
+    snprintf(path, sizeof path, "%s/nodes/%s.key", x->state_dir, node);
+    if (access(path, F_OK) == 0) {
+        setenv("DROVER_AGENT_KEY", path, 1);
+        snprintf(path, sizeof path, "%s/keys/scheduler.pub", x->state_dir);
+        setenv("DROVER_SCHEDULER_KEY", path, 1);
+    }
+    execl(prog, prog, c->name, node, c->vm->name, c->vm_priority, c->location,
+          (char *)NULL);
+    _exit(127);
+}
+
+static int s_spawn(provider_t *p, const provider_cluster_t *c, const char *node,
                    const char *op, const char *prog, char *err, size_t errlen)
 {
     exec_t *x = p->ctx;
@@ -53,10 +92,7 @@ static int s_spawn(provider_t *p, const cluster_t *c, const char *node,
         return DR_EAGAIN;
     }
     char *dir = dr_asprintf("%s/providers", x->state_dir);
-    char *logp = dr_asprintf("%s/%s.log", dir, c->cfg.name);
-    char cpus[16], mem[32];
-    snprintf(cpus, sizeof cpus, "%u", c->vm->vcpus);
-    snprintf(mem, sizeof mem, "%llu", (unsigned long long)c->vm->memory_mb);
+    char *logp = dr_asprintf("%s/%s.log", dir, c->name);
     int rc = 0;
     if (dr_mkdirs(dir, 0750) < 0) {
         snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
@@ -76,7 +112,7 @@ static int s_spawn(provider_t *p, const cluster_t *c, const char *node,
     }
     char head[256];
     int hn = snprintf(head, sizeof head, "=== %lld %s %s %s\n",
-                      (long long)dr_now_ms(), op, c->cfg.name, node);
+                      (long long)dr_now_ms(), op, c->name, node);
     (void)dr_write_all(fd, head, (size_t)hn);
     pid_t pid = fork();
     if (pid < 0) {
@@ -85,39 +121,12 @@ static int s_spawn(provider_t *p, const cluster_t *c, const char *node,
         rc = DR_EPROVIDER;
         goto out;
     }
-    if (pid == 0) {
-        int nul = open("/dev/null", O_RDONLY);
-        if (nul >= 0)
-            dup2(nul, 0);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        for (int i = 3; i < 1024; i++)
-            close(i);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        setenv("DROVER_AGENT_ENDPOINT", x->connect, 1);
-        setenv("DROVER_AGENT_BIN", x->agent_bin, 1);
-        setenv("DROVER_VM_CPUS", cpus, 1);
-        setenv("DROVER_VM_MEMORY_MB", mem, 1);
-        setenv("DROVER_STATE_DIR", x->state_dir, 1);
-        /* the node's key (when CURVE is on) and the scheduler's public key:
-         * the program delivers them to the node it creates */
-        char path[1200];
-        snprintf(path, sizeof path, "%s/nodes/%s.key", x->state_dir, node);
-        if (access(path, F_OK) == 0) {
-            setenv("DROVER_AGENT_KEY", path, 1);
-            snprintf(path, sizeof path, "%s/keys/scheduler.pub", x->state_dir);
-            setenv("DROVER_SCHEDULER_KEY", path, 1);
-        }
-        execl(prog, prog, c->cfg.name, node, c->vm->name, c->cfg.vm_priority,
-              c->cfg.location, (char *)NULL);
-        _exit(127);
-    }
+    if (pid == 0)
+        s_child(x, c, node, prog, fd);
     close(fd);
     run_t *r = &x->runs[x->nruns++];
     r->pid = pid;
-    snprintf(r->cluster, sizeof r->cluster, "%s", c->cfg.name);
+    snprintf(r->cluster, sizeof r->cluster, "%s", c->name);
     snprintf(r->node, sizeof r->node, "%s", node);
     r->op = op;
     r->deadline = dr_mono_ms() + EXEC_TIMEOUT_MS;
@@ -129,16 +138,17 @@ out:
     return rc;
 }
 
-static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
-                    int *pid_out, char *err, size_t errlen)
+static int s_create(provider_t *p, const provider_cluster_t *c,
+                    const char *node_name, int *pid_out, char *err,
+                    size_t errlen)
 {
     exec_t *x = p->ctx;
     *pid_out = 0; /* the program's pid is not the node's */
     return s_spawn(p, c, node_name, "create", x->resume, err, errlen);
 }
 
-static int s_destroy(provider_t *p, const cluster_t *c, const char *node_name,
-                     int pid, char *err, size_t errlen)
+static int s_destroy(provider_t *p, const provider_cluster_t *c,
+                     const char *node_name, int pid, char *err, size_t errlen)
 {
     exec_t *x = p->ctx;
     (void)pid;

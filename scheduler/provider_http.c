@@ -67,7 +67,7 @@ static void s_req_free(req_t *r)
     free(r);
 }
 
-static int s_queue(provider_t *p, const cluster_t *c, const char *node,
+static int s_queue(provider_t *p, const provider_cluster_t *c, const char *node,
                    const char *op, char *err, size_t errlen)
 {
     http_t *h = p->ctx;
@@ -77,9 +77,9 @@ static int s_queue(provider_t *p, const cluster_t *c, const char *node,
     }
     json_t *o =
         json_pack("{s:s, s:s, s:s, s:[s], s:s, s:s, s:s, s:s}", "action", op,
-                  "cluster", c->cfg.name, "node", node, "nodes", node,
-                  "vm_size", c->vm->name, "vm_priority", c->cfg.vm_priority,
-                  "location", c->cfg.location, "agent_endpoint", h->connect);
+                  "cluster", c->name, "node", node, "nodes", node, "vm_size",
+                  c->vm->name, "vm_priority", c->vm_priority, "location",
+                  c->location, "agent_endpoint", h->connect);
     if (!o) {
         snprintf(err, errlen, "cannot build the request");
         return DR_EPROVIDER;
@@ -101,7 +101,7 @@ static int s_queue(provider_t *p, const cluster_t *c, const char *node,
         fprintf(stderr, "out of memory at %s:%d\n", __FILE__, __LINE__);
         abort();
     }
-    snprintf(r->cluster, sizeof r->cluster, "%s", c->cfg.name);
+    snprintf(r->cluster, sizeof r->cluster, "%s", c->name);
     snprintf(r->node, sizeof r->node, "%s", node);
     r->op = op;
     r->next_try = dr_mono_ms();
@@ -109,15 +109,16 @@ static int s_queue(provider_t *p, const cluster_t *c, const char *node,
     return 0;
 }
 
-static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
-                    int *pid_out, char *err, size_t errlen)
+static int s_create(provider_t *p, const provider_cluster_t *c,
+                    const char *node_name, int *pid_out, char *err,
+                    size_t errlen)
 {
     *pid_out = 0;
     return s_queue(p, c, node_name, "create", err, errlen);
 }
 
-static int s_destroy(provider_t *p, const cluster_t *c, const char *node_name,
-                     int pid, char *err, size_t errlen)
+static int s_destroy(provider_t *p, const provider_cluster_t *c,
+                     const char *node_name, int pid, char *err, size_t errlen)
 {
     (void)pid;
     return s_queue(p, c, node_name, "delete", err, errlen);

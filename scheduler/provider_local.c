@@ -32,8 +32,71 @@ typedef struct {
     int heartbeat_ms;
 } local_t;
 
-static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
-                    int *pid_out, char *err, size_t errlen)
+/* The arguments every local agent gets; returns how many. */
+static int s_base_args(local_t *l, const provider_cluster_t *c,
+                       const char *node_name, char *dir, char *cpus, char *mem,
+                       char *hb, char **argv)
+{
+    int ac = 0;
+    argv[ac++] = l->agent_bin;
+    argv[ac++] = "--scheduler";
+    argv[ac++] = l->connect;
+    argv[ac++] = "--name";
+    argv[ac++] = (char *)node_name;
+    argv[ac++] = "--cluster";
+    argv[ac++] = (char *)c->name;
+    argv[ac++] = "--vm-size";
+    argv[ac++] = (char *)c->vm->name;
+    argv[ac++] = "--cpus";
+    argv[ac++] = cpus;
+    argv[ac++] = "--memory-mb";
+    argv[ac++] = mem;
+    argv[ac++] = "--work-dir";
+    argv[ac++] = dir;
+    argv[ac++] = "--heartbeat-ms";
+    argv[ac++] = hb;
+    /* its nodes share this machine: MPI between them goes over loopback */
+    argv[ac++] = "--mpi-iface";
+    argv[ac++] = "lo";
+    return ac;
+}
+
+/* Starts the agent with its output appended to logp: its pid, or -1. */
+__attribute__((noreturn)) static void s_exec(const char *bin, char **argv,
+                                             const char *logp);
+
+/* Starts the agent with its output appended to logp: its pid, or -1. */
+static pid_t s_spawn(const char *bin, char **argv, const char *logp)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        s_exec(bin, argv, logp);
+    return pid;
+}
+
+static void s_exec(const char *bin, char **argv, const char *logp)
+{
+    int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int nul = open("/dev/null", O_RDONLY);
+    if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+    }
+    if (nul >= 0)
+        dup2(nul, 0);
+    /* close everything else the scheduler holds (sockets, db) */
+    for (int i = 3; i < 1024; i++)
+        close(i);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execv(bin, argv);
+    _exit(127);
+}
+
+static int s_create(provider_t *p, const provider_cluster_t *c,
+                    const char *node_name, int *pid_out, char *err,
+                    size_t errlen)
 {
     local_t *l = p->ctx;
     char cpus[16], mem[32], hb[16];
@@ -60,26 +123,7 @@ static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
     /* a GPU vm size gets its catalog GPUs through an inventory file */
     char *argv[40];
     int ac = 0;
-    argv[ac++] = l->agent_bin;
-    argv[ac++] = "--scheduler";
-    argv[ac++] = l->connect;
-    argv[ac++] = "--name";
-    argv[ac++] = (char *)node_name;
-    argv[ac++] = "--cluster";
-    argv[ac++] = (char *)c->cfg.name;
-    argv[ac++] = "--vm-size";
-    argv[ac++] = (char *)c->vm->name;
-    argv[ac++] = "--cpus";
-    argv[ac++] = cpus;
-    argv[ac++] = "--memory-mb";
-    argv[ac++] = mem;
-    argv[ac++] = "--work-dir";
-    argv[ac++] = dir;
-    argv[ac++] = "--heartbeat-ms";
-    argv[ac++] = hb;
-    /* its nodes share this machine: MPI between them goes over loopback */
-    argv[ac++] = "--mpi-iface";
-    argv[ac++] = "lo";
+    ac = s_base_args(l, c, node_name, dir, cpus, mem, hb, argv);
     if (c->vm->gpus) {
         if (gpu_inventory_write(inv, c->vm->gpus, c->vm->gpu_model,
                                 c->vm->gpu_memory_gb, node_name) < 0) {
@@ -96,34 +140,16 @@ static int s_create(provider_t *p, const cluster_t *c, const char *node_name,
         argv[ac++] = "--scheduler-key";
         argv[ac++] = spub;
     }
-    if (l->events_url[0] && strcmp(c->cfg.vm_priority, "lowpriority") == 0) {
+    if (l->events_url[0] && strcmp(c->vm_priority, "lowpriority") == 0) {
         argv[ac++] = "--scheduled-events-url";
         argv[ac++] = l->events_url;
     }
     argv[ac] = NULL;
-    pid_t pid = fork();
+    pid_t pid = s_spawn(l->agent_bin, argv, logp);
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
         rc = DR_EPROVIDER;
         goto out;
-    }
-    if (pid == 0) {
-        int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        int nul = open("/dev/null", O_RDONLY);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        if (nul >= 0)
-            dup2(nul, 0);
-        /* close everything else the scheduler holds (sockets, db) */
-        for (int i = 3; i < 1024; i++)
-            close(i);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(l->agent_bin, argv);
-        _exit(127);
     }
     *pid_out = (int)pid;
     log_info("local provider: started agent for node %s (pid %d)", node_name,
@@ -161,8 +187,8 @@ static int s_is_our_agent(int pid, const char *name)
     return agent && named;
 }
 
-static int s_destroy(provider_t *p, const cluster_t *c, const char *node_name,
-                     int pid, char *err, size_t errlen)
+static int s_destroy(provider_t *p, const provider_cluster_t *c,
+                     const char *node_name, int pid, char *err, size_t errlen)
 {
     (void)p;
     (void)c;

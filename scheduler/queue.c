@@ -1,5 +1,6 @@
 /* queue.c - see queue.h. */
 #include "queue.h"
+#include "sched_int.h"
 #include "util.h"
 
 #include <stdlib.h>

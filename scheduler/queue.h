@@ -9,7 +9,10 @@
 #ifndef DR_QUEUE_H
 #define DR_QUEUE_H
 
-#include "sched_core.h"
+#include <stddef.h>
+
+typedef struct job job_t;
+typedef struct queue queue_t;
 
 queue_t *queue_new(void);
 void queue_destroy(queue_t **self_p);

@@ -1,8 +1,9 @@
 /* store.c - SQLite persistence for the scheduler (see store.h).
  *
  * Owns the sqlite3 handle and every prepared statement.  It never decides
- * anything: callers (sched.c) hold the in-memory truth and write it through
- * here inside the loop's open transaction.  Errors are returned as DR_EDB
+ * anything: its callers (the model: job_mgr.c, node_mgr.c, cluster_mgr.c
+ * and the rest) hold the in-memory truth and write it through here
+ * inside the loop's open transaction.  Errors are returned as DR_EDB
  * with the SQLite message logged once, here, where the statement is known.
  */
 #include "store.h"

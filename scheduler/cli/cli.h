@@ -2,11 +2,13 @@
  *
  * The client is Redis-style: drover.c owns main(), the command table and
  * dispatch; cli_conn.c owns the DEALER socket and request/reply; one file per
- * command group (cli_cluster.c, cli_job.c, cli_node.c, cli_quota.c) builds
- * requests and
- * prints replies through cli_output.c; cli_parse.c holds option parsing and
- * flag validation.  cli_parse.c and cli_output.c are pure (no sockets, no
- * process exit), so the unit test includes them directly.
+ * command group (cli_cluster.c, cli_job.c, cli_node.c, cli_quota.c,
+ * cli_keys.c, cli_identity.c) builds requests and prints replies through a
+ * view (cli_view.c: call, error, JSON or table; cli_output.c: one view per
+ * resource); cli_parse.c holds option parsing (on common/opts) and flag
+ * validation.  Everything but drover.c is the cli_core library, which the
+ * unit test links; cli_parse.c, cli_view.c's renderers and cli_output.c are
+ * pure (no sockets, no process exit).
  *
  * All state lives in one cli_ctx_t that main() owns and passes down; there is
  * no global mutable state.  Every function returns 0 or a negative DR_E*
@@ -16,6 +18,7 @@
 #ifndef DR_CLI_H
 #define DR_CLI_H
 
+#include "opts.h"
 #include "util.h"
 #include "wire.h"
 
@@ -32,7 +35,6 @@
 #define CLI_JOB_PAGE 1000
 #define CLI_LOGS_POLL_MS 300
 #define CLI_WAIT_POLL_MS 500
-#define CLI_MAX_OPTS 16
 #define CLI_EVENTS_MAX 10000          /* the scheduler caps --limit there */
 #define CLI_QUOTA_CORES_MAX 100000000 /* and quota cores there */
 
@@ -95,7 +97,9 @@ int cli_fail(cli_ctx_t *ctx, int code, const char *fmt, ...)
 int cli_usage(cli_ctx_t *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* One option of a command.  `lname` is "--name", `sname` "-n" or NULL. */
+/* One option of a command, for commands that only collect argv strings:
+ * `lname` is "--name", `sname` "-n" or NULL.  Commands whose options fill
+ * fields use opt_def_t rows (common/opts.h) through cli_args_parse. */
 typedef struct {
     const char *lname;
     const char *sname;
@@ -103,27 +107,27 @@ typedef struct {
     int multi;   /* may repeat; every value kept (e.g. --env) */
 } cli_opt_t;
 
-/* What cli_opts_parse found.  Values point into argv. */
-typedef struct {
-    int nspec;
-    int seen[CLI_MAX_OPTS];          /* times each option was given */
-    const char *val[CLI_MAX_OPTS];   /* last value */
-    const char **list[CLI_MAX_OPTS]; /* every value of a multi option */
-    int nlist[CLI_MAX_OPTS];
-    char **pos; /* positional arguments */
-    int npos;
-    char **rest; /* after "--" (NULL if no "--") */
-    int nrest;
-    int dashdash; /* "--" was present */
-} cli_args_t;
+/* What a command line held (common/opts.h).  Values point into argv. */
+typedef opts_args_t cli_args_t;
 
-/* Parses argv against specs (terminated by a zeroed entry).  "-o FMT" and
- * "--output FMT" are accepted everywhere and set ctx->out.  "--opt=value"
- * works for long options.  Unknown options, missing values: usage errors.
- * Call cli_args_free afterwards whatever it returns. */
+/* Parses argv against n option rows, filling base's fields (base may be
+ * NULL for rows of OPT_NONE).  Positional arguments and "--" are kept for
+ * the caller.  "-o FMT" and "--output FMT" are accepted everywhere and set
+ * ctx->out.  A malformed line (unknown option, missing value) is a usage
+ * error; a bad value is a plain one naming the flag.  Call cli_args_free
+ * afterwards whatever it returns. */
+int cli_args_parse(cli_ctx_t *ctx, const opt_def_t *defs, size_t n, void *base,
+                   int argc, char **argv, cli_args_t *a);
+
+/* The same for a cli_opt_t table (terminated by a zeroed entry). */
 int cli_opts_parse(cli_ctx_t *ctx, const cli_opt_t *specs, int argc,
                    char **argv, cli_args_t *out);
 void cli_args_free(cli_args_t *a);
+
+/* A usage error when a holds positional arguments or "--". */
+int cli_args_none(cli_ctx_t *ctx, const cli_args_t *a);
+/* Parses a command that takes no options and no arguments (but -o). */
+int cli_parse_none(cli_ctx_t *ctx, int argc, char **argv);
 
 /* Index of an option in its spec table by long name (for readable code). */
 int cli_opt_index(const cli_opt_t *specs, const char *lname);
@@ -175,7 +179,89 @@ int cli_parse_cluster_events(cli_ctx_t *ctx, int argc, char **argv,
 int cli_parse_node_ref(cli_ctx_t *ctx, int argc, char **argv,
                        Drover__NodeRef *r);
 
-/* ---- cli_output.c: rendering ----------------------------------------------
+/* ---- cli_view.c: one shape for showing every resource ---------------------
+ *
+ * A view says, for one message type, its JSON object (a table of fields:
+ * key, C type, where), its table (columns: header, how a cell is made) and
+ * its "key: value" form.  cli_call_list / cli_call_one do the whole
+ * "send, fail on an error reply, render as JSON or a table" of a command.
+ */
+
+typedef enum {
+    CLI_F_STR,  /* char *: "" for NULL in JSON, "-" for empty in a table */
+    CLI_F_TEXT, /* char *: as it is, also in a table */
+    CLI_F_I32,
+    CLI_F_U32,
+    CLI_F_I64,
+    CLI_F_U64,
+    CLI_F_BOOL,
+    CLI_F_TIME, /* int64 ms: a number in JSON, "2026-...Z" in a table */
+    CLI_F_STRS, /* char ** with a count: an array / "a,b" or "-" */
+    CLI_F_U32S, /* uint32_t * with a count: an array */
+    CLI_F_OBJS, /* messages with a count: an array of `sub`'s objects */
+} cli_ftype_t;
+
+struct cli_view;
+
+/* One field of a message: its JSON key, its type and offsets. */
+typedef struct {
+    const char *key;
+    cli_ftype_t type;
+    size_t off;
+    size_t n_off; /* repeated fields: the offset of the count */
+    const struct cli_view *sub;
+} cli_field_t;
+
+/* A table cell made by hand; now_ms for ages. */
+typedef void (*cli_cell_fn)(dr_buf_t *cell, const void *msg, int64_t now_ms);
+
+/* One column: header, and either a field (type, off, n_off) or a fn. */
+typedef struct {
+    const char *header;
+    cli_ftype_t type;
+    size_t off;
+    size_t n_off;
+    cli_cell_fn fn;
+    int width; /* fixed width; 0: as wide as the widest cell */
+} cli_col_t;
+
+typedef struct cli_view {
+    const cli_field_t *fields;
+    size_t nfields;
+    const cli_col_t *cols;
+    size_t ncols;
+    const char *sep; /* between cells; "  " if NULL */
+    void (*show)(dr_buf_t *b, const void *msg); /* key: value lines */
+    /* the reply that carries a list of them, and how to get the list */
+    int list_body;
+    const void *const *(*items)(const dr_env_t *rep, size_t *n);
+    /* the reply that carries one of them, and how to get it */
+    int one_body;
+    const void *(*one)(const dr_env_t *rep);
+    const char *one_name; /* for "empty cluster_info reply" */
+} cli_view_t;
+
+extern const cli_view_t cli_cluster_view, cli_job_view, cli_node_view,
+    cli_gpu_view, cli_quota_view, cli_event_view, cli_key_view;
+
+/* "2026-11-28T12:00:00Z" (UTC); "-" when ms is 0. */
+void cli_fmt_time(char *buf, size_t len, int64_t ms);
+
+/* The message as a JSON object (new reference). */
+json_t *cli_view_json(const cli_view_t *v, const void *msg);
+/* The messages as an aligned table with a header row, appended to b. */
+void cli_view_table(dr_buf_t *b, const cli_view_t *v, const void *const *msgs,
+                    size_t n, int64_t now_ms);
+/* Prints messages as a JSON array or a table; one as an object or its
+ * key: value lines. */
+int cli_emit_list(cli_ctx_t *ctx, const cli_view_t *v, const void *const *msgs,
+                  size_t n);
+int cli_emit_one(cli_ctx_t *ctx, const cli_view_t *v, const void *msg);
+/* Sends req, expects v's list (or one) reply, prints it. */
+int cli_call_list(cli_ctx_t *ctx, dr_env_t *req, const cli_view_t *v);
+int cli_call_one(cli_ctx_t *ctx, dr_env_t *req, const cli_view_t *v);
+
+/* ---- cli_output.c: the views of each resource, and formatters ------------
  */
 
 json_t *cli_job_json(const Drover__Job *j);
@@ -216,8 +302,6 @@ void cli_fmt_quota(char *buf, size_t len, int64_t used, int64_t limit);
 
 /* "5s", "3m", "2h", "4d"; "-" when then_ms is 0. */
 void cli_fmt_age(char *buf, size_t len, int64_t now_ms, int64_t then_ms);
-/* "2026-11-28T12:00:00Z" (UTC); "-" when ms is 0. */
-void cli_fmt_time(char *buf, size_t len, int64_t ms);
 /* The argv as a shell would need it typed, single-quoting where needed. */
 void cli_fmt_command(dr_buf_t *b, char *const *argv, size_t n);
 

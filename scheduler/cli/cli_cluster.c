@@ -2,38 +2,18 @@
  * events`.
  *
  * Each handler parses and validates its flags (cli_parse.c), sends one
- * request, and prints the reply in the chosen form.  It owns only the reply
- * envelope it received, which it frees before returning; it never exits.
+ * request, and prints the reply through the cluster or event view
+ * (cli_output.c).  It owns only the reply envelope it received, which it
+ * frees before returning; it never exits.
  */
 #include "cli.h"
 #include "dr_err.h"
 
 #include <string.h>
 
-/* Prints one Cluster as "key: value" lines or a JSON object. */
-static int s_print_cluster(cli_ctx_t *ctx, const Drover__Cluster *c)
-{
-    dr_buf_t b = {0};
-    if (ctx->out == CLI_OUT_JSON)
-        cli_json_render(&b, cli_cluster_json(c));
-    else
-        cli_render_cluster_show(&b, c);
-    int rc = cli_emit(ctx, &b);
-    dr_buf_free(&b);
-    return rc;
-}
-
 int cli_cluster_call(cli_ctx_t *ctx, dr_env_t *req)
 {
-    dr_env_t *rep = NULL;
-    int rc = cli_call(ctx, req, DROVER__ENVELOPE__BODY_CLUSTER_INFO, &rep);
-    if (rc < 0)
-        return rc;
-    rc = rep->cluster_info
-             ? s_print_cluster(ctx, rep->cluster_info)
-             : cli_fail(ctx, DR_EPROTO, "empty cluster_info reply");
-    wire_free(&rep);
-    return rc;
+    return cli_call_one(ctx, req, &cli_cluster_view);
 }
 
 int cli_cluster_create(cli_ctx_t *ctx, int argc, char **argv)
@@ -77,11 +57,8 @@ static int s_parse_name(cli_ctx_t *ctx, int argc, char **argv,
     int rc = cli_opts_parse(ctx, s_name_opts, argc, argv, &a);
     if (rc < 0)
         goto out;
-    if (a.npos > 0 || a.dashdash) {
-        rc = cli_usage(ctx, "unexpected argument '%s'",
-                       a.npos > 0 ? a.pos[0] : "--");
+    if ((rc = cli_args_none(ctx, &a)) < 0)
         goto out;
-    }
     if (!a.seen[0]) {
         rc = cli_usage(ctx, "missing required option -n NAME");
         goto out;
@@ -94,51 +71,54 @@ out:
     return rc;
 }
 
-int cli_cluster_show(cli_ctx_t *ctx, int argc, char **argv)
+/* Parses the "-n NAME" of show and delete into ref, and makes req a
+ * request of the given body about it (the caller points the body at ref). */
+static int s_ref_req(cli_ctx_t *ctx, int argc, char **argv,
+                     Drover__ClusterRef *ref, dr_env_t *req, int body)
 {
     const char *name = NULL;
     int rc = s_parse_name(ctx, argc, argv, &name);
     if (rc < 0)
         return rc;
-    Drover__ClusterRef ref = DROVER__CLUSTER_REF__INIT;
-    ref.name = (char *)name;
+    drover__cluster_ref__init(ref);
+    ref->name = (char *)name;
+    wire_env_init(req, 0);
+    req->body_case = body;
+    return 0;
+}
+
+int cli_cluster_show(cli_ctx_t *ctx, int argc, char **argv)
+{
+    Drover__ClusterRef ref;
     dr_env_t req;
-    wire_env_init(&req, 0);
-    req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_SHOW;
+    int rc = s_ref_req(ctx, argc, argv, &ref, &req,
+                       DROVER__ENVELOPE__BODY_CLUSTER_SHOW);
+    if (rc < 0)
+        return rc;
     req.cluster_show = &ref;
     return cli_cluster_call(ctx, &req);
 }
 
 int cli_cluster_delete(cli_ctx_t *ctx, int argc, char **argv)
 {
-    const char *name = NULL;
-    int rc = s_parse_name(ctx, argc, argv, &name);
+    Drover__ClusterRef ref;
+    dr_env_t req, *rep = NULL;
+    int rc = s_ref_req(ctx, argc, argv, &ref, &req,
+                       DROVER__ENVELOPE__BODY_CLUSTER_DELETE);
     if (rc < 0)
         return rc;
-    Drover__ClusterRef ref = DROVER__CLUSTER_REF__INIT;
-    ref.name = (char *)name;
-    dr_env_t req;
-    wire_env_init(&req, 0);
-    req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_DELETE;
     req.cluster_delete = &ref;
-    dr_env_t *rep = NULL;
     if ((rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_OK, &rep)) < 0)
         return rc;
-    rc = cli_print_ok(ctx, rep->ok, "name", json_string(name),
-                      "cluster %s deleted", name);
+    rc = cli_print_ok(ctx, rep->ok, "name", json_string(ref.name),
+                      "cluster %s deleted", ref.name);
     wire_free(&rep);
     return rc;
 }
 
 int cli_cluster_list(cli_ctx_t *ctx, int argc, char **argv)
 {
-    static const cli_opt_t opts[] = {{NULL, NULL, 0, 0}};
-    cli_args_t a;
-    int rc = cli_opts_parse(ctx, opts, argc, argv, &a);
-    if (rc == 0 && (a.npos > 0 || a.dashdash))
-        rc = cli_usage(ctx, "unexpected argument '%s'",
-                       a.npos > 0 ? a.pos[0] : "--");
-    cli_args_free(&a);
+    int rc = cli_parse_none(ctx, argc, argv);
     if (rc < 0)
         return rc;
     Drover__ClusterListReq lr = DROVER__CLUSTER_LIST_REQ__INIT;
@@ -146,26 +126,7 @@ int cli_cluster_list(cli_ctx_t *ctx, int argc, char **argv)
     wire_env_init(&req, 0);
     req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_LIST;
     req.cluster_list = &lr;
-    dr_env_t *rep = NULL;
-    rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_CLUSTER_LIST_REPLY, &rep);
-    if (rc < 0)
-        return rc;
-    Drover__ClusterList *cl = rep->cluster_list_reply;
-    Drover__Cluster *const *cs = cl ? cl->clusters : NULL;
-    size_t n = cl ? cl->n_clusters : 0;
-    dr_buf_t b = {0};
-    if (ctx->out == CLI_OUT_JSON) {
-        json_t *arr = cli_json_check(json_array());
-        for (size_t i = 0; i < n; i++)
-            cli_json_push(arr, cli_cluster_json(cs[i]));
-        cli_json_render(&b, arr);
-    } else {
-        cli_render_clusters(&b, cs, n);
-    }
-    rc = cli_emit(ctx, &b);
-    dr_buf_free(&b);
-    wire_free(&rep);
-    return rc;
+    return cli_call_list(ctx, &req, &cli_cluster_view);
 }
 
 /* lock and unlock: the same request with the flag set or cleared. */
@@ -201,27 +162,9 @@ int cli_cluster_events(cli_ctx_t *ctx, int argc, char **argv)
     int rc = cli_parse_cluster_events(ctx, argc, argv, &er);
     if (rc < 0)
         return rc;
-    dr_env_t req, *rep = NULL;
+    dr_env_t req;
     wire_env_init(&req, 0);
     req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_EVENTS;
     req.cluster_events = &er;
-    rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_EVENT_LIST_REPLY, &rep);
-    if (rc < 0)
-        return rc;
-    Drover__EventList *el = rep->event_list_reply;
-    Drover__Event *const *es = el ? el->events : NULL;
-    size_t n = el ? el->n_events : 0;
-    dr_buf_t b = {0};
-    if (ctx->out == CLI_OUT_JSON) {
-        json_t *arr = cli_json_check(json_array());
-        for (size_t i = 0; i < n; i++)
-            cli_json_push(arr, cli_event_json(es[i]));
-        cli_json_render(&b, arr);
-    } else {
-        cli_render_events(&b, es, n);
-    }
-    rc = cli_emit(ctx, &b);
-    dr_buf_free(&b);
-    wire_free(&rep);
-    return rc;
+    return cli_call_list(ctx, &req, &cli_event_view);
 }

@@ -65,32 +65,27 @@ out:
     return rc;
 }
 
+/* A JobShow request for the job ref names. */
+static void s_show_req(dr_env_t *req, Drover__JobRef *ref, uint64_t id)
+{
+    drover__job_ref__init(ref);
+    ref->id = id;
+    wire_env_init(req, 0);
+    req->body_case = DROVER__ENVELOPE__BODY_JOB_SHOW;
+    req->job_show = ref;
+}
+
 /* Asks for one job; *rep holds job_info on success. */
 static int s_job_show(cli_ctx_t *ctx, uint64_t id, dr_env_t **rep)
 {
-    Drover__JobRef ref = DROVER__JOB_REF__INIT;
-    ref.id = id;
+    Drover__JobRef ref;
     dr_env_t req;
-    wire_env_init(&req, 0);
-    req.body_case = DROVER__ENVELOPE__BODY_JOB_SHOW;
-    req.job_show = &ref;
+    s_show_req(&req, &ref, id);
     int rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_JOB_INFO, rep);
     if (rc == 0 && !(*rep)->job_info) {
         wire_free(rep);
         rc = cli_fail(ctx, DR_EPROTO, "empty job_info reply");
     }
-    return rc;
-}
-
-static int s_print_job(cli_ctx_t *ctx, const Drover__Job *j)
-{
-    dr_buf_t b = {0};
-    if (ctx->out == CLI_OUT_JSON)
-        cli_json_render(&b, cli_job_json(j));
-    else
-        cli_render_job_show(&b, j);
-    int rc = cli_emit(ctx, &b);
-    dr_buf_free(&b);
     return rc;
 }
 
@@ -189,12 +184,10 @@ int cli_job_show(cli_ctx_t *ctx, int argc, char **argv)
     int rc = s_parse_id(ctx, argc, argv, &id, NULL);
     if (rc < 0)
         return rc;
-    dr_env_t *rep = NULL;
-    if ((rc = s_job_show(ctx, id, &rep)) < 0)
-        return rc;
-    rc = s_print_job(ctx, rep->job_info);
-    wire_free(&rep);
-    return rc;
+    Drover__JobRef ref;
+    dr_env_t req;
+    s_show_req(&req, &ref, id);
+    return cli_call_one(ctx, &req, &cli_job_view);
 }
 
 int cli_job_cancel(cli_ctx_t *ctx, int argc, char **argv)
@@ -213,7 +206,7 @@ int cli_job_cancel(cli_ctx_t *ctx, int argc, char **argv)
     if ((rc = cli_call(ctx, &req, 0, &rep)) < 0)
         return rc;
     if (rep->body_case == DROVER__ENVELOPE__BODY_JOB_INFO && rep->job_info) {
-        rc = s_print_job(ctx, rep->job_info);
+        rc = cli_emit_one(ctx, &cli_job_view, rep->job_info);
     } else if (rep->body_case == DROVER__ENVELOPE__BODY_OK) {
         rc = cli_print_ok(ctx, rep->ok, "id", json_integer((json_int_t)id),
                           "job %" PRIu64 ": cancel requested", id);
@@ -233,74 +226,69 @@ static const cli_opt_t s_list_opts[] = {
     {NULL, NULL, 0, 0},
 };
 
-int cli_job_list(cli_ctx_t *ctx, int argc, char **argv)
+/* Every job the filter in lr matches, page by page: the reply pages
+ * (which own the jobs) go to *pages, the jobs to *jobs. */
+static int s_fetch_jobs(cli_ctx_t *ctx, Drover__JobListReq *lr,
+                        dr_env_t ***pages, size_t *npages, Drover__Job ***jobs,
+                        size_t *njobs)
 {
-    cli_args_t a;
-    dr_env_t **pages = NULL;
-    size_t npages = 0;
-    Drover__Job **jobs = NULL;
-    size_t njobs = 0, capjobs = 0;
-    dr_buf_t b = {0};
-    int rc = cli_opts_parse(ctx, s_list_opts, argc, argv, &a);
-    if (rc < 0)
-        goto out;
-    if (a.npos > 0 || a.dashdash) {
-        rc = cli_usage(ctx, "unexpected argument '%s'",
-                       a.npos > 0 ? a.pos[0] : "--");
-        goto out;
-    }
-    if (a.seen[JL_CLUSTER] &&
-        (rc = cli_check_name(ctx, "cluster", a.val[JL_CLUSTER])) < 0)
-        goto out;
-    if (a.seen[JL_STATE] && (rc = cli_check_state(ctx, a.val[JL_STATE])) < 0)
-        goto out;
-
-    Drover__JobListReq lr = DROVER__JOB_LIST_REQ__INIT;
-    if (a.seen[JL_CLUSTER])
-        lr.cluster = (char *)a.val[JL_CLUSTER];
-    if (a.seen[JL_STATE])
-        lr.state = (char *)a.val[JL_STATE];
-    lr.limit = CLI_JOB_PAGE;
+    size_t cap = 0;
     for (;;) {
-        dr_env_t req;
+        dr_env_t req, *rep = NULL;
         wire_env_init(&req, 0);
         req.body_case = DROVER__ENVELOPE__BODY_JOB_LIST;
-        req.job_list = &lr;
-        dr_env_t *rep = NULL;
-        rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_JOB_LIST_REPLY, &rep);
+        req.job_list = lr;
+        int rc =
+            cli_call(ctx, &req, DROVER__ENVELOPE__BODY_JOB_LIST_REPLY, &rep);
         if (rc < 0)
-            goto out;
-        pages = dr_realloc(pages, (npages + 1) * sizeof *pages);
-        pages[npages++] = rep;
+            return rc;
+        *pages = dr_realloc(*pages, (*npages + 1) * sizeof **pages);
+        (*pages)[(*npages)++] = rep;
         Drover__JobList *jl = rep->job_list_reply;
         if (!jl)
-            break;
-        uint64_t last = lr.after_id;
+            return 0;
+        uint64_t last = lr->after_id;
         for (size_t i = 0; i < jl->n_jobs; i++) {
-            if (njobs == capjobs) {
-                capjobs = capjobs ? capjobs * 2 : 64;
-                jobs = dr_realloc(jobs, capjobs * sizeof *jobs);
+            if (*njobs == cap) {
+                cap = cap ? cap * 2 : 64;
+                *jobs = dr_realloc(*jobs, cap * sizeof **jobs);
             }
-            jobs[njobs++] = jl->jobs[i];
+            (*jobs)[(*njobs)++] = jl->jobs[i];
             if (jl->jobs[i]->id > last)
                 last = jl->jobs[i]->id;
         }
         /* A page that does not advance would loop forever. */
-        if (!jl->more || last <= lr.after_id)
-            break;
-        lr.after_id = last;
+        if (!jl->more || last <= lr->after_id)
+            return 0;
+        lr->after_id = last;
     }
-    if (ctx->out == CLI_OUT_JSON) {
-        json_t *arr = cli_json_check(json_array());
-        for (size_t i = 0; i < njobs; i++)
-            cli_json_push(arr, cli_job_json(jobs[i]));
-        cli_json_render(&b, arr);
-    } else {
-        cli_render_jobs(&b, jobs, njobs, dr_now_ms());
+}
+
+int cli_job_list(cli_ctx_t *ctx, int argc, char **argv)
+{
+    cli_args_t a;
+    dr_env_t **pages = NULL;
+    size_t npages = 0, njobs = 0;
+    Drover__Job **jobs = NULL;
+    Drover__JobListReq lr = DROVER__JOB_LIST_REQ__INIT;
+    int rc = cli_opts_parse(ctx, s_list_opts, argc, argv, &a);
+    if (rc == 0)
+        rc = cli_args_none(ctx, &a);
+    if (rc == 0 && a.seen[JL_CLUSTER])
+        rc = cli_check_name(ctx, "cluster", a.val[JL_CLUSTER]);
+    if (rc == 0 && a.seen[JL_STATE])
+        rc = cli_check_state(ctx, a.val[JL_STATE]);
+    if (rc == 0) {
+        if (a.seen[JL_CLUSTER])
+            lr.cluster = (char *)a.val[JL_CLUSTER];
+        if (a.seen[JL_STATE])
+            lr.state = (char *)a.val[JL_STATE];
+        lr.limit = CLI_JOB_PAGE;
+        rc = s_fetch_jobs(ctx, &lr, &pages, &npages, &jobs, &njobs);
     }
-    rc = cli_emit(ctx, &b);
-out:
-    dr_buf_free(&b);
+    if (rc == 0)
+        rc =
+            cli_emit_list(ctx, &cli_job_view, (const void *const *)jobs, njobs);
     free(jobs);
     for (size_t i = 0; i < npages; i++)
         wire_free(&pages[i]);

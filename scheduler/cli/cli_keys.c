@@ -20,8 +20,8 @@ int cli_keys_generate(cli_ctx_t *ctx, int argc, char **argv)
         {"--name", "-n", 1, 0}, {"--dir", "-d", 1, 0}, {NULL, NULL, 0, 0}};
     cli_args_t a;
     int rc = cli_opts_parse(ctx, opts, argc, argv, &a);
-    if (rc == 0 && (a.npos > 0 || a.dashdash))
-        rc = cli_usage(ctx, "unexpected argument");
+    if (rc == 0)
+        rc = cli_args_none(ctx, &a);
     const char *name = rc == 0 && a.seen[0] ? a.val[0] : "drover";
     const char *dir = rc == 0 && a.seen[1] ? a.val[1] : ".";
     if (rc == 0)
@@ -63,40 +63,6 @@ int cli_keys_generate(cli_ctx_t *ctx, int argc, char **argv)
 
 /* Sends KeyAdd and prints the key list that comes back. */
 static int s_key_add(cli_ctx_t *ctx, const char *name, const char *kind,
-                     const char *role, const char *pubfile);
-
-static int s_print_keys(cli_ctx_t *ctx, const Drover__KeyList *kl)
-{
-    dr_buf_t b = {0};
-    size_t n = kl ? kl->n_keys : 0;
-    if (ctx->out == CLI_OUT_JSON) {
-        json_t *arr = cli_json_check(json_array());
-        for (size_t i = 0; i < n; i++) {
-            const Drover__KeyInfo *k = kl->keys[i];
-            cli_json_push(
-                arr, cli_json_check(json_pack(
-                         "{s:s, s:s, s:s, s:s, s:I}", "name",
-                         k->name ? k->name : "", "kind", k->kind ? k->kind : "",
-                         "role", k->role ? k->role : "", "public_key",
-                         k->public_key ? k->public_key : "", "created_at",
-                         (json_int_t)k->created_at_ms)));
-        }
-        cli_json_render(&b, arr);
-    } else {
-        dr_buf_printf(&b, "%-24s %-6s %-6s %s\n", "NAME", "KIND", "ROLE",
-                      "PUBLIC_KEY");
-        for (size_t i = 0; i < n; i++) {
-            const Drover__KeyInfo *k = kl->keys[i];
-            dr_buf_printf(&b, "%-24s %-6s %-6s %s\n", k->name, k->kind,
-                          k->role && *k->role ? k->role : "-", k->public_key);
-        }
-    }
-    int rc = cli_emit(ctx, &b);
-    dr_buf_free(&b);
-    return rc;
-}
-
-static int s_key_add(cli_ctx_t *ctx, const char *name, const char *kind,
                      const char *role, const char *pubfile)
 {
     int rc = cli_check_name(ctx, "key", name);
@@ -117,14 +83,8 @@ static int s_key_add(cli_ctx_t *ctx, const char *name, const char *kind,
     wire_env_init(&req, 0);
     req.body_case = DROVER__ENVELOPE__BODY_KEY_ADD;
     req.key_add = &ka;
-    dr_env_t *rep = NULL;
     memset(kp.secret_z85, 0, sizeof kp.secret_z85); /* never sent */
-    if ((rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_KEY_LIST_REPLY,
-                       &rep)) < 0)
-        return rc;
-    rc = s_print_keys(ctx, rep->key_list_reply);
-    wire_free(&rep);
-    return rc;
+    return cli_call_list(ctx, &req, &cli_key_view);
 }
 
 int cli_keys_add_user(cli_ctx_t *ctx, int argc, char **argv)
@@ -162,12 +122,7 @@ int cli_keys_add_agent(cli_ctx_t *ctx, int argc, char **argv)
 
 int cli_keys_list(cli_ctx_t *ctx, int argc, char **argv)
 {
-    static const cli_opt_t opts[] = {{NULL, NULL, 0, 0}};
-    cli_args_t a;
-    int rc = cli_opts_parse(ctx, opts, argc, argv, &a);
-    if (rc == 0 && (a.npos > 0 || a.dashdash))
-        rc = cli_usage(ctx, "unexpected argument");
-    cli_args_free(&a);
+    int rc = cli_parse_none(ctx, argc, argv);
     if (rc < 0)
         return rc;
     Drover__KeyListReq kr = DROVER__KEY_LIST_REQ__INIT;
@@ -175,13 +130,7 @@ int cli_keys_list(cli_ctx_t *ctx, int argc, char **argv)
     wire_env_init(&req, 0);
     req.body_case = DROVER__ENVELOPE__BODY_KEY_LIST;
     req.key_list = &kr;
-    dr_env_t *rep = NULL;
-    if ((rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_KEY_LIST_REPLY,
-                       &rep)) < 0)
-        return rc;
-    rc = s_print_keys(ctx, rep->key_list_reply);
-    wire_free(&rep);
-    return rc;
+    return cli_call_list(ctx, &req, &cli_key_view);
 }
 
 int cli_keys_revoke(cli_ctx_t *ctx, int argc, char **argv)

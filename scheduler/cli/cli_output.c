@@ -1,223 +1,43 @@
-/* cli_output.c - how the drover CLI shows clusters, jobs, nodes, quotas and
- * events.
+/* cli_output.c - how the drover CLI shows clusters, jobs, nodes, GPUs,
+ * quotas, events and keys.
  *
- * Two forms: aligned tables / "key: value" lines for people, and JSON (with
- * jansson, fixed field names) for scripts.  Every renderer appends to a
- * dr_buf_t and touches nothing else, so the unit test can check the exact
- * text; only cli_emit writes to the context's output stream.  Jansson
- * allocation failures abort, as every out-of-memory does in drover.
+ * One view per message type (cli.h, cli_view.c): its JSON fields in a
+ * table (key, type, where; fixed names that scripts and jq rely on), its
+ * table columns, and its "key: value" form for one object; plus the
+ * formatters those use.  Renderers append to a dr_buf_t and touch nothing
+ * else, so the unit test can check the exact text.
  */
 #include "cli.h"
 #include "dr_err.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-/* ---- JSON -------------------------------------------------------------------
- */
-
-json_t *cli_json_check_at(json_t *v, const char *file, int line)
-{
-    if (!v) {
-        fprintf(stderr, "out of memory at %s:%d\n", file, line);
-        abort();
+/* Field and column initialisers: FLD(key, type, Msg, field), ... */
+#define FLD(k, t, m, f)                                                        \
+    {                                                                          \
+        k, t, offsetof(m, f), 0, NULL                                          \
     }
-    return v;
-}
-#define NN(v) cli_json_check(v)
-
-void cli_json_push(json_t *a, json_t *v)
-{
-    if (!v || json_array_append_new(a, v) < 0) {
-        fprintf(stderr, "out of memory at %s:%d\n", __FILE__, __LINE__);
-        abort();
+#define REP(k, t, m, f)                                                        \
+    {                                                                          \
+        k, t, offsetof(m, f), offsetof(m, n_##f), NULL                         \
     }
-}
-
-static void s_set_at(json_t *o, const char *k, json_t *v, const char *file,
-                     int line)
-{
-    if (!v || json_object_set_new(o, k, v) < 0) {
-        fprintf(stderr, "out of memory at %s:%d\n", file, line);
-        abort();
+#define COL(h, t, m, f)                                                        \
+    {                                                                          \
+        h, t, offsetof(m, f), 0, NULL, 0                                       \
     }
-}
-#define SET(o, k, v) s_set_at((o), (k), (v), __FILE__, __LINE__)
-
-static void s_append_at(json_t *a, json_t *v, const char *file, int line)
-{
-    if (!v || json_array_append_new(a, v) < 0) {
-        fprintf(stderr, "out of memory at %s:%d\n", file, line);
-        abort();
+#define COLN(h, m, f)                                                          \
+    {                                                                          \
+        h, CLI_F_STRS, offsetof(m, f), offsetof(m, n_##f), NULL, 0             \
     }
-}
-#define APPEND(a, v) s_append_at((a), (v), __FILE__, __LINE__)
-
-static json_t *s_str(const char *s)
-{
-    return json_string(s ? s : "");
-}
-
-static json_t *s_int(long long v)
-{
-    return json_integer((json_int_t)v);
-}
-
-static json_t *s_strings(char *const *v, size_t n)
-{
-    json_t *a = NN(json_array());
-    for (size_t i = 0; i < n; i++)
-        APPEND(a, s_str(v[i]));
-    return a;
-}
-
-json_t *cli_job_json(const Drover__Job *j)
-{
-    json_t *o = NN(json_object());
-    SET(o, "id", s_int((long long)j->id));
-    SET(o, "name", s_str(j->name));
-    SET(o, "cluster", s_str(j->cluster));
-    SET(o, "state", s_str(j->state));
-    SET(o, "exit_code", s_int(j->exit_code));
-    SET(o, "attempts", s_int(j->attempts));
-    SET(o, "nodes", s_strings(j->node_names, j->n_node_names));
-    SET(o, "reason", s_str(j->reason));
-    SET(o, "cpus", s_int(j->cpus));
-    SET(o, "memory_mb", s_int((long long)j->memory_mb));
-    SET(o, "node_count", s_int(j->nodes));
-    SET(o, "procs_per_node", s_int(j->procs_per_node));
-    SET(o, "distribution", s_str(j->distribution));
-    SET(o, "head_node", s_str(j->head_node));
-    SET(o, "gpus", s_int(j->gpus));
-    SET(o, "priority", s_int(j->priority));
-    SET(o, "max_retries", s_int(j->max_retries));
-    SET(o, "time_limit_s", s_int(j->time_limit_s));
-    SET(o, "image", s_str(j->image));
-    SET(o, "command", s_strings(j->argv, j->n_argv));
-    SET(o, "submitted_at", s_int(j->submitted_at_ms));
-    SET(o, "started_at", s_int(j->started_at_ms));
-    SET(o, "ended_at", s_int(j->ended_at_ms));
-    json_t *gi = NN(json_array());
-    for (size_t i = 0; i < j->n_gpu_indices; i++)
-        APPEND(gi, s_int(j->gpu_indices[i]));
-    SET(o, "gpu_indices", gi);
-    SET(o, "gpu_uuids", s_strings(j->gpu_uuids, j->n_gpu_uuids));
-    SET(o, "preemptions", s_int(j->preemptions));
-    return o;
-}
-
-json_t *cli_cluster_json(const Drover__Cluster *c)
-{
-    json_t *o = NN(json_object());
-    SET(o, "name", s_str(c->name));
-    SET(o, "vm_size", s_str(c->vm_size));
-    SET(o, "min_nodes", s_int(c->min_nodes));
-    SET(o, "max_nodes", s_int(c->max_nodes));
-    SET(o, "current_nodes", s_int(c->current_nodes));
-    SET(o, "target_nodes", s_int(c->target_nodes));
-    SET(o, "allocation_state", s_str(c->allocation_state));
-    SET(o, "vm_priority", s_str(c->vm_priority));
-    SET(o, "location", s_str(c->location));
-    SET(o, "errors", s_strings(c->errors, c->n_errors));
-    SET(o, "idle_seconds_before_scaledown",
-        s_int(c->idle_seconds_before_scaledown));
-    SET(o, "provider", s_str(c->provider));
-    SET(o, "idle_nodes", s_int(c->idle_nodes));
-    SET(o, "running_nodes", s_int(c->running_nodes));
-    SET(o, "preparing_nodes", s_int(c->preparing_nodes));
-    SET(o, "leaving_nodes", s_int(c->leaving_nodes));
-    SET(o, "locked", json_boolean(c->locked));
-    SET(o, "vm_family", s_str(c->vm_family));
-    SET(o, "preempted_nodes", s_int(c->preempted_nodes));
-    SET(o, "unusable_nodes", s_int(c->unusable_nodes));
-    SET(o, "wait_reason", s_str(c->wait_reason));
-    SET(o, "resume_program", s_str(c->resume_program));
-    SET(o, "suspend_program", s_str(c->suspend_program));
-    SET(o, "provider_url", s_str(c->provider_url));
-    SET(o, "identity", s_str(c->identity));
-    SET(o, "identity_principal_id", s_str(c->identity_principal_id));
-    return o;
-}
-
-json_t *cli_gpu_json(const Drover__GpuInfo *g)
-{
-    json_t *o = NN(json_object());
-    SET(o, "index", s_int(g->index));
-    SET(o, "uuid", s_str(g->uuid));
-    SET(o, "name", s_str(g->name));
-    SET(o, "memory_total_mb", s_int((long long)g->memory_total_mb));
-    SET(o, "memory_used_mb", s_int((long long)g->memory_used_mb));
-    SET(o, "utilization_gpu", s_int(g->utilization_gpu));
-    SET(o, "utilization_memory", s_int(g->utilization_memory));
-    SET(o, "temperature_c", s_int(g->temperature_c));
-    SET(o, "power_mw", s_int(g->power_mw));
-    SET(o, "power_limit_mw", s_int(g->power_limit_mw));
-    SET(o, "ecc_uncorrected", s_int((long long)g->ecc_uncorrected));
-    SET(o, "healthy", json_boolean(g->healthy));
-    return o;
-}
-
-json_t *cli_node_json(const Drover__Node *n)
-{
-    json_t *o = NN(json_object());
-    SET(o, "name", s_str(n->name));
-    SET(o, "cluster", s_str(n->cluster));
-    SET(o, "state", s_str(n->state));
-    SET(o, "reason", s_str(n->reason));
-    SET(o, "cpus", s_int(n->cpus));
-    SET(o, "memory_mb", s_int((long long)n->memory_mb));
-    json_t *gpus = NN(json_array());
-    for (size_t i = 0; i < n->n_gpus; i++)
-        APPEND(gpus, cli_gpu_json(n->gpus[i]));
-    SET(o, "gpus", gpus);
-    SET(o, "runtimes", s_strings(n->runtimes, n->n_runtimes));
-    SET(o, "cpus_used", s_int(n->cpus_used));
-    SET(o, "memory_used_mb", s_int((long long)n->memory_used_mb));
-    SET(o, "tasks", s_int(n->tasks));
-    SET(o, "vm_size", s_str(n->vm_size));
-    SET(o, "last_seen_at", s_int(n->last_seen_ms));
-    SET(o, "created_at", s_int(n->created_at_ms));
-    return o;
-}
-
-json_t *cli_quota_json(const Drover__Quota *q)
-{
-    json_t *o = NN(json_object());
-    SET(o, "family", s_str(q->family));
-    SET(o, "dedicated_cores", s_int(q->dedicated_cores));
-    SET(o, "lowpriority_cores", s_int(q->lowpriority_cores));
-    SET(o, "dedicated_used", s_int(q->dedicated_used));
-    SET(o, "lowpriority_used", s_int(q->lowpriority_used));
-    return o;
-}
-
-json_t *cli_event_json(const Drover__Event *e)
-{
-    json_t *o = NN(json_object());
-    SET(o, "ts", s_int(e->ts_ms));
-    SET(o, "kind", s_str(e->kind));
-    SET(o, "cluster", s_str(e->cluster));
-    SET(o, "node", s_str(e->node));
-    SET(o, "job_id", s_int((long long)e->job_id));
-    SET(o, "message", s_str(e->message));
-    return o;
-}
-
-void cli_json_render(dr_buf_t *b, json_t *v)
-{
-    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(v);
-    if (!s) {
-        fprintf(stderr, "out of memory at %s:%d\n", __FILE__, __LINE__);
-        abort();
+#define COLF(h, fn)                                                            \
+    {                                                                          \
+        h, CLI_F_STR, 0, 0, fn, 0                                              \
     }
-    dr_buf_printf(b, "%s\n", s);
-    free(s);
-}
+#define NROWS(a) (sizeof(a) / sizeof(a)[0])
 
 /* ---- small formatters -------------------------------------------------------
  */
@@ -239,19 +59,6 @@ void cli_fmt_age(char *buf, size_t len, int64_t now_ms, int64_t then_ms)
         snprintf(buf, len, "%lldh", (long long)(s / 3600));
     else
         snprintf(buf, len, "%lldd", (long long)(s / 86400));
-}
-
-void cli_fmt_time(char *buf, size_t len, int64_t ms)
-{
-    if (ms <= 0) {
-        snprintf(buf, len, "-");
-        return;
-    }
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) ||
-        strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(buf, len, "%lld", (long long)ms);
 }
 
 /* Characters that survive a POSIX shell unquoted. */
@@ -313,88 +120,74 @@ static int s_job_finished(const char *state)
             strcmp(state, "canceled") == 0);
 }
 
-/* ---- tables
- * ------------------------------------------------------------------ */
-
-/* Rows of owned cells; rendered with columns padded to the widest cell,
- * two spaces apart, the last column unpadded. */
-typedef struct {
-    size_t ncols;
-    size_t nrows;
-    size_t cap;
-    char **cells; /* nrows * ncols */
-} s_table_t;
-
-static void s_table_init(s_table_t *t, size_t ncols)
-{
-    memset(t, 0, sizeof *t);
-    t->ncols = ncols;
-}
-
-static void s_table_row(s_table_t *t, ...) __attribute__((sentinel));
-
-/* Appends a row of ncols strings, copied; ends with a NULL sentinel. */
-static void s_table_row(s_table_t *t, ...)
-{
-    if (t->nrows == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 16;
-        t->cells = dr_realloc(t->cells, t->cap * t->ncols * sizeof(char *));
+/* The list a reply carries and the one message it carries, for the views. */
+#define ITEMS(fn, body, list, count)                                           \
+    static const void *const *fn(const dr_env_t *rep, size_t *n)               \
+    {                                                                          \
+        *n = rep->body ? rep->body->count : 0;                                 \
+        return rep->body ? (const void *const *)rep->body->list : NULL;        \
     }
-    va_list ap;
-    va_start(ap, t);
-    for (size_t c = 0; c < t->ncols; c++) {
-        const char *s = va_arg(ap, const char *);
-        t->cells[t->nrows * t->ncols + c] = dr_strdup(s ? s : "");
+#define ONE(fn, body)                                                          \
+    static const void *fn(const dr_env_t *rep)                                 \
+    {                                                                          \
+        return rep->body;                                                      \
     }
-    va_end(ap);
-    t->nrows++;
-}
 
-static void s_table_render(dr_buf_t *b, s_table_t *t)
-{
-    size_t *w = dr_calloc(t->ncols, sizeof *w);
-    for (size_t r = 0; r < t->nrows; r++)
-        for (size_t c = 0; c < t->ncols; c++) {
-            size_t l = strlen(t->cells[r * t->ncols + c]);
-            if (l > w[c])
-                w[c] = l;
-        }
-    for (size_t r = 0; r < t->nrows; r++) {
-        for (size_t c = 0; c < t->ncols; c++) {
-            const char *s = t->cells[r * t->ncols + c];
-            if (c + 1 < t->ncols)
-                dr_buf_printf(b, "%-*s  ", (int)w[c], s);
-            else
-                dr_buf_printf(b, "%s\n", s);
-        }
-    }
-    free(w);
-    for (size_t i = 0; i < t->nrows * t->ncols; i++)
-        free(t->cells[i]);
-    free(t->cells);
-    t->cells = NULL;
-    t->nrows = t->cap = 0;
-}
+ITEMS(s_cluster_items, cluster_list_reply, clusters, n_clusters)
+ITEMS(s_job_items, job_list_reply, jobs, n_jobs)
+ITEMS(s_node_items, node_list_reply, nodes, n_nodes)
+ITEMS(s_quota_items, quota_list_reply, quotas, n_quotas)
+ITEMS(s_event_items, event_list_reply, events, n_events)
+ITEMS(s_key_items, key_list_reply, keys, n_keys)
+ONE(s_cluster_one, cluster_info)
+ONE(s_job_one, job_info)
+ONE(s_node_one, node_info)
 
-void cli_render_clusters(dr_buf_t *b, Drover__Cluster *const *cl, size_t n)
-{
-    s_table_t t;
-    s_table_init(&t, 9);
-    s_table_row(&t, "NAME", "VM_SIZE", "MIN", "MAX", "CURRENT", "TARGET",
-                "STATE", "PRIORITY", "LOCATION", NULL);
-    for (size_t i = 0; i < n; i++) {
-        const Drover__Cluster *c = cl[i];
-        char mn[16], mx[16], cur[16], tgt[16];
-        snprintf(mn, sizeof mn, "%d", c->min_nodes);
-        snprintf(mx, sizeof mx, "%d", c->max_nodes);
-        snprintf(cur, sizeof cur, "%d", c->current_nodes);
-        snprintf(tgt, sizeof tgt, "%d", c->target_nodes);
-        s_table_row(&t, c->name, c->vm_size, mn, mx, cur, tgt,
-                    s_or_dash(c->allocation_state), s_or_dash(c->vm_priority),
-                    s_or_dash(c->location), NULL);
-    }
-    s_table_render(b, &t);
-}
+/* ---- clusters ---------------------------------------------------------------
+ */
+
+static const cli_field_t s_cluster_fields[] = {
+    FLD("name", CLI_F_STR, Drover__Cluster, name),
+    FLD("vm_size", CLI_F_STR, Drover__Cluster, vm_size),
+    FLD("min_nodes", CLI_F_I32, Drover__Cluster, min_nodes),
+    FLD("max_nodes", CLI_F_I32, Drover__Cluster, max_nodes),
+    FLD("current_nodes", CLI_F_I32, Drover__Cluster, current_nodes),
+    FLD("target_nodes", CLI_F_I32, Drover__Cluster, target_nodes),
+    FLD("allocation_state", CLI_F_STR, Drover__Cluster, allocation_state),
+    FLD("vm_priority", CLI_F_STR, Drover__Cluster, vm_priority),
+    FLD("location", CLI_F_STR, Drover__Cluster, location),
+    REP("errors", CLI_F_STRS, Drover__Cluster, errors),
+    FLD("idle_seconds_before_scaledown", CLI_F_I32, Drover__Cluster,
+        idle_seconds_before_scaledown),
+    FLD("provider", CLI_F_STR, Drover__Cluster, provider),
+    FLD("idle_nodes", CLI_F_I32, Drover__Cluster, idle_nodes),
+    FLD("running_nodes", CLI_F_I32, Drover__Cluster, running_nodes),
+    FLD("preparing_nodes", CLI_F_I32, Drover__Cluster, preparing_nodes),
+    FLD("leaving_nodes", CLI_F_I32, Drover__Cluster, leaving_nodes),
+    FLD("locked", CLI_F_BOOL, Drover__Cluster, locked),
+    FLD("vm_family", CLI_F_STR, Drover__Cluster, vm_family),
+    FLD("preempted_nodes", CLI_F_I32, Drover__Cluster, preempted_nodes),
+    FLD("unusable_nodes", CLI_F_I32, Drover__Cluster, unusable_nodes),
+    FLD("wait_reason", CLI_F_STR, Drover__Cluster, wait_reason),
+    FLD("resume_program", CLI_F_STR, Drover__Cluster, resume_program),
+    FLD("suspend_program", CLI_F_STR, Drover__Cluster, suspend_program),
+    FLD("provider_url", CLI_F_STR, Drover__Cluster, provider_url),
+    FLD("identity", CLI_F_STR, Drover__Cluster, identity),
+    FLD("identity_principal_id", CLI_F_STR, Drover__Cluster,
+        identity_principal_id),
+};
+
+static const cli_col_t s_cluster_cols[] = {
+    COL("NAME", CLI_F_TEXT, Drover__Cluster, name),
+    COL("VM_SIZE", CLI_F_TEXT, Drover__Cluster, vm_size),
+    COL("MIN", CLI_F_I32, Drover__Cluster, min_nodes),
+    COL("MAX", CLI_F_I32, Drover__Cluster, max_nodes),
+    COL("CURRENT", CLI_F_I32, Drover__Cluster, current_nodes),
+    COL("TARGET", CLI_F_I32, Drover__Cluster, target_nodes),
+    COL("STATE", CLI_F_STR, Drover__Cluster, allocation_state),
+    COL("PRIORITY", CLI_F_STR, Drover__Cluster, vm_priority),
+    COL("LOCATION", CLI_F_STR, Drover__Cluster, location),
+};
 
 void cli_render_cluster_show(dr_buf_t *b, const Drover__Cluster *c)
 {
@@ -442,32 +235,99 @@ void cli_render_cluster_show(dr_buf_t *b, const Drover__Cluster *c)
         dr_buf_printf(b, "error: %s\n", c->errors[i]);
 }
 
-void cli_render_jobs(dr_buf_t *b, Drover__Job *const *jobs, size_t n,
-                     int64_t now_ms)
+static void s_cluster_show(dr_buf_t *b, const void *msg)
 {
-    s_table_t t;
-    s_table_init(&t, 8);
-    s_table_row(&t, "ID", "NAME", "CLUSTER", "STATE", "EXIT", "ATTEMPTS",
-                "NODES", "AGE", NULL);
-    dr_buf_t nodes = {0};
-    for (size_t i = 0; i < n; i++) {
-        const Drover__Job *j = jobs[i];
-        char id[24], ex[16], att[16], age[16];
-        snprintf(id, sizeof id, "%" PRIu64, j->id);
-        if (s_job_finished(j->state) && strcmp(j->state, "canceled") != 0)
-            snprintf(ex, sizeof ex, "%d", j->exit_code);
-        else
-            snprintf(ex, sizeof ex, "-");
-        snprintf(att, sizeof att, "%u", j->attempts);
-        cli_fmt_age(age, sizeof age, now_ms, j->submitted_at_ms);
-        s_join(&nodes, j->node_names, j->n_node_names);
-        s_table_row(&t, id, s_or_dash(j->name), s_or_dash(j->cluster),
-                    s_or_dash(j->state), ex, att, s_or_dash(nodes.data), age,
-                    NULL);
-    }
-    dr_buf_free(&nodes);
-    s_table_render(b, &t);
+    cli_render_cluster_show(b, msg);
 }
+
+const cli_view_t cli_cluster_view = {
+    .fields = s_cluster_fields,
+    .nfields = NROWS(s_cluster_fields),
+    .cols = s_cluster_cols,
+    .ncols = NROWS(s_cluster_cols),
+    .show = s_cluster_show,
+    .list_body = DROVER__ENVELOPE__BODY_CLUSTER_LIST_REPLY,
+    .items = s_cluster_items,
+    .one_body = DROVER__ENVELOPE__BODY_CLUSTER_INFO,
+    .one = s_cluster_one,
+    .one_name = "cluster_info",
+};
+
+json_t *cli_cluster_json(const Drover__Cluster *c)
+{
+    return cli_view_json(&cli_cluster_view, c);
+}
+
+void cli_render_clusters(dr_buf_t *b, Drover__Cluster *const *c, size_t n)
+{
+    cli_view_table(b, &cli_cluster_view, (const void *const *)c, n, 0);
+}
+
+/* ---- jobs -------------------------------------------------------------------
+ */
+
+static const cli_field_t s_job_fields[] = {
+    FLD("id", CLI_F_U64, Drover__Job, id),
+    FLD("name", CLI_F_STR, Drover__Job, name),
+    FLD("cluster", CLI_F_STR, Drover__Job, cluster),
+    FLD("state", CLI_F_STR, Drover__Job, state),
+    FLD("exit_code", CLI_F_I32, Drover__Job, exit_code),
+    FLD("attempts", CLI_F_U32, Drover__Job, attempts),
+    REP("nodes", CLI_F_STRS, Drover__Job, node_names),
+    FLD("reason", CLI_F_STR, Drover__Job, reason),
+    FLD("cpus", CLI_F_U32, Drover__Job, cpus),
+    FLD("memory_mb", CLI_F_U64, Drover__Job, memory_mb),
+    FLD("node_count", CLI_F_U32, Drover__Job, nodes),
+    FLD("procs_per_node", CLI_F_U32, Drover__Job, procs_per_node),
+    FLD("distribution", CLI_F_STR, Drover__Job, distribution),
+    FLD("head_node", CLI_F_STR, Drover__Job, head_node),
+    FLD("gpus", CLI_F_U32, Drover__Job, gpus),
+    FLD("priority", CLI_F_I32, Drover__Job, priority),
+    FLD("max_retries", CLI_F_U32, Drover__Job, max_retries),
+    FLD("time_limit_s", CLI_F_U32, Drover__Job, time_limit_s),
+    FLD("image", CLI_F_STR, Drover__Job, image),
+    REP("command", CLI_F_STRS, Drover__Job, argv),
+    FLD("submitted_at", CLI_F_I64, Drover__Job, submitted_at_ms),
+    FLD("started_at", CLI_F_I64, Drover__Job, started_at_ms),
+    FLD("ended_at", CLI_F_I64, Drover__Job, ended_at_ms),
+    REP("gpu_indices", CLI_F_U32S, Drover__Job, gpu_indices),
+    REP("gpu_uuids", CLI_F_STRS, Drover__Job, gpu_uuids),
+    FLD("preemptions", CLI_F_U32, Drover__Job, preemptions),
+};
+
+/* The exit code of a job that ended by itself; "-" otherwise. */
+static void s_job_exit(dr_buf_t *b, const Drover__Job *j)
+{
+    if (s_job_finished(j->state) && strcmp(j->state, "canceled") != 0)
+        dr_buf_printf(b, "%d", j->exit_code);
+    else
+        dr_buf_printf(b, "-");
+}
+
+static void s_job_exit_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
+{
+    (void)now_ms;
+    s_job_exit(b, msg);
+}
+
+static void s_job_age_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
+{
+    char age[16];
+    cli_fmt_age(age, sizeof age, now_ms,
+                ((const Drover__Job *)msg)->submitted_at_ms);
+    dr_buf_printf(b, "%s", age);
+}
+
+static const cli_col_t s_job_cols[] = {
+    COL("ID", CLI_F_U64, Drover__Job, id),
+    COL("NAME", CLI_F_STR, Drover__Job, name),
+    COL("CLUSTER", CLI_F_STR, Drover__Job, cluster),
+    COL("STATE", CLI_F_STR, Drover__Job, state),
+    COLF("EXIT", s_job_exit_cell),
+    COL("ATTEMPTS", CLI_F_U32, Drover__Job, attempts),
+    COLN("NODES", Drover__Job, node_names),
+    COLF("AGE", s_job_age_cell),
+};
 
 void cli_render_job_show(dr_buf_t *b, const Drover__Job *j)
 {
@@ -477,10 +337,9 @@ void cli_render_job_show(dr_buf_t *b, const Drover__Job *j)
     dr_buf_printf(b, "name: %s\n", s_or_dash(j->name));
     dr_buf_printf(b, "cluster: %s\n", s_or_dash(j->cluster));
     dr_buf_printf(b, "state: %s\n", s_or_dash(j->state));
-    if (s_job_finished(j->state) && strcmp(j->state, "canceled") != 0)
-        dr_buf_printf(b, "exit_code: %d\n", j->exit_code);
-    else
-        dr_buf_printf(b, "exit_code: -\n");
+    dr_buf_printf(b, "exit_code: ");
+    s_job_exit(b, j);
+    dr_buf_printf(b, "\n");
     dr_buf_printf(b, "reason: %s\n", s_or_dash(j->reason));
     dr_buf_printf(b, "attempts: %u\n", j->attempts);
     s_join(&tmp, j->node_names, j->n_node_names);
@@ -522,6 +381,63 @@ void cli_render_job_show(dr_buf_t *b, const Drover__Job *j)
     dr_buf_printf(b, "submitted: %s\n", t1);
     dr_buf_printf(b, "started: %s\n", t2);
     dr_buf_printf(b, "ended: %s\n", t3);
+}
+
+static void s_job_show(dr_buf_t *b, const void *msg)
+{
+    cli_render_job_show(b, msg);
+}
+
+const cli_view_t cli_job_view = {
+    .fields = s_job_fields,
+    .nfields = NROWS(s_job_fields),
+    .cols = s_job_cols,
+    .ncols = NROWS(s_job_cols),
+    .show = s_job_show,
+    .list_body = DROVER__ENVELOPE__BODY_JOB_LIST_REPLY,
+    .items = s_job_items,
+    .one_body = DROVER__ENVELOPE__BODY_JOB_INFO,
+    .one = s_job_one,
+    .one_name = "job_info",
+};
+
+json_t *cli_job_json(const Drover__Job *j)
+{
+    return cli_view_json(&cli_job_view, j);
+}
+
+void cli_render_jobs(dr_buf_t *b, Drover__Job *const *jobs, size_t n,
+                     int64_t now_ms)
+{
+    cli_view_table(b, &cli_job_view, (const void *const *)jobs, n, now_ms);
+}
+
+/* ---- GPUs and nodes ---------------------------------------------------------
+ */
+
+static const cli_field_t s_gpu_fields[] = {
+    FLD("index", CLI_F_U32, Drover__GpuInfo, index),
+    FLD("uuid", CLI_F_STR, Drover__GpuInfo, uuid),
+    FLD("name", CLI_F_STR, Drover__GpuInfo, name),
+    FLD("memory_total_mb", CLI_F_U64, Drover__GpuInfo, memory_total_mb),
+    FLD("memory_used_mb", CLI_F_U64, Drover__GpuInfo, memory_used_mb),
+    FLD("utilization_gpu", CLI_F_U32, Drover__GpuInfo, utilization_gpu),
+    FLD("utilization_memory", CLI_F_U32, Drover__GpuInfo, utilization_memory),
+    FLD("temperature_c", CLI_F_I32, Drover__GpuInfo, temperature_c),
+    FLD("power_mw", CLI_F_U32, Drover__GpuInfo, power_mw),
+    FLD("power_limit_mw", CLI_F_U32, Drover__GpuInfo, power_limit_mw),
+    FLD("ecc_uncorrected", CLI_F_U64, Drover__GpuInfo, ecc_uncorrected),
+    FLD("healthy", CLI_F_BOOL, Drover__GpuInfo, healthy),
+};
+
+const cli_view_t cli_gpu_view = {
+    .fields = s_gpu_fields,
+    .nfields = NROWS(s_gpu_fields),
+};
+
+json_t *cli_gpu_json(const Drover__GpuInfo *g)
+{
+    return cli_view_json(&cli_gpu_view, g);
 }
 
 /* "Tesla V100-PCIE-16GB" -> "V100-PCIE-16GB": the vendor words NVML puts
@@ -584,31 +500,55 @@ void cli_fmt_quota(char *buf, size_t len, int64_t used, int64_t limit)
         snprintf(buf, len, "%lld/%lld", (long long)used, (long long)limit);
 }
 
-void cli_render_nodes(dr_buf_t *b, Drover__Node *const *nodes, size_t cnt)
+static const cli_field_t s_node_fields[] = {
+    FLD("name", CLI_F_STR, Drover__Node, name),
+    FLD("cluster", CLI_F_STR, Drover__Node, cluster),
+    FLD("state", CLI_F_STR, Drover__Node, state),
+    FLD("reason", CLI_F_STR, Drover__Node, reason),
+    FLD("cpus", CLI_F_U32, Drover__Node, cpus),
+    FLD("memory_mb", CLI_F_U64, Drover__Node, memory_mb),
+    {"gpus", CLI_F_OBJS, offsetof(Drover__Node, gpus),
+     offsetof(Drover__Node, n_gpus), &cli_gpu_view},
+    REP("runtimes", CLI_F_STRS, Drover__Node, runtimes),
+    FLD("cpus_used", CLI_F_U32, Drover__Node, cpus_used),
+    FLD("memory_used_mb", CLI_F_U64, Drover__Node, memory_used_mb),
+    FLD("tasks", CLI_F_U32, Drover__Node, tasks),
+    FLD("vm_size", CLI_F_STR, Drover__Node, vm_size),
+    FLD("last_seen_at", CLI_F_I64, Drover__Node, last_seen_ms),
+    FLD("created_at", CLI_F_I64, Drover__Node, created_at_ms),
+};
+
+static void s_node_cpus_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
 {
-    s_table_t t;
-    s_table_init(&t, 8);
-    s_table_row(&t, "NAME", "CLUSTER", "STATE", "CPUS", "MEMORY_MB", "GPUS",
-                "RUNTIMES", "TASKS", NULL);
-    dr_buf_t gpu = {0}, rts = {0};
-    for (size_t i = 0; i < cnt; i++) {
-        const Drover__Node *n = nodes[i];
-        char cpu[32], mem[48], tasks[16];
-        snprintf(cpu, sizeof cpu, "%u/%u", n->cpus_used, n->cpus);
-        snprintf(mem, sizeof mem, "%" PRIu64 "/%" PRIu64, n->memory_used_mb,
-                 n->memory_mb);
-        gpu.len = 0;
-        cli_fmt_gpus(&gpu, n->gpus, n->n_gpus);
-        s_join(&rts, n->runtimes, n->n_runtimes);
-        snprintf(tasks, sizeof tasks, "%u", n->tasks);
-        s_table_row(&t, s_or_dash(n->name), s_or_dash(n->cluster),
-                    s_or_dash(n->state), cpu, mem, gpu.data,
-                    s_or_dash(rts.data), tasks, NULL);
-    }
-    dr_buf_free(&gpu);
-    dr_buf_free(&rts);
-    s_table_render(b, &t);
+    const Drover__Node *n = msg;
+    (void)now_ms;
+    dr_buf_printf(b, "%u/%u", n->cpus_used, n->cpus);
 }
+
+static void s_node_memory_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
+{
+    const Drover__Node *n = msg;
+    (void)now_ms;
+    dr_buf_printf(b, "%" PRIu64 "/%" PRIu64, n->memory_used_mb, n->memory_mb);
+}
+
+static void s_node_gpus_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
+{
+    const Drover__Node *n = msg;
+    (void)now_ms;
+    cli_fmt_gpus(b, n->gpus, n->n_gpus);
+}
+
+static const cli_col_t s_node_cols[] = {
+    COL("NAME", CLI_F_STR, Drover__Node, name),
+    COL("CLUSTER", CLI_F_STR, Drover__Node, cluster),
+    COL("STATE", CLI_F_STR, Drover__Node, state),
+    COLF("CPUS", s_node_cpus_cell),
+    COLF("MEMORY_MB", s_node_memory_cell),
+    COLF("GPUS", s_node_gpus_cell),
+    COLN("RUNTIMES", Drover__Node, runtimes),
+    COL("TASKS", CLI_F_U32, Drover__Node, tasks),
+};
 
 void cli_render_node_show(dr_buf_t *b, const Drover__Node *n)
 {
@@ -641,71 +581,159 @@ void cli_render_node_show(dr_buf_t *b, const Drover__Node *n)
     }
 }
 
+static void s_node_show(dr_buf_t *b, const void *msg)
+{
+    cli_render_node_show(b, msg);
+}
+
+const cli_view_t cli_node_view = {
+    .fields = s_node_fields,
+    .nfields = NROWS(s_node_fields),
+    .cols = s_node_cols,
+    .ncols = NROWS(s_node_cols),
+    .show = s_node_show,
+    .list_body = DROVER__ENVELOPE__BODY_NODE_LIST_REPLY,
+    .items = s_node_items,
+    .one_body = DROVER__ENVELOPE__BODY_NODE_INFO,
+    .one = s_node_one,
+    .one_name = "node_info",
+};
+
+json_t *cli_node_json(const Drover__Node *n)
+{
+    return cli_view_json(&cli_node_view, n);
+}
+
+void cli_render_nodes(dr_buf_t *b, Drover__Node *const *nodes, size_t cnt)
+{
+    cli_view_table(b, &cli_node_view, (const void *const *)nodes, cnt, 0);
+}
+
+/* ---- quotas, events, keys ---------------------------------------------------
+ */
+
+static const cli_field_t s_quota_fields[] = {
+    FLD("family", CLI_F_STR, Drover__Quota, family),
+    FLD("dedicated_cores", CLI_F_I64, Drover__Quota, dedicated_cores),
+    FLD("lowpriority_cores", CLI_F_I64, Drover__Quota, lowpriority_cores),
+    FLD("dedicated_used", CLI_F_I64, Drover__Quota, dedicated_used),
+    FLD("lowpriority_used", CLI_F_I64, Drover__Quota, lowpriority_used),
+};
+
+static void s_quota_cell(dr_buf_t *b, int64_t used, int64_t limit)
+{
+    char s[48];
+    cli_fmt_quota(s, sizeof s, used, limit);
+    dr_buf_printf(b, "%s", s);
+}
+
+static void s_quota_ded_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
+{
+    const Drover__Quota *q = msg;
+    (void)now_ms;
+    s_quota_cell(b, q->dedicated_used, q->dedicated_cores);
+}
+
+static void s_quota_low_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
+{
+    const Drover__Quota *q = msg;
+    (void)now_ms;
+    s_quota_cell(b, q->lowpriority_used, q->lowpriority_cores);
+}
+
+static const cli_col_t s_quota_cols[] = {
+    COL("FAMILY", CLI_F_STR, Drover__Quota, family),
+    COLF("DEDICATED", s_quota_ded_cell),
+    COLF("LOWPRIORITY", s_quota_low_cell),
+};
+
+const cli_view_t cli_quota_view = {
+    .fields = s_quota_fields,
+    .nfields = NROWS(s_quota_fields),
+    .cols = s_quota_cols,
+    .ncols = NROWS(s_quota_cols),
+    .list_body = DROVER__ENVELOPE__BODY_QUOTA_LIST_REPLY,
+    .items = s_quota_items,
+};
+
+json_t *cli_quota_json(const Drover__Quota *q)
+{
+    return cli_view_json(&cli_quota_view, q);
+}
+
 void cli_render_quotas(dr_buf_t *b, Drover__Quota *const *qs, size_t n)
 {
-    s_table_t t;
-    s_table_init(&t, 3);
-    s_table_row(&t, "FAMILY", "DEDICATED", "LOWPRIORITY", NULL);
-    for (size_t i = 0; i < n; i++) {
-        const Drover__Quota *q = qs[i];
-        char ded[48], low[48];
-        cli_fmt_quota(ded, sizeof ded, q->dedicated_used, q->dedicated_cores);
-        cli_fmt_quota(low, sizeof low, q->lowpriority_used,
-                      q->lowpriority_cores);
-        s_table_row(&t, s_or_dash(q->family), ded, low, NULL);
-    }
-    s_table_render(b, &t);
+    cli_view_table(b, &cli_quota_view, (const void *const *)qs, n, 0);
+}
+
+static const cli_field_t s_event_fields[] = {
+    FLD("ts", CLI_F_I64, Drover__Event, ts_ms),
+    FLD("kind", CLI_F_STR, Drover__Event, kind),
+    FLD("cluster", CLI_F_STR, Drover__Event, cluster),
+    FLD("node", CLI_F_STR, Drover__Event, node),
+    FLD("job_id", CLI_F_U64, Drover__Event, job_id),
+    FLD("message", CLI_F_STR, Drover__Event, message),
+};
+
+static void s_event_job_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
+{
+    const Drover__Event *e = msg;
+    (void)now_ms;
+    if (e->job_id)
+        dr_buf_printf(b, "%" PRIu64, e->job_id);
+    else
+        dr_buf_printf(b, "-");
+}
+
+static const cli_col_t s_event_cols[] = {
+    COL("TIME", CLI_F_TIME, Drover__Event, ts_ms),
+    COL("KIND", CLI_F_STR, Drover__Event, kind),
+    COL("NODE", CLI_F_STR, Drover__Event, node),
+    COLF("JOB", s_event_job_cell),
+    COL("MESSAGE", CLI_F_STR, Drover__Event, message),
+};
+
+const cli_view_t cli_event_view = {
+    .fields = s_event_fields,
+    .nfields = NROWS(s_event_fields),
+    .cols = s_event_cols,
+    .ncols = NROWS(s_event_cols),
+    .list_body = DROVER__ENVELOPE__BODY_EVENT_LIST_REPLY,
+    .items = s_event_items,
+};
+
+json_t *cli_event_json(const Drover__Event *e)
+{
+    return cli_view_json(&cli_event_view, e);
 }
 
 void cli_render_events(dr_buf_t *b, Drover__Event *const *es, size_t n)
 {
-    s_table_t t;
-    s_table_init(&t, 5);
-    s_table_row(&t, "TIME", "KIND", "NODE", "JOB", "MESSAGE", NULL);
-    for (size_t i = 0; i < n; i++) {
-        const Drover__Event *e = es[i];
-        char when[64], job[24];
-        cli_fmt_time(when, sizeof when, e->ts_ms);
-        if (e->job_id)
-            snprintf(job, sizeof job, "%" PRIu64, e->job_id);
-        else
-            snprintf(job, sizeof job, "-");
-        s_table_row(&t, when, s_or_dash(e->kind), s_or_dash(e->node), job,
-                    s_or_dash(e->message), NULL);
-    }
-    s_table_render(b, &t);
+    cli_view_table(b, &cli_event_view, (const void *const *)es, n, 0);
 }
 
-int cli_emit(cli_ctx_t *ctx, const dr_buf_t *b)
-{
-    if (b->len && fwrite(b->data, 1, b->len, ctx->fout) != b->len)
-        return cli_fail(ctx, DR_EIO, "cannot write output");
-    if (fflush(ctx->fout) != 0)
-        return cli_fail(ctx, DR_EIO, "cannot write output");
-    return 0;
-}
+static const cli_field_t s_key_fields[] = {
+    FLD("name", CLI_F_STR, Drover__KeyInfo, name),
+    FLD("kind", CLI_F_STR, Drover__KeyInfo, kind),
+    FLD("role", CLI_F_STR, Drover__KeyInfo, role),
+    FLD("public_key", CLI_F_STR, Drover__KeyInfo, public_key),
+    FLD("created_at", CLI_F_I64, Drover__KeyInfo, created_at_ms),
+};
 
-int cli_print_ok(cli_ctx_t *ctx, const Drover__Ok *ok, const char *key,
-                 json_t *id, const char *fmt, ...)
-{
-    const char *msg = ok && ok->message ? ok->message : "";
-    dr_buf_t b = {0};
-    if (ctx->out == CLI_OUT_JSON) {
-        cli_json_render(&b,
-                        NN(json_pack("{s:o, s:s}", key, id, "message", msg)));
-    } else if (*msg) {
-        json_decref(id);
-        dr_buf_printf(&b, "%s\n", msg);
-    } else {
-        json_decref(id);
-        char text[256];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(text, sizeof text, fmt, ap);
-        va_end(ap);
-        dr_buf_printf(&b, "%s\n", text);
-    }
-    int rc = cli_emit(ctx, &b);
-    dr_buf_free(&b);
-    return rc;
-}
+/* Fixed widths, one space apart: the key list's own layout. */
+static const cli_col_t s_key_cols[] = {
+    {"NAME", CLI_F_TEXT, offsetof(Drover__KeyInfo, name), 0, NULL, 24},
+    {"KIND", CLI_F_TEXT, offsetof(Drover__KeyInfo, kind), 0, NULL, 6},
+    {"ROLE", CLI_F_STR, offsetof(Drover__KeyInfo, role), 0, NULL, 6},
+    COL("PUBLIC_KEY", CLI_F_TEXT, Drover__KeyInfo, public_key),
+};
+
+const cli_view_t cli_key_view = {
+    .fields = s_key_fields,
+    .nfields = NROWS(s_key_fields),
+    .cols = s_key_cols,
+    .ncols = NROWS(s_key_cols),
+    .sep = " ",
+    .list_body = DROVER__ENVELOPE__BODY_KEY_LIST_REPLY,
+    .items = s_key_items,
+};

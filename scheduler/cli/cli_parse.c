@@ -1,9 +1,12 @@
 /* cli_parse.c - option parsing and flag validation for the drover CLI.
  *
- * Owns the error-recording helpers (cli_fail, cli_usage), the small
- * per-command option parser and the validators that check every flag before
- * a request leaves the machine.  It is pure: no sockets, no printing, no
- * exit(), no main(); the unit test #includes this file.  Parsed values point
+ * Owns the error-recording helpers (cli_fail, cli_usage), the bridge from a
+ * command's option rows to the common parser (common/opts.h: one parser, one
+ * duration convention for the three programs), and the validators that check
+ * every flag before a request leaves the machine.  Each command's options are
+ * a table of rows that name the field they fill; what a row cannot say
+ * (names, paths, which flags go together) is checked after the parse.  It is
+ * pure: no sockets, no printing, no exit(), no main().  Parsed values point
  * into argv (which outlives the command) except where a struct says it owns
  * them.
  */
@@ -67,88 +70,72 @@ int cli_opt_index(const cli_opt_t *specs, const char *lname)
     return -1;
 }
 
-static int s_find_opt(const cli_opt_t *specs, const char *name, size_t len)
+int cli_args_parse(cli_ctx_t *ctx, const opt_def_t *defs, size_t n, void *base,
+                   int argc, char **argv, cli_args_t *a)
 {
-    for (int i = 0; specs[i].lname; i++) {
-        if (strlen(specs[i].lname) == len &&
-            strncmp(specs[i].lname, name, len) == 0)
-            return i;
-        if (specs[i].sname && strlen(specs[i].sname) == len &&
-            strncmp(specs[i].sname, name, len) == 0)
-            return i;
+    opt_def_t rows[OPTS_MAX];
+    if (n + 1 > OPTS_MAX) {
+        memset(a, 0, sizeof *a);
+        return cli_fail(ctx, DR_EINVAL, "internal error: too many options");
     }
-    return -1;
+    if (n > 0)
+        memcpy(rows, defs, n * sizeof *defs);
+    /* -o / --output: everywhere, as the global option */
+    rows[n] = (opt_def_t){.name = "output",
+                          .shortname = 'o',
+                          .type = OPT_ARG,
+                          .offset = OPT_NOFIELD};
+    opts_table_t t = {rows, n + 1, OPTS_POSITIONAL | OPTS_DASHDASH};
+    char err[sizeof ctx->err];
+    int rc = opts_parse_args(&t, argc, argv, base, a, err, sizeof err);
+    a->nspec = (int)n;
+    if (rc < 0)
+        return a->usage ? cli_usage(ctx, "%s", err)
+                        : cli_fail(ctx, rc, "%s", err);
+    return a->seen[n] ? cli_parse_output(ctx, a->val[n]) : 0;
 }
 
 int cli_opts_parse(cli_ctx_t *ctx, const cli_opt_t *specs, int argc,
                    char **argv, cli_args_t *out)
 {
-    memset(out, 0, sizeof *out);
-    while (specs[out->nspec].lname)
-        out->nspec++;
-    if (out->nspec > CLI_MAX_OPTS)
-        return cli_fail(ctx, DR_EINVAL, "internal error: too many options");
-    out->pos = dr_calloc((size_t)argc + 1, sizeof *out->pos);
-    for (int k = 0; k < out->nspec; k++)
-        if (specs[k].multi)
-            out->list[k] = dr_calloc((size_t)argc + 1, sizeof(char *));
-
-    for (int i = 0; i < argc; i++) {
-        char *arg = argv[i];
-        if (strcmp(arg, "--") == 0) {
-            out->dashdash = 1;
-            out->rest = argv + i + 1;
-            out->nrest = argc - i - 1;
-            break;
+    opt_def_t rows[OPTS_MAX];
+    size_t n = 0;
+    for (; specs[n].lname; n++) {
+        if (n + 1 >= OPTS_MAX) {
+            memset(out, 0, sizeof *out);
+            return cli_fail(ctx, DR_EINVAL, "internal error: too many options");
         }
-        if (arg[0] != '-' || arg[1] == '\0') {
-            out->pos[out->npos++] = arg;
-            continue;
-        }
-        const char *eq = arg[1] == '-' ? strchr(arg, '=') : NULL;
-        size_t namelen = eq ? (size_t)(eq - arg) : strlen(arg);
-        const char *inline_val = eq ? eq + 1 : NULL;
-        int is_output = (namelen == 2 && strncmp(arg, "-o", 2) == 0) ||
-                        (namelen == 8 && strncmp(arg, "--output", 8) == 0);
-        int k = is_output ? -1 : s_find_opt(specs, arg, namelen);
-        if (!is_output && k < 0)
-            return cli_usage(ctx, "unknown option '%.*s'", (int)namelen, arg);
-        if (is_output || specs[k].has_arg) {
-            const char *v = inline_val;
-            if (!v) {
-                if (i + 1 >= argc)
-                    return cli_usage(ctx, "option '%.*s' needs a value",
-                                     (int)namelen, arg);
-                v = argv[++i];
-            }
-            if (is_output) {
-                int rc = cli_parse_output(ctx, v);
-                if (rc < 0)
-                    return rc;
-                continue;
-            }
-            out->val[k] = v;
-            if (specs[k].multi)
-                out->list[k][out->nlist[k]++] = v;
-        } else {
-            if (inline_val)
-                return cli_usage(ctx, "option '%.*s' takes no value",
-                                 (int)namelen, arg);
-            out->val[k] = "1";
-        }
-        out->seen[k]++;
+        rows[n] =
+            (opt_def_t){.name = specs[n].lname + 2,
+                        .shortname = specs[n].sname ? specs[n].sname[1] : 0,
+                        .type = specs[n].has_arg ? OPT_ARG : OPT_FLAG,
+                        .flags = specs[n].multi ? OPT_MULTI : 0,
+                        .offset = OPT_NOFIELD};
     }
-    return 0;
+    return cli_args_parse(ctx, rows, n, NULL, argc, argv, out);
 }
 
 void cli_args_free(cli_args_t *a)
 {
-    free(a->pos);
-    a->pos = NULL;
-    for (int k = 0; k < CLI_MAX_OPTS; k++) {
-        free(a->list[k]);
-        a->list[k] = NULL;
-    }
+    opts_args_free(a);
+}
+
+int cli_args_none(cli_ctx_t *ctx, const cli_args_t *a)
+{
+    if (a->npos > 0 || a->dashdash)
+        return cli_usage(ctx, "unexpected argument '%s'",
+                         a->npos > 0 ? a->pos[0] : "--");
+    return 0;
+}
+
+int cli_parse_none(cli_ctx_t *ctx, int argc, char **argv)
+{
+    cli_args_t a;
+    int rc = cli_args_parse(ctx, NULL, 0, NULL, argc, argv, &a);
+    if (rc == 0)
+        rc = cli_args_none(ctx, &a);
+    cli_args_free(&a);
+    return rc;
 }
 
 /* ---- validators ------------------------------------------------------------
@@ -167,11 +154,7 @@ int cli_check_name(cli_ctx_t *ctx, const char *what, const char *s)
 int cli_parse_int(cli_ctx_t *ctx, const char *flag, const char *s, int64_t min,
                   int64_t max, int64_t *out)
 {
-    if (dr_parse_i64(s, min, max, out) == 0)
-        return 0;
-    return cli_fail(ctx, DR_EINVAL,
-                    "invalid %s '%s': expected an integer from %lld to %lld",
-                    flag, s, (long long)min, (long long)max);
+    return opts_parse_int(flag, s, min, max, out, ctx->err, sizeof ctx->err);
 }
 
 int cli_parse_memory(cli_ctx_t *ctx, const char *s, uint64_t *mb)
@@ -183,10 +166,16 @@ int cli_parse_memory(cli_ctx_t *ctx, const char *s, uint64_t *mb)
 
 int cli_parse_duration(cli_ctx_t *ctx, const char *s, uint64_t *sec)
 {
-    if (dr_parse_duration_s(s, sec) == 0 && *sec <= UINT32_MAX)
+    int64_t ms;
+    if (opts_parse_duration_ms(s, &ms) == 0 &&
+        (ms + 999) / 1000 <= UINT32_MAX) {
+        *sec = (uint64_t)(ms + 999) / 1000;
         return 0;
+    }
     return cli_fail(ctx, DR_EINVAL,
-                    "malformed duration '%s' (e.g. 90, 90s, 30m, 2h, 1d)", s);
+                    "malformed duration '%s' (e.g. 90, 90s, 30m, 2h, 1d, "
+                    "500ms)",
+                    s);
 }
 
 int cli_parse_env(cli_ctx_t *ctx, const char *s, char **key, char **val)
@@ -261,24 +250,28 @@ enum {
     SUB_PPN,
     SUB_IMAGE,
     SUB_DIST,
+    SUB_N
 };
 
-static const cli_opt_t s_submit_opts[] = {
-    [SUB_CLUSTER] = {"--cluster", "-c", 1, 0},
-    [SUB_NAME] = {"--name", "-n", 1, 0},
-    [SUB_CPUS] = {"--cpus", NULL, 1, 0},
-    [SUB_MEMORY] = {"--memory", NULL, 1, 0},
-    [SUB_PRIORITY] = {"--priority", NULL, 1, 0},
-    [SUB_RETRIES] = {"--max-retries", NULL, 1, 0},
-    [SUB_TLIMIT] = {"--time-limit", NULL, 1, 0},
-    [SUB_ENV] = {"--env", "-e", 1, 1},
-    [SUB_WAIT] = {"--wait", "-w", 0, 0},
-    [SUB_GPUS] = {"--gpus", NULL, 1, 0},
-    [SUB_NODES] = {"--nodes", NULL, 1, 0},
-    [SUB_PPN] = {"--procs-per-node", NULL, 1, 0},
-    [SUB_IMAGE] = {"--image", NULL, 1, 0},
-    [SUB_DIST] = {"--distribution", NULL, 1, 0},
-    {NULL, NULL, 0, 0},
+#define SJ(f) OPT_AT(cli_submit_t, job.f)
+#define COUNT(lo) NULL, lo, INT32_MAX /* def, min, max of a count */
+
+static const opt_def_t s_submit_opts[] = {
+    [SUB_CLUSTER] = {"cluster", 'c', OPT_ARG, 0, SJ(cluster)},
+    [SUB_NAME] = {"name", 'n', OPT_ARG, 0, SJ(name)},
+    [SUB_CPUS] = {"cpus", 0, OPT_INT, 0, SJ(cpus), COUNT(1)},
+    [SUB_MEMORY] = {"memory", 0, OPT_ARG, 0, OPT_NONE},
+    [SUB_PRIORITY] = {"priority", 0, OPT_INT, 0, SJ(priority), NULL, INT32_MIN,
+                      INT32_MAX},
+    [SUB_RETRIES] = {"max-retries", 0, OPT_INT, 0, SJ(max_retries), COUNT(0)},
+    [SUB_TLIMIT] = {"time-limit", 0, OPT_ARG, 0, OPT_NONE},
+    [SUB_ENV] = {"env", 'e', OPT_ARG, OPT_MULTI, OPT_NONE},
+    [SUB_WAIT] = {"wait", 'w', OPT_FLAG, 0, OPT_AT(cli_submit_t, wait)},
+    [SUB_GPUS] = {"gpus", 0, OPT_INT, 0, SJ(gpus), COUNT(0)},
+    [SUB_NODES] = {"nodes", 0, OPT_INT, 0, SJ(nodes), COUNT(1)},
+    [SUB_PPN] = {"procs-per-node", 0, OPT_INT, 0, SJ(procs_per_node), COUNT(1)},
+    [SUB_IMAGE] = {"image", 0, OPT_ARG, 0, SJ(image)},
+    [SUB_DIST] = {"distribution", 0, OPT_ARG, 0, OPT_NONE},
 };
 
 void cli_submit_free(cli_submit_t *s)
@@ -298,13 +291,61 @@ void cli_submit_free(cli_submit_t *s)
     s->job.n_argv = 0;
 }
 
-/* Parses an optional integer flag into *dst (type-converted by the caller). */
-static int s_opt_int(cli_ctx_t *ctx, const cli_args_t *a, int k,
-                     const char *flag, int64_t min, int64_t max, int64_t *dst)
+/* The shape of a submit line: options, "--", then the job's command. */
+static int s_submit_shape(cli_ctx_t *ctx, const cli_args_t *a)
 {
-    if (!a->seen[k])
-        return 0;
-    return cli_parse_int(ctx, flag, a->val[k], min, max, dst);
+    if (a->npos > 0)
+        return cli_usage(ctx,
+                         "unexpected argument '%s' (the command goes "
+                         "after '--')",
+                         a->pos[0]);
+    if (!a->seen[SUB_CLUSTER])
+        return cli_usage(ctx, "missing required option --cluster");
+    if (!a->dashdash)
+        return cli_usage(ctx, "missing '--' before the job's command");
+    if (a->nrest == 0 || a->rest[0][0] == '\0')
+        return cli_usage(ctx, "missing the job's command after '--'");
+    if (a->seen[SUB_DIST] && strcmp(a->val[SUB_DIST], "mpi") != 0)
+        return cli_usage(ctx, "--distribution '%s' is not known (use mpi)",
+                         a->val[SUB_DIST]);
+    return 0;
+}
+
+/* The values of a submit that its rows do not check. */
+static int s_submit_values(cli_ctx_t *ctx, const cli_args_t *a, cli_submit_t *s)
+{
+    Drover__Job *j = &s->job;
+    int rc;
+    if ((rc = cli_check_name(ctx, "cluster", j->cluster)) < 0 ||
+        (a->seen[SUB_NAME] && (rc = cli_check_name(ctx, "job", j->name)) < 0))
+        return rc;
+    if (a->seen[SUB_MEMORY] &&
+        (rc = cli_parse_memory(ctx, a->val[SUB_MEMORY], &j->memory_mb)) < 0)
+        return rc;
+    if (a->seen[SUB_TLIMIT]) {
+        uint64_t sec = 0;
+        if ((rc = cli_parse_duration(ctx, a->val[SUB_TLIMIT], &sec)) < 0)
+            return rc;
+        j->time_limit_s = (uint32_t)sec;
+    }
+    if (a->seen[SUB_DIST])
+        j->distribution = (char *)a->val[SUB_DIST];
+    int nenv = a->nlist[SUB_ENV];
+    if (nenv > 0) {
+        s->kv = dr_calloc((size_t)nenv, sizeof *s->kv);
+        s->kvp = dr_calloc((size_t)nenv, sizeof *s->kvp);
+        j->env = s->kvp;
+        for (int i = 0; i < nenv; i++) {
+            drover__key_value__init(&s->kv[i]);
+            s->kvp[i] = &s->kv[i];
+            /* n_env counts the entries whose strings are owned. */
+            if ((rc = cli_parse_env(ctx, a->list[SUB_ENV][i], &s->kv[i].key,
+                                    &s->kv[i].value)) < 0)
+                return rc;
+            j->n_env++;
+        }
+    }
+    return 0;
 }
 
 int cli_parse_submit(cli_ctx_t *ctx, int argc, char **argv, cli_submit_t *s)
@@ -319,106 +360,14 @@ int cli_parse_submit(cli_ctx_t *ctx, int argc, char **argv, cli_submit_t *s)
     j->max_retries = 3;
 
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, s_submit_opts, argc, argv, &a);
-    if (rc < 0)
-        goto out;
-    if (a.npos > 0) {
-        rc = cli_usage(ctx,
-                       "unexpected argument '%s' (the command goes "
-                       "after '--')",
-                       a.pos[0]);
-        goto out;
+    int rc = cli_args_parse(ctx, s_submit_opts, SUB_N, s, argc, argv, &a);
+    if (rc == 0 && (rc = s_submit_shape(ctx, &a)) == 0 &&
+        (rc = s_submit_values(ctx, &a, s)) == 0) {
+        j->argv = dr_calloc((size_t)a.nrest, sizeof(char *));
+        for (int i = 0; i < a.nrest; i++)
+            j->argv[i] = a.rest[i];
+        j->n_argv = (size_t)a.nrest;
     }
-    if (!a.seen[SUB_CLUSTER]) {
-        rc = cli_usage(ctx, "missing required option --cluster");
-        goto out;
-    }
-    if (!a.dashdash) {
-        rc = cli_usage(ctx, "missing '--' before the job's command");
-        goto out;
-    }
-    if (a.nrest == 0 || a.rest[0][0] == '\0') {
-        rc = cli_usage(ctx, "missing the job's command after '--'");
-        goto out;
-    }
-    if ((rc = cli_check_name(ctx, "cluster", a.val[SUB_CLUSTER])) < 0)
-        goto out;
-    j->cluster = (char *)a.val[SUB_CLUSTER];
-    if (a.seen[SUB_NAME]) {
-        if ((rc = cli_check_name(ctx, "job", a.val[SUB_NAME])) < 0)
-            goto out;
-        j->name = (char *)a.val[SUB_NAME];
-    }
-    int64_t v;
-    v = j->cpus;
-    if ((rc = s_opt_int(ctx, &a, SUB_CPUS, "--cpus", 1, INT32_MAX, &v)) < 0)
-        goto out;
-    j->cpus = (uint32_t)v;
-    v = j->gpus;
-    if ((rc = s_opt_int(ctx, &a, SUB_GPUS, "--gpus", 0, INT32_MAX, &v)) < 0)
-        goto out;
-    j->gpus = (uint32_t)v;
-    v = j->nodes;
-    if ((rc = s_opt_int(ctx, &a, SUB_NODES, "--nodes", 1, INT32_MAX, &v)) < 0)
-        goto out;
-    j->nodes = (uint32_t)v;
-    v = j->procs_per_node;
-    if ((rc = s_opt_int(ctx, &a, SUB_PPN, "--procs-per-node", 1, INT32_MAX,
-                        &v)) < 0)
-        goto out;
-    j->procs_per_node = (uint32_t)v;
-    v = j->priority;
-    if ((rc = s_opt_int(ctx, &a, SUB_PRIORITY, "--priority", INT32_MIN,
-                        INT32_MAX, &v)) < 0)
-        goto out;
-    j->priority = (int32_t)v;
-    v = j->max_retries;
-    if ((rc = s_opt_int(ctx, &a, SUB_RETRIES, "--max-retries", 0, INT32_MAX,
-                        &v)) < 0)
-        goto out;
-    j->max_retries = (uint32_t)v;
-    if (a.seen[SUB_MEMORY] &&
-        (rc = cli_parse_memory(ctx, a.val[SUB_MEMORY], &j->memory_mb)) < 0)
-        goto out;
-    if (a.seen[SUB_TLIMIT]) {
-        uint64_t sec;
-        if ((rc = cli_parse_duration(ctx, a.val[SUB_TLIMIT], &sec)) < 0)
-            goto out;
-        j->time_limit_s = (uint32_t)sec;
-    }
-    if (a.seen[SUB_IMAGE])
-        j->image = (char *)a.val[SUB_IMAGE];
-    if (a.seen[SUB_DIST]) {
-        if (strcmp(a.val[SUB_DIST], "mpi") != 0) {
-            rc = cli_usage(ctx, "--distribution '%s' is not known (use mpi)",
-                           a.val[SUB_DIST]);
-            goto out;
-        }
-        j->distribution = (char *)a.val[SUB_DIST];
-    }
-    s->wait = a.seen[SUB_WAIT] > 0;
-
-    int nenv = a.nlist[SUB_ENV];
-    if (nenv > 0) {
-        s->kv = dr_calloc((size_t)nenv, sizeof *s->kv);
-        s->kvp = dr_calloc((size_t)nenv, sizeof *s->kvp);
-        j->env = s->kvp;
-        for (int i = 0; i < nenv; i++) {
-            drover__key_value__init(&s->kv[i]);
-            s->kvp[i] = &s->kv[i];
-            /* n_env counts the entries whose strings are owned. */
-            if ((rc = cli_parse_env(ctx, a.list[SUB_ENV][i], &s->kv[i].key,
-                                    &s->kv[i].value)) < 0)
-                goto out;
-            j->n_env++;
-        }
-    }
-    j->argv = dr_calloc((size_t)a.nrest, sizeof(char *));
-    for (int i = 0; i < a.nrest; i++)
-        j->argv[i] = a.rest[i];
-    j->n_argv = (size_t)a.nrest;
-    rc = 0;
-out:
     cli_args_free(&a);
     if (rc < 0)
         cli_submit_free(s);
@@ -441,22 +390,30 @@ enum {
     CC_SUSPEND,
     CC_URL,
     CC_IDENT,
+    CC_N
 };
 
-static const cli_opt_t s_create_opts[] = {
-    [CC_NAME] = {"--name", "-n", 1, 0},
-    [CC_SIZE] = {"--vm-size", "-s", 1, 0},
-    [CC_MIN] = {"--min-nodes", NULL, 1, 0},
-    [CC_MAX] = {"--max-nodes", NULL, 1, 0},
-    [CC_IDLE] = {"--idle-seconds-before-scaledown", NULL, 1, 0},
-    [CC_PRIO] = {"--vm-priority", NULL, 1, 0},
-    [CC_LOC] = {"--location", "-l", 1, 0},
-    [CC_PROV] = {"--provider", NULL, 1, 0},
-    [CC_RESUME] = {"--resume-program", NULL, 1, 0},
-    [CC_SUSPEND] = {"--suspend-program", NULL, 1, 0},
-    [CC_URL] = {"--provider-url", NULL, 1, 0},
-    [CC_IDENT] = {"--assign-identity", NULL, 1, 0},
-    {NULL, NULL, 0, 0},
+#define CL(f) OPT_AT(Drover__Cluster, f)
+
+static const char *const s_priorities[] = {"dedicated", "lowpriority", NULL};
+static const char *const s_providers[] = {"local", "exec", "http", NULL};
+
+static const opt_def_t s_create_opts[] = {
+    [CC_NAME] = {"name", 'n', OPT_ARG, 0, CL(name)},
+    [CC_SIZE] = {"vm-size", 's', OPT_ARG, 0, CL(vm_size)},
+    [CC_MIN] = {"min-nodes", 0, OPT_INT, 0, CL(min_nodes), COUNT(0)},
+    [CC_MAX] = {"max-nodes", 0, OPT_INT, 0, CL(max_nodes), COUNT(0)},
+    [CC_IDLE] = {"idle-seconds-before-scaledown", 0, OPT_INT, 0,
+                 CL(idle_seconds_before_scaledown), COUNT(0)},
+    [CC_PRIO] = {"vm-priority", 0, OPT_ENUM, 0, CL(vm_priority), NULL, 0, 0,
+                 s_priorities},
+    [CC_LOC] = {"location", 'l', OPT_ARG, OPT_NONEMPTY, CL(location)},
+    [CC_PROV] = {"provider", 0, OPT_ENUM, 0, CL(provider), NULL, 0, 0,
+                 s_providers},
+    [CC_RESUME] = {"resume-program", 0, OPT_ARG, 0, OPT_NONE},
+    [CC_SUSPEND] = {"suspend-program", 0, OPT_ARG, 0, OPT_NONE},
+    [CC_URL] = {"provider-url", 0, OPT_ARG, 0, OPT_NONE},
+    [CC_IDENT] = {"assign-identity", 0, OPT_ARG, OPT_NONEMPTY, CL(identity)},
 };
 
 /* A program the exec provider runs.  The scheduler runs it from its own
@@ -494,14 +451,6 @@ static int s_check_url(cli_ctx_t *ctx, const char *s)
 static int s_parse_provider(cli_ctx_t *ctx, const cli_args_t *a,
                             Drover__Cluster *c)
 {
-    if (a->seen[CC_PROV]) {
-        const char *p = a->val[CC_PROV];
-        if (strcmp(p, "local") != 0 && strcmp(p, "exec") != 0 &&
-            strcmp(p, "http") != 0)
-            return cli_fail(ctx, DR_EINVAL,
-                            "invalid --provider '%s' (local, exec or http)", p);
-        c->provider = (char *)p;
-    }
     int exec = strcmp(c->provider, "exec") == 0;
     int http = strcmp(c->provider, "http") == 0;
     if (!exec && (a->seen[CC_RESUME] || a->seen[CC_SUSPEND]))
@@ -534,6 +483,15 @@ static int s_parse_provider(cli_ctx_t *ctx, const cli_args_t *a,
     return 0;
 }
 
+static int s_check_min_max(cli_ctx_t *ctx, int32_t min, int32_t max)
+{
+    if (min > max)
+        return cli_fail(ctx, DR_EINVAL,
+                        "--min-nodes (%d) must not exceed --max-nodes (%d)",
+                        min, max);
+    return 0;
+}
+
 int cli_parse_cluster_create(cli_ctx_t *ctx, int argc, char **argv,
                              Drover__Cluster *c)
 {
@@ -546,90 +504,37 @@ int cli_parse_cluster_create(cli_ctx_t *ctx, int argc, char **argv,
     c->provider = (char *)"local";
 
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, s_create_opts, argc, argv, &a);
+    int rc = cli_args_parse(ctx, s_create_opts, CC_N, c, argc, argv, &a);
     if (rc < 0)
         goto out;
     if (a.npos > 0) {
         rc = cli_usage(ctx, "unexpected argument '%s'", a.pos[0]);
-        goto out;
-    }
-    if (a.dashdash) {
+    } else if (a.dashdash) {
         rc = cli_usage(ctx, "unexpected '--'");
-        goto out;
-    }
-    if (!a.seen[CC_NAME] || !a.seen[CC_SIZE]) {
+    } else if (!a.seen[CC_NAME] || !a.seen[CC_SIZE]) {
         rc = cli_usage(ctx, "missing required option %s",
                        !a.seen[CC_NAME] ? "-n NAME" : "-s VM_SIZE");
-        goto out;
+    } else if ((rc = cli_check_name(ctx, "cluster", c->name)) == 0) {
+        if (c->vm_size[0] == '\0')
+            rc = cli_fail(ctx, DR_EINVAL, "empty vm size");
+        else if ((rc = s_check_min_max(ctx, c->min_nodes, c->max_nodes)) == 0)
+            rc = s_parse_provider(ctx, &a, c);
     }
-    if ((rc = cli_check_name(ctx, "cluster", a.val[CC_NAME])) < 0)
-        goto out;
-    c->name = (char *)a.val[CC_NAME];
-    if (a.val[CC_SIZE][0] == '\0') {
-        rc = cli_fail(ctx, DR_EINVAL, "empty vm size");
-        goto out;
-    }
-    c->vm_size = (char *)a.val[CC_SIZE];
-    int64_t v = 0;
-    if ((rc = s_opt_int(ctx, &a, CC_MIN, "--min-nodes", 0, INT32_MAX, &v)) < 0)
-        goto out;
-    c->min_nodes = (int32_t)v;
-    v = c->max_nodes;
-    if ((rc = s_opt_int(ctx, &a, CC_MAX, "--max-nodes", 0, INT32_MAX, &v)) < 0)
-        goto out;
-    c->max_nodes = (int32_t)v;
-    v = c->idle_seconds_before_scaledown;
-    if ((rc = s_opt_int(ctx, &a, CC_IDLE, "--idle-seconds-before-scaledown", 0,
-                        INT32_MAX, &v)) < 0)
-        goto out;
-    c->idle_seconds_before_scaledown = (int32_t)v;
-    if (c->min_nodes > c->max_nodes) {
-        rc = cli_fail(ctx, DR_EINVAL,
-                      "--min-nodes (%d) must not exceed --max-nodes (%d)",
-                      c->min_nodes, c->max_nodes);
-        goto out;
-    }
-    if (a.seen[CC_PRIO]) {
-        const char *p = a.val[CC_PRIO];
-        if (strcmp(p, "dedicated") != 0 && strcmp(p, "lowpriority") != 0) {
-            rc = cli_fail(ctx, DR_EINVAL,
-                          "invalid --vm-priority '%s' (dedicated or "
-                          "lowpriority)",
-                          p);
-            goto out;
-        }
-        c->vm_priority = (char *)p;
-    }
-    if (a.seen[CC_LOC]) {
-        if (a.val[CC_LOC][0] == '\0') {
-            rc = cli_fail(ctx, DR_EINVAL, "empty --location");
-            goto out;
-        }
-        c->location = (char *)a.val[CC_LOC];
-    }
-    if ((rc = s_parse_provider(ctx, &a, c)) < 0)
-        goto out;
-    if (a.seen[CC_IDENT]) {
-        if (a.val[CC_IDENT][0] == '\0') {
-            rc = cli_fail(ctx, DR_EINVAL, "empty --assign-identity");
-            goto out;
-        }
-        c->identity = (char *)a.val[CC_IDENT];
-    }
-    rc = 0;
 out:
     cli_args_free(&a);
     return rc;
 }
 
-enum { CU_NAME, CU_MIN, CU_MAX, CU_IDLE };
+enum { CU_NAME, CU_MIN, CU_MAX, CU_IDLE, CU_N };
 
-static const cli_opt_t s_update_opts[] = {
-    [CU_NAME] = {"--name", "-n", 1, 0},
-    [CU_MIN] = {"--min-nodes", NULL, 1, 0},
-    [CU_MAX] = {"--max-nodes", NULL, 1, 0},
-    [CU_IDLE] = {"--idle-seconds-before-scaledown", NULL, 1, 0},
-    {NULL, NULL, 0, 0},
+#define CU(f) OPT_AT(Drover__ClusterUpdate, f)
+
+static const opt_def_t s_update_opts[] = {
+    [CU_NAME] = {"name", 'n', OPT_ARG, 0, CU(name)},
+    [CU_MIN] = {"min-nodes", 0, OPT_INT, 0, CU(min_nodes), COUNT(0)},
+    [CU_MAX] = {"max-nodes", 0, OPT_INT, 0, CU(max_nodes), COUNT(0)},
+    [CU_IDLE] = {"idle-seconds-before-scaledown", 0, OPT_INT, 0,
+                 CU(idle_seconds_before_scaledown), COUNT(0)},
 };
 
 int cli_parse_cluster_update(cli_ctx_t *ctx, int argc, char **argv,
@@ -637,55 +542,21 @@ int cli_parse_cluster_update(cli_ctx_t *ctx, int argc, char **argv,
 {
     drover__cluster_update__init(u);
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, s_update_opts, argc, argv, &a);
+    int rc = cli_args_parse(ctx, s_update_opts, CU_N, u, argc, argv, &a);
+    if (rc == 0)
+        rc = cli_args_none(ctx, &a);
     if (rc < 0)
         goto out;
-    if (a.npos > 0 || a.dashdash) {
-        rc = cli_usage(ctx, "unexpected argument '%s'",
-                       a.npos > 0 ? a.pos[0] : "--");
-        goto out;
-    }
-    if (!a.seen[CU_NAME]) {
+    u->set_mask = (a.seen[CU_MIN] ? 1u : 0) | (a.seen[CU_MAX] ? 2u : 0) |
+                  (a.seen[CU_IDLE] ? 4u : 0);
+    if (!a.seen[CU_NAME])
         rc = cli_usage(ctx, "missing required option -n NAME");
-        goto out;
-    }
-    if (!a.seen[CU_MIN] && !a.seen[CU_MAX] && !a.seen[CU_IDLE]) {
+    else if (!u->set_mask)
         rc = cli_usage(ctx, "nothing to update: give --min-nodes, "
                             "--max-nodes or --idle-seconds-before-scaledown");
-        goto out;
-    }
-    if ((rc = cli_check_name(ctx, "cluster", a.val[CU_NAME])) < 0)
-        goto out;
-    u->name = (char *)a.val[CU_NAME];
-    int64_t v = 0;
-    if (a.seen[CU_MIN]) {
-        if ((rc = cli_parse_int(ctx, "--min-nodes", a.val[CU_MIN], 0, INT32_MAX,
-                                &v)) < 0)
-            goto out;
-        u->min_nodes = (int32_t)v;
-        u->set_mask |= 1;
-    }
-    if (a.seen[CU_MAX]) {
-        if ((rc = cli_parse_int(ctx, "--max-nodes", a.val[CU_MAX], 0, INT32_MAX,
-                                &v)) < 0)
-            goto out;
-        u->max_nodes = (int32_t)v;
-        u->set_mask |= 2;
-    }
-    if (a.seen[CU_IDLE]) {
-        if ((rc = cli_parse_int(ctx, "--idle-seconds-before-scaledown",
-                                a.val[CU_IDLE], 0, INT32_MAX, &v)) < 0)
-            goto out;
-        u->idle_seconds_before_scaledown = (int32_t)v;
-        u->set_mask |= 4;
-    }
-    if ((u->set_mask & 3) == 3 && u->min_nodes > u->max_nodes) {
-        rc = cli_fail(ctx, DR_EINVAL,
-                      "--min-nodes (%d) must not exceed --max-nodes (%d)",
-                      u->min_nodes, u->max_nodes);
-        goto out;
-    }
-    rc = 0;
+    else if ((rc = cli_check_name(ctx, "cluster", u->name)) == 0 &&
+             (u->set_mask & 3) == 3)
+        rc = s_check_min_max(ctx, u->min_nodes, u->max_nodes);
 out:
     cli_args_free(&a);
     return rc;
@@ -709,13 +580,16 @@ int cli_check_family(cli_ctx_t *ctx, const char *s)
                     s);
 }
 
-enum { QS_FAMILY, QS_CORES, QS_PRIO };
+enum { QS_FAMILY, QS_CORES, QS_PRIO, QS_N };
 
-static const cli_opt_t s_quota_opts[] = {
-    [QS_FAMILY] = {"--family", NULL, 1, 0},
-    [QS_CORES] = {"--cores", NULL, 1, 0},
-    [QS_PRIO] = {"--vm-priority", NULL, 1, 0},
-    {NULL, NULL, 0, 0},
+#define QS(f) OPT_AT(Drover__QuotaSet, f)
+
+static const opt_def_t s_quota_opts[] = {
+    [QS_FAMILY] = {"family", 0, OPT_ARG, 0, QS(family)},
+    [QS_CORES] = {"cores", 0, OPT_INT, 0, QS(cores), NULL, 0,
+                  CLI_QUOTA_CORES_MAX},
+    [QS_PRIO] = {"vm-priority", 0, OPT_ENUM, 0, QS(vm_priority), NULL, 0, 0,
+                 s_priorities},
 };
 
 int cli_parse_quota_set(cli_ctx_t *ctx, int argc, char **argv,
@@ -724,79 +598,40 @@ int cli_parse_quota_set(cli_ctx_t *ctx, int argc, char **argv,
     drover__quota_set__init(q);
     q->vm_priority = (char *)"dedicated";
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, s_quota_opts, argc, argv, &a);
-    if (rc < 0)
-        goto out;
-    if (a.npos > 0 || a.dashdash) {
-        rc = cli_usage(ctx, "unexpected argument '%s'",
-                       a.npos > 0 ? a.pos[0] : "--");
-        goto out;
-    }
-    if (!a.seen[QS_FAMILY] || !a.seen[QS_CORES]) {
+    int rc = cli_args_parse(ctx, s_quota_opts, QS_N, q, argc, argv, &a);
+    if (rc == 0)
+        rc = cli_args_none(ctx, &a);
+    if (rc == 0 && (!a.seen[QS_FAMILY] || !a.seen[QS_CORES]))
         rc = cli_usage(ctx, "missing required option %s",
                        !a.seen[QS_FAMILY] ? "--family FAMILY" : "--cores N");
-        goto out;
-    }
-    if ((rc = cli_check_family(ctx, a.val[QS_FAMILY])) < 0)
-        goto out;
-    q->family = (char *)a.val[QS_FAMILY];
-    int64_t v;
-    if ((rc = cli_parse_int(ctx, "--cores", a.val[QS_CORES], 0,
-                            CLI_QUOTA_CORES_MAX, &v)) < 0)
-        goto out;
-    q->cores = v;
-    if (a.seen[QS_PRIO]) {
-        const char *p = a.val[QS_PRIO];
-        if (strcmp(p, "dedicated") != 0 && strcmp(p, "lowpriority") != 0) {
-            rc = cli_fail(ctx, DR_EINVAL,
-                          "invalid --vm-priority '%s' (dedicated or "
-                          "lowpriority)",
-                          p);
-            goto out;
-        }
-        q->vm_priority = (char *)p;
-    }
-    rc = 0;
-out:
+    if (rc == 0)
+        rc = cli_check_family(ctx, q->family);
     cli_args_free(&a);
     return rc;
 }
 
-enum { CE_NAME, CE_LIMIT };
+enum { CE_NAME, CE_LIMIT, CE_N };
 
-static const cli_opt_t s_events_opts[] = {
-    [CE_NAME] = {"--name", "-n", 1, 0},
-    [CE_LIMIT] = {"--limit", NULL, 1, 0},
-    {NULL, NULL, 0, 0},
+static const opt_def_t s_events_opts[] = {
+    [CE_NAME] = {"name", 'n', OPT_ARG, 0,
+                 OPT_AT(Drover__ClusterEventsReq, name)},
+    [CE_LIMIT] = {"limit", 0, OPT_INT, 0,
+                  OPT_AT(Drover__ClusterEventsReq, limit), NULL, 1,
+                  CLI_EVENTS_MAX},
 };
 
 int cli_parse_cluster_events(cli_ctx_t *ctx, int argc, char **argv,
                              Drover__ClusterEventsReq *e)
 {
-    drover__cluster_events_req__init(e);
+    drover__cluster_events_req__init(e); /* limit 0: the scheduler's default */
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, s_events_opts, argc, argv, &a);
-    if (rc < 0)
-        goto out;
-    if (a.npos > 0 || a.dashdash) {
-        rc = cli_usage(ctx, "unexpected argument '%s'",
-                       a.npos > 0 ? a.pos[0] : "--");
-        goto out;
-    }
-    if (!a.seen[CE_NAME]) {
+    int rc = cli_args_parse(ctx, s_events_opts, CE_N, e, argc, argv, &a);
+    if (rc == 0)
+        rc = cli_args_none(ctx, &a);
+    if (rc == 0 && !a.seen[CE_NAME])
         rc = cli_usage(ctx, "missing required option -n NAME");
-        goto out;
-    }
-    if ((rc = cli_check_name(ctx, "cluster", a.val[CE_NAME])) < 0)
-        goto out;
-    e->name = (char *)a.val[CE_NAME];
-    int64_t v = 0;
-    if ((rc = s_opt_int(ctx, &a, CE_LIMIT, "--limit", 1, CLI_EVENTS_MAX, &v)) <
-        0)
-        goto out;
-    e->limit = (uint32_t)v; /* 0: the scheduler's default */
-    rc = 0;
-out:
+    if (rc == 0)
+        rc = cli_check_name(ctx, "cluster", e->name);
     cli_args_free(&a);
     return rc;
 }
@@ -804,27 +639,19 @@ out:
 int cli_parse_node_ref(cli_ctx_t *ctx, int argc, char **argv,
                        Drover__NodeRef *r)
 {
-    static const cli_opt_t none[] = {{NULL, NULL, 0, 0}};
     drover__node_ref__init(r);
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, none, argc, argv, &a);
+    int rc = cli_args_parse(ctx, NULL, 0, NULL, argc, argv, &a);
     if (rc < 0)
         goto out;
-    if (a.dashdash && a.nrest > 0) {
+    if (a.dashdash && a.nrest > 0)
         rc = cli_usage(ctx, "unexpected argument '%s'", a.rest[0]);
-        goto out;
-    }
-    if (a.npos == 0) {
+    else if (a.npos == 0)
         rc = cli_usage(ctx, "missing node NAME");
-        goto out;
-    }
-    if (a.npos > 1) {
+    else if (a.npos > 1)
         rc = cli_usage(ctx, "unexpected argument '%s'", a.pos[1]);
-        goto out;
-    }
-    if ((rc = cli_check_name(ctx, "node", a.pos[0])) < 0)
-        goto out;
-    r->name = a.pos[0];
+    else if ((rc = cli_check_name(ctx, "node", a.pos[0])) == 0)
+        r->name = a.pos[0];
 out:
     cli_args_free(&a);
     return rc;

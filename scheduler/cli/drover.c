@@ -3,6 +3,7 @@
  * Owns the command table and dispatch, in the manner of redis-cli and
  * Redis's lookupCommand: global options (--scheduler, -o) come first, then
  * "GROUP NAME" selects a row of the table and its handler parses the rest.
+ * The global options are rows of the common option table (common/opts.h).
  * main() owns the one cli_ctx_t and is the only place that prints errors
  * and chooses the exit status: 0 success, 1 error, 2 usage error, or what
  * a handler put in ctx.exit_code (`job submit --wait`).  Errors print one
@@ -70,13 +71,7 @@ static const char s_global_usage[] =
 
 static int s_version(cli_ctx_t *ctx, int argc, char **argv)
 {
-    static const cli_opt_t none[] = {{NULL, NULL, 0, 0}};
-    cli_args_t a;
-    int rc = cli_opts_parse(ctx, none, argc, argv, &a);
-    if (rc == 0 && (a.npos > 0 || a.dashdash))
-        rc = cli_usage(ctx, "unexpected argument '%s'",
-                       a.npos > 0 ? a.pos[0] : "--");
-    cli_args_free(&a);
+    int rc = cli_parse_none(ctx, argc, argv);
     if (rc < 0)
         return rc;
     dr_buf_t b = {0};
@@ -168,63 +163,39 @@ static int s_wants_help(int argc, char **argv)
     return 0;
 }
 
-/* Parses the global options; *first gets the index of the command word.
- * Returns 1 when help was printed and nothing else is to be done. */
+enum { G_SCHED, G_KEY, G_SKEY, G_INSECURE, G_VERSION, G_OUTPUT, G_N };
+
+#define G_AT(f) OPT_AT(cli_ctx_t, f)
+
+static const opt_def_t s_global_opts[] = {
+    [G_SCHED] = {"scheduler", 0, OPT_ARG, OPT_NONEMPTY, G_AT(endpoint)},
+    [G_KEY] = {"key", 0, OPT_ARG, OPT_NONEMPTY, G_AT(key_file)},
+    [G_SKEY] = {"scheduler-key", 0, OPT_ARG, OPT_NONEMPTY, G_AT(server_key)},
+    [G_INSECURE] = {"insecure", 0, OPT_FLAG, 0, G_AT(insecure)},
+    [G_VERSION] = {"version", 0, OPT_FLAG, 0, OPT_NONE},
+    [G_OUTPUT] = {"output", 'o', OPT_ARG, 0, OPT_NONE},
+};
+
+/* Parses the global options, up to the command word; *first gets its
+ * index (-1 for --version).  Returns 1 when help was printed and nothing
+ * else is to be done.  Every error here is a usage error. */
 static int s_globals(cli_ctx_t *ctx, int argc, char **argv, int *first,
                      int *have_sched)
 {
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        const char *arg = argv[i];
-        const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
-        size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
-        const char *val = eq ? eq + 1 : NULL;
-        if ((nl == 2 && strncmp(arg, "-h", 2) == 0) ||
-            (nl == 6 && strncmp(arg, "--help", 6) == 0)) {
-            s_help(ctx->fout);
-            return 1;
-        }
-        if (nl == 9 && strncmp(arg, "--version", 9) == 0) {
-            *first = -1;
-            return 0;
-        }
-        if (nl == 10 && strncmp(arg, "--insecure", 10) == 0) {
-            ctx->insecure = 1;
-            continue;
-        }
-        int is_key = nl == 5 && strncmp(arg, "--key", 5) == 0;
-        int is_skey = nl == 15 && strncmp(arg, "--scheduler-key", 15) == 0;
-        int is_sched = nl == 11 && strncmp(arg, "--scheduler", 11) == 0;
-        int is_out = (nl == 2 && strncmp(arg, "-o", 2) == 0) ||
-                     (nl == 8 && strncmp(arg, "--output", 8) == 0);
-        if (!is_sched && !is_out && !is_key && !is_skey)
-            return cli_usage(ctx, "unknown option '%.*s'", (int)nl, arg);
-        if (!val) {
-            if (i + 1 >= argc)
-                return cli_usage(ctx, "option '%.*s' needs a value", (int)nl,
-                                 arg);
-            val = argv[++i];
-        }
-        if (is_key || is_skey) {
-            if (!*val)
-                return cli_usage(ctx, "empty %.*s", (int)nl, arg);
-            if (is_key)
-                ctx->key_file = val;
-            else
-                ctx->server_key = val;
-        } else if (is_sched) {
-            if (!*val)
-                return cli_usage(ctx, "empty --scheduler endpoint");
-            ctx->endpoint = val;
-            *have_sched = 1;
-        } else {
-            int rc = cli_parse_output(ctx, val);
-            if (rc < 0)
-                return rc;
-        }
-    }
-    *first = i;
-    return 0;
+    const opts_table_t t = {s_global_opts, G_N, OPTS_HELP | OPTS_STOP};
+    opts_args_t a;
+    char err[sizeof ctx->err];
+    int rc = opts_parse_args(&t, argc - 1, argv + 1, ctx, &a, err, sizeof err);
+    if (rc == 1)
+        s_help(ctx->fout);
+    else if (rc < 0)
+        rc = cli_usage(ctx, "%s", err);
+    else if (a.seen[G_OUTPUT])
+        rc = cli_parse_output(ctx, a.val[G_OUTPUT]);
+    *first = a.seen[G_VERSION] ? -1 : argc - a.nrest;
+    *have_sched = a.seen[G_SCHED] > 0;
+    opts_args_free(&a);
+    return rc;
 }
 
 static int s_run(cli_ctx_t *ctx, int argc, char **argv)

@@ -35,7 +35,7 @@
 #include "config.h"
 #include "gpu_inventory.h"
 #include "log.h"
-#include "sched_core.h"
+#include "sched_int.h"
 #include "store.h"
 #include "wire.h"
 
@@ -124,7 +124,7 @@ static void s_dispatch(dr_env_t *env, int from_agent)
 /* The rest of a loop pass: commit, flush replies; never autoscale. */
 static void s_pass(void)
 {
-    s_sched->next_autoscale = INT64_MAX;
+    sched_autoscale_at(s_sched, INT64_MAX);
     (void)sched_run_once(s_sched, 0, -1);
 }
 

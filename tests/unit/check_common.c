@@ -1,6 +1,5 @@
 /* check_common.c - unit tests of the common library: parsers, errors,
- * vm-size catalog, routing-id encoding, envelope decoding. */
-#include "catalog.h"
+ * routing-id encoding, envelope decoding. */
 #include "dr_err.h"
 #include "util.h"
 #include "wire.h"
@@ -78,69 +77,6 @@ START_TEST(test_errors)
 }
 END_TEST
 
-START_TEST(test_catalog_default)
-{
-    catalog_t *c = catalog_new_default();
-    const char *need[] = {"Standard_D2_v2",
-                          "Standard_D3_v2",
-                          "Standard_D4_v2",
-                          "Standard_D11_v2",
-                          "Standard_D12_v2",
-                          "Standard_F4s_v2",
-                          "Standard_NC6",
-                          "Standard_NC12",
-                          "Standard_NC24",
-                          "Standard_NC6s_v3",
-                          "Standard_NC24s_v3",
-                          "Standard_ND40rs_v2",
-                          "Standard_NC24ads_A100_v4",
-                          "Standard_ND96asr_v4",
-                          "Standard_ND96isr_H100_v5"};
-    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
-        ck_assert_msg(catalog_find(c, need[i]) != NULL, "missing %s", need[i]);
-    const vm_size_t *v = catalog_find(c, "standard_nc24S_V3");
-    ck_assert_ptr_nonnull(v);
-    ck_assert_str_eq(v->name, "Standard_NC24s_v3");
-    ck_assert_uint_eq(v->vcpus, 24);
-    ck_assert_uint_eq(v->gpus, 4);
-    ck_assert_str_eq(v->family, "standardNCSv3Family");
-    v = catalog_find(c, "Standard_D2_v2");
-    ck_assert_uint_eq(v->memory_mb, 7 * 1024);
-    ck_assert_ptr_null(catalog_find(c, "Standard_Nope"));
-    catalog_destroy(&c);
-    ck_assert_ptr_null(c);
-}
-END_TEST
-
-START_TEST(test_catalog_bad)
-{
-    catalog_t *c = NULL;
-    char err[128];
-    ck_assert_int_eq(catalog_parse("a,1,2,0,,0\n", &c, err, sizeof err),
-                     DR_EINVAL);
-    ck_assert_ptr_null(c);
-    ck_assert_str_eq(err, "line 1: expected 7 comma-separated fields");
-    ck_assert_int_eq(catalog_parse("# c\nx,0,2,0,,0,f\n", &c, err, sizeof err),
-                     DR_EINVAL);
-    ck_assert(strstr(err, "line 2: bad vcpus") != NULL);
-    ck_assert_int_eq(
-        catalog_parse("x,1,2,0,,0,f\nX,1,2,0,,0,f\n", &c, err, sizeof err),
-        DR_EINVAL);
-    ck_assert(strstr(err, "duplicate") != NULL);
-    ck_assert_int_eq(catalog_parse("x,1,-2,0,,0,f\n", &c, err, sizeof err),
-                     DR_EINVAL);
-    ck_assert_int_eq(catalog_parse("x,1,2,1,,0,f\n", &c, err, sizeof err),
-                     DR_EINVAL); /* a GPU size needs a model */
-    ck_assert_int_eq(catalog_parse("# only comments\n", &c, err, sizeof err),
-                     DR_EINVAL);
-    ck_assert_int_eq(catalog_load("/nonexistent/x.csv", &c, err, sizeof err),
-                     DR_EIO);
-    ck_assert_int_eq(catalog_parse("x,1,2,0,,0,f\n", &c, err, sizeof err), 0);
-    ck_assert_uint_eq(catalog_count(c), 1);
-    catalog_destroy(&c);
-}
-END_TEST
-
 START_TEST(test_rid_encoding)
 {
     char out[DR_MAX_ROUTING_ID + 1];
@@ -174,8 +110,6 @@ Suite *common_suite(void)
     tcase_add_test(tc, test_durations);
     tcase_add_test(tc, test_ints_and_names);
     tcase_add_test(tc, test_errors);
-    tcase_add_test(tc, test_catalog_default);
-    tcase_add_test(tc, test_catalog_bad);
     tcase_add_test(tc, test_rid_encoding);
     tcase_add_test(tc, test_body_names);
     suite_add_tcase(s, tc);

@@ -9,7 +9,7 @@
 #include "log.h"
 #include "placement.h"
 #include "queue.h"
-#include "sched_core.h"
+#include "sched_int.h"
 #include "store.h"
 #include "util.h"
 #include "wire.h"
@@ -302,7 +302,7 @@ START_TEST(test_placement_priority_backfill)
     ck_assert_str_eq(placement_wait_reason(fx.s, jb2, why, sizeof why),
                      "cluster max_nodes is 0");
     /* the big job finishing lets the high-priority one in */
-    sched_job_finish(fx.s, jb, JOB_SUCCEEDED, 1, 0, "");
+    job_finish(fx.s, jb, JOB_SUCCEEDED, 1, 0, "");
     sched_run_once(fx.s, 0, -1);
     ck_assert_int_eq(jb2->state, JOB_STARTING);
     ck_assert_uint_eq(n->cpus_used, 4);
@@ -316,9 +316,9 @@ START_TEST(test_placement_best_fit)
     fx_setup(&fx);
     fx_cluster(&fx, "c1", "Standard_D3_v2", 0, 0);
     cluster_t *c = sched_cluster_find(fx.s, "c1");
-    node_t *a = sched_node_add(fx.s, c, "n-a", NODE_READY);
-    node_t *b = sched_node_add(fx.s, c, "n-b", NODE_READY);
-    node_t *p = sched_node_add(fx.s, c, "n-p", NODE_PREPARING);
+    node_t *a = node_add(fx.s, c, "n-a", NODE_READY);
+    node_t *b = node_add(fx.s, c, "n-b", NODE_READY);
+    node_t *p = node_add(fx.s, c, "n-p", NODE_PREPARING);
     (void)p;
     a->cpus_used = 1; /* fuller: preferred */
     uint64_t id = fx_submit(&fx, "c1", 2, 0);
@@ -361,7 +361,7 @@ static uint64_t fx_submit_gpu(fx_t *fx, const char *cluster, uint32_t gpus,
 static node_t *fx_gpu_node(fx_t *fx, cluster_t *c, const char *name, uint32_t n,
                            uint64_t sick)
 {
-    node_t *nd = sched_node_add(fx->s, c, name, NODE_READY);
+    node_t *nd = node_add(fx->s, c, name, NODE_READY);
     nd->runtimes = RT_PROCESS;
     Drover__GpuInfo g[8], *gp[8];
     char uuids[8][32];
@@ -374,7 +374,7 @@ static node_t *fx_gpu_node(fx_t *fx, cluster_t *c, const char *name, uint32_t n,
         g[i].healthy = !(sick & (1u << i));
         gp[i] = &g[i];
     }
-    sched_node_set_gpus(fx->s, nd, gp, n);
+    node_set_gpus(fx->s, nd, gp, n);
     return nd;
 }
 
@@ -403,7 +403,7 @@ START_TEST(test_gpu_placement)
     ck_assert_str_eq(placement_wait_reason(fx.s, w, why, sizeof why),
                      "waiting for 2 free GPUs on one node");
     /* a freed GPU lets it start on exactly the free ones */
-    sched_job_finish(fx.s, a, JOB_SUCCEEDED, 1, 0, "");
+    job_finish(fx.s, a, JOB_SUCCEEDED, 1, 0, "");
     sched_run_once(fx.s, 0, -1);
     ck_assert_int_eq(w->state, JOB_STARTING);
     ck_assert_uint_eq(w->tasks[0].gpu_idx[0], 1);
@@ -420,7 +420,7 @@ START_TEST(test_gpu_placement)
         g[i].healthy = i != 0 && i != 2;
         gp[i] = &g[i];
     }
-    sched_node_set_gpus(fx.s, n, gp, 4);
+    node_set_gpus(fx.s, n, gp, 4);
     ck_assert_int_eq(b->state, JOB_QUEUED);
     ck_assert_str_eq(b->reason, "gpu 2 on node g-a became unhealthy");
     ck_assert_uint_eq(node_free_gpus(n), 0);
@@ -450,7 +450,7 @@ START_TEST(test_image_needs_docker)
     fx_setup(&fx);
     fx_cluster(&fx, "d", "Standard_D2_v2", 0, 0);
     cluster_t *c = sched_cluster_find(fx.s, "d");
-    node_t *p = sched_node_add(fx.s, c, "d-p", NODE_READY);
+    node_t *p = node_add(fx.s, c, "d-p", NODE_READY);
     p->runtimes = RT_PROCESS;
     job_t *j = sched_job_find(fx.s, fx_submit_gpu(&fx, "d", 0, "busybox"));
     ck_assert_int_eq(j->state, JOB_QUEUED);
@@ -458,9 +458,9 @@ START_TEST(test_image_needs_docker)
     ck_assert_str_eq(placement_wait_reason(fx.s, j, why, sizeof why),
                      "no ready node of cluster d has the docker runtime");
     ck_assert_int_eq(autoscaler_demand(c, 3), 0); /* no pointless scale-out */
-    node_t *dn = sched_node_add(fx.s, c, "d-d", NODE_READY);
+    node_t *dn = node_add(fx.s, c, "d-d", NODE_READY);
     dn->runtimes = RT_PROCESS | RT_DOCKER;
-    placement_capacity_grew(c);
+    cluster_capacity_grew(c);
     sched_run_once(fx.s, 0, -1);
     ck_assert_int_eq(j->state, JOB_STARTING);
     ck_assert_ptr_eq(job_head(j), dn);
@@ -525,14 +525,14 @@ START_TEST(test_quota_lock_preemption)
     for (int i = 0; i < 3; i++)
         ids[i] = fx_submit(&fx, "q", 6, 0);
     cluster_t *cl = sched_cluster_find(fx.s, "q");
-    fx.s->next_autoscale = 0;
+    sched_autoscale_at(fx.s, 0);
     sched_run_once(fx.s, 0, -1);
     ck_assert_uint_eq(cl->nnodes, 2);
     ck_assert_str_eq(cl->wait_reason,
                      "quota exceeded: standardNCSv3Family 12/12 cores");
     ck_assert_str_eq(cl->cfg.last_error,
                      "quota exceeded: standardNCSv3Family 12/12 cores");
-    ck_assert_int_eq(sched_cores_used(fx.s, "standardNCSv3Family", 0), 12);
+    ck_assert_int_eq(cluster_cores_used(fx.s, "standardNCSv3Family", 0), 12);
     char why[160];
     ck_assert_str_eq(placement_wait_reason(fx.s, sched_job_find(fx.s, ids[2]),
                                            why, sizeof why),
@@ -565,12 +565,12 @@ START_TEST(test_quota_lock_preemption)
     node_t *n = cl->nodes[0];
     n->state = NODE_READY;
     n->runtimes = RT_PROCESS;
-    placement_capacity_grew(cl);
+    cluster_capacity_grew(cl);
     sched_run_once(fx.s, 0, -1);
     job_t *j = sched_job_find(fx.s, ids[0]);
     ck_assert_ptr_eq(job_head(j), n);
     ck_assert_uint_eq(j->max_retries, 0);
-    sched_node_preempted(fx.s, n, "Preempt scheduled event");
+    node_preempted(fx.s, n, "Preempt scheduled event");
     ck_assert_int_eq(j->state, JOB_QUEUED);
     ck_assert_uint_eq(j->preemptions, 1);
     ck_assert_uint_eq(j->attempts, 1);
@@ -658,7 +658,7 @@ START_TEST(test_autoscaler_demand)
     ck_assert_int_eq(autoscaler_demand(c, 3), 3); /* 5 cpus -> 3 nodes */
     ck_assert_int_eq(autoscaler_demand(c, 2), 2); /* clamped by headroom */
     ck_assert_int_eq(autoscaler_demand(c, 0), 0);
-    node_t *p = sched_node_add(fx.s, c, "c1-x", NODE_PREPARING);
+    node_t *p = node_add(fx.s, c, "c1-x", NODE_PREPARING);
     (void)p;
     ck_assert_int_eq(autoscaler_demand(c, 2), 2); /* one is on its way */
     fx_teardown(&fx);
@@ -1476,31 +1476,45 @@ START_TEST(test_config)
 }
 END_TEST
 
+/* One case per area, so that a failure names what broke. */
+static TCase *s_case(Suite *s, const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
 Suite *sched_suite(void)
 {
     Suite *s = suite_create("scheduler");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 60);
+    TCase *tc = s_case(s, "store");
     tcase_add_test(tc, test_store_roundtrip);
     tcase_add_test(tc, test_store_bad_dir);
     tcase_add_test(tc, test_queue_order);
+    tc = s_case(s, "placement");
     tcase_add_test(tc, test_placement_priority_backfill);
     tcase_add_test(tc, test_placement_best_fit);
-    tcase_add_test(tc, test_autoscaler_demand);
     tcase_add_test(tc, test_gpu_placement);
     tcase_add_test(tc, test_image_needs_docker);
+    tc = s_case(s, "autoscaler");
+    tcase_add_test(tc, test_autoscaler_demand);
     tcase_add_test(tc, test_quota_lock_preemption);
+    tc = s_case(s, "identity");
     tcase_add_test(tc, test_identity_tokens);
+    tc = s_case(s, "api");
     tcase_add_test(tc, test_client_validation);
     tcase_add_test(tc, test_garbage_on_both_sockets);
     tcase_add_test(tc, test_agent_protocol_errors);
+    tc = s_case(s, "lifecycle");
     tcase_add_test(tc, test_job_lifecycle_and_restart);
+    tc = s_case(s, "config");
     tcase_add_test(tc, test_config);
+    tc = s_case(s, "gang");
     tcase_add_test(tc, test_mpi_gang);
     tcase_add_test(tc, test_gang_not_ready);
     tcase_add_test(tc, test_gang_gpus_restart);
     tcase_add_test(tc, test_gang_requeue_clears_failure);
-    suite_add_tcase(s, tc);
     return s;
 }
 

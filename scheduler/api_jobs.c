@@ -1,0 +1,393 @@
+/* api_jobs.c - the job requests: submit, show, list, cancel and logs.
+ * Thin handlers: decode, validate, one call into the model (job_mgr.c,
+ * job_data.c), reply.  Whether the caller may act on a job is the
+ * dispatch table's business (api_client.c).
+ */
+#include "api_client.h"
+#include "dr_err.h"
+#include "placement.h"
+#include "sched_int.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ARGS 1024
+#define MAX_ARG_BYTES (64 * 1024)
+#define MAX_ENV 1024
+#define MAX_LIST 10000
+#define DEFAULT_LIST 1000
+#define DEFAULT_LOG_CHUNK (64 * 1024)
+#define MAX_LOG_CHUNK (1024 * 1024)
+
+static int s_env_key_ok(const char *k)
+{
+    if (!k || !(isalpha((unsigned char)*k) || *k == '_'))
+        return 0;
+    for (; *k; k++)
+        if (!(isalnum((unsigned char)*k) || *k == '_'))
+            return 0;
+    return 1;
+}
+
+/* The command, its environment and the name. */
+static int s_command_valid(const Drover__Job *j, char *why, size_t n)
+{
+    if (j->n_argv == 0 || !j->argv[0] || !*j->argv[0]) {
+        snprintf(why, n, "a job needs a command");
+        return DR_EINVAL;
+    }
+    if (j->n_argv > MAX_ARGS) {
+        snprintf(why, n, "too many arguments (%zu > %d)", j->n_argv, MAX_ARGS);
+        return DR_EINVAL;
+    }
+    for (size_t i = 0; i < j->n_argv; i++) {
+        if (!j->argv[i] || strlen(j->argv[i]) > MAX_ARG_BYTES) {
+            snprintf(why, n, "argument %zu is missing or too long", i);
+            return DR_EINVAL;
+        }
+    }
+    if (j->n_env > MAX_ENV) {
+        snprintf(why, n, "too many environment variables");
+        return DR_EINVAL;
+    }
+    for (size_t i = 0; i < j->n_env; i++) {
+        if (!j->env[i] || !s_env_key_ok(j->env[i]->key) || !j->env[i]->value ||
+            strlen(j->env[i]->value) > MAX_ARG_BYTES) {
+            snprintf(why, n, "invalid environment variable '%s'",
+                     j->env[i] && j->env[i]->key ? j->env[i]->key : "");
+            return DR_EINVAL;
+        }
+    }
+    if (j->name && strlen(j->name) > 127) {
+        snprintf(why, n, "job name is longer than 127 characters");
+        return DR_EINVAL;
+    }
+    return 0;
+}
+
+int api_job_validate(const sched_t *s, const Drover__Job *j, char *why,
+                     size_t n)
+{
+    const cluster_t *c =
+        j->cluster ? sched_cluster_find((sched_t *)s, j->cluster) : NULL;
+    if (!c) {
+        snprintf(why, n, "unknown cluster '%s'", j->cluster ? j->cluster : "");
+        return DR_ENOENT;
+    }
+    int rc = s_command_valid(j, why, n);
+    if (rc < 0)
+        return rc;
+    uint32_t cpus = j->cpus ? j->cpus : 1;
+    uint64_t mem = j->memory_mb ? j->memory_mb : 512;
+    if (cpus > c->vm->vcpus) {
+        snprintf(why, n, "job asks for %u cpus but %s has %u", cpus,
+                 c->vm->name, c->vm->vcpus);
+        return DR_ENOFIT;
+    }
+    if (mem > c->vm->memory_mb) {
+        snprintf(why, n, "job asks for %llu MB but %s has %llu MB",
+                 (unsigned long long)mem, c->vm->name,
+                 (unsigned long long)c->vm->memory_mb);
+        return DR_ENOFIT;
+    }
+    if (j->nodes > DR_MAX_JOB_NODES) {
+        snprintf(why, n, "nodes %u above the limit of %d", j->nodes,
+                 DR_MAX_JOB_NODES);
+        return DR_EINVAL;
+    }
+    const char *dist = j->distribution ? j->distribution : "";
+    if (*dist && strcmp(dist, "mpi") != 0) {
+        snprintf(why, n, "distribution '%.32s' is not known (use mpi)", dist);
+        return DR_EINVAL;
+    }
+    if (*dist && j->nodes <= 1 && j->procs_per_node <= 1) {
+        snprintf(why, n,
+                 "distribution mpi needs --nodes or --procs-per-node "
+                 "above 1");
+        return DR_EINVAL;
+    }
+    if (j->gpus > c->vm->gpus) {
+        snprintf(why, n, "job asks for %u GPUs but %s has %u", j->gpus,
+                 c->vm->name, c->vm->gpus);
+        return DR_ENOFIT;
+    }
+    if (j->gpus > DR_MAX_GPUS) {
+        snprintf(why, n, "gpus %u out of range", j->gpus);
+        return DR_EINVAL;
+    }
+    if (j->image && (strlen(j->image) > 255 || strchr(j->image, ' '))) {
+        snprintf(why, n, "invalid image reference '%.64s'", j->image);
+        return DR_EINVAL;
+    }
+    if (j->priority < -1000 || j->priority > 1000) {
+        snprintf(why, n, "priority %d out of range [-1000, 1000]", j->priority);
+        return DR_EINVAL;
+    }
+    if (j->max_retries > 100) {
+        snprintf(why, n, "max retries %u above the limit of 100",
+                 j->max_retries);
+        return DR_EINVAL;
+    }
+    if (j->procs_per_node > 1024) {
+        snprintf(why, n, "procs per node %u out of range", j->procs_per_node);
+        return DR_EINVAL;
+    }
+    return 0;
+}
+
+void api_job_submit(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__Job *m = env->job_submit->job;
+    char why[256];
+    if (!m) {
+        API_ERR(DR_EINVAL, "job_submit: job missing");
+        return;
+    }
+    int rc = api_job_validate(s, m, why, sizeof why);
+    if (rc < 0) {
+        API_ERR(rc, "%s", why);
+        return;
+    }
+    uint64_t id = 0;
+    if (job_submit(s, m, s->req.user, &id) < 0) {
+        API_ERR(DR_EDB, "cannot store the job");
+        return;
+    }
+    dr_env_t out;
+    Drover__JobSubmitReply r = DROVER__JOB_SUBMIT_REPLY__INIT;
+    r.id = id;
+    wire_env_body(&out, env->request_id,
+                  DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY, &r);
+    sched_reply_client(s, rid, &out);
+}
+
+/* What a Job message borrows besides the row and the unpacked spec. */
+typedef struct {
+    char *names[DR_MAX_JOB_NODES];
+    char namebuf[sizeof((store_job_t *)0)->node_names];
+    char reason[256];
+    char gpubuf[sizeof((store_job_t *)0)->gpu_indices];
+    char *uuids[DR_MAX_GPUS];
+    uint32_t idx[DR_MAX_GPUS];
+} job_scratch_t;
+
+/* Fills a Job message from a row; *spec_out (free with
+ * drover__job__free_unpacked) owns the argv/env strings. */
+static void s_job_msg(const sched_t *s, const store_job_t *row, Drover__Job *m,
+                      Drover__Job **spec_out, job_scratch_t *x)
+{
+    char **names = x->names;
+    char *reason_buf = x->reason;
+    size_t reason_cap = sizeof x->reason;
+    drover__job__init(m);
+    Drover__Job *spec = drover__job__unpack(NULL, row->spec_len, row->spec);
+    *spec_out = spec;
+    m->id = row->id;
+    m->name = (char *)row->name;
+    m->cluster = (char *)row->cluster;
+    if (spec) {
+        m->n_argv = spec->n_argv;
+        m->argv = spec->argv;
+        m->n_env = spec->n_env;
+        m->env = spec->env;
+        m->image = spec->image;
+        m->distribution = spec->distribution;
+    }
+    m->cpus = row->cpus;
+    m->memory_mb = row->memory_mb;
+    m->nodes = row->nodes;
+    m->procs_per_node = row->procs_per_node;
+    m->gpus = row->gpus;
+    m->priority = row->priority;
+    m->max_retries = row->max_retries;
+    m->time_limit_s = row->time_limit_s;
+    m->state = (char *)row->state;
+    m->exit_code = row->has_exit_code ? row->exit_code : 0;
+    m->attempts = row->attempts;
+    m->preemptions = row->preemptions;
+    /* "head,worker,..." in rank order */
+    snprintf(x->namebuf, sizeof x->namebuf, "%s", row->node_names);
+    char *nsave = NULL;
+    for (char *t = strtok_r(x->namebuf, ",", &nsave);
+         t && m->n_node_names < DR_MAX_JOB_NODES;
+         t = strtok_r(NULL, ",", &nsave))
+        names[m->n_node_names++] = t;
+    m->node_names = names;
+    if (m->n_node_names > 1)
+        m->head_node = names[0];
+    snprintf(reason_buf, reason_cap, "%s", row->reason);
+    if (!reason_buf[0] && strcmp(row->state, "queued") == 0) {
+        const job_t *j = sched_job_find((sched_t *)s, row->id);
+        if (j)
+            (void)placement_wait_reason(s, j, reason_buf, reason_cap);
+    }
+    /* "0=GPU-a,1=GPU-b" -> indices and uuids */
+    snprintf(x->gpubuf, sizeof x->gpubuf, "%s", row->gpu_indices);
+    char *save = NULL;
+    for (char *t = strtok_r(x->gpubuf, ",;", &save);
+         t && m->n_gpu_uuids < DR_MAX_GPUS; t = strtok_r(NULL, ",;", &save)) {
+        char *eq = strchr(t, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        x->idx[m->n_gpu_indices++] = (uint32_t)strtoul(t, NULL, 10);
+        x->uuids[m->n_gpu_uuids++] = eq + 1;
+    }
+    m->gpu_indices = x->idx;
+    m->gpu_uuids = x->uuids;
+    m->reason = reason_buf;
+    m->submitted_at_ms = row->submitted_at_ms;
+    m->started_at_ms = row->started_at_ms;
+    m->ended_at_ms = row->ended_at_ms;
+    m->owner = (char *)row->owner;
+}
+
+void api_job_show(sched_t *s, const char *rid, dr_env_t *env)
+{
+    uint64_t id = env->job_show->id;
+    store_job_t row;
+    int rc = id ? job_lookup(s, id, &row) : DR_ENOENT;
+    if (rc < 0) {
+        API_ERR(rc == DR_ENOENT ? DR_ENOENT : rc, "unknown job %llu",
+                (unsigned long long)id);
+        return;
+    }
+    Drover__Job m;
+    Drover__Job *spec = NULL;
+    job_scratch_t *x = dr_calloc(1, sizeof *x);
+    s_job_msg(s, &row, &m, &spec, x);
+    dr_env_t out;
+    wire_env_body(&out, env->request_id, DROVER__ENVELOPE__BODY_JOB_INFO, &m);
+    sched_reply_client(s, rid, &out);
+    if (spec)
+        drover__job__free_unpacked(spec, NULL);
+    free(x);
+    job_row_clear(&row);
+}
+
+typedef struct {
+    Drover__Job **msgs;
+    Drover__Job **specs;
+    store_job_t *rows;
+    job_scratch_t *scratch;
+    size_t n, cap;
+} list_acc_t;
+
+static int s_list_cb(void *arg, const store_job_t *row)
+{
+    list_acc_t *a = arg;
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 64;
+        a->msgs = dr_realloc(a->msgs, a->cap * sizeof *a->msgs);
+        a->specs = dr_realloc(a->specs, a->cap * sizeof *a->specs);
+        a->rows = dr_realloc(a->rows, a->cap * sizeof *a->rows);
+        a->scratch = dr_realloc(a->scratch, a->cap * sizeof *a->scratch);
+    }
+    size_t i = a->n++;
+    a->rows[i] = *row;
+    a->rows[i].spec = dr_malloc(row->spec_len);
+    memcpy(a->rows[i].spec, row->spec, row->spec_len);
+    a->msgs[i] = dr_malloc(sizeof(Drover__Job));
+    return 0;
+}
+
+static void s_list_free(list_acc_t *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->specs[i])
+            drover__job__free_unpacked(a->specs[i], NULL);
+        job_row_clear(&a->rows[i]);
+        free(a->msgs[i]);
+    }
+    free(a->msgs);
+    free(a->specs);
+    free(a->rows);
+    free(a->scratch);
+}
+
+void api_job_list(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__JobListReq *q = env->job_list;
+    /* a deleted cluster's jobs can still be listed from the store */
+    if (q->cluster && *q->cluster && !sched_cluster_find(s, q->cluster) &&
+        strlen(q->cluster) > 63) {
+        API_ERR(DR_EINVAL, "invalid cluster name");
+        return;
+    }
+    job_state_t st;
+    if (q->state && *q->state && job_state_parse(q->state, &st) < 0) {
+        API_ERR(DR_EINVAL,
+                "unknown job state '%s' (queued, starting, running, "
+                "succeeded, failed, canceled)",
+                q->state);
+        return;
+    }
+    uint32_t limit = q->limit ? q->limit : DEFAULT_LIST;
+    if (limit > MAX_LIST)
+        limit = MAX_LIST;
+    list_acc_t a = {0};
+    int more = 0;
+    int rc = job_list(s, q->cluster ? q->cluster : "", q->state ? q->state : "",
+                      q->after_id, limit, s_list_cb, &a, &more);
+    if (rc < 0) {
+        API_ERR(rc, "cannot list jobs");
+    } else {
+        for (size_t i = 0; i < a.n; i++)
+            s_job_msg(s, &a.rows[i], a.msgs[i], &a.specs[i], &a.scratch[i]);
+        dr_env_t out;
+        Drover__JobList list = DROVER__JOB_LIST__INIT;
+        list.n_jobs = a.n;
+        list.jobs = a.msgs;
+        list.more = more;
+        wire_env_body(&out, env->request_id,
+                      DROVER__ENVELOPE__BODY_JOB_LIST_REPLY, &list);
+        sched_reply_client(s, rid, &out);
+    }
+    s_list_free(&a);
+}
+
+void api_job_cancel(sched_t *s, const char *rid, dr_env_t *env)
+{
+    char msg[128];
+    int rc = job_cancel(s, env->job_cancel->id, msg, sizeof msg);
+    if (rc < 0) {
+        API_ERR(rc, "%s", msg);
+        return;
+    }
+    api_reply_ok(s, rid, env->request_id, msg);
+}
+
+void api_job_logs(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__JobLogsReq *q = env->job_logs;
+    store_job_t row;
+    int rc = q->id ? job_lookup(s, q->id, &row) : DR_ENOENT;
+    if (rc < 0) {
+        API_ERR(DR_ENOENT, "unknown job %llu", (unsigned long long)q->id);
+        return;
+    }
+    uint32_t max = q->max_bytes ? q->max_bytes : DEFAULT_LOG_CHUNK;
+    if (max > MAX_LOG_CHUNK)
+        max = MAX_LOG_CHUNK;
+    job_state_t st = JOB_QUEUED;
+    (void)job_state_parse(row.state, &st);
+    uint8_t *buf = dr_malloc(max);
+    size_t got = 0;
+    uint64_t size = 0;
+    job_log_read(s, q->id, q->offset, buf, max, &got, &size);
+    dr_env_t out;
+    Drover__JobLogs r = DROVER__JOB_LOGS__INIT;
+    r.data.data = buf;
+    r.data.len = got;
+    r.next_offset = q->offset + (uint64_t)got;
+    r.eof = job_state_terminal(st) && r.next_offset >= size;
+    r.state = row.state;
+    wire_env_body(&out, env->request_id, DROVER__ENVELOPE__BODY_JOB_LOGS_REPLY,
+                  &r);
+    sched_reply_client(s, rid, &out);
+    free(buf);
+    job_row_clear(&row);
+}

@@ -1,0 +1,161 @@
+/* model.c - the model as a whole: what it is made of (state directory,
+ * vm-size catalog, store, the local provider, keys and the managed
+ * identities' signer), its recovery from the store after a restart, and
+ * its release.
+ *
+ * Recovery reads quotas, clusters, nodes and the active jobs back (nodes
+ * wait to re-register as "unknown"), then requeues the jobs whose nodes
+ * are gone, in one transaction.  Nothing here touches a socket.
+ */
+#include "auth.h"
+#include "dr_err.h"
+#include "identity.h"
+#include "log.h"
+#include "sched_int.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void s_load_quota(void *arg, const char *family, int64_t dedicated,
+                         int64_t lowpriority)
+{
+    cluster_quota_load(arg, family, dedicated, lowpriority);
+}
+
+static void s_load_cluster(void *arg, const store_cluster_t *cfg)
+{
+    sched_t *self = arg;
+    cluster_t *c = NULL;
+    if (cluster_add(self, cfg, &c) < 0) {
+        log_error("cluster %s: vm size %s is not in the catalog; skipped",
+                  cfg->name, cfg->vm_size);
+        return;
+    }
+    c->target_nodes = cfg->min_nodes;
+}
+
+static void s_load_node(void *arg, const store_node_t *row)
+{
+    sched_t *self = arg;
+    cluster_t *c = sched_cluster_find(self, row->cluster);
+    if (!c) {
+        (void)store_node_delete(self->store, row->name);
+        return;
+    }
+    node_state_t st = NODE_UNKNOWN;
+    if (strcmp(row->state, "preparing") == 0)
+        st = NODE_PREPARING;
+    else if (strcmp(row->state, "leaving") == 0)
+        st = NODE_LEAVING;
+    node_t *n = node_add(self, c, row->name, st);
+    n->cpus = row->cpus;
+    n->memory_mb = row->memory_mb;
+    n->pid = row->pid;
+    n->created_at_ms = row->created_at_ms;
+    snprintf(n->vm_size, sizeof n->vm_size, "%s", row->vm_size);
+    /* keep counting the node sequence from the names we already used */
+    size_t cl = strlen(c->cfg.name);
+    if (strncmp(row->name, c->cfg.name, cl) == 0 && row->name[cl] == '-') {
+        unsigned long long k = strtoull(row->name + cl + 1, NULL, 10);
+        if (k > c->node_seq)
+            c->node_seq = k;
+    }
+}
+
+static int s_load_job(void *arg, const store_job_t *row)
+{
+    return job_load_row(arg, row);
+}
+
+static int s_load(sched_t *self)
+{
+    if (store_quota_each(self->store, s_load_quota, self) < 0 ||
+        store_cluster_each(self->store, s_load_cluster, self) < 0 ||
+        store_node_each(self->store, s_load_node, self) < 0)
+        return DR_EDB;
+    if (store_begin(self->store) < 0 ||
+        store_job_each_in_states(self->store, "queued,starting,running",
+                                 s_load_job, self) < 0)
+        return DR_EDB;
+    job_requeue_orphans(self);
+    if (store_commit(self->store) < 0)
+        return DR_EDB;
+    log_info("state loaded from %s: %zu active jobs, %zu nodes",
+             self->opts.state_dir, dict_size(self->jobs),
+             dict_size(self->nodes));
+    return 0;
+}
+
+static int s_dirs(const sched_opts_t *opts)
+{
+    char *logs = dr_asprintf("%s/logs", opts->state_dir);
+    char *nodes = dr_asprintf("%s/nodes", opts->state_dir);
+    int ok = dr_mkdirs(logs, 0750) == 0 && dr_mkdirs(nodes, 0750) == 0;
+    if (!ok)
+        log_warn_errno("cannot create state dir %s", opts->state_dir);
+    free(logs);
+    free(nodes);
+    return ok ? 0 : DR_EIO;
+}
+
+int model_open(sched_t *self, const sched_opts_t *opts)
+{
+    self->opts = *opts;
+    if (s_dirs(opts) < 0)
+        return DR_EIO;
+    if (opts->vm_catalog[0]) {
+        char err[256];
+        if (catalog_load(opts->vm_catalog, &self->catalog, err, sizeof err) <
+            0) {
+            log_error("vm catalog: %s", err);
+            return DR_EINVAL;
+        }
+    } else {
+        self->catalog = catalog_new_default();
+    }
+    self->jobs = dict_new_u64();
+    self->nodes = dict_new_str();
+    self->local = provider_local_new(
+        opts->agent_bin, opts->agent_connect, opts->state_dir,
+        opts->heartbeat_interval_ms, opts->scheduled_events_url);
+    self->local->report = cluster_provider_report;
+    self->local->report_arg = self;
+    self->store = store_new(opts->state_dir);
+    if (!self->store)
+        return DR_EDB;
+    char *keys_dir = dr_asprintf("%s/keys", opts->state_dir);
+    self->auth = auth_new(self->store, opts->insecure ? NULL : keys_dir);
+    self->identity = identity_new(keys_dir, opts->identity_ttl_ms / 1000);
+    free(keys_dir);
+    if (!self->auth || !self->identity)
+        return DR_EIO;
+    if (opts->insecure)
+        log_warn("INSECURE: --insecure turns CURVE off: anyone who reaches the "
+                 "endpoints can run jobs and act as any node; use it only "
+                 "on loopback for debugging");
+    return s_load(self);
+}
+
+void model_close(sched_t *self)
+{
+    cluster_free_all(self);
+    if (self->jobs) {
+        size_t it = 0;
+        job_t *j;
+        while ((j = dict_next(self->jobs, &it)))
+            job_free(j);
+        dict_destroy(&self->jobs);
+    }
+    dict_destroy(&self->nodes);
+    auth_destroy(&self->auth);
+    identity_destroy(&self->identity);
+    outbox_free(&self->agent_out);
+    outbox_free(&self->client_out);
+    store_destroy(&self->store);
+    provider_destroy(&self->local);
+    free(self->quotas);
+    free(self->fresh);
+    catalog_destroy(&self->catalog);
+}

@@ -1,0 +1,37 @@
+/* outbox.h - messages waiting for the end of the loop pass.
+ *
+ * The model and the RPC handlers never touch a socket: they queue packed
+ * envelopes here, and the loop sends them only after the pass's
+ * transaction committed (so nothing leaves that a crash could take back).
+ * An outbox owns copies of everything pushed into it.
+ */
+#ifndef DR_OUTBOX_H
+#define DR_OUTBOX_H
+
+#include "wire.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct {
+    char *rid; /* the peer's routing id */
+    uint8_t *data;
+    size_t len;
+} outmsg_t;
+
+typedef struct {
+    outmsg_t *msgs;
+    size_t n, cap;
+} outbox_t;
+
+/* Packs env for the peer rid. */
+void outbox_push(outbox_t *ob, const char *rid, const dr_env_t *env);
+/* An Error envelope with a formatted message. */
+void outbox_verror(outbox_t *ob, const char *rid, uint64_t req, int code,
+                   const char *fmt, va_list ap);
+/* Frees what is queued; the outbox is empty and reusable after. */
+void outbox_clear(outbox_t *ob);
+/* Frees everything. */
+void outbox_free(outbox_t *ob);
+
+#endif

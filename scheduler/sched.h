@@ -1,0 +1,49 @@
+/* sched.h - the scheduler daemon as main.c and the tests see it: its
+ * options, and one opaque sched_t that is created, run and destroyed.
+ *
+ * What is inside (the model, the policies, the loop, the RPC tables) is
+ * private to scheduler/ and declared in sched_int.h.
+ */
+#ifndef DR_SCHED_H
+#define DR_SCHED_H
+
+#include <signal.h>
+#include <stdint.h>
+
+typedef struct sched sched_t;
+
+/* Options of the daemon (config.c fills them in). */
+typedef struct {
+    char state_dir[1024];
+    char client_endpoint[256];
+    char agent_endpoint[256];
+    char agent_connect[256]; /* what local agents connect to */
+    char agent_bin[1024];
+    char vm_catalog[1024];
+    char config_file[1024];
+    char scheduled_events_url[512];
+    int heartbeat_interval_ms;
+    int heartbeat_timeout_ms;
+    int autoscale_interval_ms;
+    int start_timeout_ms;
+    int resume_timeout_ms;
+    int grace_ms;
+    int log_level;
+    int insecure; /* no CURVE: loopback debugging only */
+    int identity_ttl_ms;
+} sched_opts_t;
+
+/* Loads the state from opts->state_dir (recovering after a crash) and
+ * binds both endpoints; NULL (logged) on failure. */
+sched_t *sched_new(const sched_opts_t *opts);
+void sched_destroy(sched_t **self_p);
+/* Runs the loop until *stop becomes non-zero; wake_fd (or -1) is polled
+ * so that a signal handler can interrupt the wait. */
+int sched_run(sched_t *self, volatile sig_atomic_t *stop, int wake_fd);
+/* One pass of the loop with the given poll timeout (tests drive this). */
+int sched_run_once(sched_t *self, int timeout_ms, int wake_fd);
+/* When the next autoscaler tick runs (mono ms; 0: in the next pass,
+ * INT64_MAX: never).  For tests and the fuzzer. */
+void sched_autoscale_at(sched_t *self, int64_t mono_ms);
+
+#endif

@@ -1,0 +1,488 @@
+/* sched_int.h - the scheduler daemon's private header (OpenBSD ntpd
+ * style): the types its files share and the functions each file offers
+ * the others.  Nothing outside scheduler/ (but the white-box unit tests
+ * and the fuzzer) includes it.
+ *
+ * Layers, bottom up; a file calls only into the layers below it, never
+ * up, so that there is no circle between files:
+ *   services  store.c, dict.c, queue.c, catalog.c, auth.c, identity.c,
+ *             provider*.c, outbox.c (the outboxes the loop flushes);
+ *   model     index.c (lookups) <- node_mgr.c (nodes as resources) <-
+ *             job_data.c (rows, logs, recovery of jobs) <- job_mgr.c (the
+ *             job state machine) <- node_life.c (what agents report about
+ *             nodes) <- cluster_mgr.c (clusters, quotas, keys, provider
+ *             reports) <- model.c (open, load, close);
+ *   policies  placement.c, autoscaler.c: they read the model and call it;
+ *   RPC       api_reply.c <- api_clusters.c, api_jobs.c, api_nodes.c,
+ *             api_admin.c (one file per resource) <- api_client.c and
+ *             api_agent.c (the tables): decode, validate, one model call,
+ *             reply;
+ *   loop      sched_loop.c: sockets, timers, the pass, the flush.
+ *
+ * Invariants of the model:
+ *  - a job is in exactly one place: its cluster's queue (queued) or bound
+ *    to a node (starting, running); finished jobs are not in memory;
+ *  - a node's cpus_used / memory_used are the sum of its jobs' requests;
+ *  - every change of a job, node or cluster is written through to the
+ *    store by the model function that makes it, in the pass's
+ *    transaction;
+ *  - nothing leaves through a socket before the store committed the state
+ *    it reports: the model only queues messages in the outboxes, which the
+ *    loop flushes after the commit.
+ */
+#ifndef DR_SCHED_INT_H
+#define DR_SCHED_INT_H
+
+#include "catalog.h"
+#include "dict.h"
+#include "gpu_inventory.h"
+#include "outbox.h"
+#include "provider.h"
+#include "queue.h"
+#include "sched.h"
+#include "store.h"
+#include "wire.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cluster cluster_t;
+typedef struct node node_t;
+
+typedef enum {
+    JOB_QUEUED,
+    JOB_STARTING,
+    JOB_RUNNING,
+    JOB_SUCCEEDED,
+    JOB_FAILED,
+    JOB_CANCELED,
+} job_state_t;
+
+#define DR_MAX_GPUS GPU_INVENTORY_MAX
+/* Nodes of one multi-node (gang) job. */
+#define DR_MAX_JOB_NODES 32
+#define DR_MAX_PREEMPTIONS 20
+/* How long mpirun has to notice a failed worker and report it itself
+ * (its diagnostics are worth keeping) before the job is ended anyway. */
+#define DR_MPI_FAIL_GRACE_MS 10000
+
+/* Runtimes a node's agent offers (Register.runtimes). */
+enum { RT_PROCESS = 1, RT_DOCKER = 2 };
+
+/* A node's GPUs as its agent last reported them, and who holds each. */
+typedef struct {
+    gpu_list_t list;
+    job_t *holder[DR_MAX_GPUS]; /* of list.gpus[i], or NULL */
+} node_gpus_t;
+
+typedef enum {
+    NODE_PREPARING, /* asked of the provider, not registered yet */
+    NODE_READY,     /* registered; idle or running by its task count */
+    NODE_LEAVING,   /* draining for scale-in / delete: takes no work */
+    NODE_UNKNOWN,   /* loaded after a restart, waiting to re-register */
+} node_state_t;
+
+/* One node's share of a bound job: a single-node job has one, a gang one
+ * per node in rank order (rank 0, the head, first). */
+typedef struct {
+    node_t *node;
+    uint32_t gpu_idx[DR_MAX_GPUS]; /* GPU indices held on that node */
+    uint32_t n_gpu_idx;
+    uint64_t out_off[2]; /* output bytes stored per stream this attempt */
+    int running;         /* its agent reported RUNNING */
+    int started;         /* its TaskStart was sent this attempt */
+    int ended;           /* it exited 0 (a worker whose part is done) */
+} job_task_t;
+
+struct job {
+    uint64_t id;
+    char *name;
+    cluster_t *cluster;
+    job_state_t state;
+    int priority;
+    uint32_t cpus;
+    uint64_t memory_mb;
+    uint32_t nodes;
+    uint32_t procs_per_node;
+    uint32_t gpus;
+    uint32_t max_retries;
+    uint32_t time_limit_s;
+    uint32_t attempts;
+    int exit_code;
+    int has_exit_code;
+    char *reason;
+    char *owner;
+    int64_t submitted_at_ms;
+    int64_t started_at_ms;
+    int64_t ended_at_ms;
+    uint8_t *spec; /* packed Drover__Job: argv, env, image */
+    size_t spec_len;
+    job_task_t *tasks; /* while starting / running: one per node, owned */
+    uint32_t ntasks;   /* 0 while queued, else nodes */
+    int mpi;           /* distribution mpi: the head runs mpirun */
+    char *fail_reason; /* a worker failed: the job fails when mpirun ends */
+    int64_t fail_at;   /* ... or at this mono ms, whichever comes first */
+    int cancel_requested;
+    int64_t start_deadline; /* mono ms: give up waiting for RUNNING */
+    uint64_t tail_off[2];   /* preempted: offsets of the attempt's tail */
+    int has_image;          /* runs in a container: needs RT_DOCKER */
+    char *gpu_assign; /* "index=uuid,...;..." per node this attempt, or NULL */
+    uint32_t preemptions; /* requeues caused by preemption: not failures */
+    /* queue links (queue.c) */
+    job_t *q_prev, *q_next;
+    void *q_level;
+};
+
+struct node {
+    char name[64];
+    cluster_t *cluster;
+    node_state_t state;
+    uint32_t cpus;
+    uint64_t memory_mb;
+    uint32_t cpus_used;
+    uint64_t memory_used_mb;
+    job_t **jobs; /* bound jobs (borrowed; owned by sched->jobs) */
+    size_t njobs, jobs_cap;
+    int64_t last_seen;    /* mono ms */
+    int64_t idle_since;   /* mono ms, when njobs became 0 */
+    int64_t requested_at; /* mono ms, when the provider was asked */
+    int64_t created_at_ms;
+    int pid;
+    uint32_t load_milli;
+    uint64_t reported_mem_used_mb;
+    char vm_size[64];
+    unsigned runtimes;  /* RT_* bits */
+    int preempted;      /* leaving because it was preempted */
+    uint64_t resv_job;  /* held for a waiting gang job (placement.c) */
+    int64_t resv_until; /* wall ms it is expected free; INT64_MAX: unknown */
+    node_gpus_t *gpus;  /* NULL for nodes that never reported a GPU */
+};
+
+struct cluster {
+    store_cluster_t cfg;
+    const vm_size_t *vm;
+    provider_cluster_t pinfo; /* what its provider is told (borrows cfg) */
+    node_t **nodes;
+    size_t nnodes, nodes_cap;
+    queue_t *queue;
+    provider_t *provider;
+    int dirty; /* capacity grew: the next pass starts from the head */
+    /* shapes (cpus, memory) that found no node since capacity last grew */
+    struct {
+        uint32_t cpus;
+        uint64_t memory_mb;
+        uint32_t gpus;
+        int has_image;
+    } blocked[8];
+    int nblocked;
+    int resv_done; /* this pass held nodes for a waiting gang */
+    int target_nodes;
+    int64_t last_scale_out;  /* mono ms */
+    char wait_reason[160];   /* why pending work gets no nodes, or "" */
+    int create_failures;     /* in a row, since a node last registered */
+    int64_t scale_out_after; /* mono ms: backoff after a failed create */
+    uint64_t node_seq;
+    cluster_t *next;
+};
+
+/* Who sent the message being dispatched (set by the loop). */
+typedef struct {
+    char user[64]; /* principal name ("" when --insecure for clients) */
+    int admin;
+} req_ctx_t;
+
+typedef struct {
+    char family[64];
+    int64_t dedicated;   /* cores; -1 = no limit */
+    int64_t lowpriority; /* cores; -1 = no limit */
+} quota_t;
+
+/* What the loop alone touches (sockets, timers): sched_loop.c. */
+typedef struct sched_io sched_io_t;
+
+struct sched {
+    sched_opts_t opts;
+    store_t *store;
+    catalog_t *catalog;
+    cluster_t *clusters;
+    dict_t *jobs;      /* id -> job_t* (owned) */
+    dict_t *nodes;     /* name -> node_t* (owned) */
+    provider_t *local; /* the local provider, shared by its clusters */
+    quota_t *quotas;
+    size_t nquotas;
+    struct auth *auth;
+    struct identity *identity; /* managed identities' token signer */
+    /* the message being dispatched: who sent it (set by the loop) */
+    req_ctx_t req;
+    /* replies and agent commands, flushed by the loop after the commit */
+    outbox_t agent_out;
+    outbox_t client_out;
+    /* jobs submitted this pass, for placement to try alone (ids) */
+    uint64_t *fresh;
+    size_t nfresh, fresh_cap;
+    int autoscale_now; /* the model asks for an autoscaler tick soon */
+    sched_io_t *io;
+};
+
+/* ---- index.c: lookups (the model's indexes) --------------------------- */
+
+cluster_t *sched_cluster_find(sched_t *self, const char *name);
+node_t *sched_node_find(sched_t *self, const char *name);
+job_t *sched_job_find(sched_t *self, uint64_t id);
+/* The task of a bound job on node n, or NULL; rank 0's node, or NULL. */
+job_task_t *job_task_on(job_t *j, const node_t *n);
+node_t *job_head(const job_t *j);
+/* Marks that a cluster's capacity grew: its next placement pass starts
+ * over from the head of the queue. */
+void cluster_capacity_grew(cluster_t *c);
+
+/* ---- outboxes: what the model and the handlers send ------------------- */
+
+/* Queue an envelope to a client or an agent; sent after the commit. */
+void sched_reply_client(sched_t *self, const char *rid, const dr_env_t *env);
+void sched_send_agent(sched_t *self, const char *node, const dr_env_t *env);
+void sched_client_error(sched_t *self, const char *rid, uint64_t req, int code,
+                        const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void sched_agent_error(sched_t *self, const char *rid, uint64_t req, int code,
+                       const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* ---- node_mgr.c: nodes as resources ----------------------------------- */
+
+const char *node_state_name(const node_t *n);
+/* No task and not held for a waiting gang: scale-in may take it. */
+int node_is_idle(const node_t *n);
+uint32_t node_gpu_count(const node_t *n);
+/* Healthy GPUs of n, and those of them that no job holds. */
+uint32_t node_healthy_gpus(const node_t *n);
+uint32_t node_free_gpus(const node_t *n);
+/* A node in memory only (the caller writes its row). */
+node_t *node_add(sched_t *self, cluster_t *c, const char *name,
+                 node_state_t state);
+/* Writes n's row in the given state ("ready", "preparing", ...). */
+void node_save(sched_t *self, const node_t *n, const char *state);
+/* Binds job j to n (its share of cpus and memory) and back. */
+void node_bind(node_t *n, job_t *j);
+void node_unbind(node_t *n, job_t *j);
+/* Gives each task of j the lowest-indexed free healthy GPUs of its node
+ * (placement checked there are enough); records j->gpu_assign. */
+void node_gpus_assign(job_t *j);
+/* Replaces n's GPU list with a report, keeping holders by index; writes
+ * to lost[] (at most DR_MAX_GPUS) the jobs whose GPU vanished or turned
+ * unhealthy, with the reason, and returns how many. */
+size_t node_gpus_update(node_t *n, Drover__GpuInfo **gpus, size_t ngpus,
+                        job_t **lost, char (*why)[160]);
+/* Forgets a node that holds no job: memory, row, key. */
+void node_forget(sched_t *self, node_t *n, const char *reason);
+/* A node asked of the provider: in memory, with its row and an event. */
+node_t *node_create(sched_t *self, cluster_t *c, const char *name, int pid,
+                    int64_t now);
+/* Drains an idle node: it takes no new work, its agent is told to exit
+ * and the provider asked to release it.  DR_EPROVIDER (err set) when the
+ * provider refused; the node is leaving either way. */
+int node_release(sched_t *self, node_t *n, const char *why, char *err,
+                 size_t errlen);
+
+/* ---- job_data.c: a job's rows, output and recovery -------------------- */
+
+const char *job_state_name(job_state_t s);
+int job_state_parse(const char *s, job_state_t *out);
+int job_state_terminal(job_state_t s);
+/* A job's row as the store sees it (shallow: strings borrowed from j). */
+void job_row(const job_t *j, store_job_t *row);
+/* Persists a job's mutable columns. */
+int job_save(sched_t *self, job_t *j);
+/* One tasks row per node of a "a,b,c" list. */
+void job_task_rows(sched_t *self, const job_t *j, const char *nodes,
+                   const char *state, int exit_code, const char *reason);
+void job_free(job_t *j);
+/* The job as clients see it: from memory when active, else the store
+ * (row->spec owned; store_job_clear it).  0 or DR_ENOENT / DR_EDB. */
+int job_lookup(sched_t *self, uint64_t id, store_job_t *row);
+/* Frees what job_lookup or job_list gave (the row's spec). */
+void job_row_clear(store_job_t *row);
+/* Who owns job id (memory or store): 0, or DR_ENOENT. */
+int job_owner(sched_t *self, uint64_t id, char *owner, size_t cap);
+/* Jobs as the store lists them (see store_job_list). */
+int job_list(sched_t *self, const char *cluster, const char *state,
+             uint64_t after_id, uint32_t limit, store_job_cb cb, void *arg,
+             int *more);
+/* Appends to / reads a job's output log (<state_dir>/logs/ID.log). */
+void job_log_line(sched_t *self, uint64_t id, const char *line);
+void job_output(sched_t *self, node_t *n, const Drover__TaskOutput *o);
+/* Reads at most max bytes at offset: *got, and the log's size. */
+void job_log_read(sched_t *self, uint64_t id, uint64_t offset, uint8_t *buf,
+                  uint32_t max, size_t *got, uint64_t *size);
+/* Recovery: one active job's row back in memory (queued, or bound again
+ * to its nodes; marked for requeue when they are gone). */
+int job_load_row(sched_t *self, const store_job_t *row);
+
+/* ---- job_mgr.c: the job state machine --------------------------------- */
+
+/* A validated submission: the job is stored, queued and tried by the
+ * next placement step; *id_out gets its id.  DR_EDB when not stored. */
+int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
+               uint64_t *id_out);
+/* Binds a queued job to its nodes (rank order) and sends TaskStart. */
+int job_start(sched_t *self, job_t *j, node_t *const *nodes, uint32_t count);
+/* Sends the TaskStarts a bound job's tasks still need (not sent this
+ * attempt; clear `started` to send one again): all at once, but an MPI
+ * head only when every other node's task is running (the readiness
+ * barrier). */
+void job_send_starts(sched_t *self, job_t *j);
+/* Asks the agents of a job's nodes to stop its tasks (all but those
+ * that already ended). */
+void job_cancel_tasks(sched_t *self, job_t *j, const char *reason);
+/* Ends a job (terminal state): unbinds, persists, frees it. */
+void job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
+                int exit_code, const char *reason);
+/* Requeues a starting/running job after a node failure: attempt+1, or
+ * fails it when max_retries is spent. */
+void job_requeue(sched_t *self, job_t *j, const char *why);
+/* The same after a preemption: counted apart from failures, with its own
+ * cap (DR_MAX_PREEMPTIONS). */
+void job_requeue_preempted(sched_t *self, job_t *j, const char *why);
+/* A user cancels: a queued job ends now, a bound one is asked to stop.
+ * 0 with what happened in msg, DR_ENOENT, or DR_ESTATE (ended). */
+int job_cancel(sched_t *self, uint64_t id, char *msg, size_t cap);
+/* An agent reports on job j's task on node n (the current attempt). */
+void job_task_report(sched_t *self, node_t *n, job_t *j, job_task_t *t,
+                     const Drover__TaskReport *r);
+/* Deadlines of the jobs bound to n: an MPI worker's failure past its
+ * grace, a start past start_timeout.  1 when a job ended or moved. */
+int job_check_deadlines(sched_t *self, node_t *n, int64_t now);
+/* After loading: requeues the jobs whose nodes are gone. */
+void job_requeue_orphans(sched_t *self);
+/* Forgets a queued job without ending it (its cluster goes). */
+void job_forget(sched_t *self, job_t *j);
+
+/* ---- node_life.c: what the agents say about their nodes --------------- */
+
+/* Requeues the node's jobs, then forgets it (row, key, event). */
+void node_remove(sched_t *self, node_t *n, const char *why);
+/* A node is being preempted: its jobs are requeued, it is released. */
+void node_preempted(sched_t *self, node_t *n, const char *why);
+/* Applies a GPU report; jobs holding a GPU that vanished or turned
+ * unhealthy are requeued. */
+void node_set_gpus(sched_t *self, node_t *n, Drover__GpuInfo **gpus,
+                   size_t ngpus);
+/* A registered node by its agent's routing id (last_seen refreshed), or
+ * NULL with an error reply queued. */
+node_t *node_registered(sched_t *self, const char *rid, uint64_t req);
+typedef struct {
+    int leaving;      /* told to shut down: nothing else was done */
+    uint64_t *cancel; /* job ids the agent runs and must stop (owned) */
+    size_t ncancel;
+} node_reg_result_t;
+/* A validated Register from the agent of node rid: the node is (again)
+ * ready and what it runs is reconciled with what the model believes.
+ * 0, or DR_ENOENT / DR_EEXIST with why. */
+int node_register(sched_t *self, const char *rid, const Drover__Register *r,
+                  node_reg_result_t *out, char *why, size_t cap);
+/* A heartbeat's figures and GPUs. */
+void node_heartbeat(sched_t *self, node_t *n, const Drover__Heartbeat *hb);
+/* Lost nodes (no heartbeat past the timeout) and job deadlines. */
+void node_check_all(sched_t *self, int64_t now);
+/* The TaskUpdateAck of a report (req 0 when it came in a Register). */
+void node_ack_report(sched_t *self, const char *rid, uint64_t req,
+                     const Drover__TaskReport *r);
+/* The TaskCancel for a task that is not the node's (a stray attempt). */
+void node_cancel_stray(sched_t *self, const node_t *n, uint64_t job_id,
+                       uint32_t attempt, const char *why);
+
+/* ---- cluster_mgr.c: clusters, quotas, providers ----------------------- */
+
+int cluster_add(sched_t *self, const store_cluster_t *cfg, cluster_t **out);
+/* A validated ClusterCreate: stored, added; *out the new cluster. */
+int cluster_create(sched_t *self, const Drover__Cluster *m, cluster_t **out,
+                   char *why, size_t cap);
+/* min / max / idle (set_mask bits 1, 2, 4), already validated. */
+int cluster_update(sched_t *self, cluster_t *c, int min, int max, int idle,
+                   char *why, size_t cap);
+/* Deletes an idle, unlocked cluster and its nodes.  0 or DR_ESTATE /
+ * DR_EDB with why. */
+int cluster_delete(sched_t *self, cluster_t *c, char *why, size_t cap);
+int cluster_lock(sched_t *self, cluster_t *c, int locked);
+/* "[system]" / "system" -> "system"; a user-assigned id kept as it is;
+ * DR_EINVAL for anything else.  out may be NULL (just validate). */
+int cluster_identity_norm(const char *in, char *out, size_t cap);
+int cluster_identity_assign(sched_t *self, cluster_t *c, const char *value,
+                            const char *by);
+/* Frees a cluster in memory (nodes and queued jobs too); rows stay. */
+void cluster_remove(sched_t *self, cluster_t *c);
+/* Frees every cluster in memory only: rows stay for the next start. */
+void cluster_free_all(sched_t *self);
+/* Recovery: a quota row back in memory. */
+void cluster_quota_load(sched_t *self, const char *family, int64_t dedicated,
+                        int64_t lowpriority);
+/* Records (or clears, with NULL) the cluster's last resize error. */
+void cluster_set_error(sched_t *self, cluster_t *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A create failed: the next scale-out of c waits, doubling from 2 s up
+ * to 5 min, so a broken provider is not called on every tick. */
+void cluster_create_failed(cluster_t *c, int64_t now_mono);
+/* Quota of a VM family (-1 = none) and the cores its nodes use now. */
+int64_t cluster_quota_limit(const sched_t *self, const char *family,
+                            int lowpriority);
+int64_t cluster_cores_used(const sched_t *self, const char *family,
+                           int lowpriority);
+/* The catalog's spelling of a family, NULL when it has none such. */
+const char *cluster_family_name(const sched_t *self, const char *family);
+int cluster_quota_set(sched_t *self, const char *family, int64_t cores,
+                      int lowpriority);
+/* A principal asked for something it may not do: the event log keeps it. */
+void cluster_refused(sched_t *self, const char *node, uint64_t job_id,
+                     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The provider of a new cluster's config (the local one is shared). */
+provider_t *cluster_provider_new(sched_t *self, const store_cluster_t *c);
+/* What a provider reports of finished work. */
+provider_report_fn cluster_provider_report;
+
+/* Keys: adds a principal's public key / revokes one (a node whose key
+ * is revoked is lost at once).  0 or the auth's code. */
+int cluster_key_add(sched_t *self, const char *name, int agent, int admin,
+                    const char *public_key, const char *by);
+int cluster_key_revoke(sched_t *self, const char *name, const char *by);
+/* The event log, newest first (see store_event_list). */
+int cluster_events(sched_t *self, const char *cluster, uint32_t limit,
+                   store_event_cb cb, void *arg);
+/* A preemption drill: the agent is sent a PreemptNotice. */
+void node_preempt_drill(sched_t *self, node_t *n);
+
+/* ---- model.c: the model as a whole ------------------------------------ */
+
+/* Everything but the sockets: directories, catalog, store, providers,
+ * keys; then the state as the store has it.  0 or a negative code. */
+int model_open(sched_t *self, const sched_opts_t *opts);
+void model_close(sched_t *self);
+
+/* ---- RPC: the client handlers (api_*.c, table in api_client.c) ------- */
+
+typedef void api_fn(sched_t *s, const char *rid, dr_env_t *env);
+/* The error reply to the request being handled (s, rid, env in scope). */
+#define API_ERR(...) sched_client_error(s, rid, env->request_id, __VA_ARGS__)
+/* api_reply.c: replies several files send.  A Cluster message borrows
+ * from c; errs holds the one error string it may point to. */
+void api_cluster_msg(const cluster_t *c, Drover__Cluster *m, char **errs);
+void api_reply_ok(sched_t *s, const char *rid, uint64_t req, const char *msg);
+/* The cluster / node a request names, or NULL with "unknown ..." replied. */
+cluster_t *api_cluster_arg(sched_t *s, const char *rid, uint64_t req,
+                           const char *name);
+node_t *api_node_arg(sched_t *s, const char *rid, uint64_t req,
+                     const char *name);
+void api_reply_cluster(sched_t *s, const char *rid, uint64_t req,
+                       const cluster_t *c);
+/* api_clusters.c */
+api_fn api_cluster_create, api_cluster_update, api_cluster_show,
+    api_cluster_list, api_cluster_delete, api_cluster_lock, api_cluster_events;
+/* api_jobs.c */
+api_fn api_job_submit, api_job_show, api_job_list, api_job_cancel, api_job_logs;
+/* api_nodes.c */
+api_fn api_node_list, api_node_show, api_node_preempt;
+/* api_admin.c: keys, quotas, managed identities */
+api_fn api_quota_set, api_quota_list, api_key_add, api_key_revoke, api_key_list,
+    api_identity_assign, api_identity_verify;
+
+#endif

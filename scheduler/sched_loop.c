@@ -1,0 +1,465 @@
+/* sched_loop.c - the scheduler's single-threaded loop: the two ROUTER
+ * sockets, the ZAP handler's socket, the wake pipe, the timers and the
+ * order of a pass.
+ *
+ It runs on the shared reactor (common/evloop.h): the ZAP socket, the
+ * agent and client ROUTERs and the wake pipe are registered with it, in
+ * that priority order, and three timers (heartbeat checks, autoscaler,
+ * checkpoint) only mark their work due, so that the work runs in the
+ * pass's fixed order.  The phases of a pass, in order (libuv style):
+ *   1. poll   - dr_loop_once: at most until the next timer;
+ *   2. begin  - the first handler (or phase 4) opens the transaction;
+ *   3. drain  - bounded, non-blocking reads from both sockets, each message
+ *               checked (who sent it) and dispatched through its RPC table;
+ *   4. timers - children reaped, providers' transfers, lost nodes and job
+ *               deadlines when due;
+ *   5. place  - new submissions tried alone, then placement passes for the
+ *               clusters whose capacity grew;
+ *      autoscale - when due, after placement (it sizes what is left);
+ *   6. commit - one fsync'd commit for everything the pass changed;
+ *   7. flush  - only now do replies and agent commands leave; then the
+ *               WAL checkpoint when due.
+ * It owns the sockets and the timers; the model it drives never sees
+ * either.  Nothing here blocks except the poll and the commit.
+ */
+#include "api_agent.h"
+#include "api_client.h"
+#include "auth.h"
+#include "autoscaler.h"
+#include "dr_err.h"
+#include "evloop.h"
+#include "log.h"
+#include "placement.h"
+#include "sched_int.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define DRAIN_BUDGET 2000
+
+struct sched_io {
+    void *zctx;
+    void *agent_sock;
+    void *client_sock;
+    dr_loop_t *loop;
+    dr_loop_id_t wake_id; /* the wake pipe's registration, 0 = none */
+    int wake_fd;
+    dr_loop_id_t autoscale_timer;
+    int poll_cap_ms; /* providers with transfers in flight: -1 = none */
+    int rc;          /* a handler's failure to begin the transaction */
+    int hb_due, autoscale_due, checkpoint_due;
+    uint64_t passes;
+};
+
+typedef void (*dispatch_fn)(sched_t *s, const char *rid, dr_env_t *env);
+
+static void s_register(sched_t *self);
+
+static void *s_router(void *ctx, const char *endpoint, int sndhwm,
+                      const dr_keypair_t *keys, const char *domain)
+{
+    void *sock = zmq_socket(ctx, ZMQ_ROUTER);
+    if (!sock)
+        return NULL;
+    if (keys && keys_apply_server(sock, keys, domain) < 0) {
+        log_error("cannot make %s a CURVE server: %s", endpoint,
+                  zmq_strerror(errno));
+        zmq_close(sock);
+        return NULL;
+    }
+    int one = 1, zero = 0;
+    int64_t maxmsg = DR_MAX_MSG_BYTES;
+    int hwm = sndhwm;
+    if (zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) < 0 ||
+        zmq_setsockopt(sock, ZMQ_ROUTER_HANDOVER, &one, sizeof one) < 0 ||
+        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0 ||
+        zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) < 0 ||
+        zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0 ||
+        zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
+        zmq_bind(sock, endpoint) < 0) {
+        log_error("cannot bind %s: %s", endpoint, zmq_strerror(errno));
+        zmq_close(sock);
+        return NULL;
+    }
+    return sock;
+}
+
+static int s_sockets(sched_t *self)
+{
+    sched_io_t *io = self->io;
+    io->zctx = zmq_ctx_new();
+    if (!io->zctx)
+        return DR_EIO;
+    int maxs = 65536;
+    (void)zmq_ctx_set(io->zctx, ZMQ_MAX_SOCKETS, maxs);
+    const dr_keypair_t *keys = NULL;
+    if (!self->opts.insecure) {
+        if (auth_zap_bind(self->auth, io->zctx) < 0)
+            return DR_EIO;
+        keys = auth_server_keys(self->auth);
+    }
+    io->agent_sock = s_router(io->zctx, self->opts.agent_endpoint, 100000, keys,
+                              AUTH_DOMAIN_AGENTS);
+    io->client_sock = s_router(io->zctx, self->opts.client_endpoint, 100000,
+                               keys, AUTH_DOMAIN_CLIENTS);
+    if (!io->agent_sock || !io->client_sock)
+        return DR_EIO;
+    s_register(self);
+    log_info("listening: agents on %s, clients on %s",
+             self->opts.agent_endpoint, self->opts.client_endpoint);
+    return 0;
+}
+
+sched_t *sched_new(const sched_opts_t *opts)
+{
+    sched_t *self = dr_calloc(1, sizeof *self);
+    self->io = dr_calloc(1, sizeof *self->io);
+    self->io->poll_cap_ms = -1;
+    self->io->wake_fd = -1;
+    self->io->loop = dr_loop_new();
+    if (model_open(self, opts) < 0 || s_sockets(self) < 0) {
+        sched_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void sched_destroy(sched_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sched_t *self = *self_p;
+    sched_io_t *io = self->io;
+    if (io && io->agent_sock)
+        zmq_close(io->agent_sock);
+    if (io && io->client_sock)
+        zmq_close(io->client_sock);
+    /* the ZAP socket is the auth's: it closes before the context ends */
+    model_close(self);
+    if (io && io->zctx)
+        zmq_ctx_term(io->zctx);
+    if (io)
+        dr_loop_destroy(&io->loop);
+    free(io);
+    free(self);
+    *self_p = NULL;
+}
+
+void sched_autoscale_at(sched_t *self, int64_t mono_ms)
+{
+    self->autoscale_now = 0;
+    self->io->autoscale_due = 0;
+    dr_loop_timer_set(self->io->loop, self->io->autoscale_timer, mono_ms);
+}
+
+/* ---- the pass ------------------------------------------------------------ */
+
+static void s_flush(void *sock, outbox_t *ob, const char *what)
+{
+    for (size_t i = 0; i < ob->n; i++) {
+        outmsg_t *m = &ob->msgs[i];
+        unsigned char rid[DR_MAX_ROUTING_ID];
+        size_t ridlen = wire_rid_decode(m->rid, rid);
+        if (zmq_send(sock, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(sock, m->data, m->len, ZMQ_DONTWAIT) < 0)
+            log_debug("%s %s: message dropped: %s", what, m->rid,
+                      zmq_strerror(errno));
+    }
+    outbox_clear(ob);
+}
+
+static void s_error(sched_t *self, int is_agent, const char *rid, uint64_t req,
+                    int code, const char *msg)
+{
+    if (is_agent)
+        sched_agent_error(self, rid, req, code, "%s", msg);
+    else
+        sched_client_error(self, rid, req, code, "%s", msg);
+}
+
+/* Who sent this message: the ZAP verdict was per connection, so the key
+ * is checked again here (a revoked key stops at its next message), and an
+ * agent may only speak for the node its key names.  Sets self->req. */
+static int s_authorize(sched_t *self, int is_agent, const char *rid,
+                       const char *user, const dr_env_t *env)
+{
+    if (self->opts.insecure) {
+        self->req.admin = 1;
+        snprintf(self->req.user, sizeof self->req.user, "%.63s",
+                 is_agent ? rid : "");
+        return 0;
+    }
+    const principal_t *p = auth_peer(self->auth, user);
+    const char *why = NULL;
+    char buf[200];
+    if (!p) {
+        why = "key revoked or unknown";
+    } else if (is_agent &&
+               (p->kind != PRINCIPAL_AGENT || strcmp(p->name, rid) != 0)) {
+        snprintf(buf, sizeof buf, "the key of %s may not speak for node %s",
+                 p->name, rid);
+        why = buf;
+    }
+    if (why) {
+        log_warn("%s %s: refused: %s", is_agent ? "agent" : "client", rid, why);
+        cluster_refused(self, is_agent ? rid : "", 0, "%s %s: %s",
+                        is_agent ? "agent" : "client", p ? p->name : rid, why);
+        s_error(self, is_agent, rid, env->request_id, DR_EPERM, why);
+        return DR_EPERM;
+    }
+    snprintf(self->req.user, sizeof self->req.user, "%s", p->name);
+    self->req.admin = p->admin;
+    return 0;
+}
+
+static void s_drain(sched_t *self, void *sock, int is_agent, dispatch_fn fn)
+{
+    const char *side = is_agent ? "agent" : "client";
+    for (int i = 0; i < DRAIN_BUDGET; i++) {
+        char rid[DR_MAX_ROUTING_ID + 1] = "";
+        char user[128] = "";
+        dr_env_t *env = NULL;
+        int rc = wire_recv_ex(sock, rid, ZMQ_DONTWAIT, &env, user, sizeof user);
+        if (rc == DR_EAGAIN)
+            break;
+        if (rc == DR_EIO) {
+            log_warn("%s socket: receive failed: %s", side,
+                     zmq_strerror(errno));
+            wire_free(&env);
+            break;
+        }
+        if (rc < 0) {
+            log_warn("%s %s: bad message: %s", side, rid[0] ? rid : "?",
+                     dr_strerror(rc));
+            if (rid[0])
+                s_error(self, is_agent, rid, env ? env->request_id : 0, rc,
+                        dr_strerror(rc));
+            wire_free(&env);
+            continue;
+        }
+        if (s_authorize(self, is_agent, rid, user, env) == 0)
+            fn(self, rid, env);
+        self->req = (req_ctx_t){0};
+        wire_free(&env);
+    }
+}
+
+/* One reaper for every child of the scheduler (agents of the local
+ * provider, programs of exec providers): each provider claims its own. */
+static void s_reap_children(sched_t *self)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        int claimed = 0;
+        for (cluster_t *c = self->clusters; c && !claimed; c = c->next)
+            if (c->provider != self->local && c->provider->ops->child_exited)
+                claimed =
+                    c->provider->ops->child_exited(c->provider, pid, status);
+        if (!claimed && self->local->ops->child_exited)
+            (void)self->local->ops->child_exited(self->local, pid, status);
+    }
+}
+
+/* Progress of the providers' transfers; the most the next poll may wait. */
+static int s_poll_providers(sched_t *self)
+{
+    int wait_cap = -1;
+    for (cluster_t *c = self->clusters; c; c = c->next) {
+        if (c->provider != self->local && c->provider->ops->poll) {
+            int w = c->provider->ops->poll(c->provider);
+            if (w >= 0 && (wait_cap < 0 || w < wait_cap))
+                wait_cap = w;
+        }
+    }
+    return wait_cap;
+}
+
+/* Phase 4: what is due. */
+static void s_timers(sched_t *self, int64_t now)
+{
+    sched_io_t *io = self->io;
+    s_reap_children(self);
+    io->poll_cap_ms = s_poll_providers(self);
+    if (io->hb_due) {
+        io->hb_due = 0;
+        node_check_all(self, now);
+    }
+}
+
+/* Phase 5: placement, a policy over the model.  A new submission is tried
+ * alone when its cluster's capacity did not grow (else the pass sees it). */
+static void s_place(sched_t *self)
+{
+    for (size_t i = 0; i < self->nfresh; i++) {
+        job_t *j = sched_job_find(self, self->fresh[i]);
+        if (j && j->state == JOB_QUEUED && !j->cluster->dirty)
+            (void)placement_try(self, j->cluster, j);
+    }
+    self->nfresh = 0;
+    for (cluster_t *c = self->clusters; c; c = c->next)
+        placement_pass(self, c);
+}
+
+static void s_autoscale(sched_t *self, int64_t now)
+{
+    sched_io_t *io = self->io;
+    if (!io->autoscale_due && !self->autoscale_now)
+        return;
+    io->autoscale_due = self->autoscale_now = 0;
+    for (cluster_t *c = self->clusters; c; c = c->next)
+        autoscaler_tick(self, c, now);
+    /* the next tick comes an interval after this one */
+    dr_loop_timer_set(io->loop, io->autoscale_timer,
+                      now + self->opts.autoscale_interval_ms);
+}
+
+/* ---- what the reactor calls ---------------------------------------------- */
+
+/* The transaction of the pass opens with its first handler. */
+static int s_begin(sched_t *self)
+{
+    if (store_begin(self->store) < 0) {
+        self->io->rc = DR_EDB;
+        return DR_EDB;
+    }
+    return 0;
+}
+
+static void s_on_zap(dr_loop_t *loop, void *arg, short revents)
+{
+    (void)loop;
+    (void)revents;
+    sched_t *self = arg;
+    if (s_begin(self) == 0)
+        auth_zap_handle(self->auth);
+}
+
+static void s_on_agent(dr_loop_t *loop, void *arg, short revents)
+{
+    (void)loop;
+    (void)revents;
+    sched_t *self = arg;
+    if (s_begin(self) == 0)
+        s_drain(self, self->io->agent_sock, 1, api_agent_dispatch);
+}
+
+static void s_on_client(dr_loop_t *loop, void *arg, short revents)
+{
+    (void)loop;
+    (void)revents;
+    sched_t *self = arg;
+    if (s_begin(self) == 0)
+        s_drain(self, self->io->client_sock, 0, api_client_dispatch);
+}
+
+static void s_on_wake(dr_loop_t *loop, void *arg, short revents)
+{
+    (void)loop;
+    (void)revents;
+    char buf[64];
+    while (read(*(int *)arg, buf, sizeof buf) > 0)
+        ;
+}
+
+static void s_hb_due(dr_loop_t *loop, void *arg)
+{
+    (void)loop;
+    ((sched_io_t *)arg)->hb_due = 1;
+}
+
+static void s_autoscale_due(dr_loop_t *loop, void *arg)
+{
+    (void)loop;
+    ((sched_io_t *)arg)->autoscale_due = 1;
+}
+
+static void s_checkpoint_due(dr_loop_t *loop, void *arg)
+{
+    (void)loop;
+    ((sched_io_t *)arg)->checkpoint_due = 1;
+}
+
+/* The sockets in the order the pass drains them, and the timers (all due
+ * in the first pass). */
+static void s_register(sched_t *self)
+{
+    sched_io_t *io = self->io;
+    void *zap = self->opts.insecure ? NULL : auth_zap_socket(self->auth);
+    if (zap)
+        (void)dr_loop_add_socket(io->loop, zap, DR_LOOP_PRIO_FIRST, s_on_zap,
+                                 self);
+    (void)dr_loop_add_socket(io->loop, io->agent_sock, DR_LOOP_PRIO_DEFAULT,
+                             s_on_agent, self);
+    (void)dr_loop_add_socket(io->loop, io->client_sock, DR_LOOP_PRIO_DEFAULT,
+                             s_on_client, self);
+    (void)dr_loop_add_timer(io->loop, 0, 1000, s_hb_due, io);
+    io->autoscale_timer = dr_loop_add_timer(
+        io->loop, 0, self->opts.autoscale_interval_ms, s_autoscale_due, io);
+    (void)dr_loop_add_timer(io->loop, 0, 5000, s_checkpoint_due, io);
+}
+
+/* The wake pipe a caller passes (or -1): registered while it is the same. */
+static void s_wake_fd(sched_io_t *io, int wake_fd)
+{
+    if (wake_fd == io->wake_fd)
+        return;
+    dr_loop_remove(io->loop, io->wake_id);
+    io->wake_id = 0;
+    io->wake_fd = wake_fd;
+    if (wake_fd >= 0)
+        io->wake_id =
+            dr_loop_add_fd(io->loop, wake_fd, ZMQ_POLLIN, DR_LOOP_PRIO_LAST,
+                           s_on_wake, &io->wake_fd);
+}
+
+int sched_run_once(sched_t *self, int timeout_ms, int wake_fd)
+{
+    sched_io_t *io = self->io;
+    s_wake_fd(io, wake_fd);
+    io->rc = 0;
+    if (dr_loop_once(io->loop, timeout_ms) < 0)
+        return DR_EIO;
+    if (io->rc < 0 || s_begin(self) < 0)
+        return DR_EDB;
+    int64_t now = dr_mono_ms();
+    s_timers(self, now);
+    s_place(self);
+    s_autoscale(self, now);
+    if (store_commit(self->store) < 0) {
+        /* memory is ahead of the disk now: never acknowledge it */
+        log_fatal("store: commit failed; exiting so that a restart "
+                  "recovers from the last committed state");
+    }
+    s_flush(io->agent_sock, &self->agent_out, "agent");
+    s_flush(io->client_sock, &self->client_out, "client");
+    if (io->checkpoint_due) {
+        io->checkpoint_due = 0;
+        store_checkpoint(self->store);
+    }
+    io->passes++;
+    return 0;
+}
+
+int sched_run(sched_t *self, volatile sig_atomic_t *stop, int wake_fd)
+{
+    sched_io_t *io = self->io;
+    while (!*stop) {
+        /* the reactor waits until its next timer; a provider with
+         * transfers in flight may want to be polled sooner */
+        int timeout = 1000;
+        if (io->poll_cap_ms >= 0 && timeout > io->poll_cap_ms)
+            timeout = io->poll_cap_ms;
+        int rc = sched_run_once(self, timeout, wake_fd);
+        if (rc < 0)
+            return rc;
+    }
+    log_info("scheduler stopping");
+    return 0;
+}
