@@ -3,8 +3,9 @@
  * An agent_t owns the ZeroMQ context, one DEALER socket per node (one node
  * normally, N hollow nodes with --simulate N), and every node's task table.
  * It runs in the caller's thread: agent_step() is one pass of the loop
- * (timers, then zmq_poll over the sockets, the task pipes and the signal
- * fd, then dispatch), so that tests can drive it.  It never installs
+ * (one zmq_poll over the sockets, the task pipes, dockerd's connections
+ * and the signal fd, then dispatch, then the timers), so that tests can
+ * drive it.  It never installs
  * signal handlers and never exits the process.
  */
 #ifndef DR_AGENT_H

@@ -134,13 +134,8 @@ static int s_keys(agent_cfg_t *cfg, char *err, size_t errlen)
     if (!cfg->scheduler_key)
         return s_fail(cfg, err, errlen,
                       "--key needs --scheduler-key (FILE or Z85)");
-    dr_keypair_t srv;
-    if (keys_valid_z85(cfg->scheduler_key))
-        snprintf(cfg->server_z85, sizeof cfg->server_z85, "%s",
-                 cfg->scheduler_key);
-    else if (keys_load(cfg->scheduler_key, &srv, why, sizeof why) == 0)
-        snprintf(cfg->server_z85, sizeof cfg->server_z85, "%s", srv.public_z85);
-    else
+    if (keys_public_arg(cfg->scheduler_key, cfg->server_z85, why, sizeof why) <
+        0)
         return s_fail(cfg, err, errlen, "--scheduler-key: %s", why);
     if (cfg->insecure)
         return s_fail(cfg, err, errlen,

@@ -178,6 +178,27 @@ static int s_ok(s_nvml_ret_t r, int *lost)
     return r == S_NVML_SUCCESS;
 }
 
+/* A GPU that no query can name still needs a stable name on the wire:
+ * what it was called the last time, else a placeholder; and only
+ * characters that are safe to print. */
+static void s_fix_names(gpu_info_t *g, const gpu_info_t *p, unsigned int i)
+{
+    if (!g->uuid[0] && p)
+        snprintf(g->uuid, sizeof g->uuid, "%s", p->uuid);
+    else if (!g->uuid[0])
+        snprintf(g->uuid, sizeof g->uuid, "GPU-unknown-%u", i);
+    for (char *c = g->uuid; *c; c++)
+        if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                    "0123456789-_:.",
+                    *c))
+            *c = '_';
+    if (!g->name[0])
+        snprintf(g->name, sizeof g->name, "%s", p ? p->name : "unknown");
+    for (char *c = g->name; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+}
+
 static void s_nvml_query(gpu_t *self, unsigned int i, const gpu_list_t *prev,
                          gpu_info_t *g)
 {
@@ -230,22 +251,7 @@ static void s_nvml_query(gpu_t *self, unsigned int i, const gpu_list_t *prev,
                          S_NVML_VOLATILE_ECC, &ecc);
         s_ok(ecc_rc, &lost);
     }
-    /* A GPU that no query can name still needs a stable name on the wire:
-     * what it was called the last time, else a placeholder. */
-    if (!g->uuid[0] && p)
-        snprintf(g->uuid, sizeof g->uuid, "%s", p->uuid);
-    else if (!g->uuid[0])
-        snprintf(g->uuid, sizeof g->uuid, "GPU-unknown-%u", i);
-    for (char *c = g->uuid; *c; c++)
-        if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                    "0123456789-_:.",
-                    *c))
-            *c = '_';
-    if (!g->name[0])
-        snprintf(g->name, sizeof g->name, "%s", p ? p->name : "unknown");
-    for (char *c = g->name; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            *c = '?';
+    s_fix_names(g, p, i);
     g->healthy = 1;
     if (lost) {
         g->healthy = 0;

@@ -1,15 +1,17 @@
 /* runtime_docker.h - the `docker` runtime: tasks as containers, through the
  * Docker Engine API on its unix socket.
  *
- * A runtime_docker_t is the agent's one client of one dockerd: a libcurl
- * multi handle, the sockets and timer it wants polled, and whether the
- * daemon answers.  A runtime_docker_ctr_t is one container's life, driven
- * as a state machine by the answers that arrive: image present? (else
+ * A runtime_docker_t is the agent's one client of one dockerd: its
+ * requests (an http_async_t, which the caller's loop drives), and whether
+ * the daemon answers (runtime_docker.c).  A runtime_docker_ctr_t is one
+ * container's life, driven as a state machine by the answers that
+ * arrive: image present? (else
  * pull), create, start, then wait and a followed logs stream side by side,
- * inspect (exit code, OOM kill) and remove.  Nothing here ever blocks the
- * caller: every call only queues a request, and the caller's loop polls the
- * fds that runtime_docker_fd() names and calls runtime_docker_on_fd() /
- * runtime_docker_on_timer(); the owner of a container polls its phase.
+ * inspect (exit code, OOM kill) and remove (runtime_docker_ctr.c).  The
+ * bodies and answers of the Engine API are runtime_docker_json.c.
+ * Nothing here ever blocks the caller: every call only queues a request,
+ * the caller's loop drives runtime_docker_http(), and the owner of a
+ * container polls its phase.
  * Only runtime_docker_destroy() waits, a bounded time, for the removals
  * still in flight.  Nothing here knows ZeroMQ, jobs or the scheduler; no
  * callback calls back into the agent except the list callback.
@@ -21,6 +23,9 @@
  */
 #ifndef DR_RUNTIME_DOCKER_H
 #define DR_RUNTIME_DOCKER_H
+
+#include "http_async.h"
+#include "task_runtime.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -61,20 +66,9 @@ int runtime_docker_available(const runtime_docker_t *self);
 /* Why the daemon is not available ("" when it is). */
 const char *runtime_docker_error(const runtime_docker_t *self);
 
-/* Loop integration.  The sockets libcurl wants watched: for i < nfds,
- * runtime_docker_fd() returns the fd and sets *want_read / *want_write. */
-size_t runtime_docker_nfds(const runtime_docker_t *self);
-int runtime_docker_fd(const runtime_docker_t *self, size_t i, int *want_read,
-                      int *want_write);
-
-/* Tells libcurl an fd is ready; then completes what finished. */
-void runtime_docker_on_fd(runtime_docker_t *self, int fd, int readable,
-                          int writable);
-
-/* Monotonic ms at which runtime_docker_on_timer() is due; INT64_MAX when
- * nothing is. */
-int64_t runtime_docker_timer(const runtime_docker_t *self);
-void runtime_docker_on_timer(runtime_docker_t *self);
+/* Its requests, for the loop to drive (http_async_source): every
+ * callback of this runtime runs from there. */
+http_async_t *runtime_docker_http(runtime_docker_t *self);
 
 /* One container that drover manages on this node. */
 typedef struct {
@@ -104,19 +98,10 @@ void runtime_docker_remove(runtime_docker_t *self, const char *id);
  * -----------------------------------------------------------
  */
 
-typedef struct {
-    const char *image;
-    char *const *argv;    /* NULL-terminated: the container's Cmd */
-    char *const *envp;    /* NULL-terminated "K=V" */
-    const char *task_dir; /* host dir, created, bind-mounted at /scratch */
-    uint32_t cpus;        /* 0 = no limit */
-    uint64_t memory_mb;   /* 0 = no limit */
-    const uint32_t *gpu_indices;
-    size_t n_gpu;
-    uint64_t job_id;
-    uint32_t attempt;
-    const char *node;
-} runtime_docker_spec_t;
+/* A container's spec is a task's (task_runtime.h): argv is its Cmd, envp
+ * its Env as given (host_env is not looked at here), task_dir the host
+ * dir bind-mounted at /scratch; cpus and memory_mb 0 = no limit. */
+typedef task_rt_spec_t runtime_docker_spec_t;
 
 typedef enum {
     RUNTIME_DOCKER_PREPARING = 0, /* image, create, start */

@@ -143,6 +143,66 @@ static int s_open_out(const char *dir, const char *name, int *fd)
     return *fd < 0 ? DR_EIO : 0;
 }
 
+/* The task dir and the files its output is appended to. */
+static int s_open_files(runtime_process_t *self, const char *dir, char *reason,
+                        size_t reason_len)
+{
+    if (dr_mkdirs(dir, 0755) < 0) {
+        snprintf(reason, reason_len, "create task dir '%s': %s", dir,
+                 strerror(errno));
+        return DR_EIO;
+    }
+    if (s_open_out(dir, "stdout", &self->file_fd[0]) < 0 ||
+        s_open_out(dir, "stderr", &self->file_fd[1]) < 0) {
+        snprintf(reason, reason_len, "open output files in '%s': %s", dir,
+                 strerror(errno));
+        return DR_EIO;
+    }
+    return 0;
+}
+
+/* The child's report through the close-on-exec pipe: EOF means it
+ * exec'd; a record says which stage failed (then it is reaped). */
+static int s_child_failed(runtime_process_t *self, int ep,
+                          const runtime_process_spec_t *spec, char *reason,
+                          size_t reason_len)
+{
+    s_child_err_t ce;
+    ssize_t n;
+    do
+        n = read(ep, &ce, sizeof ce);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof ce)
+        return 0;
+    static const char *stage_name[] = {"setpgid", "chdir", "redirect stdio",
+                                       "exec"};
+    const char *what = ce.stage >= 0 && ce.stage <= S_STAGE_EXEC
+                           ? stage_name[ce.stage]
+                           : "start";
+    if (ce.stage == S_STAGE_EXEC)
+        snprintf(reason, reason_len, "exec '%s': %s", spec->argv[0],
+                 strerror(ce.err));
+    else
+        snprintf(reason, reason_len, "%s: %s", what, strerror(ce.err));
+    int st;
+    while (waitpid(self->pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    self->pid = -1;
+    return 1;
+}
+
+static int s_nonblock(runtime_process_t *self, char *reason, size_t reason_len)
+{
+    for (int i = 0; i < 2; i++) {
+        int fl = fcntl(self->pipe_fd[i], F_GETFL);
+        if (fl < 0 || fcntl(self->pipe_fd[i], F_SETFL, fl | O_NONBLOCK) < 0) {
+            snprintf(reason, reason_len, "fcntl: %s", strerror(errno));
+            return DR_ESYS;
+        }
+    }
+    return 0;
+}
+
 int runtime_process_start(const runtime_process_spec_t *spec,
                           runtime_process_t **out, char *reason,
                           size_t reason_len)
@@ -160,19 +220,9 @@ int runtime_process_start(const runtime_process_spec_t *spec,
     int outp[2] = {-1, -1}, errp[2] = {-1, -1}, ep[2] = {-1, -1};
     int rc = 0;
 
-    if (dr_mkdirs(spec->task_dir, 0755) < 0) {
-        snprintf(reason, reason_len, "create task dir '%s': %s", spec->task_dir,
-                 strerror(errno));
-        rc = DR_EIO;
+    rc = s_open_files(self, spec->task_dir, reason, reason_len);
+    if (rc < 0)
         goto out;
-    }
-    if (s_open_out(spec->task_dir, "stdout", &self->file_fd[0]) < 0 ||
-        s_open_out(spec->task_dir, "stderr", &self->file_fd[1]) < 0) {
-        snprintf(reason, reason_len, "open output files in '%s': %s",
-                 spec->task_dir, strerror(errno));
-        rc = DR_EIO;
-        goto out;
-    }
     if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
         pipe2(ep, O_CLOEXEC) < 0) {
         snprintf(reason, reason_len, "pipe: %s", strerror(errno));
@@ -203,39 +253,16 @@ int runtime_process_start(const runtime_process_spec_t *spec,
     s_close(&errp[1]);
     s_close(&ep[1]);
 
-    s_child_err_t ce;
-    ssize_t n;
-    do
-        n = read(ep[0], &ce, sizeof ce);
-    while (n < 0 && errno == EINTR);
-    if (n == (ssize_t)sizeof ce) {
-        static const char *stage_name[] = {"setpgid", "chdir", "redirect stdio",
-                                           "exec"};
-        const char *what = ce.stage >= 0 && ce.stage <= S_STAGE_EXEC
-                               ? stage_name[ce.stage]
-                               : "start";
-        if (ce.stage == S_STAGE_EXEC)
-            snprintf(reason, reason_len, "exec '%s': %s", spec->argv[0],
-                     strerror(ce.err));
-        else
-            snprintf(reason, reason_len, "%s: %s", what, strerror(ce.err));
-        int st;
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-            ;
-        self->pid = -1;
+    if (s_child_failed(self, ep[0], spec, reason, reason_len)) {
         rc = DR_ESYS;
         goto out;
     }
     self->pipe_fd[0] = outp[0];
     self->pipe_fd[1] = errp[0];
     outp[0] = errp[0] = -1;
-    for (int i = 0; i < 2; i++) {
-        int fl = fcntl(self->pipe_fd[i], F_GETFL);
-        if (fl < 0 || fcntl(self->pipe_fd[i], F_SETFL, fl | O_NONBLOCK) < 0) {
-            snprintf(reason, reason_len, "fcntl: %s", strerror(errno));
-            rc = DR_ESYS;
-            goto out;
-        }
+    if (s_nonblock(self, reason, reason_len) < 0) {
+        rc = DR_ESYS;
+        goto out;
     }
     *out = self;
     self = NULL;

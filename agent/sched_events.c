@@ -1,18 +1,17 @@
 /* sched_events.c - the scheduled-events poller (see sched_events.h).
  *
- * Owns one libcurl multi handle with at most one request in flight, the
- * answer buffer, the EventIds already seen and the problems already logged.
- * The agent's loop calls sched_events_tick() each pass; it drives libcurl
- * with curl_multi_socket_action() and never waits.  An answer is trusted in
- * nothing: every member is type-checked, sizes are bounded, and a bad
- * document only costs a warning (once per distinct problem).
+ * Owns its http_async_t (at most one request in flight), the EventIds
+ * already seen and the problems already logged.  The agent's loop calls
+ * sched_events_tick() each pass; it drives the request and never waits.  An
+ * answer is trusted in nothing: every member is type-checked, sizes are
+ * bounded, and a bad document only costs a warning (once per distinct problem).
  */
 #include "sched_events.h"
 #include "dr_err.h"
+#include "http_async.h"
 #include "log.h"
 #include "util.h"
 
-#include <curl/curl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -22,28 +21,14 @@
 #define S_MAX_BODY (1u << 20)
 #define S_SEEN_MAX 64
 #define S_PROBLEMS_MAX 32
-#define S_NO_TIMER INT64_MAX
-
-typedef struct {
-    int fd;
-    int what; /* CURL_POLL_* */
-} s_fd_t;
 
 struct sched_events {
     char *url;
     char *node;
     int64_t interval_ms;
-    CURLM *multi;
-    CURL *easy; /* the request in flight, NULL = none */
-    struct curl_slist *hdrs;
-    char errbuf[CURL_ERROR_SIZE];
-    char *body;
-    size_t body_len;
-    int body_over; /* answer exceeded S_MAX_BODY */
+    http_async_t *http;
+    http_req_t *req; /* the request in flight, NULL = none */
     int64_t next_poll;
-    int64_t timer_at;
-    s_fd_t fds[8];
-    size_t nfds;
     /* EventIds seen (a ring), and those not taken yet (a queue) */
     char seen[S_SEEN_MAX][SCHED_EVENTS_ID_MAX];
     size_t n_seen, seen_next;
@@ -222,29 +207,28 @@ static void s_event_seen(sched_events_t *self, const char *id)
     snprintf(self->todo[self->n_todo++], SCHED_EVENTS_ID_MAX, "%s", id);
 }
 
-static void s_answer(sched_events_t *self, CURLcode cc, long status)
+static void s_answer(sched_events_t *self, const http_result_t *res)
 {
     char msg[512];
-    if (cc != CURLE_OK) {
-        snprintf(msg, sizeof msg, "request failed: %s",
-                 self->errbuf[0] ? self->errbuf : curl_easy_strerror(cc));
-        s_problem(self, msg);
-        return;
-    }
-    if (self->body_over) {
+    if (res->too_big) {
         snprintf(msg, sizeof msg, "answer larger than %u bytes", S_MAX_BODY);
         s_problem(self, msg);
         return;
     }
-    if (status != 200) {
-        snprintf(msg, sizeof msg, "HTTP status %ld", status);
+    if (res->failed) {
+        snprintf(msg, sizeof msg, "request failed: %s", res->error);
+        s_problem(self, msg);
+        return;
+    }
+    if (res->status != 200) {
+        snprintf(msg, sizeof msg, "HTTP status %ld", res->status);
         s_problem(self, msg);
         return;
     }
     sched_events_doc_t *doc = dr_malloc(sizeof *doc);
     char why[256];
-    if (sched_events_parse(self->body ? self->body : "", self->body_len,
-                           self->node, doc, why, sizeof why) < 0) {
+    if (sched_events_parse(res->body, res->len, self->node, doc, why,
+                           sizeof why) < 0) {
         snprintf(msg, sizeof msg, "bad answer: %s", why);
         s_problem(self, msg);
         free(doc);
@@ -261,125 +245,36 @@ static void s_answer(sched_events_t *self, CURLcode cc, long status)
     free(doc);
 }
 
-/* ---- libcurl
+/* ---- the request
  * ------------------------------------------------------------------
  */
 
-static size_t s_write_cb(char *p, size_t sz, size_t nm, void *ud)
+static void s_done(void *arg, const http_result_t *res)
 {
-    sched_events_t *self = ud;
-    size_t n = sz * nm;
-    if (self->body_len + n > S_MAX_BODY) {
-        self->body_over = 1;
-        return 0; /* aborts the transfer */
-    }
-    self->body = dr_realloc(self->body, self->body_len + n + 1);
-    memcpy(self->body + self->body_len, p, n);
-    self->body_len += n;
-    self->body[self->body_len] = '\0';
-    return n;
-}
-
-static int s_sock_cb(CURL *e, curl_socket_t s, int what, void *userp,
-                     void *sockp)
-{
-    (void)e;
-    (void)sockp;
-    sched_events_t *self = userp;
-    size_t i;
-    for (i = 0; i < self->nfds; i++)
-        if (self->fds[i].fd == s)
-            break;
-    if (what == CURL_POLL_REMOVE) {
-        if (i < self->nfds)
-            self->fds[i] = self->fds[--self->nfds];
-        return 0;
-    }
-    if (i == self->nfds) {
-        if (self->nfds == sizeof self->fds / sizeof self->fds[0])
-            return -1; /* libcurl fails the transfer */
-        self->nfds++;
-    }
-    self->fds[i] = (s_fd_t){s, what};
-    return 0;
-}
-
-static int s_timer_cb(CURLM *m, long ms, void *userp)
-{
-    (void)m;
-    sched_events_t *self = userp;
-    self->timer_at = ms < 0 ? S_NO_TIMER : dr_mono_ms() + ms;
-    return 0;
-}
-
-static void s_request_end(sched_events_t *self)
-{
-    if (self->easy) {
-        curl_multi_remove_handle(self->multi, self->easy);
-        curl_easy_cleanup(self->easy);
-        self->easy = NULL;
-    }
-    curl_slist_free_all(self->hdrs);
-    self->hdrs = NULL;
-    free(self->body);
-    self->body = NULL;
-    self->body_len = 0;
-    self->body_over = 0;
-    self->nfds = 0;
-    self->timer_at = S_NO_TIMER;
+    sched_events_t *self = arg;
+    self->req = NULL;
+    s_answer(self, res);
+    /* the next poll counts from the end of this one: a slow endpoint
+     * cannot pile up requests */
+    self->next_poll = dr_mono_ms() + self->interval_ms;
 }
 
 static void s_request_start(sched_events_t *self)
 {
-    CURL *e = curl_easy_init();
-    if (!e) {
-        s_problem(self, "curl_easy_init failed");
-        return;
-    }
-    self->errbuf[0] = '\0';
-    self->hdrs = curl_slist_append(NULL, "Metadata: true");
-    curl_easy_setopt(e, CURLOPT_URL, self->url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, self->hdrs);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    /* the metadata endpoint is link-local: never through a proxy */
-    curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)SCHED_EVENTS_TIMEOUT_MS);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)SCHED_EVENTS_TIMEOUT_MS);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, self->errbuf);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_write_cb);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, self);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    CURLMcode mc = curl_multi_add_handle(self->multi, e);
-    if (mc != CURLM_OK) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "curl_multi_add_handle: %s",
-                 curl_multi_strerror(mc));
-        curl_easy_cleanup(e);
-        s_request_end(self);
-        s_problem(self, msg);
-        return;
-    }
-    self->easy = e;
-}
-
-static void s_check_done(sched_events_t *self, int64_t now)
-{
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(self->multi, &left))) {
-        if (m->msg != CURLMSG_DONE || m->easy_handle != self->easy)
-            continue;
-        CURLcode cc = m->data.result;
-        long status = 0;
-        curl_easy_getinfo(self->easy, CURLINFO_RESPONSE_CODE, &status);
-        s_answer(self, cc, status);
-        s_request_end(self);
-        /* the next poll counts from the end of this one: a slow endpoint
-         * cannot pile up requests */
-        self->next_poll = now + self->interval_ms;
-        return;
-    }
+    static const char *const hdrs[] = {"Metadata: true", NULL};
+    http_opts_t o = {
+        .url = self->url,
+        .headers = hdrs,
+        .connect_timeout_ms = SCHED_EVENTS_TIMEOUT_MS,
+        .timeout_ms = SCHED_EVENTS_TIMEOUT_MS,
+        .max_body = S_MAX_BODY,
+        .protocols = "http,https",
+        .no_proxy = 1, /* the metadata endpoint is link-local */
+        .label = "scheduled events",
+    };
+    self->req = http_async_request(self->http, &o, s_done, self);
+    if (!self->req)
+        s_problem(self, "cannot start the request");
 }
 
 /* ---- the public face
@@ -389,30 +284,15 @@ static void s_check_done(sched_events_t *self, int64_t now)
 sched_events_t *sched_events_new(const char *url, const char *node,
                                  int64_t interval_ms)
 {
-    static int inited;
-    if (!inited) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            log_error("scheduled events: curl_global_init failed");
-            return NULL;
-        }
-        inited = 1;
-    }
-    sched_events_t *self = dr_calloc(1, sizeof *self);
-    self->multi = curl_multi_init();
-    if (!self->multi) {
-        log_error("scheduled events: curl_multi_init failed");
-        free(self);
+    http_async_t *http = http_async_new();
+    if (!http)
         return NULL;
-    }
+    sched_events_t *self = dr_calloc(1, sizeof *self);
+    self->http = http;
     self->url = dr_strdup(url);
     self->node = dr_strdup(node);
     self->interval_ms = interval_ms > 0 ? interval_ms : 1000;
-    self->timer_at = S_NO_TIMER;
     self->next_poll = dr_mono_ms();
-    curl_multi_setopt(self->multi, CURLMOPT_SOCKETFUNCTION, s_sock_cb);
-    curl_multi_setopt(self->multi, CURLMOPT_SOCKETDATA, self);
-    curl_multi_setopt(self->multi, CURLMOPT_TIMERFUNCTION, s_timer_cb);
-    curl_multi_setopt(self->multi, CURLMOPT_TIMERDATA, self);
     log_info("node %s: polling scheduled events %s every %" PRId64 " ms", node,
              url, self->interval_ms);
     return self;
@@ -423,8 +303,7 @@ void sched_events_destroy(sched_events_t **self_p)
     if (!self_p || !*self_p)
         return;
     sched_events_t *self = *self_p;
-    s_request_end(self);
-    curl_multi_cleanup(self->multi);
+    http_async_destroy(&self->http);
     free(self->url);
     free(self->node);
     free(self);
@@ -433,45 +312,27 @@ void sched_events_destroy(sched_events_t **self_p)
 
 int64_t sched_events_tick(sched_events_t *self, int64_t now)
 {
-    int running = 0;
-    if (!self->easy && now >= self->next_poll) {
+    if (!self->req && now >= self->next_poll) {
         s_request_start(self);
-        if (!self->easy) {
+        if (!self->req) {
             self->next_poll = now + self->interval_ms;
             return self->next_poll;
         }
-        self->timer_at = now; /* kick it off below */
     }
-    if (self->easy) {
-        /* libcurl checks each socket's state itself (mask 0); the set may
-         * change under us, so walk a copy */
-        s_fd_t fds[sizeof self->fds / sizeof self->fds[0]];
-        size_t n = self->nfds;
-        memcpy(fds, self->fds, n * sizeof *fds);
-        for (size_t i = 0; i < n; i++)
-            curl_multi_socket_action(self->multi, fds[i].fd, 0, &running);
-        if (dr_mono_ms() >= self->timer_at)
-            curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0,
-                                     &running);
-        s_check_done(self, dr_mono_ms());
-    }
-    if (self->easy)
-        return self->timer_at;
-    return self->next_poll;
+    if (self->req)
+        http_async_drive(self->http);
+    return self->req ? http_async_timer(self->http) : self->next_poll;
 }
 
 size_t sched_events_nfds(const sched_events_t *self)
 {
-    return self->nfds;
+    return http_async_nfds(self->http);
 }
 
 int sched_events_fd(const sched_events_t *self, size_t i, int *want_read,
                     int *want_write)
 {
-    int w = self->fds[i].what;
-    *want_read = w == CURL_POLL_IN || w == CURL_POLL_INOUT;
-    *want_write = w == CURL_POLL_OUT || w == CURL_POLL_INOUT;
-    return self->fds[i].fd;
+    return http_async_fd(self->http, i, want_read, want_write);
 }
 
 int sched_events_take(sched_events_t *self, char *id, size_t idlen)

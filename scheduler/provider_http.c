@@ -2,7 +2,7 @@
  * REST endpoint.
  *
  * create() and destroy() queue a JSON POST; poll() drives the transfers
- * with curl-multi, never blocking the loop.  Each request has a 10 s
+ * through common/http_async, never blocking the loop.  Each request has a 10 s
  * timeout and up to HTTP_TRIES attempts with doubling backoff when the
  * endpoint cannot be reached or answers 5xx; TLS peers are verified
  * (libcurl's default, never turned off).  An answer counts only if it is
@@ -10,11 +10,11 @@
  * else is reported as a failure with the reason.  Owns its requests.
  */
 #include "dr_err.h"
+#include "http_async.h"
 #include "log.h"
 #include "provider.h"
 #include "util.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,44 +26,33 @@
 #define HTTP_MAX_ANSWER (64 * 1024)
 #define HTTP_MAX_PENDING 256
 
+typedef struct http http_t;
+
 typedef struct {
-    CURL *easy;
-    struct curl_slist *hdrs;
+    http_t *owner;
+    provider_t *p;
+    http_req_t *req; /* in flight, NULL = none */
     char *body;
-    dr_buf_t answer;
     char cluster[64];
     char node[64];
     const char *op;
     int attempt;
     int64_t next_try; /* mono ms; 0 while in flight */
-    char curl_err[CURL_ERROR_SIZE];
 } req_t;
 
-typedef struct {
+struct http {
     char *url;
     char *connect;
     char *state_dir;
-    CURLM *multi;
+    http_async_t *http;
     req_t *reqs[HTTP_MAX_PENDING];
     size_t nreqs;
-} http_t;
-
-static size_t s_write(char *data, size_t sz, size_t n, void *arg)
-{
-    dr_buf_t *b = arg;
-    if (b->len + sz * n > HTTP_MAX_ANSWER)
-        return 0; /* too large: the transfer fails */
-    dr_buf_append(b, data, sz * n);
-    return sz * n;
-}
+};
 
 static void s_req_free(req_t *r)
 {
-    if (r->easy)
-        curl_easy_cleanup(r->easy);
-    curl_slist_free_all(r->hdrs);
+    http_async_cancel(r->req);
     free(r->body);
-    dr_buf_free(&r->answer);
     free(r);
 }
 
@@ -95,6 +84,8 @@ static int s_queue(provider_t *p, const provider_cluster_t *c, const char *node,
     }
     free(key);
     req_t *r = dr_calloc(1, sizeof *r);
+    r->owner = h;
+    r->p = p;
     r->body = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!r->body) {
@@ -124,54 +115,22 @@ static int s_destroy(provider_t *p, const provider_cluster_t *c,
     return s_queue(p, c, node_name, "delete", err, errlen);
 }
 
-static int s_start(http_t *h, req_t *r)
-{
-    r->easy = curl_easy_init();
-    if (!r->easy)
-        return DR_EPROVIDER;
-    dr_buf_free(&r->answer);
-    r->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-    CURL *e = r->easy;
-    curl_easy_setopt(e, CURLOPT_URL, h->url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)HTTP_TIMEOUT_MS);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &r->answer);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->curl_err);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    r->curl_err[0] = '\0';
-    r->attempt++;
-    r->next_try = 0;
-    return curl_multi_add_handle(h->multi, e) == CURLM_OK ? 0 : DR_EPROVIDER;
-}
-
 /* Judges a finished transfer: 1 done (ok or not), 0 retry later. */
-static int s_judge(provider_t *p, req_t *r, CURLcode cc)
+static int s_judge(provider_t *p, req_t *r, const http_result_t *res)
 {
-    long status = 0;
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     char why[300] = "";
     int retry = 0;
-    if (cc != CURLE_OK) {
-        snprintf(why, sizeof why, "%s",
-                 r->curl_err[0] ? r->curl_err : curl_easy_strerror(cc));
+    if (res->failed) {
+        snprintf(why, sizeof why, "%s", res->error);
         retry = 1;
-    } else if (status >= 500) {
-        snprintf(why, sizeof why, "HTTP %ld", status);
+    } else if (res->status >= 500) {
+        snprintf(why, sizeof why, "HTTP %ld", res->status);
         retry = 1;
-    } else if (status < 200 || status > 299) {
-        snprintf(why, sizeof why, "HTTP %ld", status);
+    } else if (res->status < 200 || res->status > 299) {
+        snprintf(why, sizeof why, "HTTP %ld", res->status);
     } else {
         json_error_t jerr;
-        json_t *a = r->answer.len
-                        ? json_loadb(r->answer.data, r->answer.len, 0, &jerr)
-                        : NULL;
+        json_t *a = res->len ? json_loadb(res->body, res->len, 0, &jerr) : NULL;
         if (!a || !json_is_object(a)) {
             snprintf(why, sizeof why, "invalid answer: not a JSON object");
         } else {
@@ -188,7 +147,7 @@ static int s_judge(provider_t *p, req_t *r, CURLcode cc)
         json_decref(a);
         if (!why[0]) {
             provider_report(p, r->cluster, r->node, r->op, 1, "HTTP %ld",
-                            status);
+                            res->status);
             return 1;
         }
     }
@@ -202,6 +161,44 @@ static int s_judge(provider_t *p, req_t *r, CURLcode cc)
     provider_report(p, r->cluster, r->node, r->op, 0, "%s (after %d %s)", why,
                     r->attempt, r->attempt == 1 ? "try" : "tries");
     return 1;
+}
+
+static void s_forget(http_t *h, req_t *r)
+{
+    for (size_t i = 0; i < h->nreqs; i++) {
+        if (h->reqs[i] == r) {
+            h->reqs[i] = h->reqs[--h->nreqs];
+            break;
+        }
+    }
+    s_req_free(r);
+}
+
+static void s_done(void *arg, const http_result_t *res)
+{
+    req_t *r = arg;
+    r->req = NULL;
+    if (s_judge(r->p, r, res))
+        s_forget(r->owner, r);
+}
+
+static int s_start(http_t *h, req_t *r)
+{
+    http_opts_t o = {
+        .method = "POST",
+        .url = h->url,
+        .body = r->body,
+        .content_type = "application/json",
+        .connect_timeout_ms = 5000,
+        .timeout_ms = HTTP_TIMEOUT_MS,
+        .max_body = HTTP_MAX_ANSWER,
+        .protocols = "http,https",
+        .label = r->op,
+    };
+    r->attempt++;
+    r->next_try = 0;
+    r->req = http_async_request(h->http, &o, s_done, r);
+    return r->req ? 0 : DR_EPROVIDER;
 }
 
 static int s_poll(provider_t *p)
@@ -219,44 +216,16 @@ static int s_poll(provider_t *p)
         }
         i++;
     }
-    int running = 0;
-    curl_multi_perform(h->multi, &running);
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(h->multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        req_t *r = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-        CURLcode cc = m->data.result;
-        curl_multi_remove_handle(h->multi, m->easy_handle);
-        int done = s_judge(p, r, cc);
-        curl_easy_cleanup(r->easy);
-        r->easy = NULL;
-        curl_slist_free_all(r->hdrs);
-        r->hdrs = NULL;
-        if (done) {
-            for (size_t i = 0; i < h->nreqs; i++) {
-                if (h->reqs[i] == r) {
-                    h->reqs[i] = h->reqs[--h->nreqs];
-                    break;
-                }
-            }
-            s_req_free(r);
-        }
-    }
+    http_async_drive(h->http);
     return h->nreqs ? 20 : -1;
 }
 
 static void s_free(provider_t *p)
 {
     http_t *h = p->ctx;
-    for (size_t i = 0; i < h->nreqs; i++) {
-        if (h->reqs[i]->easy)
-            curl_multi_remove_handle(h->multi, h->reqs[i]->easy);
+    for (size_t i = 0; i < h->nreqs; i++)
         s_req_free(h->reqs[i]);
-    }
-    curl_multi_cleanup(h->multi);
+    http_async_destroy(&h->http);
     free(h->url);
     free(h->connect);
     free(h->state_dir);
@@ -278,8 +247,8 @@ provider_t *provider_http_new(const char *url, const char *connect,
     h->state_dir = dr_strdup(state_dir);
     h->url = dr_strdup(url);
     h->connect = dr_strdup(connect);
-    h->multi = curl_multi_init();
-    if (!h->multi) {
+    h->http = http_async_new();
+    if (!h->http) {
         free(h->url);
         free(h->connect);
         free(h->state_dir);

@@ -70,11 +70,8 @@ static int s_apply_keys(cli_ctx_t *ctx)
         return cli_fail(ctx, DR_EINVAL,
                         "no scheduler key: set DROVER_SCHEDULER_KEY or "
                         "--scheduler-key (FILE or Z85)");
-    if (keys_valid_z85(sk)) {
-        snprintf(srv.public_z85, sizeof srv.public_z85, "%.40s", sk);
-    } else if ((rc = keys_load(sk, &srv, err, sizeof err)) < 0) {
+    if ((rc = keys_public_arg(sk, srv.public_z85, err, sizeof err)) < 0)
         return cli_fail(ctx, rc, "%s", err);
-    }
     if (keys_apply_client(ctx->sock, &me, srv.public_z85) < 0)
         return cli_fail(ctx, DR_EIO, "cannot set CURVE options: %s",
                         zmq_strerror(errno));

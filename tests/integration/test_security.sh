@@ -15,6 +15,15 @@ dr_cli cluster create -n sec -s Standard_D2_v2 --min-nodes 1 --max-nodes 1 >/dev
 up() { [[ $(dr_cli -o json node list --cluster sec | jq '[.[] | select(.state=="idle")] | length') == 1 ]]; }
 dr_wait_for "the node, with its own key, registered over CURVE" 30 up
 
+# a scheduler key FILE whose path is exactly 40 characters (the length of
+# a Z85 key) is read as a file, not taken for a key
+p40=$T/
+while ((${#p40} < 40)); do p40+=k; done
+cp "$SPUB" "$p40"
+dr_assert_eq "${#p40}" 40 "path of 40 characters"
+dr_assert_eq "$(DROVER_SCHEDULER_KEY="$p40" DROVER_TIMEOUT_MS=3000 dr_cli -o json cluster list | jq -r '.[0].name')" \
+    sec "CLI with a 40-character key path"
+
 as() { # as NAME ARGS...: drover with NAME's key
     local who=$1
     shift
@@ -97,4 +106,5 @@ if out=$(DROVER_KEY="$T/alice.key" DROVER_SCHEDULER_KEY="$SPUB" DROVER_HOME= "$D
 fi
 dr_assert_contains "$out" "chmod 600" "CLI key mode refused"
 chmod 600 "$K/scheduler.key"
+
 dr_pass

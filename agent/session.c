@@ -1,0 +1,415 @@
+/* session.c - a node's session with the scheduler: Register, heartbeats,
+ * leaving, preemption, and the handler table of incoming messages (only
+ * session_recv() frees an unpacked message).  Never blocks.
+ */
+#include "agent_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static uint32_t s_load_milli(void)
+{
+    FILE *f = fopen("/proc/loadavg", "re");
+    if (!f)
+        return 0;
+    double l = 0;
+    int ok = fscanf(f, "%lf", &l) == 1;
+    fclose(f);
+    if (!ok || l < 0 || l > 4e6)
+        return 0;
+    return (uint32_t)(l * 1000.0);
+}
+
+static uint64_t s_mem_used_mb(void)
+{
+    FILE *f = fopen("/proc/meminfo", "re");
+    if (!f)
+        return 0;
+    char line[256];
+    unsigned long long total = 0, avail = 0, v;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "MemTotal: %llu kB", &v) == 1)
+            total = v;
+        else if (sscanf(line, "MemAvailable: %llu kB", &v) == 1)
+            avail = v;
+    }
+    fclose(f);
+    return total > avail ? (total - avail) / 1024 : 0;
+}
+
+/* The node's GPUs, brought up to date, as the `gpus` of a Register or
+ * Heartbeat; msgs and ptrs hold GPU_INVENTORY_MAX.  The messages borrow
+ * the gpu_t's list until its next refresh. */
+static size_t s_gpus_fill(agent_t *a, Drover__GpuInfo *msgs,
+                          Drover__GpuInfo **ptrs)
+{
+    (void)gpu_refresh(a->gpu,
+                      AGENT_GPU_REFRESH_MS); /* a bad re-read is logged */
+    const gpu_list_t *l = gpu_list(a->gpu);
+    gpu_list_to_proto(l, msgs, ptrs);
+    return l->count;
+}
+
+void session_send_register(node_t *node)
+{
+    agent_t *a = node->agent;
+    const agent_cfg_t *cfg = a->cfg;
+    size_t n = 0;
+    for (task_t *t = node->tasks; t; t = t->next)
+        n++;
+    Drover__TaskReport *reps = n ? dr_calloc(n, sizeof *reps) : NULL;
+    Drover__TaskReport **ptrs = n ? dr_calloc(n, sizeof *ptrs) : NULL;
+    size_t i = 0;
+    for (task_t *t = node->tasks; t; t = t->next, i++) {
+        task_fill_report(t, &reps[i]);
+        ptrs[i] = &reps[i];
+    }
+    char *runtimes[] = {(char *)"process", (char *)"docker"};
+    Drover__GpuInfo gmsgs[GPU_INVENTORY_MAX];
+    Drover__GpuInfo *gptrs[GPU_INVENTORY_MAX];
+    Drover__Register reg = DROVER__REGISTER__INIT;
+    reg.n_gpus = s_gpus_fill(a, gmsgs, gptrs);
+    reg.gpus = gptrs;
+    reg.node_name = node->name;
+    reg.cluster = cfg->cluster;
+    reg.vm_size = cfg->vm_size;
+    reg.cpus = (uint32_t)cfg->cpus;
+    reg.memory_mb = (uint64_t)cfg->memory_mb;
+    reg.n_tasks = n;
+    reg.tasks = ptrs;
+    reg.agent_version = (char *)AGENT_VERSION;
+    reg.n_runtimes = a->docker && runtime_docker_available(a->docker) ? 2 : 1;
+    reg.runtimes = runtimes;
+    reg.pid = (uint32_t)getpid();
+    dr_env_t env;
+    node_env_init(node, &env);
+    env.body_case = DROVER__ENVELOPE__BODY_REGISTER;
+    env.register_ = &reg;
+    log_debug("node %s: register with %zu task(s)", node->name, n);
+    node_send(node, &env);
+    free(reps);
+    free(ptrs);
+    node->last_register = dr_mono_ms();
+    node->next_register = node->last_register + AGENT_REGISTER_RETRY_MS;
+}
+
+static void s_send_heartbeat(node_t *node)
+{
+    agent_t *a = node->agent;
+    Drover__Heartbeat hb = DROVER__HEARTBEAT__INIT;
+    uint32_t running = 0, cpus = 0;
+    uint64_t mem = 0;
+    for (task_t *t = node->tasks; t; t = t->next) {
+        if (t->live) {
+            running++;
+            cpus += t->cpus;
+            mem += t->memory_mb;
+        }
+    }
+    hb.running_tasks = running;
+    if (a->simulate) {
+        hb.cpu_load_milli = cpus * 1000;
+        hb.memory_used_mb = mem;
+    } else {
+        hb.cpu_load_milli = s_load_milli();
+        hb.memory_used_mb = s_mem_used_mb();
+    }
+    hb.seq = ++node->hb_seq;
+    Drover__GpuInfo gmsgs[GPU_INVENTORY_MAX];
+    Drover__GpuInfo *gptrs[GPU_INVENTORY_MAX];
+    hb.n_gpus = s_gpus_fill(a, gmsgs, gptrs);
+    hb.gpus = gptrs;
+    dr_env_t env;
+    node_env_init(node, &env);
+    env.body_case = DROVER__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    node_send(node, &env);
+}
+
+/* Heartbeats of N nodes spread over one interval, not all in one ms. */
+static int64_t s_hb_phase(const node_t *node)
+{
+    const agent_t *a = node->agent;
+    return a->hb_ms * (int64_t)(node->index + 1) / (int64_t)a->n_nodes;
+}
+
+void session_leave(node_t *node, const char *reason)
+{
+    if (node->leaving || !node->sock)
+        return;
+    node->leaving = 1;
+    node->leave_hard_deadline =
+        dr_mono_ms() + node->agent->cfg->grace_ms + AGENT_LEAVE_ACK_MS + 2000;
+    log_info("node %s: shutting down (%s)", node->name, reason);
+    char *why = dr_asprintf("node shutting down: %s", reason);
+    for (task_t *t = node->tasks; t; t = t->next)
+        task_stop(node, t, TASK_ST(CANCELED), why, 0);
+    free(why);
+}
+
+static void s_node_gone(node_t *node)
+{
+    log_info("node %s: left", node->name);
+    while (node->tasks) {
+        task_t *t = node->tasks;
+        node->tasks = t->next;
+        if (t->pending)
+            log_warn("job %" PRIu64 " attempt %u on node %s: final state %s "
+                     "not acked",
+                     t->job_id, t->attempt, node->name,
+                     task_state_name(t->state));
+        task_forget_secret(node, t);
+        task_free(&t);
+    }
+    dr_loop_remove(node->agent->loop, node->sock_reg);
+    node->sock_reg = 0;
+    zmq_close(node->sock);
+    node->sock = NULL;
+    node->agent->n_gone++;
+}
+
+/* The node is being preempted (a Preempt scheduled event, or the
+ * scheduler's drill): tell the scheduler first, so that it requeues the
+ * jobs as preempted before any of their final reports arrives (one socket,
+ * in order), then TERM the tasks (KILL after the grace) so that they can
+ * checkpoint.  The node stays up and heartbeating until the scheduler's
+ * Shutdown or a SIGTERM ends it.  Once per node. */
+static void s_node_preempt(node_t *node, const char *reason,
+                           const char *event_id)
+{
+    if (!node->sock || node->preempted) {
+        log_debug("node %s: already preempted; ignoring %s", node->name,
+                  reason);
+        return;
+    }
+    node->preempted = 1;
+    log_warn("node %s: preempted: %s", node->name, reason);
+    Drover__NodePreempted np = DROVER__NODE_PREEMPTED__INIT;
+    np.reason = (char *)reason;
+    np.event_id = (char *)(event_id ? event_id : "");
+    dr_env_t env;
+    node_env_init(node, &env);
+    env.body_case = DROVER__ENVELOPE__BODY_NODE_PREEMPTED;
+    env.node_preempted = &np;
+    node_send(node, &env);
+    char *why = dr_asprintf("node preempted: %s", reason);
+    for (task_t *t = node->tasks; t; t = t->next)
+        task_stop(node, t, TASK_ST(CANCELED), why, 0);
+    free(why);
+}
+
+/* Drives the scheduled-events poller; a Preempt event preempts the node
+ * (a real node has exactly one).  Returns the poller's next due time. */
+int64_t session_tick_sev(agent_t *a, int64_t now)
+{
+    if (!a->sev)
+        return AGENT_NO_TIMER;
+    int64_t next = sched_events_tick(a->sev, now);
+    char id[SCHED_EVENTS_ID_MAX];
+    while (sched_events_take(a->sev, id, sizeof id)) {
+        char *r = dr_asprintf("Preempt scheduled event %s", id);
+        s_node_preempt(&a->nodes[0], r, id);
+        free(r);
+    }
+    return next;
+}
+typedef void(s_handler_fn)(node_t *node, const dr_env_t *env);
+
+static void s_on_ok(node_t *node, const dr_env_t *env)
+{
+    (void)env;
+    log_debug("node %s: ok from scheduler", node->name);
+}
+
+static void s_on_error(node_t *node, const dr_env_t *env)
+{
+    const Drover__Error *e = env->error;
+    agent_t *a = node->agent;
+    if (a->ident &&
+        msi_on_error(a->ident, env->request_id, e->code, e->message) &&
+        e->code != DR_ENOTREG)
+        return; /* the answer of a token request, given to its job */
+    if (e->code == DR_ENOTREG) {
+        log_info("node %s: scheduler says not registered; registering",
+                 node->name);
+        /* A burst of such errors (one per queued message) must not turn
+         * into a burst of Registers. */
+        int recent =
+            node->last_register && dr_mono_ms() - node->last_register < 250;
+        node->registered = 0;
+        if (!recent)
+            session_send_register(node);
+        return;
+    }
+    log_warn("node %s: scheduler error %d (%s): %.200s", node->name, e->code,
+             dr_errname(e->code), e->message ? e->message : "");
+}
+
+static void s_on_register_ack(node_t *node, const dr_env_t *env)
+{
+    agent_t *a = node->agent;
+    const Drover__RegisterAck *ack = env->register_ack;
+    if (ack->heartbeat_interval_ms) {
+        uint32_t ms = ack->heartbeat_interval_ms;
+        if (ms < 100 || ms > 3600000)
+            log_warn("node %s: ignoring heartbeat interval %u ms", node->name,
+                     ms);
+        else
+            a->hb_ms = ms;
+    }
+    if (!node->registered)
+        log_info("node %s: registered with %s, heartbeat every %" PRId64 " ms",
+                 node->name, a->cfg->scheduler, a->hb_ms);
+    node->registered = 1;
+    node->next_hb = dr_mono_ms() + s_hb_phase(node);
+    for (size_t i = 0; i < ack->n_cancel_job_ids; i++) {
+        for (task_t *t = node->tasks; t; t = t->next) {
+            if (t->job_id == ack->cancel_job_ids[i])
+                task_stop(node, t, TASK_ST(CANCELED),
+                          "canceled by the scheduler at registration", 0);
+        }
+    }
+}
+
+static void s_on_heartbeat_ack(node_t *node, const dr_env_t *env)
+{
+    log_debug("node %s: heartbeat %" PRIu64 " acked", node->name,
+              env->heartbeat_ack->seq);
+}
+
+static void s_on_preempt_notice(node_t *node, const dr_env_t *env)
+{
+    const char *r = env->preempt_notice->reason;
+    char reason[256];
+    snprintf(reason, sizeof reason, "%.200s",
+             r && r[0] ? r : "preemption notice from the scheduler");
+    s_node_preempt(node, reason, "");
+}
+
+static void s_on_token_reply(node_t *node, const dr_env_t *env)
+{
+    agent_t *a = node->agent;
+    const Drover__TokenReply *r = env->token_reply;
+    if (!a->ident || !msi_on_reply(a->ident, env->request_id, r->access_token,
+                                   r->expires_on, r->resource, r->client_id))
+        log_info("node %s: token reply %" PRIu64 " for no waiting request "
+                 "(late or unknown); dropped",
+                 node->name, env->request_id);
+}
+
+/* msi_ask_fn: a job's TokenRequest, sent on the node's socket. */
+uint64_t session_ident_ask(void *arg, uint64_t job_id, uint32_t attempt,
+                           const char *resource)
+{
+    node_t *node = arg;
+    if (!node->sock || !node->registered)
+        return 0;
+    Drover__TokenRequest tr = DROVER__TOKEN_REQUEST__INIT;
+    tr.job_id = job_id;
+    tr.attempt = attempt;
+    tr.resource = (char *)resource;
+    dr_env_t env;
+    node_env_init(node, &env);
+    env.body_case = DROVER__ENVELOPE__BODY_TOKEN_REQUEST;
+    env.token_request = &tr;
+    if (wire_send(node->sock, NULL, &env) < 0)
+        return 0;
+    return env.request_id;
+}
+
+static void s_on_shutdown(node_t *node, const dr_env_t *env)
+{
+    const char *r = env->shutdown->reason;
+    session_leave(node, r && r[0] ? r : "scheduler asked");
+}
+
+static s_handler_fn *const s_handlers[] = {
+    [DROVER__ENVELOPE__BODY_ERROR] = s_on_error,
+    [DROVER__ENVELOPE__BODY_OK] = s_on_ok,
+    [DROVER__ENVELOPE__BODY_REGISTER_ACK] = s_on_register_ack,
+    [DROVER__ENVELOPE__BODY_HEARTBEAT_ACK] = s_on_heartbeat_ack,
+    [DROVER__ENVELOPE__BODY_TASK_START] = task_start_on_start,
+    [DROVER__ENVELOPE__BODY_TASK_CANCEL] = task_on_cancel,
+    [DROVER__ENVELOPE__BODY_TASK_UPDATE_ACK] = task_on_update_ack,
+    [DROVER__ENVELOPE__BODY_SHUTDOWN] = s_on_shutdown,
+    [DROVER__ENVELOPE__BODY_PREEMPT_NOTICE] = s_on_preempt_notice,
+    [DROVER__ENVELOPE__BODY_TOKEN_REPLY] = s_on_token_reply,
+    [DROVER__ENVELOPE__BODY_MPI_LAUNCH] = task_start_on_mpi_launch,
+    [DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO] = task_mpi_on_launch_io,
+};
+#define S_NHANDLERS (sizeof s_handlers / sizeof s_handlers[0])
+
+void session_recv(node_t *node)
+{
+    for (int i = 0; i < AGENT_RECV_BATCH && node->sock; i++) {
+        dr_env_t *env = NULL;
+        int rc = wire_recv(node->sock, NULL, ZMQ_DONTWAIT, &env);
+        if (rc == DR_EAGAIN)
+            break;
+        if (rc < 0) {
+            log_warn("node %s: dropped a bad message: %s", node->name,
+                     dr_strerror(rc));
+            wire_free(&env);
+            if (rc == DR_EIO)
+                break;
+            continue;
+        }
+        unsigned bc = (unsigned)env->body_case;
+        s_handler_fn *fn = bc < S_NHANDLERS ? s_handlers[bc] : NULL;
+        if (!fn)
+            log_warn("node %s: dropped unexpected %s message (body %u)",
+                     node->name, wire_body_name((int)bc), bc);
+        else
+            fn(node, env);
+        wire_free(&env);
+    }
+}
+
+int64_t session_tick(node_t *node, int64_t now)
+{
+    agent_t *a = node->agent;
+    int64_t next = AGENT_NO_TIMER;
+    if (!node->sock)
+        return next;
+    if (!node->registered) {
+        if (now >= node->next_register && !a->docker_hold)
+            session_send_register(node);
+        if (!a->docker_hold) /* held: the docker tick says when to look */
+            next = agent_min(next, node->next_register);
+    } else {
+        if (now >= node->next_hb) {
+            s_send_heartbeat(node);
+            node->next_hb += a->hb_ms;
+            if (node->next_hb <= now)
+                node->next_hb = now + a->hb_ms;
+        }
+        next = agent_min(next, node->next_hb);
+    }
+    int live = 0;
+    for (task_t *t = node->tasks; t; t = t->next) {
+        next = agent_min(next, task_tick(node, t, now));
+        live += t->live;
+    }
+    if (node->leaving) {
+        if (!live && !node->leave_ack_deadline)
+            node->leave_ack_deadline = now + AGENT_LEAVE_ACK_MS;
+        if ((!live && !node->tasks) ||
+            (node->leave_ack_deadline && now >= node->leave_ack_deadline)) {
+            s_node_gone(node);
+            return AGENT_NO_TIMER;
+        }
+        if (now >= node->leave_hard_deadline) {
+            log_warn("node %s: tasks did not end in time; leaving anyway",
+                     node->name);
+            s_node_gone(node);
+            return AGENT_NO_TIMER;
+        }
+        next = agent_min(next, node->leave_hard_deadline);
+        if (node->leave_ack_deadline)
+            next = agent_min(next, node->leave_ack_deadline);
+    }
+    return next;
+}
