@@ -15,7 +15,7 @@ PACKAGES=(
     docker.io busybox-static
     jq python3 python3-numpy
     procps iproute2 curl ca-certificates
-    clang-format
+    clang-format groff-base
     clang libclang-rt-14-dev
 )
 
