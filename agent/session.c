@@ -149,6 +149,17 @@ void session_leave(node_t *node, const char *reason)
         dr_mono_ms() + node->agent->cfg->grace_ms + AGENT_LEAVE_ACK_MS + 2000;
     log_info("node %s: shutting down (%s)", node->name, reason);
     char *why = dr_asprintf("node shutting down: %s", reason);
+    if (node->registered) {
+        /* first, so that the scheduler gives this node no new work and
+         * requeues its jobs as no failure of theirs */
+        Drover__NodeLeaving nl = DROVER__NODE_LEAVING__INIT;
+        nl.reason = why;
+        dr_env_t env;
+        node_env_init(node, &env);
+        env.body_case = DROVER__ENVELOPE__BODY_NODE_LEAVING;
+        env.node_leaving = &nl;
+        node_send(node, &env);
+    }
     for (task_t *t = node->tasks; t; t = t->next)
         task_stop(node, t, TASK_ST(CANCELED), why, 0);
     free(why);

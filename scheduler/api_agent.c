@@ -186,6 +186,23 @@ static void s_node_preempted(sched_t *s, const char *rid, dr_env_t *env)
     sched_send_agent(s, rid, &out);
 }
 
+static void s_node_leaving(sched_t *s, const char *rid, dr_env_t *env)
+{
+    node_t *n = node_registered(s, rid, env->request_id);
+    if (!n)
+        return;
+    const char *why = env->node_leaving->reason;
+    char reason[200];
+    snprintf(reason, sizeof reason, "%.190s",
+             why && *why ? why : "node shutting down");
+    node_leaving(s, n, reason);
+    dr_env_t out;
+    Drover__Ok ok = DROVER__OK__INIT;
+    ok.message = "leaving recorded";
+    wire_env_body(&out, env->request_id, DROVER__ENVELOPE__BODY_OK, &ok);
+    sched_send_agent(s, rid, &out);
+}
+
 static void s_token_request(sched_t *s, const char *rid, dr_env_t *env)
 {
     node_t *n = node_registered(s, rid, env->request_id);
@@ -357,6 +374,7 @@ static const struct {
     {DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO, s_mpi_launch_io},
     {DROVER__ENVELOPE__BODY_TOKEN_REQUEST, s_token_request},
     {DROVER__ENVELOPE__BODY_NODE_PREEMPTED, s_node_preempted},
+    {DROVER__ENVELOPE__BODY_NODE_LEAVING, s_node_leaving},
     {DROVER__ENVELOPE__BODY_REGISTER, s_register},
     {DROVER__ENVELOPE__BODY_HEARTBEAT, s_heartbeat},
     {DROVER__ENVELOPE__BODY_TASK_UPDATE, s_task_update},

@@ -219,7 +219,11 @@ static void s_drop_stale(sched_t *s, cluster_t *c, int64_t now)
               c->provider->ops->gone(c->provider, n->name, n->pid)) ||
              now - n->last_seen > 2 * s->opts.heartbeat_interval_ms + 2000 ||
              now - n->requested_at > 30000)) {
-            node_remove(s, n, "released");
+            if (n->departing && n->joined)
+                node_lose_joined(s, n, "its agent stopped");
+            else
+                node_remove(s, n,
+                            n->departing ? "its agent stopped" : "released");
             continue;
         }
         i++;

@@ -33,6 +33,24 @@ void node_lose_joined(sched_t *self, node_t *n, const char *why)
     node_forget_keep_key(self, n, reason);
 }
 
+void node_leaving(sched_t *self, node_t *n, const char *why)
+{
+    cluster_t *c = n->cluster;
+    (void)store_event(self->store, "node_leaving", c->cfg.name, n->name, 0,
+                      "node %s: %s", n->name, why);
+    log_info("node %s: %s", n->name, why);
+    char reason[256];
+    snprintf(reason, sizeof reason, "node %s: %s", n->name, why);
+    while (n->njobs)
+        job_requeue_preempted(self, n->jobs[n->njobs - 1], reason);
+    if (n->state != NODE_READY)
+        return;
+    n->state = NODE_LEAVING;
+    n->departing = 1;
+    n->requested_at = dr_mono_ms();
+    (void)store_node_set_state(self->store, n->name, "leaving");
+}
+
 void node_preempted(sched_t *self, node_t *n, const char *why)
 {
     cluster_t *c = n->cluster;
@@ -111,6 +129,7 @@ static void s_node_ready(sched_t *self, node_t *n, const Drover__Register *r)
     cluster_t *c = n->cluster;
     int was = n->state;
     n->state = NODE_READY;
+    n->departing = 0; /* back after a restart */
     n->cpus = r->cpus;
     n->memory_mb = r->memory_mb;
     n->pid = (int)r->pid;
@@ -202,7 +221,7 @@ int node_register(sched_t *self, const char *rid, const Drover__Register *r,
                  n->cluster->cfg.name);
         return DR_EEXIST;
     }
-    if (n && n->state == NODE_LEAVING) {
+    if (n && n->state == NODE_LEAVING && !n->departing) {
         out->leaving = 1;
         return 0;
     }

@@ -158,6 +158,8 @@ struct node {
     unsigned runtimes; /* RT_* bits */
     int preempted;     /* leaving because it was preempted */
     int drain;         /* drained (drover node drain): no new tasks */
+    int departing;     /* leaving because its agent stops (NodeLeaving): it
+                        * may register again (a restart) */
     int joined;        /* registered without its provider creating it (by hand):
                         * never released by scale-in, never deleted by the
                         * provider, and its key outlives a loss */
@@ -377,6 +379,9 @@ void node_remove(sched_t *self, node_t *n, const char *why);
 /* A lost node that joined by hand: its jobs are requeued and it is
  * forgotten, but not deleted and not expelled (its key stays valid). */
 void node_lose_joined(sched_t *self, node_t *n, const char *why);
+/* The node's agent is shutting down: no new work, its jobs requeued as no
+ * failure of theirs (as after a preemption); it may come back. */
+void node_leaving(sched_t *self, node_t *n, const char *why);
 /* A node is being preempted: its jobs are requeued, it is released. */
 void node_preempted(sched_t *self, node_t *n, const char *why);
 /* Applies a GPU report; jobs holding a GPU that vanished or turned
