@@ -31,6 +31,7 @@ typedef struct {
     int log_level;
     int insecure; /* no CURVE: loopback debugging only */
     int identity_ttl_ms;
+    int event_retention_s; /* events older than this are pruned */
 } sched_opts_t;
 
 /* Loads the state from opts->state_dir (recovering after a crash) and

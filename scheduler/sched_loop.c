@@ -54,6 +54,7 @@ struct sched_io {
     int poll_cap_ms; /* providers with transfers in flight: -1 = none */
     int rc;          /* a handler's failure to begin the transaction */
     int hb_due, autoscale_due, checkpoint_due;
+    int64_t next_prune; /* mono ms of the next pruning of old events */
     uint64_t passes;
 };
 
@@ -290,6 +291,16 @@ static void s_timers(sched_t *self, int64_t now)
     if (io->hb_due) {
         io->hb_due = 0;
         node_check_all(self, now);
+    }
+    if (now >= io->next_prune) {
+        /* bounded per pass: a backlog goes in steps, never stalls the loop */
+        int64_t before =
+            dr_now_ms() - (int64_t)self->opts.event_retention_s * 1000;
+        int n = store_event_prune(self->store, before, 5000);
+        if (n > 0)
+            log_info("pruned %d events older than %d s", n,
+                     self->opts.event_retention_s);
+        io->next_prune = now + (n == 5000 ? 1000 : 60000);
     }
 }
 

@@ -644,6 +644,23 @@ int store_event(store_t *self, const char *kind, const char *cluster,
     return s_step_done(self, ST_EVENT);
 }
 
+int store_event_prune(store_t *self, int64_t before_ms, int limit)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "DELETE FROM events WHERE id IN (SELECT id FROM "
+                           "events WHERE ts < ? ORDER BY id LIMIT ?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_fail(self, "event prune");
+    sqlite3_bind_int64(st, 1, before_ms);
+    sqlite3_bind_int(st, 2, limit);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return s_fail(self, "event prune");
+    return sqlite3_changes(self->db);
+}
+
 int store_quota_put(store_t *self, const char *family, int64_t dedicated,
                     int64_t lowpriority)
 {

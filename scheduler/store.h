@@ -148,6 +148,9 @@ int store_task_put(store_t *self, uint64_t job_id, uint32_t attempt,
                    const char *node, const char *state, int exit_code,
                    const char *reason, int64_t ts_ms);
 
+/* Deletes the events older than before_ms (wall ms), at most `limit` of
+ * them, oldest first; how many it deleted, or DR_EDB. */
+int store_event_prune(store_t *self, int64_t before_ms, int limit);
 int store_event(store_t *self, const char *kind, const char *cluster,
                 const char *node, uint64_t job_id, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

@@ -237,6 +237,16 @@ START_TEST(test_store_roundtrip)
     ck_assert_int_eq(store_job_insert(st, &j), 0);
     ck_assert_int_eq(store_rollback(st), 0);
     ck_assert_int_eq(store_job_get(st, j.id, &got), DR_ENOENT);
+    /* events past their retention are pruned, a bounded batch at a time
+     * (regression: the events table was never pruned) */
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(store_event(st, "auth_refused", "", "", 0, "e%d", i),
+                         0);
+    int64_t later = dr_now_ms() + 1000;
+    ck_assert_int_eq(store_event_prune(st, dr_now_ms() - 60000, 100), 0);
+    ck_assert_int_eq(store_event_prune(st, later, 3), 3);
+    ck_assert_int_eq(store_event_prune(st, later, 100), 2);
+    ck_assert_int_eq(store_event_prune(st, later, 100), 0);
     store_destroy(&st);
     char cmd[64];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
