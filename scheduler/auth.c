@@ -1,5 +1,6 @@
 /* auth.c - see auth.h. */
 #include "auth.h"
+#include "ratelim.h"
 #include "dr_err.h"
 #include "log.h"
 #include "util.h"
@@ -21,7 +22,29 @@ struct auth {
     principal_t *p;
     size_t n, cap;
     void *zap;
+    ratelim_t *refusals; /* one log line and event a peer per 10 s */
 };
+
+/* Records a refusal (log line and event) unless the same peer was refused
+ * the same way within the window. */
+static void s_refused(auth_t *self, const char *domain, const char *address,
+                      const char *what)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s|%s|%.40s", domain, address, what);
+    uint64_t left_out = 0;
+    if (!ratelim_allow(self->refusals, key, dr_mono_ms(), &left_out))
+        return;
+    char more[64] = "";
+    if (left_out)
+        snprintf(more, sizeof more, " (%llu more like it not recorded)",
+                 (unsigned long long)left_out);
+    log_warn("auth: %s endpoint: %s from %s refused%s", domain, what, address,
+             more);
+    (void)store_event(self->store, "auth_refused", "", "", 0,
+                      "%s endpoint: %s from %s refused%s", domain, what,
+                      address, more);
+}
 
 static principal_t *s_find_name(const auth_t *self, const char *name)
 {
@@ -99,6 +122,7 @@ auth_t *auth_new(store_t *store, const char *keys_dir)
 {
     auth_t *self = dr_calloc(1, sizeof *self);
     self->store = store;
+    self->refusals = ratelim_new(10000);
     if (store_principal_each(store, s_load, self) < 0)
         goto fail;
     if (!keys_dir)
@@ -137,6 +161,7 @@ void auth_destroy(auth_t **self_p)
     if (self->zap)
         zmq_close(self->zap);
     free(self->p);
+    ratelim_destroy(&self->refusals);
     memset(&self->server, 0, sizeof self->server);
     free(self);
     *self_p = NULL;
@@ -225,11 +250,9 @@ void auth_zap_handle(auth_t *self)
         }
         const char *domain = f[2], *address = f[3], *mech = f[5];
         if (strcmp(mech, "CURVE") != 0 || nf < 7 || len[6] != 32) {
-            log_warn("auth: %s from %s refused: mechanism %s", domain, address,
-                     mech);
-            (void)store_event(self->store, "auth_refused", "", "", 0,
-                              "%s endpoint: %s from %s refused", domain, mech,
-                              address);
+            char what[64];
+            snprintf(what, sizeof what, "mechanism %.16s", mech);
+            s_refused(self, domain, address, what);
             s_zap_reply(self->zap, reqid, reqlen, "400", "CURVE required", "");
             continue;
         }
@@ -242,12 +265,10 @@ void auth_zap_handle(auth_t *self)
         int agents = strcmp(domain, AUTH_DOMAIN_AGENTS) == 0;
         if (!p ||
             (agents ? p->kind != PRINCIPAL_AGENT : p->kind != PRINCIPAL_USER)) {
-            log_warn("auth: %s endpoint: unknown key %.8s... from %s refused",
-                     domain, z85, address);
-            (void)store_event(self->store, "auth_refused", "", "", 0,
-                              "%s endpoint: key %.8s... from %s is not a "
-                              "known %s key",
-                              domain, z85, address, agents ? "agent" : "user");
+            char what[96];
+            snprintf(what, sizeof what, "key %.8s... (not a known %s key)", z85,
+                     agents ? "agent" : "user");
+            s_refused(self, domain, address, what);
             s_zap_reply(self->zap, reqid, reqlen, "400", "unknown key", "");
             continue;
         }

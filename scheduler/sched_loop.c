@@ -30,6 +30,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "placement.h"
+#include "ratelim.h"
 #include "sched_int.h"
 #include "util.h"
 
@@ -55,6 +56,7 @@ struct sched_io {
     int rc;          /* a handler's failure to begin the transaction */
     int hb_due, autoscale_due, checkpoint_due;
     int64_t next_prune; /* mono ms of the next pruning of old events */
+    ratelim_t *noisy;   /* bad messages and refusals: one line a peer/10 s */
     uint64_t passes;
 };
 
@@ -124,6 +126,7 @@ sched_t *sched_new(const sched_opts_t *opts)
     self->io->poll_cap_ms = -1;
     self->io->wake_fd = -1;
     self->io->loop = dr_loop_new();
+    self->io->noisy = ratelim_new(10000);
     if (model_open(self, opts) < 0 || s_sockets(self) < 0) {
         sched_destroy(&self);
         return NULL;
@@ -145,8 +148,10 @@ void sched_destroy(sched_t **self_p)
     model_close(self);
     if (io && io->zctx)
         zmq_ctx_term(io->zctx);
-    if (io)
+    if (io) {
         dr_loop_destroy(&io->loop);
+        ratelim_destroy(&io->noisy);
+    }
     free(io);
     free(self);
     *self_p = NULL;
@@ -208,9 +213,21 @@ static int s_authorize(sched_t *self, int is_agent, const char *rid,
         why = buf;
     }
     if (why) {
-        log_warn("%s %s: refused: %s", is_agent ? "agent" : "client", rid, why);
-        cluster_refused(self, is_agent ? rid : "", 0, "%s %s: %s",
-                        is_agent ? "agent" : "client", p ? p->name : rid, why);
+        /* every message is answered; a peer that keeps trying is recorded
+         * once per window */
+        char key[160], more[64] = "";
+        uint64_t left_out = 0;
+        snprintf(key, sizeof key, "refused|%d|%s", is_agent, rid);
+        if (ratelim_allow(self->io->noisy, key, dr_mono_ms(), &left_out)) {
+            if (left_out)
+                snprintf(more, sizeof more, " (%llu more not recorded)",
+                         (unsigned long long)left_out);
+            log_warn("%s %s: refused: %s%s", is_agent ? "agent" : "client", rid,
+                     why, more);
+            cluster_refused(self, is_agent ? rid : "", 0, "%s %s: %s%s",
+                            is_agent ? "agent" : "client", p ? p->name : rid,
+                            why, more);
+        }
         s_error(self, is_agent, rid, env->request_id, DR_EPERM, why);
         return DR_EPERM;
     }
@@ -236,8 +253,13 @@ static void s_drain(sched_t *self, void *sock, int is_agent, dispatch_fn fn)
             break;
         }
         if (rc < 0) {
-            log_warn("%s %s: bad message: %s", side, rid[0] ? rid : "?",
-                     dr_strerror(rc));
+            char key[160];
+            uint64_t left_out = 0;
+            snprintf(key, sizeof key, "bad|%s|%s|%d", side, rid, rc);
+            if (ratelim_allow(self->io->noisy, key, dr_mono_ms(), &left_out))
+                log_warn("%s %s: bad message: %s%s", side, rid[0] ? rid : "?",
+                         dr_strerror(rc),
+                         left_out ? " (and more, not logged)" : "");
             if (rid[0])
                 s_error(self, is_agent, rid, env ? env->request_id : 0, rc,
                         dr_strerror(rc));
