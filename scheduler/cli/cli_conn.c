@@ -147,8 +147,14 @@ int cli_call(cli_ctx_t *ctx, dr_env_t *req, int want, dr_env_t **reply)
     if (rc == DR_ETIMEOUT || rc == DR_EAGAIN) {
         char secs[32];
         s_fmt_secs(secs, sizeof secs, ctx->timeout_ms);
+        /* CURVE gives a refused key no answer at all: say both causes */
         return cli_fail(ctx, DR_ETIMEOUT,
-                        "scheduler at %s did not answer within %s",
+                        "scheduler at %s did not answer within %s: either it "
+                        "is not running there (check --scheduler / "
+                        "DROVER_SCHEDULER), or it refused this client's key "
+                        "(check --key / DROVER_KEY / DROVER_HOME and "
+                        "--scheduler-key; the scheduler's log names a "
+                        "refused key)",
                         ctx->endpoint, secs);
     }
     if (rc == DR_EVERSION)
