@@ -169,38 +169,37 @@ static void s_task_output(sched_t *s, const char *rid, dr_env_t *env)
     job_output(s, n, o);
 }
 
-static void s_node_preempted(sched_t *s, const char *rid, dr_env_t *env)
+/* A node's own word that it goes away: what it said (or `dflt`), applied
+ * by `fn`, and an Ok saying so. */
+static void s_node_goes(sched_t *s, const char *rid, uint64_t req,
+                        const char *said, const char *dflt,
+                        void (*fn)(sched_t *, node_t *, const char *),
+                        const char *ack)
 {
-    node_t *n = node_registered(s, rid, env->request_id);
+    node_t *n = node_registered(s, rid, req);
     if (!n)
         return;
-    const char *why = env->node_preempted->reason;
     char reason[200];
-    snprintf(reason, sizeof reason, "%s",
-             why && *why ? why : "Preempt scheduled event");
-    node_preempted(s, n, reason);
+    snprintf(reason, sizeof reason, "%.190s", said && *said ? said : dflt);
+    fn(s, n, reason);
     dr_env_t out;
     Drover__Ok ok = DROVER__OK__INIT;
-    ok.message = "preemption recorded";
-    wire_env_body(&out, env->request_id, DROVER__ENVELOPE__BODY_OK, &ok);
+    ok.message = (char *)ack;
+    wire_env_body(&out, req, DROVER__ENVELOPE__BODY_OK, &ok);
     sched_send_agent(s, rid, &out);
+}
+
+static void s_node_preempted(sched_t *s, const char *rid, dr_env_t *env)
+{
+    s_node_goes(s, rid, env->request_id, env->node_preempted->reason,
+                "Preempt scheduled event", node_preempted,
+                "preemption recorded");
 }
 
 static void s_node_leaving(sched_t *s, const char *rid, dr_env_t *env)
 {
-    node_t *n = node_registered(s, rid, env->request_id);
-    if (!n)
-        return;
-    const char *why = env->node_leaving->reason;
-    char reason[200];
-    snprintf(reason, sizeof reason, "%.190s",
-             why && *why ? why : "node shutting down");
-    node_leaving(s, n, reason);
-    dr_env_t out;
-    Drover__Ok ok = DROVER__OK__INIT;
-    ok.message = "leaving recorded";
-    wire_env_body(&out, env->request_id, DROVER__ENVELOPE__BODY_OK, &ok);
-    sched_send_agent(s, rid, &out);
+    s_node_goes(s, rid, env->request_id, env->node_leaving->reason,
+                "node shutting down", node_leaving, "leaving recorded");
 }
 
 static void s_token_request(sched_t *s, const char *rid, dr_env_t *env)

@@ -215,7 +215,7 @@ static int s_authorize(sched_t *self, int is_agent, const char *rid,
     if (why) {
         /* every message is answered; a peer that keeps trying is recorded
          * once per window */
-        char key[160], more[64] = "";
+        char key[320], more[64] = "";
         uint64_t left_out = 0;
         snprintf(key, sizeof key, "refused|%d|%s", is_agent, rid);
         if (ratelim_allow(self->io->noisy, key, dr_mono_ms(), &left_out)) {
@@ -253,7 +253,7 @@ static void s_drain(sched_t *self, void *sock, int is_agent, dispatch_fn fn)
             break;
         }
         if (rc < 0) {
-            char key[160];
+            char key[320];
             uint64_t left_out = 0;
             snprintf(key, sizeof key, "bad|%s|%s|%d", side, rid, rc);
             if (ratelim_allow(self->io->noisy, key, dr_mono_ms(), &left_out))

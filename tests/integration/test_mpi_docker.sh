@@ -17,7 +17,13 @@ dr_start_scheduler --heartbeat-interval 1s --heartbeat-timeout 6s \
 dr_cli cluster create -n mpid -s Standard_D2_v2 --min-nodes 0 --max-nodes 2 \
     --idle-seconds-before-scaledown 120 >/dev/null
 dr_defer "docker ps -aq --filter label=drover.managed=true | xargs -r docker rm -f >/dev/null 2>&1"
-job_containers() { docker ps -aq --filter "label=drover.job=$1" | wc -l; }
+# the job's containers on this test's nodes: another installation on this
+# dockerd (an earlier test whose containers are still being removed) may
+# have had a job of the same id
+job_containers() {
+    docker ps -a --filter "label=drover.job=$1" --format '{{.Label "drover.node"}}' |
+        grep -c '^mpid-' || true
+}
 
 id=$(dr_cli job submit --cluster mpid --name ring-docker --image "$DR_MPI_IMAGE" \
     --nodes 2 --procs-per-node 2 --cpus 2 --memory 1G --distribution mpi \
@@ -29,7 +35,7 @@ dr_assert_eq "$(grep -c ' ok$' <<<"$logs" || true)" 4 "all 4 ranks report the ri
 dr_assert_eq "$(grep ' ok$' <<<"$logs" | grep -c 'sum 10 ')" 4 "allreduce sum is 10"
 nodes=$(grep ' ok$' <<<"$logs" | sed -E 's/.* node ([^ ]+) host .*/\1/' | sort -u | wc -l)
 dr_assert_eq "$nodes" 2 "the ranks ran on 2 distinct drover nodes"
-dr_wait_for "no container of the job left" 20 bash -c "[[ \$(docker ps -aq --filter label=drover.job=$id | wc -l) == 0 ]]"
+dr_wait_for "no container of the job left" 20 bash -c "[[ \$(docker ps -a --filter label=drover.job=$id --format '{{.Label \"drover.node\"}}' | grep -c '^mpid-') == 0 ]]"
 
 # a worker's container killed mid-job
 id=$(dr_cli job submit --cluster mpid --name ring-docker-kill --image "$DR_MPI_IMAGE" \
@@ -43,5 +49,5 @@ dr_assert_eq "$(job_containers "$id")" 2 "one container per node"
 docker kill "$cid" >/dev/null
 dr_wait_for "job $id fails" 30 bash -c "[[ \$('$DROVER_BIN/drover' -o json job show $id | jq -r .state) == failed ]]"
 dr_log "reason: $(dr_cli -o json job show "$id" | jq -r .reason)"
-dr_wait_for "no container of the job left" 30 bash -c "[[ \$(docker ps -aq --filter label=drover.job=$id | wc -l) == 0 ]]"
+dr_wait_for "no container of the job left" 30 bash -c "[[ \$(docker ps -a --filter label=drover.job=$id --format '{{.Label \"drover.node\"}}' | grep -c '^mpid-') == 0 ]]"
 dr_pass
