@@ -27,6 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The namespaces of an isolated task: its own PIDs, and mounts of its own
+ * for its /proc. */
+#define S_NS_FLAGS (CLONE_NEWPID | CLONE_NEWNS)
+
 struct runtime_process {
     pid_t pid;
     int exited;
@@ -89,6 +93,17 @@ fail:
     _exit(127);
 }
 
+/* Inside a new PID and mount namespace: makes the mounts private and
+ * mounts a /proc that shows only this namespace's processes.  0 or -1
+ * with errno.  Async-signal-safe: a task's init and the probe share it. */
+static int s_private_proc(void)
+{
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return -1;
+    return mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV,
+                 NULL);
+}
+
 /* The first process of the task's own PID namespace (its init): makes
  * the mount namespace private, mounts a /proc that shows only the task's
  * processes, starts the job, reaps whatever is reparented to it, and exits
@@ -99,9 +114,7 @@ static void s_ns_init(const runtime_process_spec_t *spec, int out_w, int err_w,
                       int errpipe_w)
 {
     s_child_err_t ce = {S_STAGE_ISOLATE, 0};
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-        mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) <
-            0)
+    if (s_private_proc() < 0)
         goto fail;
     pid_t job = fork();
     if (job < 0)
@@ -168,7 +181,7 @@ static void s_child(const runtime_process_spec_t *spec, int out_w, int err_w,
     if (setpgid(0, 0) < 0)
         goto fail;
     ce.stage = S_STAGE_ISOLATE;
-    if (spec->isolate && unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+    if (spec->isolate && unshare(S_NS_FLAGS) < 0)
         goto fail;
     pid_t job = fork();
     if (job < 0)
@@ -223,15 +236,13 @@ int runtime_process_can_isolate(char *why, size_t whylen)
     }
     if (pid == 0) {
         /* the same steps as a task's shim and init, then nothing */
-        if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+        if (unshare(S_NS_FLAGS) < 0)
             _exit(10 + (errno & 0x3f));
         pid_t init = fork();
         if (init < 0)
             _exit(2);
         if (init == 0) {
-            if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-                mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV,
-                      NULL) < 0)
+            if (s_private_proc() < 0)
                 _exit(100 + (errno & 0x3f));
             _exit(0);
         }
