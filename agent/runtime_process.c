@@ -36,7 +36,6 @@ struct runtime_process {
     int exited;
     int status;     /* raw wait status, valid once exited */
     int pipe_fd[2]; /* read ends, -1 once closed */
-    int file_fd[2]; /* <task dir>/stdout, <task dir>/stderr */
 };
 
 /* What a child that failed before exec writes to the error pipe. */
@@ -272,28 +271,12 @@ int runtime_process_can_isolate(char *why, size_t whylen)
     return 0;
 }
 
-static int s_open_out(const char *dir, const char *name, int *fd)
-{
-    char path[4096];
-    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return DR_EINVAL;
-    *fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    return *fd < 0 ? DR_EIO : 0;
-}
-
-/* The task dir and the files its output is appended to. */
-static int s_open_files(runtime_process_t *self, const char *dir, char *reason,
-                        size_t reason_len)
+/* The task dir: the job's working directory.  Its output is kept once,
+ * in the scheduler's log, not in a copy here. */
+static int s_task_dir(const char *dir, char *reason, size_t reason_len)
 {
     if (dr_mkdirs(dir, 0755) < 0) {
         snprintf(reason, reason_len, "create task dir '%s': %s", dir,
-                 strerror(errno));
-        return DR_EIO;
-    }
-    if (s_open_out(dir, "stdout", &self->file_fd[0]) < 0 ||
-        s_open_out(dir, "stderr", &self->file_fd[1]) < 0) {
-        snprintf(reason, reason_len, "open output files in '%s': %s", dir,
                  strerror(errno));
         return DR_EIO;
     }
@@ -355,11 +338,10 @@ int runtime_process_start(const runtime_process_spec_t *spec,
     runtime_process_t *self = dr_calloc(1, sizeof *self);
     self->pid = -1;
     self->pipe_fd[0] = self->pipe_fd[1] = -1;
-    self->file_fd[0] = self->file_fd[1] = -1;
     int outp[2] = {-1, -1}, errp[2] = {-1, -1}, ep[2] = {-1, -1};
     int rc = 0;
 
-    rc = s_open_files(self, spec->task_dir, reason, reason_len);
+    rc = s_task_dir(spec->task_dir, reason, reason_len);
     if (rc < 0)
         goto out;
     if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
@@ -430,7 +412,6 @@ void runtime_process_destroy(runtime_process_t **self_p)
     }
     for (int i = 0; i < 2; i++) {
         s_close(&self->pipe_fd[i]);
-        s_close(&self->file_fd[i]);
     }
     free(self);
     *self_p = NULL;
@@ -468,11 +449,6 @@ int runtime_process_read(runtime_process_t *self, int stream, char *buf,
             log_warn_errno("read task pipe of pid %d", (int)self->pid);
         s_close(&self->pipe_fd[stream]);
         return 0;
-    }
-    if (self->file_fd[stream] >= 0 &&
-        dr_write_all(self->file_fd[stream], buf, (size_t)n) < 0) {
-        log_warn_errno("append task output of pid %d", (int)self->pid);
-        s_close(&self->file_fd[stream]); /* keep streaming, stop the file */
     }
     return (int)n;
 }

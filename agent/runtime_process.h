@@ -1,8 +1,8 @@
 /* runtime_process.h - the `process` runtime: one task = one forked child.
  *
  * A runtime_process_t owns one child process (leader of its own process
- * group), the two pipes that carry its stdout and stderr, and the two files
- * in the task directory those bytes are appended to.  It knows nothing of
+ * group) and the two pipes that carry its stdout and stderr (the caller
+ * sends the bytes on: no copy is kept on the node).  It knows nothing of
  * ZeroMQ, jobs or the scheduler, so that tests drive it with a small loop.
  * It never blocks the caller except in runtime_process_destroy() on a child
  * it has just SIGKILLed, and never installs signal handlers.
@@ -21,7 +21,7 @@ enum { RUNTIME_PROCESS_STDOUT = 0, RUNTIME_PROCESS_STDERR = 1 };
 typedef struct {
     char *const *argv;    /* NULL-terminated; argv[0] is looked up in PATH */
     char *const *envp;    /* NULL-terminated "KEY=VALUE", the whole env */
-    const char *task_dir; /* created if missing; cwd; stdout/stderr files */
+    const char *task_dir; /* created if missing; the task's cwd */
     /* the node's lease (lease_word()), or NULL: the shim kills the task
      * once it passed, even while the agent is frozen */
     const volatile int64_t *lease;
@@ -37,7 +37,7 @@ typedef struct {
 int runtime_process_can_isolate(char *why, size_t whylen);
 
 /* Forks and execs the task.  Returns 0 and *out on success.  On failure
- * returns DR_EIO (task dir or files), DR_ESYS (fork/pipe, or the child could
+ * returns DR_EIO (task dir), DR_ESYS (fork/pipe, or the child could
  * not exec: then `reason` says e.g. "exec 'foo': No such file or
  * directory") and fills `reason`.  Exec failure is detected through a
  * close-on-exec error pipe, so success means the new program is running. */

@@ -205,6 +205,17 @@ int opts_set(const opt_def_t *o, const char *shown, const char *val, void *base,
     case OPT_DURATION:
         rc = s_set_duration(o, shown, val, &v, err, errlen);
         break;
+    case OPT_SIZE: {
+        uint64_t mb = 0;
+        if (dr_parse_memory_mb(val, &mb) < 0 || (int64_t)mb < o->min ||
+            (int64_t)mb > o->max)
+            rc = s_fail(err, errlen,
+                        "invalid %s '%s': expected a size from %lldM to "
+                        "%lldM (e.g. 512K, 64M, 10G)",
+                        shown, val, (long long)o->min, (long long)o->max);
+        v = (int64_t)mb;
+        break;
+    }
     case OPT_FLAG:
         if ((rc = s_set_flag(shown, val, &flag, err, errlen)) == 0 && dst)
             memcpy(dst, &flag, sizeof flag);
@@ -483,6 +494,8 @@ static const char *s_metavar(const opt_def_t *o)
         return "MS";
     case OPT_DURATION:
         return "DURATION";
+    case OPT_SIZE:
+        return "SIZE";
     case OPT_LEVEL:
         return "LEVEL";
     default:

@@ -33,6 +33,8 @@ typedef enum {
     OPT_FLAG,     /* int 0/1: no value on the command line, yes/no in a file */
     OPT_ENUM,     /* const char *: the literal of one of `choices` */
     OPT_LEVEL,    /* int: a log_level_t (debug, info, warn, error) */
+    OPT_SIZE,     /* "512K", "64M", "10G", bare = MiB; whole MiB (rounded
+                     up) in [min, max] */
 } opt_type_t;
 
 /* Flags of a row. */

@@ -109,7 +109,11 @@ static void s_register(sched_t *s, const char *rid, dr_env_t *env)
 
 static void s_heartbeat(sched_t *s, const char *rid, dr_env_t *env)
 {
-    node_t *n = node_registered(s, rid, env->request_id);
+    /* While writes are held, a node the store knows is answered (its
+     * lease, and so its tasks, live on) and nothing is changed; it
+     * registers again once the disk takes writes. */
+    node_t *n = s->disk == DISK_FULL ? sched_node_find(s, rid)
+                                     : node_registered(s, rid, env->request_id);
     if (!n)
         return;
     if (env->heartbeat->n_gpus > DR_MAX_GPUS) {
@@ -117,7 +121,10 @@ static void s_heartbeat(sched_t *s, const char *rid, dr_env_t *env)
                           "heartbeat: more than %d GPUs", DR_MAX_GPUS);
         return;
     }
-    node_heartbeat(s, n, env->heartbeat);
+    if (s->disk == DISK_FULL)
+        n->last_seen = dr_mono_ms();
+    else
+        node_heartbeat(s, n, env->heartbeat);
     dr_env_t out;
     Drover__HeartbeatAck ack = DROVER__HEARTBEAT_ACK__INIT;
     ack.seq = env->heartbeat->seq;
@@ -155,6 +162,8 @@ static void s_task_update(sched_t *s, const char *rid, dr_env_t *env)
 
 static void s_task_output(sched_t *s, const char *rid, dr_env_t *env)
 {
+    if (s->disk == DISK_FULL)
+        return; /* not kept; the next chunk kept says how much was lost */
     node_t *n = node_registered(s, rid, env->request_id);
     if (!n)
         return;
@@ -365,28 +374,39 @@ static void s_mpi_launch_io(sched_t *s, const char *rid, dr_env_t *env)
               &fw);
 }
 
+/* W_STATE: the handler writes the store; while writes are held (a full
+ * disk) such a message is answered "disk full" and the agent sends it
+ * again later (reports are resent until acked). */
+enum { W_STATE = 1 };
+
 static const struct {
     int body;
     agent_fn fn;
+    int flags;
 } s_table[] = {
-    {DROVER__ENVELOPE__BODY_MPI_LAUNCH, s_mpi_launch},
-    {DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO, s_mpi_launch_io},
-    {DROVER__ENVELOPE__BODY_TOKEN_REQUEST, s_token_request},
-    {DROVER__ENVELOPE__BODY_NODE_PREEMPTED, s_node_preempted},
-    {DROVER__ENVELOPE__BODY_NODE_LEAVING, s_node_leaving},
-    {DROVER__ENVELOPE__BODY_REGISTER, s_register},
-    {DROVER__ENVELOPE__BODY_HEARTBEAT, s_heartbeat},
-    {DROVER__ENVELOPE__BODY_TASK_UPDATE, s_task_update},
-    {DROVER__ENVELOPE__BODY_TASK_OUTPUT, s_task_output},
+    {DROVER__ENVELOPE__BODY_MPI_LAUNCH, s_mpi_launch, 0},
+    {DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO, s_mpi_launch_io, 0},
+    {DROVER__ENVELOPE__BODY_TOKEN_REQUEST, s_token_request, 0},
+    {DROVER__ENVELOPE__BODY_NODE_PREEMPTED, s_node_preempted, W_STATE},
+    {DROVER__ENVELOPE__BODY_NODE_LEAVING, s_node_leaving, W_STATE},
+    {DROVER__ENVELOPE__BODY_REGISTER, s_register, W_STATE},
+    {DROVER__ENVELOPE__BODY_HEARTBEAT, s_heartbeat, 0},
+    {DROVER__ENVELOPE__BODY_TASK_UPDATE, s_task_update, W_STATE},
+    {DROVER__ENVELOPE__BODY_TASK_OUTPUT, s_task_output, 0},
 };
 
 void api_agent_dispatch(sched_t *s, const char *rid, dr_env_t *env)
 {
     for (size_t i = 0; i < sizeof s_table / sizeof s_table[0]; i++) {
-        if ((int)env->body_case == s_table[i].body) {
+        if ((int)env->body_case != s_table[i].body)
+            continue;
+        if ((s_table[i].flags & W_STATE) && s->disk == DISK_FULL)
+            sched_agent_error(s, rid, env->request_id, DR_ENOSPC,
+                              "disk full: the scheduler holds every write "
+                              "until space returns; send it again later");
+        else
             s_table[i].fn(s, rid, env);
-            return;
-        }
+        return;
     }
     log_warn("agent %s: unexpected message %s", rid,
              wire_body_name(env->body_case));

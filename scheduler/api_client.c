@@ -6,7 +6,9 @@
  * admin/ownership rule of every request is read in one place:
  *   F_ADMIN  the admin role only;
  *   F_OWNER  the job the request names must be the caller's (or the
- *            caller admin); an unknown job is left to the handler.
+ *            caller admin); an unknown job is left to the handler;
+ *   F_WRITE  it changes the state: refused with "disk full" while the
+ *            scheduler's disk is low or full (reads are always served).
  * A handler answers with exactly one reply (or an Error) through the
  * client outbox and changes nothing when it refuses.  Submissions are
  * durable before the reply leaves: it waits until the pass commits.
@@ -19,7 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { F_ADMIN = 1, F_OWNER = 2 };
+enum { F_ADMIN = 1, F_OWNER = 2, F_WRITE = 4 };
 
 static uint64_t s_cancel_id(const dr_env_t *env)
 {
@@ -40,38 +42,39 @@ typedef struct {
 } client_cmd_t;
 
 static const client_cmd_t s_table[] = {
-    {DROVER__ENVELOPE__BODY_CLUSTER_CREATE, api_cluster_create, F_ADMIN,
-     "cluster create", NULL},
-    {DROVER__ENVELOPE__BODY_CLUSTER_UPDATE, api_cluster_update, F_ADMIN,
-     "cluster update", NULL},
+    {DROVER__ENVELOPE__BODY_CLUSTER_CREATE, api_cluster_create,
+     F_ADMIN | F_WRITE, "cluster create", NULL},
+    {DROVER__ENVELOPE__BODY_CLUSTER_UPDATE, api_cluster_update,
+     F_ADMIN | F_WRITE, "cluster update", NULL},
     {DROVER__ENVELOPE__BODY_CLUSTER_SHOW, api_cluster_show, 0, NULL, NULL},
     {DROVER__ENVELOPE__BODY_CLUSTER_LIST, api_cluster_list, 0, NULL, NULL},
-    {DROVER__ENVELOPE__BODY_CLUSTER_DELETE, api_cluster_delete, F_ADMIN,
-     "cluster delete", NULL},
-    {DROVER__ENVELOPE__BODY_JOB_SUBMIT, api_job_submit, 0, NULL, NULL},
+    {DROVER__ENVELOPE__BODY_CLUSTER_DELETE, api_cluster_delete,
+     F_ADMIN | F_WRITE, "cluster delete", NULL},
+    {DROVER__ENVELOPE__BODY_JOB_SUBMIT, api_job_submit, F_WRITE, NULL, NULL},
     {DROVER__ENVELOPE__BODY_JOB_SHOW, api_job_show, 0, NULL, NULL},
     {DROVER__ENVELOPE__BODY_JOB_LIST, api_job_list, 0, NULL, NULL},
-    {DROVER__ENVELOPE__BODY_JOB_CANCEL, api_job_cancel, F_OWNER, "cancel",
-     s_cancel_id},
+    {DROVER__ENVELOPE__BODY_JOB_CANCEL, api_job_cancel, F_OWNER | F_WRITE,
+     "cancel", s_cancel_id},
     {DROVER__ENVELOPE__BODY_JOB_LOGS, api_job_logs, F_OWNER, "logs", s_logs_id},
     {DROVER__ENVELOPE__BODY_NODE_LIST, api_node_list, 0, NULL, NULL},
     {DROVER__ENVELOPE__BODY_NODE_SHOW, api_node_show, 0, NULL, NULL},
-    {DROVER__ENVELOPE__BODY_NODE_PREEMPT, api_node_preempt, F_ADMIN,
+    {DROVER__ENVELOPE__BODY_NODE_PREEMPT, api_node_preempt, F_ADMIN | F_WRITE,
      "node preempt", NULL},
-    {DROVER__ENVELOPE__BODY_NODE_DRAIN, api_node_drain, F_ADMIN, "node drain",
-     NULL},
-    {DROVER__ENVELOPE__BODY_CLUSTER_LOCK, api_cluster_lock, F_ADMIN,
+    {DROVER__ENVELOPE__BODY_NODE_DRAIN, api_node_drain, F_ADMIN | F_WRITE,
+     "node drain", NULL},
+    {DROVER__ENVELOPE__BODY_CLUSTER_LOCK, api_cluster_lock, F_ADMIN | F_WRITE,
      "cluster lock", NULL},
     {DROVER__ENVELOPE__BODY_CLUSTER_EVENTS, api_cluster_events, 0, NULL, NULL},
-    {DROVER__ENVELOPE__BODY_QUOTA_SET, api_quota_set, F_ADMIN, "quota set",
-     NULL},
+    {DROVER__ENVELOPE__BODY_QUOTA_SET, api_quota_set, F_ADMIN | F_WRITE,
+     "quota set", NULL},
     {DROVER__ENVELOPE__BODY_QUOTA_LIST, api_quota_list, 0, NULL, NULL},
-    {DROVER__ENVELOPE__BODY_KEY_ADD, api_key_add, F_ADMIN, "keys add", NULL},
-    {DROVER__ENVELOPE__BODY_KEY_REVOKE, api_key_revoke, F_ADMIN, "keys revoke",
+    {DROVER__ENVELOPE__BODY_KEY_ADD, api_key_add, F_ADMIN | F_WRITE, "keys add",
      NULL},
+    {DROVER__ENVELOPE__BODY_KEY_REVOKE, api_key_revoke, F_ADMIN | F_WRITE,
+     "keys revoke", NULL},
     {DROVER__ENVELOPE__BODY_KEY_LIST, api_key_list, F_ADMIN, "keys list", NULL},
-    {DROVER__ENVELOPE__BODY_IDENTITY_ASSIGN, api_identity_assign, F_ADMIN,
-     "identity assign", NULL},
+    {DROVER__ENVELOPE__BODY_IDENTITY_ASSIGN, api_identity_assign,
+     F_ADMIN | F_WRITE, "identity assign", NULL},
     {DROVER__ENVELOPE__BODY_IDENTITY_VERIFY, api_identity_verify, 0, NULL,
      NULL},
 };
@@ -110,7 +113,15 @@ void api_client_dispatch(sched_t *s, const char *rid, dr_env_t *env)
         const client_cmd_t *cmd = &s_table[i];
         if ((int)env->body_case != cmd->body)
             continue;
-        if (!s_refused(s, rid, env, cmd))
+        if ((cmd->flags & F_WRITE) && s->disk != DISK_OK)
+            API_ERR(DR_ENOSPC,
+                    "disk full: the scheduler's state dir %s has less than "
+                    "%lld MiB free, so it takes no %s now; reads still "
+                    "work, and writes are accepted again by themselves once "
+                    "space returns",
+                    s->opts.state_dir, (long long)s->opts.min_free_disk_mb,
+                    wire_body_name(env->body_case));
+        else if (!s_refused(s, rid, env, cmd))
             cmd->fn(s, rid, env);
         return;
     }

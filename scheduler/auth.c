@@ -278,6 +278,12 @@ void auth_zap_handle(auth_t *self)
     }
 }
 
+int auth_reload(auth_t *self)
+{
+    self->n = 0;
+    return store_principal_each(self->store, s_load, self) < 0 ? DR_EDB : 0;
+}
+
 const principal_t *auth_peer(const auth_t *self, const char *user_id)
 {
     return user_id && *user_id ? s_find_key(self, user_id) : NULL;

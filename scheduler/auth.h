@@ -52,6 +52,8 @@ void auth_zap_handle(auth_t *self);
 
 /* The principal behind a ZAP User-Id, or NULL when it is gone (revoked). */
 const principal_t *auth_peer(const auth_t *self, const char *user_id);
+/* Reads the principals back from the store (after a rolled-back pass). */
+int auth_reload(auth_t *self);
 
 /* Adds (or replaces) a principal; DR_EEXIST when the key is another's,
  * DR_EINVAL for a bad name/key/role. */

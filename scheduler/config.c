@@ -53,6 +53,17 @@ static const opt_def_t s_rows[] = {
     {"event-retention", 0, OPT_DURATION, OPT_SECONDS,
      OPT_AT(sched_opts_t, event_retention_s), "7d", 60, 366 * 86400, NULL, NULL,
      "how long cluster events are kept (older ones are pruned)"},
+    {"job-log-limit", 0, OPT_SIZE, 0, OPT_AT(sched_opts_t, job_log_limit_mb),
+     "256M", 1, 1 << 30, NULL, NULL,
+     "a job's output log is cut at this size (a line says so)"},
+    {"log-total-limit", 0, OPT_SIZE, 0,
+     OPT_AT(sched_opts_t, log_total_limit_mb), "10G", 1, 1 << 30, NULL, NULL,
+     "all job logs together: past it the oldest finished jobs' logs are "
+     "removed"},
+    {"min-free-disk", 0, OPT_SIZE, 0, OPT_AT(sched_opts_t, min_free_disk_mb),
+     "64M", 1, 1 << 30, NULL, NULL,
+     "with less free space in the state dir, writes are refused (disk full) "
+     "until space returns"},
     {"resume-timeout", 0, DUR(resume_timeout_ms), "10m", 1000, 86400000, NULL,
      NULL, "how long a new node may take to register"},
     {"log-level", 0, OPT_LEVEL, 0, OPT_AT(sched_opts_t, log_level), "info", 0,

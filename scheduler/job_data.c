@@ -9,6 +9,7 @@
 #include "sched_int.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,15 +157,56 @@ static char *s_log_path(const sched_t *self, uint64_t id)
                        (unsigned long long)id);
 }
 
+/* Appends to a log, counting what it adds to the total. */
+static void s_log_write(sched_t *self, int fd, uint64_t id, const void *data,
+                        size_t len)
+{
+    if (len == 0)
+        return;
+    if (dr_write_all(fd, data, len) < 0)
+        log_warn_errno("job %llu: cannot write its log",
+                       (unsigned long long)id);
+    else
+        self->log_bytes += (int64_t)len;
+}
+
 void job_log_line(sched_t *self, uint64_t id, const char *line)
 {
     char *path = s_log_path(self, id);
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd >= 0) {
-        (void)dr_write_all(fd, line, strlen(line));
+        s_log_write(self, fd, id, line, strlen(line));
         close(fd);
     }
     free(path);
+}
+
+/* Appends a chunk to an open log of `size` bytes, cut at the job's limit:
+ * the part that fits, then one line that says the rest is dropped (later
+ * chunks find the log past its limit and are dropped). */
+static void s_log_chunk(sched_t *self, int fd, uint64_t id, uint64_t size,
+                        const uint8_t *data, size_t len)
+{
+    uint64_t cap = self->opts.job_log_limit_mb > 0
+                       ? (uint64_t)self->opts.job_log_limit_mb << 20
+                       : UINT64_MAX;
+    if (size >= cap)
+        return;
+    size_t n = len;
+    if (n > cap - size)
+        n = (size_t)(cap - size);
+    s_log_write(self, fd, id, data, n);
+    if (n < len) {
+        char cut[200];
+        int cn = snprintf(cut, sizeof cut,
+                          "\n[drover: output cut: this job's log reached "
+                          "its limit of %lld MiB (job-log-limit); the rest of "
+                          "its output was dropped]\n",
+                          (long long)self->opts.job_log_limit_mb);
+        s_log_write(self, fd, id, cut, (size_t)cn);
+        log_warn("job %llu: output cut at %lld MiB", (unsigned long long)id,
+                 (long long)self->opts.job_log_limit_mb);
+    }
 }
 
 void job_output(sched_t *self, node_t *n, const Drover__TaskOutput *o)
@@ -178,6 +220,8 @@ void job_output(sched_t *self, node_t *n, const Drover__TaskOutput *o)
     job_task_t *jt = j && j->attempts == o->attempt ? job_task_on(j, n) : NULL;
     if (!jt && !preempted_tail)
         return; /* output of a stale attempt: not kept */
+    if (self->disk != DISK_OK)
+        return; /* not kept: the next chunk kept says how much was lost */
     uint64_t *off = jt ? &jt->out_off[o->stream] : &j->tail_off[o->stream];
     size_t skip = 0;
     if (o->offset < *off) {
@@ -187,25 +231,112 @@ void job_output(sched_t *self, node_t *n, const Drover__TaskOutput *o)
     }
     char *path = s_log_path(self, j->id);
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0) {
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) < 0) {
         log_warn_errno("job %llu: cannot open %s", (unsigned long long)j->id,
                        path);
     } else {
+        uint64_t size = (uint64_t)sb.st_size;
         if (o->offset > *off) {
             char gap[96];
             int gn = snprintf(gap, sizeof gap,
                               "[drover: %llu bytes of output lost]\n",
                               (unsigned long long)(o->offset - *off));
-            (void)dr_write_all(fd, gap, (size_t)gn);
+            s_log_chunk(self, fd, j->id, size, (const uint8_t *)gap,
+                        (size_t)gn);
+            size += (uint64_t)gn;
         }
-        if (o->data.len > skip && /* an empty chunk may carry no pointer */
-            dr_write_all(fd, o->data.data + skip, o->data.len - skip) < 0)
-            log_warn_errno("job %llu: cannot write %s",
-                           (unsigned long long)j->id, path);
-        close(fd);
+        if (o->data.len > skip) /* an empty chunk may carry no pointer */
+            s_log_chunk(self, fd, j->id, size, o->data.data + skip,
+                        o->data.len - skip);
     }
+    if (fd >= 0)
+        close(fd);
     *off = o->offset + o->data.len;
     free(path);
+}
+
+typedef struct {
+    uint64_t id;
+    int64_t size;
+} s_log_entry_t;
+
+static int s_log_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const s_log_entry_t *)a)->id;
+    uint64_t y = ((const s_log_entry_t *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* The logs in logs/, oldest job first; their total in *total. */
+static s_log_entry_t *s_log_scan(sched_t *self, size_t *n, int64_t *total)
+{
+    char *dir = dr_asprintf("%s/logs", self->opts.state_dir);
+    DIR *d = opendir(dir);
+    s_log_entry_t *v = NULL;
+    size_t cap = 0;
+    *n = 0;
+    *total = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char *end = NULL;
+        unsigned long long id = strtoull(e->d_name, &end, 10);
+        struct stat sb;
+        if (end == e->d_name || strcmp(end, ".log") != 0 ||
+            fstatat(dirfd(d), e->d_name, &sb, 0) < 0)
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 256;
+            v = dr_realloc(v, cap * sizeof *v);
+        }
+        v[(*n)++] = (s_log_entry_t){id, (int64_t)sb.st_size};
+        *total += (int64_t)sb.st_size;
+    }
+    if (d)
+        closedir(d);
+    else
+        log_warn_errno("cannot read %s", dir);
+    free(dir);
+    if (*n)
+        qsort(v, *n, sizeof *v, s_log_cmp);
+    return v;
+}
+
+void job_logs_rotate(sched_t *self)
+{
+    size_t n = 0;
+    s_log_entry_t *v = s_log_scan(self, &n, &self->log_bytes);
+    int64_t limit = self->opts.log_total_limit_mb << 20;
+    if (self->opts.log_total_limit_mb <= 0 || self->log_bytes <= limit) {
+        free(v);
+        return;
+    }
+    char note[200];
+    int nn = snprintf(note, sizeof note,
+                      "[drover: this job's output was removed to keep all "
+                      "job logs under %lld MiB (log-total-limit)]\n",
+                      (long long)self->opts.log_total_limit_mb);
+    size_t removed = 0;
+    for (size_t i = 0; i < n && self->log_bytes > limit / 10 * 9; i++) {
+        if (sched_job_find(self, v[i].id) || v[i].size <= nn)
+            continue; /* active, or already removed */
+        char *path = s_log_path(self, v[i].id);
+        int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        if (fd >= 0) {
+            self->log_bytes -= v[i].size;
+            s_log_write(self, fd, v[i].id, note, (size_t)nn);
+            close(fd);
+            removed++;
+        } else {
+            log_warn_errno("cannot truncate %s", path);
+        }
+        free(path);
+    }
+    free(v);
+    log_info("job logs: removed the output of %zu finished jobs; all logs "
+             "now %lld MiB (log-total-limit %lld MiB)",
+             removed, (long long)(self->log_bytes >> 20),
+             (long long)self->opts.log_total_limit_mb);
 }
 
 void job_log_read(sched_t *self, uint64_t id, uint64_t offset, uint8_t *buf,

@@ -137,10 +137,13 @@ int model_open(sched_t *self, const sched_opts_t *opts)
         log_warn("INSECURE: --insecure turns CURVE off: anyone who reaches the "
                  "endpoints can run jobs and act as any node; use it only "
                  "on loopback for debugging");
-    return s_load(self);
+    int rc = s_load(self);
+    if (rc == 0)
+        job_logs_rotate(self);
+    return rc;
 }
 
-void model_close(sched_t *self)
+static void s_free_state(sched_t *self)
 {
     cluster_free_all(self);
     if (self->jobs) {
@@ -151,13 +154,39 @@ void model_close(sched_t *self)
         dict_destroy(&self->jobs);
     }
     dict_destroy(&self->nodes);
+    free(self->quotas);
+    self->quotas = NULL;
+    self->nquotas = 0;
+    self->nfresh = 0;
+}
+
+int model_reload(sched_t *self)
+{
+    (void)store_rollback(self->store);
+    /* commands about what was undone must not leave */
+    outbox_clear(&self->agent_out);
+    s_free_state(self);
+    self->jobs = dict_new_u64();
+    self->nodes = dict_new_str();
+    int rc = auth_reload(self->auth);
+    if (rc == 0)
+        rc = s_load(self);
+    if (rc == 0)
+        log_warn("state read back from the last commit: %zu active jobs, "
+                 "%zu nodes (they register again)",
+                 dict_size(self->jobs), dict_size(self->nodes));
+    return rc;
+}
+
+void model_close(sched_t *self)
+{
+    s_free_state(self);
     auth_destroy(&self->auth);
     identity_destroy(&self->identity);
     outbox_free(&self->agent_out);
     outbox_free(&self->client_out);
     store_destroy(&self->store);
     provider_destroy(&self->local);
-    free(self->quotas);
     free(self->fresh);
     catalog_destroy(&self->catalog);
 }

@@ -16,6 +16,7 @@ void outbox_push(outbox_t *ob, const char *rid, const dr_env_t *env)
     }
     outmsg_t *m = &ob->msgs[ob->n++];
     m->rid = dr_strdup(rid);
+    m->req = env->request_id;
     m->len = drover__envelope__get_packed_size(env);
     m->data = dr_malloc(m->len);
     drover__envelope__pack(env, m->data);
@@ -30,6 +31,20 @@ void outbox_verror(outbox_t *ob, const char *rid, uint64_t req, int code,
     Drover__Error err;
     wire_env_error(&env, &err, req, code, msg);
     outbox_push(ob, rid, &env);
+}
+
+void outbox_fail_all(outbox_t *ob, int code, const char *msg)
+{
+    for (size_t i = 0; i < ob->n; i++) {
+        outmsg_t *m = &ob->msgs[i];
+        dr_env_t env;
+        Drover__Error err;
+        wire_env_error(&env, &err, m->req, code, msg);
+        free(m->data);
+        m->len = drover__envelope__get_packed_size(&env);
+        m->data = dr_malloc(m->len);
+        drover__envelope__pack(&env, m->data);
+    }
 }
 
 void outbox_clear(outbox_t *ob)

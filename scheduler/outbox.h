@@ -14,7 +14,8 @@
 #include <stddef.h>
 
 typedef struct {
-    char *rid; /* the peer's routing id */
+    char *rid;    /* the peer's routing id */
+    uint64_t req; /* the request it answers (0 = none) */
     uint8_t *data;
     size_t len;
 } outmsg_t;
@@ -26,6 +27,9 @@ typedef struct {
 
 /* Packs env for the peer rid. */
 void outbox_push(outbox_t *ob, const char *rid, const dr_env_t *env);
+/* Replaces every message by an Error with this code and text, each for
+ * the request it answered: what the pass did was not kept. */
+void outbox_fail_all(outbox_t *ob, int code, const char *msg);
 /* An Error envelope with a formatted message. */
 void outbox_verror(outbox_t *ob, const char *rid, uint64_t req, int code,
                    const char *fmt, va_list ap);

@@ -31,7 +31,10 @@ typedef struct {
     int log_level;
     int insecure; /* no CURVE: loopback debugging only */
     int identity_ttl_ms;
-    int event_retention_s; /* events older than this are pruned */
+    int event_retention_s;      /* events older than this are pruned */
+    int64_t job_log_limit_mb;   /* a job's log is cut at this size */
+    int64_t log_total_limit_mb; /* all logs: the oldest finished go first */
+    int64_t min_free_disk_mb;   /* below it writes are refused (disk full) */
 } sched_opts_t;
 
 /* Loads the state from opts->state_dir (recovering after a crash) and

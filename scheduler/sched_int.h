@@ -231,8 +231,16 @@ struct sched {
     uint64_t *fresh;
     size_t nfresh, fresh_cap;
     int autoscale_now; /* the model asks for an autoscaler tick soon */
+    /* The disk of the state dir: DISK_OK; DISK_LOW (less than
+     * min_free_disk free: clients' writes are refused, job output is
+     * held back); DISK_FULL (a commit failed: every write is held until
+     * a probe write commits).  Set by the loop, read by the handlers. */
+    int disk;
+    int64_t log_bytes; /* all of logs/, counted at load and as written */
     sched_io_t *io;
 };
+
+enum { DISK_OK = 0, DISK_LOW = 1, DISK_FULL = 2 };
 
 /* ---- index.c: lookups (the model's indexes) --------------------------- */
 
@@ -329,6 +337,10 @@ void job_output(sched_t *self, node_t *n, const Drover__TaskOutput *o);
 /* Reads at most max bytes at offset: *got, and the log's size. */
 void job_log_read(sched_t *self, uint64_t id, uint64_t offset, uint8_t *buf,
                   uint32_t max, size_t *got, uint64_t *size);
+/* Counts logs/ again (self->log_bytes); past log_total_limit, replaces
+ * the logs of the oldest finished jobs by a line that says why, until
+ * the total is under 90% of the limit. */
+void job_logs_rotate(sched_t *self);
 /* Recovery: one active job's row back in memory (queued, or bound again
  * to its nodes; marked for requeue when they are gone). */
 int job_load_row(sched_t *self, const store_job_t *row);
@@ -478,6 +490,10 @@ void node_preempt_drill(sched_t *self, node_t *n);
  * keys; then the state as the store has it.  0 or a negative code. */
 int model_open(sched_t *self, const sched_opts_t *opts);
 void model_close(sched_t *self);
+/* After a failed commit: memory is thrown away and read back from the
+ * store's last committed state, as a restart after kill -9 would (nodes
+ * wait to re-register).  0 or a negative code. */
+int model_reload(sched_t *self);
 
 /* ---- RPC: the client handlers (api_*.c, table in api_client.c) ------- */
 

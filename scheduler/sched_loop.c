@@ -19,6 +19,15 @@
  *   6. commit - one fsync'd commit for everything the pass changed;
  *   7. flush  - only now do replies and agent commands leave; then the
  *               WAL checkpoint when due.
+ * As the pass begins (its first handler, or phase 4), the disk of the
+ * state dir is checked (a statvfs): with less than min_free_disk free the
+ clients' writes
+ * are refused with "disk full" (DISK_LOW), what is running goes on.  A
+ * commit that fails all the same (the disk filled within the pass) keeps
+ * nothing: every reply of the pass becomes an error, the agent commands
+ * are dropped, the model is read back from the last commit (as after a
+ * kill -9) and every write is held (DISK_FULL) until a probe write
+ * commits; reads are answered throughout.
  * It owns the sockets and the timers; the model it drives never sees
  * either.  Nothing here blocks except the poll and the commit.
  */
@@ -38,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -56,6 +66,9 @@ struct sched_io {
     int rc;          /* a handler's failure to begin the transaction */
     int hb_due, autoscale_due, checkpoint_due;
     int64_t next_prune; /* mono ms of the next pruning of old events */
+    int64_t next_disk;  /* mono ms of the next probe of a full disk */
+    int began;          /* the pass's first s_begin ran (disk checked) */
+    int64_t next_logs;  /* mono ms of the next check of the logs' total */
     ratelim_t *noisy;   /* bad messages and refusals: one line a peer/10 s */
     uint64_t passes;
 };
@@ -324,6 +337,75 @@ static void s_timers(sched_t *self, int64_t now)
                      self->opts.event_retention_s);
         io->next_prune = now + (n == 5000 ? 1000 : 60000);
     }
+    if (now >= io->next_logs) {
+        io->next_logs = now + 10000;
+        if (self->opts.log_total_limit_mb > 0 &&
+            self->log_bytes > self->opts.log_total_limit_mb << 20)
+            job_logs_rotate(self);
+    }
+}
+
+/* ---- the disk ------------------------------------------------------------ */
+
+/* Free MiB on the state dir's file system, or -1. */
+static int64_t s_free_mb(const char *dir)
+{
+    struct statvfs sv;
+    if (statvfs(dir, &sv) < 0)
+        return -1;
+    return (int64_t)(((uint64_t)sv.f_bavail * sv.f_frsize) >> 20);
+}
+
+/* Before the pass: DISK_LOW while less than min_free_disk is free;
+ * DISK_FULL (a failed commit) until a probe write commits. */
+static void s_disk_check(sched_t *self, int64_t now)
+{
+    sched_io_t *io = self->io;
+    if (self->disk == DISK_FULL && now < io->next_disk)
+        return; /* the probe is a write: once a second */
+    io->next_disk = now + 1000;
+    int64_t free_mb = s_free_mb(self->opts.state_dir);
+    int low = free_mb >= 0 && free_mb < self->opts.min_free_disk_mb;
+    int was = self->disk;
+    if (was == DISK_FULL && store_probe_write(self->store) < 0)
+        return;
+    self->disk = low ? DISK_LOW : DISK_OK;
+    if (self->disk == was)
+        return;
+    if (self->disk == DISK_OK) {
+        log_info("disk: %lld MiB free in %s again: writes are accepted",
+                 (long long)free_mb, self->opts.state_dir);
+        (void)store_event(self->store, "disk", "", "", 0,
+                          "disk space returned (%lld MiB free): writes "
+                          "accepted again",
+                          (long long)free_mb);
+    } else {
+        log_warn("disk: %lld MiB free in %s (min-free-disk %lld MiB): "
+                 "clients' writes are refused until space returns",
+                 (long long)free_mb, self->opts.state_dir,
+                 (long long)self->opts.min_free_disk_mb);
+    }
+}
+
+/* A commit failed: nothing of the pass may be acknowledged, and memory
+ * is ahead of the disk. */
+static void s_commit_failed(sched_t *self, int64_t now)
+{
+    int full = store_last_full(self->store);
+    log_error("store: commit failed (%s): nothing of this pass is kept; "
+              "the state is read back from the last commit",
+              full ? "disk full" : "database error");
+    outbox_fail_all(&self->client_out, full ? DR_ENOSPC : DR_EDB,
+                    full ? "disk full: the scheduler's disk is full; this "
+                           "request was not saved (nothing of it was kept); "
+                           "retry when space returns"
+                         : "database error: this request was not saved "
+                           "(nothing of it was kept)");
+    if (model_reload(self) < 0)
+        log_fatal("store: cannot read the state back; exiting so that a "
+                  "restart recovers from the last committed state");
+    self->disk = DISK_FULL;
+    self->io->next_disk = now + 1000;
 }
 
 /* Phase 5: placement, a policy over the model.  A new submission is tried
@@ -358,6 +440,12 @@ static void s_autoscale(sched_t *self, int64_t now)
 /* The transaction of the pass opens with its first handler. */
 static int s_begin(sched_t *self)
 {
+    if (!self->io->began) {
+        /* the pass's first handler: how the disk stands decides what it
+         * may write (a statvfs, cheap) */
+        self->io->began = 1;
+        s_disk_check(self, dr_mono_ms());
+    }
     if (store_begin(self->store) < 0) {
         self->io->rc = DR_EDB;
         return DR_EDB;
@@ -457,19 +545,19 @@ int sched_run_once(sched_t *self, int timeout_ms, int wake_fd)
     sched_io_t *io = self->io;
     s_wake_fd(io, wake_fd);
     io->rc = 0;
+    io->began = 0;
     if (dr_loop_once(io->loop, timeout_ms) < 0)
         return DR_EIO;
     if (io->rc < 0 || s_begin(self) < 0)
         return DR_EDB;
     int64_t now = dr_mono_ms();
-    s_timers(self, now);
-    s_place(self);
-    s_autoscale(self, now);
-    if (store_commit(self->store) < 0) {
-        /* memory is ahead of the disk now: never acknowledge it */
-        log_fatal("store: commit failed; exiting so that a restart "
-                  "recovers from the last committed state");
+    if (self->disk != DISK_FULL) {
+        s_timers(self, now);
+        s_place(self);
+        s_autoscale(self, now);
     }
+    if (store_commit(self->store) < 0)
+        s_commit_failed(self, now); /* memory was ahead of the disk */
     s_flush(io->agent_sock, &self->agent_out, "agent");
     s_flush(io->client_sock, &self->client_out, "client");
     if (io->checkpoint_due) {

@@ -142,21 +142,41 @@ struct store {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     int in_tx;
+    int tx_err;   /* the first failure inside the open transaction: an
+                   * extended SQLite code, 0 = none; such a transaction is
+                   * never committed (a statement of it may be undone) */
+    int last_err; /* the extended code of the last failure, 0 = none */
 };
+
+/* A full disk, as SQLite and the OS say it. */
+static int s_is_full(int code)
+{
+    return (code & 0xff) == SQLITE_FULL || code == SQLITE_IOERR_WRITE ||
+           code == SQLITE_IOERR_FSYNC || code == SQLITE_IOERR_TRUNCATE ||
+           code == SQLITE_IOERR_SHMSIZE;
+}
 
 static int s_fail(store_t *self, const char *what)
 {
+    int code = sqlite3_extended_errcode(self->db);
+    self->last_err = code;
+    if (self->in_tx && !self->tx_err)
+        self->tx_err = code ? code : SQLITE_ERROR;
     log_error("store: %s: %s", what, sqlite3_errmsg(self->db));
-    return DR_EDB;
+    return s_is_full(code) ? DR_ENOSPC : DR_EDB;
 }
 
 static int s_exec(store_t *self, const char *sql)
 {
     char *err = NULL;
     if (sqlite3_exec(self->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        int code = sqlite3_extended_errcode(self->db);
+        self->last_err = code;
+        if (self->in_tx && !self->tx_err)
+            self->tx_err = code ? code : SQLITE_ERROR;
         log_error("store: %s: %s", sql, err ? err : "?");
         sqlite3_free(err);
-        return DR_EDB;
+        return s_is_full(code) ? DR_ENOSPC : DR_EDB;
     }
     return 0;
 }
@@ -250,8 +270,10 @@ int store_begin(store_t *self)
     if (self->in_tx)
         return 0;
     int rc = s_exec(self, "BEGIN IMMEDIATE");
-    if (rc == 0)
+    if (rc == 0) {
         self->in_tx = 1;
+        self->tx_err = 0;
+    }
     return rc;
 }
 
@@ -259,9 +281,22 @@ int store_commit(store_t *self)
 {
     if (!self->in_tx)
         return 0;
+    if (self->tx_err) {
+        /* a statement of it failed and may have been undone alone: what
+         * is left is not what the caller wrote */
+        int full = s_is_full(self->tx_err);
+        log_error("store: not committing a transaction in which a write "
+                  "failed (%s)",
+                  sqlite3_errstr(self->tx_err));
+        self->last_err = self->tx_err;
+        (void)store_rollback(self);
+        return full ? DR_ENOSPC : DR_EDB;
+    }
     int rc = s_exec(self, "COMMIT");
     if (rc == 0)
         self->in_tx = 0;
+    else
+        (void)store_rollback(self);
     return rc;
 }
 
@@ -270,7 +305,36 @@ int store_rollback(store_t *self)
     if (!self->in_tx)
         return 0;
     self->in_tx = 0;
+    self->tx_err = 0;
+    /* SQLite may have rolled the transaction back by itself (a full
+     * disk can do that): then there is nothing left to undo */
+    if (sqlite3_get_autocommit(self->db))
+        return 0;
     return s_exec(self, "ROLLBACK");
+}
+
+int store_last_full(const store_t *self)
+{
+    return s_is_full(self->last_err);
+}
+
+int store_probe_write(store_t *self)
+{
+    if (self->in_tx)
+        return DR_ESTATE;
+    int rc = store_begin(self);
+    if (rc == 0)
+        rc = s_exec(self, "INSERT OR REPLACE INTO meta(key, value)"
+                          " VALUES('space_probe', randomblob(65536))");
+    if (rc == 0)
+        rc = s_exec(self, "DELETE FROM meta WHERE key = 'space_probe'");
+    if (rc == 0)
+        rc = store_commit(self);
+    else
+        (void)store_rollback(self);
+    if (rc == 0)
+        self->last_err = 0;
+    return rc;
 }
 
 void store_checkpoint(store_t *self)

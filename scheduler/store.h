@@ -84,6 +84,12 @@ void store_destroy(store_t **self_p);
 int store_begin(store_t *self);
 int store_commit(store_t *self);
 int store_rollback(store_t *self);
+/* Whether the last failure was the disk being full (SQLITE_FULL or a
+ * failed write of the file). */
+int store_last_full(const store_t *self);
+/* Commits a throwaway 64 KiB write outside any transaction: 0 once the
+ * disk takes writes again, DR_ENOSPC while it is full. */
+int store_probe_write(store_t *self);
 /* Cheap WAL checkpoint (PASSIVE), called from a timer. */
 void store_checkpoint(store_t *self);
 

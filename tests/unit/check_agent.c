@@ -191,15 +191,12 @@ START_TEST(test_runtime_exit_and_output)
     ck_assert_str_eq(res.out[1].data, "err\n");
     runtime_process_destroy(&p);
     ck_assert_ptr_null(p);
+    /* one copy of the output: the scheduler's log, none in the task dir */
     char path[400];
     snprintf(path, sizeof path, "%s/stdout", dir);
-    char *s = s_slurp(path);
-    ck_assert_str_eq(s, "out\n");
-    free(s);
+    ck_assert_int_ne(access(path, F_OK), 0);
     snprintf(path, sizeof path, "%s/stderr", dir);
-    s = s_slurp(path);
-    ck_assert_str_eq(s, "err\n");
-    free(s);
+    ck_assert_int_ne(access(path, F_OK), 0);
     dr_buf_free(&res.out[0]);
     dr_buf_free(&res.out[1]);
 }

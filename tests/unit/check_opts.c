@@ -29,6 +29,7 @@ typedef struct {
     int flag;
     const char *color;
     int level;
+    int64_t size_mb;
 } t_opts_t;
 
 static const char *const s_colors[] = {"red", "green", "blue", NULL};
@@ -54,6 +55,7 @@ static const opt_def_t s_rows[] = {
     {"flag", 'f', OPT_FLAG, 0, T(flag), "no", 0, 0, NULL, NULL, "a flag"},
     {"color", 0, OPT_ENUM, 0, T(color), "red", 0, 0, s_colors, NULL, "hue"},
     {"log-level", 0, OPT_LEVEL, 0, T(level), "info", 0, 0, NULL, NULL, "lvl"},
+    {"size", 0, OPT_SIZE, 0, T(size_mb), "64M", 1, 1 << 20, NULL, NULL, "sz"},
 };
 
 static const opts_table_t s_table = {s_rows, sizeof s_rows / sizeof s_rows[0],
@@ -98,6 +100,41 @@ START_TEST(test_durations)
         int64_t ms;
         ck_assert_msg(opts_parse_duration_ms(bad[i], &ms) == DR_EINVAL,
                       "'%s' accepted", bad[i]);
+    }
+}
+END_TEST
+
+/* OPT_SIZE: whole MiB, rounded up; a bare number is MiB; out of range
+ * and malformed sizes name the option. */
+START_TEST(test_sizes)
+{
+    static const struct {
+        const char *s;
+        int64_t mb;
+    } ok[] = {{"64M", 64},    {"1", 1},       {"512K", 1},
+              {"10G", 10240}, {"1.5G", 1536}, {"2MiB", 2}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        t_opts_t o;
+        s_init(&o);
+        char text[64], err[256] = "";
+        snprintf(text, sizeof text, "size = %s\n", ok[i].s);
+        ck_assert_msg(opts_parse_text(&s_table, text, &o, err, sizeof err) == 0,
+                      "%s: %s", ok[i].s, err);
+        ck_assert_msg(o.size_mb == ok[i].mb, "%s: %lld", ok[i].s,
+                      (long long)o.size_mb);
+        opts_free(&s_table, &o);
+    }
+    const char *bad[] = {"0", "-5M", "lots", "2X", "2T", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        t_opts_t o;
+        s_init(&o);
+        char text[64], err[256] = "";
+        snprintf(text, sizeof text, "size = %s\n", bad[i]);
+        ck_assert_msg(opts_parse_text(&s_table, text, &o, err, sizeof err) < 0,
+                      "'%s' accepted", bad[i]);
+        ck_assert_msg(strstr(err, "size") != NULL, "%s: %s", bad[i], err);
+        ck_assert_int_eq(o.size_mb, 64);
+        opts_free(&s_table, &o);
     }
 }
 END_TEST
@@ -423,6 +460,7 @@ int main(void)
     Suite *s = suite_create("opts");
     TCase *tc = tcase_create("opts");
     tcase_add_test(tc, test_durations);
+    tcase_add_test(tc, test_sizes);
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_args);
     tcase_add_test(tc, test_arg_errors);
