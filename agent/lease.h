@@ -15,7 +15,7 @@
  * async-signal-safe: one atomic load and clock_gettime) and kills its
  * process group once it passed, so a frozen agent's tasks still die on
  * time.  The agent checks it in its loop too and stops every task of any
- * runtime (containers have no shim).
+ * runtime; a container has no shim, its guard (lease_guard.h) kills it.
  *
  * One lease per node; it owns its mapping.  A lease that was never armed
  * (lease_ms 0, or no answer yet) never expires.

@@ -232,3 +232,8 @@ void runtime_docker_remove(runtime_docker_t *self, const char *id)
     runtime_docker_detached(self, "DELETE", p, RD_LONG_MS);
     free(p);
 }
+
+const char *runtime_docker_socket(const runtime_docker_t *self)
+{
+    return self->socket;
+}

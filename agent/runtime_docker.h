@@ -69,6 +69,8 @@ const char *runtime_docker_error(const runtime_docker_t *self);
 /* Its requests, for the loop to drive (http_async_source): every
  * callback of this runtime runs from there. */
 http_async_t *runtime_docker_http(runtime_docker_t *self);
+/* The path of dockerd's unix socket. */
+const char *runtime_docker_socket(const runtime_docker_t *self);
 
 /* One container that drover manages on this node. */
 typedef struct {

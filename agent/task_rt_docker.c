@@ -8,6 +8,7 @@
  */
 #include "dr_err.h"
 #include "envv.h"
+#include "lease_guard.h"
 #include "runtime_docker.h"
 #include "task_runtime.h"
 #include "util.h"
@@ -20,6 +21,9 @@ typedef struct {
     runtime_docker_ctr_t *ctr;
     char *image;
     int signaled; /* we sent it a signal: an exit above 128 is that signal */
+    runtime_docker_t *rd;          /* borrowed: for the guard's socket */
+    const volatile int64_t *lease; /* the node's lease, or NULL */
+    lease_guard_t *guard;          /* kills it if the agent cannot */
 } s_dk_t;
 
 static int s_is_host(char *const *host_env, const char *kv)
@@ -66,6 +70,8 @@ static int s_start(void *ctx, const task_rt_spec_t *spec, void **impl,
     s_dk_t *d = dr_calloc(1, sizeof *d);
     d->ctr = c;
     d->image = dr_strdup(spec->image);
+    d->rd = ctx;
+    d->lease = spec->lease;
     *impl = d;
     return 0;
 }
@@ -73,10 +79,14 @@ static int s_start(void *ctx, const task_rt_spec_t *spec, void **impl,
 static task_rt_phase_t s_poll(void *impl, int64_t now)
 {
     (void)now;
-    switch (runtime_docker_ctr_phase(((s_dk_t *)impl)->ctr)) {
+    s_dk_t *d = impl;
+    switch (runtime_docker_ctr_phase(d->ctr)) {
     case RUNTIME_DOCKER_PREPARING:
         return TASK_RT_STARTING;
     case RUNTIME_DOCKER_RUNNING:
+        if (d->lease && !d->guard)
+            d->guard = lease_guard_start(d->lease, runtime_docker_socket(d->rd),
+                                         runtime_docker_ctr_id(d->ctr));
         return TASK_RT_RUNNING;
     case RUNTIME_DOCKER_ENDING:
         return TASK_RT_ENDING;
@@ -146,6 +156,7 @@ static void s_describe(const void *impl, char *buf, size_t n)
 static void s_destroy(void *impl)
 {
     s_dk_t *d = impl;
+    lease_guard_stop(&d->guard);
     runtime_docker_ctr_destroy(&d->ctr);
     free(d->image);
     free(d);

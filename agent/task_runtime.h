@@ -44,8 +44,9 @@ typedef struct {
     uint64_t job_id;
     uint32_t attempt;
     const char *node;
-    /* process tasks: the node's lease (their shims kill them when it ends)
-     * and whether they get their own PID and mount namespaces */
+    /* the node's lease (a process task's shim, a container's guard kill
+     * the task when it ends), and whether process tasks get their own
+     * PID and mount namespaces */
     const volatile int64_t *lease;
     int isolate;
 } task_rt_spec_t;
