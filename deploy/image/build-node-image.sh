@@ -71,10 +71,11 @@ done
 for t in debootstrap dpkg-deb docker; do
     command -v "$t" >/dev/null || die "$t is not installed (deploy/install-deps.sh)"
 done
-names=()
+names=() drop=(-e '' -e libc6)
 for d in "${debs[@]}"; do
     [[ -f $d ]] || die "no such package: $d"
     names+=("$(dpkg-deb -f "$d" Package)")
+    drop+=(-e "${names[-1]}")
 done
 if [[ -z $suite ]]; then
     suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
@@ -88,7 +89,7 @@ fi
 # alternatives), without the packages themselves and libc6 (in minbase).
 include=$(for d in "${debs[@]}"; do dpkg-deb -f "$d" Depends; done |
     tr ',' '\n' | sed -e 's/|.*//' -e 's/(.*)//' -e 's/[[:space:]]//g' |
-    grep -v -x -F -e '' -e libc6 $(printf -- '-e %s ' "${names[@]}") |
+    grep -v -x -F "${drop[@]}" |
     sort -u | paste -s -d, -)
 key=$(printf '%s\n' "$suite" "$mirror" "$include" | sha256sum | cut -c1-16)
 tarball=$cache/$suite-$key.tar
