@@ -17,6 +17,7 @@ PACKAGES=(
     procps iproute2 curl ca-certificates
     clang-format groff-base
     clang libclang-rt-14-dev
+    dpkg-dev debootstrap cloud-init
 )
 
 missing=()
