@@ -263,6 +263,14 @@ void auth_zap_handle(auth_t *self)
         }
         const principal_t *p = s_find_key(self, z85);
         int agents = strcmp(domain, AUTH_DOMAIN_AGENTS) == 0;
+        if (agents && !p) {
+            /* a node that is joining (its own fresh key): admitted as
+             * "joining", which the loop lets send nothing but Join */
+            char user[96];
+            snprintf(user, sizeof user, "%s%s", AUTH_JOINING_PREFIX, z85);
+            s_zap_reply(self->zap, reqid, reqlen, "200", "OK", user);
+            continue;
+        }
         if (!p ||
             (agents ? p->kind != PRINCIPAL_AGENT : p->kind != PRINCIPAL_USER)) {
             char what[96];
@@ -276,6 +284,15 @@ void auth_zap_handle(auth_t *self)
         snprintf(user, sizeof user, "%s", z85);
         s_zap_reply(self->zap, reqid, reqlen, "200", "OK", user);
     }
+}
+
+const char *auth_joining_key(const char *user_id)
+{
+    size_t n = strlen(AUTH_JOINING_PREFIX);
+    if (!user_id || strncmp(user_id, AUTH_JOINING_PREFIX, n) != 0 ||
+        !keys_valid_z85(user_id + n))
+        return NULL;
+    return user_id + n;
 }
 
 const principal_t *auth_peer(const auth_t *self, const char *user_id)
