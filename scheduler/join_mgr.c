@@ -16,8 +16,13 @@
 #include "sched_int.h"
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int join_token_create(sched_t *self, const cluster_t *c, int64_t ttl_ms,
                       uint32_t max_uses, const char *by, char *token,
@@ -102,7 +107,7 @@ int join_token_revoke(sched_t *self, const cluster_t *c, const char *token,
 
 /* The token's row when it is valid and usable for cluster (or any, ""). */
 static int s_token_check(sched_t *self, const char *token, const char *cluster,
-                         jt_row_t *row, char *why, size_t cap)
+                         int again, jt_row_t *row, char *why, size_t cap)
 {
     char id[JT_ID_LEN + 1], secret[JT_SECRET_LEN + 1];
     if (jt_parse(token, id, secret) < 0) {
@@ -123,7 +128,17 @@ static int s_token_check(sched_t *self, const char *token, const char *cluster,
         snprintf(why, cap, "%s", dr_strerror(rc));
         return rc;
     }
-    if ((rc = jt_usable(row, dr_now_ms(), why, cap)) < 0)
+    if (again) {
+        /* the same node and key again (its answer was lost): the use it
+         * spent is its own, so only a revocation stops it */
+        jt_row_t r = *row;
+        r.max_uses = 0;
+        r.expires_at_ms = INT64_MAX;
+        rc = jt_usable(&r, dr_now_ms(), why, cap);
+    } else {
+        rc = jt_usable(row, dr_now_ms(), why, cap);
+    }
+    if (rc < 0)
         return rc;
     if (cluster && *cluster && strcasecmp(cluster, row->cluster) != 0) {
         snprintf(why, cap, "join token %s is for cluster %s, not %s", id,
@@ -138,16 +153,22 @@ int join_admit(sched_t *self, const char *token, const char *node_name,
                char *why, size_t cap)
 {
     memset(out, 0, sizeof *out);
+    const principal_t *same = NULL;
+    for (size_t i = 0; i < auth_count(self->auth); i++) {
+        const principal_t *p = auth_at(self->auth, i);
+        if (strcmp(p->name, node_name) == 0 &&
+            strcmp(p->public_z85, public_z85) == 0)
+            same = p; /* a join whose answer was lost: the same again */
+    }
     jt_row_t row;
-    int rc = s_token_check(self, token, cluster, &row, why, cap);
+    int rc = s_token_check(self, token, cluster, same != NULL, &row, why, cap);
     cluster_t *c = rc == 0 ? sched_cluster_find(self, row.cluster) : NULL;
     if (rc == 0 && !c) {
         snprintf(why, cap, "the cluster %s of join token %s is gone",
                  row.cluster, row.id);
         rc = DR_ENOENT;
     }
-    const principal_t *same = NULL;
-    for (size_t i = 0; rc == 0 && i < auth_count(self->auth); i++) {
+    for (size_t i = 0; rc == 0 && !same && i < auth_count(self->auth); i++) {
         const principal_t *p = auth_at(self->auth, i);
         if (strcmp(p->name, node_name) == 0 &&
             strcmp(p->public_z85, public_z85) != 0) {
@@ -156,8 +177,6 @@ int join_admit(sched_t *self, const char *token, const char *node_name,
                      "(revoke it first: drover keys revoke %s)",
                      node_name, node_name);
             rc = DR_EEXIST;
-        } else if (strcmp(p->name, node_name) == 0) {
-            same = p; /* a join whose answer was lost: the same again */
         } else if (strcmp(p->public_z85, public_z85) == 0) {
             snprintf(why, cap, "this key is already %s's", p->name);
             rc = DR_EEXIST;
@@ -190,4 +209,35 @@ int join_admit(sched_t *self, const char *token, const char *node_name,
              row.id);
     out->cluster = c;
     return 0;
+}
+
+int join_token_for_node(sched_t *self, const cluster_t *c, const char *node,
+                        char *why, size_t cap)
+{
+    char token[JT_TOKEN_LEN + 1];
+    jt_row_t row;
+    /* one use, and only as long as the node may take to register */
+    int64_t ttl = (int64_t)self->opts.resume_timeout_ms + 60000;
+    int rc = join_token_create(self, c, ttl, 1, "autoscaler", token, &row);
+    if (rc < 0) {
+        snprintf(why, cap, "cannot create a join token: %s", dr_strerror(rc));
+        return rc;
+    }
+    char *path = dr_asprintf("%s/nodes/%s.token", self->opts.state_dir, node);
+    char *dir = dr_asprintf("%s/nodes", self->opts.state_dir);
+    int fd = dr_mkdirs(dir, 0755) == 0
+                 ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)
+                 : -1;
+    size_t len = strlen(token);
+    int ok = fd >= 0 && write(fd, token, len) == (ssize_t)len;
+    if (fd >= 0 && close(fd) < 0)
+        ok = 0;
+    if (!ok) {
+        snprintf(why, cap, "cannot write %s: %s", path, strerror(errno));
+        rc = DR_EIO;
+    }
+    memset(token, 0, sizeof token);
+    free(path);
+    free(dir);
+    return rc;
 }

@@ -490,6 +490,11 @@ int join_token_list(sched_t *self, const char *cluster, store_join_token_cb cb,
  * DR_ENOENT with why. */
 int join_token_revoke(sched_t *self, const cluster_t *c, const char *token,
                       const char *by, char *why, size_t cap);
+/* A single-use, short-lived token for a node a provider is asked to
+ * create, written to <state_dir>/nodes/NODE.token (0600) where the
+ * providers find it (provider_join_token).  0 or DR_E* with why. */
+int join_token_for_node(sched_t *self, const cluster_t *c, const char *node,
+                        char *why, size_t cap);
 typedef struct {
     cluster_t *cluster; /* the token's */
 } join_result_t;
@@ -499,8 +504,8 @@ typedef struct {
  * expired, spent, another cluster's), DR_EEXIST (the name is another
  * key's) with why. */
 int join_admit(sched_t *self, const char *token, const char *node_name,
-               const char *cluster, const char *public_z85,
-               join_result_t *out, char *why, size_t cap);
+               const char *cluster, const char *public_z85, join_result_t *out,
+               char *why, size_t cap);
 
 /* ---- model.c: the model as a whole ------------------------------------ */
 

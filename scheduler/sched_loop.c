@@ -213,8 +213,8 @@ static int s_joining(sched_t *self, const char *rid, const char *key,
         log_warn("agent %s: refused: %s (got %s, key %.8s...)%s", rid, why,
                  wire_body_name(env->body_case), key,
                  left_out ? " (and more, not logged)" : "");
-        cluster_refused(self, "", 0, "unknown key %.8s... as %s: %s", key,
-                        rid, why);
+        cluster_refused(self, "", 0, "unknown key %.8s... as %s: %s", key, rid,
+                        why);
     }
     s_error(self, 1, rid, env->request_id, DR_EPERM, why);
     return DR_EPERM;

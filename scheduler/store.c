@@ -785,7 +785,8 @@ int store_principal_each(store_t *self, store_principal_cb cb, void *arg)
     return rc == SQLITE_DONE ? 0 : s_fail(self, "principal scan");
 }
 
-/* ---- join tokens ---------------------------------------------------------- */
+/* ---- join tokens ----------------------------------------------------------
+ */
 
 int store_join_token_put(store_t *self, const jt_row_t *t)
 {
@@ -828,7 +829,7 @@ static void s_join_token_row(sqlite3_stmt *st, jt_row_t *t)
 }
 
 #define JOIN_TOKEN_COLS                                                        \
-    "id, cluster, secret_hash, created_at, expires_at, max_uses, uses,"       \
+    "id, cluster, secret_hash, created_at, expires_at, max_uses, uses,"        \
     " revoked, created_by"
 
 int store_join_token_get(store_t *self, const char *id, jt_row_t *out)
