@@ -21,20 +21,10 @@
 static int s_key(const char *path, dr_keypair_t *kp)
 {
     char err[600];
-    int rc;
-    if (access(path, F_OK) == 0) {
-        rc = keys_load(path, kp, err, sizeof err);
-        if (rc == 0 && !kp->secret_z85[0]) {
-            snprintf(err, sizeof err, "%s holds no secret key", path);
-            rc = DR_EINVAL;
-        }
-    } else if ((rc = keys_generate(kp)) == 0) {
-        rc = keys_write(path, NULL, kp, err, sizeof err);
-        if (rc == 0)
-            log_info("join: made this node's key pair in %s", path);
-    } else {
-        snprintf(err, sizeof err, "libzmq was built without CURVE");
-    }
+    int created;
+    int rc = keys_load_or_create(path, NULL, kp, &created, err, sizeof err);
+    if (created)
+        log_info("join: made this node's key pair in %s", path);
     if (rc < 0)
         log_error("join: %s", err);
     return rc;

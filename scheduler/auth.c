@@ -97,20 +97,7 @@ static int s_keypair(const char *dir, const char *name, dr_keypair_t *kp,
     char *sec = dr_asprintf("%s/%s.key", dir, name);
     char *pub = dr_asprintf("%s/%s.pub", dir, name);
     char err[512];
-    int rc = 0;
-    *created = 0;
-    if (access(sec, F_OK) == 0) {
-        rc = keys_load(sec, kp, err, sizeof err);
-        if (rc == 0 && !kp->secret_z85[0]) {
-            snprintf(err, sizeof err, "%s holds no secret key", sec);
-            rc = DR_EINVAL;
-        }
-    } else if ((rc = keys_generate(kp)) == 0) {
-        rc = keys_write(sec, pub, kp, err, sizeof err);
-        *created = rc == 0;
-    } else {
-        snprintf(err, sizeof err, "libzmq was built without CURVE");
-    }
+    int rc = keys_load_or_create(sec, pub, kp, created, err, sizeof err);
     if (rc < 0)
         log_error("keys: %s", err);
     free(sec);

@@ -10,7 +10,8 @@
  *   model     index.c (lookups) <- node_mgr.c (nodes as resources) <-
  *             job_data.c (rows, logs, recovery of jobs) <- job_mgr.c (the
  *             job state machine) <- node_life.c (what agents report about
- *             nodes) <- cluster_mgr.c (clusters, quotas, keys, provider
+ *             nodes) <- join_mgr.c (join tokens, joining nodes' keys) <-
+ *             cluster_mgr.c (clusters, quotas, keys, provider
  *             reports) <- model.c (open, load, close);
  *   policies  placement.c, autoscaler.c: they read the model and call it;
  *   RPC       api_reply.c <- api_clusters.c, api_jobs.c, api_nodes.c,
