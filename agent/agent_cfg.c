@@ -26,8 +26,11 @@
 #define MAXLEN 0, 1024 /* min, max of a string row: its length */
 
 static const opt_def_t s_rows[] = {
+    {"config", 0, STR(config_file), NULL, MAXLEN, NULL, "FILE",
+     "read \"key = value\" lines (keys: these flags without --) first"},
     {"name", 0, NAME(name), NULL, MAXLEN, NULL, "NODE",
-     "node name (the prefix of NODE-i with --simulate)"},
+     "node name (default: the host name; the prefix of NODE-i with "
+     "--simulate)"},
     {"cluster", 0, NAME(cluster), NULL, MAXLEN, NULL, "CLUSTER",
      "the cluster this node belongs to"},
     {"vm-size", 0, NAME(vm_size), NULL, MAXLEN, NULL, "SIZE",
@@ -58,6 +61,8 @@ static const opt_def_t s_rows[] = {
      "a JSON GPU inventory instead of NVML"},
     {"key", 0, STR(key_file), NULL, MAXLEN, NULL, "FILE",
      "this node's CURVE key pair"},
+    {"join-token", 0, STR(join_token), NULL, MAXLEN, NULL, "TOKEN",
+     "join with this token: make a key pair in the work dir, once"},
     {"scheduler-key", 0, STR(scheduler_key), NULL, MAXLEN, NULL, "FILE|Z85",
      "the scheduler's public key"},
     {"scheduled-events-url", 0, STR(scheduled_events_url), NULL, MAXLEN, NULL,
@@ -117,10 +122,145 @@ static int s_fail(agent_cfg_t *cfg, char *err, size_t errlen, const char *fmt,
     return DR_EINVAL;
 }
 
+/* --join-token: the scheduler's key, and none of --key, --insecure,
+ * --simulate.  A node that joined before has its key in its work dir and
+ * needs no token again. */
+static int s_join(agent_cfg_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->join_token && cfg->key_file)
+        return s_fail(cfg, err, errlen,
+                      "--join-token and --key exclude each other (a node "
+                      "that joins makes its own key)");
+    if (cfg->join_token && cfg->insecure)
+        return s_fail(cfg, err, errlen,
+                      "--join-token and --insecure exclude each other");
+    if (cfg->join_token && cfg->simulate)
+        return s_fail(cfg, err, errlen,
+                      "--join-token does not work with --simulate");
+    if (cfg->join_token && !cfg->scheduler_key)
+        return s_fail(cfg, err, errlen,
+                      "--join-token needs --scheduler-key (FILE or Z85)");
+    if (cfg->key_file || cfg->insecure || !cfg->work_dir)
+        return 0;
+    char *key = dr_asprintf("%s/%s", cfg->work_dir, AGENT_KEY_FILE);
+    char *state = dr_asprintf("%s/%s", cfg->work_dir, AGENT_JOINED_FILE);
+    if (access(state, F_OK) == 0 && access(key, F_OK) == 0) {
+        /* joined before: its own key, whatever became of the token */
+        cfg->key_file = key;
+        key = NULL;
+        free(cfg->join_token);
+        cfg->join_token = NULL;
+    }
+    free(key);
+    free(state);
+    return 0;
+}
+
+/* What a join wrote in the work dir (AGENT_JOINED_FILE) fills what the
+ * flags and the config file left out. */
+static int s_joined_state(agent_cfg_t *cfg, char *err, size_t errlen)
+{
+    if (!cfg->work_dir)
+        return 0;
+    char *state = dr_asprintf("%s/%s", cfg->work_dir, AGENT_JOINED_FILE);
+    int rc = 0;
+    if (access(state, F_OK) == 0) {
+        agent_cfg_t st;
+        memset(&st, 0, sizeof st);
+        char why[512];
+        rc = opts_load_file(&s_table, state, &st, why, sizeof why);
+        if (rc == 0) {
+            if (!cfg->cluster && st.cluster) {
+                cfg->cluster = st.cluster;
+                st.cluster = NULL;
+            }
+            if (!cfg->vm_size && st.vm_size) {
+                cfg->vm_size = st.vm_size;
+                st.vm_size = NULL;
+            }
+            if (!cfg->cpus)
+                cfg->cpus = st.cpus;
+            if (!cfg->memory_mb)
+                cfg->memory_mb = st.memory_mb;
+        }
+        opts_free(&s_table, &st);
+        if (rc < 0) {
+            free(state);
+            return s_fail(cfg, err, errlen, "%s", why);
+        }
+    }
+    free(state);
+    return rc;
+}
+
+/* The rows a node needs, from the flags, the config file or its join;
+ * a node that is about to join learns what it lacks from the answer. */
+static int s_required(agent_cfg_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->print_gpus || cfg->join_token)
+        return 0;
+    const char *missing = !cfg->cluster     ? "cluster"
+                          : !cfg->vm_size   ? "vm-size"
+                          : !cfg->cpus      ? "cpus"
+                          : !cfg->memory_mb ? "memory-mb"
+                                            : NULL;
+    if (missing)
+        return s_fail(cfg, err, errlen, "missing required option --%s",
+                      missing);
+    return 0;
+}
+
+/* --name's default: the host name, when it is a valid node name. */
+static int s_default_name(agent_cfg_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->name || cfg->print_gpus)
+        return 0;
+    char host[256];
+    if (gethostname(host, sizeof host) < 0)
+        return s_fail(cfg, err, errlen,
+                      "missing --name, and the host name cannot be read");
+    host[sizeof host - 1] = '\0';
+    host[strcspn(host, ".")] = '\0'; /* the short name */
+    if (!dr_valid_name(host))
+        return s_fail(cfg, err, errlen,
+                      "missing --name, and the host name '%s' is not a valid "
+                      "node name",
+                      host);
+    cfg->name = dr_strdup(host);
+    return 0;
+}
+
+/* The file --config names, wherever it stands, so that flags override it. */
+static int s_config_file(agent_cfg_t *cfg, int argc, char **argv, char *err,
+                         size_t errlen)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *path = NULL;
+        if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc)
+                return s_fail(cfg, err, errlen,
+                              "option '--config' needs a value");
+            path = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            path = argv[i] + 9;
+        }
+        if (path && opts_load_file(&s_table, path, cfg, err, errlen) < 0) {
+            agent_cfg_free(cfg);
+            return DR_EINVAL;
+        }
+    }
+    return 0;
+}
+
 /* --key and --scheduler-key: both or neither, and not with --insecure. */
 static int s_keys(agent_cfg_t *cfg, char *err, size_t errlen)
 {
     char why[600];
+    if (cfg->join_token)
+        return keys_public_arg(cfg->scheduler_key, cfg->server_z85, why,
+                               sizeof why) < 0
+                   ? s_fail(cfg, err, errlen, "--scheduler-key: %s", why)
+                   : 0;
     if (!cfg->key_file)
         return cfg->scheduler_key
                    ? s_fail(cfg, err, errlen, "--scheduler-key needs --key")
@@ -213,11 +353,11 @@ int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
         agent_cfg_free(cfg);
         return DR_EINVAL;
     }
+    if (s_config_file(cfg, argc, argv, err, errlen) < 0)
+        return DR_EINVAL;
     opts_args_t a;
     int rc =
         opts_parse_args(&s_table, argc - 1, argv + 1, cfg, &a, err, errlen);
-    if (rc == 0 && !cfg->print_gpus)
-        rc = opts_missing(&s_table, &a, err, errlen);
     opts_args_free(&a);
     if (rc == 1) {
         cfg->help = 1;
@@ -227,7 +367,14 @@ int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,
         agent_cfg_free(cfg);
         return rc;
     }
-    if ((rc = s_keys(cfg, err, errlen)) < 0 ||
+    if ((rc = s_default_name(cfg, err, errlen)) < 0)
+        return rc;
+    if (!cfg->work_dir && cfg->name)
+        cfg->work_dir = dr_asprintf("/tmp/drover-agent-%s", cfg->name);
+    if ((rc = s_join(cfg, err, errlen)) < 0 ||
+        (rc = s_joined_state(cfg, err, errlen)) < 0 ||
+        (rc = s_required(cfg, err, errlen)) < 0 ||
+        (rc = s_keys(cfg, err, errlen)) < 0 ||
         (rc = s_check_values(cfg, err, errlen)) < 0)
         return rc;
     if (cfg->simulate > 0 && cfg->name) {

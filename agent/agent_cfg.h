@@ -16,6 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What a join leaves in the work dir: the node's own key pair (0600; the
+ * secret never leaves the node) and what the scheduler said the node is
+ * ("key = value" lines: name, cluster, vm-size, cpus, memory-mb). */
+#define AGENT_KEY_FILE "node.key"
+#define AGENT_JOINED_FILE "node.conf"
+
 typedef struct {
     char *scheduler; /* ZeroMQ endpoint */
     char *name;      /* node name (prefix of NAME-i when simulating) */
@@ -34,7 +40,10 @@ typedef struct {
     int print_gpus;      /* --print-gpus: print the GPU list as JSON, exit */
     char *scheduled_events_url; /* metadata scheduled events, or NULL */
     int64_t scheduled_events_interval_ms;
-    char *key_file;      /* --key: this node's CURVE key pair */
+    char *key_file;      /* --key: this node's CURVE key pair (or the one
+                          * a join made: WORK_DIR/AGENT_KEY_FILE) */
+    char *join_token;    /* --join-token: join first (NULL once joined) */
+    char *config_file;   /* --config: read before the flags */
     char *scheduler_key; /* --scheduler-key: FILE or Z85 */
     int insecure;        /* --insecure: plain ZeroMQ, said loudly */
     dr_keypair_t keys;   /* loaded from key_file */

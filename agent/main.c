@@ -9,6 +9,7 @@
 #include "agent_cfg.h"
 #include "dr_err.h"
 #include "gpu.h"
+#include "join.h"
 #include "log.h"
 
 #include <errno.h>
@@ -100,6 +101,14 @@ int main(int argc, char **argv)
         log_error("signal setup: %s", strerror(errno));
         agent_cfg_free(&cfg);
         return 1;
+    }
+    if (cfg.join_token) {
+        /* first start: make this node's key and join with the token */
+        int jrc = agent_join(&cfg, sig_rd);
+        if (jrc < 0) {
+            agent_cfg_free(&cfg);
+            return jrc == DR_EAGAIN ? 0 : 1;
+        }
     }
     agent_t *agent = agent_new(&cfg);
     if (!agent) {

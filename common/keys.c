@@ -174,3 +174,24 @@ int keys_apply_client(void *sock, const dr_keypair_t *kp,
         return DR_EIO;
     return 0;
 }
+
+int keys_load_or_create(const char *secret_path, const char *public_path,
+                        dr_keypair_t *kp, int *created, char *err,
+                        size_t errlen)
+{
+    int rc;
+    *created = 0;
+    if (access(secret_path, F_OK) == 0) {
+        rc = keys_load(secret_path, kp, err, errlen);
+        if (rc == 0 && !kp->secret_z85[0]) {
+            snprintf(err, errlen, "%s holds no secret key", secret_path);
+            rc = DR_EINVAL;
+        }
+    } else if ((rc = keys_generate(kp)) == 0) {
+        rc = keys_write(secret_path, public_path, kp, err, errlen);
+        *created = rc == 0;
+    } else {
+        snprintf(err, errlen, "libzmq was built without CURVE");
+    }
+    return rc;
+}

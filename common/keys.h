@@ -31,6 +31,13 @@ int keys_write(const char *secret_path, const char *public_path,
  * cannot be read; err says which and why. */
 int keys_load(const char *path, dr_keypair_t *out, char *err, size_t errlen);
 
+/* Loads secret_path (which must hold a secret key) or, when it does not
+ * exist, makes a fresh pair and writes it there (and to public_path, when
+ * not NULL); *created says which.  0 or a code with the reason in err. */
+int keys_load_or_create(const char *secret_path, const char *public_path,
+                        dr_keypair_t *kp, int *created, char *err,
+                        size_t errlen);
+
 /* 1 if s is 40 characters of the Z85 alphabet that decode. */
 int keys_valid_z85(const char *s);
 

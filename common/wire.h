@@ -69,4 +69,9 @@ int wire_call(void *sock, dr_env_t *req, int timeout_ms, dr_env_t **reply);
 /* Name of a body case, for logs ("job_submit", "?" when unknown). */
 const char *wire_body_name(int body_case);
 
+/* The routing ids of agents that are joining (their key is not known
+ * yet): a prefix no node name can have (names begin with a letter or a
+ * digit), so that a joining peer never holds a node's routing id. */
+#define DR_JOIN_RID_PREFIX "~join."
+
 #endif

@@ -374,6 +374,52 @@ static void s_mpi_launch_io(sched_t *s, const char *rid, dr_env_t *env)
               &fw);
 }
 
+/* A joining peer (the loop let only a Join of one through) presents a
+ * token for a node name: its connection's key becomes that node's. */
+static void s_join(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__Join *m = env->join;
+    uint64_t req = env->request_id;
+    if (!s->req.joining_key[0]) {
+        sched_agent_error(s, rid, req, DR_EEXIST,
+                          "join: this connection's key is already a node's");
+        return;
+    }
+    if (!m->token || !*m->token || strlen(m->token) > 128) {
+        sched_agent_error(s, rid, req, DR_EINVAL, "join: a token is required");
+        return;
+    }
+    if (!m->node_name || !dr_valid_name(m->node_name)) {
+        sched_agent_error(s, rid, req, DR_EINVAL,
+                          "join: invalid node name (letters, digits, - and "
+                          "_, at most 63, beginning with a letter or digit)");
+        return;
+    }
+    if (m->cluster && *m->cluster && !dr_valid_name(m->cluster)) {
+        sched_agent_error(s, rid, req, DR_EINVAL, "join: invalid cluster name");
+        return;
+    }
+    char why[256];
+    join_result_t res;
+    int rc = join_admit(s, m->token, m->node_name, m->cluster,
+                        s->req.joining_key, &res, why, sizeof why);
+    if (rc < 0) {
+        log_warn("join of node %s refused: %s", m->node_name, why);
+        sched_agent_error(s, rid, req, rc, "join refused: %s", why);
+        return;
+    }
+    const cluster_t *c = res.cluster;
+    Drover__JoinAck ack = DROVER__JOIN_ACK__INIT;
+    ack.node_name = m->node_name;
+    ack.cluster = (char *)c->cfg.name;
+    ack.vm_size = (char *)c->vm->name;
+    ack.cpus = c->vm->vcpus;
+    ack.memory_mb = c->vm->memory_mb;
+    dr_env_t out;
+    wire_env_body(&out, req, DROVER__ENVELOPE__BODY_JOIN_ACK, &ack);
+    sched_send_agent(s, rid, &out);
+}
+
 /* W_STATE: the handler writes the store; while writes are held (a full
  * disk) such a message is answered "disk full" and the agent sends it
  * again later (reports are resent until acked). */
@@ -384,6 +430,7 @@ static const struct {
     agent_fn fn;
     int flags;
 } s_table[] = {
+    {DROVER__ENVELOPE__BODY_JOIN, s_join, W_STATE},
     {DROVER__ENVELOPE__BODY_MPI_LAUNCH, s_mpi_launch, 0},
     {DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO, s_mpi_launch_io, 0},
     {DROVER__ENVELOPE__BODY_TOKEN_REQUEST, s_token_request, 0},

@@ -77,6 +77,12 @@ static const client_cmd_t s_table[] = {
      F_ADMIN | F_WRITE, "identity assign", NULL},
     {DROVER__ENVELOPE__BODY_IDENTITY_VERIFY, api_identity_verify, 0, NULL,
      NULL},
+    {DROVER__ENVELOPE__BODY_JOIN_TOKEN_CREATE, api_join_token_create, F_ADMIN,
+     "join-token create", NULL},
+    {DROVER__ENVELOPE__BODY_JOIN_TOKEN_LIST, api_join_token_list, F_ADMIN,
+     "join-token list", NULL},
+    {DROVER__ENVELOPE__BODY_JOIN_TOKEN_REVOKE, api_join_token_revoke, F_ADMIN,
+     "join-token revoke", NULL},
 };
 
 /* 1 (and the refusal answered and recorded) when the caller may not make

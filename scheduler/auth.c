@@ -97,20 +97,7 @@ static int s_keypair(const char *dir, const char *name, dr_keypair_t *kp,
     char *sec = dr_asprintf("%s/%s.key", dir, name);
     char *pub = dr_asprintf("%s/%s.pub", dir, name);
     char err[512];
-    int rc = 0;
-    *created = 0;
-    if (access(sec, F_OK) == 0) {
-        rc = keys_load(sec, kp, err, sizeof err);
-        if (rc == 0 && !kp->secret_z85[0]) {
-            snprintf(err, sizeof err, "%s holds no secret key", sec);
-            rc = DR_EINVAL;
-        }
-    } else if ((rc = keys_generate(kp)) == 0) {
-        rc = keys_write(sec, pub, kp, err, sizeof err);
-        *created = rc == 0;
-    } else {
-        snprintf(err, sizeof err, "libzmq was built without CURVE");
-    }
+    int rc = keys_load_or_create(sec, pub, kp, created, err, sizeof err);
     if (rc < 0)
         log_error("keys: %s", err);
     free(sec);
@@ -263,6 +250,14 @@ void auth_zap_handle(auth_t *self)
         }
         const principal_t *p = s_find_key(self, z85);
         int agents = strcmp(domain, AUTH_DOMAIN_AGENTS) == 0;
+        if (agents && !p) {
+            /* a node that is joining (its own fresh key): admitted as
+             * "joining", which the loop lets send nothing but Join */
+            char user[96];
+            snprintf(user, sizeof user, "%s%s", AUTH_JOINING_PREFIX, z85);
+            s_zap_reply(self->zap, reqid, reqlen, "200", "OK", user);
+            continue;
+        }
         if (!p ||
             (agents ? p->kind != PRINCIPAL_AGENT : p->kind != PRINCIPAL_USER)) {
             char what[96];
@@ -282,6 +277,15 @@ int auth_reload(auth_t *self)
 {
     self->n = 0;
     return store_principal_each(self->store, s_load, self) < 0 ? DR_EDB : 0;
+}
+
+const char *auth_joining_key(const char *user_id)
+{
+    size_t n = strlen(AUTH_JOINING_PREFIX);
+    if (!user_id || strncmp(user_id, AUTH_JOINING_PREFIX, n) != 0 ||
+        !keys_valid_z85(user_id + n))
+        return NULL;
+    return user_id + n;
 }
 
 const principal_t *auth_peer(const auth_t *self, const char *user_id)

@@ -5,7 +5,8 @@
  * keeps them durable.  The ZAP handler answers libzmq's authentication
  * requests from inside the scheduler's loop (a REP socket on
  * inproc://zeromq.zap.01, polled like the others): the agent endpoint
- * admits agent keys only, the client endpoint user keys only, and every
+ * admits agent keys and, as "joining" peers, unknown keys (AUTH_JOINING_
+ * PREFIX); the client endpoint user keys only; and every
  * refusal is logged and written as an event.  Because the decision is
  * made per connection, every message is checked again against the table
  * (auth_peer): a revoked key is refused on its next message.
@@ -49,6 +50,14 @@ int auth_zap_bind(auth_t *self, void *zctx);
 void *auth_zap_socket(const auth_t *self);
 /* Answers every pending ZAP request (non-blocking). */
 void auth_zap_handle(auth_t *self);
+
+/* On the agent endpoint a key the table does not know is admitted as a
+ * joining peer, whose ZAP User-Id is this prefix and the key: it may send
+ * only Join (checked per message by the loop), so an unknown key can do
+ * nothing but present a join token. */
+#define AUTH_JOINING_PREFIX "joining:"
+/* The Z85 key of a joining peer's User-Id, or NULL when it is not one. */
+const char *auth_joining_key(const char *user_id);
 
 /* The principal behind a ZAP User-Id, or NULL when it is gone (revoked). */
 const principal_t *auth_peer(const auth_t *self, const char *user_id);

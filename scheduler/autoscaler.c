@@ -163,13 +163,10 @@ static void s_scale_out(sched_t *s, cluster_t *c, int count, int64_t now)
         char err[256] = "";
         s_new_node_name(s, c, name, sizeof name);
         if (!s->opts.insecure) {
-            /* the node's own key, bound to its name, before it exists */
-            char *key = dr_asprintf("%s/nodes/%s.key", s->opts.state_dir, name);
-            int krc = auth_issue_agent_key(s->auth, name, key);
-            free(key);
-            if (krc < 0) {
-                cluster_set_error(s, c, "cannot issue a key for node %s: %s",
-                                  name, dr_strerror(krc));
+            /* a join token for the node: it makes its own key and joins */
+            char why[256];
+            if (join_token_for_node(s, c, name, why, sizeof why) < 0) {
+                cluster_set_error(s, c, "node %s: %s", name, why);
                 return;
             }
         }

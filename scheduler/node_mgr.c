@@ -283,6 +283,10 @@ static void s_node_drop(sched_t *self, node_t *n, const char *reason,
             dr_asprintf("%s/nodes/%s.key", self->opts.state_dir, n->name);
         (void)unlink(key);
         free(key);
+        char *tok =
+            dr_asprintf("%s/nodes/%s.token", self->opts.state_dir, n->name);
+        (void)unlink(tok);
+        free(tok);
     }
     (void)store_event(self->store, "node_removed", c->cfg.name, n->name, 0,
                       "%s", reason);

@@ -3,6 +3,7 @@
 #include "provider.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,4 +36,19 @@ void provider_destroy(provider_t **self_p)
         (*self_p)->ops->free(*self_p);
     free(*self_p);
     *self_p = NULL;
+}
+
+char *provider_join_token(const char *state_dir, const char *node)
+{
+    char *path = dr_asprintf("%s/nodes/%s.token", state_dir, node);
+    FILE *f = fopen(path, "r");
+    free(path);
+    if (!f)
+        return NULL;
+    char buf[129];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    buf[strcspn(buf, " \t\r\n")] = '\0';
+    return buf[0] ? dr_strdup(buf) : NULL;
 }

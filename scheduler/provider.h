@@ -83,6 +83,11 @@ provider_t *provider_exec_new(const char *resume_program,
 provider_t *provider_http_new(const char *url, const char *connect,
                               const char *state_dir);
 
+/* The join token the scheduler wrote for a node it asks a provider to
+ * create (<state_dir>/nodes/NODE.token), malloc'd, or NULL when there is
+ * none (--insecure).  The caller frees it. */
+char *provider_join_token(const char *state_dir, const char *node);
+
 /* 1 for "local", "exec", "http". */
 int provider_known(const char *name);
 

@@ -68,14 +68,16 @@ __attribute__((noreturn)) static void s_child(const exec_t *x,
     setenv("DROVER_VM_CPUS", cpus, 1);
     setenv("DROVER_VM_MEMORY_MB", mem, 1);
     setenv("DROVER_STATE_DIR", x->state_dir, 1);
-    /* the node's key (when CURVE is on) and the scheduler's public key:
-     * the program delivers them to the node it creates */
-    char path[1200];
-    snprintf(path, sizeof path, "%s/nodes/%s.key", x->state_dir, node);
-    if (access(path, F_OK) == 0) {
-        setenv("DROVER_AGENT_KEY", path, 1);
+    /* the node's join token (when CURVE is on) and the scheduler's public
+     * key file: the program delivers them to the node it creates, whose
+     * agent makes its own key pair and joins */
+    char *token = provider_join_token(x->state_dir, node);
+    if (token) {
+        char path[1200];
+        setenv("DROVER_JOIN_TOKEN", token, 1);
         snprintf(path, sizeof path, "%s/keys/scheduler.pub", x->state_dir);
         setenv("DROVER_SCHEDULER_KEY", path, 1);
+        free(token);
     }
     execl(prog, prog, c->name, node, c->vm->name, c->vm_priority, c->location,
           (char *)NULL);

@@ -11,6 +11,7 @@
  */
 #include "dr_err.h"
 #include "http_async.h"
+#include "keys.h"
 #include "log.h"
 #include "provider.h"
 #include "util.h"
@@ -73,16 +74,25 @@ static int s_queue(provider_t *p, const provider_cluster_t *c, const char *node,
         snprintf(err, errlen, "cannot build the request");
         return DR_EPROVIDER;
     }
-    /* with CURVE on, where the node's key and the scheduler's public key
-     * are; a cloud provider hands them to the VM (e.g. through cloud-init) */
-    char *key = dr_asprintf("%s/nodes/%s.key", h->state_dir, node);
-    if (strcmp(op, "create") == 0 && access(key, F_OK) == 0) {
+    /* with CURVE on, the node's join token and the scheduler's public key:
+     * a cloud provider hands them to the VM (e.g. through cloud-init), whose
+     * agent makes its own key pair and joins; no key file leaves here */
+    char *token = strcmp(op, "create") == 0
+                      ? provider_join_token(h->state_dir, node)
+                      : NULL;
+    if (token) {
         char *spub = dr_asprintf("%s/keys/scheduler.pub", h->state_dir);
-        json_object_set_new(o, "agent_key_file", json_string(key));
-        json_object_set_new(o, "scheduler_key_file", json_string(spub));
+        dr_keypair_t kp;
+        char why[512];
+        if (keys_load(spub, &kp, why, sizeof why) == 0) {
+            json_object_set_new(o, "join_token", json_string(token));
+            json_object_set_new(o, "scheduler_key", json_string(kp.public_z85));
+        } else {
+            log_warn("http provider: node %s: %s", node, why);
+        }
         free(spub);
+        free(token);
     }
-    free(key);
     req_t *r = dr_calloc(1, sizeof *r);
     r->owner = h;
     r->p = p;

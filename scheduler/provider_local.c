@@ -6,6 +6,10 @@
  * kills the scheduler's group takes them too) and survive a kill -9 of the
  * scheduler, as VMs survive a restart of their control plane.
  *
+ * With CURVE on, each agent is started with the single-use join token the
+ * scheduler made for its node (--join-token): it makes its own key pair
+ * in its work directory and joins, as a VM of a cloud provider would.
+ *
  * Its own records say which nodes it started: <state_dir>/nodes/NAME.pid,
  * written when it forks the agent.  destroy() and gone() go by that record
  * alone, never by a pid a node reported, so a node that joined by hand
@@ -157,7 +161,7 @@ static int s_create(provider_t *p, const provider_cluster_t *c,
     char *dir = dr_asprintf("%s/nodes/%s", l->state_dir, node_name);
     char *logp = dr_asprintf("%s/nodes/%s.log", l->state_dir, node_name);
     char *inv = dr_asprintf("%s/nodes/%s.gpus.json", l->state_dir, node_name);
-    char *key = dr_asprintf("%s/nodes/%s.key", l->state_dir, node_name);
+    char *token = provider_join_token(l->state_dir, node_name);
     char *spub = dr_asprintf("%s/keys/scheduler.pub", l->state_dir);
     int rc = 0;
     if (dr_mkdirs(dir, 0755) < 0) {
@@ -185,9 +189,10 @@ static int s_create(provider_t *p, const provider_cluster_t *c,
         argv[ac++] = "--gpu-inventory";
         argv[ac++] = inv;
     }
-    if (access(key, F_OK) == 0) {
-        argv[ac++] = "--key";
-        argv[ac++] = key;
+    if (token) {
+        /* the agent makes its own key pair and joins with the token */
+        argv[ac++] = "--join-token";
+        argv[ac++] = token;
         argv[ac++] = "--scheduler-key";
         argv[ac++] = spub;
     }
@@ -210,7 +215,7 @@ out:
     free(dir);
     free(logp);
     free(inv);
-    free(key);
+    free(token);
     free(spub);
     return rc;
 }

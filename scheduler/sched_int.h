@@ -10,7 +10,8 @@
  *   model     index.c (lookups) <- node_mgr.c (nodes as resources) <-
  *             job_data.c (rows, logs, recovery of jobs) <- job_mgr.c (the
  *             job state machine) <- node_life.c (what agents report about
- *             nodes) <- cluster_mgr.c (clusters, quotas, keys, provider
+ *             nodes) <- join_mgr.c (join tokens, joining nodes' keys) <-
+ *             cluster_mgr.c (clusters, quotas, keys, provider
  *             reports) <- model.c (open, load, close);
  *   policies  placement.c, autoscaler.c: they read the model and call it;
  *   RPC       api_reply.c <- api_clusters.c, api_jobs.c, api_nodes.c,
@@ -36,6 +37,7 @@
 #include "catalog.h"
 #include "dict.h"
 #include "gpu_inventory.h"
+#include "keys.h"
 #include "outbox.h"
 #include "provider.h"
 #include "queue.h"
@@ -199,6 +201,8 @@ struct cluster {
 typedef struct {
     char user[64]; /* principal name ("" when --insecure for clients) */
     int admin;
+    /* an agent whose key is not known yet (auth.h): it may only Join */
+    char joining_key[DR_Z85_KEY_LEN + 1];
 } req_ctx_t;
 
 typedef struct {
@@ -484,6 +488,38 @@ int cluster_events(sched_t *self, const char *cluster, uint32_t limit,
 /* A preemption drill: the agent is sent a PreemptNotice. */
 void node_preempt_drill(sched_t *self, node_t *n);
 
+/* ---- join_mgr.c: join tokens and the nodes that join with them ------- */
+
+/* A new token for cluster c (ttl_ms 0: the default; max_uses 0: no
+ * limit): its text in token (JT_TOKEN_LEN + 1, shown once, never stored)
+ * and its row.  0 or DR_E*. */
+int join_token_create(sched_t *self, const cluster_t *c, int64_t ttl_ms,
+                      uint32_t max_uses, const char *by, char *token,
+                      jt_row_t *row);
+/* Rows of one cluster's tokens ("" or NULL: every cluster). */
+int join_token_list(sched_t *self, const char *cluster, store_join_token_cb cb,
+                    void *arg);
+/* Revokes a token of c, given whole or by its ID.  0, or DR_EINVAL /
+ * DR_ENOENT with why. */
+int join_token_revoke(sched_t *self, const cluster_t *c, const char *token,
+                      const char *by, char *why, size_t cap);
+/* A single-use, short-lived token for a node a provider is asked to
+ * create, written to <state_dir>/nodes/NODE.token (0600) where the
+ * providers find it (provider_join_token).  0 or DR_E* with why. */
+int join_token_for_node(sched_t *self, const cluster_t *c, const char *node,
+                        char *why, size_t cap);
+typedef struct {
+    cluster_t *cluster; /* the token's */
+} join_result_t;
+/* A joining peer with key public_z85 presents token for node_name (and
+ * cluster, "" = the token's): on success the key is the node's agent key
+ * and a use is spent.  DR_EINVAL (malformed), DR_EPERM (unknown, revoked,
+ * expired, spent, another cluster's), DR_EEXIST (the name is another
+ * key's) with why. */
+int join_admit(sched_t *self, const char *token, const char *node_name,
+               const char *cluster, const char *public_z85, join_result_t *out,
+               char *why, size_t cap);
+
 /* ---- model.c: the model as a whole ------------------------------------ */
 
 /* Everything but the sockets: directories, catalog, store, providers,
@@ -521,5 +557,7 @@ api_fn api_node_list, api_node_show, api_node_preempt, api_node_drain;
 /* api_admin.c: keys, quotas, managed identities */
 api_fn api_quota_set, api_quota_list, api_key_add, api_key_revoke, api_key_list,
     api_identity_assign, api_identity_verify;
+/* api_join.c: join tokens */
+api_fn api_join_token_create, api_join_token_list, api_join_token_revoke;
 
 #endif

@@ -202,6 +202,37 @@ static void s_error(sched_t *self, int is_agent, const char *rid, uint64_t req,
         sched_client_error(self, rid, req, code, "%s", msg);
 }
 
+/* A joining peer (a key not known yet, auth.h) may send one thing: a
+ * Join, from a routing id of its own namespace (DR_JOIN_RID_PREFIX, which
+ * no node name can have), so that it never speaks for a node.  Anything
+ * else is answered with an error and recorded once per window. */
+static int s_joining(sched_t *self, const char *rid, const char *key,
+                     const dr_env_t *env)
+{
+    const char *why = NULL;
+    if (env->body_case != DROVER__ENVELOPE__BODY_JOIN)
+        why = "a node that is not joined yet may send only Join";
+    else if (strncmp(rid, DR_JOIN_RID_PREFIX, strlen(DR_JOIN_RID_PREFIX)) != 0)
+        why = "a Join must come from a " DR_JOIN_RID_PREFIX " routing id";
+    if (!why) {
+        snprintf(self->req.joining_key, sizeof self->req.joining_key, "%s",
+                 key);
+        return 0;
+    }
+    char rkey[320];
+    uint64_t left_out = 0;
+    snprintf(rkey, sizeof rkey, "joining|%s", key);
+    if (ratelim_allow(self->io->noisy, rkey, dr_mono_ms(), &left_out)) {
+        log_warn("agent %s: refused: %s (got %s, key %.8s...)%s", rid, why,
+                 wire_body_name(env->body_case), key,
+                 left_out ? " (and more, not logged)" : "");
+        cluster_refused(self, "", 0, "unknown key %.8s... as %s: %s", key, rid,
+                        why);
+    }
+    s_error(self, 1, rid, env->request_id, DR_EPERM, why);
+    return DR_EPERM;
+}
+
 /* Who sent this message: the ZAP verdict was per connection, so the key
  * is checked again here (a revoked key stops at its next message), and an
  * agent may only speak for the node its key names.  Sets self->req. */
@@ -214,6 +245,9 @@ static int s_authorize(sched_t *self, int is_agent, const char *rid,
                  is_agent ? rid : "");
         return 0;
     }
+    const char *joining = is_agent ? auth_joining_key(user) : NULL;
+    if (joining)
+        return s_joining(self, rid, joining, env);
     const principal_t *p = auth_peer(self->auth, user);
     const char *why = NULL;
     char buf[200];

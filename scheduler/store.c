@@ -181,6 +181,16 @@ static int s_exec(store_t *self, const char *sql)
     return 0;
 }
 
+/* Version 4: join tokens, keyed by their public ID; only the SHA-256 of
+ * the secret part is kept. */
+static const char *s_join_token_schema =
+    "CREATE TABLE IF NOT EXISTS join_tokens("
+    " id TEXT PRIMARY KEY, cluster TEXT NOT NULL COLLATE NOCASE,"
+    " secret_hash TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL, max_uses INTEGER NOT NULL DEFAULT 0,"
+    " uses INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0,"
+    " created_by TEXT NOT NULL DEFAULT '');";
+
 /* Brings a database made by an older version up to this schema; each
  * step is idempotent and says what it adds. */
 static int s_migrate(store_t *self)
@@ -208,8 +218,11 @@ static int s_migrate(store_t *self)
         s_exec(self, "ALTER TABLE nodes ADD COLUMN drain INTEGER NOT NULL "
                      "DEFAULT 0") < 0)
         return DR_EDB;
-    return s_exec(self, "UPDATE meta SET value = '3' WHERE key = "
-                        "'schema_version' AND CAST(value AS INTEGER) < 3");
+    /* 4: join tokens (drover cluster join-token) */
+    if (s_exec(self, s_join_token_schema) < 0)
+        return DR_EDB;
+    return s_exec(self, "UPDATE meta SET value = '4' WHERE key = "
+                        "'schema_version' AND CAST(value AS INTEGER) < 4");
 }
 
 store_t *store_new(const char *state_dir)
@@ -834,4 +847,93 @@ int store_principal_each(store_t *self, store_principal_cb cb, void *arg)
            sqlite3_column_int64(st, 4));
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : s_fail(self, "principal scan");
+}
+
+/* ---- join tokens ----------------------------------------------------------
+ */
+
+int store_join_token_put(store_t *self, const jt_row_t *t)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "INSERT OR REPLACE INTO join_tokens(id, cluster,"
+                           " secret_hash, created_at, expires_at, max_uses,"
+                           " uses, revoked, created_by)"
+                           " VALUES(?,?,?,?,?,?,?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_fail(self, "join token put");
+    s_text(st, 1, t->id);
+    s_text(st, 2, t->cluster);
+    s_text(st, 3, t->secret_hash);
+    sqlite3_bind_int64(st, 4, t->created_at_ms);
+    sqlite3_bind_int64(st, 5, t->expires_at_ms);
+    sqlite3_bind_int64(st, 6, t->max_uses);
+    sqlite3_bind_int64(st, 7, t->uses);
+    sqlite3_bind_int(st, 8, t->revoked);
+    s_text(st, 9, t->created_by);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return DR_EEXIST;
+    return rc == SQLITE_DONE ? 0 : s_fail(self, "join token put");
+}
+
+static void s_join_token_row(sqlite3_stmt *st, jt_row_t *t)
+{
+    memset(t, 0, sizeof *t);
+    s_copy(t->id, sizeof t->id, sqlite3_column_text(st, 0));
+    s_copy(t->cluster, sizeof t->cluster, sqlite3_column_text(st, 1));
+    s_copy(t->secret_hash, sizeof t->secret_hash, sqlite3_column_text(st, 2));
+    t->created_at_ms = sqlite3_column_int64(st, 3);
+    t->expires_at_ms = sqlite3_column_int64(st, 4);
+    t->max_uses = (uint32_t)sqlite3_column_int64(st, 5);
+    t->uses = (uint32_t)sqlite3_column_int64(st, 6);
+    t->revoked = sqlite3_column_int(st, 7);
+    s_copy(t->created_by, sizeof t->created_by, sqlite3_column_text(st, 8));
+}
+
+#define JOIN_TOKEN_COLS                                                        \
+    "id, cluster, secret_hash, created_at, expires_at, max_uses, uses,"        \
+    " revoked, created_by"
+
+int store_join_token_get(store_t *self, const char *id, jt_row_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT " JOIN_TOKEN_COLS
+                           " FROM join_tokens WHERE id = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_fail(self, "join token get");
+    s_text(st, 1, id);
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc == SQLITE_ROW)
+        s_join_token_row(st, out);
+    else if (rc == SQLITE_DONE)
+        ret = DR_ENOENT;
+    else
+        ret = s_fail(self, "join token get");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int store_join_token_each(store_t *self, const char *cluster,
+                          store_join_token_cb cb, void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT " JOIN_TOKEN_COLS " FROM join_tokens"
+                           " WHERE ?1 = '' OR cluster = ?1 COLLATE NOCASE"
+                           " ORDER BY created_at, id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_fail(self, "join token scan");
+    s_text(st, 1, cluster);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        jt_row_t t;
+        s_join_token_row(st, &t);
+        cb(arg, &t);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(self, "join token scan");
 }

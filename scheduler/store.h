@@ -10,6 +10,8 @@
 #ifndef DR_STORE_H
 #define DR_STORE_H
 
+#include "jointoken.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -160,5 +162,14 @@ int store_event_prune(store_t *self, int64_t before_ms, int limit);
 int store_event(store_t *self, const char *kind, const char *cluster,
                 const char *node, uint64_t job_id, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+
+/* Join tokens (jointoken.h): a row by its ID (DR_ENOENT when none), all
+ * rows of a cluster ("" = every cluster), and a write of a whole row
+ * (insert, a use, a revocation). */
+typedef void (*store_join_token_cb)(void *arg, const jt_row_t *t);
+int store_join_token_put(store_t *self, const jt_row_t *t);
+int store_join_token_get(store_t *self, const char *id, jt_row_t *out);
+int store_join_token_each(store_t *self, const char *cluster,
+                          store_join_token_cb cb, void *arg);
 
 #endif

@@ -72,6 +72,8 @@ typedef struct cli_cmd {
 
 /* ---- cli_identity.c: managed identity --- */
 
+/* cli_join.c: create | list | revoke */
+int cli_cluster_join_token(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cluster_identity(cli_ctx_t *ctx, int argc, char **argv);
 int cli_identity_verify(cli_ctx_t *ctx, int argc, char **argv);
 

@@ -37,6 +37,9 @@ static const cli_cmd_t s_commands[] = {
     {"cluster", "lock", cli_cluster_lock, "-n NAME"},
     {"cluster", "unlock", cli_cluster_unlock, "-n NAME"},
     {"cluster", "events", cli_cluster_events, "-n NAME [--limit N]"},
+    {"cluster", "join-token", cli_cluster_join_token,
+     "create -n CLUSTER [--ttl 24h] [--uses N] | list [-n CLUSTER] | "
+     "revoke -n CLUSTER TOKEN"},
     {"job", "submit", cli_job_submit,
      "--cluster NAME [--name N] [--cpus C] [--memory 2G] [--gpus G] "
      "[--nodes N] [--procs-per-node P] [--distribution mpi] [--priority P] "

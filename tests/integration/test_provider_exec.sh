@@ -17,7 +17,7 @@ echo "resume $*"
 echo "create $2" >>"$LEDGER"
 for node in ${2//,/ }; do
     keys=()
-    [[ -n "${DROVER_AGENT_KEY:-}" ]] && keys=(--key "$DROVER_AGENT_KEY" --scheduler-key "$DROVER_SCHEDULER_KEY")
+    [[ -n "${DROVER_JOIN_TOKEN:-}" ]] && keys=(--join-token "$DROVER_JOIN_TOKEN" --scheduler-key "$DROVER_SCHEDULER_KEY")
     nohup "$DROVER_AGENT_BIN" "${keys[@]}" --scheduler "$DROVER_AGENT_ENDPOINT" \
         --name "$node" --cluster "$1" --vm-size "$3" --cpus "$DROVER_VM_CPUS" \
         --memory-mb "$DROVER_VM_MEMORY_MB" --heartbeat-ms 500 \

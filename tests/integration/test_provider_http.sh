@@ -29,8 +29,8 @@ class H(BaseHTTPRequestHandler):
                     "--cluster", req["cluster"], "--vm-size", req["vm_size"],
                     "--cpus", "2", "--memory-mb", "7168", "--heartbeat-ms", "500",
                     "--work-dir", os.path.dirname(log) + "/http-nodes/" + req["node"]]
-                    + (["--key", req["agent_key_file"], "--scheduler-key",
-                        req["scheduler_key_file"]] if "agent_key_file" in req else []),
+                    + (["--join-token", req["join_token"], "--scheduler-key",
+                        req["scheduler_key"]] if "join_token" in req else []),
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             elif req["node"] in agents:
                 agents.pop(req["node"]).send_signal(signal.SIGTERM)
