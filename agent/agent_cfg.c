@@ -57,6 +57,12 @@ static const opt_def_t s_rows[] = {
      "run N hollow nodes NODE-0.. in this process"},
     {"docker-socket", 0, STR(docker_socket), "/var/run/docker.sock", MAXLEN,
      NULL, "PATH", "the Docker Engine API socket"},
+    {"host-work-dir", 0, STR(host_work_dir), NULL, MAXLEN, NULL, "DIR",
+     "where dockerd sees --work-dir, when the node is itself a container "
+     "(the bind source of job containers' scratch dirs)"},
+    {"docker-network", 0, STR(docker_network), "host", MAXLEN, NULL, "MODE",
+     "the network of job containers: host, or container:NAME (the node is "
+     "itself a container, as the docker provider makes it)"},
     {"gpu-inventory", 0, STR(gpu_inventory), NULL, MAXLEN, NULL, "FILE",
      "a JSON GPU inventory instead of NVML"},
     {"key", 0, STR(key_file), NULL, MAXLEN, NULL, "FILE",
@@ -315,6 +321,15 @@ static int s_check_values(agent_cfg_t *cfg, char *err, size_t errlen)
     if (cfg->work_dir && cfg->work_dir[0] != '/')
         return s_fail(cfg, err, errlen, "--work-dir '%s' is not absolute",
                       cfg->work_dir);
+    if (cfg->host_work_dir && cfg->host_work_dir[0] != '/')
+        return s_fail(cfg, err, errlen, "--host-work-dir '%s' is not absolute",
+                      cfg->host_work_dir);
+    if (strcmp(cfg->docker_network, "host") != 0 &&
+        (strncmp(cfg->docker_network, "container:", 10) != 0 ||
+         !dr_valid_name(cfg->docker_network + 10)))
+        return s_fail(cfg, err, errlen,
+                      "invalid --docker-network '%s' (host or container:NAME)",
+                      cfg->docker_network);
     if (cfg->docker_socket[0] != '/')
         return s_fail(cfg, err, errlen, "--docker-socket '%s' is not absolute",
                       cfg->docker_socket);

@@ -32,8 +32,10 @@ typedef struct {
     int64_t memory_mb;
     int64_t heartbeat_ms;
     int64_t grace_ms;
-    int64_t simulate;    /* 0 = real node */
-    char *docker_socket; /* Docker Engine API socket */
+    int64_t simulate;     /* 0 = real node */
+    char *docker_socket;  /* Docker Engine API socket */
+    char *docker_network; /* job containers' NetworkMode: host|container:X */
+    char *host_work_dir;  /* work_dir as dockerd sees it, or NULL */
     log_level_t log_level;
     int help;
     char *gpu_inventory; /* JSON inventory file instead of NVML, or NULL */

@@ -126,13 +126,17 @@ char *runtime_docker_create_body(const runtime_docker_spec_t *spec)
     }
     json_object_set_new(hc, "PidsLimit",
                         json_integer(RUNTIME_DOCKER_PIDS_LIMIT));
-    char *bind =
-        dr_asprintf("%s:%s:rw", spec->task_dir, RUNTIME_DOCKER_SCRATCH);
+    char *bind = dr_asprintf("%s:%s:rw",
+                             spec->bind_dir ? spec->bind_dir : spec->task_dir,
+                             RUNTIME_DOCKER_SCRATCH);
     json_t *binds = json_array();
     json_array_append_new(binds, json_string(bind));
     free(bind);
     json_object_set_new(hc, "Binds", binds);
-    json_object_set_new(hc, "NetworkMode", json_string("host"));
+    json_object_set_new(hc, "NetworkMode",
+                        json_string(spec->network_mode && *spec->network_mode
+                                        ? spec->network_mode
+                                        : "host"));
     json_object_set_new(hc, "Privileged", json_false());
     json_t *capdrop = json_array();
     json_array_append_new(capdrop, json_string("ALL"));

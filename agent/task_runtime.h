@@ -49,6 +49,8 @@ typedef struct {
      * PID and mount namespaces */
     const volatile int64_t *lease;
     int isolate;
+    const char *network_mode; /* containers: NetworkMode; NULL = host */
+    const char *bind_dir;     /* containers: task_dir as dockerd sees it */
 } task_rt_spec_t;
 
 typedef struct {

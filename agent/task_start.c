@@ -216,6 +216,12 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
     char reason[512];
     char *task_dir = dr_asprintf("%s/tasks/%" PRIu64 "-%u", a->cfg->work_dir,
                                  t->job_id, t->attempt);
+    /* the node is a container: dockerd finds the dir under another path */
+    char *bind_dir =
+        a->cfg->host_work_dir
+            ? dr_asprintf("%s/tasks/%" PRIu64 "-%u", a->cfg->host_work_dir,
+                          t->job_id, t->attempt)
+            : NULL;
     int in_container = ts->image && ts->image[0];
     int mpi_head = s_is_mpi(ts) && ts->node_rank == 0 && !launch_cmd;
     char **argv = dr_calloc(ts->n_argv + 4, sizeof *argv);
@@ -260,6 +266,8 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
         .node = node->name,
         .lease = node->lease ? lease_word(node->lease) : NULL,
         .isolate = a->isolate,
+        .network_mode = a->cfg->docker_network,
+        .bind_dir = bind_dir,
     };
     if (in_container)
         s_run(node, t, &task_rt_docker_ops, a->docker, &spec);
@@ -272,6 +280,7 @@ out:
     else
         free(argv);
     free(task_dir);
+    free(bind_dir);
 }
 
 /* A worker of an MPI job is ready as soon as it is here: it runs what

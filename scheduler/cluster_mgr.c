@@ -102,6 +102,11 @@ provider_t *cluster_provider_new(sched_t *self, const store_cluster_t *c)
     else if (strcmp(c->provider, "http") == 0)
         p = provider_http_new(c->provider_url, self->opts.agent_connect,
                               self->opts.state_dir);
+    else if (strcmp(c->provider, "docker") == 0)
+        p = provider_docker_new(
+            self->opts.docker_socket, self->opts.docker_node_image,
+            self->opts.docker_network, self->opts.agent_endpoint,
+            self->opts.state_dir);
     else
         return self->local;
     if (p) {

@@ -60,6 +60,15 @@ static const opt_def_t s_rows[] = {
      OPT_AT(sched_opts_t, log_total_limit_mb), "10G", 1, 1 << 30, NULL, NULL,
      "all job logs together: past it the oldest finished jobs' logs are "
      "removed"},
+    {"docker-socket", 0, STR(docker_socket), "/var/run/docker.sock", 0, 0, NULL,
+     "PATH", "dockerd's socket, for the docker provider"},
+    {"docker-node-image", 0, STR(docker_node_image), "drover-node:latest", 0, 0,
+     NULL, "IMAGE",
+     "the image of the docker provider's nodes (drover-agent installed; see "
+     "deploy/image/)"},
+    {"docker-network", 0, STR(docker_network), "drover", 0, 0, NULL, "NAME",
+     "the user-defined Docker network of the docker provider's nodes (made "
+     "when missing)"},
     {"min-free-disk", 0, OPT_SIZE, 0, OPT_AT(sched_opts_t, min_free_disk_mb),
      "64M", 1, 1 << 30, NULL, NULL,
      "with less free space in the state dir, writes are refused (disk full) "

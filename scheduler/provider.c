@@ -12,7 +12,7 @@
 int provider_known(const char *name)
 {
     return name && (strcmp(name, "local") == 0 || strcmp(name, "exec") == 0 ||
-                    strcmp(name, "http") == 0);
+                    strcmp(name, "http") == 0 || strcmp(name, "docker") == 0);
 }
 
 void provider_report(provider_t *p, const char *cluster, const char *node,

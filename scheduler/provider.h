@@ -3,7 +3,8 @@
  * A provider is a table of functions chosen per cluster (Slurm's plugin
  * style): `local` (agent processes on this machine, shared by all local
  * clusters), `exec` (an operator's resume/suspend programs, like Slurm's
- * ResumeProgram/SuspendProgram) and `http` (a webhook / cloud REST call).
+ * ResumeProgram/SuspendProgram), `http` (a webhook / cloud REST call) and
+ * `docker` (each node a container on a Docker network: a separate host).
  * create() and destroy() only start the work and return at once; the node
  * counts as "preparing" until its agent registers.  What finishes later
  * (a script's exit, an HTTP answer) is told through the report callback:
@@ -88,7 +89,16 @@ provider_t *provider_http_new(const char *url, const char *connect,
  * none (--insecure).  The caller frees it. */
 char *provider_join_token(const char *state_dir, const char *node);
 
-/* 1 for "local", "exec", "http". */
+/* The docker provider (shared by its clusters): each node a container of
+ * image on the user-defined network (made when missing) through dockerd
+ * at socket; its agent joins by token and reaches the scheduler at the
+ * network's gateway, on agent_endpoint's port.  NULL if agent_endpoint
+ * is not tcp://HOST:PORT (logged). */
+provider_t *provider_docker_new(const char *socket, const char *image,
+                                const char *network, const char *agent_endpoint,
+                                const char *state_dir);
+
+/* 1 for "local", "exec", "http", "docker". */
 int provider_known(const char *name);
 
 void provider_destroy(provider_t **self_p);

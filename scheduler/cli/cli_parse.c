@@ -396,7 +396,8 @@ enum {
 #define CL(f) OPT_AT(Drover__Cluster, f)
 
 static const char *const s_priorities[] = {"dedicated", "lowpriority", NULL};
-static const char *const s_providers[] = {"local", "exec", "http", NULL};
+static const char *const s_providers[] = {"local", "exec", "http", "docker",
+                                          NULL};
 
 static const opt_def_t s_create_opts[] = {
     [CC_NAME] = {"name", 'n', OPT_ARG, 0, CL(name)},
