@@ -128,6 +128,18 @@ static int s_fail(agent_cfg_t *cfg, char *err, size_t errlen, const char *fmt,
     return DR_EINVAL;
 }
 
+/* "ID.SECRET" as `drover cluster join-token create` prints it. */
+static int s_token_shaped(const char *t)
+{
+    if (strlen(t) != 39 || t[6] != '.')
+        return 0;
+    for (size_t i = 0; i < 39; i++)
+        if (i != 6 &&
+            !((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9')))
+            return 0;
+    return 1;
+}
+
 /* --join-token: the scheduler's key, and none of --key, --insecure,
  * --simulate.  A node that joined before has its key in its work dir and
  * needs no token again. */
@@ -146,6 +158,10 @@ static int s_join(agent_cfg_t *cfg, char *err, size_t errlen)
     if (cfg->join_token && !cfg->scheduler_key)
         return s_fail(cfg, err, errlen,
                       "--join-token needs --scheduler-key (FILE or Z85)");
+    if (cfg->join_token && !s_token_shaped(cfg->join_token))
+        return s_fail(cfg, err, errlen,
+                      "--join-token: malformed join token: expected ID.SECRET "
+                      "(6 and 32 characters of a-z, 0-9)");
     if (cfg->key_file || cfg->insecure || !cfg->work_dir)
         return 0;
     char *key = dr_asprintf("%s/%s", cfg->work_dir, AGENT_KEY_FILE);

@@ -57,11 +57,20 @@ static int s_write_state(const agent_cfg_t *cfg)
     return ok ? 0 : DR_EIO;
 }
 
-static void *s_socket(void *ctx, const agent_cfg_t *cfg, const dr_keypair_t *kp)
+/* The join socket, with the token's join key (the one unknown key the
+ * scheduler admits for it), and a monitor on mon_ep that reports a
+ * refused handshake (a token the scheduler does not know). */
+static void *s_socket(void *ctx, const agent_cfg_t *cfg, const dr_keypair_t *kp,
+                      const char *mon_ep)
 {
     void *s = zmq_socket(ctx, ZMQ_DEALER);
     if (!s)
         return NULL;
+    if (zmq_socket_monitor(s, mon_ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0) {
+        log_error("join: monitor: %s", zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
     char rid[DR_MAX_ROUTING_ID];
     snprintf(rid, sizeof rid, "%s%s", DR_JOIN_RID_PREFIX, cfg->name);
     int zero = 0;
@@ -110,6 +119,32 @@ static int s_answer(agent_cfg_t *cfg, const dr_env_t *rep)
     return 0;
 }
 
+/* A monitor event: DR_EPERM when the handshake was refused (logged). */
+static int s_monitor_event(void *mon)
+{
+    zmq_msg_t ev, ep;
+    zmq_msg_init(&ev);
+    zmq_msg_init(&ep);
+    int rc = DR_EAGAIN;
+    if (zmq_msg_recv(&ev, mon, ZMQ_DONTWAIT) >= 0 &&
+        zmq_msg_recv(&ep, mon, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&ev) >= 6) {
+        const uint8_t *d = zmq_msg_data(&ev);
+        uint16_t id = (uint16_t)(d[0] | d[1] << 8);
+        uint32_t status = (uint32_t)d[2] | (uint32_t)d[3] << 8 |
+                          (uint32_t)d[4] << 16 | (uint32_t)d[5] << 24;
+        if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            log_error("join refused by the scheduler: unknown join token (it "
+                      "admitted no connection for it: status %u); check the "
+                      "token with drover cluster join-token list",
+                      status);
+            rc = DR_EPERM;
+        }
+    }
+    zmq_msg_close(&ev);
+    zmq_msg_close(&ep);
+    return rc;
+}
+
 /* 1 when a stop signal's byte is waiting on fd. */
 static int s_stop_signal(int fd)
 {
@@ -129,14 +164,19 @@ int agent_join(agent_cfg_t *cfg, int sig_fd)
         return DR_EIO;
     }
     char *path = dr_asprintf("%s/%s", cfg->work_dir, AGENT_KEY_FILE);
-    dr_keypair_t kp;
-    void *ctx = NULL, *sock = NULL;
+    dr_keypair_t kp, jk;
+    void *ctx = NULL, *sock = NULL, *mon = NULL;
+    char mon_ep[64];
+    snprintf(mon_ep, sizeof mon_ep, "inproc://drover-join-monitor");
     int rc = s_key(path, &kp);
+    if (rc == 0 && (rc = keys_join_pair(cfg->join_token, &jk)) < 0)
+        log_error("join: cannot derive the token's join key");
     if (rc < 0)
         goto out;
     ctx = zmq_ctx_new();
-    sock = ctx ? s_socket(ctx, cfg, &kp) : NULL;
-    if (!sock) {
+    sock = ctx ? s_socket(ctx, cfg, &jk, mon_ep) : NULL;
+    mon = sock ? zmq_socket(ctx, ZMQ_PAIR) : NULL;
+    if (!mon || zmq_connect(mon, mon_ep) < 0) {
         rc = DR_EIO;
         goto out;
     }
@@ -144,6 +184,7 @@ int agent_join(agent_cfg_t *cfg, int sig_fd)
     j.token = cfg->join_token;
     j.node_name = cfg->name;
     j.cluster = cfg->cluster ? cfg->cluster : "";
+    j.public_key = kp.public_z85;
     log_info("join: node %s joining %s with token %.6s...", cfg->name,
              cfg->scheduler, cfg->join_token);
     rc = DR_EAGAIN;
@@ -154,15 +195,21 @@ int agent_join(agent_cfg_t *cfg, int sig_fd)
             log_debug("join: send: %s", zmq_strerror(errno));
         int64_t until = dr_mono_ms() + JOIN_RESEND_MS;
         while (rc == DR_EAGAIN && dr_mono_ms() < until) {
-            zmq_pollitem_t it[2] = {{sock, 0, ZMQ_POLLIN, 0},
+            zmq_pollitem_t it[3] = {{sock, 0, ZMQ_POLLIN, 0},
+                                    {mon, 0, ZMQ_POLLIN, 0},
                                     {NULL, sig_fd, ZMQ_POLLIN, 0}};
             int n =
-                zmq_poll(it, sig_fd >= 0 ? 2 : 1, (long)(until - dr_mono_ms()));
+                zmq_poll(it, sig_fd >= 0 ? 3 : 2, (long)(until - dr_mono_ms()));
             if (n < 0 && errno != EINTR) {
                 rc = DR_EIO;
                 break;
             }
-            if (sig_fd >= 0 && (it[1].revents & ZMQ_POLLIN) &&
+            if ((it[1].revents & ZMQ_POLLIN) &&
+                s_monitor_event(mon) == DR_EPERM) {
+                rc = DR_EPERM;
+                break;
+            }
+            if (sig_fd >= 0 && (it[2].revents & ZMQ_POLLIN) &&
                 s_stop_signal(sig_fd)) {
                 log_info("join: stopped by a signal before an answer");
                 rc = DR_EINTR_JOIN;
@@ -188,11 +235,14 @@ int agent_join(agent_cfg_t *cfg, int sig_fd)
         cfg->keys = kp;
     }
 out:
+    if (mon)
+        zmq_close(mon);
     if (sock)
         zmq_close(sock);
     if (ctx)
         zmq_ctx_term(ctx);
     memset(&kp, 0, sizeof kp);
+    memset(&jk, 0, sizeof jk);
     free(path);
     return rc;
 }

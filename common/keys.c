@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sodium.h>
 #include <zmq.h>
 
 int keys_generate(dr_keypair_t *out)
@@ -193,5 +194,28 @@ int keys_load_or_create(const char *secret_path, const char *public_path,
     } else {
         snprintf(err, errlen, "libzmq was built without CURVE");
     }
+    return rc;
+}
+
+int keys_join_pair(const char *token, dr_keypair_t *out)
+{
+    static const char label[] = "drover join key v1\n";
+    if (sodium_init() < 0)
+        return DR_EUNSUPP;
+    unsigned char seed[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const unsigned char *)label,
+                              sizeof label - 1);
+    crypto_hash_sha256_update(&st, (const unsigned char *)token, strlen(token));
+    crypto_hash_sha256_final(&st, seed);
+    unsigned char pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
+    int rc = crypto_box_seed_keypair(pk, sk, seed) == 0 &&
+                     zmq_z85_encode(out->public_z85, pk, sizeof pk) &&
+                     zmq_z85_encode(out->secret_z85, sk, sizeof sk)
+                 ? 0
+                 : DR_EUNSUPP;
+    sodium_memzero(seed, sizeof seed);
+    sodium_memzero(sk, sizeof sk);
     return rc;
 }

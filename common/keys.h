@@ -38,6 +38,13 @@ int keys_load_or_create(const char *secret_path, const char *public_path,
                         dr_keypair_t *kp, int *created, char *err,
                         size_t errlen);
 
+/* The key pair a join token stands for: derived from the whole token
+ * (SHA-256 of a label and the token seeds crypto_box_seed_keypair), so
+ * that only a holder of the token can make it.  A joining node connects
+ * with it, and the scheduler, which derived it when it made the token,
+ * admits no other unknown key.  0 or DR_EUNSUPP (libsodium). */
+int keys_join_pair(const char *token, dr_keypair_t *out);
+
 /* 1 if s is 40 characters of the Z85 alphabet that decode. */
 int keys_valid_z85(const char *s);
 

@@ -11,6 +11,7 @@
 #include "api_agent.h"
 #include "dr_err.h"
 #include "identity.h"
+#include "keys.h"
 #include "log.h"
 #include "sched_int.h"
 #include "util.h"
@@ -401,8 +402,14 @@ static void s_join(sched_t *s, const char *rid, dr_env_t *env)
     }
     char why[256];
     join_result_t res;
-    int rc = join_admit(s, m->token, m->node_name, m->cluster,
-                        s->req.joining_key, &res, why, sizeof why);
+    if (!m->public_key || !keys_valid_z85(m->public_key)) {
+        sched_agent_error(s, rid, req, DR_EINVAL,
+                          "join: the node's public key (Z85) is required");
+        return;
+    }
+    int rc =
+        join_admit(s, m->token, m->node_name, m->cluster, s->req.joining_key,
+                   m->public_key, &res, why, sizeof why);
     if (rc < 0) {
         log_warn("join of node %s refused: %s", m->node_name, why);
         sched_agent_error(s, rid, req, rc, "join refused: %s", why);

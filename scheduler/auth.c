@@ -250,9 +250,24 @@ void auth_zap_handle(auth_t *self)
         }
         const principal_t *p = s_find_key(self, z85);
         int agents = strcmp(domain, AUTH_DOMAIN_AGENTS) == 0;
+        jt_row_t tok;
+        if (agents && !p &&
+            store_join_token_by_key(self->store, z85, &tok) < 0) {
+            /* neither a node's key nor a join token's: a stranger never
+             * gets a connection (and so never a routing id of a node) */
+            char what[96];
+            snprintf(what, sizeof what,
+                     "key %.8s... (not a known agent key, nor a join "
+                     "token's)",
+                     z85);
+            s_refused(self, domain, address, what);
+            s_zap_reply(self->zap, reqid, reqlen, "400", "unknown key", "");
+            continue;
+        }
         if (agents && !p) {
-            /* a node that is joining (its own fresh key): admitted as
-             * "joining", which the loop lets send nothing but Join */
+            /* a node that is joining, with its token's join key: admitted
+             * as "joining", which the loop lets send nothing but Join (the
+             * Join says whether the token is still good) */
             char user[96];
             snprintf(user, sizeof user, "%s%s", AUTH_JOINING_PREFIX, z85);
             s_zap_reply(self->zap, reqid, reqlen, "200", "OK", user);

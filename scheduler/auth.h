@@ -5,8 +5,10 @@
  * keeps them durable.  The ZAP handler answers libzmq's authentication
  * requests from inside the scheduler's loop (a REP socket on
  * inproc://zeromq.zap.01, polled like the others): the agent endpoint
- * admits agent keys and, as "joining" peers, unknown keys (AUTH_JOINING_
- * PREFIX); the client endpoint user keys only; and every
+ * admits agent keys and, as "joining" peers, the join keys of tokens
+ * (keys_join_pair: only a holder of the token can make one; AUTH_JOINING_
+ * PREFIX), never any other unknown key; the client endpoint user keys
+ * only; and every
  * refusal is logged and written as an event.  Because the decision is
  * made per connection, every message is checked again against the table
  * (auth_peer): a revoked key is refused on its next message.

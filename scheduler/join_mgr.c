@@ -54,6 +54,11 @@ int join_token_create(sched_t *self, const cluster_t *c, int64_t ttl_ms,
     row->max_uses = max_uses;
     snprintf(row->created_by, sizeof row->created_by, "%s", by);
     memset(secret, 0, sizeof secret);
+    dr_keypair_t jk;
+    if ((rc = keys_join_pair(token, &jk)) < 0)
+        return rc;
+    snprintf(row->join_key, sizeof row->join_key, "%s", jk.public_z85);
+    memset(&jk, 0, sizeof jk);
     if ((rc = store_join_token_put(self->store, row)) < 0)
         return rc;
     (void)store_event(
@@ -149,8 +154,9 @@ static int s_token_check(sched_t *self, const char *token, const char *cluster,
 }
 
 int join_admit(sched_t *self, const char *token, const char *node_name,
-               const char *cluster, const char *public_z85, join_result_t *out,
-               char *why, size_t cap)
+               const char *cluster, const char *conn_key,
+               const char *public_z85, join_result_t *out, char *why,
+               size_t cap)
 {
     memset(out, 0, sizeof *out);
     const principal_t *same = NULL;
@@ -162,6 +168,12 @@ int join_admit(sched_t *self, const char *token, const char *node_name,
     }
     jt_row_t row;
     int rc = s_token_check(self, token, cluster, same != NULL, &row, why, cap);
+    if (rc == 0 && strcmp(row.join_key, conn_key) != 0) {
+        /* admitted at the handshake for another token */
+        snprintf(why, cap, "this connection's key is not join token %s's",
+                 row.id);
+        rc = DR_EPERM;
+    }
     cluster_t *c = rc == 0 ? sched_cluster_find(self, row.cluster) : NULL;
     if (rc == 0 && !c) {
         snprintf(why, cap, "the cluster %s of join token %s is gone",

@@ -30,6 +30,9 @@ typedef struct {
     uint32_t uses;
     int revoked;
     char created_by[64];
+    /* the public half of keys_join_pair(token): the one unknown key the
+     * agents endpoint admits for it (a joining node connects with it) */
+    char join_key[41];
 } jt_row_t;
 
 /* A fresh token into out (JT_TOKEN_LEN + 1 bytes); 0 or DR_ESYS. */

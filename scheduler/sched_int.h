@@ -511,14 +511,16 @@ int join_token_for_node(sched_t *self, const cluster_t *c, const char *node,
 typedef struct {
     cluster_t *cluster; /* the token's */
 } join_result_t;
-/* A joining peer with key public_z85 presents token for node_name (and
- * cluster, "" = the token's): on success the key is the node's agent key
- * and a use is spent.  DR_EINVAL (malformed), DR_EPERM (unknown, revoked,
- * expired, spent, another cluster's), DR_EEXIST (the name is another
- * key's) with why. */
+/* A joining peer, connected with conn_key (which must be the token's join
+ * key), presents token for node_name (and cluster, "" = the token's) and
+ * its own public_z85: on success that key is the node's agent key and a
+ * use is spent.  DR_EINVAL (malformed), DR_EPERM (unknown, revoked,
+ * expired, spent, another cluster's, another token's connection),
+ * DR_EEXIST (the name is another key's) with why. */
 int join_admit(sched_t *self, const char *token, const char *node_name,
-               const char *cluster, const char *public_z85, join_result_t *out,
-               char *why, size_t cap);
+               const char *cluster, const char *conn_key,
+               const char *public_z85, join_result_t *out, char *why,
+               size_t cap);
 
 /* ---- model.c: the model as a whole ------------------------------------ */
 

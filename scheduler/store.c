@@ -189,7 +189,8 @@ static const char *s_join_token_schema =
     " secret_hash TEXT NOT NULL, created_at INTEGER NOT NULL,"
     " expires_at INTEGER NOT NULL, max_uses INTEGER NOT NULL DEFAULT 0,"
     " uses INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0,"
-    " created_by TEXT NOT NULL DEFAULT '');";
+    " created_by TEXT NOT NULL DEFAULT '', join_key TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX IF NOT EXISTS join_tokens_key ON join_tokens(join_key);";
 
 /* Brings a database made by an older version up to this schema; each
  * step is idempotent and says what it adds. */
@@ -858,8 +859,8 @@ int store_join_token_put(store_t *self, const jt_row_t *t)
     if (sqlite3_prepare_v2(self->db,
                            "INSERT OR REPLACE INTO join_tokens(id, cluster,"
                            " secret_hash, created_at, expires_at, max_uses,"
-                           " uses, revoked, created_by)"
-                           " VALUES(?,?,?,?,?,?,?,?,?)",
+                           " uses, revoked, created_by, join_key)"
+                           " VALUES(?,?,?,?,?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK)
         return s_fail(self, "join token put");
     s_text(st, 1, t->id);
@@ -871,6 +872,7 @@ int store_join_token_put(store_t *self, const jt_row_t *t)
     sqlite3_bind_int64(st, 7, t->uses);
     sqlite3_bind_int(st, 8, t->revoked);
     s_text(st, 9, t->created_by);
+    s_text(st, 10, t->join_key);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc == SQLITE_CONSTRAINT)
@@ -890,11 +892,12 @@ static void s_join_token_row(sqlite3_stmt *st, jt_row_t *t)
     t->uses = (uint32_t)sqlite3_column_int64(st, 6);
     t->revoked = sqlite3_column_int(st, 7);
     s_copy(t->created_by, sizeof t->created_by, sqlite3_column_text(st, 8));
+    s_copy(t->join_key, sizeof t->join_key, sqlite3_column_text(st, 9));
 }
 
 #define JOIN_TOKEN_COLS                                                        \
     "id, cluster, secret_hash, created_at, expires_at, max_uses, uses,"        \
-    " revoked, created_by"
+    " revoked, created_by, join_key"
 
 int store_join_token_get(store_t *self, const char *id, jt_row_t *out)
 {
@@ -913,6 +916,28 @@ int store_join_token_get(store_t *self, const char *id, jt_row_t *out)
         ret = DR_ENOENT;
     else
         ret = s_fail(self, "join token get");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int store_join_token_by_key(store_t *self, const char *join_key, jt_row_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT " JOIN_TOKEN_COLS
+                           " FROM join_tokens WHERE join_key = ? AND"
+                           " join_key != ''",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_fail(self, "join token by key");
+    s_text(st, 1, join_key);
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc == SQLITE_ROW)
+        s_join_token_row(st, out);
+    else if (rc == SQLITE_DONE)
+        ret = DR_ENOENT;
+    else
+        ret = s_fail(self, "join token by key");
     sqlite3_finalize(st);
     return ret;
 }

@@ -169,6 +169,8 @@ int store_event(store_t *self, const char *kind, const char *cluster,
 typedef void (*store_join_token_cb)(void *arg, const jt_row_t *t);
 int store_join_token_put(store_t *self, const jt_row_t *t);
 int store_join_token_get(store_t *self, const char *id, jt_row_t *out);
+/* The token whose join key (keys_join_pair) this is; DR_ENOENT if none. */
+int store_join_token_by_key(store_t *self, const char *join_key, jt_row_t *out);
 int store_join_token_each(store_t *self, const char *cluster,
                           store_join_token_cb cb, void *arg);
 

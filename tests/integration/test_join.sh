@@ -4,9 +4,11 @@
 # and a fresh work dir makes its own key pair, joins under its host name
 # and runs a job; restarted without the token it comes back with the same
 # key.  Refused, each with its reason in the agent's log: a revoked token,
-# an expired one, one used past --uses, a malformed one, another cluster's,
-# a second key claiming a joined node name.  An unknown-key peer that sends
-# anything but Join is refused and the scheduler keeps running.
+# an expired one, one used past --uses, another cluster's, a second key
+# claiming a joined node name; a wrong secret (the connection is refused
+# at the handshake: the endpoint admits no unknown key but a token's join
+# key) and a malformed token (refused before connecting).  A peer with an
+# unknown key is refused at the handshake and the scheduler keeps running.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 dr_setup
@@ -85,11 +87,16 @@ dr_wait_for "n-u1 idle" 30 bash -c "[[ \$('$DROVER_BIN/drover' -o json node list
 refused "$T/uses.log" "token past its uses" --join-token "$one" --name n-u2 --work-dir "$T/u2"
 dr_assert_contains "$(cat "$T/uses.log")" "used 1 of 1 times" "uses: reason"
 
-refused "$T/bad.log" "malformed token" --join-token "not-a-token" --name n-bad --work-dir "$T/bad"
-dr_assert_contains "$(cat "$T/bad.log")" "malformed join token" "malformed: reason"
+if timeout 20 "$DROVER_BIN/drover-agent" --scheduler "$AGENT_EP" --scheduler-key "$SPUB" \
+    --join-token "not-a-token" --name n-bad --work-dir "$T/bad" >"$T/bad.log" 2>&1; then
+    dr_fail "an agent started with a malformed token"
+fi
+dr_assert_contains "$(cat "$T/bad.log")" "malformed join token" "malformed: refused before connecting"
 refused "$T/bad2.log" "wrong secret" --join-token "${one%%.*}.00000000000000000000000000000000" \
     --name n-bad2 --work-dir "$T/bad2"
 dr_assert_contains "$(cat "$T/bad2.log")" "unknown join token" "wrong secret: reason"
+grep -q "nor a join token's" "$T/scheduler.log" ||
+    dr_fail "a wrong secret's connection was not refused at the handshake"
 
 oth=$(token -n other)
 refused "$T/cl.log" "another cluster's token" --join-token "$oth" --name n-cl --cluster jc \
@@ -108,7 +115,12 @@ dr_cli keys generate --name stranger --dir "$T" >/dev/null
 timeout 4 "$DROVER_BIN/drover-agent" --key "$T/stranger.key" --scheduler-key "$SPUB" \
     --scheduler "$AGENT_EP" --name stranger --cluster jc --vm-size Standard_D2_v2 \
     --cpus 2 --memory-mb 1024 --work-dir "$T/stranger" >"$T/stranger.log" 2>&1 || true
-dr_assert_contains "$(cat "$T/stranger.log")" "may send only Join" "unknown key: Register refused"
+# refused at the handshake: a key that is neither a node's nor a token's
+# join key never gets a connection, so it can never take a node's routing
+# id (ROUTER_HANDOVER) either
+dr_assert_contains "$(grep 'key .* (not a known agent key, nor a join token' "$T/scheduler.log" | head -1)" \
+    "nor a join token's" "unknown key: refused at the handshake"
+if grep -q "registered" "$T/stranger.log"; then dr_fail "the stranger registered"; fi
 dr_assert_eq "$(dr_cli -o json node list | jq -r '.[].name' | grep -c stranger || true)" 0 \
     "no stranger node"
 dr__pid_alive "$DR_SCHED_PID" || dr_fail "scheduler died"

@@ -4,6 +4,7 @@
 #include "keys.h"
 
 #include <check.h>
+#include <zmq.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,12 +54,34 @@ START_TEST(test_public_arg_z85_and_bad)
 }
 END_TEST
 
+/* A token's join key: the same for the same token, another for any other
+ * token, a working CURVE pair (its public half is zmq_curve_public of its
+ * secret half). */
+START_TEST(test_join_pair)
+{
+    const char *tok = "abcdef.0123456789abcdef0123456789abcdef";
+    dr_keypair_t a, b, c;
+    ck_assert_int_eq(keys_join_pair(tok, &a), 0);
+    ck_assert_int_eq(keys_join_pair(tok, &b), 0);
+    ck_assert_int_eq(
+        keys_join_pair("abcdef.0123456789abcdef0123456789abcdee", &c), 0);
+    ck_assert_str_eq(a.public_z85, b.public_z85);
+    ck_assert_str_eq(a.secret_z85, b.secret_z85);
+    ck_assert_str_ne(a.public_z85, c.public_z85);
+    ck_assert(keys_valid_z85(a.public_z85));
+    char pub[41];
+    ck_assert_int_eq(zmq_curve_public(pub, a.secret_z85), 0);
+    ck_assert_str_eq(pub, a.public_z85);
+}
+END_TEST
+
 Suite *keys_suite(void)
 {
     Suite *s = suite_create("keys");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_public_arg_path_of_40);
     tcase_add_test(tc, test_public_arg_z85_and_bad);
+    tcase_add_test(tc, test_join_pair);
     suite_add_tcase(s, tc);
     return s;
 }
