@@ -362,9 +362,13 @@ static int s_open_services(agent_t *self)
     if (self->simulate)
         return 0;
     self->docker = runtime_docker_new(
-        cfg->docker_socket ? cfg->docker_socket : "/var/run/docker.sock");
+        cfg->docker_socket ? cfg->docker_socket : "/var/run/docker.sock",
+        cfg->installation);
     if (!self->docker)
         return DR_EIO;
+    log_info("docker: this installation's containers are labelled "
+             "drover.installation=%s",
+             cfg->installation);
     dr_loop_add_source(self->loop, &s_docker_source, self, AGENT_PRIO_DOCKER);
     s_clean_mpi_tmp(self);
     char why[256];
