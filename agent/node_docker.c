@@ -51,6 +51,8 @@ static void s_docker_listed(void *arg, int rc, const runtime_docker_found_t *v,
                  why);
         return;
     }
+    if (!startup && !node->registered)
+        return; /* a refused second agent of this name must not sweep */
     size_t others = 0;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(v[i].installation, runtime_docker_installation(a->docker)) !=

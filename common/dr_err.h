@@ -26,7 +26,8 @@
     X(NOFIT, 15, "request does not fit the cluster's vm size")                 \
     X(PROVIDER, 16, "provider error")                                          \
     X(AGAIN, 17, "try again")                                                  \
-    X(SYS, 18, "system call failed")
+    X(SYS, 18, "system call failed")                                           \
+    X(BUSY, 19, "held by another live session")
 
 typedef enum {
     DR_OK = 0,
