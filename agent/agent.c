@@ -362,9 +362,13 @@ static int s_open_services(agent_t *self)
     if (self->simulate)
         return 0;
     self->docker = runtime_docker_new(
-        cfg->docker_socket ? cfg->docker_socket : "/var/run/docker.sock");
+        cfg->docker_socket ? cfg->docker_socket : "/var/run/docker.sock",
+        cfg->installation);
     if (!self->docker)
         return DR_EIO;
+    log_info("docker: this installation's containers are labelled "
+             "drover.installation=%s",
+             cfg->installation);
     dr_loop_add_source(self->loop, &s_docker_source, self, AGENT_PRIO_DOCKER);
     s_clean_mpi_tmp(self);
     char why[256];
@@ -402,6 +406,7 @@ agent_t *agent_new(const agent_cfg_t *cfg)
     self->n_nodes = self->simulate ? (size_t)cfg->simulate : 1;
     self->chunk = dr_malloc(AGENT_CHUNK);
     self->started_at = dr_mono_ms();
+    self->session_id = session_id_init(cfg->work_dir);
     self->loop = dr_loop_new();
     self->tick_due = 1; /* the first pass registers */
     dr_loop_add_source(self->loop, &s_tick_source, self, AGENT_PRIO_TICK);
@@ -433,6 +438,7 @@ void agent_destroy(agent_t **self_p)
             node->tasks = t->next;
             task_free(&t); /* SIGKILLs and reaps a process still running */
         }
+        session_drop_held(node);
         if (node->sock)
             zmq_close(node->sock);
         free(node->name);

@@ -374,6 +374,18 @@ static void s_derive(agent_cfg_t *cfg)
     }
     if (!cfg->work_dir && cfg->name)
         cfg->work_dir = dr_asprintf("/tmp/drover-agent-%s", cfg->name);
+    /* The installation this agent belongs to, for the labels of its
+     * containers: the scheduler's public key names it.  With --insecure
+     * there is no key, so the endpoint stands in ("insecure:" keeps the
+     * two kinds apart); two insecure installations on one dockerd then
+     * differ only if they use different endpoints. */
+    if (cfg->server_z85[0]) {
+        keys_fingerprint(cfg->server_z85, cfg->installation);
+    } else if (cfg->scheduler) {
+        char *ep = dr_asprintf("insecure:%s", cfg->scheduler);
+        keys_fingerprint(ep, cfg->installation);
+        free(ep);
+    }
 }
 
 int agent_cfg_parse(agent_cfg_t *cfg, int argc, char **argv, char *err,

@@ -50,6 +50,9 @@ typedef struct {
     int insecure;        /* --insecure: plain ZeroMQ, said loudly */
     dr_keypair_t keys;   /* loaded from key_file */
     char server_z85[DR_Z85_KEY_LEN + 1];
+    /* drover.installation of this agent's containers: a fingerprint of
+     * server_z85 (of the endpoint with --insecure) */
+    char installation[DR_FINGERPRINT_LEN + 1];
     char *launcher;  /* drover-launch; default: next to this program */
     char *mpi_iface; /* --mpi-iface: OpenMPI's TCP interface, or NULL */
 } agent_cfg_t;

@@ -36,6 +36,12 @@
 
 #define AGENT_CHUNK (64 * 1024)
 #define AGENT_REGISTER_RETRY_MS 2000
+/* A Register refused because another live agent holds the node name: the
+ * first retry after this long, doubling up to the max */
+#define AGENT_REFUSED_RETRY_MS 5000
+#define AGENT_REFUSED_RETRY_MAX_MS 60000
+/* messages about work held until the first RegisterAck, at most */
+#define AGENT_HELD_MAX 1024
 #define AGENT_RESEND_MS 1000
 #define AGENT_DRAIN_MS 2000
 #define AGENT_LEAVE_ACK_MS 5000
@@ -131,11 +137,22 @@ struct node {
     lease_t *lease;    /* its lease on its tasks; NULL for hollow nodes */
     uint32_t lease_ms; /* as the scheduler announced it; 0: none */
     int fenced;        /* the lease ran out and its tasks were killed */
+    /* one node name, one live agent (session.c) */
+    uint64_t register_rid; /* request id of the last Register sent */
+    int accepted;          /* a Register of this process was acked */
+    int refused;           /* disconnected after a refusal, until the retry */
+    int64_t refused_backoff_ms;
+    int64_t last_heard;     /* mono ms of the last message received */
+    int64_t last_reconnect; /* mono ms of the last reconnect (s_mute) */
+    dr_env_t **held;        /* work that came before the first ack (owned) */
+    size_t nheld;
 };
 
 struct agent {
     const agent_cfg_t *cfg;
     void *ctx;
+    uint64_t session_id; /* Register.session_id (session_id_init) */
+    int session_saved;   /* ... written to the work dir once accepted */
     node_t *nodes;
     size_t n_nodes;
     size_t n_gone;
@@ -198,7 +215,7 @@ static inline void node_env_init(node_t *node, dr_env_t *env)
 
 static inline void node_send(node_t *node, const dr_env_t *env)
 {
-    if (!node->sock)
+    if (!node->sock || node->refused)
         return;
     int rc = wire_send(node->sock, NULL, env);
     if (rc < 0)
@@ -242,6 +259,8 @@ void task_start_on_mpi_launch(node_t *node, const dr_env_t *env);
 void task_start_on_start(node_t *node, const dr_env_t *env);
 
 /* ---- the session with the scheduler (session.c) */
+uint64_t session_id_init(const char *work_dir);
+void session_drop_held(node_t *node);
 uint64_t session_ident_ask(void *arg, uint64_t job_id, uint32_t attempt,
                            const char *resource);
 void session_leave(node_t *node, const char *reason);

@@ -6,6 +6,7 @@
 #include "agent_int.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 /* ---- the docker runtime
  * ------------------------------------------------------ */
@@ -16,7 +17,15 @@
  * it is inspected and removed.  A container found at start-up that carries
  * this node's labels is adopted: reported at registration, its wait and
  * logs followed again (logs from the beginning, offsets from 0: the
- * scheduler drops what it already has, so the log stays whole). */
+ * scheduler drops what it already has, so the log stays whole).
+ *
+ * "This node's" means its drover.node AND this installation's
+ * drover.installation (a fingerprint of the scheduler's key, see
+ * agent_cfg.h): two installations may share a dockerd and a node name, and
+ * neither may adopt or remove the other's containers.  A container
+ * without drover.installation was made by an older agent; whose it is
+ * cannot be told, so it is left alone (never adopted, never removed) and
+ * a warning at start-up says so: the operator removes it by hand. */
 
 #define S_DOCKER_PING_MS 5000
 #define S_DOCKER_SWEEP_MS 60000
@@ -42,7 +51,21 @@ static void s_docker_listed(void *arg, int rc, const runtime_docker_found_t *v,
                  why);
         return;
     }
+    if (!startup && !node->registered)
+        return; /* a refused second agent of this name must not sweep */
+    size_t others = 0;
     for (size_t i = 0; i < n; i++) {
+        if (strcmp(v[i].installation, runtime_docker_installation(a->docker)) !=
+            0) {
+            if (!v[i].installation[0] && startup)
+                log_warn("node %s: container %.12s of job %" PRIu64
+                         " has no drover.installation label (made by an "
+                         "older agent): not adopted, left alone; remove it "
+                         "by hand (docker rm -f) once it is not needed",
+                         node->name, v[i].id, v[i].job_id);
+            others += v[i].installation[0] != '\0';
+            continue;
+        }
         if (s_docker_task_of(node, v[i].job_id, v[i].attempt))
             continue;
         if (!startup || task_find(node, v[i].job_id, v[i].attempt) ||
@@ -66,6 +89,10 @@ static void s_docker_listed(void *arg, int rc, const runtime_docker_found_t *v,
                  t->job_id, t->attempt, node->name, v[i].id,
                  v[i].running ? "running" : "exited");
     }
+    if (others && startup)
+        log_info("node %s: %zu container(s) of other drover installations "
+                 "share this dockerd and node name; left alone",
+                 node->name, others);
 }
 
 /* Pings, start-up adoption, availability changes, sweeps.  Returns 1 while

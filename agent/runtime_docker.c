@@ -90,7 +90,8 @@ void runtime_docker_detached(runtime_docker_t *rd, const char *method,
 
 /* ---- the client ---------------------------------------------------------- */
 
-runtime_docker_t *runtime_docker_new(const char *socket_path)
+runtime_docker_t *runtime_docker_new(const char *socket_path,
+                                     const char *installation)
 {
     http_async_t *http = http_async_new();
     if (!http)
@@ -98,6 +99,7 @@ runtime_docker_t *runtime_docker_new(const char *socket_path)
     runtime_docker_t *rd = dr_calloc(1, sizeof *rd);
     rd->http = http;
     rd->socket = dr_strdup(socket_path);
+    rd->installation = dr_strdup(installation);
     snprintf(rd->error, sizeof rd->error, "not probed yet");
     runtime_docker_ping(rd);
     return rd;
@@ -121,6 +123,7 @@ void runtime_docker_destroy(runtime_docker_t **self_p)
     }
     http_async_destroy(&rd->http);
     free(rd->socket);
+    free(rd->installation);
     free(rd);
     *self_p = NULL;
 }
@@ -176,6 +179,11 @@ const char *runtime_docker_error(const runtime_docker_t *self)
 http_async_t *runtime_docker_http(runtime_docker_t *self)
 {
     return self->http;
+}
+
+const char *runtime_docker_installation(const runtime_docker_t *self)
+{
+    return self->installation;
 }
 
 static void s_list_done(void *arg, const http_result_t *r)

@@ -43,9 +43,17 @@ enum { RUNTIME_DOCKER_STDOUT = 0, RUNTIME_DOCKER_STDERR = 1 };
 /* ---- the client ------------------------------------------------------------
  */
 
-/* A client of the daemon at socket_path; sends the first ping at once.
+/* A client of the daemon at socket_path for the drover installation
+ * named `installation` (agent_cfg_t.installation): every container it
+ * creates carries the label drover.installation=INSTALLATION and has it in
+ * its name, so that two installations that share a dockerd and a node name
+ * never touch each other's containers.  Sends the first ping at once.
  * NULL only if libcurl cannot be set up (logged). */
-runtime_docker_t *runtime_docker_new(const char *socket_path);
+runtime_docker_t *runtime_docker_new(const char *socket_path,
+                                     const char *installation);
+
+/* The installation given to runtime_docker_new(). */
+const char *runtime_docker_installation(const runtime_docker_t *self);
 
 /* Aborts the followed streams, waits (5 s at most) for the removals of
  * containers given up by runtime_docker_ctr_destroy(), frees everything.
@@ -78,6 +86,9 @@ typedef struct {
     uint64_t job_id;
     uint32_t attempt;
     int running;
+    /* its drover.installation label; "" when it has none (made by an
+     * agent older than the label) or one that is not a fingerprint */
+    char installation[24];
 } runtime_docker_found_t;
 
 /* rc is 0 or a negative DR_E* code (then why says it); v and n are only
@@ -87,7 +98,9 @@ typedef void(runtime_docker_list_fn)(void *arg, int rc,
                                      const char *why);
 
 /* Lists the containers labelled drover.managed=true and drover.node=node
- * (running or not) and calls fn once with them, from inside
+ * (running or not), of every installation: the caller decides what to do
+ * with those of others (found.installation), and calls fn once with them,
+ * from inside
  * runtime_docker_on_fd/on_timer.  0 or DR_ESTATE while a list is in
  * flight. */
 int runtime_docker_list(runtime_docker_t *self, const char *node,
@@ -187,9 +200,10 @@ int runtime_docker_demux_feed(runtime_docker_demux_t *d, const char *data,
 /* 1 when the stream stopped in the middle of a frame. */
 int runtime_docker_demux_partial(const runtime_docker_demux_t *d);
 
-/* The body of POST /containers/create (malloc'd JSON), NULL on a bad
- * spec. */
-char *runtime_docker_create_body(const runtime_docker_spec_t *spec);
+/* The body of POST /containers/create (malloc'd JSON), labelled with the
+ * installation, NULL on a bad spec. */
+char *runtime_docker_create_body(const runtime_docker_spec_t *spec,
+                                 const char *installation);
 
 /* An image reference we accept: 1..255 of [A-Za-z0-9._:/@-], starting with
  * a letter or digit. */

@@ -402,7 +402,7 @@ int runtime_docker_ctr_start(runtime_docker_t *rd,
                              const runtime_docker_spec_t *spec,
                              runtime_docker_ctr_t **out)
 {
-    char *body = runtime_docker_create_body(spec);
+    char *body = runtime_docker_create_body(spec, rd->installation);
     if (!body)
         return DR_EINVAL;
     if (dr_mkdirs(spec->task_dir, 0755) < 0) {
@@ -418,8 +418,11 @@ int runtime_docker_ctr_start(runtime_docker_t *rd,
     runtime_docker_ctr_t *c = s_ctr_alloc(rd);
     c->create_body = body;
     c->image = dr_strdup(spec->image);
-    c->name = dr_asprintf("drover-%s-%" PRIu64 "-%u", spec->node, spec->job_id,
-                          spec->attempt);
+    /* the installation in the name too: a name is unique per dockerd, and
+     * a conflict is answered by removing the old container (a leftover of
+     * ours), which must never be another installation's */
+    c->name = dr_asprintf("drover-%s-%s-%" PRIu64 "-%u", rd->installation,
+                          spec->node, spec->job_id, spec->attempt);
     c->step = C_IMAGE;
     c->phase = RUNTIME_DOCKER_PREPARING;
     s_ctr_next(c);

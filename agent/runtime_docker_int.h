@@ -25,6 +25,7 @@
 struct runtime_docker {
     http_async_t *http;
     char *socket;
+    char *installation; /* drover.installation of our containers */
     int probed;
     int available;
     char error[256];

@@ -88,11 +88,12 @@ static json_t *s_strv(char *const *v)
     return a;
 }
 
-char *runtime_docker_create_body(const runtime_docker_spec_t *spec)
+char *runtime_docker_create_body(const runtime_docker_spec_t *spec,
+                                 const char *installation)
 {
     if (!spec || !runtime_docker_valid_image(spec->image) || !spec->argv ||
         !spec->argv[0] || !spec->task_dir || spec->task_dir[0] != '/' ||
-        !spec->node)
+        !spec->node || !installation || !installation[0])
         return NULL;
     char buf[64];
     json_t *root = json_object();
@@ -113,6 +114,8 @@ char *runtime_docker_create_body(const runtime_docker_spec_t *spec)
     json_object_set_new(labels, "drover.attempt", json_string(buf));
     json_object_set_new(labels, "drover.node", json_string(spec->node));
     json_object_set_new(labels, "drover.managed", json_string("true"));
+    json_object_set_new(labels, "drover.installation",
+                        json_string(installation));
     json_object_set_new(root, "Labels", labels);
 
     json_t *hc = json_object();
@@ -279,6 +282,11 @@ int runtime_docker_parse_list(const char *body, size_t n,
         v[k].job_id = (uint64_t)jv;
         v[k].attempt = (uint32_t)av;
         v[k].running = state && strcmp(state, "running") == 0;
+        const char *inst =
+            json_string_value(json_object_get(lab, "drover.installation"));
+        if (inst && strlen(inst) < sizeof v[k].installation &&
+            strspn(inst, "0123456789abcdef") == strlen(inst))
+            snprintf(v[k].installation, sizeof v[k].installation, "%s", inst);
         k++;
     }
     json_decref(j);

@@ -1,6 +1,21 @@
 /* session.c - a node's session with the scheduler: Register, heartbeats,
  * leaving, preemption, and the handler table of incoming messages (only
- * session_recv() frees an unpacked message).  Never blocks.
+ * this file frees an unpacked message).  Never blocks.
+ *
+ * One node name, one live agent.  Every Register carries the agent's
+ * session id, random per process and kept in WORK_DIR/agent.session with
+ * the pid of the agent that was accepted with it; an agent started after
+ * that process died takes the id over, so the restart after a crash that
+ * container adoption relies on is "the same session" and is accepted at
+ * once.  Any other agent with the node's name is another session, which
+ * the scheduler refuses (DR_EBUSY) while the node's holder is alive.  A
+ * refused agent logs why, disconnects (while it is connected, the
+ * scheduler's ROUTER_HANDOVER gives the node's routing id to whichever of
+ * the two connected last, and the live agent loses messages) and tries
+ * again later, backing off.  Until its first RegisterAck an agent only
+ * holds the messages about work that reach it: sent to the routing id
+ * while it held it, they may be the live agent's, and are dropped if it
+ * is refused.
  */
 #include "agent_int.h"
 
@@ -8,7 +23,78 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
+
+/* ---- the session id -------------------------------------------------- */
+
+/* 1 when pid is a live drover-agent other than this one. */
+static int s_pid_is_agent(long pid)
+{
+    if (pid <= 0 || pid == (long)getpid())
+        return 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    char comm[32] = "";
+    int ok = fgets(comm, sizeof comm, f) != NULL;
+    fclose(f);
+    return ok && strncmp(comm, "drover-agent", 12) == 0;
+}
+
+uint64_t session_id_init(const char *work_dir)
+{
+    char *path = work_dir ? dr_asprintf("%s/agent.session", work_dir) : NULL;
+    FILE *f = path ? fopen(path, "re") : NULL;
+    unsigned long long id = 0;
+    long pid = 0;
+    int have = f && fscanf(f, "%16llx %ld", &id, &pid) == 2 && id != 0;
+    if (f)
+        fclose(f);
+    free(path);
+    if (have && !s_pid_is_agent(pid)) {
+        log_info("agent session %016llx taken over from agent pid %ld, "
+                 "which is gone",
+                 id, pid);
+        return id;
+    }
+    if (have)
+        log_warn("work dir %s belongs to a live agent (pid %ld): this agent "
+                 "starts a session of its own, which the scheduler refuses "
+                 "for the node name while that agent is alive",
+                 work_dir, pid);
+    uint64_t fresh = 0;
+    if (getrandom(&fresh, sizeof fresh, 0) != (ssize_t)sizeof fresh) {
+        log_warn_errno("getrandom");
+        fresh = (uint64_t)dr_now_ms() << 22 ^ (uint64_t)getpid();
+    }
+    return fresh ? fresh : 1;
+}
+
+/* The session file, once this process's session was accepted: a later
+ * agent with this work dir takes the id over when this one is gone. */
+static void s_session_save(agent_t *a)
+{
+    if (a->session_saved || !a->cfg->work_dir)
+        return;
+    a->session_saved = 1;
+    const char *dir = a->cfg->work_dir;
+    char *path = dr_asprintf("%s/agent.session", dir);
+    char *tmp = dr_asprintf("%s.%ld", path, (long)getpid());
+    FILE *f = dr_mkdirs(dir, 0755) == 0 ? fopen(tmp, "we") : NULL;
+    int ok = f && fprintf(f, "%016" PRIx64 " %ld\n", a->session_id,
+                          (long)getpid()) > 0;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (!ok || rename(tmp, path) < 0) {
+        log_warn_errno("cannot write %s", path);
+        (void)unlink(tmp);
+    }
+    free(tmp);
+    free(path);
+}
 
 static uint32_t s_load_milli(void)
 {
@@ -84,8 +170,10 @@ void session_send_register(node_t *node)
     reg.n_runtimes = a->docker && runtime_docker_available(a->docker) ? 2 : 1;
     reg.runtimes = runtimes;
     reg.pid = (uint32_t)getpid();
+    reg.session_id = a->session_id;
     dr_env_t env;
     node_env_init(node, &env);
+    node->register_rid = env.request_id;
     env.body_case = DROVER__ENVELOPE__BODY_REGISTER;
     env.register_ = &reg;
     log_debug("node %s: register with %zu task(s)", node->name, n);
@@ -232,6 +320,48 @@ int64_t session_tick_sev(agent_t *a, int64_t now)
     return next;
 }
 typedef void(s_handler_fn)(node_t *node, const dr_env_t *env);
+static void s_replay_held(node_t *node);
+
+void session_drop_held(node_t *node)
+{
+    for (size_t i = 0; i < node->nheld; i++)
+        wire_free(&node->held[i]);
+    free(node->held);
+    node->held = NULL;
+    node->nheld = 0;
+}
+
+/* Another live agent holds the node name.  A refusal that does not answer
+ * our latest Register, or that comes while we are registered, answers the
+ * other agent's (the routing id was ours when it was sent): ignored. */
+static void s_refused(node_t *node, uint64_t req, const char *msg)
+{
+    if (node->registered || req != node->register_rid) {
+        log_info("node %s: ignoring a refusal meant for another agent with "
+                 "this name: %.300s",
+                 node->name, msg);
+        return;
+    }
+    node->refused_backoff_ms = node->refused_backoff_ms
+                                   ? agent_min(2 * node->refused_backoff_ms,
+                                               AGENT_REFUSED_RETRY_MAX_MS)
+                                   : AGENT_REFUSED_RETRY_MS;
+    log_error("node %s: registration refused by the scheduler: %.300s; "
+              "trying again in %" PRId64 " s",
+              node->name, msg, node->refused_backoff_ms / 1000);
+    if (node->nheld)
+        log_info("node %s: dropping %zu message(s) meant for the agent that "
+                 "holds the name",
+                 node->name, node->nheld);
+    session_drop_held(node);
+    /* off the scheduler until the retry: connected, this agent and the
+     * live one would take the routing id from each other without end */
+    if (zmq_disconnect(node->sock, node->agent->cfg->scheduler) < 0)
+        log_warn("node %s: disconnect: %s", node->name, zmq_strerror(errno));
+    else
+        node->refused = 1;
+    node->next_register = dr_mono_ms() + node->refused_backoff_ms;
+}
 
 static void s_on_ok(node_t *node, const dr_env_t *env)
 {
@@ -257,6 +387,10 @@ static void s_on_error(node_t *node, const dr_env_t *env)
         node->registered = 0;
         if (!recent)
             session_send_register(node);
+        return;
+    }
+    if (e->code == DR_EBUSY) {
+        s_refused(node, env->request_id, e->message ? e->message : "");
         return;
     }
     log_warn("node %s: scheduler error %d (%s): %.200s", node->name, e->code,
@@ -289,6 +423,12 @@ static void s_on_register_ack(node_t *node, const dr_env_t *env)
                 task_stop(node, t, TASK_ST(CANCELED),
                           "canceled by the scheduler at registration", 0);
         }
+    }
+    if (!node->accepted) {
+        node->accepted = 1;
+        node->refused_backoff_ms = 0;
+        s_session_save(a);
+        s_replay_held(node); /* ours after all: the session is */
     }
 }
 
@@ -362,6 +502,62 @@ static s_handler_fn *const s_handlers[] = {
 };
 #define S_NHANDLERS (sizeof s_handlers / sizeof s_handlers[0])
 
+static void s_dispatch(node_t *node, const dr_env_t *env)
+{
+    unsigned bc = (unsigned)env->body_case;
+    s_handler_fn *fn = bc < S_NHANDLERS ? s_handlers[bc] : NULL;
+    if (!fn)
+        log_warn("node %s: dropped unexpected %s message (body %u)", node->name,
+                 wire_body_name((int)bc), bc);
+    else
+        fn(node, env);
+}
+
+/* Work, which only an accepted session may act on. */
+static int s_is_work(int body)
+{
+    switch (body) {
+    case DROVER__ENVELOPE__BODY_TASK_START:
+    case DROVER__ENVELOPE__BODY_TASK_CANCEL:
+    case DROVER__ENVELOPE__BODY_TASK_UPDATE_ACK:
+    case DROVER__ENVELOPE__BODY_PREEMPT_NOTICE:
+    case DROVER__ENVELOPE__BODY_MPI_LAUNCH:
+    case DROVER__ENVELOPE__BODY_MPI_LAUNCH_IO:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Takes env (the caller must not free it). */
+static void s_hold(node_t *node, dr_env_t *env)
+{
+    if (node->nheld >= AGENT_HELD_MAX) {
+        log_warn("node %s: more than %d messages before registration; "
+                 "dropping %s",
+                 node->name, AGENT_HELD_MAX,
+                 wire_body_name((int)env->body_case));
+        wire_free(&env);
+        return;
+    }
+    node->held = dr_realloc(node->held, (node->nheld + 1) * sizeof *node->held);
+    node->held[node->nheld++] = env;
+}
+
+static void s_replay_held(node_t *node)
+{
+    dr_env_t **v = node->held;
+    size_t n = node->nheld;
+    node->held = NULL;
+    node->nheld = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (node->sock)
+            s_dispatch(node, v[i]);
+        wire_free(&v[i]);
+    }
+    free(v);
+}
+
 void session_recv(node_t *node)
 {
     for (int i = 0; i < AGENT_RECV_BATCH && node->sock; i++) {
@@ -377,13 +573,12 @@ void session_recv(node_t *node)
                 break;
             continue;
         }
-        unsigned bc = (unsigned)env->body_case;
-        s_handler_fn *fn = bc < S_NHANDLERS ? s_handlers[bc] : NULL;
-        if (!fn)
-            log_warn("node %s: dropped unexpected %s message (body %u)",
-                     node->name, wire_body_name((int)bc), bc);
-        else
-            fn(node, env);
+        node->last_heard = dr_mono_ms();
+        if (!node->accepted && s_is_work((int)env->body_case)) {
+            s_hold(node, env);
+            continue;
+        }
+        s_dispatch(node, env);
         wire_free(&env);
     }
 }
@@ -420,6 +615,56 @@ static int64_t s_check_lease(node_t *node)
     return node->tasks ? lease_expiry(node->lease) : AGENT_NO_TIMER;
 }
 
+/* Back on the scheduler after a refusal's wait. */
+static int s_reconnect(node_t *node)
+{
+    if (!node->refused)
+        return 0;
+    if (zmq_connect(node->sock, node->agent->cfg->scheduler) < 0) {
+        log_warn("node %s: connect %s: %s", node->name,
+                 node->agent->cfg->scheduler, zmq_strerror(errno));
+        node->next_register = dr_mono_ms() + AGENT_REGISTER_RETRY_MS;
+        return DR_EIO;
+    }
+    node->refused = 0;
+    return 0;
+}
+
+/* A connection that is up but mute: when another agent with this node's
+ * name connected, the scheduler's ROUTER_HANDOVER gave it the routing id,
+ * and what this agent sends on its old connection is dropped there
+ * without a word (libzmq keeps the connection).  No answer for half the
+ * lease (8 s before one is known; two heartbeats at least): connect
+ * anew, which takes the routing id back, well before the lease ends.
+ * What was queued on the old connection is lost; reports are resent until
+ * acked.  Returns the next time to look. */
+static int64_t s_check_mute(node_t *node, int64_t now)
+{
+    agent_t *a = node->agent;
+    if (node->refused || node->leaving)
+        return AGENT_NO_TIMER;
+    int64_t quiet = node->lease_ms ? node->lease_ms / 2 : 8000;
+    if (quiet < 2 * a->hb_ms)
+        quiet = 2 * a->hb_ms;
+    if (!node->last_heard)
+        node->last_heard = now;
+    int64_t since = node->last_heard > node->last_reconnect
+                        ? node->last_heard
+                        : node->last_reconnect;
+    if (now - since < quiet)
+        return since + quiet;
+    node->last_reconnect = now;
+    log_warn("node %s: no answer from the scheduler for %" PRId64
+             " ms; connecting anew (another agent with this name may have "
+             "taken the connection's routing id)",
+             node->name, now - node->last_heard);
+    if (zmq_disconnect(node->sock, a->cfg->scheduler) < 0 ||
+        zmq_connect(node->sock, a->cfg->scheduler) < 0)
+        log_warn("node %s: reconnect %s: %s", node->name, a->cfg->scheduler,
+                 zmq_strerror(errno));
+    return now + quiet;
+}
+
 int64_t session_tick(node_t *node, int64_t now)
 {
     agent_t *a = node->agent;
@@ -427,7 +672,8 @@ int64_t session_tick(node_t *node, int64_t now)
     if (!node->sock)
         return next;
     if (!node->registered) {
-        if (now >= node->next_register && !a->docker_hold)
+        if (now >= node->next_register && !a->docker_hold &&
+            s_reconnect(node) == 0)
             session_send_register(node);
         if (!a->docker_hold) /* held: the docker tick says when to look */
             next = agent_min(next, node->next_register);
@@ -441,6 +687,7 @@ int64_t session_tick(node_t *node, int64_t now)
         next = agent_min(next, node->next_hb);
     }
     next = agent_min(next, s_check_lease(node));
+    next = agent_min(next, s_check_mute(node, now));
     int live = 0;
     for (task_t *t = node->tasks; t; t = t->next) {
         next = agent_min(next, task_tick(node, t, now));

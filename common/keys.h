@@ -64,4 +64,11 @@ int keys_apply_server(void *sock, const dr_keypair_t *kp, const char *domain);
 int keys_apply_client(void *sock, const dr_keypair_t *kp,
                       const char *server_public_z85);
 
+/* A short, stable fingerprint of a text (a Z85 public key, an endpoint):
+ * the first DR_FINGERPRINT_LEN hex digits of its SHA-256 (libsodium), so
+ * that two programs that hold the same text name the same installation.
+ * Writes DR_FINGERPRINT_LEN + 1 bytes to out. */
+#define DR_FINGERPRINT_LEN 16
+void keys_fingerprint(const char *text, char *out);
+
 #endif

@@ -96,6 +96,19 @@ node_t *node_registered(sched_t *self, const char *rid, uint64_t req)
         return NULL;
     }
     n->last_seen = dr_mono_ms();
+    if (n->resync) {
+        /* While the refused agent was connected, ZeroMQ's handover gave it
+         * this node's routing id, and what we sent the node went there.
+         * A Register again (same session: accepted) reconciles the
+         * node's tasks with ours and sends again what was lost.  The
+         * message itself is still handled. */
+        n->resync = 0;
+        sched_agent_error(self, rid, 0, DR_ENOTREG,
+                          "node %s: register again (another agent tried to "
+                          "take the name; messages to this node may have "
+                          "been lost)",
+                          rid);
+    }
     return n;
 }
 
@@ -206,6 +219,38 @@ static size_t s_reconcile(sched_t *self, node_t *n, const Drover__Register *r,
     return ncancel;
 }
 
+/* One node name, one live agent: a Register from another session than
+ * the one that holds a ready node, heard from within the heartbeat
+ * timeout, is a second agent with this name (a copied VM image, a typo in
+ * a config), not a restart -- a restarted agent takes over its dead
+ * predecessor's session id (agent/session.c).  Refused, so that the live
+ * agent keeps its node and its jobs; once the holder has been silent for
+ * the timeout the newcomer is accepted.  Agents that send no session (0)
+ * are never refused. */
+static int s_session_refused(sched_t *self, node_t *n,
+                             const Drover__Register *r, char *why, size_t cap)
+{
+    if (!n || n->state != NODE_READY || !n->session || !r->session_id ||
+        r->session_id == n->session)
+        return 0;
+    int64_t age = dr_mono_ms() - n->last_seen;
+    if (age >= self->opts.heartbeat_timeout_ms)
+        return 0;
+    snprintf(why, cap,
+             "node %s is already registered by a live agent session (last "
+             "heard %.1f s ago); this agent is refused until that session "
+             "has been silent for %.1f s",
+             n->name, (double)age / 1000.0,
+             (double)self->opts.heartbeat_timeout_ms / 1000.0);
+    log_warn("register of node %s refused (agent pid %u, session %016llx): "
+             "%s",
+             n->name, r->pid, (unsigned long long)r->session_id, why);
+    (void)store_event(self->store, "node_register_refused",
+                      n->cluster->cfg.name, n->name, 0, "%s", why);
+    n->resync = 1;
+    return 1;
+}
+
 int node_register(sched_t *self, const char *rid, const Drover__Register *r,
                   node_reg_result_t *out, char *why, size_t cap)
 {
@@ -225,11 +270,15 @@ int node_register(sched_t *self, const char *rid, const Drover__Register *r,
         out->leaving = 1;
         return 0;
     }
+    if (s_session_refused(self, n, r, why, cap))
+        return DR_EBUSY;
     if (!n) {
         /* not asked of the provider: an operator's node */
         n = node_add(self, c, rid, NODE_READY);
         n->joined = 1;
     }
+    n->session = r->session_id;
+    n->resync = 0; /* this Register reconciles */
     s_node_ready(self, n, r);
     out->cancel = dr_calloc(r->n_tasks + 1, sizeof *out->cancel);
     out->ncancel = s_reconcile(self, n, r, out->cancel);

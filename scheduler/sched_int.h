@@ -165,6 +165,13 @@ struct node {
     int joined;        /* registered without its provider creating it (by hand):
                         * never released by scale-in, never deleted by the
                         * provider, and its key outlives a loss */
+    uint64_t session;  /* Register.session_id of the agent session that
+                        * holds the node; 0 = not known (an older agent, or
+                        * none since this scheduler started) */
+    int resync;        /* another agent's Register was refused: the rid was
+                        * handed over to it for a while, so messages to this
+                        * node may be lost; its next message is answered
+                        * "register again" (node_registered) */
     uint64_t resv_job; /* held for a waiting gang job (placement.c) */
     int64_t resv_until; /* wall ms it is expected free; INT64_MAX: unknown */
     node_gpus_t *gpus;  /* NULL for nodes that never reported a GPU */
@@ -414,7 +421,9 @@ typedef struct {
 } node_reg_result_t;
 /* A validated Register from the agent of node rid: the node is (again)
  * ready and what it runs is reconciled with what the model believes.
- * 0, or DR_ENOENT / DR_EEXIST with why. */
+ * 0, or DR_ENOENT / DR_EEXIST with why, or DR_EBUSY when another agent
+ * session holds the node and is alive (node_life.c: one node, one live
+ * agent). */
 int node_register(sched_t *self, const char *rid, const Drover__Register *r,
                   node_reg_result_t *out, char *why, size_t cap);
 /* A heartbeat's figures and GPUs. */

@@ -136,7 +136,7 @@ START_TEST(test_create_body)
         .attempt = 1,
         .node = "n1",
     };
-    char *body = runtime_docker_create_body(&spec);
+    char *body = runtime_docker_create_body(&spec, "00aa11bb22cc33dd");
     ck_assert_ptr_nonnull(body);
     json_error_t e;
     json_t *j = json_loads(body, 0, &e);
@@ -155,6 +155,10 @@ START_TEST(test_create_body)
                      "n1");
     ck_assert_str_eq(json_string_value(json_object_get(l, "drover.managed")),
                      "true");
+    /* two installations on one dockerd tell their containers apart */
+    ck_assert_str_eq(
+        json_string_value(json_object_get(l, "drover.installation")),
+        "00aa11bb22cc33dd");
     json_t *hc = json_object_get(j, "HostConfig");
     ck_assert_int_eq(json_integer_value(json_object_get(hc, "NanoCpus")),
                      2000000000LL);
@@ -195,7 +199,7 @@ START_TEST(test_create_body)
     spec.n_gpu = 0;
     spec.cpus = 0;
     spec.memory_mb = 0;
-    body = runtime_docker_create_body(&spec);
+    body = runtime_docker_create_body(&spec, "00aa11bb22cc33dd");
     j = json_loads(body, 0, &e);
     hc = json_object_get(j, "HostConfig");
     ck_assert_ptr_null(json_object_get(hc, "DeviceRequests"));
@@ -206,11 +210,13 @@ START_TEST(test_create_body)
 
     /* bad specs */
     spec.image = "bad image";
-    ck_assert_ptr_null(runtime_docker_create_body(&spec));
+    ck_assert_ptr_null(runtime_docker_create_body(&spec, "00aa11bb22cc33dd"));
     spec.image = "ok";
     spec.task_dir = "relative";
-    ck_assert_ptr_null(runtime_docker_create_body(&spec));
-    ck_assert_ptr_null(runtime_docker_create_body(NULL));
+    ck_assert_ptr_null(runtime_docker_create_body(&spec, "00aa11bb22cc33dd"));
+    ck_assert_ptr_null(runtime_docker_create_body(NULL, "00aa11bb22cc33dd"));
+    spec.task_dir = "/tmp/x/tasks/7-1";
+    ck_assert_ptr_null(runtime_docker_create_body(&spec, ""));
 }
 END_TEST
 
@@ -302,7 +308,8 @@ START_TEST(test_parsers)
                 "\"drover.job\":\"x\",\"drover.attempt\":\"2\"}},"
                 "{\"Id\":\"cc\",\"State\":\"exited\"},"
                 "{\"Id\":\"dd\",\"State\":\"exited\",\"Labels\":{"
-                "\"drover.job\":\"13\",\"drover.attempt\":\"1\"}}]"),
+                "\"drover.job\":\"13\",\"drover.attempt\":\"1\","
+                "\"drover.installation\":\"00aa11bb22cc33dd\"}}]"),
             &v, &n, why, sizeof why),
         0);
     ck_assert_int_eq(n, 2);
@@ -312,6 +319,8 @@ START_TEST(test_parsers)
     ck_assert_int_eq(v[0].running, 1);
     ck_assert_int_eq(v[1].job_id, 13);
     ck_assert_int_eq(v[1].running, 0);
+    ck_assert_str_eq(v[0].installation, ""); /* an older agent's */
+    ck_assert_str_eq(v[1].installation, "00aa11bb22cc33dd");
     free(v);
     ck_assert_int_eq(runtime_docker_parse_list(S_P("{\"message\":\"x\"}"), &v,
                                                &n, why, sizeof why),

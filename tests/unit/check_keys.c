@@ -75,6 +75,20 @@ START_TEST(test_join_pair)
 }
 END_TEST
 
+/* The installation id of the docker labels: stable, 16 hex digits, and
+ * different for different keys. */
+START_TEST(test_fingerprint)
+{
+    char a[DR_FINGERPRINT_LEN + 1], b[DR_FINGERPRINT_LEN + 1];
+    keys_fingerprint("abc", a);
+    /* SHA-256("abc") begins ba7816bf8f01cfea */
+    ck_assert_str_eq(a, "ba7816bf8f01cfea");
+    keys_fingerprint("abd", b);
+    ck_assert_str_ne(a, b);
+    ck_assert_int_eq(strlen(b), DR_FINGERPRINT_LEN);
+}
+END_TEST
+
 Suite *keys_suite(void)
 {
     Suite *s = suite_create("keys");
@@ -82,6 +96,7 @@ Suite *keys_suite(void)
     tcase_add_test(tc, test_public_arg_path_of_40);
     tcase_add_test(tc, test_public_arg_z85_and_bad);
     tcase_add_test(tc, test_join_pair);
+    tcase_add_test(tc, test_fingerprint);
     suite_add_tcase(s, tc);
     return s;
 }
