@@ -96,6 +96,7 @@ struct task {
     int live;      /* running, or exited and draining its output */
     task_rt_t *rt; /* its program, until it completes (NULL: none yet) */
     int end_set;   /* cancel / time limit decided the outcome */
+    int timed_out; /* ... the time limit did */
     task_state_t end_state;
     char *end_reason;
     int64_t deadline;     /* time limit, monotonic; 0 = none */

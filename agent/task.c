@@ -99,6 +99,7 @@ void task_fill_report(const task_t *t, Drover__TaskReport *r)
     r->reason = t->reason ? t->reason : (char *)"";
     r->started_at_ms = t->started_at_ms;
     r->ended_at_ms = t->ended_at_ms;
+    r->timed_out = t->timed_out;
 }
 
 void task_send_update(node_t *node, task_t *t)
@@ -386,6 +387,7 @@ static int64_t s_tick_running(node_t *node, task_t *t, int64_t now)
     int64_t next = AGENT_NO_TIMER;
     if (t->deadline && now >= t->deadline && !t->end_set) {
         char *r = dr_asprintf("time limit of %u s exceeded", t->time_limit_s);
+        t->timed_out = 1;
         task_stop(node, t, TASK_ST(FAILED), r, 0);
         free(r);
         if (!t->rt)

@@ -371,7 +371,7 @@ void api_job_list(sched_t *s, const char *rid, dr_env_t *env)
     if (q->state && *q->state && job_state_parse(q->state, &st) < 0) {
         API_ERR(DR_EINVAL,
                 "unknown job state '%s' (queued, starting, running, "
-                "succeeded, failed, canceled)",
+                "succeeded, failed, canceled, timeout)",
                 q->state);
         return;
     }

@@ -18,16 +18,18 @@
 #include <unistd.h>
 
 static const char *s_job_states[] = {"queued",    "starting", "running",
-                                     "succeeded", "failed",   "canceled"};
+                                     "succeeded", "failed",   "canceled",
+                                     "timeout"};
+#define S_NSTATES (sizeof s_job_states / sizeof s_job_states[0])
 
 const char *job_state_name(job_state_t s)
 {
-    return (unsigned)s < 6 ? s_job_states[s] : "unknown";
+    return (unsigned)s < S_NSTATES ? s_job_states[s] : "unknown";
 }
 
 int job_state_parse(const char *s, job_state_t *out)
 {
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < (int)S_NSTATES; i++) {
         if (s && strcmp(s, s_job_states[i]) == 0) {
             *out = (job_state_t)i;
             return 0;
@@ -38,7 +40,8 @@ int job_state_parse(const char *s, job_state_t *out)
 
 int job_state_terminal(job_state_t s)
 {
-    return s == JOB_SUCCEEDED || s == JOB_FAILED || s == JOB_CANCELED;
+    return s == JOB_SUCCEEDED || s == JOB_FAILED || s == JOB_CANCELED ||
+           s == JOB_TIMEOUT;
 }
 
 void job_free(job_t *j)
@@ -182,15 +185,16 @@ void job_log_line(sched_t *self, uint64_t id, const char *line)
 }
 
 /* Appends a chunk to an open log of `size` bytes, cut at the job's limit:
- * the part that fits, then one line that says the rest is dropped (later
- * chunks find the log past its limit and are dropped). */
+ * the part that fits, then one line that says the rest is dropped.  A log
+ * of exactly the limit has no such line yet (a chunk may have ended right
+ * there): the next chunk writes it; past the limit, chunks are dropped. */
 static void s_log_chunk(sched_t *self, int fd, uint64_t id, uint64_t size,
                         const uint8_t *data, size_t len)
 {
     uint64_t cap = self->opts.job_log_limit_mb > 0
                        ? (uint64_t)self->opts.job_log_limit_mb << 20
                        : UINT64_MAX;
-    if (size >= cap)
+    if (size > cap)
         return;
     size_t n = len;
     if (n > cap - size)

@@ -482,6 +482,9 @@ void job_task_report(sched_t *s, node_t *n, job_t *j, job_task_t *t,
         if (j->cancel_requested)
             job_finish(s, j, JOB_CANCELED, r->exit_code != 0, r->exit_code,
                        full);
+        else if (r->timed_out)
+            job_finish(s, j, JOB_TIMEOUT, r->exit_code != 0, r->exit_code,
+                       full); /* the limit is the job's: its gang goes */
         else
             s_task_failed(s, j, t, r->exit_code != 0, r->exit_code, full);
         break;

@@ -58,6 +58,7 @@ typedef enum {
     JOB_SUCCEEDED,
     JOB_FAILED,
     JOB_CANCELED,
+    JOB_TIMEOUT, /* its time limit ended it (Slurm's TIMEOUT) */
 } job_state_t;
 
 #define DR_MAX_GPUS GPU_INVENTORY_MAX

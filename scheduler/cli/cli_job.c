@@ -21,6 +21,8 @@ int cli_job_exit_status(const Drover__Job *j)
         return 0;
     if (strcmp(st, "canceled") == 0)
         return 130;
+    if (strcmp(st, "timeout") == 0)
+        return 124; /* as timeout(1) */
     if (strcmp(st, "failed") == 0)
         return j->exit_code > 0 && j->exit_code < 256 ? j->exit_code : 1;
     return -1;
@@ -104,7 +106,8 @@ static void s_wait_line(dr_buf_t *b, const Drover__Job *j)
     if (strcmp(st, "succeeded") == 0 ||
         (strcmp(st, "failed") == 0 && j->exit_code != 0))
         dr_buf_printf(b, " (exit %d)", j->exit_code);
-    if ((strcmp(st, "failed") == 0 || strcmp(st, "canceled") == 0) &&
+    if ((strcmp(st, "failed") == 0 || strcmp(st, "canceled") == 0 ||
+         strcmp(st, "timeout") == 0) &&
         j->reason && *j->reason)
         dr_buf_printf(b, ": %s", j->reason);
 }

@@ -117,7 +117,7 @@ static int s_job_finished(const char *state)
 {
     return state &&
            (strcmp(state, "succeeded") == 0 || strcmp(state, "failed") == 0 ||
-            strcmp(state, "canceled") == 0);
+            strcmp(state, "canceled") == 0 || strcmp(state, "timeout") == 0);
 }
 
 /* The list a reply carries and the one message it carries, for the views. */

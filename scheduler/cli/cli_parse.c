@@ -197,7 +197,8 @@ int cli_parse_env(cli_ctx_t *ctx, const char *s, char **key, char **val)
 }
 
 static const char *const s_states[] = {"queued",    "starting", "running",
-                                       "succeeded", "failed",   "canceled"};
+                                       "succeeded", "failed",   "canceled",
+                                       "timeout"};
 
 int cli_check_state(cli_ctx_t *ctx, const char *s)
 {

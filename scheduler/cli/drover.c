@@ -23,7 +23,8 @@ static const cli_cmd_t s_commands[] = {
     {"cluster", "create", cli_cluster_create,
      "-n NAME -s VM_SIZE [--min-nodes N] [--max-nodes N] "
      "[--idle-seconds-before-scaledown S] [--vm-priority "
-     "dedicated|lowpriority] [--location L] [--provider local|exec|http|docker] "
+     "dedicated|lowpriority] [--location L] [--provider "
+     "local|exec|http|docker] "
      "[--resume-program PATH --suspend-program PATH] [--provider-url URL] "
      "[--assign-identity '[system]'|ID]"},
     {"cluster", "identity", cli_cluster_identity,

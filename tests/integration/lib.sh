@@ -344,7 +344,7 @@ dr_wait_job_state() {
         st=$(dr_job_state "$id" 2>/dev/null) || st=""
         [[ "$st" == "$want" ]] && return 0
         case "$st" in
-        succeeded | failed | canceled)
+        succeeded | failed | canceled | timeout)
             dr_fail "job $id ended $st, waiting for $want" ;;
         esac
         if (($(dr_now_ms) >= deadline)); then

@@ -61,7 +61,7 @@ dr_assert_contains "$(dr_cli -o json job show "$uid" | jq -r .reason)" "pulling 
 
 # a time limit
 tid=$(dr_cli job submit --cluster box --image "$DR_TEST_IMAGE" --time-limit 2s -- sleep 60)
-dr_wait_job_state "$tid" failed 60
+dr_wait_job_state "$tid" timeout 60
 dr_assert_contains "$(dr_cli -o json job show "$tid" | jq -r .reason)" "time limit" "time limit reason"
 
 # cancel a running container

@@ -36,11 +36,15 @@ js=$(dr_cli -o json job show "$nid")
 dr_assert_contains "$(jq -r .reason <<<"$js")" "No such file or directory" "exec reason"
 dr_assert_eq "$(jq -r .attempts <<<"$js")" 1 "exec failure is not retried"
 
-# a time limit
+# a time limit: the job ends in TIMEOUT (as Slurm's), not "failed"
 tid=$(dr_cli job submit --cluster life --time-limit 2s -- sleep 60)
-dr_wait_job_state "$tid" failed 30
+dr_wait_job_state "$tid" timeout 30
 dr_assert_contains "$(dr_cli -o json job show "$tid" | jq -r .reason)" \
     "time limit" "time limit reason"
+dr_assert_eq "$(dr_cli -o json job list --state timeout | jq -r '.[].id')" "$tid" "listed by its state"
+rc=0
+dr_cli job submit --cluster life --time-limit 1s --wait -- sleep 60 >/dev/null 2>&1 || rc=$?
+dr_assert_eq "$rc" 124 "--wait exits 124 on a timeout"
 
 # cancel a running job: its process tree is gone
 marker="drover-cancel-$$-$RANDOM"

@@ -12,9 +12,12 @@
 #    the libraries the packages' Depends name), dpkg -i installs the three
 #    packages, which create their state directories; the packaged scheduler
 #    runs from its packaged /etc/drover/drover.conf, the packaged CLI
-#    drives it, and two packaged agents join: one in that container and one
-#    in the node image of deploy/image/build-node-image.sh (sharing its
-#    network namespace); a 2-node job runs on both and succeeds.
+#    drives it, and two packaged agents run from agent.conf files made from
+#    the packaged example: one in that container, which joins with a join
+#    token and makes its own key, and one in the node image of
+#    deploy/image/build-node-image.sh (sharing its network namespace, by
+#    the image's default CMD) with a key an admin added; a 2-node job runs
+#    on both and succeeds.
 # A missing tool (cpack, dpkg-deb, dpkg-shlibdeps, cloud-init, debootstrap)
 # fails the test; without dockerd or root only the container part cannot
 # run, and the test exits 77 (ctest: skipped) after the other checks.
@@ -165,52 +168,41 @@ docker exec -d -e "$NOLEAKS" "$C" sh -c \
     'exec drover-scheduler --config /etc/drover/drover.conf --heartbeat-interval 500ms >/var/log/drover-scheduler.log 2>&1'
 dr_wait_for "the packaged scheduler answers the packaged CLI" 20 in_c drover cluster list
 in_c drover cluster create -n pkg -s Standard_D2_v2 --min-nodes 0 --max-nodes 2 >/dev/null
-for n in node-a node-b; do
-    in_c drover keys generate --name "$n" --dir /etc/drover >/dev/null
-    in_c drover keys add-agent "$n" "/etc/drover/$n.pub" >/dev/null
-done
+# node-a joins by token (what cloud-init's user data sets up); node-b was
+# added by hand: an admin made its key
+tok=$(in_c drover cluster join-token create -n pkg --ttl 10m --uses 1 | awk '{print $NF}')
+[[ "$tok" =~ ^[a-z0-9]{6}\.[a-z0-9]{32}$ ]] || dr_fail "no join token from the packaged CLI: $tok"
+in_c drover keys generate --name node-b --dir /etc/drover >/dev/null
+in_c drover keys add-agent node-b /etc/drover/node-b.pub >/dev/null
 
-# agent.conf from the packaged example, for node NAME with key KEY
-agent_conf() {
-    in_c sed -e 's|^scheduler = .*|scheduler = tcp://127.0.0.1:7700|' \
-        -e 's|^scheduler_key = .*|scheduler_key = /var/lib/drover/keys/scheduler.pub|' \
-        -e '/^join_token/d' -e 's|^cluster = .*|cluster = pkg|' \
-        -e 's|^memory_mb = .*|memory_mb = 2048|' \
-        -e "s|^#name = .*|name = $1|" -e "s|^#key = .*|key = $2|" \
-        /etc/drover/agent.conf.example
+# agent.conf from the packaged example: the endpoint, the scheduler's key,
+# the cluster and, for node-a, the join token (node-b: its key instead)
+agent_conf() { # NAME TOKEN|"" KEY|""
+    local edits=(-e 's|^scheduler = .*|scheduler = tcp://127.0.0.1:7700|'
+        -e 's|^scheduler_key = .*|scheduler_key = /var/lib/drover/keys/scheduler.pub|'
+        -e 's|^cluster = .*|cluster = pkg|' -e 's|^memory_mb = .*|memory_mb = 2048|'
+        -e "s|^#name = .*|name = $1|")
+    if [[ -n "$2" ]]; then
+        edits+=(-e "s|^join_token = .*|join_token = $2|")
+    else
+        edits+=(-e '/^join_token/d' -e "s|^#key = .*|key = $3|")
+    fi
+    in_c sed "${edits[@]}" /etc/drover/agent.conf.example
 }
-AGENT_FLAGS=(--scheduler tcp://127.0.0.1:7700 --scheduler-key /var/lib/drover/keys/scheduler.pub
-    --cluster pkg --vm-size Standard_D2_v2 --cpus 2 --memory-mb 2048
-    --work-dir /var/lib/drover-agent)
-HAS_CONFIG=0
-grep -q -- '--config' <<<"$(in_c drover-agent --help 2>&1)" && HAS_CONFIG=1
 
-# node-a: the agent installed in this container
-if ((HAS_CONFIG)); then
-    agent_conf node-a /etc/drover/node-a.key | in_c sh -c 'cat >/etc/drover/agent.conf'
-    docker exec -d -e "$NOLEAKS" "$C" sh -c 'exec drover-agent --config /etc/drover/agent.conf >/var/log/drover-agent.log 2>&1'
-else
-    # TODO(issue 13): drover-agent --config is not in this tree yet; the
-    # branch above runs the agent from agent.conf once it is.
-    dr_log "drover-agent has no --config yet: agents run with flags"
-    docker exec -d -e "$NOLEAKS" "$C" sh -c "exec drover-agent ${AGENT_FLAGS[*]} --name node-a \
-        --key /etc/drover/node-a.key >/var/log/drover-agent.log 2>&1"
-fi
+# node-a: the agent installed in this container, from its config file
+agent_conf node-a "$tok" "" >"$T/agent-a.conf"
+docker cp "$T/agent-a.conf" "$C:/etc/drover/agent.conf" >/dev/null
+docker exec -d -e "$NOLEAKS" "$C" sh -c 'exec drover-agent --config /etc/drover/agent.conf >/var/log/drover-agent.log 2>&1'
 
-# node-b: the node image, in the scheduler container's network namespace
+# node-b: the node image, in the scheduler container's network namespace,
+# run by its default CMD (drover-agent --config /etc/drover/agent.conf)
 docker cp "$C:/etc/drover/node-b.key" "$T/node-b.key" >/dev/null
 docker cp "$C:/var/lib/drover/keys/scheduler.pub" "$T/scheduler.pub" >/dev/null
-if ((HAS_CONFIG)); then
-    agent_conf node-b /etc/drover/node-b.key |
-        sed 's|^scheduler_key = .*|scheduler_key = /etc/drover/scheduler.pub|' >"$T/agent-b.conf"
-    docker create --name "$C-b" --network "container:$C" -e "$NOLEAKS" "$NODE_IMG" >/dev/null
-    docker cp "$T/agent-b.conf" "$C-b:/etc/drover/agent.conf" >/dev/null
-else
-    flags=("${AGENT_FLAGS[@]}")
-    flags[3]=/etc/drover/scheduler.pub
-    docker create --name "$C-b" --network "container:$C" -e "$NOLEAKS" "$NODE_IMG" \
-        drover-agent "${flags[@]}" --name node-b --key /etc/drover/node-b.key >/dev/null
-fi
+agent_conf node-b "" /etc/drover/node-b.key |
+    sed 's|^scheduler_key = .*|scheduler_key = /etc/drover/scheduler.pub|' >"$T/agent-b.conf"
+docker create --name "$C-b" --network "container:$C" -e "$NOLEAKS" "$NODE_IMG" >/dev/null
+docker cp "$T/agent-b.conf" "$C-b:/etc/drover/agent.conf" >/dev/null
 docker cp "$T/node-b.key" "$C-b:/etc/drover/node-b.key" >/dev/null
 docker cp "$T/scheduler.pub" "$C-b:/etc/drover/scheduler.pub" >/dev/null
 docker start "$C-b" >/dev/null
@@ -229,4 +221,6 @@ dr_assert_contains "$logs" packaged-ok-0 "job $id logs"
 dr_assert_contains "$logs" packaged-ok-1 "job $id logs"
 dr_assert_eq "$(in_c drover -o json job show "$id" | jq -r '.nodes | sort | join(" ")')" \
     "node-a node-b" "job $id nodes"
+dr_assert_eq "$(in_c stat -c %a /var/lib/drover-agent/node.key)" 600 "node-a made its own key (0600)"
+dr_assert_contains "$(in_c drover cluster join-token list -n pkg)" "${tok%%.*}" "the token is listed"
 dr_pass

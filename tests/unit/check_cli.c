@@ -385,7 +385,7 @@ START_TEST(test_cluster_provider_parse)
 
     bad_case_t cases[] = {
         {6, ARGV("-n", "x", "-s", "S", "--provider", "azure"), 0,
-         "invalid --provider 'azure' (local, exec or http)"},
+         "invalid --provider 'azure' (local, exec, http or docker)"},
         {6, ARGV("-n", "x", "-s", "S", "--provider", ""), 0,
          "invalid --provider ''"},
         {6, ARGV("-n", "x", "-s", "S", "--resume-program", "/r"), 1,
