@@ -81,6 +81,9 @@ static const opt_def_t s_rows[] = {
      "the same in milliseconds (older spelling)"},
     {"launcher", 0, STR(launcher), NULL, MAXLEN, NULL, "PATH",
      "drover-launch (default: next to this program)"},
+    {"advertise-addr", 0, STR(advertise_addr), NULL, MAXLEN, NULL, "IP",
+     "the address other nodes reach this one at (default: the local "
+     "address of its route to the scheduler)"},
     {"mpi-iface", 0, STR(mpi_iface), NULL, MAXLEN, NULL, "IFACE",
      "OpenMPI's TCP interface, e.g. eth0 or lo"},
     {"insecure", 0, OPT_FLAG, 0, AT(insecure), NULL, 0, 0, NULL, NULL,
@@ -337,6 +340,15 @@ static int s_check_values(agent_cfg_t *cfg, char *err, size_t errlen)
     if (cfg->work_dir && cfg->work_dir[0] != '/')
         return s_fail(cfg, err, errlen, "--work-dir '%s' is not absolute",
                       cfg->work_dir);
+    if (cfg->advertise_addr && !dr_valid_ip(cfg->advertise_addr))
+        return s_fail(cfg, err, errlen,
+                      "--advertise-addr '%s' is not an IP address",
+                      cfg->advertise_addr);
+    if (!cfg->advertise_addr) {
+        char addr[64];
+        if (dr_route_addr(cfg->scheduler, addr, sizeof addr) == 0)
+            cfg->advertise_addr = dr_strdup(addr);
+    }
     if (cfg->host_work_dir && cfg->host_work_dir[0] != '/')
         return s_fail(cfg, err, errlen, "--host-work-dir '%s' is not absolute",
                       cfg->host_work_dir);

@@ -53,8 +53,9 @@ typedef struct {
     /* drover.installation of this agent's containers: a fingerprint of
      * server_z85 (of the endpoint with --insecure) */
     char installation[DR_FINGERPRINT_LEN + 1];
-    char *launcher;  /* drover-launch; default: next to this program */
-    char *mpi_iface; /* --mpi-iface: OpenMPI's TCP interface, or NULL */
+    char *launcher;       /* drover-launch; default: next to this program */
+    char *mpi_iface;      /* --mpi-iface: OpenMPI's TCP interface, or NULL */
+    char *advertise_addr; /* what other nodes reach it at, or NULL */
 } agent_cfg_t;
 
 /* Parses argv (argv[0] is skipped).  0, or DR_EINVAL with a one-line

@@ -55,7 +55,8 @@ void mpi_argv_free(char **argv)
     free(argv);
 }
 
-size_t mpi_env_defaults(const char *launcher, const char *iface, char **out)
+size_t mpi_env_defaults(const char *launcher, const char *iface,
+                        int shared_host, char **out)
 {
     size_t n = 0;
     out[n++] = dr_asprintf("OMPI_MCA_plm_rsh_agent=%s", launcher);
@@ -64,8 +65,19 @@ size_t mpi_env_defaults(const char *launcher, const char *iface, char **out)
     out[n++] = dr_strdup("OMPI_MCA_plm_rsh_no_tree_spawn=1");
     out[n++] = dr_strdup("OMPI_MCA_orte_leave_session_attached=1");
     out[n++] = dr_strdup("OMPI_MCA_orte_tag_output=1");
-    /* shared memory breaks between tasks that are not one machine's */
-    out[n++] = dr_strdup("OMPI_MCA_btl=self,tcp");
+    if (shared_host) {
+        /* several nodes on one machine: shared memory (vader) would be
+         * tried between ranks of different nodes' tasks, which do not
+         * share it; and each node advertises its own slots, so idle
+         * ranks must yield the cores they share */
+        out[n++] = dr_strdup("OMPI_MCA_btl=self,tcp");
+        out[n++] = dr_strdup("OMPI_MCA_mpi_yield_when_idle=1");
+    } else {
+        /* ranks on one node share its memory; nodes talk TCP.  No
+         * single-copy (CMA needs ptrace rights a container lacks) */
+        out[n++] = dr_strdup("OMPI_MCA_btl=self,vader,tcp");
+        out[n++] = dr_strdup("OMPI_MCA_btl_vader_single_copy_mechanism=none");
+    }
     /* OpenMPI 4.1's rtc/hwloc maps the topology into the "biggest" hole
      * of orted's address space, just under the stack, and orted dies
      * there now and then (SIGSEGV in hwloc_shmem_topology_write, 1 run in

@@ -47,9 +47,13 @@ void mpi_argv_free(char **argv);
 
 /* The MCA settings drover sets for a job (before the job's env, which may
  * override them), "K=V" strings appended to out (at most MPI_ENV_MAX).
- * `iface` restricts OpenMPI's TCP traffic to one interface ("" = any). */
-#define MPI_ENV_MAX 12
-size_t mpi_env_defaults(const char *launcher, const char *iface, char **out);
+ * `iface` restricts OpenMPI's TCP traffic to one interface ("" = any).
+ * `shared_host`: the job's nodes are one machine (the local provider's
+ * agents): no shared memory between their tasks, and ranks yield when
+ * idle instead of busy-polling each other's cores. */
+#define MPI_ENV_MAX 13
+size_t mpi_env_defaults(const char *launcher, const char *iface,
+                        int shared_host, char **out);
 
 /* ---- output tags -------------------------------------------------------- */
 

@@ -170,6 +170,7 @@ void session_send_register(node_t *node)
     reg.n_runtimes = a->docker && runtime_docker_available(a->docker) ? 2 : 1;
     reg.runtimes = runtimes;
     reg.pid = (uint32_t)getpid();
+    reg.addr = a->cfg->advertise_addr ? a->cfg->advertise_addr : "";
     reg.session_id = a->session_id;
     dr_env_t env;
     node_env_init(node, &env);

@@ -93,6 +93,17 @@ static int s_task_start_check(const agent_t *a, const Drover__TaskStart *ts,
             return DR_EINVAL;
         }
     }
+    if (ts->n_host_addrs && ts->n_host_addrs != ts->n_hosts) {
+        snprintf(why, n, "%zu host addresses for %zu hosts", ts->n_host_addrs,
+                 ts->n_hosts);
+        return DR_EINVAL;
+    }
+    for (size_t i = 0; i < ts->n_host_addrs; i++) {
+        if (!dr_valid_ip(ts->host_addrs[i])) {
+            snprintf(why, n, "host_addrs[%zu] is not an IP address", i);
+            return DR_EINVAL;
+        }
+    }
     if (ts->image && ts->image[0] && !a->simulate) {
         if (!runtime_docker_valid_image(ts->image)) {
             snprintf(why, n, "invalid image name '%.64s'", ts->image);
@@ -106,6 +117,32 @@ static int s_task_start_check(const agent_t *a, const Drover__TaskStart *ts,
         }
     }
     return 0;
+}
+
+/* The job's nodes are one machine: their addresses are all the same (or
+ * unknown, from a scheduler that sends none). */
+static int s_shared_host(const Drover__TaskStart *ts)
+{
+    if (ts->n_hosts < 2)
+        return 0;
+    if (ts->n_host_addrs != ts->n_hosts)
+        return 1;
+    for (size_t i = 1; i < ts->n_host_addrs; i++)
+        if (strcmp(ts->host_addrs[i], ts->host_addrs[0]) != 0)
+            return 0;
+    return 1;
+}
+
+/* ALL=the list, comma-separated in rank order, and HEAD=its first. */
+static void s_env_list(envv_t *env, const char *all, const char *head,
+                       char *const *v, size_t n)
+{
+    dr_buf_t b = {0};
+    for (size_t i = 0; i < n; i++)
+        dr_buf_printf(&b, "%s%s", i ? "," : "", v[i]);
+    envv_put(env, dr_asprintf("%s=%s", all, b.data));
+    envv_put(env, dr_asprintf("%s=%s", head, v[0]));
+    dr_buf_free(&b);
 }
 
 /* The env every task gets: the agent's PATH, HOME and LANG, drover's MCA
@@ -125,7 +162,8 @@ static void s_env_base(node_t *node, task_t *t, const Drover__TaskStart *ts,
         const char *launcher = in_container ? RUNTIME_DOCKER_SCRATCH
                                    "/drover-launch"
                                             : cfg->launcher;
-        size_t nmca = mpi_env_defaults(launcher, cfg->mpi_iface, mca);
+        size_t nmca =
+            mpi_env_defaults(launcher, cfg->mpi_iface, s_shared_host(ts), mca);
         for (size_t i = 0; i < nmca; i++)
             envv_put(env, mca[i]);
     }
@@ -141,14 +179,13 @@ static void s_env_base(node_t *node, task_t *t, const Drover__TaskStart *ts,
              dr_asprintf("DROVER_NUM_NODES=%u", ts->nodes ? ts->nodes : 1));
     if (ts->job_name && ts->job_name[0])
         envv_put(env, dr_asprintf("DROVER_JOB_NAME=%s", ts->job_name));
-    if (ts->n_hosts) {
-        dr_buf_t hb = {0};
-        for (size_t i = 0; i < ts->n_hosts; i++)
-            dr_buf_printf(&hb, "%s%s", i ? "," : "", ts->hosts[i]);
-        envv_put(env, dr_asprintf("DROVER_HOSTS=%s", hb.data));
-        envv_put(env, dr_asprintf("DROVER_HEAD_NODE=%s", ts->hosts[0]));
-        dr_buf_free(&hb);
-    }
+    if (ts->n_hosts)
+        s_env_list(env, "DROVER_HOSTS", "DROVER_HEAD_NODE", ts->hosts,
+                   ts->n_hosts);
+    if (ts->n_host_addrs && ts->n_host_addrs == ts->n_hosts)
+        /* addresses every node can reach, not just names */
+        s_env_list(env, "DROVER_HOST_ADDRS", "DROVER_HEAD_ADDR", ts->host_addrs,
+                   ts->n_host_addrs);
     if (s_is_mpi(ts))
         envv_put(env, dr_asprintf("DROVER_PROCS_PER_NODE=%u",
                                   ts->procs_per_node ? ts->procs_per_node : 1));

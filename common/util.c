@@ -2,17 +2,20 @@
 #include "util.h"
 #include "dr_err.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <math.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -319,4 +322,57 @@ int dr_rmtree(const char *path)
     if (lstat(path, &st) < 0)
         return errno == ENOENT ? 0 : DR_EIO;
     return nftw(path, s_rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 ? DR_EIO : 0;
+}
+
+int dr_valid_ip(const char *s)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    return s && (inet_pton(AF_INET, s, buf) == 1 ||
+                 inet_pton(AF_INET6, s, buf) == 1);
+}
+
+int dr_route_addr(const char *endpoint, char *out, size_t cap)
+{
+    if (strncmp(endpoint, "ipc://", 6) == 0) {
+        snprintf(out, cap, "127.0.0.1");
+        return 0;
+    }
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return DR_EINVAL;
+    char host[256];
+    const char *h = endpoint + 6, *colon = strrchr(h, ':');
+    if (!colon || colon == h || (size_t)(colon - h) >= sizeof host)
+        return DR_EINVAL;
+    memcpy(host, h, (size_t)(colon - h));
+    host[colon - h] = '\0';
+    if (host[0] == '[') { /* [v6]:port */
+        size_t l = strlen(host);
+        if (l < 3 || host[l - 1] != ']')
+            return DR_EINVAL;
+        memmove(host, host + 1, l - 2);
+        host[l - 2] = '\0';
+    }
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_socktype = SOCK_DGRAM;
+    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0 || !ai)
+        return DR_ENOENT;
+    int rc = DR_ENOENT;
+    int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (fd < 0) {
+        rc = DR_ESYS;
+    } else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+               getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        const void *a =
+            ss.ss_family == AF_INET6
+                ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+        if (inet_ntop(ss.ss_family, a, out, (socklen_t)cap))
+            rc = 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(ai);
+    return rc;
 }

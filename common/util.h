@@ -49,6 +49,15 @@ int dr_streq_ci(const char *a, const char *b);
  * with a letter or digit. */
 int dr_valid_name(const char *s);
 
+/* 1 if s is an IPv4 or IPv6 address in text form. */
+int dr_valid_ip(const char *s);
+
+/* The local address of this host's route to a ZeroMQ endpoint's host
+ * ("tcp://HOST:PORT"; a UDP connect, no packet sent) into out: what other
+ * hosts on that path reach it at.  "127.0.0.1" for ipc:// endpoints.
+ * 0, or DR_EINVAL / DR_ENOENT (no route) / DR_ESYS. */
+int dr_route_addr(const char *endpoint, char *out, size_t cap);
+
 /* Growable byte buffer. */
 typedef struct {
     char *data;

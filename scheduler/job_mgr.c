@@ -90,9 +90,13 @@ static void s_task_send_start(sched_t *self, job_t *j, uint32_t rank)
         return;
     }
     job_task_t *t = &j->tasks[rank];
-    char *hosts[DR_MAX_JOB_NODES];
-    for (uint32_t i = 0; i < j->ntasks; i++)
+    char *hosts[DR_MAX_JOB_NODES], *addrs[DR_MAX_JOB_NODES];
+    int all_addrs = 1;
+    for (uint32_t i = 0; i < j->ntasks; i++) {
         hosts[i] = j->tasks[i].node->name;
+        addrs[i] = j->tasks[i].node->addr;
+        all_addrs &= addrs[i][0] != '\0';
+    }
     dr_env_t env;
     Drover__TaskStart ts = DROVER__TASK_START__INIT;
     ts.job_id = j->id;
@@ -113,6 +117,10 @@ static void s_task_send_start(sched_t *self, job_t *j, uint32_t rank)
     if (j->ntasks > 1) {
         ts.n_hosts = j->ntasks;
         ts.hosts = hosts;
+        if (all_addrs) {
+            ts.n_host_addrs = j->ntasks;
+            ts.host_addrs = addrs;
+        }
     }
     ts.n_gpu_indices = t->n_gpu_idx;
     ts.gpu_indices = t->gpu_idx;

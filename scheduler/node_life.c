@@ -146,6 +146,8 @@ static void s_node_ready(sched_t *self, node_t *n, const Drover__Register *r)
     n->cpus = r->cpus;
     n->memory_mb = r->memory_mb;
     n->pid = (int)r->pid;
+    snprintf(n->addr, sizeof n->addr, "%s",
+             r->addr && dr_valid_ip(r->addr) ? r->addr : "");
     n->runtimes = 0;
     for (size_t i = 0; i < r->n_runtimes; i++) {
         if (r->runtimes[i] && strcmp(r->runtimes[i], "process") == 0)

@@ -155,6 +155,7 @@ struct node {
     int64_t requested_at; /* mono ms, when the provider was asked */
     int64_t created_at_ms;
     int pid;
+    char addr[64]; /* what other nodes reach it at (Register.addr), or "" */
     uint32_t load_milli;
     uint64_t reported_mem_used_mb;
     char vm_size[64];

@@ -47,11 +47,19 @@ dr_assert_eq "$(grep -c ' ok$' <<<"$logs" || true)" 6 "all 6 ranks report the ri
 hosts=$(grep ' ok$' <<<"$logs" | sed -E 's/.* host ([^ ]+) .*/\1/' | sort -u | wc -l)
 dr_assert_eq "$hosts" 3 "the ranks ran on 3 hosts"
 ipj=$(dr_cli job submit --cluster dk --nodes 3 --cpus 1 --max-retries 0 -- \
-    sh -c 'echo "ip $(hostname) $(hostname -i)"')
+    sh -c 'echo "ip $(hostname) $(hostname -i) rank $DROVER_NODE_RANK head $DROVER_HEAD_ADDR all $DROVER_HOST_ADDRS"')
 dr_wait_job_state "$ipj" succeeded 60
-ips=$(dr_cli job logs "$ipj" | grep '^ip ' | awk '{print $3}' | sort -u | wc -l)
+iplines=$(dr_cli job logs "$ipj" | grep '^ip ')
+echo "$iplines" | sed 's/^/    | /'
+ips=$(awk '{print $3}' <<<"$iplines" | sort -u | wc -l)
 dr_assert_eq "$ips" 3 "each node has its own IP"
-dr_cli job logs "$ipj" | grep '^ip ' | sed 's/^/    | /'
+all=$(awk '{print $9}' <<<"$iplines" | sort -u)
+dr_assert_eq "$(wc -l <<<"$all")" 1 "one DROVER_HOST_ADDRS on every node"
+dr_assert_eq "$(tr ',' '\n' <<<"$all" | sort | paste -s -d' ')" \
+    "$(awk '{print $3}' <<<"$iplines" | sort | paste -s -d' ')" \
+    "DROVER_HOST_ADDRS are the nodes' addresses"
+dr_assert_eq "$(awk '$5 == 0 {print $3}' <<<"$iplines")" "$(awk '{print $7}' <<<"$iplines" | sort -u)" \
+    "DROVER_HEAD_ADDR is the head's address"
 
 # ---- an image job beside a process job ----
 img=$(dr_cli job submit --cluster dk --cpus 1 --image "$DR_TEST_IMAGE" --max-retries 0 -- \

@@ -136,9 +136,9 @@ START_TEST(test_env_defaults)
     size_t root = geteuid() == 0 ? 2 : 0;
 
     memset(env, 0, sizeof env);
-    size_t n = mpi_env_defaults("/opt/drover/drover-launch", "lo", env);
+    size_t n = mpi_env_defaults("/opt/drover/drover-launch", "lo", 1, env);
     ck_assert_uint_le(n, MPI_ENV_MAX);
-    ck_assert_uint_eq(n, 8 + root);
+    ck_assert_uint_eq(n, 9 + root);
     ck_assert_ptr_null(env[n]); /* nothing written past what it counts */
     ck_assert_str_eq(s_env_find(env, n, "OMPI_MCA_plm_rsh_agent"),
                      "/opt/drover/drover-launch");
@@ -147,6 +147,7 @@ START_TEST(test_env_defaults)
                      "1");
     ck_assert_str_eq(s_env_find(env, n, "OMPI_MCA_orte_tag_output"), "1");
     ck_assert_str_eq(s_env_find(env, n, "OMPI_MCA_btl"), "self,tcp");
+    ck_assert_str_eq(s_env_find(env, n, "OMPI_MCA_mpi_yield_when_idle"), "1");
     ck_assert_str_eq(s_env_find(env, n, "OMPI_MCA_rtc"), "^hwloc");
     ck_assert_str_eq(s_env_find(env, n, "OMPI_MCA_btl_tcp_if_include"), "lo");
     ck_assert_str_eq(s_env_find(env, n, "OMPI_MCA_oob_tcp_if_include"), "lo");
@@ -166,8 +167,11 @@ START_TEST(test_env_defaults)
     const char *none[] = {"", NULL};
     for (size_t k = 0; k < 2; k++) {
         memset(env, 0, sizeof env);
-        n = mpi_env_defaults("/l", none[k], env);
-        ck_assert_uint_eq(n, 6 + root);
+        n = mpi_env_defaults("/l", none[k], 0, env);
+        ck_assert_uint_eq(n, 7 + root);
+        /* nodes that are separate hosts: shared memory on each */
+        ck_assert_str_eq(s_env_find(env, n, "OMPI_MCA_btl"), "self,vader,tcp");
+        ck_assert_ptr_null(s_env_find(env, n, "OMPI_MCA_mpi_yield_when_idle"));
         ck_assert_ptr_null(s_env_find(env, n, "OMPI_MCA_btl_tcp_if_include"));
         ck_assert_ptr_null(s_env_find(env, n, "OMPI_MCA_oob_tcp_if_include"));
         ck_assert_str_eq(s_env_find(env, n, "OMPI_MCA_plm_rsh_agent"), "/l");
