@@ -133,6 +133,34 @@ int task_mpi_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,
     return 0;
 }
 
+int task_spawn_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,
+                       const char *task_dir, int in_container, char **launcher,
+                       char *why, size_t whylen)
+{
+    const agent_cfg_t *cfg = node->agent->cfg;
+    *launcher = NULL;
+    if (in_container) {
+        char *copy = dr_asprintf("%s/drover-launch", task_dir);
+        int rc = dr_mkdirs(task_dir, 0755) < 0
+                     ? DR_EIO
+                     : dr_copy_file(cfg->launcher, copy, 0755);
+        free(copy);
+        if (rc < 0) {
+            snprintf(why, whylen, "cannot copy %s into %s: %s", cfg->launcher,
+                     task_dir, strerror(errno));
+            return -1;
+        }
+        *launcher = dr_asprintf("%s/drover-launch", RUNTIME_DOCKER_SCRATCH);
+    } else {
+        *launcher = dr_strdup(cfg->launcher);
+    }
+    char *one[1] = {node->name};
+    t->tagger = mpi_tagger_new(ts->n_hosts ? ts->hosts : one,
+                               ts->n_hosts ? ts->n_hosts : 1,
+                               ts->procs_per_node ? ts->procs_per_node : 1);
+    return 0;
+}
+
 /* drover-launch asked (on the head) for a command on another node. */
 static void s_launch_request(void *arg, uint64_t launch_id, const char *host,
                              const char *command)

@@ -14,6 +14,12 @@ static int s_is_mpi(const Drover__TaskStart *ts)
     return ts->distribution && strcmp(ts->distribution, "mpi") == 0;
 }
 
+/* A PyTorch job: every node starts procs_per_node processes itself. */
+static int s_is_torch(const Drover__TaskStart *ts)
+{
+    return ts->distribution && strcmp(ts->distribution, "pytorch") == 0;
+}
+
 /* argv and env: counted, named, and bounded in bytes. */
 static int s_check_args(const Drover__TaskStart *ts, char *why, size_t n)
 {
@@ -78,7 +84,8 @@ static int s_task_start_check(const agent_t *a, const Drover__TaskStart *ts,
                  ts->nodes);
         return DR_EINVAL;
     }
-    if (ts->distribution && ts->distribution[0] && !s_is_mpi(ts)) {
+    if (ts->distribution && ts->distribution[0] && !s_is_mpi(ts) &&
+        !s_is_torch(ts)) {
         snprintf(why, n, "unknown distribution '%.32s'", ts->distribution);
         return DR_EINVAL;
     }
@@ -186,9 +193,22 @@ static void s_env_base(node_t *node, task_t *t, const Drover__TaskStart *ts,
         /* addresses every node can reach, not just names */
         s_env_list(env, "DROVER_HOST_ADDRS", "DROVER_HEAD_ADDR", ts->host_addrs,
                    ts->n_host_addrs);
-    if (s_is_mpi(ts))
+    if (s_is_mpi(ts) || s_is_torch(ts))
         envv_put(env, dr_asprintf("DROVER_PROCS_PER_NODE=%u",
                                   ts->procs_per_node ? ts->procs_per_node : 1));
+    if (s_is_torch(ts)) {
+        /* as Azure ML sets them for distribution: pytorch (RANK,
+         * LOCAL_RANK and LOCAL_WORLD_SIZE per process, by the spawner) */
+        uint32_t nodes = ts->nodes ? ts->nodes : 1;
+        uint32_t ppn = ts->procs_per_node ? ts->procs_per_node : 1;
+        const char *master = ts->n_host_addrs ? ts->host_addrs[0]
+                             : ts->n_hosts    ? ts->hosts[0]
+                                              : "127.0.0.1";
+        envv_put(env, dr_asprintf("MASTER_ADDR=%s", master));
+        envv_put(env, dr_asprintf("MASTER_PORT=%u", ts->master_port));
+        envv_put(env, dr_asprintf("WORLD_SIZE=%u", nodes * ppn));
+        envv_put(env, dr_asprintf("NODE_RANK=%u", ts->node_rank));
+    }
 }
 
 /* What the job's own env cannot override: the GPUs it was given and its
@@ -271,6 +291,7 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
             argv[i] = ts->argv[i];
     }
     char **mpi_argv = NULL;
+    char *spawner = NULL, nprocs[16];
     envv_t env = {0};
     s_env_base(node, t, ts, task_dir, in_container, &env);
     if (s_is_mpi(ts) && task_mpi_prepare(node, t, ts, task_dir, in_container,
@@ -282,6 +303,20 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
     if (mpi_argv) {
         free(argv);
         argv = mpi_argv;
+    }
+    if (s_is_torch(ts) && !launch_cmd) {
+        if (task_spawn_prepare(node, t, ts, task_dir, in_container, &spawner,
+                               reason, sizeof reason) < 0) {
+            task_fail(node, t, 0, reason);
+            goto out;
+        }
+        snprintf(nprocs, sizeof nprocs, "%u",
+                 ts->procs_per_node ? ts->procs_per_node : 1);
+        memmove(argv + 3, argv, ts->n_argv * sizeof *argv);
+        argv[0] = spawner;
+        argv[1] = "--spawn";
+        argv[2] = nprocs;
+        argv[3 + ts->n_argv] = NULL;
     }
     s_env_guard(node, t, ts, &env);
     char *host[4] = {0};
@@ -318,6 +353,7 @@ out:
         free(argv);
     free(task_dir);
     free(bind_dir);
+    free(spawner);
 }
 
 /* A worker of an MPI job is ready as soon as it is here: it runs what

@@ -109,11 +109,12 @@ int api_job_validate(const sched_t *s, const Drover__Job *j, char *why,
         return DR_EINVAL;
     }
     const char *dist = j->distribution ? j->distribution : "";
-    if (*dist && strcmp(dist, "mpi") != 0) {
-        snprintf(why, n, "distribution '%.32s' is not known (use mpi)", dist);
+    if (*dist && strcmp(dist, "mpi") != 0 && strcmp(dist, "pytorch") != 0) {
+        snprintf(why, n, "distribution '%.32s' is not known (mpi or pytorch)",
+                 dist);
         return DR_EINVAL;
     }
-    if (*dist && j->nodes <= 1 && j->procs_per_node <= 1) {
+    if (strcmp(dist, "mpi") == 0 && j->nodes <= 1 && j->procs_per_node <= 1) {
         snprintf(why, n,
                  "distribution mpi needs --nodes or --procs-per-node "
                  "above 1");

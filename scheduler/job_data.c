@@ -423,6 +423,8 @@ static job_t *s_job_from_row(cluster_t *c, const store_job_t *row)
     Drover__Job *spec = drover__job__unpack(NULL, j->spec_len, j->spec);
     j->has_image = spec && spec->image && *spec->image;
     j->mpi = spec && spec->distribution && !strcmp(spec->distribution, "mpi");
+    j->torch =
+        spec && spec->distribution && !strcmp(spec->distribution, "pytorch");
     if (spec)
         drover__job__free_unpacked(spec, NULL);
     return j;

@@ -54,6 +54,7 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     j->nodes = m->nodes ? m->nodes : 1;
     j->procs_per_node = m->procs_per_node ? m->procs_per_node : 1;
     j->mpi = m->distribution && strcmp(m->distribution, "mpi") == 0;
+    j->torch = m->distribution && strcmp(m->distribution, "pytorch") == 0;
     j->gpus = m->gpus;
     j->has_image = m->image && *m->image;
     j->max_retries = m->max_retries;
@@ -78,6 +79,25 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     self->fresh[self->nfresh++] = j->id;
     *id_out = j->id;
     return 0;
+}
+
+/* A PyTorch job's MASTER_PORT: the lowest of DR_TORCH_PORT_BASE's range
+ * that no other job whose head is the same node holds.  (A port another
+ * program holds there is not known here: the range is drover's.) */
+static uint32_t s_master_port(const job_t *j)
+{
+    const node_t *head = j->tasks[0].node;
+    for (uint32_t p = DR_TORCH_PORT_BASE;
+         p < DR_TORCH_PORT_BASE + DR_TORCH_PORTS; p++) {
+        int used = 0;
+        for (size_t i = 0; i < head->njobs && !used; i++) {
+            const job_t *o = head->jobs[i];
+            used = o != j && o->master_port == p && o->tasks[0].node == head;
+        }
+        if (!used)
+            return p;
+    }
+    return DR_TORCH_PORT_BASE + (uint32_t)(j->id % DR_TORCH_PORTS);
 }
 
 /* Sends the TaskStart of task `rank` of a bound job. */
@@ -113,7 +133,12 @@ static void s_task_send_start(sched_t *self, job_t *j, uint32_t rank)
     ts.nodes = j->ntasks;
     ts.node_rank = rank;
     ts.procs_per_node = j->procs_per_node;
-    ts.distribution = j->mpi ? "mpi" : "";
+    ts.distribution = j->mpi ? "mpi" : j->torch ? "pytorch" : "";
+    if (j->torch) {
+        if (!j->master_port)
+            j->master_port = s_master_port(j);
+        ts.master_port = j->master_port;
+    }
     if (j->ntasks > 1) {
         ts.n_hosts = j->ntasks;
         ts.hosts = hosts;
@@ -203,6 +228,7 @@ static void s_unbind(sched_t *self, job_t *j, const char *why, char *last_nodes,
                      size_t cap)
 {
     last_nodes[0] = '\0';
+    j->master_port = 0; /* the next attempt's head chooses again */
     if (!j->ntasks)
         return;
     if (j->ntasks > 1)
@@ -344,7 +370,7 @@ static const char *s_where(const job_t *j, const node_t *n, char *buf,
         uint32_t rank = 0;
         while (rank < j->ntasks && j->tasks[rank].node != n)
             rank++;
-        snprintf(buf, cap, "node %s (rank %u): ", n->name, rank);
+        snprintf(buf, cap, "node %s (node rank %u): ", n->name, rank);
     }
     return buf;
 }

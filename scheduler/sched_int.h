@@ -62,6 +62,9 @@ typedef enum {
 } job_state_t;
 
 #define DR_MAX_GPUS GPU_INVENTORY_MAX
+/* PyTorch jobs' MASTER_PORTs on their head node (torchrun's default first) */
+#define DR_TORCH_PORT_BASE 29500
+#define DR_TORCH_PORTS 500
 /* Nodes of one multi-node (gang) job. */
 #define DR_MAX_JOB_NODES 32
 /* How long past the heartbeat timeout a silent node is declared lost: its
@@ -127,8 +130,10 @@ struct job {
     job_task_t *tasks; /* while starting / running: one per node, owned */
     uint32_t ntasks;   /* 0 while queued, else nodes */
     int mpi;           /* distribution mpi: the head runs mpirun */
-    char *fail_reason; /* a worker failed: the job fails when mpirun ends */
-    int64_t fail_at;   /* ... or at this mono ms, whichever comes first */
+    int torch;         /* distribution pytorch: every node spawns its ranks */
+    uint32_t master_port; /* pytorch: MASTER_PORT on the head, 0 = none */
+    char *fail_reason;    /* a worker failed: the job fails when mpirun ends */
+    int64_t fail_at;      /* ... or at this mono ms, whichever comes first */
     int cancel_requested;
     int64_t start_deadline; /* mono ms: give up waiting for RUNNING */
     uint64_t tail_off[2];   /* preempted: offsets of the attempt's tail */

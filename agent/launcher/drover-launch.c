@@ -9,10 +9,17 @@
  * on NODE; then it prints what the command prints and exits with its
  * status.  255 when the launch itself fails, as ssh.
  *
+ *   drover-launch --spawn P COMMAND...
+ *
+ * starts P processes of COMMAND on this node with their ranks (spawn.c):
+ * what every node's task of a PyTorch job runs.
+ *
  * It links libc alone (statically where it can) so that it also runs
  * inside any container image of an MPI job.  The protocol is in
  * agent/mpi.h.
  */
+#include "spawn.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
@@ -32,22 +39,6 @@ static int s_fail(const char *node, const char *what)
     return 255;
 }
 
-static int s_write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int s_read_all(int fd, void *p, size_t n)
 {
     char *c = p;
@@ -65,6 +56,15 @@ static int s_read_all(int fd, void *p, size_t n)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--spawn") == 0) {
+        char *end = NULL;
+        long n = argc > 3 ? strtol(argv[2], &end, 10) : 0;
+        if (argc < 4 || !end || *end || n < 1 || n > 256) {
+            fprintf(stderr, "usage: drover-launch --spawn P COMMAND...\n");
+            return 255;
+        }
+        return launch_spawn((int)n, argv + 3);
+    }
     int i = 1;
     while (i < argc && argv[i][0] == '-') /* ssh options: none apply */
         i++;
@@ -124,8 +124,8 @@ int main(int argc, char **argv)
         return s_fail(node, "node name or token too long");
     }
     /* a write that fails is answered below (the agent refused early) */
-    if (s_write_all(fd, hdr, (size_t)hl) == 0)
-        (void)s_write_all(fd, cmd, clen);
+    if (launch_write_all(fd, hdr, (size_t)hl) == 0)
+        (void)launch_write_all(fd, cmd, clen);
     free(cmd);
 
     /* frames: type, 4-byte big-endian length, payload */
@@ -153,7 +153,7 @@ int main(int argc, char **argv)
             return s_fail(node, "the node agent closed the launch");
         }
         if (h[0] == 'o' || h[0] == 'e') {
-            (void)s_write_all(h[0] == 'o' ? 1 : 2, buf, n);
+            (void)launch_write_all(h[0] == 'o' ? 1 : 2, buf, n);
         } else if (h[0] == 'x' && n >= 4) {
             unsigned char *u = (unsigned char *)buf;
             int status = (int)((uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 |

@@ -306,8 +306,10 @@ static int s_submit_shape(cli_ctx_t *ctx, const cli_args_t *a)
         return cli_usage(ctx, "missing '--' before the job's command");
     if (a->nrest == 0 || a->rest[0][0] == '\0')
         return cli_usage(ctx, "missing the job's command after '--'");
-    if (a->seen[SUB_DIST] && strcmp(a->val[SUB_DIST], "mpi") != 0)
-        return cli_usage(ctx, "--distribution '%s' is not known (use mpi)",
+    if (a->seen[SUB_DIST] && strcmp(a->val[SUB_DIST], "mpi") != 0 &&
+        strcmp(a->val[SUB_DIST], "pytorch") != 0)
+        return cli_usage(ctx,
+                         "--distribution '%s' is not known (mpi or pytorch)",
                          a->val[SUB_DIST]);
     return 0;
 }

@@ -43,7 +43,7 @@ static const cli_cmd_t s_commands[] = {
      "revoke -n CLUSTER TOKEN"},
     {"job", "submit", cli_job_submit,
      "--cluster NAME [--name N] [--cpus C] [--memory 2G] [--gpus G] "
-     "[--nodes N] [--procs-per-node P] [--distribution mpi] [--priority P] "
+     "[--nodes N] [--procs-per-node P] [--distribution mpi|pytorch] [--priority P] "
      "[--max-retries R] "
      "[--time-limit 30m] "
      "[--image IMG] [--env K=V]... [--wait] -- COMMAND [ARG...]"},

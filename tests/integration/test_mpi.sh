@@ -73,7 +73,7 @@ dr_wait_for "job $id ends" 30 bash -c "[[ \$('$DROVER_BIN/drover' -o json job sh
 reason=$(dr_cli -o json job show "$id" | jq -r .reason)
 dr_log "job failed $(($(dr_now_ms) - t0)) ms after the kill: $reason"
 dr_assert_contains "$reason" "mpirun exited with code" "the head's mpirun gave up"
-dr_assert_contains "$reason" "(rank 0)" "the reason names the node and rank"
+dr_assert_contains "$reason" "(node rank 0)" "the reason names the node and its node rank"
 dr_wait_for "teardown on every node: no orted, rank or mpirun" 15 no_strays
 tasks=$(sqlite3 "$T/state/drover.db" "select count(*) from tasks where job_id=$id and state in ('starting','running')")
 dr_assert_eq "$tasks" 0 "no task of the job is left starting or running"

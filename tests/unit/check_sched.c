@@ -1234,7 +1234,7 @@ START_TEST(test_mpi_gang)
     ck_assert_int_eq(store_job_get(fx.s->store, id, &row), 0);
     ck_assert_str_eq(row.state, "failed");
     ck_assert_int_eq(row.exit_code, 205);
-    ck_assert_ptr_nonnull(strstr(row.reason, "node node-b (rank"));
+    ck_assert_ptr_nonnull(strstr(row.reason, "node node-b (node rank"));
     ck_assert_ptr_nonnull(strstr(row.reason, "exited with code 1; then"));
     ck_assert_ptr_nonnull(strstr(row.reason, "mpirun exited with code 205"));
     ck_assert_ptr_nonnull(strstr(row.node_names, "node-b"));
