@@ -18,7 +18,7 @@ PACKAGES=(
     clang-format groff-base
     clang libclang-rt-14-dev
     dpkg-dev debootstrap cloud-init
-    python3-torch
+    python3-torch libyaml-dev
 )
 
 missing=()

@@ -148,6 +148,18 @@ int cli_check_state(cli_ctx_t *ctx, const char *s);
 int cli_parse_job_id(cli_ctx_t *ctx, const char *s, uint64_t *id);
 int cli_parse_timeout_env(cli_ctx_t *ctx, const char *s, int *ms);
 
+/* ---- cli_yaml.c: Azure ML v2 YAML files (job.yml, compute.yml) ------- */
+
+typedef struct cli_yaml cli_yaml_t;
+/* Reads and parses the file (at most 1 MiB); NULL with the error in ctx. */
+cli_yaml_t *cli_yaml_load(cli_ctx_t *ctx, const char *path);
+void cli_yaml_free(cli_yaml_t **y);
+/* Fills a command job's request (strings borrowed from y); 0 or the
+ * first error, "FILE:LINE: ..." in ctx. */
+int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j);
+/* The same for an amlcompute (Azure ML's defaults for what is left out). */
+int cli_yaml_cluster(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Cluster *c);
+
 /* A parsed `job submit`.  job->argv, env, name, cluster are owned here. */
 typedef struct {
     Drover__Job job;
@@ -344,6 +356,8 @@ int cli_cluster_delete(cli_ctx_t *ctx, int argc, char **argv);
 /* Sends req, expects a ClusterInfo and prints it (cluster show's form). */
 int cli_cluster_call(cli_ctx_t *ctx, dr_env_t *req);
 int cli_job_submit(cli_ctx_t *ctx, int argc, char **argv);
+/* job create -f job.yml [--cluster NAME] [--wait] */
+int cli_job_create(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_list(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_show(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_cancel(cli_ctx_t *ctx, int argc, char **argv);

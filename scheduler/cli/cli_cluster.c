@@ -16,19 +16,43 @@ int cli_cluster_call(cli_ctx_t *ctx, dr_env_t *req)
     return cli_call_one(ctx, req, &cli_cluster_view);
 }
 
-int cli_cluster_create(cli_ctx_t *ctx, int argc, char **argv)
+static int s_create_call(cli_ctx_t *ctx, Drover__Cluster *c)
 {
-    Drover__Cluster c;
-    int rc = cli_parse_cluster_create(ctx, argc, argv, &c);
-    if (rc < 0)
-        return rc;
     Drover__ClusterCreate cc = DROVER__CLUSTER_CREATE__INIT;
-    cc.cluster = &c;
+    cc.cluster = c;
     dr_env_t req;
     wire_env_init(&req, 0);
     req.body_case = DROVER__ENVELOPE__BODY_CLUSTER_CREATE;
     req.cluster_create = &cc;
     return cli_cluster_call(ctx, &req);
+}
+
+/* cluster create -f compute.yml: an amlcompute file. */
+static int s_create_from_file(cli_ctx_t *ctx, int argc, char **argv)
+{
+    if (argc != 2)
+        return cli_usage(ctx, "-f FILE takes no other option");
+    cli_yaml_t *y = cli_yaml_load(ctx, argv[1]);
+    if (!y)
+        return DR_EINVAL;
+    Drover__Cluster c;
+    drover__cluster__init(&c);
+    c.location = (char *)"local";
+    c.provider = (char *)"local";
+    int rc = cli_yaml_cluster(ctx, y, &c);
+    if (rc == 0)
+        rc = s_create_call(ctx, &c);
+    cli_yaml_free(&y);
+    return rc;
+}
+
+int cli_cluster_create(cli_ctx_t *ctx, int argc, char **argv)
+{
+    if (argc >= 1 && (!strcmp(argv[0], "-f") || !strcmp(argv[0], "--file")))
+        return s_create_from_file(ctx, argc, argv);
+    Drover__Cluster c;
+    int rc = cli_parse_cluster_create(ctx, argc, argv, &c);
+    return rc < 0 ? rc : s_create_call(ctx, &c);
 }
 
 int cli_cluster_update(cli_ctx_t *ctx, int argc, char **argv)

@@ -143,14 +143,12 @@ static int s_wait(cli_ctx_t *ctx, uint64_t id)
     return rc;
 }
 
-int cli_job_submit(cli_ctx_t *ctx, int argc, char **argv)
+/* Submits a job; prints its id; with wait, follows it to its end. */
+static int s_submit(cli_ctx_t *ctx, Drover__Job *job, int wait)
 {
-    cli_submit_t s;
-    int rc = cli_parse_submit(ctx, argc, argv, &s);
-    if (rc < 0)
-        return rc;
+    int rc;
     Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
-    js.job = &s.job;
+    js.job = job;
     dr_env_t req;
     wire_env_init(&req, 0);
     req.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
@@ -172,12 +170,60 @@ int cli_job_submit(cli_ctx_t *ctx, int argc, char **argv)
         dr_buf_printf(&b, "%" PRIu64 "\n", id);
     if ((rc = cli_emit(ctx, &b)) < 0)
         goto out;
-    if (s.wait)
+    if (wait)
         rc = s_wait(ctx, id);
 out:
     dr_buf_free(&b);
     wire_free(&rep);
+    return rc;
+}
+
+int cli_job_submit(cli_ctx_t *ctx, int argc, char **argv)
+{
+    cli_submit_t s;
+    int rc = cli_parse_submit(ctx, argc, argv, &s);
+    if (rc < 0)
+        return rc;
+    rc = s_submit(ctx, &s.job, s.wait);
     cli_submit_free(&s);
+    return rc;
+}
+
+int cli_job_create(cli_ctx_t *ctx, int argc, char **argv)
+{
+    const char *file = NULL, *cluster = NULL;
+    int wait = 0;
+    for (int i = 0; i < argc; i++) {
+        if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) &&
+            i + 1 < argc)
+            file = argv[++i];
+        else if (!strcmp(argv[i], "--cluster") && i + 1 < argc)
+            cluster = argv[++i];
+        else if (!strcmp(argv[i], "--wait"))
+            wait = 1;
+        else
+            return cli_usage(ctx, "unexpected argument '%s'", argv[i]);
+    }
+    if (!file)
+        return cli_usage(ctx, "missing required option -f FILE");
+    cli_yaml_t *y = cli_yaml_load(ctx, file);
+    if (!y)
+        return DR_EINVAL;
+    Drover__Job job;
+    drover__job__init(&job);
+    int rc = cli_yaml_job(ctx, y, &job);
+    if (rc == 0 && cluster)
+        job.cluster = (char *)cluster;
+    if (rc == 0 && (!job.cluster || !*job.cluster))
+        rc = cli_usage(ctx,
+                       "%s names no compute: add 'compute: NAME' or "
+                       "give --cluster NAME",
+                       file);
+    if (rc == 0)
+        rc = cli_check_name(ctx, "cluster", job.cluster);
+    if (rc == 0)
+        rc = s_submit(ctx, &job, wait);
+    cli_yaml_free(&y);
     return rc;
 }
 

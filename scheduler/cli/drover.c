@@ -21,7 +21,7 @@ static int s_version(cli_ctx_t *ctx, int argc, char **argv);
 
 static const cli_cmd_t s_commands[] = {
     {"cluster", "create", cli_cluster_create,
-     "-n NAME -s VM_SIZE [--min-nodes N] [--max-nodes N] "
+     "-f compute.yml | -n NAME -s VM_SIZE [--min-nodes N] [--max-nodes N] "
      "[--idle-seconds-before-scaledown S] [--vm-priority "
      "dedicated|lowpriority] [--location L] [--provider "
      "local|exec|http|docker] "
@@ -43,10 +43,13 @@ static const cli_cmd_t s_commands[] = {
      "revoke -n CLUSTER TOKEN"},
     {"job", "submit", cli_job_submit,
      "--cluster NAME [--name N] [--cpus C] [--memory 2G] [--gpus G] "
-     "[--nodes N] [--procs-per-node P] [--distribution mpi|pytorch] [--priority P] "
+     "[--nodes N] [--procs-per-node P] [--distribution mpi|pytorch] "
+     "[--priority P] "
      "[--max-retries R] "
      "[--time-limit 30m] "
      "[--image IMG] [--env K=V]... [--wait] -- COMMAND [ARG...]"},
+    {"job", "create", cli_job_create,
+     "-f job.yml [--cluster NAME] [--wait]  (an Azure ML v2 command job)"},
     {"job", "list", cli_job_list, "[--cluster NAME] [--state S]"},
     {"job", "show", cli_job_show, "ID"},
     {"job", "cancel", cli_job_cancel, "ID"},
