@@ -103,6 +103,7 @@ struct mpi_tagger {
     char **hosts;
     size_t nhosts;
     uint32_t slots;
+    char *node;        /* set: every line is this node's, no rank tags */
     dr_buf_t carry[2]; /* an incomplete line per stream */
 };
 
@@ -117,11 +118,19 @@ mpi_tagger_t *mpi_tagger_new(char *const *hosts, size_t nhosts, uint32_t slots)
     return self;
 }
 
+mpi_tagger_t *mpi_tagger_new_node(const char *node)
+{
+    mpi_tagger_t *self = mpi_tagger_new(NULL, 0, 1);
+    self->node = dr_strdup(node);
+    return self;
+}
+
 void mpi_tagger_destroy(mpi_tagger_t **self_p)
 {
     mpi_tagger_t *self = *self_p;
     if (!self)
         return;
+    free(self->node);
     for (size_t i = 0; i < self->nhosts; i++)
         free(self->hosts[i]);
     free(self->hosts);
@@ -136,6 +145,11 @@ void mpi_tagger_destroy(mpi_tagger_t **self_p)
 static void s_tag_line(const mpi_tagger_t *self, const char *line, size_t n,
                        dr_buf_t *out)
 {
+    if (self->node) {
+        dr_buf_printf(out, "[%s] ", self->node);
+        dr_buf_append(out, line, n);
+        return;
+    }
     unsigned long job = 0, rank = 0;
     int used = 0;
     char stream[8] = "";

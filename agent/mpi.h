@@ -62,6 +62,9 @@ size_t mpi_env_defaults(const char *launcher, const char *iface,
  * other lines pass as they are.  Lines are kept until complete. */
 typedef struct mpi_tagger mpi_tagger_t;
 mpi_tagger_t *mpi_tagger_new(char *const *hosts, size_t nhosts, uint32_t slots);
+/* A tagger that puts "[node] " before every line (a plain multi-node
+ * job's output, which carries no rank tags). */
+mpi_tagger_t *mpi_tagger_new_node(const char *node);
 void mpi_tagger_destroy(mpi_tagger_t **self_p);
 /* Appends what can be passed on of data to out; eof flushes the rest. */
 void mpi_tagger_feed(mpi_tagger_t *self, int stream, const char *data, size_t n,

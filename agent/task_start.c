@@ -304,6 +304,9 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
         free(argv);
         argv = mpi_argv;
     }
+    if (ts->nodes > 1 && !s_is_mpi(ts) && !s_is_torch(ts) && !launch_cmd)
+        /* a plain multi-node job: each line names its node */
+        t->tagger = mpi_tagger_new_node(node->name);
     if (s_is_torch(ts) && !launch_cmd) {
         if (task_spawn_prepare(node, t, ts, task_dir, in_container, &spawner,
                                reason, sizeof reason) < 0) {

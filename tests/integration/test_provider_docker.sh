@@ -49,7 +49,9 @@ dr_assert_eq "$hosts" 3 "the ranks ran on 3 hosts"
 ipj=$(dr_cli job submit --cluster dk --nodes 3 --cpus 1 --max-retries 0 -- \
     sh -c 'echo "ip $(hostname) $(hostname -i) rank $DROVER_NODE_RANK head $DROVER_HEAD_ADDR all $DROVER_HOST_ADDRS"')
 dr_wait_job_state "$ipj" succeeded 60
-iplines=$(dr_cli job logs "$ipj" | grep '^ip ')
+# a plain multi-node job: each line names its node
+iplines=$(dr_cli job logs "$ipj" | grep '^\[dk-[0-9]*\] ip ' | sed 's/^\[[^]]*\] //')
+dr_assert_eq "$(dr_cli job logs "$ipj" | grep -c '^\[dk-[0-9]*\] ip dk-')" 3 "every line names its node"
 echo "$iplines" | sed 's/^/    | /'
 ips=$(awk '{print $3}' <<<"$iplines" | sort -u | wc -l)
 dr_assert_eq "$ips" 3 "each node has its own IP"

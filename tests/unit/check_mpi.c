@@ -236,6 +236,22 @@ START_TEST(test_tagger_lines)
 }
 END_TEST
 
+/* A plain multi-node job's lines: each gets its node, partial lines are
+ * held until whole, the last one flushed at EOF. */
+START_TEST(test_tagger_node)
+{
+    dr_buf_t out = {0};
+    mpi_tagger_t *t = mpi_tagger_new_node("n-2");
+    mpi_tagger_feed(t, 0, "one\ntw", 6, 0, &out);
+    ck_assert_str_eq(s_str(&out), "[n-2] one\n");
+    out.len = 0;
+    mpi_tagger_feed(t, 0, "o\nlast", 6, 1, &out);
+    ck_assert_str_eq(s_str(&out), "[n-2] two\n[n-2] last");
+    mpi_tagger_destroy(&t);
+    dr_buf_free(&out);
+}
+END_TEST
+
 START_TEST(test_tagger_odd_shapes)
 {
     dr_buf_t out = {0};
@@ -1662,6 +1678,7 @@ static Suite *s_suite(void)
     tcase_add_test(tc, test_hostfile);
     tcase_add_test(tc, test_head_argv);
     tcase_add_test(tc, test_env_defaults);
+    tcase_add_test(tc, test_tagger_node);
     tcase_add_test(tc, test_tagger_lines);
     tcase_add_test(tc, test_tagger_odd_shapes);
     tcase_add_test(tc, test_tagger_partial);
