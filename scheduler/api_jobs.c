@@ -168,8 +168,8 @@ void api_job_submit(sched_t *s, const char *rid, dr_env_t *env)
         return;
     }
     uint64_t id = 0;
-    if (job_submit(s, m, s->req.user, &id) < 0) {
-        API_ERR(DR_EDB, "cannot store the job");
+    if ((rc = job_submit(s, m, s->req.user, &id, why, sizeof why)) < 0) {
+        API_ERR(rc, "%s", why);
         return;
     }
     dr_env_t out;

@@ -111,7 +111,7 @@ int autoscaler_demand(const cluster_t *c, int headroom)
     for (int i = 0; i < k.preparing; i++)
         bins[nbins++] = s_bin_new(c, NULL);
     for (job_t *j = queue_first(c->queue); j; j = queue_next(c->queue, j)) {
-        if (j->cancel_requested)
+        if (j->cancel_requested || j->held)
             continue;
         if (j->cpus > c->vm->vcpus || j->memory_mb > c->vm->memory_mb ||
             j->gpus > c->vm->gpus || (j->has_image && !image_ok))

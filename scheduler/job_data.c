@@ -53,6 +53,8 @@ void job_free(job_t *j)
     free(j->reason);
     free(j->owner);
     free(j->spec);
+    free(j->deps);
+    free(j->hold_reason);
     free(j);
 }
 
@@ -430,6 +432,22 @@ static job_t *s_job_from_row(cluster_t *c, const store_job_t *row)
     return j;
 }
 
+/* A queued job's --dependency, held again after a restart (terms already
+ * met are found met again). */
+static void s_load_deps(sched_t *self, job_t *j)
+{
+    Drover__Job *spec = drover__job__unpack(NULL, j->spec_len, j->spec);
+    if (spec && spec->dependency && *spec->dependency) {
+        char why[256];
+        if (job_deps_parse(self, j, spec->dependency, why, sizeof why) < 0)
+            log_warn("job %llu: %s", (unsigned long long)j->id, why);
+        else
+            job_deps_hold(self, j);
+    }
+    if (spec)
+        drover__job__free_unpacked(spec, NULL);
+}
+
 int job_load_row(sched_t *self, const store_job_t *row)
 {
     cluster_t *c = sched_cluster_find(self, row->cluster);
@@ -457,6 +475,7 @@ int job_load_row(sched_t *self, const store_job_t *row)
     }
     if (j->state == JOB_QUEUED) {
         queue_push(c->queue, j);
+        s_load_deps(self, j);
     } else if (all_found && count) {
         /* bound again; the agents' registrations confirm or requeue it */
         j->tasks = dr_calloc(count, sizeof *j->tasks);

@@ -28,7 +28,7 @@ static void s_set_reason(job_t *j, const char *reason)
 }
 
 int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
-               uint64_t *id_out)
+               uint64_t *id_out, char *why, size_t cap)
 {
     cluster_t *c = sched_cluster_find(self, m->cluster);
     if (!c)
@@ -41,6 +41,7 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     spec.env = m->env;
     spec.image = m->image;
     spec.distribution = m->distribution;
+    spec.dependency = m->dependency;
     job_t *j = dr_calloc(1, sizeof *j);
     j->spec_len = drover__job__get_packed_size(&spec);
     j->spec = dr_malloc(j->spec_len);
@@ -62,15 +63,22 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     j->reason = dr_strdup("");
     j->owner = dr_strdup(owner);
     j->submitted_at_ms = dr_now_ms();
+    int rc = job_deps_parse(self, j, m->dependency, why, cap);
+    if (rc < 0) {
+        job_free(j);
+        return rc;
+    }
     store_job_t row;
     job_row(j, &row);
     if (store_job_insert(self->store, &row) < 0) {
         job_free(j);
+        snprintf(why, cap, "cannot store the job");
         return DR_EDB;
     }
     j->id = row.id;
     dict_put_u64(self->jobs, j->id, j);
     queue_push(c->queue, j);
+    job_deps_hold(self, j);
     if (self->nfresh == self->fresh_cap) {
         self->fresh_cap = self->fresh_cap ? self->fresh_cap * 2 : 64;
         self->fresh =
@@ -189,6 +197,7 @@ int job_start(sched_t *self, job_t *j, node_t *const *nodes, uint32_t count)
     node_gpus_assign(j);
     j->attempts++;
     j->state = JOB_STARTING;
+    self->deps_due = self->nheld > 0; /* holds name its state */
     j->start_deadline = dr_mono_ms() + self->opts.start_timeout_ms;
     s_set_reason(j, "");
     (void)job_save(self, j);
@@ -282,6 +291,7 @@ void job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
              node[0] ? ", node " : "", node);
     dict_del_u64(self->jobs, j->id);
     job_free(j);
+    self->deps_due = 1; /* a job that waited for this one may go */
 }
 
 static void s_requeue(sched_t *self, job_t *j, const char *why, int preempted)
@@ -465,6 +475,7 @@ static void s_task_running(sched_t *s, node_t *n, job_t *j, job_task_t *t,
     if (j->state != JOB_STARTING)
         return;
     j->state = JOB_RUNNING;
+    s->deps_due = s->nheld > 0;
     j->started_at_ms = r->started_at_ms > 0 ? r->started_at_ms : dr_now_ms();
     (void)job_save(s, j);
     for (uint32_t i = 0; i < j->ntasks; i++)

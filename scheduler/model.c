@@ -158,6 +158,7 @@ static void s_free_state(sched_t *self)
     self->quotas = NULL;
     self->nquotas = 0;
     self->nfresh = 0;
+    self->nheld = 0;
 }
 
 int model_reload(sched_t *self)
@@ -188,5 +189,6 @@ void model_close(sched_t *self)
     store_destroy(&self->store);
     provider_destroy(&self->local);
     free(self->fresh);
+    free(self->held);
     catalog_destroy(&self->catalog);
 }

@@ -178,7 +178,7 @@ static int s_try_gang(sched_t *s, cluster_t *c, job_t *j)
 
 int placement_try(sched_t *s, cluster_t *c, job_t *j)
 {
-    if (j->cancel_requested)
+    if (j->cancel_requested || j->held)
         return 0;
     if (j->nodes > 1)
         return s_try_gang(s, c, j);
@@ -221,6 +221,10 @@ const char *placement_wait_reason(const sched_t *s, const job_t *j, char *buf,
                                   size_t cap)
 {
     (void)s;
+    if (j->held && j->hold_reason) {
+        snprintf(buf, cap, "%s", j->hold_reason);
+        return buf;
+    }
     const cluster_t *c = j->cluster;
     int ready = 0, preparing = 0, docker = 0;
     uint32_t max_free_gpus = 0, max_healthy_gpus = 0;

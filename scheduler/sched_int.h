@@ -104,6 +104,14 @@ typedef struct {
     int ended;           /* it exited 0 (a worker whose part is done) */
 } job_task_t;
 
+/* One term of a --dependency. */
+typedef enum { DEP_AFTEROK, DEP_AFTERANY, DEP_AFTERNOTOK } dep_kind_t;
+typedef struct {
+    dep_kind_t kind;
+    uint64_t id;
+    int done; /* that job ended and the term holds */
+} job_dep_t;
+
 struct job {
     uint64_t id;
     char *name;
@@ -131,6 +139,12 @@ struct job {
     uint32_t ntasks;   /* 0 while queued, else nodes */
     int mpi;           /* distribution mpi: the head runs mpirun */
     int torch;         /* distribution pytorch: every node spawns its ranks */
+    /* --dependency (job_deps.c): held while it does not hold yet */
+    job_dep_t *deps;
+    size_t ndeps;
+    int singleton;
+    int held;
+    char *hold_reason;    /* what it waits for, while held */
     uint32_t master_port; /* pytorch: MASTER_PORT on the head, 0 = none */
     char *fail_reason;    /* a worker failed: the job fails when mpirun ends */
     int64_t fail_at;      /* ... or at this mono ms, whichever comes first */
@@ -249,6 +263,9 @@ struct sched {
     uint64_t *fresh;
     size_t nfresh, fresh_cap;
     int autoscale_now; /* the model asks for an autoscaler tick soon */
+    int deps_due;      /* a job ended or a held one came: check the holds */
+    uint64_t *held;    /* ids of the jobs held by a dependency */
+    size_t nheld, held_cap;
     /* The disk of the state dir: DISK_OK; DISK_LOW (less than
      * min_free_disk free: clients' writes are refused, job output is
      * held back); DISK_FULL (a commit failed: every write is held until
@@ -366,9 +383,10 @@ int job_load_row(sched_t *self, const store_job_t *row);
 /* ---- job_mgr.c: the job state machine --------------------------------- */
 
 /* A validated submission: the job is stored, queued and tried by the
- * next placement step; *id_out gets its id.  DR_EDB when not stored. */
+ * next placement step (or held by its --dependency); *id_out gets its id.
+ * DR_EDB when not stored, or the dependency's error; why says which. */
 int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
-               uint64_t *id_out);
+               uint64_t *id_out, char *why, size_t cap);
 /* Binds a queued job to its nodes (rank order) and sends TaskStart. */
 int job_start(sched_t *self, job_t *j, node_t *const *nodes, uint32_t count);
 /* Sends the TaskStarts a bound job's tasks still need (not sent this
@@ -537,6 +555,21 @@ int join_admit(sched_t *self, const char *token, const char *node_name,
                const char *cluster, const char *conn_key,
                const char *public_z85, join_result_t *out, char *why,
                size_t cap);
+
+/* ---- job_deps.c: --dependency ------------------------------------------ */
+
+/* Parses "afterok:ID[:ID...],afterany:ID,afternotok:ID,singleton" into j
+ * (at most DR_MAX_DEPS terms); every ID must name an existing job other
+ * than j.  0, or DR_EINVAL / DR_ENOENT with why. */
+#define DR_MAX_DEPS 64
+int job_deps_parse(sched_t *self, job_t *j, const char *spec, char *why,
+                   size_t cap);
+/* Holds j (it has id now) when it has a dependency. */
+void job_deps_hold(sched_t *self, job_t *j);
+/* Checks every held job (when self->deps_due): a job whose terms all hold
+ * is released to placement; one that can never run fails with the reason;
+ * the others say what they wait for. */
+void job_deps_check(sched_t *self);
 
 /* ---- model.c: the model as a whole ------------------------------------ */
 

@@ -587,6 +587,7 @@ int sched_run_once(sched_t *self, int timeout_ms, int wake_fd)
     int64_t now = dr_mono_ms();
     if (self->disk != DISK_FULL) {
         s_timers(self, now);
+        job_deps_check(self);
         s_place(self);
         s_autoscale(self, now);
     }

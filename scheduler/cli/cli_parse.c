@@ -251,6 +251,7 @@ enum {
     SUB_PPN,
     SUB_IMAGE,
     SUB_DIST,
+    SUB_DEP,
     SUB_N
 };
 
@@ -273,6 +274,7 @@ static const opt_def_t s_submit_opts[] = {
     [SUB_PPN] = {"procs-per-node", 0, OPT_INT, 0, SJ(procs_per_node), COUNT(1)},
     [SUB_IMAGE] = {"image", 0, OPT_ARG, 0, SJ(image)},
     [SUB_DIST] = {"distribution", 0, OPT_ARG, 0, OPT_NONE},
+    [SUB_DEP] = {"dependency", 'd', OPT_ARG, OPT_NONEMPTY, SJ(dependency)},
 };
 
 void cli_submit_free(cli_submit_t *s)

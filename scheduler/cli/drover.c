@@ -45,7 +45,8 @@ static const cli_cmd_t s_commands[] = {
      "--cluster NAME [--name N] [--cpus C] [--memory 2G] [--gpus G] "
      "[--nodes N] [--procs-per-node P] [--distribution mpi|pytorch] "
      "[--priority P] "
-     "[--max-retries R] "
+     "[--max-retries R] [--dependency afterok:ID[:ID...],afterany:ID,"
+     "afternotok:ID,singleton] "
      "[--time-limit 30m] "
      "[--image IMG] [--env K=V]... [--wait] -- COMMAND [ARG...]"},
     {"job", "create", cli_job_create,
