@@ -23,7 +23,8 @@ static const cli_cmd_t s_commands[] = {
     {"cluster", "create", cli_cluster_create,
      "-n NAME -s VM_SIZE [--min-nodes N] [--max-nodes N] "
      "[--idle-seconds-before-scaledown S] [--vm-priority "
-     "dedicated|lowpriority] [--location L] [--provider local|exec|http|docker] "
+     "dedicated|lowpriority] [--location L] [--provider "
+     "local|exec|http|docker] "
      "[--resume-program PATH --suspend-program PATH] [--provider-url URL] "
      "[--assign-identity '[system]'|ID]"},
     {"cluster", "identity", cli_cluster_identity,
@@ -64,6 +65,7 @@ static const cli_cmd_t s_commands[] = {
     {"keys", "add-agent", cli_keys_add_agent, "NAME PUBKEYFILE"},
     {"keys", "list", cli_keys_list, ""},
     {"keys", "revoke", cli_keys_revoke, "NAME"},
+    {"keys", "token", cli_keys_token, "create NAME"},
     {"identity", "verify", cli_identity_verify, "TOKEN"},
     {"version", NULL, s_version, ""},
 };
