@@ -5,7 +5,8 @@
  * table, schema 5), with the user it speaks for.  A token carries no role
  * of its own: each request takes the role of the user principal of that
  * name as the key table has it now, so revoking the user's key (drover
- * keys revoke) ends their tokens too.
+ * keys revoke) ends their tokens too.  Under --insecure (no keys, every
+ * client admin) a token may name anyone and is admin.
  */
 #ifndef DR_APITOKEN_H
 #define DR_APITOKEN_H
