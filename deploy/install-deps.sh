@@ -8,7 +8,7 @@ PACKAGES=(
     build-essential cmake pkg-config
     libzmq3-dev libczmq-dev
     protobuf-c-compiler libprotobuf-c-dev
-    libcurl4-openssl-dev
+    libcurl4-openssl-dev libmicrohttpd-dev prometheus
     libsqlite3-dev sqlite3
     check libjansson-dev libsodium-dev
     openmpi-bin libopenmpi-dev

@@ -242,6 +242,7 @@ static void s_token_request(sched_t *s, const char *rid, dr_env_t *env)
     int64_t exp = 0;
     char *tok = identity_sign(s->identity, c->cfg.identity_principal,
                               c->cfg.name, j->id, res, &exp);
+    metrics_inc(s->metrics, MC_IDENTITY_TOKENS, c->cfg.name, NULL, 1);
     dr_env_t out;
     Drover__TokenReply tr = DROVER__TOKEN_REPLY__INIT;
     tr.access_token = tok;

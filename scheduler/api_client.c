@@ -83,6 +83,8 @@ static const client_cmd_t s_table[] = {
      "join-token list", NULL},
     {DROVER__ENVELOPE__BODY_JOIN_TOKEN_REVOKE, api_join_token_revoke, F_ADMIN,
      "join-token revoke", NULL},
+    {DROVER__ENVELOPE__BODY_API_TOKEN_CREATE, api_token_create,
+     F_ADMIN | F_WRITE, "keys token create", NULL},
 };
 
 /* 1 (and the refusal answered and recorded) when the caller may not make
@@ -93,6 +95,7 @@ static int s_refused(sched_t *s, const char *rid, const dr_env_t *env,
     if ((cmd->flags & F_ADMIN) && !s->req.admin) {
         cluster_refused(s, "", 0, "user %s: %s needs admin", s->req.user,
                         cmd->what);
+        metrics_inc(s->metrics, MC_REFUSED, "admin_required", NULL, 1);
         API_ERR(DR_EPERM,
                 "permission denied: %s needs the admin role (you are %s)",
                 cmd->what, s->req.user);
@@ -106,6 +109,7 @@ static int s_refused(sched_t *s, const char *rid, const dr_env_t *env,
             return 0;
         cluster_refused(s, "", id, "user %s: %s of job %llu owned by %s",
                         s->req.user, cmd->what, (unsigned long long)id, owner);
+        metrics_inc(s->metrics, MC_REFUSED, "not_owner", NULL, 1);
         API_ERR(DR_EPERM, "permission denied: job %llu belongs to %s",
                 (unsigned long long)id, owner);
         return 1;

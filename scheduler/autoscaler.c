@@ -177,9 +177,12 @@ static void s_scale_out(sched_t *s, cluster_t *c, int count, int64_t now)
             cluster_set_error(s, c, "provider %s: create %s failed: %s",
                               c->provider->ops->name, name, err);
             cluster_create_failed(c, now);
+            metrics_inc(s->metrics, MC_PROVIDER_ERRORS, c->cfg.name, "create",
+                        1);
             return;
         }
         (void)node_create(s, c, name, pid, now);
+        metrics_inc(s->metrics, MC_AUTOSCALER, c->cfg.name, "scale_out", 1);
     }
     c->last_scale_out = now;
 }
@@ -189,9 +192,12 @@ static void s_scale_out(sched_t *s, cluster_t *c, int count, int64_t now)
 static void s_release(sched_t *s, cluster_t *c, node_t *n, const char *why)
 {
     char err[256];
-    if (node_release(s, n, why, err, sizeof err) < 0)
+    metrics_inc(s->metrics, MC_AUTOSCALER, c->cfg.name, "scale_in", 1);
+    if (node_release(s, n, why, err, sizeof err) < 0) {
         cluster_set_error(s, c, "provider %s: delete %s failed: %s",
                           c->provider->ops->name, n->name, err);
+        metrics_inc(s->metrics, MC_PROVIDER_ERRORS, c->cfg.name, "delete", 1);
+    }
 }
 
 /* Nodes that never came up, and leaving nodes that are gone. */

@@ -82,6 +82,7 @@ void cluster_provider_report(void *arg, const char *cluster, const char *node,
     }
     if (!c)
         return;
+    metrics_inc(self->metrics, MC_PROVIDER_ERRORS, c->cfg.name, op, 1);
     cluster_set_error(self, c, "provider %s: %s %s failed: %s",
                       c->provider->ops->name, op, node, detail);
     if (strcmp(op, "create") == 0)

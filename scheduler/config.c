@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "dr_err.h"
+#include "http_api.h"
 #include "log.h"
 #include "opts.h"
 #include "util.h"
@@ -73,6 +74,9 @@ static const opt_def_t s_rows[] = {
      "64M", 1, 1 << 30, NULL, NULL,
      "with less free space in the state dir, writes are refused (disk full) "
      "until space returns"},
+    {"http-listen", 0, STR(http_listen), "", 0, 0, NULL, "ADDR:PORT",
+     "serve /metrics and the JSON API (/api/v1/) over HTTP here; off "
+     "unless set"},
     {"resume-timeout", 0, DUR(resume_timeout_ms), "10m", 1000, 86400000, NULL,
      NULL, "how long a new node may take to register"},
     {"log-level", 0, OPT_LEVEL, 0, OPT_AT(sched_opts_t, log_level), "info", 0,
@@ -130,6 +134,13 @@ static int s_finish(sched_opts_t *o, char *err, size_t errlen)
                  bin && strlen(bin) < sizeof o->agent_bin ? bin
                                                           : "drover-agent");
         free(bin);
+    }
+    if (o->http_listen[0] && http_listen_parse(o->http_listen, NULL) < 0) {
+        snprintf(err, errlen,
+                 "http-listen '%s': expected ADDR:PORT (an IPv4 address or "
+                 "[IPv6], and a port 1-65535)",
+                 o->http_listen);
+        return DR_EINVAL;
     }
     if (o->heartbeat_timeout_ms <= o->heartbeat_interval_ms) {
         snprintf(err, errlen,

@@ -196,6 +196,9 @@ int job_start(sched_t *self, job_t *j, node_t *const *nodes, uint32_t count)
     }
     node_gpus_assign(j);
     j->attempts++;
+    if (j->attempts == 1)
+        metrics_observe(self->metrics, MH_QUEUE_WAIT, j->cluster->cfg.name,
+                        (double)(dr_now_ms() - j->submitted_at_ms) / 1000.0);
     j->state = JOB_STARTING;
     self->deps_due = self->nheld > 0; /* holds name its state */
     j->start_deadline = dr_mono_ms() + self->opts.start_timeout_ms;
@@ -270,6 +273,8 @@ void job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
     }
     s_unbind(self, j, reason, node, sizeof node);
     j->state = st;
+    metrics_inc(self->metrics, MC_JOBS_ENDED, j->cluster->cfg.name,
+                job_state_name(st), 1);
     j->has_exit_code = has_exit;
     j->exit_code = exit_code;
     j->ended_at_ms = dr_now_ms();
@@ -477,6 +482,10 @@ static void s_task_running(sched_t *s, node_t *n, job_t *j, job_task_t *t,
     j->state = JOB_RUNNING;
     s->deps_due = s->nheld > 0;
     j->started_at_ms = r->started_at_ms > 0 ? r->started_at_ms : dr_now_ms();
+    if (j->attempts == 1)
+        metrics_observe(s->metrics, MH_SUBMIT_RUNNING, j->cluster->cfg.name,
+                        (double)(j->started_at_ms - j->submitted_at_ms) /
+                            1000.0);
     (void)job_save(s, j);
     for (uint32_t i = 0; i < j->ntasks; i++)
         (void)store_task_put(s->store, j->id, j->attempts,

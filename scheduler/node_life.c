@@ -57,6 +57,7 @@ void node_preempted(sched_t *self, node_t *n, const char *why)
     (void)store_event(self->store, "node_preempted", c->cfg.name, n->name, 0,
                       "node %s preempted: %s", n->name, why);
     log_warn("node %s preempted: %s", n->name, why);
+    metrics_inc(self->metrics, MC_PREEMPTIONS, c->cfg.name, NULL, 1);
     char reason[200];
     snprintf(reason, sizeof reason, "node %s preempted", n->name);
     while (n->njobs)

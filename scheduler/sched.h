@@ -39,6 +39,8 @@ typedef struct {
     char docker_socket[256];
     char docker_node_image[256];
     char docker_network[64];
+    /* the HTTP listener (/metrics, /api/v1/): ADDR:PORT, "" = off */
+    char http_listen[256];
 } sched_opts_t;
 
 /* Loads the state from opts->state_dir (recovering after a crash) and

@@ -38,6 +38,7 @@
 #include "dict.h"
 #include "gpu_inventory.h"
 #include "keys.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "provider.h"
 #include "queue.h"
@@ -273,6 +274,8 @@ struct sched {
     int disk;
     int64_t log_bytes; /* all of logs/, counted at load and as written */
     sched_io_t *io;
+    /* counters and histograms of /metrics (metrics.h; NULL: none) */
+    metrics_t *metrics;
 };
 
 enum { DISK_OK = 0, DISK_LOW = 1, DISK_FULL = 2 };
@@ -610,5 +613,7 @@ api_fn api_quota_set, api_quota_list, api_key_add, api_key_revoke, api_key_list,
     api_identity_assign, api_identity_verify;
 /* api_join.c: join tokens */
 api_fn api_join_token_create, api_join_token_list, api_join_token_revoke;
+/* api_tokens.c: the HTTP API's bearer tokens */
+api_fn api_token_create;
 
 #endif

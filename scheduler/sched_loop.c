@@ -37,6 +37,7 @@
 #include "autoscaler.h"
 #include "dr_err.h"
 #include "evloop.h"
+#include "http_api.h"
 #include "log.h"
 #include "placement.h"
 #include "ratelim.h"
@@ -71,11 +72,13 @@ struct sched_io {
     int64_t next_logs;  /* mono ms of the next check of the logs' total */
     ratelim_t *noisy;   /* bad messages and refusals: one line a peer/10 s */
     uint64_t passes;
+    http_api_t *http; /* --http-listen: /metrics and /api/v1/, or NULL */
 };
 
 typedef void (*dispatch_fn)(sched_t *s, const char *rid, dr_env_t *env);
 
 static void s_register(sched_t *self);
+static int s_http(sched_t *self);
 
 static void *s_router(void *ctx, const char *endpoint, int sndhwm,
                       const dr_keypair_t *keys, const char *domain)
@@ -127,6 +130,8 @@ static int s_sockets(sched_t *self)
     if (!io->agent_sock || !io->client_sock)
         return DR_EIO;
     s_register(self);
+    if (self->opts.http_listen[0] && s_http(self) < 0)
+        return DR_EIO;
     log_info("listening: agents on %s, clients on %s",
              self->opts.agent_endpoint, self->opts.client_endpoint);
     return 0;
@@ -140,6 +145,7 @@ sched_t *sched_new(const sched_opts_t *opts)
     self->io->wake_fd = -1;
     self->io->loop = dr_loop_new();
     self->io->noisy = ratelim_new(10000);
+    self->metrics = metrics_new();
     if (model_open(self, opts) < 0 || s_sockets(self) < 0) {
         sched_destroy(&self);
         return NULL;
@@ -153,6 +159,8 @@ void sched_destroy(sched_t **self_p)
         return;
     sched_t *self = *self_p;
     sched_io_t *io = self->io;
+    if (io)
+        http_api_destroy(&io->http);
     if (io && io->agent_sock)
         zmq_close(io->agent_sock);
     if (io && io->client_sock)
@@ -166,6 +174,7 @@ void sched_destroy(sched_t **self_p)
         ratelim_destroy(&io->noisy);
     }
     free(io);
+    metrics_destroy(&self->metrics);
     free(self);
     *self_p = NULL;
 }
@@ -229,6 +238,7 @@ static int s_joining(sched_t *self, const char *rid, const char *key,
         cluster_refused(self, "", 0, "unknown key %.8s... as %s: %s", key, rid,
                         why);
     }
+    metrics_inc(self->metrics, MC_REFUSED, "not_joined", NULL, 1);
     s_error(self, 1, rid, env->request_id, DR_EPERM, why);
     return DR_EPERM;
 }
@@ -275,6 +285,8 @@ static int s_authorize(sched_t *self, int is_agent, const char *rid,
                             is_agent ? "agent" : "client", p ? p->name : rid,
                             why, more);
         }
+        metrics_inc(self->metrics, MC_REFUSED, p ? "wrong_node" : "unknown_key",
+                    NULL, 1);
         s_error(self, is_agent, rid, env->request_id, DR_EPERM, why);
         return DR_EPERM;
     }
@@ -307,6 +319,7 @@ static void s_drain(sched_t *self, void *sock, int is_agent, dispatch_fn fn)
                 log_warn("%s %s: bad message: %s%s", side, rid[0] ? rid : "?",
                          dr_strerror(rc),
                          left_out ? " (and more, not logged)" : "");
+            metrics_inc(self->metrics, MC_REFUSED, "bad_message", NULL, 1);
             if (rid[0])
                 s_error(self, is_agent, rid, env ? env->request_id : 0, rc,
                         dr_strerror(rc));
@@ -560,6 +573,24 @@ static void s_register(sched_t *self)
     (void)dr_loop_add_timer(io->loop, 0, 5000, s_checkpoint_due, io);
 }
 
+/* The HTTP listener (http_api.h): a source of the reactor, whose
+ * requests open the pass's transaction as the sockets' do. */
+static int s_http_begin(void *arg)
+{
+    return s_begin(arg);
+}
+
+static int s_http(sched_t *self)
+{
+    sched_io_t *io = self->io;
+    io->http = http_api_new(self, self->opts.http_listen, s_http_begin, self);
+    if (!io->http)
+        return DR_EIO;
+    (void)dr_loop_add_source(io->loop, http_api_source(), io->http,
+                             DR_LOOP_PRIO_DEFAULT);
+    return 0;
+}
+
 /* The wake pipe a caller passes (or -1): registered while it is the same. */
 static void s_wake_fd(sched_io_t *io, int wake_fd)
 {
@@ -594,6 +625,7 @@ int sched_run_once(sched_t *self, int timeout_ms, int wake_fd)
     if (store_commit(self->store) < 0)
         s_commit_failed(self, now); /* memory was ahead of the disk */
     s_flush(io->agent_sock, &self->agent_out, "agent");
+    http_api_take_replies(io->http, &self->client_out);
     s_flush(io->client_sock, &self->client_out, "client");
     if (io->checkpoint_due) {
         io->checkpoint_due = 0;

@@ -192,6 +192,12 @@ static const char *s_join_token_schema =
     " created_by TEXT NOT NULL DEFAULT '', join_key TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS join_tokens_key ON join_tokens(join_key);";
 
+/* Version 5: the HTTP API's bearer tokens; only their SHA-256 is kept. */
+static const char *s_api_token_schema =
+    "CREATE TABLE IF NOT EXISTS api_tokens("
+    " hash TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " created_by TEXT NOT NULL DEFAULT '');";
+
 /* Brings a database made by an older version up to this schema; each
  * step is idempotent and says what it adds. */
 static int s_migrate(store_t *self)
@@ -222,8 +228,14 @@ static int s_migrate(store_t *self)
     /* 4: join tokens (drover cluster join-token) */
     if (s_exec(self, s_join_token_schema) < 0)
         return DR_EDB;
-    return s_exec(self, "UPDATE meta SET value = '4' WHERE key = "
-                        "'schema_version' AND CAST(value AS INTEGER) < 4");
+    if (s_exec(self, "UPDATE meta SET value = '4' WHERE key = "
+                     "'schema_version' AND CAST(value AS INTEGER) < 4") < 0)
+        return DR_EDB;
+    /* 5: the HTTP API's bearer tokens (drover keys token create) */
+    if (s_exec(self, s_api_token_schema) < 0)
+        return DR_EDB;
+    return s_exec(self, "UPDATE meta SET value = '5' WHERE key = "
+                        "'schema_version' AND CAST(value AS INTEGER) < 5");
 }
 
 store_t *store_new(const char *state_dir)
@@ -961,4 +973,47 @@ int store_join_token_each(store_t *self, const char *cluster,
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : s_fail(self, "join token scan");
+}
+
+/* ---- the HTTP API's tokens ------------------------------------------------
+ */
+
+int store_api_token_put(store_t *self, const char *hash, const char *name,
+                        int64_t created_at_ms, const char *by)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "INSERT INTO api_tokens(hash, name, created_at,"
+                           " created_by) VALUES(?,?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_fail(self, "api token put");
+    s_text(st, 1, hash);
+    s_text(st, 2, name);
+    sqlite3_bind_int64(st, 3, created_at_ms);
+    s_text(st, 4, by);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return DR_EEXIST;
+    return rc == SQLITE_DONE ? 0 : s_fail(self, "api token put");
+}
+
+int store_api_token_get(store_t *self, const char *hash, char *name, size_t cap)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT name FROM api_tokens WHERE hash = ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return s_fail(self, "api token get");
+    s_text(st, 1, hash);
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc == SQLITE_ROW)
+        s_copy(name, cap, sqlite3_column_text(st, 0));
+    else if (rc == SQLITE_DONE)
+        ret = DR_ENOENT;
+    else
+        ret = s_fail(self, "api token get");
+    sqlite3_finalize(st);
+    return ret;
 }

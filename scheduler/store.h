@@ -174,4 +174,12 @@ int store_join_token_by_key(store_t *self, const char *join_key, jt_row_t *out);
 int store_join_token_each(store_t *self, const char *cluster,
                           store_join_token_cb cb, void *arg);
 
+/* The HTTP API's tokens (schema 5), by the hex SHA-256 of the token:
+ * DR_EEXIST for a hash already there; get gives the user's name, or
+ * DR_ENOENT. */
+int store_api_token_put(store_t *self, const char *hash, const char *name,
+                        int64_t created_at_ms, const char *by);
+int store_api_token_get(store_t *self, const char *hash, char *name,
+                        size_t cap);
+
 #endif

@@ -85,6 +85,8 @@ int cli_keys_add_user(cli_ctx_t *ctx, int argc, char **argv);
 int cli_keys_add_agent(cli_ctx_t *ctx, int argc, char **argv);
 int cli_keys_list(cli_ctx_t *ctx, int argc, char **argv);
 int cli_keys_revoke(cli_ctx_t *ctx, int argc, char **argv);
+/* cli_token.c: keys token create NAME (the HTTP API's bearer tokens) */
+int cli_keys_token(cli_ctx_t *ctx, int argc, char **argv);
 
 /* ---- cli_parse.c: errors, options, validation --------------------------- */
 

@@ -69,6 +69,7 @@ static const cli_cmd_t s_commands[] = {
     {"keys", "add-agent", cli_keys_add_agent, "NAME PUBKEYFILE"},
     {"keys", "list", cli_keys_list, ""},
     {"keys", "revoke", cli_keys_revoke, "NAME"},
+    {"keys", "token", cli_keys_token, "create NAME"},
     {"identity", "verify", cli_identity_verify, "TOKEN"},
     {"version", NULL, s_version, ""},
 };
