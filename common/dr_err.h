@@ -27,7 +27,8 @@
     X(PROVIDER, 16, "provider error")                                          \
     X(AGAIN, 17, "try again")                                                  \
     X(SYS, 18, "system call failed")                                           \
-    X(NOSPC, 19, "disk full")
+    X(NOSPC, 19, "disk full")                                                  \
+    X(NOTLEADER, 20, "not the leader")
 
 typedef enum {
     DR_OK = 0,

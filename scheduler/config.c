@@ -8,6 +8,7 @@
 #include "dr_err.h"
 #include "log.h"
 #include "opts.h"
+#include "store.h"
 #include "util.h"
 
 #include <stddef.h>
@@ -73,6 +74,12 @@ static const opt_def_t s_rows[] = {
      "64M", 1, 1 << 30, NULL, NULL,
      "with less free space in the state dir, writes are refused (disk full) "
      "until space returns"},
+    {"store", 0, STR(store), "", 0, 0, NULL, "URI",
+     "where the state lives: empty for SQLite in the state dir, or a libpq "
+     "URI (postgresql://...) for several schedulers on one database"},
+    {"leader-lease", 0, DUR(leader_lease_ms), "5s", 1000, 600000, NULL, NULL,
+     "with --store postgresql://: a standby takes over from a leader that "
+     "has not renewed its lease for this long"},
     {"resume-timeout", 0, DUR(resume_timeout_ms), "10m", 1000, 86400000, NULL,
      NULL, "how long a new node may take to register"},
     {"log-level", 0, OPT_LEVEL, 0, OPT_AT(sched_opts_t, log_level), "info", 0,
@@ -130,6 +137,13 @@ static int s_finish(sched_opts_t *o, char *err, size_t errlen)
                  bin && strlen(bin) < sizeof o->agent_bin ? bin
                                                           : "drover-agent");
         free(bin);
+    }
+    if (!store_uri_valid(o->store)) {
+        snprintf(err, errlen,
+                 "store: not a libpq URI (postgresql://... or "
+                 "postgres://...); leave it empty for SQLite in the state "
+                 "dir");
+        return DR_EINVAL;
     }
     if (o->heartbeat_timeout_ms <= o->heartbeat_interval_ms) {
         snprintf(err, errlen,

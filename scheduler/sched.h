@@ -39,6 +39,9 @@ typedef struct {
     char docker_socket[256];
     char docker_node_image[256];
     char docker_network[64];
+    /* the store: "" = SQLite in state_dir, or a libpq URI (postgresql://) */
+    char store[1024];
+    int leader_lease_ms; /* a standby takes over a leader silent this long */
 } sched_opts_t;
 
 /* Loads the state from opts->state_dir (recovering after a crash) and
