@@ -131,6 +131,11 @@ struct node {
     lease_t *lease;    /* its lease on its tasks; NULL for hollow nodes */
     uint32_t lease_ms; /* as the scheduler announced it; 0: none */
     int fenced;        /* the lease ran out and its tasks were killed */
+    /* several schedulers (--scheduler A,B,...): the entry this node talks
+     * to, when it last heard from it, when it last moved */
+    int ep;
+    int64_t last_heard;
+    int64_t last_switch;
 };
 
 struct agent {

@@ -175,16 +175,6 @@ int model_open(sched_t *self, const sched_opts_t *opts)
     self->store = store_open(opts->state_dir, opts->store);
     if (!self->store)
         return DR_EDB;
-    char *keys_dir = dr_asprintf("%s/keys", opts->state_dir);
-    self->auth = auth_new(self->store, opts->insecure ? NULL : keys_dir);
-    self->identity = identity_new(keys_dir, opts->identity_ttl_ms / 1000);
-    free(keys_dir);
-    if (!self->auth || !self->identity)
-        return DR_EIO;
-    if (opts->insecure)
-        log_warn("INSECURE: --insecure turns CURVE off: anyone who reaches the "
-                 "endpoints can run jobs and act as any node; use it only "
-                 "on loopback for debugging");
     /* on a shared store only the leader loads and serves; the first poll
      * says which this is */
     store_leader_t me;
@@ -200,9 +190,21 @@ int model_open(sched_t *self, const sched_opts_t *opts)
                  "sent there",
                  self->leader.holder[0] ? self->leader.holder : "no one",
                  (long long)self->leader.term);
-        return 0;
+    } else {
+        self->leader = me;
     }
-    self->leader = me;
+    char *keys_dir = dr_asprintf("%s/keys", opts->state_dir);
+    self->auth = auth_new(self->store, opts->insecure ? NULL : keys_dir);
+    self->identity = identity_new(keys_dir, opts->identity_ttl_ms / 1000);
+    free(keys_dir);
+    if (!self->auth || !self->identity)
+        return DR_EIO;
+    if (opts->insecure)
+        log_warn("INSECURE: --insecure turns CURVE off: anyone who reaches the "
+                 "endpoints can run jobs and act as any node; use it only "
+                 "on loopback for debugging");
+    if (self->standby)
+        return 0;
     int rc = s_load(self);
     if (rc == 0)
         job_logs_rotate(self);
