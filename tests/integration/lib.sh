@@ -271,6 +271,35 @@ dr_start_pg() {
     dr_log "PostgreSQL up: $PG_URI"
 }
 
+# dr_start_ha: for tests of several schedulers on one PostgreSQL (started
+# here): exports B_CEP and B_AEP (the second scheduler's endpoints) and
+# HA_AGENTS (the list of agent endpoints that both give their local
+# agents); start the first with dr_start_scheduler --agent-connect
+# "$HA_AGENTS", then the second with dr_start_standby.
+dr_start_ha() {
+    [[ -n "${PG_URI:-}" ]] || dr_start_pg
+    export B_CEP="tcp://127.0.0.1:$((CPORT + 7))"
+    export B_AEP="tcp://127.0.0.1:$((CPORT + 8))"
+    export HA_AGENTS="$AGENT_EP,$B_AEP"
+}
+
+# dr_start_standby [args]: a second scheduler on the same PostgreSQL
+# (B_CEP, B_AEP; state in $T/state-b, log $T/scheduler-b.log) with the
+# first one's key files (the operator deploys the same keys on every
+# scheduler); waits until its log says whether it leads.  Sets B_PID.
+dr_start_standby() {
+    mkdir -p "$T/state-b/keys"
+    cp -a "$T/state/keys/." "$T/state-b/keys/"
+    dr_spawn "$T/scheduler-b.log" "$DROVER_BIN/drover-scheduler" \
+        --state-dir "$T/state-b" --client-endpoint "$B_CEP" \
+        --agent-endpoint "$B_AEP" --agent-connect "$HA_AGENTS" \
+        --store "$DR_STORE" "$@"
+    B_PID=$DR_SPAWN_PID
+    dr_wait_for "the second scheduler up" 20 \
+        grep -qE "standby:|leads, term" "$T/scheduler-b.log"
+    dr_log "second scheduler up (pid $B_PID)"
+}
+
 # dr_pg SQL: runs SQL on the test's PostgreSQL, prints the rows
 dr_pg() {
     psql -X -q -A -t -d "$PG_URI" -c "$1"
