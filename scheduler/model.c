@@ -122,7 +122,14 @@ int model_leader_tick(sched_t *self)
         log_debug("standby: %s leads (term %lld)", self->leader.holder,
                   (long long)self->leader.term);
     }
-    if (rc == 2 || (rc == 1 && self->need_load)) {
+    if (rc == 2 && store_down(self->store)) {
+        /* the lock is back before the loop's connection: read the state
+         * once the probe has reconnected it (writes are held till then) */
+        self->standby = 0;
+        self->need_load = 1;
+        self->leader = me;
+    } else if (rc == 2 ||
+               (rc == 1 && self->need_load && !store_down(self->store))) {
         self->leader = me;
         if (model_reload(self) < 0) {
             log_error("leader: cannot read the state; writes are held "

@@ -450,9 +450,10 @@ static void s_commit_failed(sched_t *self, int rc, int64_t now)
         self->need_load = 1;
         return;
     }
-    if (store_down(self->store)) {
-        /* the model cannot be read back until the database returns: hold
-         * every write until then, answer heartbeats and reads */
+    /* memory is read back from the last commit, unless the database is
+     * gone: then it waits for it (the leadership poll reads it back) */
+    int reloaded = !store_down(self->store) && model_reload(self) == 0;
+    if (!reloaded && store_down(self->store)) {
         log_error("store: commit failed: the database is unreachable; "
                   "nothing of this pass is kept; writes are held until it "
                   "returns");
@@ -477,7 +478,7 @@ static void s_commit_failed(sched_t *self, int rc, int64_t now)
                            "retry when space returns"
                          : "database error: this request was not saved "
                            "(nothing of it was kept)");
-    if (model_reload(self) < 0)
+    if (!reloaded)
         log_fatal("store: cannot read the state back; exiting so that a "
                   "restart recovers from the last committed state");
     self->disk = DISK_FULL;

@@ -249,6 +249,7 @@ struct store_pg {
     int in_tx;    /* store_pg_begin was called */
     int tx_open;  /* BEGIN was sent */
     int tx_err;   /* a statement of the open transaction failed */
+    int wrote;    /* a write was tried in it (sent or refused) */
     int down;     /* the connection was lost: every call fails fast */
     int fenced;   /* the last commit found another leader's term */
     int leader;   /* this store holds the lock and `term` */
@@ -290,7 +291,13 @@ static int s_fail(store_pg_t *self, PGconn *c, const PGresult *res,
     const char *msg = res ? PQresultErrorMessage(res) : "";
     if (!msg || !msg[0])
         msg = PQerrorMessage(c);
-    if (s_conn_bad(c) && c == self->db) {
+    /* a connection lost, or a server shutting down (57P: the backend says
+     * so before it closes the connection) */
+    const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    int lost =
+        s_conn_bad(c) || !res ||
+        (st && (strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0));
+    if (lost && c == self->db) {
         if (!self->down)
             log_error("store: the PostgreSQL server is unreachable (%s): "
                       "writes are refused until it returns",
@@ -525,6 +532,7 @@ static int s_end_tx(store_pg_t *self, int commit)
     self->tx_open = 0;
     self->in_tx = 0;
     self->tx_err = 0;
+    self->wrote = 0;
     return rc;
 }
 
@@ -533,6 +541,8 @@ static int s_end_tx(store_pg_t *self, int commit)
 static int s_write_begin(store_pg_t *self, int *own)
 {
     *own = 0;
+    if (self->in_tx)
+        self->wrote = 1; /* its commit must fail if this write does */
     if (self->down)
         return DR_EDB;
     if (!self->in_tx) {
@@ -585,10 +595,12 @@ int store_pg_commit(store_pg_t *self)
     if (!self->in_tx)
         return 0;
     if (!self->tx_open) {
-        /* nothing was written: nothing to commit, whether the server is
-         * there or not (a pass of reads and heartbeats) */
+        /* nothing was sent: nothing to commit, whether the server is
+         * there or not (a pass of reads and heartbeats) -- unless a write
+         * was refused (the server is gone): then the pass failed */
+        int failed = self->wrote && self->tx_err;
         (void)s_end_tx(self, 0);
-        return 0;
+        return failed ? DR_EDB : 0;
     }
     return s_end_tx(self, 1);
 }
