@@ -10,6 +10,7 @@
  * waits on children, sockets or files) except in agent_destroy().
  */
 #include "agent_int.h"
+#include "endpoints.h"
 #include "runtime_process.h"
 
 #include <errno.h>
@@ -268,7 +269,9 @@ static void *s_open_socket(agent_t *a, const char *name)
         zmq_close(s);
         return NULL;
     }
-    if (zmq_connect(s, a->cfg->scheduler) < 0) {
+    char ep[512];
+    if (dr_ep_get(a->cfg->scheduler, 0, ep, sizeof ep) < 0 ||
+        zmq_connect(s, ep) < 0) {
         log_error("node %s: connect %s: %s", name, a->cfg->scheduler,
                   zmq_strerror(errno));
         zmq_close(s);

@@ -8,6 +8,7 @@
  * prints: main() decides what to do with an error.
  */
 #include "agent_cfg.h"
+#include "endpoints.h"
 #include "dr_err.h"
 #include "gpu_inventory.h"
 #include "keys.h"
@@ -40,7 +41,9 @@ static const opt_def_t s_rows[] = {
     {"memory-mb", 0, OPT_INT, OPT_REQUIRED, AT(memory_mb), NULL, 1,
      (int64_t)1 << 40, NULL, "MB", "memory the node offers"},
     {"scheduler", 0, STR(scheduler), "tcp://127.0.0.1:7700", MAXLEN, NULL,
-     "ENDPOINT", "the scheduler's agent endpoint"},
+     "ENDPOINT[,ENDPOINT...]",
+     "the scheduler's agent endpoint; a list: the schedulers that share one "
+     "database, followed to the leader"},
     {"work-dir", 0, STR(work_dir), NULL, MAXLEN, NULL, "DIR",
      "where tasks run (default /tmp/drover-agent-NODE)"},
     {"heartbeat-interval", 0, OPT_DURATION, 0, AT(heartbeat_ms), "5s", 50,
@@ -332,11 +335,13 @@ static int s_check_values(agent_cfg_t *cfg, char *err, size_t errlen)
         if (rc < 0)
             return s_fail(cfg, err, errlen, "--gpu-inventory: %s", why);
     }
-    if (strncmp(cfg->scheduler, "tcp://", 6) != 0 &&
-        strncmp(cfg->scheduler, "ipc://", 6) != 0)
+    char bad[512];
+    if (dr_ep_check(cfg->scheduler, bad, sizeof bad) < 0)
         return s_fail(cfg, err, errlen,
-                      "--scheduler '%s' is not a tcp:// or ipc:// endpoint",
-                      cfg->scheduler);
+                      "--scheduler: '%s' is not a tcp:// or ipc:// endpoint "
+                      "(give one, or a comma-separated list of the "
+                      "schedulers that share one database)",
+                      bad);
     if (cfg->work_dir && cfg->work_dir[0] != '/')
         return s_fail(cfg, err, errlen, "--work-dir '%s' is not absolute",
                       cfg->work_dir);

@@ -147,6 +147,10 @@ struct node {
     int64_t last_reconnect; /* mono ms of the last reconnect (s_mute) */
     dr_env_t **held;        /* work that came before the first ack (owned) */
     size_t nheld;
+    /* several schedulers (--scheduler A,B,...): the entry this node talks
+     * to, and when it last moved */
+    int ep;
+    int64_t last_switch;
 };
 
 struct agent {

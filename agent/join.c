@@ -1,5 +1,6 @@
 /* join.c - see join.h. */
 #include "join.h"
+#include "endpoints.h"
 #include "dr_err.h"
 #include "keys.h"
 #include "log.h"
@@ -75,11 +76,13 @@ static void *s_socket(void *ctx, const agent_cfg_t *cfg, const dr_keypair_t *kp,
     snprintf(rid, sizeof rid, "%s%s", DR_JOIN_RID_PREFIX, cfg->name);
     int zero = 0;
     int64_t maxmsg = 64 * 1024;
-    if (zmq_setsockopt(s, ZMQ_ROUTING_ID, rid, strlen(rid)) < 0 ||
+    char ep[512]; /* a list: its first scheduler (a standby refuses) */
+    if (dr_ep_get(cfg->scheduler, 0, ep, sizeof ep) < 0 ||
+        zmq_setsockopt(s, ZMQ_ROUTING_ID, rid, strlen(rid)) < 0 ||
         zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0 ||
         keys_apply_client(s, kp, cfg->server_z85) < 0 ||
-        zmq_connect(s, cfg->scheduler) < 0) {
+        zmq_connect(s, ep) < 0) {
         log_error("join: socket to %s: %s", cfg->scheduler,
                   zmq_strerror(errno));
         zmq_close(s);

@@ -18,13 +18,16 @@
  * is refused.
  */
 #include "agent_int.h"
+#include "endpoints.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
+#include <zmq.h>
 
 /* ---- the session id -------------------------------------------------- */
 
@@ -370,10 +373,44 @@ static void s_on_ok(node_t *node, const dr_env_t *env)
     log_debug("node %s: ok from scheduler", node->name);
 }
 
+/* Moves the node to another of the --scheduler list: the one hint names
+ * (a standby's "not the leader, try ENDPOINT") or the next; it registers
+ * there again, with the tasks it still runs.  Not more than once in
+ * 300 ms: a burst of refusals is one move. */
+static void s_follow(node_t *node, const char *hint, const char *why)
+{
+    const char *list = node->agent->cfg->scheduler;
+    int64_t now = dr_mono_ms();
+    if (dr_ep_count(list) < 2 || now - node->last_switch < 300)
+        return;
+    int k = dr_ep_follow(list, node->ep, hint);
+    char from[512], to[512];
+    if (dr_ep_get(list, node->ep, from, sizeof from) < 0 ||
+        dr_ep_get(list, k, to, sizeof to) < 0)
+        return;
+    if (zmq_disconnect(node->sock, from) < 0)
+        log_debug("node %s: disconnect %s: %s", node->name, from,
+                  zmq_strerror(errno));
+    if (zmq_connect(node->sock, to) < 0) {
+        log_warn("node %s: connect %s: %s", node->name, to,
+                 zmq_strerror(errno));
+        return;
+    }
+    log_info("node %s: %s; following the scheduler at %s", node->name, why, to);
+    node->ep = k;
+    node->last_switch = node->last_heard = now;
+    node->registered = 0;
+    node->next_register = now;
+}
+
 static void s_on_error(node_t *node, const dr_env_t *env)
 {
     const Drover__Error *e = env->error;
     agent_t *a = node->agent;
+    if (e->code == DR_ENOTLEADER) {
+        s_follow(node, e->leader, "the scheduler is a standby");
+        return;
+    }
     if (a->ident &&
         msi_on_error(a->ident, env->request_id, e->code, e->message) &&
         e->code != DR_ENOTREG)
@@ -672,6 +709,16 @@ int64_t session_tick(node_t *node, int64_t now)
     int64_t next = AGENT_NO_TIMER;
     if (!node->sock)
         return next;
+    /* silence from this scheduler (killed, cut off): try the next one
+     * well before the lease runs out */
+    int64_t silence = a->hb_ms * 3 < 1500 ? 1500 : a->hb_ms * 3;
+    if (dr_ep_count(a->cfg->scheduler) > 1) {
+        if (!node->last_heard)
+            node->last_heard = now;
+        if (now - node->last_heard > silence)
+            s_follow(node, NULL, "no answer from the scheduler");
+        next = agent_min(next, node->last_heard + silence + 1);
+    }
     if (!node->registered) {
         if (now >= node->next_register && !a->docker_hold &&
             s_reconnect(node) == 0)

@@ -28,7 +28,8 @@
     X(AGAIN, 17, "try again")                                                  \
     X(SYS, 18, "system call failed")                                           \
     X(NOSPC, 19, "disk full")                                                  \
-    X(BUSY, 20, "held by another live session")
+    X(BUSY, 20, "held by another live session")                                \
+    X(NOTLEADER, 21, "not the leader")
 
 typedef enum {
     DR_OK = 0,

@@ -10,6 +10,7 @@ PACKAGES=(
     protobuf-c-compiler libprotobuf-c-dev
     libcurl4-openssl-dev libmicrohttpd-dev prometheus
     libsqlite3-dev sqlite3
+    libpq-dev postgresql
     check libjansson-dev libsodium-dev
     openmpi-bin libopenmpi-dev
     docker.io busybox-static

@@ -455,7 +455,12 @@ void api_agent_dispatch(sched_t *s, const char *rid, dr_env_t *env)
     for (size_t i = 0; i < sizeof s_table / sizeof s_table[0]; i++) {
         if ((int)env->body_case != s_table[i].body)
             continue;
-        if ((s_table[i].flags & W_STATE) && s->disk == DISK_FULL)
+        if ((s_table[i].flags & W_STATE) && s->disk == DISK_FULL && s->db_down)
+            sched_agent_error(s, rid, env->request_id, DR_EDB,
+                              "database unreachable: the scheduler holds "
+                              "every write until it returns; send it again "
+                              "later");
+        else if ((s_table[i].flags & W_STATE) && s->disk == DISK_FULL)
             sched_agent_error(s, rid, env->request_id, DR_ENOSPC,
                               "disk full: the scheduler holds every write "
                               "until space returns; send it again later");

@@ -123,7 +123,14 @@ void api_client_dispatch(sched_t *s, const char *rid, dr_env_t *env)
         const client_cmd_t *cmd = &s_table[i];
         if ((int)env->body_case != cmd->body)
             continue;
-        if ((cmd->flags & F_WRITE) && s->disk != DISK_OK)
+        if ((cmd->flags & F_WRITE) && s->disk != DISK_OK && s->db_down)
+            API_ERR(DR_EDB,
+                    "database unreachable: the scheduler cannot reach its "
+                    "PostgreSQL store, so it takes no %s now; reads of what "
+                    "it holds still work, and writes are accepted again by "
+                    "themselves once the database returns",
+                    wire_body_name(env->body_case));
+        else if ((cmd->flags & F_WRITE) && s->disk != DISK_OK)
             API_ERR(DR_ENOSPC,
                     "disk full: the scheduler's state dir %s has less than "
                     "%lld MiB free, so it takes no %s now; reads still "

@@ -19,7 +19,8 @@ static int s_provider_valid(const Drover__Cluster *c, char *why, size_t n)
 {
     const char *prov = c->provider && *c->provider ? c->provider : "local";
     if (!provider_known(prov)) {
-        snprintf(why, n, "unknown provider '%s' (local, exec, http or docker)", prov);
+        snprintf(why, n, "unknown provider '%s' (local, exec, http or docker)",
+                 prov);
         return DR_EINVAL;
     }
     int has_exec = (c->resume_program && *c->resume_program) ||

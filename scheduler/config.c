@@ -9,6 +9,7 @@
 #include "http_api.h"
 #include "log.h"
 #include "opts.h"
+#include "store.h"
 #include "util.h"
 
 #include <stddef.h>
@@ -77,6 +78,12 @@ static const opt_def_t s_rows[] = {
     {"http-listen", 0, STR(http_listen), "", 0, 0, NULL, "ADDR:PORT",
      "serve /metrics and the JSON API (/api/v1/) over HTTP here; off "
      "unless set"},
+    {"store", 0, STR(store), "", 0, 0, NULL, "URI",
+     "where the state lives: empty for SQLite in the state dir, or a libpq "
+     "URI (postgresql://...) for several schedulers on one database"},
+    {"leader-lease", 0, DUR(leader_lease_ms), "5s", 1000, 600000, NULL, NULL,
+     "with --store postgresql://: a standby takes over from a leader that "
+     "has not renewed its lease for this long"},
     {"resume-timeout", 0, DUR(resume_timeout_ms), "10m", 1000, 86400000, NULL,
      NULL, "how long a new node may take to register"},
     {"log-level", 0, OPT_LEVEL, 0, OPT_AT(sched_opts_t, log_level), "info", 0,
@@ -140,6 +147,13 @@ static int s_finish(sched_opts_t *o, char *err, size_t errlen)
                  "http-listen '%s': expected ADDR:PORT (an IPv4 address or "
                  "[IPv6], and a port 1-65535)",
                  o->http_listen);
+        return DR_EINVAL;
+    }
+    if (!store_uri_valid(o->store)) {
+        snprintf(err, errlen,
+                 "store: not a libpq URI (postgresql://... or "
+                 "postgres://...); leave it empty for SQLite in the state "
+                 "dir");
         return DR_EINVAL;
     }
     if (o->heartbeat_timeout_ms <= o->heartbeat_interval_ms) {

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void s_load_quota(void *arg, const char *family, int64_t dedicated,
                          int64_t lowpriority)
@@ -90,6 +91,60 @@ static int s_load(sched_t *self)
     return 0;
 }
 
+/* Who this scheduler is, for the leader row: where it answers clients and
+ * agents (a list of agent endpoints says nothing of this one). */
+static void s_me(const sched_t *self, store_leader_t *me)
+{
+    char host[64] = "?";
+    memset(me, 0, sizeof *me);
+    (void)gethostname(host, sizeof host - 1);
+    snprintf(me->holder, sizeof me->holder, "%.63s:%d", host, (int)getpid());
+    snprintf(me->client, sizeof me->client, "%s", self->opts.client_endpoint);
+    const char *agent = self->opts.agent_connect;
+    if (strchr(agent, ',') || !agent[0])
+        agent = self->opts.agent_endpoint;
+    snprintf(me->agent, sizeof me->agent, "%s", agent);
+}
+
+int model_leader_tick(sched_t *self)
+{
+    store_leader_t me;
+    s_me(self, &me);
+    int rc = store_leader_poll(self->store, &me, self->opts.leader_lease_ms,
+                               &self->leader);
+    if (rc == 0 && !self->standby) {
+        log_warn("leadership lost: this scheduler is a standby now; it "
+                 "sends clients and agents to the leader");
+        self->standby = 1;
+        self->need_load = 1;
+        outbox_clear(&self->agent_out);
+    } else if (rc == 0 && self->leader.term) {
+        log_debug("standby: %s leads (term %lld)", self->leader.holder,
+                  (long long)self->leader.term);
+    }
+    if (rc == 2 && store_down(self->store)) {
+        /* the lock is back before the loop's connection: read the state
+         * once the probe has reconnected it (writes are held till then) */
+        self->standby = 0;
+        self->need_load = 1;
+        self->leader = me;
+    } else if (rc == 2 ||
+               (rc == 1 && self->need_load && !store_down(self->store))) {
+        self->leader = me;
+        if (model_reload(self) < 0) {
+            log_error("leader: cannot read the state; writes are held "
+                      "until it can");
+            self->need_load = 1;
+            self->standby = 0;
+            return rc;
+        }
+        self->need_load = 0;
+        self->db_down = 0;
+        self->standby = 0;
+    }
+    return rc;
+}
+
 static int s_dirs(const sched_opts_t *opts)
 {
     char *logs = dr_asprintf("%s/logs", opts->state_dir);
@@ -124,9 +179,27 @@ int model_open(sched_t *self, const sched_opts_t *opts)
         opts->heartbeat_interval_ms, opts->scheduled_events_url);
     self->local->report = cluster_provider_report;
     self->local->report_arg = self;
-    self->store = store_new(opts->state_dir);
+    self->store = store_open(opts->state_dir, opts->store);
     if (!self->store)
         return DR_EDB;
+    /* on a shared store only the leader loads and serves; the first poll
+     * says which this is */
+    store_leader_t me;
+    s_me(self, &me);
+    int lead = store_leader_poll(self->store, &me, opts->leader_lease_ms,
+                                 &self->leader);
+    if (lead < 0)
+        return DR_EDB;
+    if (lead == 0) {
+        self->standby = 1;
+        self->need_load = 1;
+        log_info("standby: %s leads (term %lld); clients and agents are "
+                 "sent there",
+                 self->leader.holder[0] ? self->leader.holder : "no one",
+                 (long long)self->leader.term);
+    } else {
+        self->leader = me;
+    }
     char *keys_dir = dr_asprintf("%s/keys", opts->state_dir);
     self->auth = auth_new(self->store, opts->insecure ? NULL : keys_dir);
     self->identity = identity_new(keys_dir, opts->identity_ttl_ms / 1000);
@@ -137,6 +210,8 @@ int model_open(sched_t *self, const sched_opts_t *opts)
         log_warn("INSECURE: --insecure turns CURVE off: anyone who reaches the "
                  "endpoints can run jobs and act as any node; use it only "
                  "on loopback for debugging");
+    if (self->standby)
+        return 0;
     int rc = s_load(self);
     if (rc == 0)
         job_logs_rotate(self);

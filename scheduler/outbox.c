@@ -1,6 +1,7 @@
 /* outbox.c - see outbox.h; and the scheduler's sched_reply_client /
  * sched_send_agent / sched_*_error, which queue into its two outboxes. */
 #include "outbox.h"
+#include "dr_err.h"
 #include "sched_int.h"
 #include "util.h"
 
@@ -30,6 +31,23 @@ void outbox_verror(outbox_t *ob, const char *rid, uint64_t req, int code,
     dr_env_t env;
     Drover__Error err;
     wire_env_error(&env, &err, req, code, msg);
+    outbox_push(ob, rid, &env);
+}
+
+void outbox_not_leader(outbox_t *ob, const char *rid, uint64_t req,
+                       const char *leader)
+{
+    char msg[512];
+    if (leader && leader[0])
+        snprintf(msg, sizeof msg, "not the leader, try %s", leader);
+    else
+        snprintf(msg, sizeof msg,
+                 "not the leader (no scheduler leads yet); "
+                 "try another");
+    dr_env_t env;
+    Drover__Error err;
+    wire_env_error(&env, &err, req, DR_ENOTLEADER, msg);
+    err.leader = (char *)(leader ? leader : "");
     outbox_push(ob, rid, &env);
 }
 

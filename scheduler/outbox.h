@@ -33,6 +33,10 @@ void outbox_fail_all(outbox_t *ob, int code, const char *msg);
 /* An Error envelope with a formatted message. */
 void outbox_verror(outbox_t *ob, const char *rid, uint64_t req, int code,
                    const char *fmt, va_list ap);
+/* "not the leader, try LEADER": an Error (DR_ENOTLEADER) whose leader
+ * field names the endpoint to try ("" when unknown). */
+void outbox_not_leader(outbox_t *ob, const char *rid, uint64_t req,
+                       const char *leader);
 /* Frees what is queued; the outbox is empty and reusable after. */
 void outbox_clear(outbox_t *ob);
 /* Frees everything. */

@@ -41,6 +41,9 @@ typedef struct {
     char docker_network[64];
     /* the HTTP listener (/metrics, /api/v1/): ADDR:PORT, "" = off */
     char http_listen[256];
+    /* the store: "" = SQLite in state_dir, or a libpq URI (postgresql://) */
+    char store[1024];
+    int leader_lease_ms; /* a standby takes over a leader silent this long */
 } sched_opts_t;
 
 /* Loads the state from opts->state_dir (recovering after a crash) and

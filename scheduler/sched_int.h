@@ -272,7 +272,17 @@ struct sched {
      * held back); DISK_FULL (a commit failed: every write is held until
      * a probe write commits).  Set by the loop, read by the handlers. */
     int disk;
-    int64_t log_bytes; /* all of logs/, counted at load and as written */
+    /* Several schedulers on one PostgreSQL (store.h): a standby keeps no
+     * model and answers every message "not the leader, try ..."; need_load
+     * says the model is not the last commit (a lost database, a lost
+     * term) and must be read back before writes are taken; db_down that
+     * the database was lost (writes are held as with DISK_FULL, heartbeats
+     * and reads are answered).  Set by the loop and model_open. */
+    int standby;
+    int need_load;
+    int db_down;
+    store_leader_t leader; /* who leads, as the last poll said */
+    int64_t log_bytes;     /* all of logs/, counted at load and as written */
     sched_io_t *io;
     /* counters and histograms of /metrics (metrics.h; NULL: none) */
     metrics_t *metrics;
@@ -579,6 +589,11 @@ void job_deps_check(sched_t *self);
 /* Everything but the sockets: directories, catalog, store, providers,
  * keys; then the state as the store has it.  0 or a negative code. */
 int model_open(sched_t *self, const sched_opts_t *opts);
+/* Once a second (the loop): the store's leadership poll (store.h).  A new
+ * term, or a leader whose model is not the last commit (need_load), reads
+ * the state back; a lost term makes this scheduler a standby.  Returns
+ * the poll's answer. */
+int model_leader_tick(sched_t *self);
 void model_close(sched_t *self);
 /* After a failed commit: memory is thrown away and read back from the
  * store's last committed state, as a restart after kill -9 would (nodes

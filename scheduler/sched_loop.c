@@ -27,7 +27,13 @@
  * nothing: every reply of the pass becomes an error, the agent commands
  * are dropped, the model is read back from the last commit (as after a
  * kill -9) and every write is held (DISK_FULL) until a probe write
- * commits; reads are answered throughout.
+ * commits; reads are answered throughout.  A lost database (PostgreSQL)
+ * goes the same way, except that the model is read back only once the
+ * database answers again (the leadership poll does it).
+ * On a shared store (PostgreSQL) the leadership poll runs once a second
+ * after the flush: a standby answers every message "not the leader, try
+ * ENDPOINT" and runs no timers; a commit refused for another leader's
+ * term (fencing) keeps nothing and makes this scheduler a standby.
  * It owns the sockets and the timers; the model it drives never sees
  * either.  Nothing here blocks except the poll and the commit.
  */
@@ -70,6 +76,7 @@ struct sched_io {
     int64_t next_disk;  /* mono ms of the next probe of a full disk */
     int began;          /* the pass's first s_begin ran (disk checked) */
     int64_t next_logs;  /* mono ms of the next check of the logs' total */
+    int64_t next_lead;  /* mono ms of the next leadership poll */
     ratelim_t *noisy;   /* bad messages and refusals: one line a peer/10 s */
     uint64_t passes;
     http_api_t *http; /* --http-listen: /metrics and /api/v1/, or NULL */
@@ -326,7 +333,12 @@ static void s_drain(sched_t *self, void *sock, int is_agent, dispatch_fn fn)
             wire_free(&env);
             continue;
         }
-        if (s_authorize(self, is_agent, rid, user, env) == 0)
+        if (self->standby)
+            outbox_not_leader(is_agent ? &self->agent_out : &self->client_out,
+                              rid, env->request_id,
+                              is_agent ? self->leader.agent
+                                       : self->leader.client);
+        else if (s_authorize(self, is_agent, rid, user, env) == 0)
             fn(self, rid, env);
         self->req = (req_ctx_t){0};
         wire_free(&env);
@@ -414,8 +426,9 @@ static void s_disk_check(sched_t *self, int64_t now)
     int64_t free_mb = s_free_mb(self->opts.state_dir);
     int low = free_mb >= 0 && free_mb < self->opts.min_free_disk_mb;
     int was = self->disk;
-    if (was == DISK_FULL && store_probe_write(self->store) < 0)
-        return;
+    if (was == DISK_FULL &&
+        (store_probe_write(self->store) < 0 || self->need_load))
+        return; /* a model to read back waits for the leadership poll */
     self->disk = low ? DISK_LOW : DISK_OK;
     if (self->disk == was)
         return;
@@ -436,8 +449,38 @@ static void s_disk_check(sched_t *self, int64_t now)
 
 /* A commit failed: nothing of the pass may be acknowledged, and memory
  * is ahead of the disk. */
-static void s_commit_failed(sched_t *self, int64_t now)
+static void s_commit_failed(sched_t *self, int rc, int64_t now)
 {
+    if (rc == DR_ENOTLEADER) {
+        /* fenced: another scheduler took the term; it has the state */
+        log_error("store: commit refused: another scheduler leads now; "
+                  "nothing of this pass is kept; this one is a standby");
+        outbox_fail_all(&self->client_out, DR_ENOTLEADER,
+                        "not the leader: another scheduler took over; this "
+                        "request was not saved; try the others");
+        outbox_clear(&self->agent_out);
+        self->standby = 1;
+        self->need_load = 1;
+        return;
+    }
+    /* memory is read back from the last commit, unless the database is
+     * gone: then it waits for it (the leadership poll reads it back) */
+    int reloaded = !store_down(self->store) && model_reload(self) == 0;
+    if (!reloaded && store_down(self->store)) {
+        log_error("store: commit failed: the database is unreachable; "
+                  "nothing of this pass is kept; writes are held until it "
+                  "returns");
+        outbox_fail_all(&self->client_out, DR_EDB,
+                        "database unreachable: the scheduler cannot reach "
+                        "its PostgreSQL store; this request was not saved "
+                        "(nothing of it was kept); retry when it returns");
+        outbox_clear(&self->agent_out);
+        self->db_down = 1;
+        self->need_load = 1;
+        self->disk = DISK_FULL;
+        self->io->next_disk = now + 1000;
+        return;
+    }
     int full = store_last_full(self->store);
     log_error("store: commit failed (%s): nothing of this pass is kept; "
               "the state is read back from the last commit",
@@ -448,7 +491,7 @@ static void s_commit_failed(sched_t *self, int64_t now)
                            "retry when space returns"
                          : "database error: this request was not saved "
                            "(nothing of it was kept)");
-    if (model_reload(self) < 0)
+    if (!reloaded)
         log_fatal("store: cannot read the state back; exiting so that a "
                   "restart recovers from the last committed state");
     self->disk = DISK_FULL;
@@ -616,20 +659,32 @@ int sched_run_once(sched_t *self, int timeout_ms, int wake_fd)
     if (io->rc < 0 || s_begin(self) < 0)
         return DR_EDB;
     int64_t now = dr_mono_ms();
-    if (self->disk != DISK_FULL) {
+    if (self->standby)
+        s_reap_children(self);
+    else if (self->disk != DISK_FULL) {
         s_timers(self, now);
         job_deps_check(self);
         s_place(self);
         s_autoscale(self, now);
     }
-    if (store_commit(self->store) < 0)
-        s_commit_failed(self, now); /* memory was ahead of the disk */
+    int rc = store_commit(self->store);
+    if (rc < 0)
+        s_commit_failed(self, rc, now); /* memory was ahead of the disk */
     s_flush(io->agent_sock, &self->agent_out, "agent");
     http_api_take_replies(io->http, &self->client_out);
     s_flush(io->client_sock, &self->client_out, "client");
     if (io->checkpoint_due) {
         io->checkpoint_due = 0;
         store_checkpoint(self->store);
+    }
+    if (now >= io->next_lead) {
+        /* after the flush: what this pass committed is out before a
+         * lost term turns this scheduler into a standby */
+        io->next_lead = now + 1000;
+        int was_standby = self->standby;
+        (void)model_leader_tick(self);
+        if (was_standby && !self->standby)
+            dr_loop_timer_set(io->loop, io->autoscale_timer, now);
     }
     io->passes++;
     return 0;

@@ -8,6 +8,7 @@
  */
 #include "store.h"
 #include "dr_err.h"
+#include "store_pg.h"
 #include "log.h"
 #include "util.h"
 
@@ -139,6 +140,7 @@ static const char *s_schema =
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');";
 
 struct store {
+    store_pg_t *pg; /* the PostgreSQL backend: every call goes there */
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     int in_tx;
@@ -238,9 +240,35 @@ static int s_migrate(store_t *self)
                         "'schema_version' AND CAST(value AS INTEGER) < 5");
 }
 
+int store_uri_valid(const char *uri)
+{
+    return !uri || !uri[0] || strncmp(uri, "postgresql://", 13) == 0 ||
+           strncmp(uri, "postgres://", 11) == 0;
+}
+
 store_t *store_new(const char *state_dir)
 {
+    return store_open(state_dir, "");
+}
+
+store_t *store_open(const char *state_dir, const char *uri)
+{
     store_t *self = dr_calloc(1, sizeof *self);
+    if (!store_uri_valid(uri)) {
+        log_error("store: '%.32s...' is not a store: give a libpq URI "
+                  "(postgresql://...) or nothing (SQLite in the state dir)",
+                  uri);
+        free(self);
+        return NULL;
+    }
+    if (uri && uri[0]) {
+        self->pg = store_pg_new(uri);
+        if (!self->pg) {
+            free(self);
+            return NULL;
+        }
+        return self;
+    }
     char *path = dr_asprintf("%s/drover.db", state_dir);
     int rc = sqlite3_open_v2(
         path, &self->db,
@@ -278,6 +306,7 @@ void store_destroy(store_t **self_p)
     if (!self_p || !*self_p)
         return;
     store_t *self = *self_p;
+    store_pg_destroy(&self->pg);
     if (self->in_tx)
         (void)store_rollback(self);
     for (int i = 0; i < ST_COUNT; i++)
@@ -293,6 +322,8 @@ void store_destroy(store_t **self_p)
 
 int store_begin(store_t *self)
 {
+    if (self->pg)
+        return store_pg_begin(self->pg);
     if (self->in_tx)
         return 0;
     int rc = s_exec(self, "BEGIN IMMEDIATE");
@@ -305,6 +336,8 @@ int store_begin(store_t *self)
 
 int store_commit(store_t *self)
 {
+    if (self->pg)
+        return store_pg_commit(self->pg);
     if (!self->in_tx)
         return 0;
     if (self->tx_err) {
@@ -328,6 +361,8 @@ int store_commit(store_t *self)
 
 int store_rollback(store_t *self)
 {
+    if (self->pg)
+        return store_pg_rollback(self->pg);
     if (!self->in_tx)
         return 0;
     self->in_tx = 0;
@@ -346,6 +381,8 @@ int store_last_full(const store_t *self)
 
 int store_probe_write(store_t *self)
 {
+    if (self->pg)
+        return store_pg_probe_write(self->pg);
     if (self->in_tx)
         return DR_ESTATE;
     int rc = store_begin(self);
@@ -363,9 +400,22 @@ int store_probe_write(store_t *self)
     return rc;
 }
 
+int store_down(const store_t *self)
+{
+    return self->pg ? store_pg_down(self->pg) : 0;
+}
+
+int store_leader_poll(store_t *self, const store_leader_t *me, int64_t lease_ms,
+                      store_leader_t *leader)
+{
+    if (self->pg)
+        return store_pg_leader_poll(self->pg, me, lease_ms, leader);
+    return 1; /* SQLite: the one scheduler of its state dir */
+}
+
 void store_checkpoint(store_t *self)
 {
-    if (self->in_tx)
+    if (self->pg || self->in_tx)
         return;
     int log = 0, ckpt = 0;
     if (sqlite3_wal_checkpoint_v2(self->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
@@ -397,6 +447,8 @@ static void s_copy(char *dst, size_t cap, const unsigned char *src)
 
 int store_cluster_put(store_t *self, const store_cluster_t *c)
 {
+    if (self->pg)
+        return store_pg_cluster_put(self->pg, c);
     sqlite3_stmt *st = self->st[ST_CLUSTER_PUT];
     s_text(st, 1, c->name);
     s_text(st, 2, c->vm_size);
@@ -419,12 +471,16 @@ int store_cluster_put(store_t *self, const store_cluster_t *c)
 
 int store_cluster_delete(store_t *self, const char *name)
 {
+    if (self->pg)
+        return store_pg_cluster_delete(self->pg, name);
     s_text(self->st[ST_CLUSTER_DEL], 1, name);
     return s_step_done(self, ST_CLUSTER_DEL);
 }
 
 int store_cluster_set_error(store_t *self, const char *name, const char *err)
 {
+    if (self->pg)
+        return store_pg_cluster_set_error(self->pg, name, err);
     s_text(self->st[ST_CLUSTER_ERR], 1, err);
     s_text(self->st[ST_CLUSTER_ERR], 2, name);
     return s_step_done(self, ST_CLUSTER_ERR);
@@ -432,6 +488,8 @@ int store_cluster_set_error(store_t *self, const char *name, const char *err)
 
 int store_cluster_each(store_t *self, store_cluster_cb cb, void *arg)
 {
+    if (self->pg)
+        return store_pg_cluster_each(self->pg, cb, arg);
     sqlite3_stmt *st = self->st[ST_CLUSTER_ALL];
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -465,6 +523,8 @@ int store_cluster_each(store_t *self, store_cluster_cb cb, void *arg)
 
 int store_node_put(store_t *self, const store_node_t *n)
 {
+    if (self->pg)
+        return store_pg_node_put(self->pg, n);
     sqlite3_stmt *st = self->st[ST_NODE_PUT];
     s_text(st, 1, n->name);
     s_text(st, 2, n->cluster);
@@ -481,6 +541,8 @@ int store_node_put(store_t *self, const store_node_t *n)
 
 int store_node_set_state(store_t *self, const char *name, const char *state)
 {
+    if (self->pg)
+        return store_pg_node_set_state(self->pg, name, state);
     s_text(self->st[ST_NODE_STATE], 1, state);
     s_text(self->st[ST_NODE_STATE], 2, name);
     return s_step_done(self, ST_NODE_STATE);
@@ -488,12 +550,16 @@ int store_node_set_state(store_t *self, const char *name, const char *state)
 
 int store_node_delete(store_t *self, const char *name)
 {
+    if (self->pg)
+        return store_pg_node_delete(self->pg, name);
     s_text(self->st[ST_NODE_DEL], 1, name);
     return s_step_done(self, ST_NODE_DEL);
 }
 
 int store_node_each(store_t *self, store_node_cb cb, void *arg)
 {
+    if (self->pg)
+        return store_pg_node_each(self->pg, cb, arg);
     sqlite3_stmt *st = self->st[ST_NODE_ALL];
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -517,6 +583,8 @@ int store_node_each(store_t *self, store_node_cb cb, void *arg)
 
 int store_job_insert(store_t *self, store_job_t *j)
 {
+    if (self->pg)
+        return store_pg_job_insert(self->pg, j);
     sqlite3_stmt *st = self->st[ST_JOB_INSERT];
     s_text(st, 1, j->name);
     s_text(st, 2, j->cluster);
@@ -552,6 +620,8 @@ int store_job_insert(store_t *self, store_job_t *j)
 
 int store_job_update(store_t *self, const store_job_t *j)
 {
+    if (self->pg)
+        return store_pg_job_update(self->pg, j);
     sqlite3_stmt *st = self->st[ST_JOB_UPDATE];
     s_text(st, 1, j->state);
     sqlite3_bind_int64(st, 2, j->attempts);
@@ -607,6 +677,8 @@ static void s_job_row(sqlite3_stmt *st, store_job_t *j, int with_spec)
 
 int store_job_get(store_t *self, uint64_t id, store_job_t *out)
 {
+    if (self->pg)
+        return store_pg_job_get(self->pg, id, out);
     sqlite3_stmt *st = self->st[ST_JOB_GET];
     sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
     int rc = sqlite3_step(st);
@@ -661,6 +733,8 @@ static int s_job_query(store_t *self, sqlite3_stmt *st, store_job_cb cb,
 int store_job_each_in_states(store_t *self, const char *states, store_job_cb cb,
                              void *arg)
 {
+    if (self->pg)
+        return store_pg_job_each_in_states(self->pg, states, cb, arg);
     /* states is a trusted, caller-provided comma list of plain words */
     dr_buf_t sql = {0};
     dr_buf_printf(&sql, "SELECT " JOB_COLS " FROM jobs WHERE state IN (");
@@ -686,6 +760,9 @@ int store_job_list(store_t *self, const char *cluster, const char *state,
                    uint64_t after, uint32_t limit, store_job_cb cb, void *arg,
                    int *more)
 {
+    if (self->pg)
+        return store_pg_job_list(self->pg, cluster, state, after, limit, cb,
+                                 arg, more);
     sqlite3_stmt *st = NULL;
     const char *sql = "SELECT " JOB_COLS " FROM jobs WHERE id > ?1"
                       " AND (?2 = '' OR cluster = ?2 COLLATE NOCASE)"
@@ -705,6 +782,9 @@ int store_task_put(store_t *self, uint64_t job_id, uint32_t attempt,
                    const char *node, const char *state, int exit_code,
                    const char *reason, int64_t ts_ms)
 {
+    if (self->pg)
+        return store_pg_task_put(self->pg, job_id, attempt, node, state,
+                                 exit_code, reason, ts_ms);
     sqlite3_stmt *st = self->st[ST_TASK_PUT];
     sqlite3_bind_int64(st, 1, (sqlite3_int64)job_id);
     sqlite3_bind_int64(st, 2, attempt);
@@ -724,6 +804,8 @@ int store_event(store_t *self, const char *kind, const char *cluster,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (self->pg)
+        return store_pg_event(self->pg, kind, cluster, node, job_id, msg);
     sqlite3_stmt *st = self->st[ST_EVENT];
     sqlite3_bind_int64(st, 1, dr_now_ms());
     s_text(st, 2, kind);
@@ -736,6 +818,8 @@ int store_event(store_t *self, const char *kind, const char *cluster,
 
 int store_event_prune(store_t *self, int64_t before_ms, int limit)
 {
+    if (self->pg)
+        return store_pg_event_prune(self->pg, before_ms, limit);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db,
                            "DELETE FROM events WHERE id IN (SELECT id FROM "
@@ -754,6 +838,8 @@ int store_event_prune(store_t *self, int64_t before_ms, int limit)
 int store_quota_put(store_t *self, const char *family, int64_t dedicated,
                     int64_t lowpriority)
 {
+    if (self->pg)
+        return store_pg_quota_put(self->pg, family, dedicated, lowpriority);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db,
                            "INSERT OR REPLACE INTO quotas(family,"
@@ -771,6 +857,8 @@ int store_quota_put(store_t *self, const char *family, int64_t dedicated,
 
 int store_quota_each(store_t *self, store_quota_cb cb, void *arg)
 {
+    if (self->pg)
+        return store_pg_quota_each(self->pg, cb, arg);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db,
                            "SELECT family, dedicated_cores, lowpriority_cores"
@@ -788,6 +876,8 @@ int store_quota_each(store_t *self, store_quota_cb cb, void *arg)
 int store_event_list(store_t *self, const char *cluster, uint32_t limit,
                      store_event_cb cb, void *arg)
 {
+    if (self->pg)
+        return store_pg_event_list(self->pg, cluster, limit, cb, arg);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db,
                            "SELECT ts, kind, cluster, node, job_id, message"
@@ -813,6 +903,9 @@ int store_principal_put(store_t *self, const char *name, const char *kind,
                         const char *role, const char *public_key,
                         int64_t created_at_ms)
 {
+    if (self->pg)
+        return store_pg_principal_put(self->pg, name, kind, role, public_key,
+                                      created_at_ms);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db,
                            "INSERT OR REPLACE INTO principals(name, kind,"
@@ -833,6 +926,8 @@ int store_principal_put(store_t *self, const char *name, const char *kind,
 
 int store_principal_delete(store_t *self, const char *name)
 {
+    if (self->pg)
+        return store_pg_principal_delete(self->pg, name);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db, "DELETE FROM principals WHERE name = ?",
                            -1, &st, NULL) != SQLITE_OK)
@@ -845,6 +940,8 @@ int store_principal_delete(store_t *self, const char *name)
 
 int store_principal_each(store_t *self, store_principal_cb cb, void *arg)
 {
+    if (self->pg)
+        return store_pg_principal_each(self->pg, cb, arg);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db,
                            "SELECT name, kind, role, public_key, created_at"
@@ -867,6 +964,8 @@ int store_principal_each(store_t *self, store_principal_cb cb, void *arg)
 
 int store_join_token_put(store_t *self, const jt_row_t *t)
 {
+    if (self->pg)
+        return store_pg_join_token_put(self->pg, t);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db,
                            "INSERT OR REPLACE INTO join_tokens(id, cluster,"
@@ -913,6 +1012,8 @@ static void s_join_token_row(sqlite3_stmt *st, jt_row_t *t)
 
 int store_join_token_get(store_t *self, const char *id, jt_row_t *out)
 {
+    if (self->pg)
+        return store_pg_join_token_get(self->pg, id, out);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db,
                            "SELECT " JOIN_TOKEN_COLS
@@ -934,6 +1035,8 @@ int store_join_token_get(store_t *self, const char *id, jt_row_t *out)
 
 int store_join_token_by_key(store_t *self, const char *join_key, jt_row_t *out)
 {
+    if (self->pg)
+        return store_pg_join_token_by_key(self->pg, join_key, out);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db,
                            "SELECT " JOIN_TOKEN_COLS
@@ -957,6 +1060,8 @@ int store_join_token_by_key(store_t *self, const char *join_key, jt_row_t *out)
 int store_join_token_each(store_t *self, const char *cluster,
                           store_join_token_cb cb, void *arg)
 {
+    if (self->pg)
+        return store_pg_join_token_each(self->pg, cluster, cb, arg);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db,
                            "SELECT " JOIN_TOKEN_COLS " FROM join_tokens"
@@ -981,6 +1086,8 @@ int store_join_token_each(store_t *self, const char *cluster,
 int store_api_token_put(store_t *self, const char *hash, const char *name,
                         int64_t created_at_ms, const char *by)
 {
+    if (self->pg)
+        return store_pg_api_token_put(self->pg, hash, name, created_at_ms, by);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db,
                            "INSERT INTO api_tokens(hash, name, created_at,"
@@ -1000,6 +1107,8 @@ int store_api_token_put(store_t *self, const char *hash, const char *name,
 
 int store_api_token_get(store_t *self, const char *hash, char *name, size_t cap)
 {
+    if (self->pg)
+        return store_pg_api_token_get(self->pg, hash, name, cap);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db,
                            "SELECT name FROM api_tokens WHERE hash = ?", -1,

@@ -1,4 +1,6 @@
-/* store.h - the scheduler's durable state in SQLite (WAL mode).
+/* store.h - the scheduler's durable state: SQLite (WAL mode, the embedded
+ * default, store.c) or PostgreSQL (store_pg.c, for several schedulers on
+ * one database), one interface and one schema.
  *
  * The store owns the database handle and its prepared statements.  Writes
  * happen inside one transaction per event-loop pass (store_begin /
@@ -80,6 +82,12 @@ typedef struct {
 /* Opens (creating) <dir>/drover.db, sets WAL + synchronous=FULL, creates
  * the schema.  NULL on failure with the reason logged. */
 store_t *store_new(const char *state_dir);
+/* As store_new with uri "" (SQLite in state_dir), or a libpq connection
+ * URI (postgresql://... or postgres://...): PostgreSQL.  Anything else is
+ * refused with a line that says what is accepted. */
+store_t *store_open(const char *state_dir, const char *uri);
+/* Whether uri names a store store_open accepts ("" included). */
+int store_uri_valid(const char *uri);
 void store_destroy(store_t **self_p);
 
 /* Transaction per loop pass.  begin is idempotent while one is open. */
@@ -92,6 +100,26 @@ int store_last_full(const store_t *self);
 /* Commits a throwaway 64 KiB write outside any transaction: 0 once the
  * disk takes writes again, DR_ENOSPC while it is full. */
 int store_probe_write(store_t *self);
+/* Whether the database server was lost (PostgreSQL): writes fail until
+ * store_probe_write reconnects.  Always 0 on SQLite. */
+int store_down(const store_t *self);
+
+/* Leadership (PostgreSQL; SQLite is always its one scheduler's).  Who
+ * leads and where it answers. */
+typedef struct {
+    int64_t term;
+    char holder[128]; /* host:pid of the scheduler */
+    char client[256]; /* its client endpoint */
+    char agent[256];  /* the endpoint its agents connect to */
+} store_leader_t;
+/* Once a second: the leader renews its lease; a standby takes the lock
+ * when it is free (and ends the sessions of a leader whose lease is older
+ * than lease_ms).  2: this store just became leader (a new term: load the
+ * state); 1: still leader; 0: standby, *leader says who leads; <0: the
+ * server is unreachable.  Every write transaction commits only in this
+ * store's term (DR_ENOTLEADER otherwise). */
+int store_leader_poll(store_t *self, const store_leader_t *me, int64_t lease_ms,
+                      store_leader_t *leader);
 /* Cheap WAL checkpoint (PASSIVE), called from a timer. */
 void store_checkpoint(store_t *self);
 

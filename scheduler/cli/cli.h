@@ -43,7 +43,8 @@ typedef enum { CLI_OUT_TABLE = 0, CLI_OUT_JSON = 1 } cli_out_t;
 struct cli_cmd;
 
 typedef struct cli_ctx {
-    const char *endpoint;      /* scheduler client endpoint */
+    const char *endpoint;      /* scheduler client endpoint(s), a,b,... */
+    int ep;                    /* the entry of endpoint now connected */
     cli_out_t out;             /* -o table|json */
     int timeout_ms;            /* per request */
     FILE *fout;                /* normally stdout; tests redirect */

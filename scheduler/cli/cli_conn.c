@@ -8,11 +8,19 @@
  * exit.  The DEALER gets a printable routing id ("cli-" and 16 random hex
  * digits): the scheduler's ROUTER passes routing ids around as C strings
  * (wire_send uses strlen), and zmq's generated ids begin with a 0 byte.
+ * The endpoint may be a comma-separated list (schedulers that share one
+ * PostgreSQL): a standby's "not the leader, try ENDPOINT" and a scheduler
+ * that does not answer move the request to another entry (the one named,
+ * else the next), a bounded number of times.  A request that timed out
+ * may have been done all the same by a scheduler that died after its
+ * commit: then the retry does it twice (a submission gets a second job),
+ * never zero times.
  * It never prints; failures are left in ctx->err.
  */
 #include "cli.h"
-#include "keys.h"
 #include "dr_err.h"
+#include "endpoints.h"
+#include "keys.h"
 
 #include <errno.h>
 #include <string.h>
@@ -102,7 +110,9 @@ static int s_connect(cli_ctx_t *ctx)
     int rc = s_apply_keys(ctx);
     if (rc < 0)
         return rc;
-    if (zmq_connect(ctx->sock, ctx->endpoint) < 0)
+    char ep[512];
+    if (dr_ep_get(ctx->endpoint, ctx->ep, ep, sizeof ep) < 0 ||
+        zmq_connect(ctx->sock, ep) < 0)
         return cli_fail(ctx, DR_EINVAL, "cannot connect to '%s': %s",
                         ctx->endpoint, zmq_strerror(errno));
     if (ctx->next_rid == 0)
@@ -132,7 +142,32 @@ static void s_fmt_secs(char *buf, size_t len, int ms)
         snprintf(buf, len, "%g s", ms / 1000.0);
 }
 
+static int s_call_one(cli_ctx_t *ctx, dr_env_t *req, int want, dr_env_t **reply,
+                      char *hint, size_t hint_cap);
+
 int cli_call(cli_ctx_t *ctx, dr_env_t *req, int want, dr_env_t **reply)
+{
+    int n = dr_ep_count(ctx->endpoint);
+    int tries = n > 1 ? 4 * n : 1;
+    int rc = 0;
+    for (int i = 0; i < tries; i++) {
+        char hint[512] = "";
+        rc = s_call_one(ctx, req, want, reply, hint, sizeof hint);
+        if (n < 2 || (rc != DR_ENOTLEADER && rc != DR_ETIMEOUT))
+            return rc;
+        /* another scheduler: the leader the standby named, else the next;
+         * a round without a leader (a takeover under way) waits a bit */
+        int next = dr_ep_follow(ctx->endpoint, ctx->ep, hint);
+        cli_disconnect(ctx);
+        if (next <= ctx->ep && rc == DR_ENOTLEADER)
+            cli_sleep_ms(300);
+        ctx->ep = next;
+    }
+    return rc;
+}
+
+static int s_call_one(cli_ctx_t *ctx, dr_env_t *req, int want, dr_env_t **reply,
+                      char *hint, size_t hint_cap)
 {
     *reply = NULL;
     int rc = s_connect(ctx);
@@ -167,6 +202,8 @@ int cli_call(cli_ctx_t *ctx, dr_env_t *req, int want, dr_env_t **reply)
                         ctx->endpoint, dr_strerror(rc));
     if (rep->body_case == DROVER__ENVELOPE__BODY_ERROR) {
         const Drover__Error *e = rep->error;
+        if (e && e->code == DR_ENOTLEADER && e->leader)
+            snprintf(hint, hint_cap, "%s", e->leader);
         rc = cli_fail(ctx, e && e->code < 0 ? e->code : DR_EIO, "%s",
                       e && e->message && *e->message ? e->message
                                                      : "scheduler error");

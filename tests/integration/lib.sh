@@ -246,6 +246,63 @@ dr_setup() {
     export DROVER_SCHEDULER="tcp://127.0.0.1:$CPORT"
     export AGENT_EP="tcp://127.0.0.1:$APORT"
     dr_log "work dir $T, clients $DROVER_SCHEDULER, agents $AGENT_EP"
+    # DR_STORE_PG=1: every scheduler of the test keeps its state in a
+    # PostgreSQL server of the test's own
+    [[ "${DR_STORE_PG:-}" == 1 ]] && dr_start_pg
+    return 0
+}
+
+# dr_start_pg: a PostgreSQL server of this test's own (tests/pg/
+# pg_server.sh: unix socket only, in a directory of its own that the
+# `postgres` user may enter), stopped at exit.  Exports PG_DIR, PG_URI
+# and DR_STORE (the --store of dr_start_scheduler).  SKIP without one.
+dr_start_pg() {
+    PG_DIR=$(mktemp -d /tmp/drover-pg.XXXXXX)
+    export PG_DIR
+    dr_defer "$DROVER_SOURCE_DIR/tests/pg/pg_server.sh stop $PG_DIR --kill >/dev/null 2>&1; rm -rf $PG_DIR"
+    local rc=0
+    PG_URI=$("$DROVER_SOURCE_DIR/tests/pg/pg_server.sh" start "$PG_DIR") || rc=$?
+    if ((rc == 77)); then
+        echo "SKIP: no PostgreSQL server installed (deploy/install-deps.sh)"
+        exit 77
+    fi
+    ((rc == 0)) || dr_fail "cannot start PostgreSQL in $PG_DIR"
+    export PG_URI DR_STORE=$PG_URI
+    dr_log "PostgreSQL up: $PG_URI"
+}
+
+# dr_start_ha: for tests of several schedulers on one PostgreSQL (started
+# here): exports B_CEP and B_AEP (the second scheduler's endpoints) and
+# HA_AGENTS (the list of agent endpoints that both give their local
+# agents); start the first with dr_start_scheduler --agent-connect
+# "$HA_AGENTS", then the second with dr_start_standby.
+dr_start_ha() {
+    [[ -n "${PG_URI:-}" ]] || dr_start_pg
+    export B_CEP="tcp://127.0.0.1:$((CPORT + 7))"
+    export B_AEP="tcp://127.0.0.1:$((CPORT + 8))"
+    export HA_AGENTS="$AGENT_EP,$B_AEP"
+}
+
+# dr_start_standby [args]: a second scheduler on the same PostgreSQL
+# (B_CEP, B_AEP; state in $T/state-b, log $T/scheduler-b.log) with the
+# first one's key files (the operator deploys the same keys on every
+# scheduler); waits until its log says whether it leads.  Sets B_PID.
+dr_start_standby() {
+    mkdir -p "$T/state-b/keys"
+    cp -a "$T/state/keys/." "$T/state-b/keys/"
+    dr_spawn "$T/scheduler-b.log" "$DROVER_BIN/drover-scheduler" \
+        --state-dir "$T/state-b" --client-endpoint "$B_CEP" \
+        --agent-endpoint "$B_AEP" --agent-connect "$HA_AGENTS" \
+        --store "$DR_STORE" "$@"
+    B_PID=$DR_SPAWN_PID
+    dr_wait_for "the second scheduler up" 20 \
+        grep -qE "standby:|leads, term" "$T/scheduler-b.log"
+    dr_log "second scheduler up (pid $B_PID)"
+}
+
+# dr_pg SQL: runs SQL on the test's PostgreSQL, prints the rows
+dr_pg() {
+    psql -X -q -A -t -d "$PG_URI" -c "$1"
 }
 
 # ---- the daemons -----------------------------------------------------------
@@ -266,7 +323,7 @@ dr_start_scheduler() {
     dr_spawn "$T/scheduler.log" "$DROVER_BIN/drover-scheduler" \
         --state-dir "$T/state" \
         --client-endpoint "$DROVER_SCHEDULER" \
-        --agent-endpoint "$AGENT_EP" "$@"
+        --agent-endpoint "$AGENT_EP" ${DR_STORE:+--store "$DR_STORE"} "$@"
     DR_SCHED_PID=$DR_SPAWN_PID
     DR_SCHED_PGID=$DR_SPAWN_PID
     # the local admin key the scheduler makes on its first start

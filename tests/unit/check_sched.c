@@ -15,6 +15,7 @@
 #include "wire.h"
 
 #include <check.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,45 @@ static void *fx_dealer(fx_t *fx, const char *endpoint, const char *id)
     return d;
 }
 
-static void fx_setup(fx_t *fx)
+/* ---- the backends ----------------------------------------------------------
+ * A loop test runs once per backend (_i): 0 SQLite in the state dir, 1
+ * PostgreSQL: a fresh database on the server that main() started
+ * (tests/pg/pg_server.sh; DROVER_TEST_PG is its URI). */
+enum { BACKENDS = 2 };
+
+/* Runs sql on the database of uri. */
+static void s_pg_exec(const char *uri, const char *sql)
+{
+    PGconn *c = PQconnectdb(uri);
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK ||
+                      PQresultStatus(r) == PGRES_TUPLES_OK,
+                  "%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* uri: "" for SQLite, or the URI of a new, empty database. */
+static void s_backend_uri(int backend, char *uri, size_t cap)
+{
+    uri[0] = '\0';
+    if (backend == 0)
+        return;
+    static unsigned seq;
+    char db[64], sql[128];
+    snprintf(db, sizeof db, "t_%d_%u_%lld", (int)getpid(), ++seq,
+             (long long)(dr_now_ms() % 1000000));
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
+    const char *admin = getenv("DROVER_TEST_PG");
+    ck_assert_msg(admin && admin[0], "no PostgreSQL server for the test");
+    s_pg_exec(admin, sql);
+    const char *q = strchr(admin, '?');
+    ck_assert_ptr_nonnull(q);
+    snprintf(uri, cap, "postgresql:///%s%s", db, q);
+}
+
+static void fx_setup_on(fx_t *fx, int backend)
 {
     memset(fx, 0, sizeof *fx);
     snprintf(fx->dir, sizeof fx->dir, "/tmp/drover-check-XXXXXX");
@@ -65,11 +104,17 @@ static void fx_setup(fx_t *fx)
     snprintf(fx->opts.agent_bin, sizeof fx->opts.agent_bin, "/bin/false");
     fx->opts.resume_timeout_ms = 3600000;
     fx->opts.insecure = 1; /* plain sockets here; test_security.sh does CURVE */
+    s_backend_uri(backend, fx->opts.store, sizeof fx->opts.store);
     fx_open(fx);
     fx->zctx = zmq_ctx_new();
     fx->client = fx_dealer(fx, fx->opts.client_endpoint, "cli-test");
     fx->agent = fx_dealer(fx, fx->opts.agent_endpoint, "node-a");
     fx->req = 100;
+}
+
+static void fx_setup(fx_t *fx)
+{
+    fx_setup_on(fx, 0);
 }
 
 static void fx_teardown(fx_t *fx)
@@ -195,11 +240,21 @@ static void fx_register(fx_t *fx, const char *cluster, uint32_t cpus)
 /* ---- store -----------------------------------------------------------------
  */
 
+static void s_count_cluster(void *arg, const store_cluster_t *c)
+{
+    (void)c;
+    (*(int *)arg)++;
+}
+
 START_TEST(test_store_roundtrip)
 {
     char dir[] = "/tmp/drover-store-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    store_t *st = store_new(dir);
+    char uri[512];
+    s_backend_uri(_i, uri, sizeof uri);
+    store_t *st = store_open(dir, uri);
+    store_leader_t me = {.holder = "check", .client = "c", .agent = "a"}, who;
+    ck_assert_int_eq(store_leader_poll(st, &me, 5000, &who), _i ? 2 : 1);
     ck_assert_ptr_nonnull(st);
     ck_assert_int_eq(store_begin(st), 0);
     store_cluster_t c = {0};
@@ -221,7 +276,8 @@ START_TEST(test_store_roundtrip)
     store_destroy(&st);
     ck_assert_ptr_null(st);
 
-    st = store_new(dir); /* reopen: what was committed is there */
+    st = store_open(dir, uri); /* reopen: what was committed is there */
+    ck_assert_int_eq(store_leader_poll(st, &me, 5000, &who), _i ? 2 : 1);
     store_job_t got;
     ck_assert_int_eq(store_job_get(st, 1, &got), 0);
     ck_assert_str_eq(got.name, "train");
@@ -257,6 +313,77 @@ END_TEST
 START_TEST(test_store_bad_dir)
 {
     ck_assert_ptr_null(store_new("/nonexistent/dir/for/drover"));
+    /* a server that is not there, a URI that is no store's */
+    ck_assert_ptr_null(store_open(
+        "/tmp", "postgresql:///x?host=/nonexistent/drover&connect_timeout=1"));
+    ck_assert_ptr_null(store_open("/tmp", "mysql://localhost/drover"));
+    ck_assert(!store_uri_valid("sqlite"));
+    ck_assert(store_uri_valid("postgres://u@h/db"));
+}
+END_TEST
+
+/* Two stores on one PostgreSQL: one leads, the other is a standby that
+ * knows where the leader answers; a term taken over (the term row moved
+ * on) fences the old leader: its open transaction commits nothing, and
+ * its next poll makes it a standby. */
+START_TEST(test_store_pg_fencing)
+{
+    char uri[512];
+    s_backend_uri(1, uri, sizeof uri);
+    store_t *a = store_open("/tmp", uri);
+    store_t *b = store_open("/tmp", uri);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    store_leader_t ma = {
+        .holder = "a", .client = "tcp://a:1", .agent = "tcp://a:2"};
+    store_leader_t mb = {
+        .holder = "b", .client = "tcp://b:1", .agent = "tcp://b:2"};
+    store_leader_t who;
+    ck_assert_int_eq(store_leader_poll(a, &ma, 60000, &who), 2);
+    ck_assert_int_eq(store_leader_poll(b, &mb, 60000, &who), 0);
+    ck_assert_str_eq(who.holder, "a");
+    ck_assert_str_eq(who.client, "tcp://a:1");
+    ck_assert_int_eq(who.term, 1);
+    ck_assert_int_eq(store_leader_poll(a, &ma, 60000, &who), 1);
+    /* a writes and commits in its term */
+    store_cluster_t c = {0};
+    strcpy(c.name, "c1");
+    strcpy(c.vm_size, "Standard_D2_v2");
+    ck_assert_int_eq(store_begin(a), 0);
+    ck_assert_int_eq(store_cluster_put(a, &c), 0);
+    ck_assert_int_eq(store_commit(a), 0);
+    /* a's next transaction is open when the term moves on */
+    ck_assert_int_eq(store_begin(a), 0);
+    strcpy(c.name, "c2");
+    ck_assert_int_eq(store_cluster_put(a, &c), 0);
+    s_pg_exec(uri, "UPDATE leader SET term = term + 1, holder = 'b'");
+    ck_assert_int_eq(store_commit(a), DR_ENOTLEADER);
+    /* nor does a write outside a transaction get in */
+    strcpy(c.name, "c3");
+    ck_assert_int_eq(store_cluster_put(a, &c), DR_ENOTLEADER);
+    int n = 0;
+    ck_assert_int_eq(store_cluster_each(b, s_count_cluster, &n), 0);
+    ck_assert_int_eq(n, 1);
+    /* a stale lease: b ends a's sessions and leads in a new term */
+    ck_assert_int_eq(store_leader_poll(b, &mb, 0, &who), 0);
+    int rc = 0; /* the ended session lets go of its lock soon after */
+    for (int i = 0; i < 100 && rc != 2; i++) {
+        usleep(20000);
+        rc = store_leader_poll(b, &mb, 0, &who);
+    }
+    ck_assert_int_eq(rc, 2);
+    ck_assert_int_eq(store_leader_poll(a, &ma, 60000, &who), 0);
+    ck_assert_str_eq(who.holder, "b");
+    ck_assert_int_eq(who.term, 3);
+    store_destroy(&a);
+    /* the schema is versioned: the row says what this build made */
+    s_pg_exec(uri, "DO $$ BEGIN IF (SELECT value FROM meta WHERE key ="
+                   " 'schema_version') <> '6' THEN RAISE 'bad version';"
+                   " END IF; END $$");
+    store_destroy(&b);
+    /* a newer schema than this build's is refused */
+    s_pg_exec(uri, "UPDATE meta SET value = '99' WHERE key = 'schema_version'");
+    ck_assert_ptr_null(store_open("/tmp", uri));
 }
 END_TEST
 
@@ -681,7 +808,7 @@ END_TEST
 START_TEST(test_client_validation)
 {
     fx_t fx;
-    fx_setup(&fx);
+    fx_setup_on(&fx, _i);
     dr_env_t env;
     Drover__ClusterCreate cc = DROVER__CLUSTER_CREATE__INIT;
     Drover__Cluster c = DROVER__CLUSTER__INIT;
@@ -928,7 +1055,7 @@ END_TEST
 START_TEST(test_job_lifecycle_and_restart)
 {
     fx_t fx;
-    fx_setup(&fx);
+    fx_setup_on(&fx, _i);
     fx_cluster(&fx, "c1", "Standard_D2_v2", 0, 0);
     uint64_t queued = fx_submit(&fx, "c1", 2, 0);
     fx_register(&fx, "c1", 2);
@@ -1095,7 +1222,7 @@ static dr_env_t *fx_expect(fx_t *fx, void *sock, int body)
 START_TEST(test_mpi_gang)
 {
     fx_t fx;
-    fx_setup(&fx);
+    fx_setup_on(&fx, _i);
     fx_cluster(&fx, "c1", "Standard_D2_v2", 0, 3);
     void *b = fx_dealer(&fx, fx.opts.agent_endpoint, "node-b");
     void *c = fx_dealer(&fx, fx.opts.agent_endpoint, "node-c");
@@ -1270,7 +1397,7 @@ static uint64_t fx_two_node_gang(fx_t *fx, void **b, void **hs, void **ws)
 START_TEST(test_gang_not_ready)
 {
     fx_t fx;
-    fx_setup(&fx);
+    fx_setup_on(&fx, _i);
     fx.opts.start_timeout_ms = 300;
     sched_destroy(&fx.s);
     fx_open(&fx);
@@ -1342,7 +1469,7 @@ END_TEST
 START_TEST(test_gang_gpus_restart)
 {
     fx_t fx;
-    fx_setup(&fx);
+    fx_setup_on(&fx, _i);
     fx_cluster(&fx, "g", "Standard_NC12", 0, 2);
     void *b = fx_dealer(&fx, fx.opts.agent_endpoint, "node-b");
     void *socks[2] = {fx.agent, b};
@@ -1515,8 +1642,9 @@ Suite *sched_suite(void)
 {
     Suite *s = suite_create("scheduler");
     TCase *tc = s_case(s, "store");
-    tcase_add_test(tc, test_store_roundtrip);
+    tcase_add_loop_test(tc, test_store_roundtrip, 0, BACKENDS);
     tcase_add_test(tc, test_store_bad_dir);
+    tcase_add_test(tc, test_store_pg_fencing);
     tcase_add_test(tc, test_queue_order);
     tc = s_case(s, "placement");
     tcase_add_test(tc, test_placement_priority_backfill);
@@ -1529,27 +1657,73 @@ Suite *sched_suite(void)
     tc = s_case(s, "identity");
     tcase_add_test(tc, test_identity_tokens);
     tc = s_case(s, "api");
-    tcase_add_test(tc, test_client_validation);
+    tcase_add_loop_test(tc, test_client_validation, 0, BACKENDS);
     tcase_add_test(tc, test_garbage_on_both_sockets);
     tcase_add_test(tc, test_agent_protocol_errors);
     tc = s_case(s, "lifecycle");
-    tcase_add_test(tc, test_job_lifecycle_and_restart);
+    tcase_add_loop_test(tc, test_job_lifecycle_and_restart, 0, BACKENDS);
     tc = s_case(s, "config");
     tcase_add_test(tc, test_config);
     tc = s_case(s, "gang");
-    tcase_add_test(tc, test_mpi_gang);
-    tcase_add_test(tc, test_gang_not_ready);
-    tcase_add_test(tc, test_gang_gpus_restart);
+    tcase_add_loop_test(tc, test_mpi_gang, 0, BACKENDS);
+    tcase_add_loop_test(tc, test_gang_not_ready, 0, BACKENDS);
+    tcase_add_loop_test(tc, test_gang_gpus_restart, 0, BACKENDS);
     tcase_add_test(tc, test_gang_requeue_clears_failure);
     return s;
+}
+
+/* A PostgreSQL server of the test's own (tests/pg/pg_server.sh) in a
+ * temporary directory, for the tests that run on both backends. */
+static int s_pg_start(char *dir, size_t cap)
+{
+    const char *src = getenv("DROVER_SOURCE_DIR");
+    snprintf(dir, cap, "/tmp/drover-pgt-XXXXXX");
+    if (!src || !mkdtemp(dir))
+        return -1;
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "'%s/tests/pg/pg_server.sh' start '%s' >'%s.uri'",
+             src, dir, dir);
+    if (system(cmd) != 0)
+        return -1;
+    snprintf(cmd, sizeof cmd, "%s.uri", dir);
+    FILE *f = fopen(cmd, "r");
+    char uri[512] = "";
+    if (!f || !fgets(uri, sizeof uri, f)) {
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    uri[strcspn(uri, "\n")] = '\0';
+    return setenv("DROVER_TEST_PG", uri, 1);
+}
+
+static void s_pg_stop(const char *dir)
+{
+    const char *src = getenv("DROVER_SOURCE_DIR");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "'%s/tests/pg/pg_server.sh' stop '%s' --kill; rm -rf '%s' "
+             "'%s.uri'",
+             src ? src : ".", dir, dir, dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "check_sched: could not stop PostgreSQL in %s\n", dir);
 }
 
 int main(void)
 {
     log_init("check_sched", LOG_LVL_ERROR);
+    char pgdir[256];
+    if (s_pg_start(pgdir, sizeof pgdir) < 0) {
+        fprintf(stderr, "check_sched: cannot start PostgreSQL for the "
+                        "tests of the PostgreSQL store (is it installed? "
+                        "deploy/install-deps.sh)\n");
+        return EXIT_FAILURE;
+    }
     SRunner *sr = srunner_create(sched_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    s_pg_stop(pgdir);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
