@@ -127,6 +127,11 @@ static int s_group_help(cli_ctx_t *ctx, int argc, char **argv, int *rc)
                (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
     if (argc != 1 && !help)
         return 0;
+    size_t n = 0;
+    const cli_cmd_t *cmds = cli_commands(&n);
+    for (size_t i = 0; i < n; i++)
+        if (!cmds[i].name && strcmp(cmds[i].group, argv[0]) == 0)
+            return 0; /* a one-word command: its own help */
     dr_buf_t b = {0};
     int found = cli_render_group_help(&b, argv[0]) == 0;
     if (found) {
