@@ -106,6 +106,28 @@ static int s_remember(const local_t *l, const char *node_name, pid_t pid,
     return ok ? 0 : DR_EPROVIDER;
 }
 
+/* A node of this name that was here before left its key pair and join
+ * record in the work dir (agent/agent_cfg.h: node.key, node.conf); an
+ * agent that finds them uses that key and ignores its token, but the
+ * scheduler revoked that key when it removed the node, so the new node
+ * would be refused for ever.  A new node is a new identity: forget the
+ * old one.  0, or DR_EPROVIDER with the reason in err. */
+static int s_forget_identity(const char *dir, char *err, size_t errlen)
+{
+    static const char *const files[] = {"node.key", "node.conf"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *path = dr_asprintf("%s/%s", dir, files[i]);
+        int bad = unlink(path) < 0 && errno != ENOENT;
+        if (bad)
+            snprintf(err, errlen, "cannot remove the old node's %s: %s", path,
+                     strerror(errno));
+        free(path);
+        if (bad)
+            return DR_EPROVIDER;
+    }
+    return 0;
+}
+
 /* The arguments every local agent gets; returns how many. */
 static int s_base_args(local_t *l, const provider_cluster_t *c,
                        const char *node_name, char *dir, char *cpus, char *mem,
@@ -210,6 +232,8 @@ static int s_create(provider_t *p, const provider_cluster_t *c,
     }
     if (token) {
         /* the agent makes its own key pair and joins with the token */
+        if ((rc = s_forget_identity(dir, err, errlen)) < 0)
+            goto out;
         argv[ac++] = "--join-token";
         argv[ac++] = token;
         argv[ac++] = "--scheduler-key";

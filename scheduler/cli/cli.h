@@ -1,7 +1,8 @@
 /* cli.h - the pieces of the `drover` command-line client.
  *
- * The client is Redis-style: drover.c owns main(), the command table and
- * dispatch; cli_conn.c owns the DEALER socket and request/reply; one file per
+ * The client is Redis-style: drover.c owns main() and dispatch; cli_cmds.c
+ * the command table (each row with its summary and option rows), lookup
+ * with "did you mean", help and completion; cli_conn.c owns the DEALER socket and request/reply; one file per
  * command group (cli_cluster.c, cli_job.c, cli_node.c, cli_quota.c,
  * cli_keys.c, cli_identity.c) builds requests and prints replies through a
  * view (cli_view.c: call, error, JSON or table; cli_output.c: one view per

@@ -7,7 +7,11 @@
 #  - a local agent that exits before it registers (here a bogus
 #    --agent-bin that prints a line and exits 3) fails its node at once,
 #    not after the resume timeout: `drover cluster show` names the exit
-#    status and the last line of the agent's log, and the node is gone.
+#    status and the last line of the agent's log, and the node is gone;
+#  - with CURVE on, a cluster that scales 0 -> 1 -> 0 -> 1 runs a job on
+#    the second node of the same name: the local provider starts it as a
+#    new identity (the old node's key, revoked when it was removed, is
+#    not reused), after a scheduler restart too.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 dr_setup
@@ -64,4 +68,29 @@ n=$(dr_cli -o json node list --cluster fh | jq '[.[] | select(.state == "prepari
     n=$(dr_cli -o json node list --cluster fh | jq '[.[] | select(.state == "preparing")] | length')
 }
 dr_assert_eq "$n" 0 "no node left preparing"
+dr_stop_scheduler
+
+# a node name used twice (scale in, scale out), with real agents and CURVE
+dr_start_scheduler --autoscale-interval 200ms
+dr_cli cluster create -n again -s Standard_D2_v2 --min-nodes 0 --max-nodes 1 \
+    --idle-seconds-before-scaledown 1 >/dev/null
+zero_nodes() {
+    [[ $(dr_cli -o json cluster show -n again | jq -r '.current_nodes // 0') == 0 ]]
+}
+for round in 1 2 3; do
+    id=$(dr_cli job submit --cluster again --name "round$round" -- true)
+    dr_wait_job_state "$id" succeeded 60
+    node=$(dr_cli -o json job show "$id" | jq -r '.nodes[0]')
+    dr_log "round $round: job $id ran on $node"
+    dr_wait_for "cluster again back to 0 nodes (round $round)" 30 zero_nodes
+    # the third round after a restart of the scheduler (the case that
+    # failed: the agent of the new node came up with the old one's key)
+    if ((round == 2)); then
+        dr_stop_scheduler
+        dr_start_scheduler --autoscale-interval 200ms
+    fi
+done
+if grep -q "refused" "$T/state/nodes/"*.log 2>/dev/null; then
+    dr_fail "an agent was refused: $(grep -h refused "$T/state/nodes/"*.log | tail -3)"
+fi
 dr_pass

@@ -655,7 +655,7 @@ START_TEST(test_binary)
     ck_assert_ptr_nonnull(strstr(line, "pgrep -a drover-scheduler"));
     ck_assert_ptr_nonnull(strstr(line, "ss -ltn sport = :1"));
     ck_assert_ptr_nonnull(fgets(line, sizeof line, fp));
-    /* ctest runs us with DROVER_INSECURE=1 */
+    /* cli_test.h sets DROVER_INSECURE=1 (for the fake scheduler) */
     ck_assert_msg(strstr(line, "grep refused") || strstr(line, "--insecure"),
                   "%s", line);
     ck_assert_ptr_nonnull(fgets(line, sizeof line, fp));
