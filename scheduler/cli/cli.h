@@ -2,14 +2,14 @@
  *
  * The client is Redis-style: drover.c owns main() and dispatch; cli_cmds.c
  * the command table (each row with its summary and option rows), lookup
- * with "did you mean", help and completion; cli_conn.c owns the DEALER socket and request/reply; one file per
- * command group (cli_cluster.c, cli_job.c, cli_node.c, cli_quota.c,
- * cli_keys.c, cli_identity.c) builds requests and prints replies through a
- * view (cli_view.c: call, error, JSON or table; cli_output.c: one view per
- * resource); cli_parse.c holds option parsing (on common/opts) and flag
- * validation.  Everything but drover.c is the cli_core library, which the
- * unit test links; cli_parse.c, cli_view.c's renderers and cli_output.c are
- * pure (no sockets, no process exit).
+ * with "did you mean", help and completion; cli_conn.c owns the DEALER
+ * socket and request/reply; one file per command group (cli_cluster.c,
+ * cli_job.c, cli_node.c, cli_quota.c, cli_keys.c, cli_identity.c) builds
+ * requests and prints replies through a view (cli_view.c: call, error, JSON or
+ * table; cli_output.c: one view per resource); cli_parse.c holds option parsing
+ * (on common/opts) and flag validation.  Everything but drover.c is the
+ * cli_core library, which the unit test links; cli_parse.c, cli_view.c's
+ * renderers and cli_output.c are pure (no sockets, no process exit).
  *
  * All state lives in one cli_ctx_t that main() owns and passes down; there is
  * no global mutable state.  Every function returns 0 or a negative DR_E*
