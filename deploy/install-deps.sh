@@ -1,26 +1,54 @@
 #!/usr/bin/env bash
-# Install the Debian packages drover needs to build, test and run.
+# Install the Debian packages drover needs.
+#
+#     ./deploy/install-deps.sh            # all: build, run, and every test
+#     ./deploy/install-deps.sh --runtime  # only what the quickstart needs:
+#                                         # build and run (no Docker, no
+#                                         # packaging or lint tools)
+#
 # Idempotent: when every package is already installed, apt is not touched.
 # Runs as root; re-executes itself with sudo when started as another user.
 set -euo pipefail
 
-PACKAGES=(
+# to build (the unit tests are part of the build: check) and to run the
+# scheduler, agents and the quickstart's jobs (MPI, jq, ss, python3)
+RUNTIME=(
     build-essential cmake pkg-config
-    libzmq3-dev libczmq-dev
+    libzmq3-dev
     protobuf-c-compiler libprotobuf-c-dev
-    libcurl4-openssl-dev libmicrohttpd-dev prometheus
-    libsqlite3-dev sqlite3
-    libpq-dev postgresql
+    libcurl4-openssl-dev libmicrohttpd-dev
+    libsqlite3-dev
+    libpq-dev libyaml-dev
     check libjansson-dev libsodium-dev
     openmpi-bin libopenmpi-dev
+    jq python3
+    procps iproute2 ca-certificates
+)
+# and for the whole test suite (deploy/test.sh): containers, sanitizers,
+# formatting, man-page lint, packages and images
+TESTS=(
+    libczmq-dev sqlite3
     docker.io busybox-static
-    jq python3 python3-numpy
-    procps iproute2 curl ca-certificates
+    python3-numpy curl
     clang-format groff-base
     clang libclang-rt-14-dev
     dpkg-dev debootstrap cloud-init
-    python3-torch libyaml-dev
+    python3-torch
+    prometheus postgresql
 )
+
+case "${1:-}" in
+"") PACKAGES=("${RUNTIME[@]}" "${TESTS[@]}") ;;
+--runtime) PACKAGES=("${RUNTIME[@]}") ;;
+-h | --help)
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+    ;;
+*)
+    echo "install-deps: unknown option '$1' (--runtime, or none for all)" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do

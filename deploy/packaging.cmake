@@ -59,6 +59,8 @@ install(FILES docs/man/drover-agent.8 DESTINATION share/man/man8
 
 install(TARGETS drover RUNTIME DESTINATION bin COMPONENT cli)
 install(FILES docs/man/drover.1 DESTINATION share/man/man1 COMPONENT cli)
+install(FILES deploy/bash-completion/drover
+        DESTINATION share/bash-completion/completions COMPONENT cli)
 
 # Debian's /usr/share/doc/PACKAGE/copyright
 foreach(pair scheduler:drover-scheduler agent:drover-agent cli:drover)

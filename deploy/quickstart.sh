@@ -30,8 +30,8 @@ dr() {
     "$DROVER" "$@"
 }
 
-say "installing dependencies"
-./deploy/install-deps.sh || die "install-deps.sh failed"
+say "installing dependencies (to build and run: install-deps.sh --runtime)"
+./deploy/install-deps.sh --runtime || die "install-deps.sh --runtime failed"
 
 say "building (build/)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null ||
@@ -96,16 +96,19 @@ SCHED_PID=$!
 # CURVE is on: the scheduler made its keys and a local admin's on first
 # start; the CLI finds them here
 export DROVER_HOME="$STATE/keys"
+# bounded by time, not by tries: each try waits at most 1 s for an answer
+UP_WAIT_S=20
 up=0
-for _ in $(seq 1 100); do
-    if "$DROVER" cluster list >/dev/null 2>&1; then
+deadline=$((SECONDS + UP_WAIT_S))
+while ((SECONDS < deadline)); do
+    if "$DROVER" --timeout 1s cluster list >/dev/null 2>&1; then
         up=1
         break
     fi
     kill -0 "$SCHED_PID" 2>/dev/null || die "drover-scheduler exited at startup"
     sleep 0.2
 done
-[[ $up -eq 1 ]] || die "drover-scheduler did not answer within 20 s"
+[[ $up -eq 1 ]] || die "drover-scheduler did not answer within $UP_WAIT_S s: $("$DROVER" --timeout 1s cluster list 2>&1 | head -1)"
 echo "scheduler is up (pid $SCHED_PID), clients on tcp://127.0.0.1:$CLIENT_PORT"
 
 say "creating cluster $CLUSTER (Standard_D2_v2: 2 vCPUs, 7 GB; 0..2 nodes)"

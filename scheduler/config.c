@@ -12,6 +12,8 @@
 #include "store.h"
 #include "util.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,10 +122,60 @@ int config_parse_text(const char *text, sched_opts_t *opts, char *err,
     return opts_parse_text(&s_table, text, opts, err, errlen);
 }
 
+/* A relative --state-dir made absolute, once, here: the scheduler hands
+ * it to agents, programs and files opened after a chdir, and a path that
+ * means another directory from there would split the state in two.  Its
+ * parent must exist (the directory itself is made on the first start). */
+static int s_absolute_state_dir(sched_opts_t *o, char *err, size_t errlen)
+{
+    if (o->state_dir[0] == '/')
+        return 0;
+    if (!o->state_dir[0]) {
+        snprintf(err, errlen, "state-dir is empty");
+        return DR_EINVAL;
+    }
+    char path[sizeof o->state_dir], parent_real[PATH_MAX], abs[PATH_MAX];
+    snprintf(path, sizeof path, "%s", o->state_dir);
+    if (realpath(path, abs)) /* it exists: its real path */
+        goto done;
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        path[--n] = '\0';
+    char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *parent = ".";
+    if (slash) {
+        *slash = '\0';
+        parent = path;
+    }
+    if (!realpath(parent, parent_real)) {
+        snprintf(err, errlen,
+                 "state-dir '%s': cannot resolve its parent directory '%s': "
+                 "%s (give an absolute path, or create the parent)",
+                 o->state_dir, parent, strerror(errno));
+        return DR_EINVAL;
+    }
+    if (snprintf(abs, sizeof abs, "%s/%s", parent_real, base) >=
+        (int)sizeof abs)
+        goto too_long;
+done:
+    if (strlen(abs) >= sizeof o->state_dir)
+        goto too_long;
+    memcpy(o->state_dir, abs, strlen(abs) + 1);
+    return 0;
+too_long:
+    snprintf(err, errlen, "state-dir '%s': its absolute path is too long",
+             o->state_dir);
+    return DR_EINVAL;
+}
+
 /* Derives what defaults depend on: where local agents connect, where the
- * agent binary is. */
+ * agent binary is; makes the state dir absolute. */
 static int s_finish(sched_opts_t *o, char *err, size_t errlen)
 {
+    int rc = s_absolute_state_dir(o, err, errlen);
+    if (rc < 0)
+        return rc;
     if (!o->agent_connect[0]) {
         const char *ep = o->agent_endpoint;
         if (strncmp(ep, "tcp://0.0.0.0:", 14) == 0 ||

@@ -16,6 +16,13 @@
  * (an operator's agent) is never signalled; and SIGTERM goes only to a pid
  * that is still a drover-agent with that node name, so a recycled pid is
  * never hit.
+ *
+ * It also keeps the agents it started in memory (pid, node, cluster, where
+ * their log stood at the start).  An agent that exits before it registers
+ * - a bad --agent-bin, a missing library, a refused join - fails its node
+ * at once: a failed create is reported with the exit status and the last
+ * line of its log (nodes/NAME.log), so that `drover cluster show` says
+ * why instead of the node waiting out the resume timeout.
  */
 #include "provider.h"
 #include "dr_err.h"
@@ -30,11 +37,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* An agent this provider started and has not yet reaped. */
+typedef struct s_child {
+    pid_t pid;
+    char node[64];
+    char cluster[64];
+    off_t log_from; /* its log's size before it started */
+    int stopping;   /* destroy() sent it SIGTERM */
+    struct s_child *next;
+} child_t;
+
 typedef struct {
     char events_url[512]; /* scheduled events, for low-priority nodes */
+    child_t *children;
     char *agent_bin;
     char *connect;
     char *state_dir;
@@ -85,6 +104,28 @@ static int s_remember(const local_t *l, const char *node_name, pid_t pid,
     }
     free(rec);
     return ok ? 0 : DR_EPROVIDER;
+}
+
+/* A node of this name that was here before left its key pair and join
+ * record in the work dir (agent/agent_cfg.h: node.key, node.conf); an
+ * agent that finds them uses that key and ignores its token, but the
+ * scheduler revoked that key when it removed the node, so the new node
+ * would be refused for ever.  A new node is a new identity: forget the
+ * old one.  0, or DR_EPROVIDER with the reason in err. */
+static int s_forget_identity(const char *dir, char *err, size_t errlen)
+{
+    static const char *const files[] = {"node.key", "node.conf"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *path = dr_asprintf("%s/%s", dir, files[i]);
+        int bad = unlink(path) < 0 && errno != ENOENT;
+        if (bad)
+            snprintf(err, errlen, "cannot remove the old node's %s: %s", path,
+                     strerror(errno));
+        free(path);
+        if (bad)
+            return DR_EPROVIDER;
+    }
+    return 0;
 }
 
 /* The arguments every local agent gets; returns how many. */
@@ -191,6 +232,8 @@ static int s_create(provider_t *p, const provider_cluster_t *c,
     }
     if (token) {
         /* the agent makes its own key pair and joins with the token */
+        if ((rc = s_forget_identity(dir, err, errlen)) < 0)
+            goto out;
         argv[ac++] = "--join-token";
         argv[ac++] = token;
         argv[ac++] = "--scheduler-key";
@@ -201,6 +244,8 @@ static int s_create(provider_t *p, const provider_cluster_t *c,
         argv[ac++] = l->events_url;
     }
     argv[ac] = NULL;
+    struct stat st;
+    off_t log_from = stat(logp, &st) == 0 ? st.st_size : 0;
     pid_t pid = s_spawn(l->agent_bin, argv, logp);
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -210,7 +255,16 @@ static int s_create(provider_t *p, const provider_cluster_t *c,
     *pid_out = (int)pid;
     log_info("local provider: started agent for node %s (pid %d)", node_name,
              (int)pid);
+    child_t *ch = dr_calloc(1, sizeof *ch);
+    ch->pid = pid;
+    snprintf(ch->node, sizeof ch->node, "%s", node_name);
+    snprintf(ch->cluster, sizeof ch->cluster, "%s", c->name);
+    ch->log_from = log_from;
+    ch->next = l->children;
+    l->children = ch;
     rc = s_remember(l, node_name, pid, err, errlen);
+    if (rc < 0) /* stopped there, and this failure is reported already */
+        ch->stopping = 1;
 out:
     free(dir);
     free(logp);
@@ -248,7 +302,7 @@ static int s_destroy(provider_t *p, const provider_cluster_t *c,
                      const char *node_name, int reported_pid, char *err,
                      size_t errlen)
 {
-    const local_t *l = p->ctx;
+    local_t *l = p->ctx;
     (void)c;
     (void)reported_pid; /* a node's word is no record of ours */
     int pid = s_own_pid(l, node_name);
@@ -262,6 +316,9 @@ static int s_destroy(provider_t *p, const provider_cluster_t *c,
         s_forget(l, node_name);
         return 0; /* already gone: nothing to release */
     }
+    for (child_t *ch = l->children; ch; ch = ch->next)
+        if (ch->pid == pid)
+            ch->stopping = 1; /* its exit is no failure */
     if (kill(pid, SIGTERM) < 0 && errno != ESRCH) {
         snprintf(err, errlen, "kill %d: %s", pid, strerror(errno));
         return DR_EPROVIDER;
@@ -283,23 +340,93 @@ static int s_gone(provider_t *p, const char *node_name, int reported_pid)
     return 0;
 }
 
+/* The agent's log line once it is registered (agent/session.c). */
+#define S_REGISTERED_MARK "registered with"
+
+/* What the agent wrote to its log since log_from (at most the last 4 KiB):
+ * its last non-empty line, control characters as '?', in line; and
+ * whether it says it registered. */
+static int s_log_tail(const char *path, off_t log_from, char *line, size_t len)
+{
+    snprintf(line, len, "(its log is empty)");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(line, len, "(no log: %s)", strerror(errno));
+        return 0;
+    }
+    char buf[4097];
+    struct stat st;
+    off_t from = log_from;
+    if (fstat(fd, &st) == 0 && st.st_size - from > 4096)
+        from = st.st_size - 4096;
+    ssize_t n = pread(fd, buf, sizeof buf - 1, from);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    int registered = strstr(buf, S_REGISTERED_MARK) != NULL;
+    while (n > 0 &&
+           (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    char *last = strrchr(buf, '\n');
+    last = last ? last + 1 : buf;
+    for (char *q = last; *q; q++)
+        if ((unsigned char)*q < ' ' || *q == 0x7f)
+            *q = '?';
+    if (*last)
+        snprintf(line, len, "%.300s", last);
+    return registered;
+}
+
 /* The local provider's children are its agents; it is asked last, so
  * every child no other provider claimed is one of them. */
 static int s_child_exited(provider_t *p, pid_t pid, int status)
 {
-    (void)p;
+    local_t *l = p->ctx;
+    char how[64];
     if (WIFEXITED(status))
-        log_info("local provider: agent pid %d exited %d", (int)pid,
-                 WEXITSTATUS(status));
+        snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(status));
     else if (WIFSIGNALED(status))
-        log_info("local provider: agent pid %d killed by signal %d", (int)pid,
-                 WTERMSIG(status));
+        snprintf(how, sizeof how, "was killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(how, sizeof how, "ended (wait status %d)", status);
+    child_t **pp = &l->children;
+    while (*pp && (*pp)->pid != pid)
+        pp = &(*pp)->next;
+    child_t *ch = *pp;
+    if (!ch) {
+        log_info("local provider: agent pid %d %s", (int)pid, how);
+        return 1;
+    }
+    *pp = ch->next;
+    char *logp = dr_asprintf("%s/nodes/%s.log", l->state_dir, ch->node);
+    char last[320];
+    int registered = s_log_tail(logp, ch->log_from, last, sizeof last);
+    if (ch->stopping || registered) {
+        log_info("local provider: agent of node %s (pid %d) %s", ch->node,
+                 (int)pid, how);
+    } else {
+        log_warn("local provider: agent of node %s (pid %d) %s before it "
+                 "registered; last line of %s: %s",
+                 ch->node, (int)pid, how, logp, last);
+        provider_report(p, ch->cluster, ch->node, "create", 0,
+                        "its agent (pid %d) %s before it registered; last "
+                        "line of %s: %s",
+                        (int)pid, how, logp, last);
+    }
+    free(logp);
+    free(ch);
     return 1;
 }
 
 static void s_free(provider_t *p)
 {
     local_t *l = p->ctx;
+    while (l->children) {
+        child_t *next = l->children->next;
+        free(l->children);
+        l->children = next;
+    }
     free(l->agent_bin);
     free(l->connect);
     free(l->state_dir);

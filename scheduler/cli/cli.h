@@ -1,14 +1,15 @@
 /* cli.h - the pieces of the `drover` command-line client.
  *
- * The client is Redis-style: drover.c owns main(), the command table and
- * dispatch; cli_conn.c owns the DEALER socket and request/reply; one file per
- * command group (cli_cluster.c, cli_job.c, cli_node.c, cli_quota.c,
- * cli_keys.c, cli_identity.c) builds requests and prints replies through a
- * view (cli_view.c: call, error, JSON or table; cli_output.c: one view per
- * resource); cli_parse.c holds option parsing (on common/opts) and flag
- * validation.  Everything but drover.c is the cli_core library, which the
- * unit test links; cli_parse.c, cli_view.c's renderers and cli_output.c are
- * pure (no sockets, no process exit).
+ * The client is Redis-style: drover.c owns main() and dispatch; cli_cmds.c
+ * the command table (each row with its summary and option rows), lookup
+ * with "did you mean", help and completion; cli_conn.c owns the DEALER
+ * socket and request/reply; one file per command group (cli_cluster.c,
+ * cli_job.c, cli_node.c, cli_quota.c, cli_keys.c, cli_identity.c) builds
+ * requests and prints replies through a view (cli_view.c: call, error, JSON or
+ * table; cli_output.c: one view per resource); cli_parse.c holds option parsing
+ * (on common/opts) and flag validation.  Everything but drover.c is the
+ * cli_core library, which the unit test links; cli_parse.c, cli_view.c's
+ * renderers and cli_output.c are pure (no sockets, no process exit).
  *
  * All state lives in one cli_ctx_t that main() owns and passes down; there is
  * no global mutable state.  Every function returns 0 or a negative DR_E*
@@ -35,6 +36,8 @@
 #define CLI_JOB_PAGE 1000
 #define CLI_LOGS_POLL_MS 300
 #define CLI_WAIT_POLL_MS 500
+#define CLI_TIMEOUT_MAX_MS 3600000           /* --timeout, DROVER_TIMEOUT_MS */
+#define CLI_TIME_LIMIT_MAX_S (366u * 86400u) /* the scheduler's cap */
 #define CLI_EVENTS_MAX 10000          /* the scheduler caps --limit there */
 #define CLI_QUOTA_CORES_MAX 100000000 /* and quota cores there */
 
@@ -59,17 +62,102 @@ typedef struct cli_ctx {
     const char *server_key;    /* --scheduler-key / DROVER_SCHEDULER_KEY */
     const char *home;          /* DROVER_HOME: admin.key, scheduler.pub */
     int insecure;              /* --insecure / DROVER_INSECURE=1 */
-    char err[1024];            /* message of the failure */
+    char err[2048];            /* message of the failure */
 } cli_ctx_t;
 
 typedef int (*cli_handler_t)(cli_ctx_t *ctx, int argc, char **argv);
+
+/* A command's option rows (common/opts.h): the same rows parse its line
+ * and make its --help (opts_usage) and its bash completion. */
+typedef struct {
+    const opt_def_t *defs;
+    size_t n;
+} cli_optset_t;
+
+#define CLI_OPTSET(rows)                                                       \
+    {                                                                          \
+        rows, sizeof rows / sizeof rows[0]                                     \
+    }
+/* A row that fills no field (the handler reads opts_args_t.val). */
+#define CLI_ARG(lname, sname, metavar, text)                                   \
+    {                                                                          \
+        .name = lname, .shortname = sname, .type = OPT_ARG,                    \
+        .offset = OPT_NOFIELD, .arg = metavar, .help = text                    \
+    }
+#define CLI_FLAG(lname, sname, text)                                           \
+    {                                                                          \
+        .name = lname, .shortname = sname, .type = OPT_FLAG,                   \
+        .offset = OPT_NOFIELD, .help = text                                    \
+    }
 
 typedef struct cli_cmd {
     const char *group; /* "cluster", "job", "node", "quota", "version" */
     const char *name;  /* "create", ... or NULL for one-word commands */
     cli_handler_t handler;
-    const char *usage; /* the arguments, for "usage: drover GROUP NAME ..." */
+    const char *usage;        /* the arguments: "usage: drover GROUP NAME" */
+    const char *summary;      /* one line: what it does */
+    const cli_optset_t *opts; /* its option rows, or NULL for none */
 } cli_cmd_t;
+
+/* The option rows of the commands (defined beside their parsers). */
+extern const cli_optset_t cli_opts_submit;
+extern const cli_optset_t cli_opts_cluster_create;
+extern const cli_optset_t cli_opts_cluster_update;
+extern const cli_optset_t cli_opts_cluster_name; /* -n NAME */
+extern const cli_optset_t cli_opts_cluster_events;
+extern const cli_optset_t cli_opts_identity_assign;
+extern const cli_optset_t cli_opts_join_token;
+extern const cli_optset_t cli_opts_job_list;
+extern const cli_optset_t cli_opts_job_logs;
+extern const cli_optset_t cli_opts_node_list;
+extern const cli_optset_t cli_opts_quota_set;
+extern const cli_optset_t cli_opts_keys_generate;
+extern const cli_optset_t cli_opts_keys_add_user;
+
+/* ---- cli_cmds.c: the command table, lookup, help, completion ------------ */
+
+/* The command table (Redis's command table): *n rows. */
+const cli_cmd_t *cli_commands(size_t *n);
+
+/* Finds the command named by argv[0] (and argv[1]); *used says how many
+ * words it took.  NULL with a usage error in ctx when there is none: an
+ * unknown word gets the nearest known one ("did you mean ..."). */
+const cli_cmd_t *cli_lookup(cli_ctx_t *ctx, int argc, char **argv, int *used);
+
+/* "usage: drover GROUP NAME ARGS\n" */
+void cli_render_usage(dr_buf_t *b, const cli_cmd_t *c);
+/* A command's help: usage, summary, its options (opts_usage) and -o. */
+void cli_render_cmd_help(dr_buf_t *b, const cli_cmd_t *c);
+/* A group's help: each of its commands with its summary; 0, or
+ * DR_ENOENT when no command has that group. */
+int cli_render_group_help(dr_buf_t *b, const char *group);
+/* The whole program's help: global options, groups, environment. */
+void cli_render_help(dr_buf_t *b, const opts_table_t *globals);
+
+/* `drover __complete WORD...`: the words that may follow WORD... (the
+ * line typed so far, after the global options), one a line: groups, a
+ * group's commands, or a command's flags. */
+void cli_render_completion(dr_buf_t *b, const opts_table_t *globals, int argc,
+                           char **argv);
+
+/* `drover version` / `drover --version`. */
+int cli_version(cli_ctx_t *ctx, int argc, char **argv);
+
+/* ---- cli_suggest: nearest word --------------------------------------- */
+
+/* The edit distance of a and b (insertions, deletions, substitutions and
+ * transpositions of neighbours, each 1); words over 63 bytes count as far. */
+int cli_edit_distance(const char *a, const char *b);
+/* The candidate nearest to word, when near enough to be a typo (at most
+ * 2 edits, or a third of word's length); NULL otherwise. */
+const char *cli_suggest(const char *word, const char *const *cands, size_t n);
+/* The nearest long option of rows to "--word" (word without the dashes),
+ * or NULL. */
+const char *cli_suggest_option(const char *word, const opt_def_t *rows,
+                               size_t n);
+/* Appends "; did you mean --X?" to an "unknown option '--Y'" message in
+ * err (as opts_parse_args writes it) when rows have an X near Y. */
+void cli_hint_option(char *err, size_t len, const opt_def_t *rows, size_t n);
 
 /* ---- cli_identity.c: managed identity --- */
 
@@ -102,40 +190,28 @@ int cli_fail(cli_ctx_t *ctx, int code, const char *fmt, ...)
 int cli_usage(cli_ctx_t *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* One option of a command, for commands that only collect argv strings:
- * `lname` is "--name", `sname` "-n" or NULL.  Commands whose options fill
- * fields use opt_def_t rows (common/opts.h) through cli_args_parse. */
-typedef struct {
-    const char *lname;
-    const char *sname;
-    int has_arg; /* takes a value */
-    int multi;   /* may repeat; every value kept (e.g. --env) */
-} cli_opt_t;
-
 /* What a command line held (common/opts.h).  Values point into argv. */
 typedef opts_args_t cli_args_t;
 
 /* Parses argv against n option rows, filling base's fields (base may be
- * NULL for rows of OPT_NONE).  Positional arguments and "--" are kept for
- * the caller.  "-o FMT" and "--output FMT" are accepted everywhere and set
- * ctx->out.  A malformed line (unknown option, missing value) is a usage
- * error; a bad value is a plain one naming the flag.  Call cli_args_free
- * afterwards whatever it returns. */
+ * NULL for rows of OPT_NONE); with a base, the rows' defaults are applied
+ * first.  Positional arguments and "--" are kept for the caller.  "-o FMT"
+ * and "--output FMT" are accepted everywhere and set ctx->out.  A
+ * malformed line (unknown option, with the nearest known one suggested;
+ * missing value; a single-valued option given twice) is a usage error; a
+ * bad value is a plain one naming the flag.  Call cli_args_free afterwards
+ * whatever it returns. */
 int cli_args_parse(cli_ctx_t *ctx, const opt_def_t *defs, size_t n, void *base,
                    int argc, char **argv, cli_args_t *a);
-
-/* The same for a cli_opt_t table (terminated by a zeroed entry). */
-int cli_opts_parse(cli_ctx_t *ctx, const cli_opt_t *specs, int argc,
-                   char **argv, cli_args_t *out);
+/* The same with a command's row set. */
+int cli_optset_parse(cli_ctx_t *ctx, const cli_optset_t *set, void *base,
+                     int argc, char **argv, cli_args_t *a);
 void cli_args_free(cli_args_t *a);
 
 /* A usage error when a holds positional arguments or "--". */
 int cli_args_none(cli_ctx_t *ctx, const cli_args_t *a);
 /* Parses a command that takes no options and no arguments (but -o). */
 int cli_parse_none(cli_ctx_t *ctx, int argc, char **argv);
-
-/* Index of an option in its spec table by long name (for readable code). */
-int cli_opt_index(const cli_opt_t *specs, const char *lname);
 
 /* Sets ctx->out from "table" / "json"; usage error otherwise. */
 int cli_parse_output(cli_ctx_t *ctx, const char *s);
@@ -146,6 +222,12 @@ int cli_parse_int(cli_ctx_t *ctx, const char *flag, const char *s, int64_t min,
                   int64_t max, int64_t *out);
 int cli_parse_memory(cli_ctx_t *ctx, const char *s, uint64_t *mb);
 int cli_parse_duration(cli_ctx_t *ctx, const char *s, uint64_t *sec);
+/* A job's time limit in whole seconds, from 1 s to 366 days: "90s",
+ * "30m", "1h30m", "2d" (units d h m s, largest first), or Slurm's
+ * "MM:SS", "HH:MM:SS", "D-HH", "D-HH:MM", "D-HH:MM:SS".  A bare number
+ * is refused as ambiguous (Slurm reads minutes, drover's other flags
+ * seconds). */
+int cli_parse_time_limit(cli_ctx_t *ctx, const char *s, uint32_t *sec);
 int cli_parse_env(cli_ctx_t *ctx, const char *s, char **key, char **val);
 int cli_check_state(cli_ctx_t *ctx, const char *s);
 int cli_parse_job_id(cli_ctx_t *ctx, const char *s, uint64_t *id);

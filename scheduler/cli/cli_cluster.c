@@ -68,17 +68,19 @@ int cli_cluster_update(cli_ctx_t *ctx, int argc, char **argv)
     return cli_cluster_call(ctx, &req);
 }
 
-static const cli_opt_t s_name_opts[] = {
-    {"--name", "-n", 1, 0},
-    {NULL, NULL, 0, 0},
+static const opt_def_t s_name_opts[] = {
+    CLI_ARG("name", 'n', "NAME", "the cluster (required)"),
 };
+
+const cli_optset_t cli_opts_cluster_name = CLI_OPTSET(s_name_opts);
 
 /* Parses the "-n NAME" that show and delete take. */
 static int s_parse_name(cli_ctx_t *ctx, int argc, char **argv,
                         const char **name)
 {
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, s_name_opts, argc, argv, &a);
+    int rc =
+        cli_optset_parse(ctx, &cli_opts_cluster_name, NULL, argc, argv, &a);
     if (rc < 0)
         goto out;
     if ((rc = cli_args_none(ctx, &a)) < 0)

@@ -145,6 +145,53 @@ static void s_fmt_secs(char *buf, size_t len, int ms)
 static int s_call_one(cli_ctx_t *ctx, dr_env_t *req, int want, dr_env_t **reply,
                       char *hint, size_t hint_cap);
 
+/* "7701" of "tcp://host:7701", or "" */
+static const char *s_port(const char *endpoint)
+{
+    const char *c = strrchr(endpoint, ':');
+    return c && strncmp(endpoint, "tcp://", 6) == 0 ? c + 1 : "";
+}
+
+/* No answer.  CURVE gives a refused key no answer at all, so a dead
+ * scheduler and a refused key look the same from here: say both, with
+ * the commands that tell them apart. */
+static int s_timeout(cli_ctx_t *ctx)
+{
+    char secs[32], keys[600];
+    s_fmt_secs(secs, sizeof secs, ctx->timeout_ms);
+    if (ctx->insecure)
+        snprintf(keys, sizeof keys,
+                 "this client runs with --insecure (DROVER_INSECURE=1): a "
+                 "scheduler with CURVE (the default) does not answer it");
+    else
+        snprintf(keys, sizeof keys,
+                 "this client's key (%s%s) or the scheduler key (%s%s) is not "
+                 "that scheduler's: both come from its <state-dir>/keys "
+                 "(export DROVER_HOME=<state-dir>/keys); its log says "
+                 "'refused' for a key it does not know (journalctl -u "
+                 "drover-scheduler | grep refused; after the quickstart: "
+                 "grep refused .demo/scheduler.log)",
+                 ctx->key_file ? ctx->key_file
+                 : ctx->home   ? ctx->home
+                               : "none",
+                 !ctx->key_file && ctx->home ? "/admin.key" : "",
+                 ctx->server_key ? ctx->server_key
+                 : ctx->home     ? ctx->home
+                                 : "none",
+                 !ctx->server_key && ctx->home ? "/scheduler.pub" : "");
+    const char *port = s_port(ctx->endpoint);
+    return cli_fail(ctx, DR_ETIMEOUT,
+                    "scheduler at %s did not answer within %s. Likely:\n"
+                    "  - no scheduler listens there: check with "
+                    "'pgrep -a drover-scheduler'%s%s%s, start it, or point "
+                    "--scheduler / DROVER_SCHEDULER at it;\n"
+                    "  - %s;\n"
+                    "  - it is busy: wait longer with --timeout 30s "
+                    "(or DROVER_TIMEOUT_MS).",
+                    ctx->endpoint, secs, *port ? " and 'ss -ltn sport = :" : "",
+                    port, *port ? "'" : "", keys);
+}
+
 int cli_call(cli_ctx_t *ctx, dr_env_t *req, int want, dr_env_t **reply)
 {
     int n = dr_ep_count(ctx->endpoint);
@@ -179,19 +226,8 @@ static int s_call_one(cli_ctx_t *ctx, dr_env_t *req, int want, dr_env_t **reply,
         ctx->next_rid = 1;
     dr_env_t *rep = NULL;
     rc = wire_call(ctx->sock, req, ctx->timeout_ms, &rep);
-    if (rc == DR_ETIMEOUT || rc == DR_EAGAIN) {
-        char secs[32];
-        s_fmt_secs(secs, sizeof secs, ctx->timeout_ms);
-        /* CURVE gives a refused key no answer at all: say both causes */
-        return cli_fail(ctx, DR_ETIMEOUT,
-                        "scheduler at %s did not answer within %s: either it "
-                        "is not running there (check --scheduler / "
-                        "DROVER_SCHEDULER), or it refused this client's key "
-                        "(check --key / DROVER_KEY / DROVER_HOME and "
-                        "--scheduler-key; the scheduler's log names a "
-                        "refused key)",
-                        ctx->endpoint, secs);
-    }
+    if (rc == DR_ETIMEOUT || rc == DR_EAGAIN)
+        return s_timeout(ctx);
     if (rc == DR_EVERSION)
         return cli_fail(ctx, rc,
                         "scheduler at %s speaks another protocol version "

@@ -8,13 +8,20 @@
 #include <stdio.h>
 #include <string.h>
 
+static const opt_def_t s_assign_opts[] = {
+    CLI_ARG("name", 'n', "NAME", "the cluster (required)"),
+    CLI_ARG("identities", 0, "'[system]'|ID",
+            "a system-assigned identity, a user-assigned one's ID, or \"\" "
+            "for none (required)"),
+};
+
+const cli_optset_t cli_opts_identity_assign = CLI_OPTSET(s_assign_opts);
+
 int cli_cluster_identity(cli_ctx_t *ctx, int argc, char **argv)
 {
-    static const cli_opt_t opts[] = {{"--name", "-n", 1, 0},
-                                     {"--identities", NULL, 1, 0},
-                                     {NULL, NULL, 0, 0}};
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, opts, argc, argv, &a);
+    int rc =
+        cli_optset_parse(ctx, &cli_opts_identity_assign, NULL, argc, argv, &a);
     if (rc == 0 && (a.npos != 1 || strcmp(a.pos[0], "assign") != 0))
         rc = cli_usage(ctx, "expected 'assign'");
     if (rc == 0 && (!a.seen[0] || !a.seen[1]))
@@ -37,9 +44,8 @@ int cli_cluster_identity(cli_ctx_t *ctx, int argc, char **argv)
 
 int cli_identity_verify(cli_ctx_t *ctx, int argc, char **argv)
 {
-    static const cli_opt_t opts[] = {{NULL, NULL, 0, 0}};
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, opts, argc, argv, &a);
+    int rc = cli_args_parse(ctx, NULL, 0, NULL, argc, argv, &a);
     if (rc == 0 && a.npos != 1)
         rc = cli_usage(ctx, "expected TOKEN");
     if (rc == 0 && strlen(a.pos[0]) > 4096)

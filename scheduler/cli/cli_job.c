@@ -12,7 +12,9 @@
 #include "dr_err.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 int cli_job_exit_status(const Drover__Job *j)
 {
@@ -28,15 +30,21 @@ int cli_job_exit_status(const Drover__Job *j)
     return -1;
 }
 
+static const opt_def_t s_logs_opts[] = {
+    CLI_FLAG("follow", 'f',
+             "keep printing the output as it comes, until the job ends"),
+};
+
+const cli_optset_t cli_opts_job_logs = CLI_OPTSET(s_logs_opts);
+
 /* Parses exactly one positional job id (and, if follow is not NULL, -f). */
 static int s_parse_id(cli_ctx_t *ctx, int argc, char **argv, uint64_t *id,
                       int *follow)
 {
-    static const cli_opt_t with_f[] = {{"--follow", "-f", 0, 0},
-                                       {NULL, NULL, 0, 0}};
-    static const cli_opt_t none[] = {{NULL, NULL, 0, 0}};
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, follow ? with_f : none, argc, argv, &a);
+    int rc =
+        cli_args_parse(ctx, cli_opts_job_logs.defs,
+                       follow ? cli_opts_job_logs.n : 0, NULL, argc, argv, &a);
     if (rc < 0)
         goto out;
     if (a.dashdash && a.nrest > 0 && a.npos == 0) {
@@ -107,15 +115,25 @@ static void s_wait_line(dr_buf_t *b, const Drover__Job *j)
         (strcmp(st, "failed") == 0 && j->exit_code != 0))
         dr_buf_printf(b, " (exit %d)", j->exit_code);
     if ((strcmp(st, "failed") == 0 || strcmp(st, "canceled") == 0 ||
-         strcmp(st, "timeout") == 0) &&
+         strcmp(st, "timeout") == 0 || strcmp(st, "queued") == 0) &&
         j->reason && *j->reason)
         dr_buf_printf(b, ": %s", j->reason);
 }
 
-/* Polls the job until it ends, reporting each change on ctx->ferr. */
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Polls the job until it ends, reporting each change on ctx->ferr: its
+ * state, and while it is queued each new wait reason with the time it has
+ * waited so far. */
 static int s_wait(cli_ctx_t *ctx, uint64_t id)
 {
     dr_buf_t last = {0}, line = {0};
+    int64_t since = s_now_ms(); /* when submitted_at_ms is missing */
     int rc;
     for (;;) {
         dr_env_t *rep = NULL;
@@ -124,7 +142,15 @@ static int s_wait(cli_ctx_t *ctx, uint64_t id)
         const Drover__Job *j = rep->job_info;
         s_wait_line(&line, j);
         if (!last.data || strcmp(last.data, line.data) != 0) {
-            fprintf(ctx->ferr, "%s\n", line.data);
+            char waited[32] = "";
+            if (j->state && strcmp(j->state, "queued") == 0) {
+                int64_t t0 =
+                    j->submitted_at_ms > 0 ? j->submitted_at_ms : since;
+                char age[16];
+                cli_fmt_age(age, sizeof age, s_now_ms(), t0);
+                snprintf(waited, sizeof waited, " (waited %s)", age);
+            }
+            fprintf(ctx->ferr, "%s%s\n", line.data, waited);
             fflush(ctx->ferr);
             last.len = 0;
             dr_buf_append(&last, line.data, line.len);
@@ -269,11 +295,14 @@ int cli_job_cancel(cli_ctx_t *ctx, int argc, char **argv)
 
 enum { JL_CLUSTER, JL_STATE };
 
-static const cli_opt_t s_list_opts[] = {
-    [JL_CLUSTER] = {"--cluster", "-c", 1, 0},
-    [JL_STATE] = {"--state", NULL, 1, 0},
-    {NULL, NULL, 0, 0},
+static const opt_def_t s_list_opts[] = {
+    [JL_CLUSTER] = CLI_ARG("cluster", 'c', "NAME", "only this cluster's jobs"),
+    [JL_STATE] = CLI_ARG("state", 0, "STATE",
+                         "only jobs in this state: queued, starting, running, "
+                         "succeeded, failed or canceled (one state)"),
 };
+
+const cli_optset_t cli_opts_job_list = CLI_OPTSET(s_list_opts);
 
 /* Every job the filter in lr matches, page by page: the reply pages
  * (which own the jobs) go to *pages, the jobs to *jobs. */
@@ -320,7 +349,7 @@ int cli_job_list(cli_ctx_t *ctx, int argc, char **argv)
     size_t npages = 0, njobs = 0;
     Drover__Job **jobs = NULL;
     Drover__JobListReq lr = DROVER__JOB_LIST_REQ__INIT;
-    int rc = cli_opts_parse(ctx, s_list_opts, argc, argv, &a);
+    int rc = cli_optset_parse(ctx, &cli_opts_job_list, NULL, argc, argv, &a);
     if (rc == 0)
         rc = cli_args_none(ctx, &a);
     if (rc == 0 && a.seen[JL_CLUSTER])

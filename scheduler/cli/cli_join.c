@@ -42,14 +42,22 @@ static int64_t s_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* create takes all three; list and revoke only the first, -n. */
+static const opt_def_t s_token_opts[] = {
+    CLI_ARG("name", 'n', "CLUSTER",
+            "the cluster (required, but optional for list)"),
+    {"ttl", 0, OPT_ARG, 0, OPT_NONE, "24h", 0, 0, NULL, "DURATION",
+     "create: how long the token is good, from 1s to 365d"},
+    {"uses", 0, OPT_ARG, 0, OPT_NONE, NULL, 0, 0, NULL, "N",
+     "create: how many nodes may join with it (default: unlimited)"},
+};
+
+const cli_optset_t cli_opts_join_token = CLI_OPTSET(s_token_opts);
+
 static int s_create(cli_ctx_t *ctx, int argc, char **argv)
 {
-    static const cli_opt_t opts[] = {{"--name", "-n", 1, 0},
-                                     {"--ttl", NULL, 1, 0},
-                                     {"--uses", NULL, 1, 0},
-                                     {NULL, NULL, 0, 0}};
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, opts, argc, argv, &a);
+    int rc = cli_optset_parse(ctx, &cli_opts_join_token, NULL, argc, argv, &a);
     if (rc == 0)
         rc = cli_args_none(ctx, &a);
     if (rc == 0 && !a.seen[0])
@@ -103,10 +111,8 @@ static int s_create(cli_ctx_t *ctx, int argc, char **argv)
 
 static int s_list(cli_ctx_t *ctx, int argc, char **argv)
 {
-    static const cli_opt_t opts[] = {{"--name", "-n", 1, 0},
-                                     {NULL, NULL, 0, 0}};
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, opts, argc, argv, &a);
+    int rc = cli_args_parse(ctx, s_token_opts, 1, NULL, argc, argv, &a);
     if (rc == 0)
         rc = cli_args_none(ctx, &a);
     if (rc == 0 && a.seen[0])
@@ -158,10 +164,8 @@ static int s_list(cli_ctx_t *ctx, int argc, char **argv)
 
 static int s_revoke(cli_ctx_t *ctx, int argc, char **argv)
 {
-    static const cli_opt_t opts[] = {{"--name", "-n", 1, 0},
-                                     {NULL, NULL, 0, 0}};
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, opts, argc, argv, &a);
+    int rc = cli_args_parse(ctx, s_token_opts, 1, NULL, argc, argv, &a);
     if (rc == 0 && a.npos != 1)
         rc = cli_usage(ctx, "expected -n CLUSTER TOKEN (the token or its ID)");
     if (rc == 0 && !a.seen[0])

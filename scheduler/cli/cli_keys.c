@@ -14,16 +14,31 @@
 #include <unistd.h>
 #include <stdlib.h>
 
+static const opt_def_t s_gen_opts[] = {
+    {"name", 'n', OPT_ARG, 0, OPT_NONE, "drover", 0, 0, NULL, "NAME",
+     "the files' name: NAME.key (0600) and NAME.pub"},
+    {"dir", 'd', OPT_ARG, 0, OPT_NONE, ".", 0, 0, NULL, "DIR",
+     "where to write them"},
+};
+
+const cli_optset_t cli_opts_keys_generate = CLI_OPTSET(s_gen_opts);
+
+static const opt_def_t s_add_user_opts[] = {
+    CLI_ARG("role", 'r', "user|admin",
+            "admin may change clusters, quotas and keys (required)"),
+};
+
+const cli_optset_t cli_opts_keys_add_user = CLI_OPTSET(s_add_user_opts);
+
 int cli_keys_generate(cli_ctx_t *ctx, int argc, char **argv)
 {
-    static const cli_opt_t opts[] = {
-        {"--name", "-n", 1, 0}, {"--dir", "-d", 1, 0}, {NULL, NULL, 0, 0}};
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, opts, argc, argv, &a);
+    int rc =
+        cli_optset_parse(ctx, &cli_opts_keys_generate, NULL, argc, argv, &a);
     if (rc == 0)
         rc = cli_args_none(ctx, &a);
-    const char *name = rc == 0 && a.seen[0] ? a.val[0] : "drover";
-    const char *dir = rc == 0 && a.seen[1] ? a.val[1] : ".";
+    const char *name = rc == 0 && a.seen[0] ? a.val[0] : s_gen_opts[0].def;
+    const char *dir = rc == 0 && a.seen[1] ? a.val[1] : s_gen_opts[1].def;
     if (rc == 0)
         rc = cli_check_name(ctx, "key", name);
     char *sec = NULL, *pub = NULL;
@@ -89,10 +104,9 @@ static int s_key_add(cli_ctx_t *ctx, const char *name, const char *kind,
 
 int cli_keys_add_user(cli_ctx_t *ctx, int argc, char **argv)
 {
-    static const cli_opt_t opts[] = {{"--role", "-r", 1, 0},
-                                     {NULL, NULL, 0, 0}};
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, opts, argc, argv, &a);
+    int rc =
+        cli_optset_parse(ctx, &cli_opts_keys_add_user, NULL, argc, argv, &a);
     if (rc == 0 && a.npos != 2)
         rc = cli_usage(ctx, "expected NAME and PUBKEYFILE");
     if (rc == 0 && !a.seen[0])
@@ -109,9 +123,8 @@ int cli_keys_add_user(cli_ctx_t *ctx, int argc, char **argv)
 
 int cli_keys_add_agent(cli_ctx_t *ctx, int argc, char **argv)
 {
-    static const cli_opt_t opts[] = {{NULL, NULL, 0, 0}};
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, opts, argc, argv, &a);
+    int rc = cli_args_parse(ctx, NULL, 0, NULL, argc, argv, &a);
     if (rc == 0 && a.npos != 2)
         rc = cli_usage(ctx, "expected NODE_NAME and PUBKEYFILE");
     if (rc == 0)
@@ -135,9 +148,8 @@ int cli_keys_list(cli_ctx_t *ctx, int argc, char **argv)
 
 int cli_keys_revoke(cli_ctx_t *ctx, int argc, char **argv)
 {
-    static const cli_opt_t opts[] = {{NULL, NULL, 0, 0}};
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, opts, argc, argv, &a);
+    int rc = cli_args_parse(ctx, NULL, 0, NULL, argc, argv, &a);
     if (rc == 0 && a.npos != 1)
         rc = cli_usage(ctx, "expected NAME");
     if (rc == 0)

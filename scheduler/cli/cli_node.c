@@ -8,12 +8,16 @@
 #include "cli.h"
 #include "dr_err.h"
 
+static const opt_def_t s_list_opts[] = {
+    CLI_ARG("cluster", 'c', "NAME", "only this cluster's nodes"),
+};
+
+const cli_optset_t cli_opts_node_list = CLI_OPTSET(s_list_opts);
+
 int cli_node_list(cli_ctx_t *ctx, int argc, char **argv)
 {
-    static const opt_def_t opts[] = {
-        {.name = "cluster", .shortname = 'c', .offset = OPT_NOFIELD}};
     cli_args_t a;
-    int rc = cli_args_parse(ctx, opts, 1, NULL, argc, argv, &a);
+    int rc = cli_optset_parse(ctx, &cli_opts_node_list, NULL, argc, argv, &a);
     if (rc == 0)
         rc = cli_args_none(ctx, &a);
     if (rc == 0 && a.seen[0])

@@ -62,12 +62,17 @@ int cli_parse_output(cli_ctx_t *ctx, const char *s)
     return 0;
 }
 
-int cli_opt_index(const cli_opt_t *specs, const char *lname)
+/* A single-valued option given more than once: which value was meant is
+ * not for the parser to guess. */
+static int s_repeated(cli_ctx_t *ctx, const opt_def_t *rows, size_t n,
+                      const cli_args_t *a)
 {
-    for (int i = 0; specs[i].lname; i++)
-        if (strcmp(specs[i].lname, lname) == 0)
-            return i;
-    return -1;
+    for (size_t k = 0; k < n; k++)
+        if (a->seen[k] > 1 && !(rows[k].flags & OPT_MULTI))
+            return cli_usage(ctx,
+                             "option --%s given %d times: it takes one value",
+                             rows[k].name, a->seen[k]);
+    return 0;
 }
 
 int cli_args_parse(cli_ctx_t *ctx, const opt_def_t *defs, size_t n, void *base,
@@ -87,32 +92,26 @@ int cli_args_parse(cli_ctx_t *ctx, const opt_def_t *defs, size_t n, void *base,
                           .offset = OPT_NOFIELD};
     opts_table_t t = {rows, n + 1, OPTS_POSITIONAL | OPTS_DASHDASH};
     char err[sizeof ctx->err];
+    if (base && opts_defaults(&t, base, err, sizeof err) < 0) {
+        memset(a, 0, sizeof *a);
+        return cli_fail(ctx, DR_EINVAL, "internal error: %s", err);
+    }
     int rc = opts_parse_args(&t, argc, argv, base, a, err, sizeof err);
     a->nspec = (int)n;
+    if (rc < 0 && a->usage)
+        cli_hint_option(err, sizeof err, rows, n + 1);
     if (rc < 0)
         return a->usage ? cli_usage(ctx, "%s", err)
                         : cli_fail(ctx, rc, "%s", err);
+    if ((rc = s_repeated(ctx, rows, n + 1, a)) < 0)
+        return rc;
     return a->seen[n] ? cli_parse_output(ctx, a->val[n]) : 0;
 }
 
-int cli_opts_parse(cli_ctx_t *ctx, const cli_opt_t *specs, int argc,
-                   char **argv, cli_args_t *out)
+int cli_optset_parse(cli_ctx_t *ctx, const cli_optset_t *set, void *base,
+                     int argc, char **argv, cli_args_t *a)
 {
-    opt_def_t rows[OPTS_MAX];
-    size_t n = 0;
-    for (; specs[n].lname; n++) {
-        if (n + 1 >= OPTS_MAX) {
-            memset(out, 0, sizeof *out);
-            return cli_fail(ctx, DR_EINVAL, "internal error: too many options");
-        }
-        rows[n] =
-            (opt_def_t){.name = specs[n].lname + 2,
-                        .shortname = specs[n].sname ? specs[n].sname[1] : 0,
-                        .type = specs[n].has_arg ? OPT_ARG : OPT_FLAG,
-                        .flags = specs[n].multi ? OPT_MULTI : 0,
-                        .offset = OPT_NOFIELD};
-    }
-    return cli_args_parse(ctx, rows, n, NULL, argc, argv, out);
+    return cli_args_parse(ctx, set->defs, set->n, base, argc, argv, a);
 }
 
 void cli_args_free(cli_args_t *a)
@@ -176,6 +175,112 @@ int cli_parse_duration(cli_ctx_t *ctx, const char *s, uint64_t *sec)
                     "malformed duration '%s' (e.g. 90, 90s, 30m, 2h, 1d, "
                     "500ms)",
                     s);
+}
+
+/* "1h30m", "90s", "2d": whole numbers, each with a unit, largest first. */
+static int s_units_s(const char *s, uint64_t *sec)
+{
+    static const struct {
+        char unit;
+        uint64_t s;
+    } units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+    size_t next = 0;
+    uint64_t total = 0;
+    const char *p = s;
+    while (*p) {
+        if (!isdigit((unsigned char)*p))
+            return DR_EINVAL;
+        uint64_t v = 0;
+        for (; isdigit((unsigned char)*p); p++)
+            if ((v = v * 10 + (uint64_t)(*p - '0')) > 100000000)
+                return DR_EINVAL;
+        size_t k = next;
+        while (k < 4 && units[k].unit != *p)
+            k++;
+        if (k == 4) /* no unit, an unknown one, or one out of order */
+            return DR_EINVAL;
+        total += v * units[k].s;
+        next = k + 1;
+        p++;
+    }
+    *sec = total;
+    return p == s ? DR_EINVAL : 0;
+}
+
+/* One field of a clock form: digits only; the fields after the first
+ * are below `below` (60 for minutes and seconds, 24 for D-HH hours). */
+static int s_field(const char *p, size_t len, uint64_t below, uint64_t *v)
+{
+    *v = 0;
+    if (len == 0 || len > 9)
+        return DR_EINVAL;
+    for (size_t i = 0; i < len; i++) {
+        if (!isdigit((unsigned char)p[i]))
+            return DR_EINVAL;
+        *v = *v * 10 + (uint64_t)(p[i] - '0');
+    }
+    return below && *v >= below ? DR_EINVAL : 0;
+}
+
+/* Slurm's forms: MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS. */
+static int s_clock_s(const char *s, uint64_t *sec)
+{
+    uint64_t days = 0, f[3];
+    int has_days = 0, n = 0;
+    const char *dash = strchr(s, '-');
+    if (dash) {
+        if (s_field(s, (size_t)(dash - s), 0, &days) < 0)
+            return DR_EINVAL;
+        has_days = 1;
+        s = dash + 1;
+    }
+    for (const char *p = s;; n++) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        uint64_t below = n == 0 ? (has_days ? 24 : 0) : 60;
+        if (n == 3 || s_field(p, len, below, &f[n]) < 0)
+            return DR_EINVAL;
+        if (!colon) {
+            n++;
+            break;
+        }
+        p = colon + 1;
+    }
+    if (!has_days && n == 1) /* no ':' and no '-': not a clock form */
+        return DR_EINVAL;
+    uint64_t t;
+    if (has_days) /* D-HH, D-HH:MM, D-HH:MM:SS */
+        t = f[0] * 3600 + (n > 1 ? f[1] * 60 : 0) + (n > 2 ? f[2] : 0);
+    else if (n == 2) /* MM:SS */
+        t = f[0] * 60 + f[1];
+    else /* HH:MM:SS */
+        t = f[0] * 3600 + f[1] * 60 + f[2];
+    *sec = days * 86400 + t;
+    return 0;
+}
+
+int cli_parse_time_limit(cli_ctx_t *ctx, const char *s, uint32_t *sec)
+{
+    size_t len = strlen(s);
+    if (len > 0 && strspn(s, "0123456789") == len)
+        return cli_fail(ctx, DR_EINVAL,
+                        "ambiguous --time-limit '%s': give a unit (%sm for "
+                        "minutes, as Slurm reads a bare number, or %ss)",
+                        s, s, s);
+    uint64_t v = 0;
+    int rc = strpbrk(s, ":-") ? s_clock_s(s, &v) : s_units_s(s, &v);
+    if (rc < 0)
+        return cli_fail(ctx, DR_EINVAL,
+                        "malformed --time-limit '%s' (e.g. 90s, 30m, 1h30m, "
+                        "2d, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS)",
+                        s);
+    if (v == 0 || v > CLI_TIME_LIMIT_MAX_S)
+        return cli_fail(ctx, DR_EINVAL,
+                        "invalid --time-limit '%s': expected from 1s to 366d "
+                        "(leave it out for no limit)",
+                        s);
+    *sec = (uint32_t)v;
+    return 0;
 }
 
 int cli_parse_env(cli_ctx_t *ctx, const char *s, char **key, char **val)
@@ -256,26 +361,52 @@ enum {
 };
 
 #define SJ(f) OPT_AT(cli_submit_t, job.f)
-#define COUNT(lo) NULL, lo, INT32_MAX /* def, min, max of a count */
+/* default, min, max, choices, value name and help of a count */
+#define COUNT(def, lo, arg, help) def, lo, INT32_MAX, NULL, arg, help
 
 static const opt_def_t s_submit_opts[] = {
-    [SUB_CLUSTER] = {"cluster", 'c', OPT_ARG, 0, SJ(cluster)},
-    [SUB_NAME] = {"name", 'n', OPT_ARG, 0, SJ(name)},
-    [SUB_CPUS] = {"cpus", 0, OPT_INT, 0, SJ(cpus), COUNT(1)},
-    [SUB_MEMORY] = {"memory", 0, OPT_ARG, 0, OPT_NONE},
-    [SUB_PRIORITY] = {"priority", 0, OPT_INT, 0, SJ(priority), NULL, INT32_MIN,
-                      INT32_MAX},
-    [SUB_RETRIES] = {"max-retries", 0, OPT_INT, 0, SJ(max_retries), COUNT(0)},
-    [SUB_TLIMIT] = {"time-limit", 0, OPT_ARG, 0, OPT_NONE},
-    [SUB_ENV] = {"env", 'e', OPT_ARG, OPT_MULTI, OPT_NONE},
-    [SUB_WAIT] = {"wait", 'w', OPT_FLAG, 0, OPT_AT(cli_submit_t, wait)},
-    [SUB_GPUS] = {"gpus", 0, OPT_INT, 0, SJ(gpus), COUNT(0)},
-    [SUB_NODES] = {"nodes", 0, OPT_INT, 0, SJ(nodes), COUNT(1)},
-    [SUB_PPN] = {"procs-per-node", 0, OPT_INT, 0, SJ(procs_per_node), COUNT(1)},
-    [SUB_IMAGE] = {"image", 0, OPT_ARG, 0, SJ(image)},
-    [SUB_DIST] = {"distribution", 0, OPT_ARG, 0, OPT_NONE},
-    [SUB_DEP] = {"dependency", 'd', OPT_ARG, OPT_NONEMPTY, SJ(dependency)},
+    [SUB_CLUSTER] = {"cluster", 'c', OPT_ARG, 0, SJ(cluster), NULL, 0, 0, NULL,
+                     "NAME", "the cluster to run on (required)"},
+    [SUB_NAME] = {"name", 'n', OPT_ARG, 0, SJ(name), NULL, 0, 0, NULL, "NAME",
+                  "a name for the job"},
+    [SUB_CPUS] = {"cpus", 0, OPT_INT, 0, SJ(cpus),
+                  COUNT("1", 1, "N", "cpus per node")},
+    [SUB_MEMORY] = {"memory", 0, OPT_ARG, 0, OPT_NONE, "512M", 0, 0, NULL,
+                    "SIZE", "memory per node: 512M, 2G, 1T; bare = MiB"},
+    [SUB_PRIORITY] = {"priority", 0, OPT_INT, 0, SJ(priority), "0", INT32_MIN,
+                      INT32_MAX, NULL, "N", "higher runs first"},
+    [SUB_RETRIES] = {"max-retries", 0, OPT_INT, 0, SJ(max_retries),
+                     COUNT("3", 0, "N", "requeues after a lost node")},
+    [SUB_TLIMIT] = {"time-limit", 0, OPT_ARG, 0, OPT_NONE, NULL, 0, 0, NULL,
+                    "TIME",
+                    "wall-clock limit per attempt: 90s, 30m, 1h30m, 2d, "
+                    "MM:SS, HH:MM:SS, D-HH[:MM[:SS]] (default: none)"},
+    [SUB_ENV] = {"env", 'e', OPT_ARG, OPT_MULTI, OPT_NONE, NULL, 0, 0, NULL,
+                 "K=V", "an environment variable of the job; repeatable"},
+    [SUB_WAIT] = {"wait", 'w', OPT_FLAG, 0, OPT_AT(cli_submit_t, wait), NULL, 0,
+                  0, NULL, NULL,
+                  "follow the job on stderr (state, wait reason) and exit "
+                  "with its exit code"},
+    [SUB_GPUS] = {"gpus", 0, OPT_INT, 0, SJ(gpus),
+                  COUNT("0", 0, "N", "GPUs per node")},
+    [SUB_NODES] = {"nodes", 0, OPT_INT, 0, SJ(nodes),
+                   COUNT("1", 1, "N", "nodes, placed all at once")},
+    [SUB_PPN] = {"procs-per-node", 0, OPT_INT, 0, SJ(procs_per_node),
+                 COUNT("1", 1, "N", "MPI ranks per node")},
+    [SUB_IMAGE] = {"image", 0, OPT_ARG, 0, SJ(image), NULL, 0, 0, NULL, "IMG",
+                   "run in a container of this image (default: a process)"},
+    [SUB_DIST] = {"distribution", 0, OPT_ARG, 0, OPT_NONE, NULL, 0, 0, NULL,
+                  "mpi|pytorch",
+                  "mpi: one mpirun over the nodes, launched without SSH; "
+                  "pytorch: each node starts its processes with RANK, "
+                  "MASTER_ADDR, ..."},
+    [SUB_DEP] = {"dependency", 'd', OPT_ARG, OPT_NONEMPTY, SJ(dependency), NULL,
+                 0, 0, NULL, "SPEC",
+                 "afterok:ID[:ID...],afterany:ID,afternotok:ID,singleton: "
+                 "held until they hold (Slurm's)"},
 };
+
+const cli_optset_t cli_opts_submit = CLI_OPTSET(s_submit_opts);
 
 void cli_submit_free(cli_submit_t *s)
 {
@@ -324,14 +455,15 @@ static int s_submit_values(cli_ctx_t *ctx, const cli_args_t *a, cli_submit_t *s)
     if ((rc = cli_check_name(ctx, "cluster", j->cluster)) < 0 ||
         (a->seen[SUB_NAME] && (rc = cli_check_name(ctx, "job", j->name)) < 0))
         return rc;
-    if (a->seen[SUB_MEMORY] &&
-        (rc = cli_parse_memory(ctx, a->val[SUB_MEMORY], &j->memory_mb)) < 0)
+    const char *mem = a->seen[SUB_MEMORY] ? a->val[SUB_MEMORY]
+                                          : s_submit_opts[SUB_MEMORY].def;
+    if ((rc = cli_parse_memory(ctx, mem, &j->memory_mb)) < 0)
         return rc;
     if (a->seen[SUB_TLIMIT]) {
-        uint64_t sec = 0;
-        if ((rc = cli_parse_duration(ctx, a->val[SUB_TLIMIT], &sec)) < 0)
+        uint32_t sec = 0;
+        if ((rc = cli_parse_time_limit(ctx, a->val[SUB_TLIMIT], &sec)) < 0)
             return rc;
-        j->time_limit_s = (uint32_t)sec;
+        j->time_limit_s = sec;
     }
     if (a->seen[SUB_DIST])
         j->distribution = (char *)a->val[SUB_DIST];
@@ -358,13 +490,7 @@ int cli_parse_submit(cli_ctx_t *ctx, int argc, char **argv, cli_submit_t *s)
     memset(s, 0, sizeof *s);
     drover__job__init(&s->job);
     Drover__Job *j = &s->job;
-    j->cpus = 1;
-    j->memory_mb = 512;
-    j->nodes = 1;
-    j->procs_per_node = 1;
-    j->max_retries = 3;
-
-    cli_args_t a;
+    cli_args_t a; /* the defaults come from the rows */
     int rc = cli_args_parse(ctx, s_submit_opts, SUB_N, s, argc, argv, &a);
     if (rc == 0 && (rc = s_submit_shape(ctx, &a)) == 0 &&
         (rc = s_submit_values(ctx, &a, s)) == 0) {
@@ -404,23 +530,46 @@ static const char *const s_priorities[] = {"dedicated", "lowpriority", NULL};
 static const char *const s_providers[] = {"local", "exec", "http", "docker",
                                           NULL};
 
+#define HELP_MIN "the autoscaler's lower bound, in nodes"
+#define HELP_MAX "the autoscaler's upper bound, in nodes"
+#define HELP_IDLE "seconds a node may sit idle before it is released"
+
 static const opt_def_t s_create_opts[] = {
-    [CC_NAME] = {"name", 'n', OPT_ARG, 0, CL(name)},
-    [CC_SIZE] = {"vm-size", 's', OPT_ARG, 0, CL(vm_size)},
-    [CC_MIN] = {"min-nodes", 0, OPT_INT, 0, CL(min_nodes), COUNT(0)},
-    [CC_MAX] = {"max-nodes", 0, OPT_INT, 0, CL(max_nodes), COUNT(0)},
+    [CC_NAME] = {"name", 'n', OPT_ARG, 0, CL(name), NULL, 0, 0, NULL, "NAME",
+                 "the cluster (required)"},
+    [CC_SIZE] = {"vm-size", 's', OPT_ARG, 0, CL(vm_size), NULL, 0, 0, NULL,
+                 "VM_SIZE",
+                 "a size of the catalog, e.g. Standard_D2_v2 (required)"},
+    [CC_MIN] = {"min-nodes", 0, OPT_INT, 0, CL(min_nodes),
+                COUNT("0", 0, "N", HELP_MIN)},
+    [CC_MAX] = {"max-nodes", 0, OPT_INT, 0, CL(max_nodes),
+                COUNT("4", 0, "N", HELP_MAX)},
     [CC_IDLE] = {"idle-seconds-before-scaledown", 0, OPT_INT, 0,
-                 CL(idle_seconds_before_scaledown), COUNT(0)},
-    [CC_PRIO] = {"vm-priority", 0, OPT_ENUM, 0, CL(vm_priority), NULL, 0, 0,
-                 s_priorities},
-    [CC_LOC] = {"location", 'l', OPT_ARG, OPT_NONEMPTY, CL(location)},
-    [CC_PROV] = {"provider", 0, OPT_ENUM, 0, CL(provider), NULL, 0, 0,
-                 s_providers},
-    [CC_RESUME] = {"resume-program", 0, OPT_ARG, 0, OPT_NONE},
-    [CC_SUSPEND] = {"suspend-program", 0, OPT_ARG, 0, OPT_NONE},
-    [CC_URL] = {"provider-url", 0, OPT_ARG, 0, OPT_NONE},
-    [CC_IDENT] = {"assign-identity", 0, OPT_ARG, OPT_NONEMPTY, CL(identity)},
+                 CL(idle_seconds_before_scaledown),
+                 COUNT("120", 0, "S", HELP_IDLE)},
+    [CC_PRIO] = {"vm-priority", 0, OPT_ENUM, 0, CL(vm_priority), "dedicated", 0,
+                 0, s_priorities, "dedicated|lowpriority",
+                 "low-priority nodes may be preempted"},
+    [CC_LOC] = {"location", 'l', OPT_ARG, OPT_NONEMPTY, CL(location), "local",
+                0, 0, NULL, "L",
+                "where nodes are made (passed to the provider)"},
+    [CC_PROV] = {"provider", 0, OPT_ENUM, 0, CL(provider), "local", 0, 0,
+                 s_providers, "local|exec|http|docker",
+                 "what creates and deletes the nodes"},
+    [CC_RESUME] = {"resume-program", 0, OPT_ARG, 0, OPT_NONE, NULL, 0, 0, NULL,
+                   "PATH",
+                   "exec provider: absolute path of the create program"},
+    [CC_SUSPEND] = {"suspend-program", 0, OPT_ARG, 0, OPT_NONE, NULL, 0, 0,
+                    NULL, "PATH",
+                    "exec provider: absolute path of the delete program"},
+    [CC_URL] = {"provider-url", 0, OPT_ARG, 0, OPT_NONE, NULL, 0, 0, NULL,
+                "URL", "http provider: the webhook, http:// or https://"},
+    [CC_IDENT] = {"assign-identity", 0, OPT_ARG, OPT_NONEMPTY, CL(identity),
+                  NULL, 0, 0, NULL, "'[system]'|ID",
+                  "a managed identity for the cluster's jobs"},
 };
+
+const cli_optset_t cli_opts_cluster_create = CLI_OPTSET(s_create_opts);
 
 /* A program the exec provider runs.  The scheduler runs it from its own
  * working directory, so a relative path would name another file there. */
@@ -502,14 +651,7 @@ int cli_parse_cluster_create(cli_ctx_t *ctx, int argc, char **argv,
                              Drover__Cluster *c)
 {
     drover__cluster__init(c);
-    c->min_nodes = 0;
-    c->max_nodes = 4;
-    c->idle_seconds_before_scaledown = 120;
-    c->vm_priority = (char *)"dedicated";
-    c->location = (char *)"local";
-    c->provider = (char *)"local";
-
-    cli_args_t a;
+    cli_args_t a; /* the defaults come from the rows */
     int rc = cli_args_parse(ctx, s_create_opts, CC_N, c, argc, argv, &a);
     if (rc < 0)
         goto out;
@@ -536,12 +678,18 @@ enum { CU_NAME, CU_MIN, CU_MAX, CU_IDLE, CU_N };
 #define CU(f) OPT_AT(Drover__ClusterUpdate, f)
 
 static const opt_def_t s_update_opts[] = {
-    [CU_NAME] = {"name", 'n', OPT_ARG, 0, CU(name)},
-    [CU_MIN] = {"min-nodes", 0, OPT_INT, 0, CU(min_nodes), COUNT(0)},
-    [CU_MAX] = {"max-nodes", 0, OPT_INT, 0, CU(max_nodes), COUNT(0)},
+    [CU_NAME] = {"name", 'n', OPT_ARG, 0, CU(name), NULL, 0, 0, NULL, "NAME",
+                 "the cluster (required)"},
+    [CU_MIN] = {"min-nodes", 0, OPT_INT, 0, CU(min_nodes),
+                COUNT(NULL, 0, "N", HELP_MIN)},
+    [CU_MAX] = {"max-nodes", 0, OPT_INT, 0, CU(max_nodes),
+                COUNT(NULL, 0, "N", HELP_MAX)},
     [CU_IDLE] = {"idle-seconds-before-scaledown", 0, OPT_INT, 0,
-                 CU(idle_seconds_before_scaledown), COUNT(0)},
+                 CU(idle_seconds_before_scaledown),
+                 COUNT(NULL, 0, "S", HELP_IDLE)},
 };
+
+const cli_optset_t cli_opts_cluster_update = CLI_OPTSET(s_update_opts);
 
 int cli_parse_cluster_update(cli_ctx_t *ctx, int argc, char **argv,
                              Drover__ClusterUpdate *u)
@@ -591,18 +739,22 @@ enum { QS_FAMILY, QS_CORES, QS_PRIO, QS_N };
 #define QS(f) OPT_AT(Drover__QuotaSet, f)
 
 static const opt_def_t s_quota_opts[] = {
-    [QS_FAMILY] = {"family", 0, OPT_ARG, 0, QS(family)},
+    [QS_FAMILY] = {"family", 0, OPT_ARG, 0, QS(family), NULL, 0, 0, NULL,
+                   "FAMILY", "a VM family, e.g. standardDv2Family (required)"},
     [QS_CORES] = {"cores", 0, OPT_INT, 0, QS(cores), NULL, 0,
-                  CLI_QUOTA_CORES_MAX},
-    [QS_PRIO] = {"vm-priority", 0, OPT_ENUM, 0, QS(vm_priority), NULL, 0, 0,
-                 s_priorities},
+                  CLI_QUOTA_CORES_MAX, NULL, "N",
+                  "the family's core limit (required)"},
+    [QS_PRIO] = {"vm-priority", 0, OPT_ENUM, 0, QS(vm_priority), "dedicated", 0,
+                 0, s_priorities, "dedicated|lowpriority",
+                 "which of the family's two limits"},
 };
+
+const cli_optset_t cli_opts_quota_set = CLI_OPTSET(s_quota_opts);
 
 int cli_parse_quota_set(cli_ctx_t *ctx, int argc, char **argv,
                         Drover__QuotaSet *q)
 {
     drover__quota_set__init(q);
-    q->vm_priority = (char *)"dedicated";
     cli_args_t a;
     int rc = cli_args_parse(ctx, s_quota_opts, QS_N, q, argc, argv, &a);
     if (rc == 0)
@@ -620,11 +772,15 @@ enum { CE_NAME, CE_LIMIT, CE_N };
 
 static const opt_def_t s_events_opts[] = {
     [CE_NAME] = {"name", 'n', OPT_ARG, 0,
-                 OPT_AT(Drover__ClusterEventsReq, name)},
+                 OPT_AT(Drover__ClusterEventsReq, name), NULL, 0, 0, NULL,
+                 "NAME", "the cluster (required)"},
     [CE_LIMIT] = {"limit", 0, OPT_INT, 0,
                   OPT_AT(Drover__ClusterEventsReq, limit), NULL, 1,
-                  CLI_EVENTS_MAX},
+                  CLI_EVENTS_MAX, NULL, "N",
+                  "the newest N events, at most 10000 (default: 100)"},
 };
+
+const cli_optset_t cli_opts_cluster_events = CLI_OPTSET(s_events_opts);
 
 int cli_parse_cluster_events(cli_ctx_t *ctx, int argc, char **argv,
                              Drover__ClusterEventsReq *e)

@@ -10,9 +10,8 @@
 
 int cli_keys_token(cli_ctx_t *ctx, int argc, char **argv)
 {
-    static const cli_opt_t opts[] = {{NULL, NULL, 0, 0}};
     cli_args_t a;
-    int rc = cli_opts_parse(ctx, opts, argc, argv, &a);
+    int rc = cli_args_parse(ctx, NULL, 0, NULL, argc, argv, &a);
     if (rc == 0 && (a.npos != 2 || strcmp(a.pos[0], "create") != 0))
         rc = cli_usage(ctx, "expected create NAME");
     if (rc == 0)

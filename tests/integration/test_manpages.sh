@@ -120,6 +120,21 @@ while read -r group verb _; do
 done < <(sed -n '/^commands:/,/^$/p' <<<"$cli_help" | sed -n 's/^  //p')
 ((ncmd >= 20)) || dr_fail "only $ncmd commands found in 'drover help': $cli_help"
 ((${#missing[@]} == 0)) || dr_fail "drover.1 does not document the commands: ${missing[*]}"
+# every flag of every command's own --help (drover GROUP VERB --help)
+missing=()
+nflags=0
+for g in $("$DROVER_BIN/drover" __complete | grep -v -- '^-'); do
+    for v in $("$DROVER_BIN/drover" __complete "$g"); do
+        h=$("$DROVER_BIN/drover" "$g" "$v" --help 2>&1) ||
+            dr_fail "drover $g $v --help exited $?: $h"
+        for f in $(long_flags "$h"); do
+            nflags=$((nflags + 1))
+            has "$WORK/drover.1.txt" "$f" || missing+=("$g $v $f")
+        done
+    done
+done
+((nflags >= 60)) || dr_fail "only $nflags flags found in the commands' --help"
+((${#missing[@]} == 0)) || dr_fail "drover.1 does not document: ${missing[*]}"
 # and the environment it reads
 for v in DROVER_SCHEDULER DROVER_KEY DROVER_SCHEDULER_KEY DROVER_HOME DROVER_INSECURE; do
     has "$WORK/drover.1.txt" "$v" || dr_fail "drover.1 does not document \$$v"

@@ -48,7 +48,7 @@ declare -A WANT=(
     [drover-agent]="./usr/bin/drover-agent ./usr/bin/drover-launch
         ./usr/lib/systemd/system/drover-agent.service ./etc/drover/agent.conf.example
         ./usr/share/man/man8/drover-agent.8"
-    [drover]="./usr/bin/drover ./usr/share/man/man1/drover.1"
+    [drover]="./usr/bin/drover ./usr/share/man/man1/drover.1 ./usr/share/bash-completion/completions/drover"
 )
 declare -A CONFFILE=([drover-scheduler]=/etc/drover/drover.conf
     [drover-agent]=/etc/drover/agent.conf.example)

@@ -77,16 +77,18 @@ END_TEST
 
 START_TEST(test_opts_generic)
 {
-    static const cli_opt_t specs[] = {{"--name", "-n", 1, 0},
-                                      {"--flag", "-f", 0, 0},
-                                      {"--env", "-e", 1, 1},
-                                      {NULL, NULL, 0, 0}};
+    static const opt_def_t specs[] = {
+        CLI_ARG("name", 'n', "NAME", "a name"),
+        CLI_FLAG("flag", 'f', "a flag"),
+        {"env", 'e', OPT_ARG, OPT_MULTI, OPT_NONE, NULL, 0, 0, NULL, "K=V",
+         "repeatable"},
+    };
     cli_ctx_t ctx;
     cli_ctx_init(&ctx);
     cli_args_t a;
     char **av = ARGV("pos1", "--name=x", "-f", "-e", "A=1", "--env", "B=2",
                      "-o", "json", "--", "rest", "--name");
-    ck_assert_int_eq(cli_opts_parse(&ctx, specs, 12, av, &a), 0);
+    ck_assert_int_eq(cli_args_parse(&ctx, specs, 3, NULL, 12, av, &a), 0);
     ck_assert_int_eq(a.npos, 1);
     ck_assert_str_eq(a.pos[0], "pos1");
     ck_assert_str_eq(a.val[0], "x");
@@ -99,24 +101,28 @@ START_TEST(test_opts_generic)
     ck_assert_str_eq(a.rest[1], "--name");
     cli_args_free(&a);
 
-    ck_assert_int_eq(cli_opts_parse(&ctx, specs, 1, ARGV("--bogus"), &a),
-                     DR_EINVAL);
+    ck_assert_int_eq(
+        cli_args_parse(&ctx, specs, 3, NULL, 1, ARGV("--bogus"), &a),
+        DR_EINVAL);
     ck_assert_int_eq(ctx.usage, 1);
     ck_assert_str_eq(ctx.err, "unknown option '--bogus'");
     cli_args_free(&a);
     ctx.usage = 0;
-    ck_assert_int_eq(cli_opts_parse(&ctx, specs, 1, ARGV("-n"), &a), DR_EINVAL);
+    ck_assert_int_eq(cli_args_parse(&ctx, specs, 3, NULL, 1, ARGV("-n"), &a),
+                     DR_EINVAL);
     ck_assert_int_eq(ctx.usage, 1);
     ck_assert_str_eq(ctx.err, "option '-n' needs a value");
     cli_args_free(&a);
     ctx.usage = 0;
-    ck_assert_int_eq(cli_opts_parse(&ctx, specs, 1, ARGV("--flag=1"), &a),
-                     DR_EINVAL);
+    ck_assert_int_eq(
+        cli_args_parse(&ctx, specs, 3, NULL, 1, ARGV("--flag=1"), &a),
+        DR_EINVAL);
     ck_assert_int_eq(ctx.usage, 1);
     cli_args_free(&a);
     ctx.usage = 0;
-    ck_assert_int_eq(cli_opts_parse(&ctx, specs, 2, ARGV("-o", "yaml"), &a),
-                     DR_EINVAL);
+    ck_assert_int_eq(
+        cli_args_parse(&ctx, specs, 3, NULL, 2, ARGV("-o", "yaml"), &a),
+        DR_EINVAL);
     ck_assert_int_eq(ctx.usage, 1);
     cli_args_free(&a);
 }
@@ -214,7 +220,13 @@ START_TEST(test_submit_errors)
         {6, ARGV("--cluster", "c1", "--memory", "2Q", "--", "x"), 0,
          "malformed memory size '2Q'"},
         {6, ARGV("--cluster", "c1", "--time-limit", "soon", "--", "x"), 0,
-         "malformed duration 'soon'"},
+         "malformed --time-limit 'soon'"},
+        {6, ARGV("--cluster", "c1", "--time-limit", "90", "--", "x"), 0,
+         "ambiguous --time-limit '90'"},
+        {8, ARGV("--cluster", "c1", "--cpus", "1", "--cpus", "2", "--", "x"), 1,
+         "option --cpus given 2 times: it takes one value"},
+        {4, ARGV("--cluster", "c1", "--cpu", "--"), 1,
+         "unknown option '--cpu'; did you mean --cpus?"},
         {6, ARGV("--cluster", "c1", "--env", "=v", "--", "x"), 0,
          "malformed --env '=v'"},
         {6, ARGV("--cluster", "c1", "--cpus", "0", "--", "x"), 0,
@@ -538,12 +550,254 @@ START_TEST(test_events_node_parse)
 }
 END_TEST
 
+/* ---- time limits ------------------------------------------------------------
+ */
+
+START_TEST(test_time_limit)
+{
+    cli_ctx_t ctx;
+    cli_ctx_init(&ctx);
+    static const struct {
+        const char *s;
+        uint32_t sec;
+    } good[] = {
+        {"90s", 90},       {"30m", 1800},         {"2h", 7200},
+        {"1d", 86400},     {"1h30m", 5400},       {"1d2h3m4s", 93784},
+        {"2h5s", 7205},    {"05:30", 330},        {"90:00", 5400},
+        {"1:02:03", 3723}, {"100:00:00", 360000}, {"2-0", 172800},
+        {"1-12", 129600},  {"1-02:30", 95400},    {"1-02:03:04", 93784},
+        {"0:01", 1},       {"366d", 366 * 86400}, {"365-23:59:59", 31622399},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        uint32_t v = 0;
+        ck_assert_msg(cli_parse_time_limit(&ctx, good[i].s, &v) == 0,
+                      "'%s': %s", good[i].s, ctx.err);
+        ck_assert_msg(v == good[i].sec, "'%s' = %u, not %u", good[i].s, v,
+                      good[i].sec);
+    }
+    static const struct {
+        const char *s, *msg;
+    } bad[] = {
+        {"", "malformed"},
+        {"soon", "malformed"},
+        {"90", "ambiguous"},
+        {"0", "ambiguous"},
+        {"30m1h", "malformed"},
+        {"1h1h", "malformed"},
+        {"1.5h", "malformed"},
+        {"h", "malformed"},
+        {"10x", "malformed"},
+        {"-5m", "malformed"},
+        {"500ms", "malformed"},
+        {"1:60", "malformed"},
+        {"1:2:3:4", "malformed"},
+        {"1:", "malformed"},
+        {":30", "malformed"},
+        {"1-24", "malformed"},
+        {"1-", "malformed"},
+        {"-1", "malformed"},
+        {"1-2-3", "malformed"},
+        {"1-1:60", "malformed"},
+        {"a:b", "malformed"},
+        {"1d 2h", "malformed"},
+        {"0s", "from 1s to 366d"},
+        {"00:00", "from 1s to 366d"},
+        {"367d", "from 1s to 366d"},
+        {"99999999999d", "malformed"},
+        {"1000000000:00:00", "malformed"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint32_t v = 7;
+        ck_assert_msg(cli_parse_time_limit(&ctx, bad[i].s, &v) == DR_EINVAL,
+                      "'%s' accepted", bad[i].s);
+        ck_assert_msg(strstr(ctx.err, bad[i].msg), "'%s': %s", bad[i].s,
+                      ctx.err);
+        ck_assert_uint_eq(v, 7);
+    }
+    /* the message names the flag and the forms */
+    ck_assert_int_eq(cli_parse_time_limit(&ctx, "soon", &(uint32_t){0}),
+                     DR_EINVAL);
+    ck_assert_ptr_nonnull(
+        strstr(ctx.err, "malformed --time-limit 'soon' (e.g."));
+    ck_assert_ptr_nonnull(strstr(ctx.err, "D-HH:MM:SS"));
+}
+END_TEST
+
+/* ---- suggestions, help, completion -----------------------------------------
+ */
+
+START_TEST(test_suggest)
+{
+    ck_assert_int_eq(cli_edit_distance("submit", "submit"), 0);
+    ck_assert_int_eq(cli_edit_distance("sumbit", "submit"), 1);
+    ck_assert_int_eq(cli_edit_distance("max-node", "max-nodes"), 1);
+    ck_assert_int_eq(cli_edit_distance("", "abc"), 3);
+    ck_assert_int_eq(cli_edit_distance("kitten", "sitting"), 3);
+    static const char *const verbs[] = {"submit", "list", "show", "cancel",
+                                        "logs"};
+    ck_assert_str_eq(cli_suggest("sumbit", verbs, 5), "submit");
+    ck_assert_str_eq(cli_suggest("lst", verbs, 5), "list");
+    ck_assert_str_eq(cli_suggest("canel", verbs, 5), "cancel");
+    ck_assert_ptr_null(cli_suggest("frobnicate", verbs, 5));
+    ck_assert_ptr_null(cli_suggest("x", NULL, 0));
+    /* a long word gets a third of its length */
+    static const char *const flags[] = {"idle-seconds-before-scaledown",
+                                        "min-nodes"};
+    ck_assert_str_eq(cli_suggest("idle-second-befor-scaledown", flags, 2),
+                     "idle-seconds-before-scaledown");
+    ck_assert_str_eq(cli_suggest("idle", flags, 2),
+                     "idle-seconds-before-scaledown");
+
+    const cli_optset_t *c = &cli_opts_cluster_create;
+    ck_assert_str_eq(cli_suggest_option("max-node", c->defs, c->n),
+                     "max-nodes");
+    ck_assert_str_eq(cli_suggest_option("vmsize", c->defs, c->n), "vm-size");
+    ck_assert_ptr_null(cli_suggest_option("zzzzzz", c->defs, c->n));
+    char err[128] = "unknown option '--max-node'";
+    cli_hint_option(err, sizeof err, c->defs, c->n);
+    ck_assert_str_eq(err,
+                     "unknown option '--max-node'; did you mean --max-nodes?");
+    snprintf(err, sizeof err, "option '-n' needs a value");
+    cli_hint_option(err, sizeof err, c->defs, c->n);
+    ck_assert_str_eq(err, "option '-n' needs a value");
+    char small[32] = "unknown option '--max-node'";
+    cli_hint_option(small, sizeof small, c->defs, c->n); /* truncated, safe */
+    ck_assert_uint_eq(strlen(small), sizeof small - 1);
+
+    /* the whole path: a command's parser */
+    cli_ctx_t ctx;
+    cli_ctx_init(&ctx);
+    Drover__Cluster cl;
+    ck_assert_int_eq(
+        cli_parse_cluster_create(
+            &ctx, 6, ARGV("-n", "c", "-s", "S", "--max-node", "3"), &cl),
+        DR_EINVAL);
+    ck_assert_int_eq(ctx.usage, 1);
+    ck_assert_str_eq(ctx.err,
+                     "unknown option '--max-node'; did you mean --max-nodes?");
+}
+END_TEST
+
+START_TEST(test_lookup)
+{
+    cli_ctx_t ctx;
+    cli_ctx_init(&ctx);
+    int used = 0;
+    const cli_cmd_t *c = cli_lookup(&ctx, 2, ARGV("job", "submit"), &used);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(used, 2);
+    ck_assert_ptr_eq(c->opts, &cli_opts_submit);
+    c = cli_lookup(&ctx, 1, ARGV("version"), &used);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(used, 1);
+
+    ck_assert_ptr_null(cli_lookup(&ctx, 2, ARGV("job", "sumbit"), &used));
+    ck_assert_int_eq(ctx.usage, 1);
+    ck_assert_str_eq(
+        ctx.err, "unknown command 'job sumbit'; did you mean 'job submit'?");
+    ck_assert_ptr_null(cli_lookup(&ctx, 2, ARGV("jbo", "list"), &used));
+    ck_assert_str_eq(ctx.err, "unknown command 'jbo'; did you mean 'job'?");
+    ck_assert_ptr_null(cli_lookup(&ctx, 1, ARGV("frobnicate"), &used));
+    ck_assert_str_eq(ctx.err,
+                     "unknown command 'frobnicate' (try 'drover help')");
+    ck_assert_ptr_null(cli_lookup(&ctx, 2, ARGV("job", "zzzzzzzz"), &used));
+    ck_assert_str_eq(
+        ctx.err, "unknown command 'job zzzzzzzz' (try 'drover job --help')");
+    ck_assert_ptr_null(cli_lookup(&ctx, 1, ARGV("node"), &used));
+    ck_assert_ptr_nonnull(strstr(ctx.err, "missing subcommand for 'node'"));
+}
+END_TEST
+
+START_TEST(test_help_render)
+{
+    size_t n = 0;
+    const cli_cmd_t *cmds = cli_commands(&n);
+    ck_assert_uint_gt(n, 20);
+    for (size_t i = 0; i < n; i++) {
+        dr_buf_t b = {0};
+        cli_render_cmd_help(&b, &cmds[i]);
+        ck_assert_msg(cmds[i].summary && *cmds[i].summary, "%s %s: summary",
+                      cmds[i].group, cmds[i].name ? cmds[i].name : "");
+        ck_assert_ptr_eq(strstr(b.data, "usage: drover "), b.data);
+        ck_assert_ptr_nonnull(strstr(b.data, "-o, --output table|json"));
+        /* every row of its table, with its help text */
+        for (size_t k = 0; cmds[i].opts && k < cmds[i].opts->n; k++) {
+            const opt_def_t *o = &cmds[i].opts->defs[k];
+            char flag[80];
+            snprintf(flag, sizeof flag, "--%s", o->name);
+            ck_assert_msg(strstr(b.data, flag), "%s %s: no %s", cmds[i].group,
+                          cmds[i].name, flag);
+            ck_assert_msg(o->help && *o->help, "%s: no help", flag);
+        }
+        dr_buf_free(&b);
+        ck_assert_int_eq(cli_render_group_help(&b, cmds[i].group), 0);
+        dr_buf_free(&b);
+    }
+    dr_buf_t b = {0};
+    cli_render_cmd_help(&b, &cmds[0]);
+    ck_assert_ptr_nonnull(strstr(b.data, "--max-nodes N"));
+    ck_assert_ptr_nonnull(strstr(b.data, "(default: 4)"));
+    ck_assert_ptr_nonnull(strstr(b.data, "(default: 120)"));
+    dr_buf_free(&b);
+    ck_assert_int_eq(cli_render_group_help(&b, "job"), 0);
+    ck_assert_ptr_nonnull(strstr(b.data, "  job submit "));
+    ck_assert_ptr_nonnull(strstr(b.data, "  job logs "));
+    ck_assert_ptr_null(strstr(b.data, "cluster create"));
+    dr_buf_free(&b);
+    ck_assert_int_eq(cli_render_group_help(&b, "nope"), DR_ENOENT);
+    dr_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_completion)
+{
+    static const opt_def_t g[] = {
+        CLI_ARG("scheduler", 0, "ENDPOINT", "x"),
+        CLI_FLAG("insecure", 0, "x"),
+        CLI_ARG("output", 'o', "FMT", "x"),
+    };
+    const opts_table_t t = {g, 3, 0};
+    dr_buf_t b = {0};
+    cli_render_completion(&b, &t, 0, NULL);
+    ck_assert_ptr_nonnull(strstr(b.data, "cluster\n"));
+    ck_assert_ptr_nonnull(strstr(b.data, "job\n"));
+    ck_assert_ptr_nonnull(strstr(b.data, "--insecure\n"));
+    dr_buf_free(&b);
+    cli_render_completion(&b, &t, 1, ARGV("job"));
+    ck_assert_str_eq(b.data, "submit\nlist\nshow\ncancel\nlogs\n");
+    dr_buf_free(&b);
+    /* global options and their values are skipped */
+    cli_render_completion(
+        &b, &t, 5,
+        ARGV("--scheduler", "tcp://x:1", "--insecure", "-o", "json"));
+    ck_assert_ptr_nonnull(strstr(b.data, "quota\n"));
+    dr_buf_free(&b);
+    cli_render_completion(&b, &t, 3,
+                          ARGV("--scheduler=tcp://x:1", "job", "submit"));
+    ck_assert_ptr_nonnull(strstr(b.data, "--time-limit\n"));
+    ck_assert_ptr_nonnull(strstr(b.data, "--env\n"));
+    ck_assert_ptr_nonnull(strstr(b.data, "--output\n--help\n"));
+    dr_buf_free(&b);
+    cli_render_completion(&b, &t, 1, ARGV("--scheduler"));
+    ck_assert_uint_eq(b.len, 0); /* its value: nothing to offer */
+    dr_buf_free(&b);
+    cli_render_completion(&b, &t, 2, ARGV("job", "nosuch"));
+    ck_assert_uint_eq(b.len, 0);
+    dr_buf_free(&b);
+}
+END_TEST
+
 static Suite *s_suite(void)
 {
     Suite *s = suite_create("cli");
     TCase *tc_parse = tcase_create("parse");
     tcase_add_test(tc_parse, test_validators);
     tcase_add_test(tc_parse, test_opts_generic);
+    tcase_add_test(tc_parse, test_time_limit);
+    tcase_add_test(tc_parse, test_suggest);
+    tcase_add_test(tc_parse, test_lookup);
+    tcase_add_test(tc_parse, test_help_render);
+    tcase_add_test(tc_parse, test_completion);
     tcase_add_test(tc_parse, test_submit_parse);
     tcase_add_test(tc_parse, test_submit_errors);
     tcase_add_test(tc_parse, test_cluster_parse);

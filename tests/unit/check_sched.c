@@ -16,9 +16,11 @@
 
 #include <check.h>
 #include <libpq-fe.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -1564,6 +1566,42 @@ START_TEST(test_gang_gpus_restart)
 }
 END_TEST
 
+/* A relative --state-dir is made absolute against the working directory
+ * (its parent must exist); an unresolvable one is refused, named. */
+START_TEST(test_config_state_dir)
+{
+    char tmpl[] = "/tmp/dr_statedir_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    char real[PATH_MAX], cwd[PATH_MAX];
+    ck_assert_ptr_nonnull(realpath(tmpl, real));
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    ck_assert_int_eq(chdir(real), 0);
+    ck_assert_int_eq(mkdir("sub", 0755), 0);
+    sched_opts_t o;
+    char err[512], want[PATH_MAX + 32];
+    struct {
+        const char *arg, *tail;
+    } ok[] = {{"state", "/state"},         {"./state/", "/state"},
+              {"sub/state", "/sub/state"}, {"sub", "/sub"},
+              {"sub/../state", "/state"},  {".", ""}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char *av[] = {"x", "--state-dir", (char *)ok[i].arg};
+        ck_assert_msg(config_parse_args(3, av, &o, err, sizeof err) == 0,
+                      "%s: %s", ok[i].arg, err);
+        snprintf(want, sizeof want, "%s%s", real, ok[i].tail);
+        ck_assert_str_eq(o.state_dir, want);
+    }
+    char *bad[] = {"x", "--state-dir", "nosuch/parent/state"};
+    ck_assert_int_eq(config_parse_args(3, bad, &o, err, sizeof err), DR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "state-dir 'nosuch/parent/state': "
+                                      "cannot resolve its parent directory "
+                                      "'nosuch/parent'"));
+    ck_assert_int_eq(chdir(cwd), 0);
+    ck_assert_int_eq(rmdir(strcat(strcpy(want, real), "/sub")), 0);
+    ck_assert_int_eq(rmdir(real), 0);
+}
+END_TEST
+
 START_TEST(test_config)
 {
     sched_opts_t o;
@@ -1664,6 +1702,7 @@ Suite *sched_suite(void)
     tcase_add_loop_test(tc, test_job_lifecycle_and_restart, 0, BACKENDS);
     tc = s_case(s, "config");
     tcase_add_test(tc, test_config);
+    tcase_add_test(tc, test_config_state_dir);
     tc = s_case(s, "gang");
     tcase_add_loop_test(tc, test_mpi_gang, 0, BACKENDS);
     tcase_add_loop_test(tc, test_gang_not_ready, 0, BACKENDS);
