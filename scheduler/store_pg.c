@@ -1299,8 +1299,7 @@ static void s_jt_row(const PGresult *r, int i, jt_row_t *t)
 }
 
 /* One row of query `which` keyed by one text argument: 0, DR_ENOENT. */
-static int s_jt_one(store_pg_t *self, int which, const char *key,
-                    jt_row_t *out)
+static int s_jt_one(store_pg_t *self, int which, const char *key, jt_row_t *out)
 {
     args_t a = {0};
     a_text(&a, key);
@@ -1325,9 +1324,8 @@ int store_pg_join_token_by_key(store_pg_t *self, const char *join_key,
     return s_jt_one(self, Q_JT_BY_KEY, join_key, out);
 }
 
-int store_pg_api_token_put(store_pg_t *self, const char *hash,
-                           const char *name, int64_t created_at_ms,
-                           const char *by)
+int store_pg_api_token_put(store_pg_t *self, const char *hash, const char *name,
+                           int64_t created_at_ms, const char *by)
 {
     args_t a = {0};
     a_text(&a, hash);

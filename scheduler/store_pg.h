@@ -69,9 +69,8 @@ int store_pg_join_token_put(store_pg_t *self, const jt_row_t *t);
 int store_pg_join_token_get(store_pg_t *self, const char *id, jt_row_t *out);
 int store_pg_join_token_by_key(store_pg_t *self, const char *join_key,
                                jt_row_t *out);
-int store_pg_api_token_put(store_pg_t *self, const char *hash,
-                           const char *name, int64_t created_at_ms,
-                           const char *by);
+int store_pg_api_token_put(store_pg_t *self, const char *hash, const char *name,
+                           int64_t created_at_ms, const char *by);
 int store_pg_api_token_get(store_pg_t *self, const char *hash, char *name,
                            size_t cap);
 int store_pg_join_token_each(store_pg_t *self, const char *cluster,
