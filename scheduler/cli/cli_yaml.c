@@ -310,7 +310,7 @@ static int s_int(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
 static int s_compute(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
                      const char **out)
 {
-    const char *v;
+    const char *v = NULL;
     int rc = s_str(ctx, y, n, "compute", &v);
     if (rc < 0)
         return rc;
@@ -510,7 +510,7 @@ int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
     if (rc == 0)
         rc = s_substitute(ctx, y, cmdn, inputs, outputs, &command);
     if (rc == 0 && (n = s_get(r, "code"))) {
-        const char *code;
+        const char *code = NULL;
         if ((rc = s_str(ctx, y, n, "code", &code)) == 0 && code[0] != '/')
             rc = s_err(ctx, y, n->line,
                        "code '%s': give an absolute path the nodes see (it "
@@ -665,7 +665,7 @@ int cli_yaml_cluster(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Cluster *c)
     const ynode_t *r = y->root, *n;
     int rc = s_known(ctx, y, r, "the compute", s_compute_keys);
     const char *v = NULL;
-    long long x;
+    long long x = 0;
     /* Azure ML's defaults for an amlcompute */
     c->vm_size = (char *)"Standard_DS3_v2";
     c->min_nodes = 0;
