@@ -104,6 +104,7 @@ struct mpi_tagger {
     size_t nhosts;
     uint32_t slots;
     char *node;        /* set: every line is this node's, no rank tags */
+    char culprit[256]; /* mpirun's word on the first rank that died */
     dr_buf_t carry[2]; /* an incomplete line per stream */
 };
 
@@ -142,13 +143,27 @@ void mpi_tagger_destroy(mpi_tagger_t **self_p)
 
 /* One line (with its '\n', if any): "[J,R]<stdout>:" or "<stderr>:"
  * becomes "[node rank R] ". */
-static void s_tag_line(const mpi_tagger_t *self, const char *line, size_t n,
+static void s_tag_line(mpi_tagger_t *self, const char *line, size_t n,
                        dr_buf_t *out)
 {
     if (self->node) {
         dr_buf_printf(out, "[%s] ", self->node);
         dr_buf_append(out, line, n);
         return;
+    }
+    const char *noticed =
+        self->culprit[0] ? NULL
+                         : memmem(line, n, "noticed that process rank ", 26);
+    if (noticed) {
+        /* "mpirun noticed that process rank 3 with PID 0 on node b exited
+         * on signal 9 (Killed)." */
+        const char *from = noticed + 21; /* "rank ..." */
+        size_t len = (size_t)(line + n - from);
+        while (len && (from[len - 1] == '\n' || from[len - 1] == '.' ||
+                       from[len - 1] == '\r'))
+            len--;
+        snprintf(self->culprit, sizeof self->culprit, "MPI %.*s",
+                 (int)(len > 200 ? 200 : len), from);
     }
     unsigned long job = 0, rank = 0;
     int used = 0;
@@ -168,6 +183,11 @@ static void s_tag_line(const mpi_tagger_t *self, const char *line, size_t n,
         return;
     }
     dr_buf_append(out, line, n);
+}
+
+const char *mpi_tagger_culprit(const mpi_tagger_t *self)
+{
+    return self && self->culprit[0] ? self->culprit : NULL;
 }
 
 void mpi_tagger_feed(mpi_tagger_t *self, int stream, const char *data, size_t n,

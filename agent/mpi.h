@@ -66,6 +66,10 @@ mpi_tagger_t *mpi_tagger_new(char *const *hosts, size_t nhosts, uint32_t slots);
  * job's output, which carries no rank tags). */
 mpi_tagger_t *mpi_tagger_new_node(const char *node);
 void mpi_tagger_destroy(mpi_tagger_t **self_p);
+/* What mpirun said of the first rank that died ("MPI rank 3 with PID 12
+ * on node b exited on signal 9 (Killed)"), or NULL: the root cause of an
+ * MPI job's failure, which mpirun's own exit status hides. */
+const char *mpi_tagger_culprit(const mpi_tagger_t *self);
 /* Appends what can be passed on of data to out; eof flushes the rest. */
 void mpi_tagger_feed(mpi_tagger_t *self, int stream, const char *data, size_t n,
                      int eof, dr_buf_t *out);

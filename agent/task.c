@@ -271,6 +271,15 @@ void task_complete(node_t *node, task_t *t, int exit_code, int term_signal)
     task_state_t st = t->end_set ? t->end_state : TASK_ST(EXITED);
     char sigbuf[64] = "";
     const char *reason = t->end_set ? t->end_reason : NULL;
+    char culprit[400];
+    if (!reason && (exit_code || term_signal) &&
+        mpi_tagger_culprit(t->tagger)) {
+        /* an MPI head: the rank that died first, then mpirun's status */
+        snprintf(culprit, sizeof culprit, "%s; mpirun exited with code %d",
+                 mpi_tagger_culprit(t->tagger),
+                 term_signal ? 128 + term_signal : exit_code);
+        reason = culprit;
+    }
     if (!reason && term_signal) {
         snprintf(sigbuf, sizeof sigbuf, "killed by signal %d (%s)", term_signal,
                  strsignal(term_signal));

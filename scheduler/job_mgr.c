@@ -456,7 +456,11 @@ static void s_task_failed(sched_t *s, job_t *j, job_task_t *t, int has_exit,
     }
     if (j->fail_reason) {
         char full[1200];
-        snprintf(full, sizeof full, "%s; then %s", j->fail_reason, why);
+        if (strncmp(why, "MPI rank ", 9) == 0) /* the root cause first */
+            snprintf(full, sizeof full, "%s; before that %s", why,
+                     j->fail_reason);
+        else
+            snprintf(full, sizeof full, "%s; then %s", j->fail_reason, why);
         job_finish(s, j, JOB_FAILED, has_exit, code, full);
         return;
     }
@@ -524,9 +528,14 @@ void job_task_report(sched_t *s, node_t *n, job_t *j, job_task_t *t,
                          r->term_signal);
             else
                 snprintf(buf, sizeof buf, "exited with code %d", r->exit_code);
-            snprintf(full, sizeof full, "%s%s%s%s", where,
-                     j->mpi && t == &j->tasks[0] ? "mpirun " : "",
-                     reason ? reason : buf, silent);
+            if (reason && strncmp(reason, "MPI rank ", 9) == 0)
+                /* the root cause first: the rank that died, its node */
+                snprintf(full, sizeof full, "%s (reported by %s)%s", reason,
+                         n->name, silent);
+            else
+                snprintf(full, sizeof full, "%s%s%s%s", where,
+                         j->mpi && t == &j->tasks[0] ? "mpirun " : "",
+                         reason ? reason : buf, silent);
             s_task_failed(s, j, t, 1, r->exit_code, full);
         }
         break;

@@ -25,7 +25,7 @@ static const cli_cmd_t s_commands[] = {
      "[--assign-identity '[system]'|ID]",
      "create an autoscaled cluster of one vm size", &cli_opts_cluster_create},
     {"cluster", "identity", cli_cluster_identity,
-     "assign -n NAME --identities '[system]'|ID",
+     "assign -n NAME ['[system]'|ID | --identities '[system]'|ID]",
      "give a cluster a managed identity (empty removes it)",
      &cli_opts_identity_assign},
     {"cluster", "update", cli_cluster_update,

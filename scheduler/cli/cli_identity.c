@@ -22,16 +22,24 @@ int cli_cluster_identity(cli_ctx_t *ctx, int argc, char **argv)
     cli_args_t a;
     int rc =
         cli_optset_parse(ctx, &cli_opts_identity_assign, NULL, argc, argv, &a);
-    if (rc == 0 && (a.npos != 1 || strcmp(a.pos[0], "assign") != 0))
+    /* `assign --name C '[system]'`: the identity may also come as the
+     * word after assign, as az ml computetarget amlcompute takes it */
+    const char *ident = a.seen[1] ? a.val[1] : NULL;
+    if (rc == 0 && (a.npos < 1 || strcmp(a.pos[0], "assign") != 0))
         rc = cli_usage(ctx, "expected 'assign'");
-    if (rc == 0 && (!a.seen[0] || !a.seen[1]))
-        rc = cli_usage(ctx, "missing -n NAME or --identities");
+    else if (rc == 0 && a.npos == 2 && !ident)
+        ident = a.pos[1];
+    else if (rc == 0 && a.npos != 1)
+        rc = cli_usage(ctx, "unexpected argument '%s'", a.pos[a.npos - 1]);
+    if (rc == 0 && (!a.seen[0] || !ident))
+        rc = cli_usage(ctx, "missing -n NAME or the identity ('[system]' or "
+                            "an ID, or --identities)");
     if (rc == 0)
         rc = cli_check_name(ctx, "cluster", a.val[0]);
     if (rc == 0) {
         Drover__IdentityAssign ia = DROVER__IDENTITY_ASSIGN__INIT;
         ia.cluster = (char *)a.val[0];
-        ia.identity = (char *)a.val[1];
+        ia.identity = (char *)ident;
         dr_env_t req;
         wire_env_init(&req, 0);
         req.body_case = DROVER__ENVELOPE__BODY_IDENTITY_ASSIGN;

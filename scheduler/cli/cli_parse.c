@@ -526,7 +526,17 @@ enum {
 
 #define CL(f) OPT_AT(Drover__Cluster, f)
 
-static const char *const s_priorities[] = {"dedicated", "lowpriority", NULL};
+/* dedicated | lowpriority, and the spellings of az ml and the Studio */
+static const char *const s_priorities[] = {
+    "dedicated",    "lowpriority", "low_priority", "LowPriority", "Dedicated",
+    "Low_Priority", NULL};
+
+/* The scheduler's spelling of a priority s_priorities accepted. */
+static char *s_priority_norm(const char *p)
+{
+    return (char *)(p && (p[0] == 'l' || p[0] == 'L') ? "lowpriority"
+                                                      : "dedicated");
+}
 static const char *const s_providers[] = {"local", "exec", "http", "docker",
                                           NULL};
 
@@ -655,6 +665,7 @@ int cli_parse_cluster_create(cli_ctx_t *ctx, int argc, char **argv,
     int rc = cli_args_parse(ctx, s_create_opts, CC_N, c, argc, argv, &a);
     if (rc < 0)
         goto out;
+    c->vm_priority = s_priority_norm(c->vm_priority);
     if (a.npos > 0) {
         rc = cli_usage(ctx, "unexpected argument '%s'", a.pos[0]);
     } else if (a.dashdash) {
@@ -757,6 +768,8 @@ int cli_parse_quota_set(cli_ctx_t *ctx, int argc, char **argv,
     drover__quota_set__init(q);
     cli_args_t a;
     int rc = cli_args_parse(ctx, s_quota_opts, QS_N, q, argc, argv, &a);
+    if (rc == 0)
+        q->vm_priority = s_priority_norm(q->vm_priority);
     if (rc == 0)
         rc = cli_args_none(ctx, &a);
     if (rc == 0 && (!a.seen[QS_FAMILY] || !a.seen[QS_CORES]))

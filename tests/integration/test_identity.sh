@@ -71,4 +71,15 @@ pbody=$(head -n 1 <<<"$plogs")
     dr_fail "a cluster without identity got a token"
 dr_assert_contains "$(jq -r .error_description <<<"$pbody")" "identity" \
     "the refusal says why"
+# identity assign, in az ml computetarget amlcompute's forms: the identity
+# as the word after assign, or --identities; --vm-priority in az ml's
+# spellings
+dr_cli cluster create -n later -s Standard_D2_v2 --max-nodes 1 --vm-priority low_priority >/dev/null
+dr_assert_eq "$(dr_cli -o json cluster show -n later | jq -r .vm_priority)" lowpriority "low_priority"
+dr_cli cluster identity assign --name later '[system]' >/dev/null
+dr_assert_eq "$(dr_cli -o json cluster show -n later | jq -r .identity)" system "positional [system]"
+dr_cli cluster identity assign -n later --identities "" >/dev/null
+dr_assert_eq "$(dr_cli -o json cluster show -n later | jq -r '.identity // ""')" "" "--identities \"\" removes it"
+if out=$(dr_cli cluster identity assign --name later 2>&1); then dr_fail "assign without an identity"; fi
+dr_assert_contains "$out" "missing" "assign without an identity"
 dr_pass

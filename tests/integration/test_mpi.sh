@@ -98,6 +98,9 @@ dr_wait_for "job $id fails" 30 bash -c "[[ \$('$DROVER_BIN/drover' -o json job s
 reason=$(dr_cli -o json job show "$id" | jq -r .reason)
 dr_log "reason: $reason"
 dr_assert_contains "$reason" "mpirun exited with code 137" "mpirun reports the killed rank"
+# the root cause first: the MPI rank that died, its node, how
+[[ "$reason" == "MPI rank "* ]] || dr_fail "the reason does not begin with the rank that died: $reason"
+dr_assert_contains "$reason" "on node $worker exited on signal 9" "the rank's node and signal"
 dr_wait_for "no orted, rank or mpirun left" 15 no_strays
 
 # ---- the scheduler killed with SIGKILL while an MPI job runs -------------------

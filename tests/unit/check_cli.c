@@ -302,6 +302,23 @@ START_TEST(test_cluster_parse)
         cli_parse_cluster_create(
             &ctx, 6, ARGV("-n", "c1", "-s", "S", "--vm-priority", "spot"), &c),
         DR_EINVAL);
+    /* az ml's and the Studio's spellings of the priority */
+    const char *lows[] = {"low_priority", "LowPriority", "lowpriority"};
+    for (size_t k = 0; k < 3; k++) {
+        ck_assert_int_eq(
+            cli_parse_cluster_create(
+                &ctx, 6,
+                ARGV("-n", "c1", "-s", "S", "--vm-priority", (char *)lows[k]),
+                &c),
+            0);
+        ck_assert_str_eq(c.vm_priority, "lowpriority");
+    }
+    ck_assert_int_eq(
+        cli_parse_cluster_create(
+            &ctx, 6, ARGV("-n", "c1", "-s", "S", "--vm-priority", "Dedicated"),
+            &c),
+        0);
+    ck_assert_str_eq(c.vm_priority, "dedicated");
     ck_assert_int_eq(ctx.usage, 0);
     ck_assert_int_eq(cli_parse_cluster_create(&ctx, 2, ARGV("-s", "S"), &c),
                      DR_EINVAL);

@@ -252,6 +252,30 @@ START_TEST(test_tagger_node)
 }
 END_TEST
 
+/* mpirun's word on the first rank that died is kept as the culprit. */
+START_TEST(test_tagger_culprit)
+{
+    dr_buf_t out = {0};
+    mpi_tagger_t *t = mpi_tagger_new(s_hosts, 3, 2);
+    ck_assert_ptr_null(mpi_tagger_culprit(t));
+    const char *a = "[1,0]<stdout>:fine\n";
+    mpi_tagger_feed(t, 0, a, strlen(a), 0, &out);
+    const char *b = "mpirun noticed that process rank 3 with PID 0 on node b "
+                    "exited on signal 9 (Killed).\n";
+    mpi_tagger_feed(t, 1, b, strlen(b), 0, &out);
+    ck_assert_str_eq(mpi_tagger_culprit(t),
+                     "MPI rank 3 with PID 0 on node b exited on signal 9 "
+                     "(Killed)");
+    const char *c = "mpirun noticed that process rank 4 with PID 0 on node c "
+                    "exited on signal 15 (Terminated).\n";
+    mpi_tagger_feed(t, 1, c, strlen(c), 0, &out);
+    ck_assert_ptr_nonnull(strstr(mpi_tagger_culprit(t), "rank 3")); /* first */
+    mpi_tagger_destroy(&t);
+    ck_assert_ptr_null(mpi_tagger_culprit(NULL));
+    dr_buf_free(&out);
+}
+END_TEST
+
 START_TEST(test_tagger_odd_shapes)
 {
     dr_buf_t out = {0};
@@ -1679,6 +1703,7 @@ static Suite *s_suite(void)
     tcase_add_test(tc, test_head_argv);
     tcase_add_test(tc, test_env_defaults);
     tcase_add_test(tc, test_tagger_node);
+    tcase_add_test(tc, test_tagger_culprit);
     tcase_add_test(tc, test_tagger_lines);
     tcase_add_test(tc, test_tagger_odd_shapes);
     tcase_add_test(tc, test_tagger_partial);
