@@ -89,9 +89,12 @@ if [[ $build_ok -eq 1 ]]; then
 fi
 if [[ $asan_ok -eq 1 ]]; then
     step "ctest build-asan"
+    # test_packaging checks what cpack and dpkg make of the build tree,
+    # which the sanitizers do not change: it runs in the first tree only
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        ctest --test-dir build-asan --output-on-failure ||
+        ctest --test-dir build-asan --output-on-failure \
+        -E '^integration/test_packaging$' ||
         failed+=("ctest build-asan")
 fi
 

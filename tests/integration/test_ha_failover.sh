@@ -25,7 +25,7 @@ dr_cli cluster create -n run -s Standard_D2_v2 --min-nodes 1 --max-nodes 1 >/dev
 rid=$(dr_cli job submit --cluster run -- sh -c 'echo before; sleep 8; echo after')
 dr_wait_job_state "$rid" running 60
 
-export DROVER_TIMEOUT_MS=2000
+export DROVER_TIMEOUT_MS=1000
 burst() { # burst N FILE: submit N jobs, record each acknowledged id
     local i id
     for ((i = 0; i < $1; i++)); do
@@ -35,7 +35,7 @@ burst() { # burst N FILE: submit N jobs, record each acknowledged id
 }
 pids=()
 for k in 1 2 3 4; do
-    burst 40 "$T/acked.$k" &
+    burst 20 "$T/acked.$k" &
     pids+=($!)
 done
 dr_wait_for "some acknowledgements" 30 bash -c "cat $T/acked.* 2>/dev/null | wc -l | grep -qv '^0$'"
