@@ -1010,17 +1010,15 @@ static void s_join_token_row(sqlite3_stmt *st, jt_row_t *t)
     "id, cluster, secret_hash, created_at, expires_at, max_uses, uses,"        \
     " revoked, created_by, join_key"
 
-int store_join_token_get(store_t *self, const char *id, jt_row_t *out)
+/* The one join token a SELECT of JOIN_TOKEN_COLS keyed by one text finds;
+ * DR_ENOENT when none. */
+static int s_join_token_one(store_t *self, const char *sql, const char *key,
+                            const char *what, jt_row_t *out)
 {
-    if (self->pg)
-        return store_pg_join_token_get(self->pg, id, out);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT " JOIN_TOKEN_COLS
-                           " FROM join_tokens WHERE id = ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        return s_fail(self, "join token get");
-    s_text(st, 1, id);
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return s_fail(self, what);
+    s_text(st, 1, key);
     int rc = sqlite3_step(st);
     int ret = 0;
     if (rc == SQLITE_ROW)
@@ -1028,33 +1026,29 @@ int store_join_token_get(store_t *self, const char *id, jt_row_t *out)
     else if (rc == SQLITE_DONE)
         ret = DR_ENOENT;
     else
-        ret = s_fail(self, "join token get");
+        ret = s_fail(self, what);
     sqlite3_finalize(st);
     return ret;
+}
+
+int store_join_token_get(store_t *self, const char *id, jt_row_t *out)
+{
+    if (self->pg)
+        return store_pg_join_token_get(self->pg, id, out);
+    return s_join_token_one(
+        self, "SELECT " JOIN_TOKEN_COLS " FROM join_tokens WHERE id = ?", id,
+        "join token get", out);
 }
 
 int store_join_token_by_key(store_t *self, const char *join_key, jt_row_t *out)
 {
     if (self->pg)
         return store_pg_join_token_by_key(self->pg, join_key, out);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT " JOIN_TOKEN_COLS
-                           " FROM join_tokens WHERE join_key = ? AND"
-                           " join_key != ''",
-                           -1, &st, NULL) != SQLITE_OK)
-        return s_fail(self, "join token by key");
-    s_text(st, 1, join_key);
-    int rc = sqlite3_step(st);
-    int ret = 0;
-    if (rc == SQLITE_ROW)
-        s_join_token_row(st, out);
-    else if (rc == SQLITE_DONE)
-        ret = DR_ENOENT;
-    else
-        ret = s_fail(self, "join token by key");
-    sqlite3_finalize(st);
-    return ret;
+    return s_join_token_one(self,
+                            "SELECT " JOIN_TOKEN_COLS
+                            " FROM join_tokens WHERE join_key = ? AND"
+                            " join_key != ''",
+                            join_key, "join token by key", out);
 }
 
 int store_join_token_each(store_t *self, const char *cluster,
