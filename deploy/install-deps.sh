@@ -35,6 +35,7 @@ TESTS=(
     dpkg-dev debootstrap cloud-init
     python3-torch
     prometheus postgresql
+    chromium
 )
 
 case "${1:-}" in

@@ -140,6 +140,7 @@ static int s_field(const cli_field_t *f, const ProtobufCMessageDescriptor *d,
         return 0;
     case CLI_F_I64:
     case CLI_F_TIME:
+    case CLI_F_TIMEN:
         if (s_int(val, f->key, INT64_MIN, INT64_MAX, &x, why, cap))
             return 400;
         AT(msg, f->off, int64_t) = x;

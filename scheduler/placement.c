@@ -153,6 +153,28 @@ static void s_reserve(cluster_t *c, const job_t *j)
     }
 }
 
+int64_t placement_predicted_start(const sched_t *s, const job_t *j)
+{
+    (void)s;
+    const cluster_t *c = j->cluster;
+    if (j->held || j->cancel_requested || j->state != JOB_QUEUED || !c ||
+        !j->nodes || j->nodes > DR_MAX_JOB_NODES)
+        return 0;
+    int64_t now = dr_now_ms();
+    node_t *pick[DR_MAX_JOB_NODES];
+    int64_t at[DR_MAX_JOB_NODES];
+    uint32_t n = 0;
+    for (size_t i = 0; i < c->nnodes; i++) {
+        node_t *nd = c->nodes[i];
+        if ((nd->resv_job && nd->resv_job != j->id) || !s_could_host(nd, j))
+            continue;
+        s_keep_smallest(pick, at, &n, j->nodes, nd, s_free_at(nd, j, now));
+    }
+    if (n < j->nodes || at[n - 1] == INT64_MAX)
+        return 0;
+    return at[n - 1];
+}
+
 /* All of a gang's nodes at once, or none: the best-fitting usable nodes,
  * the fullest first (it becomes the head). */
 static int s_try_gang(sched_t *s, cluster_t *c, job_t *j)
