@@ -24,6 +24,7 @@
 #include "api_client.h"
 #include "apitoken.h"
 #include "dr_err.h"
+#include "history.h"
 #include "http_json.h"
 #include "http_metrics.h"
 #include "log.h"
@@ -246,6 +247,23 @@ static enum MHD_Result s_query_kv(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
+/* whoami, and a cluster's history (history.h): reads of the model that
+ * no handler of the client table serves. */
+static void s_local(http_api_t *self, hreq_t *r, const http_call_t *call,
+                    const req_ctx_t *who)
+{
+    if (call->local == HTTP_LOCAL_WHOAMI) {
+        s_reply_json(r, 200, http_whoami(who));
+        return;
+    }
+    const cluster_t *c = sched_cluster_find(self->s, call->arg);
+    if (!c || !self->s->history) {
+        s_reply_error(r, 404, "no cluster named '%s'", call->arg);
+        return;
+    }
+    s_reply_json(r, 200, history_json(self->s->history, self->s, c));
+}
+
 static void s_api(http_api_t *self, hreq_t *r, const char *url,
                   const char *method)
 {
@@ -264,8 +282,8 @@ static void s_api(http_api_t *self, hreq_t *r, const char *url,
     int status = http_route(url + strlen("/api/v1"), method, q.kv, q.n,
                             r->body.data, r->body.len, &call, why, sizeof why);
     if (status == 200 && call.local) {
-        /* answered without a handler (whoami) */
-        s_reply_json(r, 200, http_whoami(&who));
+        /* answered without a handler: a read of the model */
+        s_local(self, r, &call, &who);
         http_call_free(&call);
         return;
     }

@@ -583,7 +583,16 @@ static int b_local(const http_in_t *in, http_call_t *c, char *why, size_t cap)
 {
     if (s_query_known(in, s_none, why, cap))
         return 400;
-    c->local = 1;
+    c->local = HTTP_LOCAL_WHOAMI;
+    return 0;
+}
+
+static int b_history(const http_in_t *in, http_call_t *c, char *why, size_t cap)
+{
+    if (s_query_known(in, s_none, why, cap))
+        return 400;
+    c->local = HTTP_LOCAL_HISTORY;
+    snprintf(c->arg, sizeof c->arg, "%s", in->arg);
     return 0;
 }
 
@@ -594,6 +603,7 @@ static const http_route_t s_routes[] = {
     {"GET", "/clusters/:", b_cluster_show, RP_ONE, &cli_cluster_view, 200},
     {"PATCH", "/clusters/:", b_cluster_update, RP_ONE, &cli_cluster_view, 200},
     {"DELETE", "/clusters/:", b_cluster_delete, RP_OK, NULL, 200},
+    {"GET", "/clusters/:/history", b_history, RP_LOCAL, NULL, 200},
     {"GET", "/clusters/:/events", b_cluster_events, RP_LIST, &cli_event_view,
      200},
     {"GET", "/events", b_cluster_events, RP_LIST, &cli_event_view, 200},
