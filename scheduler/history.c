@@ -119,9 +119,22 @@ static hist_ring_t *s_ring(history_t *self, const char *name)
     return r;
 }
 
+/* A cluster with no ring yet: a new one gets its first sample at once. */
+static int s_new_cluster(const history_t *self, const sched_t *s)
+{
+    for (const cluster_t *c = s->clusters; c; c = c->next) {
+        size_t i = 0;
+        while (i < self->nrings && strcmp(self->rings[i].name, c->cfg.name))
+            i++;
+        if (i == self->nrings)
+            return 1;
+    }
+    return 0;
+}
+
 void history_tick(history_t *self, const sched_t *s, int64_t mono_ms)
 {
-    if (!self || mono_ms < self->next_due)
+    if (!self || (mono_ms < self->next_due && !s_new_cluster(self, s)))
         return;
     self->next_due = mono_ms + self->interval_ms;
     int64_t wall = dr_now_ms();

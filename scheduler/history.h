@@ -1,10 +1,11 @@
 /* history.h - a bounded, in-memory history of each cluster, for charts.
  *
- * Every HISTORY_INTERVAL_MS the loop samples each cluster (nodes by
- * state, queued and running jobs, its GPUs' mean utilization) into a ring
- * of HISTORY_SAMPLES per cluster: a few hours, a fixed size, never more.
- * It is not durable (a restarted scheduler starts a new history) and it
- * only reads the model.  GET /api/v1/clusters/NAME/history serves it.
+ * Every HISTORY_INTERVAL_MS, and at once for a new cluster, the loop
+ * samples each cluster (nodes by state, queued and running jobs, its GPUs'
+ * mean utilization) into a ring of HISTORY_SAMPLES per cluster: a few hours, a
+ * fixed size, never more. It is not durable (a restarted scheduler starts a new
+ * history) and it only reads the model.  GET /api/v1/clusters/NAME/history
+ * serves it.
  */
 #ifndef DR_HISTORY_H
 #define DR_HISTORY_H

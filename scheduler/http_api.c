@@ -27,6 +27,7 @@
 #include "history.h"
 #include "http_json.h"
 #include "http_metrics.h"
+#include "http_studio.h"
 #include "log.h"
 #include "sched_int.h"
 #include "util.h"
@@ -53,7 +54,9 @@ typedef struct hreq {
     char *out; /* the response body (owned) */
     size_t outlen;
     const char *ctype;
-    struct hreq *prev, *next; /* the waiting list */
+    const char *etag;           /* a Studio file's, or NULL */
+    const char *const *headers; /* more headers (pairs, NULL-ended) */
+    struct hreq *prev, *next;   /* the waiting list */
 } hreq_t;
 
 struct http_api {
@@ -172,6 +175,17 @@ static enum MHD_Result s_queue(hreq_t *r)
         (r->status == 401 &&
          MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                  "Bearer realm=\"drover\"") == MHD_NO)) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    for (size_t i = 0; r->headers && r->headers[i]; i += 2)
+        if (MHD_add_response_header(resp, r->headers[i], r->headers[i + 1]) ==
+            MHD_NO) {
+            MHD_destroy_response(resp);
+            return MHD_NO;
+        }
+    if (r->etag && MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG,
+                                           r->etag) == MHD_NO) {
         MHD_destroy_response(resp);
         return MHD_NO;
     }
@@ -312,6 +326,26 @@ static void s_api(http_api_t *self, hreq_t *r, const char *url,
     MHD_suspend_connection(r->conn);
 }
 
+/* A file of the Studio page: 304 when the browser has it already. */
+static void s_studio(hreq_t *r, const http_asset_t *a, const char *method)
+{
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        s_reply_error(r, 405, "%s takes GET", a->path);
+        return;
+    }
+    const char *inm = MHD_lookup_connection_value(
+        r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    r->headers = http_studio_headers();
+    r->etag = a->etag;
+    if (inm && strstr(inm, a->etag)) {
+        s_reply_text(r, 304, a->ctype, NULL, 0);
+        return;
+    }
+    char *copy = dr_malloc(a->len + 1);
+    memcpy(copy, a->data, a->len + 1);
+    s_reply_text(r, 200, a->ctype, copy, a->len);
+}
+
 static void s_handle(http_api_t *self, hreq_t *r, const char *url,
                      const char *method)
 {
@@ -335,7 +369,13 @@ static void s_handle(http_api_t *self, hreq_t *r, const char *url,
         s_api(self, r, url, method);
         return;
     }
-    s_reply_error(r, 404, "no such path: %s (try /metrics or /api/v1/)", url);
+    const http_asset_t *a = http_studio_find(url);
+    if (a) {
+        s_studio(r, a, method);
+        return;
+    }
+    s_reply_error(r, 404, "no such path: %s (try /, /metrics or /api/v1/)",
+                  url);
 }
 
 static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn,
@@ -532,7 +572,8 @@ http_api_t *http_api_new(sched_t *s, const char *listen, http_begin_fn begin,
         free(self);
         return NULL;
     }
-    log_info("http: listening on %s (/metrics, /api/v1/)", listen);
+    log_info("http: listening on %s (/ the Studio page, /metrics, /api/v1/)",
+             listen);
     return self;
 }
 

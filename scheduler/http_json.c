@@ -365,6 +365,7 @@ static const char *const s_cluster_writable[] = {
     "resume_program",
     "suspend_program",
     "provider_url",
+    "identity",
     NULL};
 
 static int b_cluster_create(const http_in_t *in, http_call_t *c, char *why,
