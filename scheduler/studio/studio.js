@@ -471,6 +471,7 @@ async function start() {
   $('#logout').addEventListener('click', () => {
     sessionStorage.removeItem(TOKEN_KEY);
     showLogin('');
+    location.hash = '#/clusters'; /* the next user starts from the top */
   });
   window.addEventListener('hashchange', route);
   if (!sessionStorage.getItem(TOKEN_KEY)) {

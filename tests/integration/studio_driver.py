@@ -7,7 +7,7 @@ message ended by a NUL byte.  Standard library only.  The page is used as
 a person would: the forms are filled in and submitted, buttons clicked;
 what it shows is read from the DOM and checked against the API.
 
-Usage: studio_driver.py CHROMIUM URL ADMIN_TOKEN OUT_DIR
+Usage: studio_driver.py CHROMIUM URL ADMIN_TOKEN USER_TOKEN OUT_DIR
 Prints one line per step; exits 1 with "FAIL: why" on the first failure.
 """
 import base64
@@ -202,7 +202,8 @@ def fill(b, form, values):
 
 def main():
     global URL, OUT
-    chromium, URL, admin, OUT = sys.argv[1:5]
+    global USER
+    chromium, URL, admin, USER, OUT = sys.argv[1:6]
     os.makedirs(OUT, exist_ok=True)
     b = Browser(chromium, os.path.join(OUT, "chromium.log"))
     try:
@@ -345,6 +346,53 @@ def run(b, admin):
         fail("job %d is %s after the page's cancel" % (lid, j["state"]))
     print("job %d canceled from the page" % lid, flush=True)
     b.screenshot(os.path.join(OUT, "07-canceled.png"))
+
+    # 7. a value from the API is text, never markup: a command and output
+    # that hold HTML
+    mark = "<img src=x onerror=alert(1)><b>bold</b>"
+    st, x = api("POST", "/jobs", admin, {
+        "cluster": "studio", "name": "markup",
+        "command": ["sh", "-c", "echo '%s'; sleep 300" % mark]})
+    if st != 201:
+        fail("submit the markup job: %s %s" % (st, x))
+    b.navigate(URL + "/#/jobs/%d" % x["id"])
+    b.wait("document.querySelector('#logs').textContent.includes(%s)" % js(mark),
+           "the markup job's output", 60)
+    seen = b.eval("[document.querySelector('dd[data-key=\"Command\"]')"
+                  ".textContent, document.querySelectorAll("
+                  "'#main img, #main b').length]")
+    if mark not in seen[0] or seen[1] != 0:
+        fail("markup from the API became elements: %s" % seen)
+    print("markup in a command and its output is shown as text", flush=True)
+
+    # 8. a user (not admin): no cluster form; cancelling the admin's job is
+    # refused by the API (403), the page says so and the job still runs
+    b.eval("document.querySelector('#logout').click()")
+    b.wait("!document.querySelector('#login').hidden", "the login after log out")
+    if b.eval("sessionStorage.getItem('drover.token')") is not None:
+        fail("log out kept the token")
+    fill(b, "#login-form", {"token": USER})
+    b.wait("document.querySelector('#who').textContent.includes('(user)')",
+           "the user's session")
+    b.wait("document.querySelector('#clusters tr[data-cluster]')",
+           "the clusters, as a user")
+    if b.eval("!!document.querySelector('#cluster-form')"):
+        fail("a user is offered the cluster form")
+    b.navigate(URL + "/#/jobs")
+    b.wait("document.querySelector('tr[data-job=\"%d\"] button.cancel')"
+           % x["id"], "job %d, as a user" % x["id"], 30)
+    b.eval("document.querySelector('tr[data-job=\"%d\"] button.cancel')"
+           ".click()" % x["id"])
+    err = b.wait("(() => { const e = document.querySelector('#error');"
+                 " return !e.hidden && e.textContent.includes('403')"
+                 " && e.textContent; })()", "the 403 of another's cancel")
+    st, j = api("GET", "/jobs/%d" % x["id"], admin)
+    if j["state"] not in ("queued", "starting", "running"):
+        fail("job %d is %s after a user's refused cancel" % (x["id"], j["state"]))
+    print("a user's cancel of the admin's job: %s (job still %s)"
+          % (err, j["state"]), flush=True)
+    b.screenshot(os.path.join(OUT, "08-user-cancel-refused.png"))
+    api("POST", "/jobs/%d/cancel" % x["id"], admin)
 
     probs = b.problems()
     if probs:

@@ -18,6 +18,9 @@ U=http://127.0.0.1:$HP
 dr_start_scheduler --autoscale-interval 200ms --heartbeat-interval 500ms \
     --http-listen "127.0.0.1:$HP"
 ADMIN=$(dr_cli keys token create admin | awk '{print $NF}')
+dr_cli keys generate --name eve --dir "$T" >/dev/null
+dr_cli keys add-user eve --role user "$T/eve.pub" >/dev/null
+EVE=$(dr_cli -o json keys token create eve | jq -r .token)
 
 # the files, as a browser gets them
 curl -s -D "$T/h" -o "$T/index" "$U/"
@@ -44,11 +47,15 @@ dr_assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$U/api/v1/clusters/none/
     -H "Authorization: Bearer $ADMIN")" 404 "history of no cluster"
 dr_assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$U/api/v1/clusters/none/history")" \
     401 "history without a token"
+dr_assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$U/api/v1/clusters/none/history?limit=5" \
+    -H "Authorization: Bearer $ADMIN")" 400 "history with an unknown query parameter"
+dr_assert_eq "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U/api/v1/clusters/none/history" \
+    -H "Authorization: Bearer $ADMIN")" 405 "POST to a history"
 
 ART="$DROVER_BIN/artifacts/studio"
 rm -rf "$ART"
 mkdir -p "$ART"
-/usr/bin/python3 "$(dirname "$0")/studio_driver.py" "$CHROMIUM" "$U" "$ADMIN" "$ART" ||
+/usr/bin/python3 "$(dirname "$0")/studio_driver.py" "$CHROMIUM" "$U" "$ADMIN" "$EVE" "$ART" ||
     dr_fail "the page did not do what was asked (screenshots in $ART)"
 ls "$ART"/*.png >/dev/null || dr_fail "no screenshots in $ART"
 dr_log "screenshots: $ART/*.png"
@@ -57,5 +64,7 @@ dr_log "screenshots: $ART/*.png"
 hist=$(curl -s -H "Authorization: Bearer $ADMIN" "$U/api/v1/clusters/studio/history")
 dr_assert_eq "$(jq -r .interval_s <<<"$hist")" 30 "history interval"
 (($(jq '.samples[-1].total_nodes' <<<"$hist") >= 1)) || dr_fail "history: $hist"
+# the new cluster was sampled at once: a kept sample before the live one
+(($(jq '.samples | length' <<<"$hist") >= 2)) || dr_fail "history kept no sample: $hist"
 dr_assert_eq "$(jq '.samples[-1].gpus' <<<"$hist")" 2 "history GPUs"
 dr_pass
