@@ -385,22 +385,27 @@ function cancelButton(job, after) {
     })}, 'Cancel');
 }
 
+const JOB_STATES = ['', 'queued', 'starting', 'running', 'succeeded', 'failed', 'canceled', 'timeout'];
+
 async function viewJobs(main) {
   const formBox = h('div');
   const table = h('table', {id: 'jobs'});
   const more = h('p', {class: 'muted'});
-  main.append(h('h2', {}, 'Jobs'), formBox, table, more);
   const clusters = await api('GET', '/clusters');
+  const fCluster = h('select', {id: 'filter-cluster'}, h('option', {value: ''}, 'all clusters'),
+    clusters.map((c) => h('option', {value: c.name}, c.name)));
+  const fState = h('select', {id: 'filter-state'}, JOB_STATES.map((st) => h('option', {value: st}, st || 'all states')));
+  const filters = h('div', {class: 'filters'}, 'Show ', fCluster, ' ', fState);
+  main.append(h('h2', {}, 'Jobs'), formBox, filters, table, more);
   formBox.append(jobForm(clusters, (id) => { location.hash = '#/jobs/' + id; }));
   const refresh = async () => {
-    const list = [];
-    let after = 0, page;
-    do {
-      page = await api('GET', `/jobs?limit=1000&after_id=${after}`);
-      list.push(...page.jobs);
-      if (page.jobs.length) after = page.jobs[page.jobs.length - 1].id;
-    } while (page.more && list.length < 5000);
-    list.reverse(); /* newest first */
+    /* one page of the API (1,000 jobs, oldest first): a queue of 100,000
+     * is read through the filters, not every 3 s */
+    let q = '/jobs?limit=1000';
+    if (fCluster.value) q += '&cluster=' + encodeURIComponent(fCluster.value);
+    if (fState.value) q += '&state=' + encodeURIComponent(fState.value);
+    const page = await api('GET', q);
+    const list = page.jobs.slice().reverse(); /* newest first */
     table.replaceChildren(
       h('tr', {}, ['ID', 'Name', 'Cluster', 'Owner', 'State', 'Reason', 'Predicted start', 'Submitted', '']
         .map((t) => h('th', {}, t))),
@@ -409,8 +414,10 @@ async function viewJobs(main) {
         h('td', {}, j.owner), stateCell(j.state), h('td', {}, j.reason),
         h('td', {class: 'predicted'}, fmtPredicted(j)), h('td', {}, fmtTime(j.submitted_at)),
         h('td', {}, cancelButton(j, refresh)))));
-    more.textContent = page.more ? 'Only the first 5,000 jobs are shown.' : '';
+    more.textContent = page.more ? 'Only the first 1,000 of these jobs are shown: choose a cluster or a state.' : '';
   };
+  fCluster.addEventListener('change', () => guarded(refresh));
+  fState.addEventListener('change', () => guarded(refresh));
   await poll(refresh, POLL_MS);
 }
 

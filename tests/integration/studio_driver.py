@@ -345,6 +345,14 @@ def run(b, admin):
     if j["state"] != "canceled":
         fail("job %d is %s after the page's cancel" % (lid, j["state"]))
     print("job %d canceled from the page" % lid, flush=True)
+    # the state filter asks the API for those jobs only
+    b.eval("(() => { const f = document.querySelector('#filter-state');"
+           " f.value = 'canceled'; f.dispatchEvent(new Event('change'));"
+           " return true; })()")
+    b.wait("(() => { const r = [...document.querySelectorAll('tr[data-job]')];"
+           " return r.length && r.every((x) => x.cells[4].textContent === "
+           "'canceled') && r.some((x) => x.dataset.job === '%d'); })()" % lid,
+           "only canceled jobs under the state filter")
     b.screenshot(os.path.join(OUT, "07-canceled.png"))
 
     # 7. a value from the API is text, never markup: a command and output
