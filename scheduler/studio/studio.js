@@ -350,6 +350,12 @@ function splitCommand(s) {
   return out;
 }
 
+/* A word as splitCommand reads it back: quoted when it has to be. */
+function quoteWord(w) {
+  if (w !== '' && !/[\s'"]/.test(w)) return w;
+  return w.includes("'") ? '"' + w + '"' : "'" + w + "'";
+}
+
 const JOB_NUMERIC = ['cpus', 'memory_mb', 'gpus', 'node_count', 'priority', 'time_limit_s', 'max_retries'];
 
 function jobForm(clusters, onDone) {
@@ -433,7 +439,7 @@ async function viewJob(main, id) {
       ['Reason', j.reason || '-'], ['Predicted start', fmtPredicted(j)],
       ['Exit code', ['succeeded', 'failed'].includes(j.state) ? j.exit_code : '-'],
       ['Attempts', j.attempts], ['Nodes', (j.nodes || []).join(', ') || '-'],
-      ['Command', (j.command || []).join(' ')], ['CPUs / memory MB / GPUs', `${j.cpus} / ${j.memory_mb} / ${j.gpus}`],
+      ['Command', (j.command || []).map(quoteWord).join(' ')], ['CPUs / memory MB / GPUs', `${j.cpus} / ${j.memory_mb} / ${j.gpus}`],
       ['Time limit', j.time_limit_s ? j.time_limit_s + ' s' : 'none'],
       ['Submitted', fmtTime(j.submitted_at)], ['Started', fmtTime(j.started_at)], ['Ended', fmtTime(j.ended_at)]];
     info.replaceChildren(h('dl', {class: 'kv'}, kv.map(([k, v]) => [h('dt', {}, k), h('dd', {'data-key': k}, v)])));
