@@ -282,7 +282,7 @@ struct sched {
     int need_load;
     int db_down;
     store_leader_t leader; /* who leads, as the last poll said */
-    int64_t log_bytes;     /* all of logs/, counted at load and as written */
+    int64_t log_bytes;     /* all job logs, counted at load and as written */
     sched_io_t *io;
     /* counters and histograms of /metrics (metrics.h; NULL: none) */
     metrics_t *metrics;
@@ -379,16 +379,19 @@ int job_owner(sched_t *self, uint64_t id, char *owner, size_t cap);
 int job_list(sched_t *self, const char *cluster, const char *state,
              uint64_t after_id, uint32_t limit, store_job_cb cb, void *arg,
              int *more);
-/* Appends to / reads a job's output log (<state_dir>/logs/ID.log). */
+/* Appends to / reads a job's output log (chunks in the store). */
 void job_log_line(sched_t *self, uint64_t id, const char *line);
 void job_output(sched_t *self, node_t *n, const Drover__TaskOutput *o);
 /* Reads at most max bytes at offset: *got, and the log's size. */
 void job_log_read(sched_t *self, uint64_t id, uint64_t offset, uint8_t *buf,
                   uint32_t max, size_t *got, uint64_t *size);
-/* Counts logs/ again (self->log_bytes); past log_total_limit, replaces
+/* Counts the logs again (self->log_bytes); past log_total_limit, replaces
  * the logs of the oldest finished jobs by a line that says why, until
  * the total is under 90% of the limit. */
 void job_logs_rotate(sched_t *self);
+/* Moves the log files of an older version (<state_dir>/logs/) into the
+ * store. */
+void job_logs_import(sched_t *self);
 /* Recovery: one active job's row back in memory (queued, or bound again
  * to its nodes; marked for requeue when they are gone). */
 int job_load_row(sched_t *self, const store_job_t *row);
