@@ -19,10 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static void s_load_quota(void *arg, const char *family, int64_t dedicated,
-                         int64_t lowpriority)
+static void s_load_quota(void *arg, const char *location, const char *family,
+                         int64_t dedicated, int64_t lowpriority)
 {
-    cluster_quota_load(arg, family, dedicated, lowpriority);
+    quota_load(arg, location, family, dedicated, lowpriority);
 }
 
 static void s_load_cluster(void *arg, const store_cluster_t *cfg)

@@ -235,7 +235,8 @@ typedef struct {
 } req_ctx_t;
 
 typedef struct {
-    char family[64];
+    char location[64];   /* "" = every location (a family's own limit) */
+    char family[64];     /* "" = the location's total */
     int64_t dedicated;   /* cores; -1 = no limit */
     int64_t lowpriority; /* cores; -1 = no limit */
 } quota_t;
@@ -478,7 +479,30 @@ void node_ack_report(sched_t *self, const char *rid, uint64_t req,
 void node_cancel_stray(sched_t *self, const node_t *n, uint64_t job_id,
                        uint32_t attempt, const char *why);
 
-/* ---- cluster_mgr.c: clusters, quotas, providers ----------------------- */
+/* ---- quota.c: core quotas per location and family ---------------------
+ * A row is (location, family): location "" = the family in every location,
+ * family "" = the location's total over all families. */
+/* The limit (-1 = none) and the cores the matching clusters' nodes use. */
+int64_t quota_limit(const sched_t *self, const char *location,
+                    const char *family, int lowpriority);
+int64_t quota_used(const sched_t *self, const char *location,
+                   const char *family, int lowpriority);
+/* Recovery: a quota row back in memory. */
+void quota_load(sched_t *self, const char *location, const char *family,
+                int64_t dedicated, int64_t lowpriority);
+/* Sets one of a row's limits (cores -1: no limit) and stores the row. */
+int quota_set(sched_t *self, const char *location, const char *family,
+              int64_t cores, int lowpriority);
+/* How many of `count` new nodes of c every quota that applies allows; when
+ * fewer, reason says which limit binds ("quota exceeded: westus total
+ * 24/24 cores"). */
+int quota_fit(const sched_t *self, const cluster_t *c, int count, char *reason,
+              size_t cap);
+/* "standardDv2Family", "westus standardDv2Family" or "westus total". */
+void quota_name(const char *location, const char *family, char *buf,
+                size_t cap);
+
+/* ---- cluster_mgr.c: clusters, providers -------------------------------- */
 
 int cluster_add(sched_t *self, const store_cluster_t *cfg, cluster_t **out);
 /* A validated ClusterCreate: stored, added; *out the new cluster. */
@@ -500,24 +524,14 @@ int cluster_identity_assign(sched_t *self, cluster_t *c, const char *value,
 void cluster_remove(sched_t *self, cluster_t *c);
 /* Frees every cluster in memory only: rows stay for the next start. */
 void cluster_free_all(sched_t *self);
-/* Recovery: a quota row back in memory. */
-void cluster_quota_load(sched_t *self, const char *family, int64_t dedicated,
-                        int64_t lowpriority);
 /* Records (or clears, with NULL) the cluster's last resize error. */
 void cluster_set_error(sched_t *self, cluster_t *c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A create failed: the next scale-out of c waits, doubling from 2 s up
  * to 5 min, so a broken provider is not called on every tick. */
 void cluster_create_failed(cluster_t *c, int64_t now_mono);
-/* Quota of a VM family (-1 = none) and the cores its nodes use now. */
-int64_t cluster_quota_limit(const sched_t *self, const char *family,
-                            int lowpriority);
-int64_t cluster_cores_used(const sched_t *self, const char *family,
-                           int lowpriority);
 /* The catalog's spelling of a family, NULL when it has none such. */
 const char *cluster_family_name(const sched_t *self, const char *family);
-int cluster_quota_set(sched_t *self, const char *family, int64_t cores,
-                      int lowpriority);
 /* A principal asked for something it may not do: the event log keeps it. */
 void cluster_refused(sched_t *self, const char *node, uint64_t job_id,
                      const char *fmt, ...)

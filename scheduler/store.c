@@ -159,7 +159,7 @@ int store_sq_fail(store_t *self, const char *what)
     return store_sq_full(code) ? DR_ENOSPC : DR_EDB;
 }
 
-static int s_exec(store_t *self, const char *sql)
+int store_sq_exec(store_t *self, const char *sql)
 {
     char *err = NULL;
     if (sqlite3_exec(self->db, sql, NULL, NULL, &err) != SQLITE_OK) {
@@ -210,31 +210,43 @@ static int s_migrate(store_t *self)
     sqlite3_finalize(st);
     /* 2: nodes that joined by hand are told apart from the provider's */
     if (!has_joined &&
-        s_exec(self, "ALTER TABLE nodes ADD COLUMN joined INTEGER NOT NULL "
-                     "DEFAULT 0") < 0)
+        store_sq_exec(self,
+                      "ALTER TABLE nodes ADD COLUMN joined INTEGER NOT NULL "
+                      "DEFAULT 0") < 0)
         return DR_EDB;
     /* 3: drained nodes (drover node drain) */
     if (!has_drain &&
-        s_exec(self, "ALTER TABLE nodes ADD COLUMN drain INTEGER NOT NULL "
-                     "DEFAULT 0") < 0)
+        store_sq_exec(self,
+                      "ALTER TABLE nodes ADD COLUMN drain INTEGER NOT NULL "
+                      "DEFAULT 0") < 0)
         return DR_EDB;
     /* 4: join tokens (drover cluster join-token) */
-    if (s_exec(self, s_join_token_schema) < 0)
+    if (store_sq_exec(self, s_join_token_schema) < 0)
         return DR_EDB;
-    if (s_exec(self, "UPDATE meta SET value = '4' WHERE key = "
-                     "'schema_version' AND CAST(value AS INTEGER) < 4") < 0)
+    if (store_sq_exec(self,
+                      "UPDATE meta SET value = '4' WHERE key = "
+                      "'schema_version' AND CAST(value AS INTEGER) < 4") < 0)
         return DR_EDB;
     /* 5: the HTTP API's bearer tokens (drover keys token create) */
-    if (s_exec(self, s_api_token_schema) < 0)
+    if (store_sq_exec(self, s_api_token_schema) < 0)
         return DR_EDB;
-    if (s_exec(self, "UPDATE meta SET value = '5' WHERE key = "
-                     "'schema_version' AND CAST(value AS INTEGER) < 5") < 0)
+    if (store_sq_exec(self,
+                      "UPDATE meta SET value = '5' WHERE key = "
+                      "'schema_version' AND CAST(value AS INTEGER) < 5") < 0)
         return DR_EDB;
     /* 7: job output, in chunks (store_logs.c) */
-    if (s_exec(self, store_logs_schema) < 0)
+    if (store_sq_exec(self, store_logs_schema) < 0)
         return DR_EDB;
-    return s_exec(self, "UPDATE meta SET value = '7' WHERE key = "
-                        "'schema_version' AND CAST(value AS INTEGER) < 7");
+    if (store_sq_exec(self, "UPDATE meta SET value = '7' WHERE key = "
+                            "'schema_version' AND CAST(value AS INTEGER) < "
+                            "7") < 0)
+        return DR_EDB;
+    /* 8: quotas per location (store_quotas.c) */
+    if (store_quotas_migrate(self) < 0)
+        return DR_EDB;
+    return store_sq_exec(self, "UPDATE meta SET value = '8' WHERE key = "
+                               "'schema_version' AND CAST(value AS INTEGER) "
+                               "< 8");
 }
 
 int store_uri_valid(const char *uri)
@@ -276,11 +288,11 @@ store_t *store_open(const char *state_dir, const char *uri)
         goto fail;
     }
     sqlite3_busy_timeout(self->db, 5000);
-    if (s_exec(self, "PRAGMA journal_mode=WAL") < 0 ||
-        s_exec(self, "PRAGMA synchronous=FULL") < 0 ||
-        s_exec(self, "PRAGMA foreign_keys=ON") < 0 ||
-        s_exec(self, "PRAGMA wal_autocheckpoint=0") < 0 ||
-        s_exec(self, s_schema) < 0 || s_migrate(self) < 0)
+    if (store_sq_exec(self, "PRAGMA journal_mode=WAL") < 0 ||
+        store_sq_exec(self, "PRAGMA synchronous=FULL") < 0 ||
+        store_sq_exec(self, "PRAGMA foreign_keys=ON") < 0 ||
+        store_sq_exec(self, "PRAGMA wal_autocheckpoint=0") < 0 ||
+        store_sq_exec(self, s_schema) < 0 || s_migrate(self) < 0)
         goto fail;
     for (int i = 0; i < ST_COUNT; i++) {
         if (sqlite3_prepare_v3(self->db, s_sql[i], -1,
@@ -326,7 +338,7 @@ int store_begin(store_t *self)
         return store_pg_begin(self->pg);
     if (self->in_tx)
         return 0;
-    int rc = s_exec(self, "BEGIN IMMEDIATE");
+    int rc = store_sq_exec(self, "BEGIN IMMEDIATE");
     if (rc == 0) {
         self->in_tx = 1;
         self->tx_err = 0;
@@ -351,7 +363,7 @@ int store_commit(store_t *self)
         (void)store_rollback(self);
         return full ? DR_ENOSPC : DR_EDB;
     }
-    int rc = s_exec(self, "COMMIT");
+    int rc = store_sq_exec(self, "COMMIT");
     if (rc == 0)
         self->in_tx = 0;
     else
@@ -371,7 +383,7 @@ int store_rollback(store_t *self)
      * disk can do that): then there is nothing left to undo */
     if (sqlite3_get_autocommit(self->db))
         return 0;
-    return s_exec(self, "ROLLBACK");
+    return store_sq_exec(self, "ROLLBACK");
 }
 
 int store_last_full(const store_t *self)
@@ -387,10 +399,10 @@ int store_probe_write(store_t *self)
         return DR_ESTATE;
     int rc = store_begin(self);
     if (rc == 0)
-        rc = s_exec(self, "INSERT OR REPLACE INTO meta(key, value)"
-                          " VALUES('space_probe', randomblob(65536))");
+        rc = store_sq_exec(self, "INSERT OR REPLACE INTO meta(key, value)"
+                                 " VALUES('space_probe', randomblob(65536))");
     if (rc == 0)
-        rc = s_exec(self, "DELETE FROM meta WHERE key = 'space_probe'");
+        rc = store_sq_exec(self, "DELETE FROM meta WHERE key = 'space_probe'");
     if (rc == 0)
         rc = store_commit(self);
     else
@@ -833,44 +845,6 @@ int store_event_prune(store_t *self, int64_t before_ms, int limit)
     if (rc != SQLITE_DONE)
         return store_sq_fail(self, "event prune");
     return sqlite3_changes(self->db);
-}
-
-int store_quota_put(store_t *self, const char *family, int64_t dedicated,
-                    int64_t lowpriority)
-{
-    if (self->pg)
-        return store_pg_quota_put(self->pg, family, dedicated, lowpriority);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "INSERT OR REPLACE INTO quotas(family,"
-                           " dedicated_cores, lowpriority_cores)"
-                           " VALUES(?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return store_sq_fail(self, "quota put");
-    s_text(st, 1, family);
-    sqlite3_bind_int64(st, 2, dedicated);
-    sqlite3_bind_int64(st, 3, lowpriority);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "quota put");
-}
-
-int store_quota_each(store_t *self, store_quota_cb cb, void *arg)
-{
-    if (self->pg)
-        return store_pg_quota_each(self->pg, cb, arg);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT family, dedicated_cores, lowpriority_cores"
-                           " FROM quotas ORDER BY family",
-                           -1, &st, NULL) != SQLITE_OK)
-        return store_sq_fail(self, "quota scan");
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        cb(arg, (const char *)sqlite3_column_text(st, 0),
-           sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "quota scan");
 }
 
 int store_event_list(store_t *self, const char *cluster, uint32_t limit,

@@ -166,10 +166,13 @@ typedef void (*store_principal_cb)(void *arg, const char *name,
                                    int64_t created_at_ms);
 int store_principal_each(store_t *self, store_principal_cb cb, void *arg);
 
-/* Per-VM-family core quotas; a limit of -1 means none. */
-int store_quota_put(store_t *self, const char *family, int64_t dedicated,
-                    int64_t lowpriority);
-typedef void (*store_quota_cb)(void *arg, const char *family, int64_t dedicated,
+/* Core quotas per (location, family) (store_quotas.c): location "" = the
+ * family in every location, family "" = the location's total; a limit
+ * of -1 means none. */
+int store_quota_put(store_t *self, const char *location, const char *family,
+                    int64_t dedicated, int64_t lowpriority);
+typedef void (*store_quota_cb)(void *arg, const char *location,
+                               const char *family, int64_t dedicated,
                                int64_t lowpriority);
 int store_quota_each(store_t *self, store_quota_cb cb, void *arg);
 

@@ -27,6 +27,8 @@ struct store {
 /* Records a failure of the last statement (poisoning the open
  * transaction) and logs it; DR_ENOSPC for a full disk, else DR_EDB. */
 int store_sq_fail(store_t *self, const char *what);
+/* Runs SQL with no result rows; a failure as store_sq_fail's. */
+int store_sq_exec(store_t *self, const char *sql);
 /* A full disk, as SQLite and the OS say it. */
 int store_sq_full(int code);
 
@@ -35,5 +37,8 @@ int store_sq_full(int code);
 extern const char store_logs_schema[];
 int store_logs_prepare(store_t *self);
 void store_logs_finalize(store_t *self);
+
+/* store_quotas.c: migration 8 (quotas keyed by location and family). */
+int store_quotas_migrate(store_t *self);
 
 #endif

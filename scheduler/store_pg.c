@@ -48,8 +48,6 @@ enum {
     Q_EVENT,
     Q_EVENT_PRUNE,
     Q_EVENT_LIST,
-    Q_QUOTA_PUT,
-    Q_QUOTA_ALL,
     Q_PRINCIPAL_PUT,
     Q_PRINCIPAL_DEL,
     Q_PRINCIPAL_ALL,
@@ -142,14 +140,6 @@ static const char *s_sql[Q_COUNT] = {
     [Q_EVENT_LIST] = "SELECT ts, kind, cluster, node, job_id, message"
                      " FROM events WHERE $1 = '' OR lower(cluster) ="
                      " lower($1) ORDER BY id DESC LIMIT $2",
-    [Q_QUOTA_PUT] = "INSERT INTO quotas(family, dedicated_cores,"
-                    " lowpriority_cores) VALUES($1,$2,$3)"
-                    " ON CONFLICT ((lower(family))) DO UPDATE SET"
-                    " family = EXCLUDED.family,"
-                    " dedicated_cores = EXCLUDED.dedicated_cores,"
-                    " lowpriority_cores = EXCLUDED.lowpriority_cores",
-    [Q_QUOTA_ALL] = "SELECT family, dedicated_cores, lowpriority_cores"
-                    " FROM quotas ORDER BY lower(family)",
     [Q_PRINCIPAL_PUT] =
         "INSERT INTO principals(name, kind, role, public_key, created_at)"
         " VALUES($1,$2,$3,$4,$5) ON CONFLICT (name) DO UPDATE SET"
@@ -254,6 +244,8 @@ static const char *s_migrations[] = {
     "INSERT INTO leader(id, term) VALUES(1, 0);",
     /* 7: job output, in chunks (store_pg_logs.c) */
     store_pg_logs_schema,
+    /* 8: quotas per location (store_pg_quotas.c) */
+    store_pg_quotas_schema,
 };
 #define N_MIGRATIONS ((int)(sizeof s_migrations / sizeof s_migrations[0]))
 
@@ -1176,27 +1168,6 @@ int store_pg_event_list(store_pg_t *self, const char *cluster, uint32_t limit,
     for (int i = 0; i < PQntuples(r); i++)
         cb(arg, g_i64(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
            PQgetvalue(r, i, 3), (uint64_t)g_i64(r, i, 4), PQgetvalue(r, i, 5));
-    PQclear(r);
-    return 0;
-}
-
-int store_pg_quota_put(store_pg_t *self, const char *family, int64_t dedicated,
-                       int64_t lowpriority)
-{
-    args_t a = {0};
-    a_text(&a, family);
-    a_i64(&a, dedicated);
-    a_i64(&a, lowpriority);
-    return s_write(self, Q_QUOTA_PUT, &a, NULL);
-}
-
-int store_pg_quota_each(store_pg_t *self, store_quota_cb cb, void *arg)
-{
-    PGresult *r = s_run(self, Q_QUOTA_ALL, NULL);
-    if (!r)
-        return DR_EDB;
-    for (int i = 0; i < PQntuples(r); i++)
-        cb(arg, PQgetvalue(r, i, 0), g_i64(r, i, 1), g_i64(r, i, 2));
     PQclear(r);
     return 0;
 }

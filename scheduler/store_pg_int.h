@@ -57,5 +57,7 @@ int store_pg_write(store_pg_t *self, const char *sql, const args_t *a,
 
 /* store_pg_logs.c: the job log table (migration 7). */
 extern const char store_pg_logs_schema[];
+/* store_pg_quotas.c: quotas per location (migration 8). */
+extern const char store_pg_quotas_schema[];
 
 #endif

@@ -474,7 +474,7 @@ START_TEST(test_store_pg_fencing)
     store_destroy(&a);
     /* the schema is versioned: the row says what this build made */
     s_pg_exec(uri, "DO $$ BEGIN IF (SELECT value FROM meta WHERE key ="
-                   " 'schema_version') <> '7' THEN RAISE 'bad version';"
+                   " 'schema_version') <> '8' THEN RAISE 'bad version';"
                    " END IF; END $$");
     store_destroy(&b);
     /* a newer schema than this build's is refused */
@@ -738,8 +738,20 @@ START_TEST(test_quota_lock_preemption)
     env.quota_set = &qs;
     fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "unknown VM family");
     qs.family = "standardncsv3family"; /* case-insensitive */
-    qs.cores = -1;
+    qs.cores = -2;                     /* -1 is "no limit" */
     fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "cores must be");
+    /* regional quotas (issue 19): a total needs a location and no family;
+     * a location is a name */
+    qs.cores = 12;
+    qs.total = 1;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "not both");
+    qs.family = "";
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "needs a location");
+    qs.location = "west us";
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "invalid location");
+    qs.location = NULL;
+    qs.total = 0;
+    qs.family = "standardncsv3family";
     qs.cores = 12;
     r = fx_call(&fx, fx.client, &env);
     ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_QUOTA_LIST_REPLY);
@@ -765,7 +777,7 @@ START_TEST(test_quota_lock_preemption)
                      "quota exceeded: standardNCSv3Family 12/12 cores");
     ck_assert_str_eq(cl->cfg.last_error,
                      "quota exceeded: standardNCSv3Family 12/12 cores");
-    ck_assert_int_eq(cluster_cores_used(fx.s, "standardNCSv3Family", 0), 12);
+    ck_assert_int_eq(quota_used(fx.s, "", "standardNCSv3Family", 0), 12);
     char why[160];
     ck_assert_str_eq(placement_wait_reason(fx.s, sched_job_find(fx.s, ids[2]),
                                            why, sizeof why),
