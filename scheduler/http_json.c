@@ -364,6 +364,7 @@ static const char *const s_cluster_writable[] = {
     "resume_program",
     "suspend_program",
     "provider_url",
+    "identity",
     NULL};
 
 static int b_cluster_create(const http_in_t *in, http_call_t *c, char *why,
@@ -423,6 +424,26 @@ static int b_cluster_update(const http_in_t *in, http_call_t *c, char *why,
         rc = s_fail(why, cap, 400,
                     "nothing to change: give min_nodes, max_nodes or "
                     "idle_seconds_before_scaledown");
+    return rc ? 400 : 0;
+}
+
+/* {"identity": "system" | ID | ""}: the CLI's `cluster identity assign`. */
+static int b_cluster_identity(const http_in_t *in, http_call_t *c, char *why,
+                              size_t cap)
+{
+    json_t *body = NULL;
+    if (s_query_known(in, s_none, why, cap) || s_body(in, &body, why, cap))
+        return 400;
+    Drover__IdentityAssign *m = s_new(&drover__identity_assign__descriptor);
+    BODY(c, DROVER__ENVELOPE__BODY_IDENTITY_ASSIGN, identity_assign, m);
+    m->cluster = dr_strdup(in->arg);
+    json_t *v = json_object_get(body, "identity");
+    int rc = (!v || json_object_size(body) != 1)
+                 ? s_fail(why, cap, 400,
+                          "the body must be {\"identity\": \"system\", an "
+                          "identity id, or \"\" for none}")
+                 : s_str(v, "identity", &m->identity, why, cap);
+    json_decref(body);
     return rc ? 400 : 0;
 }
 
@@ -593,6 +614,8 @@ static const http_route_t s_routes[] = {
     {"GET", "/clusters/:", b_cluster_show, RP_ONE, &cli_cluster_view, 200},
     {"PATCH", "/clusters/:", b_cluster_update, RP_ONE, &cli_cluster_view, 200},
     {"DELETE", "/clusters/:", b_cluster_delete, RP_OK, NULL, 200},
+    {"POST", "/clusters/:/identity", b_cluster_identity, RP_ONE,
+     &cli_cluster_view, 200},
     {"GET", "/clusters/:/events", b_cluster_events, RP_LIST, &cli_event_view,
      200},
     {"GET", "/events", b_cluster_events, RP_LIST, &cli_event_view, 200},
