@@ -49,8 +49,10 @@ def pack(directory, max_bytes=MAX_CODE_BYTES):
             % type(directory).__name__
         )
     d = os.path.abspath(os.fspath(directory))
-    if not os.path.isdir(d):
+    if not os.path.exists(d):
         raise UserErrorException("code directory %s does not exist" % d)
+    if not os.path.isdir(d):
+        raise UserErrorException("code %s is not a directory" % d)
     out = _CappedBuffer(max_bytes)
     try:
         with tarfile.open(fileobj=out, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:

@@ -325,6 +325,12 @@ class AmlCompute(ComputeTarget):
         self.identity_id = [ident] if self.identity_type == "UserAssigned" else None
         self.principal_id = c.get("identity_principal_id") or None
         self.status = AmlComputeStatus(c)
+        # the names of SDK v2's AmlCompute (client.compute.get returns this)
+        self.size = self.vm_size
+        self.min_instances = c.get("min_nodes")
+        self.max_instances = c.get("max_nodes")
+        self.idle_time_before_scale_down = c.get("idle_seconds_before_scaledown")
+        self.tier = "low_priority" if self.vm_priority == "lowpriority" else "dedicated"
 
     def _path(self, tail=""):
         return "/clusters/" + quote(self.name) + tail

@@ -180,6 +180,45 @@ class LocalChecks(unittest.TestCase):
         self.assertJob("cpus must be", **ok, cpus="two")
 
 
+class CodeArchive(unittest.TestCase):
+    """code=: the directory's contents at the root of a gzip tar (base64)."""
+
+    def test_pack(self):
+        import base64
+        import io
+        import tarfile
+
+        from drover import _code
+
+        d = tempfile.mkdtemp(prefix="drover-code.")
+        os.makedirs(os.path.join(d, "pkg"))
+        for rel, text in (("train.py", "print(1)\n"), ("pkg/data.txt", "x" * 5000)):
+            with open(os.path.join(d, rel), "w") as f:
+                f.write(text)
+        try:
+            raw = base64.b64decode(_code.pack(d), validate=True)
+            self.assertEqual(raw[:2], b"\x1f\x8b")  # gzip
+            with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as tar:
+                names = sorted(tar.getnames())
+                self.assertEqual(names, ["pkg", "pkg/data.txt", "train.py"])
+                self.assertEqual(tar.extractfile("train.py").read(), b"print(1)\n")
+            with self.assertRaises(UserErrorException) as cm:
+                _code.pack(d, max_bytes=100)
+            self.assertIn("packs to more than 100 bytes", str(cm.exception))
+            with self.assertRaises(UserErrorException) as cm:
+                _code.pack(os.path.join(d, "train.py"))
+            self.assertIn("is not a directory", str(cm.exception))
+            with self.assertRaises(UserErrorException):
+                _code.pack(7)
+        finally:
+            for base, dirs, files in os.walk(d, topdown=False):
+                for f in files:
+                    os.unlink(os.path.join(base, f))
+                for x in dirs:
+                    os.rmdir(os.path.join(base, x))
+            os.rmdir(d)
+
+
 def _parents(d):
     while True:
         yield d

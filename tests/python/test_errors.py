@@ -129,6 +129,11 @@ class LiveErrors(unittest.TestCase):
             with self.assertRaises(UserErrorException) as cm:
                 self.ml.jobs.create_or_update(command(code=d, command="true", compute="errs"))
             self.assertIn("packs to more than", str(cm.exception))
+            # the client's limit raised: the scheduler's own answer (the
+            # API's body limit)
+            big = MLClient(workspace=self.ws, max_code_bytes=8 << 20)
+            self.assertApi(JobException, 413, "", big.jobs.create_or_update,
+                           command(code=d, command="true", compute="errs"))
         finally:
             for f in os.listdir(d):
                 os.unlink(os.path.join(d, f))
