@@ -11,6 +11,7 @@
  * protobuf_c_message_free_unpacked frees each.
  */
 #include "http_json.h"
+#include "http_route.h"
 #include "cli.h"
 #include "dr_err.h"
 #include "util.h"
@@ -31,16 +32,6 @@ typedef enum {
     RP_LOGS,   /* JobLogs */
     RP_LOCAL,  /* answered without a handler */
 } reply_kind_t;
-
-/* What a route's builder gets: the captured path segment, the query and
- * the body. */
-typedef struct {
-    const char *arg;
-    const http_kv_t *q;
-    size_t nq;
-    const char *body;
-    size_t len;
-} http_in_t;
 
 typedef int (*build_fn)(const http_in_t *in, http_call_t *c, char *why,
                         size_t cap);
@@ -249,6 +240,11 @@ static int s_body(const http_in_t *in, json_t **out, char *why, size_t cap)
     return 0;
 }
 
+int http_in_body(const http_in_t *in, json_t **out, char *why, size_t cap)
+{
+    return s_body(in, out, why, cap);
+}
+
 /* ---- query parameters ---------------------------------------------------- */
 
 /* Every parameter must be one of names (NULL-terminated). */
@@ -427,26 +423,6 @@ static int b_cluster_update(const http_in_t *in, http_call_t *c, char *why,
     return rc ? 400 : 0;
 }
 
-/* {"identity": "system" | ID | ""}: the CLI's `cluster identity assign`. */
-static int b_cluster_identity(const http_in_t *in, http_call_t *c, char *why,
-                              size_t cap)
-{
-    json_t *body = NULL;
-    if (s_query_known(in, s_none, why, cap) || s_body(in, &body, why, cap))
-        return 400;
-    Drover__IdentityAssign *m = s_new(&drover__identity_assign__descriptor);
-    BODY(c, DROVER__ENVELOPE__BODY_IDENTITY_ASSIGN, identity_assign, m);
-    m->cluster = dr_strdup(in->arg);
-    json_t *v = json_object_get(body, "identity");
-    int rc = (!v || json_object_size(body) != 1)
-                 ? s_fail(why, cap, 400,
-                          "the body must be {\"identity\": \"system\", an "
-                          "identity id, or \"\" for none}")
-                 : s_str(v, "identity", &m->identity, why, cap);
-    json_decref(body);
-    return rc ? 400 : 0;
-}
-
 static int b_cluster_events(const http_in_t *in, http_call_t *c, char *why,
                             size_t cap)
 {
@@ -614,7 +590,7 @@ static const http_route_t s_routes[] = {
     {"GET", "/clusters/:", b_cluster_show, RP_ONE, &cli_cluster_view, 200},
     {"PATCH", "/clusters/:", b_cluster_update, RP_ONE, &cli_cluster_view, 200},
     {"DELETE", "/clusters/:", b_cluster_delete, RP_OK, NULL, 200},
-    {"POST", "/clusters/:/identity", b_cluster_identity, RP_ONE,
+    {"POST", "/clusters/:/identity", http_b_cluster_identity, RP_ONE,
      &cli_cluster_view, 200},
     {"GET", "/clusters/:/events", b_cluster_events, RP_LIST, &cli_event_view,
      200},
