@@ -73,7 +73,7 @@ def _identity_value(identity_type, identity_id):
 
 
 class AmlComputeProvisioningConfiguration:
-    """What ComputeTarget.create sends (made by provisioning_configuration)."""
+    """What ComputeTarget.create sends: AmlCompute.provisioning_configuration(...)."""
 
     def __init__(
         self,
@@ -82,10 +82,36 @@ class AmlComputeProvisioningConfiguration:
         min_nodes=0,
         max_nodes=None,
         idle_seconds_before_scaledown=None,
+        admin_username=None,
+        admin_user_password=None,
+        admin_user_ssh_key=None,
+        vnet_resourcegroup_name=None,
+        vnet_name=None,
+        subnet_name=None,
+        tags=None,
+        description=None,
+        remote_login_port_public_access="NotSpecified",
         identity_type=None,
         identity_id=None,
         location=None,
+        enable_node_public_ip=True,
     ):
+        # Azure ML's parameters: those drover has no use for must stay unset
+        unsupported = {
+            "admin_username": admin_username,
+            "admin_user_password": admin_user_password,
+            "admin_user_ssh_key": admin_user_ssh_key,
+            "vnet_resourcegroup_name": vnet_resourcegroup_name,
+            "vnet_name": vnet_name,
+            "subnet_name": subnet_name,
+        }
+        for k, v in unsupported.items():
+            if v is not None:
+                raise ComputeTargetException(
+                    "%s is not supported by drover (no SSH logins, no virtual "
+                    "networks)" % k
+                )
+        del tags, description, remote_login_port_public_access, enable_node_public_ip
         if not isinstance(vm_size, str) or not vm_size:
             raise ComputeTargetException(
                 "vm_size must be a VM size name such as 'STANDARD_D2_V2'"
@@ -248,54 +274,9 @@ class AmlCompute(ComputeTarget):
     _type = "AmlCompute"
     poll_seconds = 1.0
 
-    @staticmethod
-    def provisioning_configuration(
-        vm_size="",
-        vm_priority="dedicated",
-        min_nodes=0,
-        max_nodes=None,
-        idle_seconds_before_scaledown=None,
-        admin_username=None,
-        admin_user_password=None,
-        admin_user_ssh_key=None,
-        vnet_resourcegroup_name=None,
-        vnet_name=None,
-        subnet_name=None,
-        tags=None,
-        description=None,
-        remote_login_port_public_access="NotSpecified",
-        identity_type=None,
-        identity_id=None,
-        location=None,
-        enable_node_public_ip=True,
-    ):
-        """The configuration ComputeTarget.create takes (Azure ML's
-        parameters; those drover has no use for must stay unset)."""
-        unsupported = {
-            "admin_username": admin_username,
-            "admin_user_password": admin_user_password,
-            "admin_user_ssh_key": admin_user_ssh_key,
-            "vnet_resourcegroup_name": vnet_resourcegroup_name,
-            "vnet_name": vnet_name,
-            "subnet_name": subnet_name,
-        }
-        for k, v in unsupported.items():
-            if v is not None:
-                raise ComputeTargetException(
-                    "%s is not supported by drover (no SSH logins, no virtual "
-                    "networks)" % k
-                )
-        del tags, description, remote_login_port_public_access, enable_node_public_ip
-        return AmlComputeProvisioningConfiguration(
-            vm_size=vm_size,
-            vm_priority=vm_priority,
-            min_nodes=min_nodes,
-            max_nodes=max_nodes,
-            idle_seconds_before_scaledown=idle_seconds_before_scaledown,
-            identity_type=identity_type,
-            identity_id=identity_id,
-            location=location,
-        )
+    # Azure ML's AmlCompute.provisioning_configuration(...): the
+    # configuration's constructor, one signature
+    provisioning_configuration = staticmethod(AmlComputeProvisioningConfiguration)
 
     @classmethod
     def _of(cls, workspace, c):

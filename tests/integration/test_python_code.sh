@@ -7,6 +7,7 @@
 # test fails.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+export PYTHONDONTWRITEBYTECODE=1 # nothing written into the source tree
 PY=/usr/bin/python3
 dr_setup
 HP=$((CPORT + 7))

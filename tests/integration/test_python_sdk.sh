@@ -6,6 +6,7 @@
 # scheduler, each result checked through the CLI.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+export PYTHONDONTWRITEBYTECODE=1 # nothing written into the source tree
 PY=/usr/bin/python3
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 9))' ||
     { echo "SKIP: $PY is older than 3.9"; exit 77; }
