@@ -8,9 +8,9 @@ callers (compute.py, jobs.py) turn it into the exception class their
 Azure ML counterpart raises.
 """
 
+import http.client
 import json
 import os
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -173,7 +173,9 @@ class ApiClient:
             raw = e.read()
             e.close()
             raise self._error(e.code, raw) from None
-        except (urllib.error.URLError, socket.timeout, ConnectionError) as e:
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
+            # URLError and timeouts are OSErrors; a dropped connection is an
+            # HTTPException
             reason = getattr(e, "reason", e)
             raise DroverException(
                 "cannot reach the scheduler at %s: %s" % (self.endpoint, reason)

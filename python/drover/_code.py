@@ -15,10 +15,10 @@ import tarfile
 
 from ._client import UserErrorException
 
-# The API takes request bodies of at most 1 MiB: the base64 of 768 KiB is
-# 1 MiB, less room for the rest of the job.  The scheduler may cap code
-# lower (its own error then says so).
-MAX_CODE_BYTES = 760 * 1024
+# A scheduler takes code of at most its --max-code-size (1-7 MiB, 4 MiB by
+# default) in a job body of at most 10 MiB: past 7 MiB no scheduler would
+# take it, below that the scheduler's own limit answers (413).
+MAX_CODE_BYTES = 7 << 20
 
 
 class _TooBig(Exception):

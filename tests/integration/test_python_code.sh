@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A Python job's code= (issue 19): the SDK packs the local directory (a
 # gzip tar, base64 in POST /api/v1/jobs' "code"), each node unpacks it as
-# the task's working directory; an archive past the API's limit gets the
-# scheduler's own error.  Needs the scheduler side of "code" (branch
+# the task's working directory; an archive past the scheduler's
+# --max-code-size gets its own error.  Needs the scheduler side of "code" (branch
 # `code`): until it is merged, the scheduler refuses the key and this
 # test fails.
 set -euo pipefail
@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE=1 # nothing written into the source tree
 PY=/usr/bin/python3
 dr_setup
 HP=$((CPORT + 7))
-dr_start_scheduler --http-listen "127.0.0.1:$HP" --heartbeat-interval 500ms
+dr_start_scheduler --http-listen "127.0.0.1:$HP" --heartbeat-interval 500ms --max-code-size 1M
 ADMIN=$(dr_cli keys token create admin | awk '{print $NF}')
 mkdir -p "$T/ws" "$T/src/pkg"
 jq -n --arg e "http://127.0.0.1:$HP" --arg t "$ADMIN" '{endpoint: $e, token: $t}' >"$T/ws/config.json"
@@ -33,5 +33,5 @@ dr_assert_eq "$(r status)" Completed "the job with code"
 dr_assert_eq "$(r lines)" "train: cwd has pkg train.py|train: helper says hi data-1234" \
     "the directory unpacked as the working directory"
 dr_assert_eq "$(dr_job_state "$(r name)")" succeeded "CLI state"
-[[ $(r big) == 413\ * ]] || dr_fail "an oversized code archive: $(r big)"
+[[ $(r big) == 413\ *--max-code-size* ]] || dr_fail "code past --max-code-size: $(r big)"
 dr_pass

@@ -125,13 +125,20 @@ class LiveErrors(unittest.TestCase):
                 self.ml.jobs.create_or_update(job)
             self.assertIn("does not exist", str(cm.exception))
             with open(os.path.join(d, "blob.bin"), "wb") as f:
-                f.write(os.urandom(2 * 1024 * 1024))  # incompressible
+                f.write(os.urandom(256 * 1024))  # incompressible
+            small = MLClient(workspace=self.ws, max_code_bytes=64 * 1024)
+            with self.assertRaises(UserErrorException) as cm:
+                small.jobs.create_or_update(command(code=d, command="true", compute="errs"))
+            self.assertIn("packs to more than 65536 bytes", str(cm.exception))
+            with open(os.path.join(d, "blob.bin"), "wb") as f:
+                f.write(os.urandom(8 << 20))
+            # the default limit: what no scheduler takes (7 MiB)
             with self.assertRaises(UserErrorException) as cm:
                 self.ml.jobs.create_or_update(command(code=d, command="true", compute="errs"))
-            self.assertIn("packs to more than", str(cm.exception))
+            self.assertIn("packs to more than %d bytes" % (7 << 20), str(cm.exception))
             # the client's limit raised: the scheduler's own answer (the
             # API's body limit)
-            big = MLClient(workspace=self.ws, max_code_bytes=8 << 20)
+            big = MLClient(workspace=self.ws, max_code_bytes=16 << 20)
             self.assertApi(JobException, 413, "", big.jobs.create_or_update,
                            command(code=d, command="true", compute="errs"))
         finally:
