@@ -16,6 +16,7 @@ import sys
 import time
 
 from ._client import DroverException, quote
+from .workspace import Workspace
 
 _PRIORITIES = ("dedicated", "lowpriority")
 _IDENTITY_TYPES = ("SystemAssigned", "UserAssigned")
@@ -33,6 +34,15 @@ def _api_call(fn, *args, **kwargs):
         raise
     except DroverException as e:
         raise ComputeTargetException(e.message, e.status) from None
+
+
+def _api(workspace):
+    if not isinstance(workspace, Workspace):
+        raise ComputeTargetException(
+            "workspace must be a Workspace (Workspace.from_config()), not %s"
+            % type(workspace).__name__
+        )
+    return workspace._api
 
 
 def _count(name, v, allow_none=True):
@@ -240,13 +250,13 @@ class ComputeTarget:
         return object.__new__(cls)
 
     def __init__(self, workspace=None, name=None):
-        if workspace is None or not isinstance(name, str) or not name:
+        if not isinstance(name, str) or not name:
             raise ComputeTargetException(
-                "ComputeTarget(workspace=ws, name=NAME) needs a workspace and a "
-                "name"
+                "ComputeTarget(workspace=ws, name=NAME) needs the cluster's name"
             )
+        api = _api(workspace)
         self.workspace = workspace
-        self._set(_api_call(workspace._api.get, "/clusters/" + quote(name)))
+        self._set(_api_call(api.get, "/clusters/" + quote(name)))
 
     @staticmethod
     def create(workspace, name, provisioning_configuration):
@@ -258,14 +268,12 @@ class ComputeTarget:
             )
         if not isinstance(name, str) or not name:
             raise ComputeTargetException("the cluster name must be a non-empty string")
-        c = _api_call(
-            workspace._api.post, "/clusters", provisioning_configuration.body(name)
-        )
+        c = _api_call(_api(workspace).post, "/clusters", provisioning_configuration.body(name))
         return AmlCompute._of(workspace, c)
 
     @staticmethod
     def list(workspace):
-        return [AmlCompute._of(workspace, c) for c in _api_call(workspace._api.get, "/clusters")]
+        return [AmlCompute._of(workspace, c) for c in _api_call(_api(workspace).get, "/clusters")]
 
 
 class AmlCompute(ComputeTarget):

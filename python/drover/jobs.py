@@ -318,7 +318,9 @@ class JobOperations:
             raise UserErrorException("create_or_update takes a job made by command()")
         body = job._body(self._client.max_code_bytes)
         r = _jobs_call(self._api.post, "/jobs", body)
-        return self.get(str(r["id"]))
+        if not isinstance(r, dict) or not isinstance(r.get("id"), int):
+            raise JobException("the scheduler's reply to the submission has no id")
+        return self.get(r["id"])
 
     def get(self, name):
         return Command._of(_jobs_call(self._api.get, _job_path(name)), self._client)
@@ -420,6 +422,8 @@ class MLClient:
                     )
                 token = getattr(getter("drover"), "token", None)
             workspace = Workspace(endpoint, token, workspace_name)
+        if not isinstance(workspace, Workspace):
+            raise UserErrorException("workspace must be a Workspace, not %s" % type(workspace).__name__)
         self.workspace = workspace
         self.max_code_bytes = max_code_bytes
         self.jobs = JobOperations(self)

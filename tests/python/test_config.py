@@ -13,6 +13,7 @@ import unittest
 
 from drover import (
     AmlCompute,
+    ComputeTarget,
     ComputeTargetException,
     MLClient,
     UserErrorException,
@@ -153,6 +154,20 @@ class LocalChecks(unittest.TestCase):
                            identity_type="SystemAssigned", identity_id=["a"])
         self.assertCompute("vnet_name is not supported", vm_size="S", vnet_name="v")
         self.assertCompute("location must be", vm_size="S", location="")
+        cfg = AmlCompute.provisioning_configuration(vm_size="S")
+        with self.assertRaises(ComputeTargetException) as cm:
+            ComputeTarget.create("ws", "c", cfg)
+        self.assertIn("workspace must be a Workspace", str(cm.exception))
+        with self.assertRaises(ComputeTargetException) as cm:
+            ComputeTarget(workspace=None, name="c")
+        self.assertIn("workspace must be a Workspace", str(cm.exception))
+        ws = Workspace("http://127.0.0.1:1", "drv_x")
+        with self.assertRaises(ComputeTargetException) as cm:
+            ComputeTarget(workspace=ws, name="")
+        self.assertIn("needs the cluster's name", str(cm.exception))
+        with self.assertRaises(ComputeTargetException) as cm:
+            ComputeTarget.create(ws, "c", {"vm_size": "S"})
+        self.assertIn("must come from AmlCompute.provisioning_configuration", str(cm.exception))
 
     def assertJob(self, needle, **kw):
         with self.assertRaises(UserErrorException) as cm:

@@ -83,6 +83,23 @@ class LiveErrors(unittest.TestCase):
         self.assertEqual((c.scale_settings.minimum_node_count, c.scale_settings.maximum_node_count), (0, 1))
         self.assertIsNone(c.identity_type)
 
+    def test_wait_and_delete(self):
+        c = ComputeTarget(workspace=self.ws, name="errs")
+        # no job asks for a node: the cluster stays at 0 and the wait ends
+        with self.assertRaises(ComputeTargetException) as cm:
+            c.wait_for_completion(min_node_count=1, timeout_in_minutes=0.02)
+        self.assertIn("cluster errs not steady at 1 nodes after 0.02 minutes", str(cm.exception))
+        self.assertIsNone(cm.exception.status)
+        c.wait_for_completion()  # at min_nodes 0: at once
+        cfg = AmlCompute.provisioning_configuration(vm_size="Standard_D2_v2", max_nodes=1)
+        gone = ComputeTarget.create(self.ws, "gone", cfg)
+        self.assertApi(ComputeTargetException, 403, "permission denied",
+                       ComputeTarget(workspace=self.user, name="gone").delete)
+        gone.delete()
+        self.assertEqual(gone.provisioning_state, "Deleted")
+        self.assertApi(ComputeTargetException, 404, "gone", ComputeTarget, self.ws, "gone")
+        self.assertApi(ComputeTargetException, 404, "gone", gone.delete)
+
     def test_tokens(self):
         ep = os.environ["DROVER_TEST_ENDPOINT"]
         wrong = Workspace(ep, "drv_" + "x" * 43)
