@@ -7,17 +7,14 @@
 # SKIP.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-export PYTHONDONTWRITEBYTECODE=1 # nothing written into the source tree
-PY=/usr/bin/python3
+source "$(dirname "$0")/lib_python.sh"
+py_need
 help=$("$DROVER_BIN/drover-scheduler" --help 2>&1 || true)
 [[ $help == *--max-code-size* ]] ||
     { echo "SKIP: this drover-scheduler takes no job code (--max-code-size; branch code)"; exit 77; }
 dr_setup
-HP=$((CPORT + 7))
-dr_start_scheduler --http-listen "127.0.0.1:$HP" --heartbeat-interval 500ms --max-code-size 1M
-ADMIN=$(dr_cli keys token create admin | awk '{print $NF}')
-mkdir -p "$T/ws" "$T/src/pkg"
-jq -n --arg e "http://127.0.0.1:$HP" --arg t "$ADMIN" '{endpoint: $e, token: $t}' >"$T/ws/config.json"
+py_start "$T/ws" --heartbeat-interval 500ms --max-code-size 1M
+mkdir -p "$T/src/pkg"
 cat >"$T/src/train.py" <<'PY'
 import os
 from pkg import helper
@@ -31,7 +28,7 @@ echo "data-1234" >"$T/src/pkg/data.txt"
     "$DROVER_SOURCE_DIR/tests/python/e2e_code.py" "$T/src") >"$T/e2e.out" 2>&1 ||
     { cat "$T/e2e.out"; dr_fail "e2e_code.py failed"; }
 sed 's/^/    | /' "$T/e2e.out" >&2
-r() { awk -v k="$1" '$1 == "RESULT" && $2 == k { $1 = ""; $2 = ""; sub(/^  /, ""); print }' "$T/e2e.out"; }
+r() { py_result "$1" "$T/e2e.out"; }
 dr_assert_eq "$(r status)" Completed "the job with code"
 dr_assert_eq "$(r lines)" "train: cwd has pkg train.py|train: helper says hi data-1234" \
     "the directory unpacked as the working directory"

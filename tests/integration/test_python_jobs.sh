@@ -7,21 +7,15 @@
 # result is checked against the CLI.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-export PYTHONDONTWRITEBYTECODE=1 # nothing written into the source tree
-PY=/usr/bin/python3
-"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 9))' ||
-    { echo "SKIP: $PY is older than 3.9"; exit 77; }
+source "$(dirname "$0")/lib_python.sh"
+py_need
 dr_setup
-HP=$((CPORT + 7))
-dr_start_scheduler --http-listen "127.0.0.1:$HP" --heartbeat-interval 500ms
-ADMIN=$(dr_cli keys token create admin | awk '{print $NF}')
-mkdir -p "$T/ws"
-jq -n --arg e "http://127.0.0.1:$HP" --arg t "$ADMIN" '{endpoint: $e, token: $t}' >"$T/ws/config.json"
+py_start "$T/ws" --heartbeat-interval 500ms
 (cd "$T/ws" && PYTHONPATH="$DROVER_SOURCE_DIR/python" timeout 400 "$PY" \
     "$DROVER_SOURCE_DIR/tests/python/e2e_jobs.py") >"$T/e2e.out" 2>&1 ||
     { cat "$T/e2e.out"; dr_fail "e2e_jobs.py failed"; }
 sed 's/^/    | /' "$T/e2e.out" >&2
-r() { awk -v k="$1" '$1 == "RESULT" && $2 == k { $1 = ""; $2 = ""; sub(/^  /, ""); print }' "$T/e2e.out"; }
+r() { py_result "$1" "$T/e2e.out"; }
 
 # wait_for_completion returned with the node up: a real agent
 dr_assert_eq "$(r allocation)" Steady "allocation state"

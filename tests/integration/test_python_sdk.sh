@@ -6,10 +6,8 @@
 # scheduler, each result checked through the CLI.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-export PYTHONDONTWRITEBYTECODE=1 # nothing written into the source tree
-PY=/usr/bin/python3
-"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 9))' ||
-    { echo "SKIP: $PY is older than 3.9"; exit 77; }
+source "$(dirname "$0")/lib_python.sh"
+py_need
 "$PY" -m pip --version >/dev/null 2>&1 ||
     { echo "SKIP: no pip for $PY (apt-get install python3-pip)"; exit 77; }
 "$PY" -c 'import setuptools' 2>/dev/null ||
@@ -28,9 +26,7 @@ dr_assert_eq "$where" "$T/site/drover/__init__.py" "import drover from the insta
 (cd / && "$PY" -c 'from drover import Workspace, AmlCompute, ComputeTarget, ComputeTargetException, MLClient, command') ||
     dr_fail "the top-level names do not import"
 
-HP=$((CPORT + 7))
-dr_start_scheduler --http-listen "127.0.0.1:$HP"
-ADMIN=$(dr_cli keys token create admin | awk '{print $NF}')
+py_start "$T/ws/.azureml"
 dr_cli keys generate --name eve --dir "$T" >/dev/null
 dr_cli keys add-user eve --role user "$T/eve.pub" >/dev/null
 EVE=$(dr_cli -o json keys token create eve | jq -r .token)
@@ -48,9 +44,7 @@ dr_log "python unit tests passed: $(grep -c " ... ok$" "$T/unit.log")"
 
 # the snippets, run from a directory below the one whose .azureml/ holds
 # config.json (Workspace.from_config searches up, as Azure ML's does)
-mkdir -p "$T/ws/.azureml" "$T/ws/project/src"
-jq -n --arg e "http://127.0.0.1:$HP" --arg t "$ADMIN" '{endpoint: $e, token: $t}' \
-    >"$T/ws/.azureml/config.json"
+mkdir -p "$T/ws/project/src"
 UA=/subscriptions/00000000-0000-0000-0000-000000000001/resourcegroups/rg1/providers/Microsoft.ManagedIdentity/userAssignedIdentities/uai1
 # snippet NAME: runs it (the id's <placeholders> filled in, as a user
 # does), prints its output
