@@ -87,4 +87,17 @@ dr_assert_eq "$(show cpu-cluster | jq -r .identity)" system "add_identity system
 # a snippet whose cluster exists already: the scheduler's message
 out=$(snippet identity_system) && dr_fail "creating cpu-cluster twice succeeded"
 dr_assert_contains "$out" "ComputeTargetException: cluster cpu-cluster already exists (HTTP 409)" "the 409"
+
+# what the SDK saw acknowledged survives a kill -9 of the scheduler right
+# after the reply (an identity assigned, a job submitted)
+id=$(cd "$T/ws/project/src" && "$PY" -c '
+from drover import ComputeTarget, MLClient, Workspace, command
+c = ComputeTarget(workspace=Workspace.from_config(), name="cpu-cluster")
+c.add_identity(identity_type="UserAssigned", identity_id=["/subscriptions/s2/rg/uai2"])
+print(MLClient.from_config().jobs.create_or_update(command(command="true", compute="cpucluster")).name)
+') || dr_fail "add_identity + create_or_update: $id"
+dr_kill9_scheduler
+dr_start_scheduler --http-listen "127.0.0.1:$HP"
+dr_assert_eq "$(show cpu-cluster | jq -r .identity)" /subscriptions/s2/rg/uai2 "identity after kill -9"
+dr_assert_eq "$(dr_cli -o json job show "$id" | jq -r .cluster)" cpucluster "job after kill -9"
 dr_pass
