@@ -11,6 +11,7 @@
 #include "http_json.h"
 #include "cli.h"
 #include "http_body.h"
+#include "http_route.h"
 #include "dr_err.h"
 #include "util.h"
 
@@ -30,16 +31,6 @@ typedef enum {
     RP_LOCAL,  /* answered without a handler */
 } reply_kind_t;
 
-/* What a route's builder gets: the captured path segment, the query and
- * the body. */
-typedef struct {
-    const char *arg;
-    const http_kv_t *q;
-    size_t nq;
-    const char *body;
-    size_t len;
-} http_in_t;
-
 typedef int (*build_fn)(const http_in_t *in, http_call_t *c, char *why,
                         size_t cap);
 
@@ -51,6 +42,11 @@ struct http_route {
     const cli_view_t *view;
     int status; /* of a successful reply */
 };
+
+int http_in_body(const http_in_t *in, json_t **out, char *why, size_t cap)
+{
+    return http_body_object(in->body, in->len, out, why, cap);
+}
 
 /* ---- query parameters ---------------------------------------------------- */
 
@@ -176,7 +172,7 @@ static int b_cluster_create(const http_in_t *in, http_call_t *c, char *why,
 {
     json_t *body = NULL;
     if (s_query_known(in, s_none, why, cap) ||
-        http_body_object(in->body, in->len, &body, why, cap))
+        http_in_body(in, &body, why, cap))
         return 400;
     Drover__ClusterCreate *m =
         http_msg_new(&drover__cluster_create__descriptor);
@@ -195,7 +191,7 @@ static int b_cluster_update(const http_in_t *in, http_call_t *c, char *why,
                                        "idle_seconds_before_scaledown", NULL};
     json_t *body = NULL;
     if (s_query_known(in, s_none, why, cap) ||
-        http_body_object(in->body, in->len, &body, why, cap))
+        http_in_body(in, &body, why, cap))
         return 400;
     Drover__ClusterUpdate *m =
         http_msg_new(&drover__cluster_update__descriptor);
@@ -356,7 +352,7 @@ static int b_job_submit(const http_in_t *in, http_call_t *c, char *why,
 {
     json_t *body = NULL;
     if (s_query_known(in, s_none, why, cap) ||
-        http_body_object(in->body, in->len, &body, why, cap))
+        http_in_body(in, &body, why, cap))
         return 400;
     Drover__JobSubmit *m = http_msg_new(&drover__job_submit__descriptor);
     BODY(c, DROVER__ENVELOPE__BODY_JOB_SUBMIT, job_submit, m);
@@ -412,6 +408,8 @@ static const http_route_t s_routes[] = {
     {"GET", "/clusters/:", b_cluster_show, RP_ONE, &cli_cluster_view, 200},
     {"PATCH", "/clusters/:", b_cluster_update, RP_ONE, &cli_cluster_view, 200},
     {"DELETE", "/clusters/:", b_cluster_delete, RP_OK, NULL, 200},
+    {"POST", "/clusters/:/identity", http_b_cluster_identity, RP_ONE,
+     &cli_cluster_view, 200},
     {"GET", "/clusters/:/history", b_history, RP_LOCAL, NULL, 200},
     {"GET", "/clusters/:/events", b_cluster_events, RP_LIST, &cli_event_view,
      200},

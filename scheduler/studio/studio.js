@@ -166,7 +166,7 @@ const CLUSTER_FORM = [
   ['min_nodes', 'Min nodes', 'number', '0'],
   ['max_nodes', 'Max nodes', 'number', '1'],
   ['idle_seconds_before_scaledown', 'Idle seconds before scale-down', 'number', '120'],
-  ['identity', 'Identity ("" none, [system], or a user-assigned id)', 'text', ''],
+  ['identity', 'Identity (system, a user-assigned id, or empty for none)', 'text', ''],
 ];
 
 function field(name, label, type, def) {

@@ -240,7 +240,7 @@ def run(b, admin):
     fill(b, "#cluster-form", {
         "name": "studio", "vm_size": "Standard_NC12",
         "vm_priority": "dedicated", "min_nodes": "1", "max_nodes": "2",
-        "idle_seconds_before_scaledown": "300", "identity": "[system]"})
+        "idle_seconds_before_scaledown": "300", "identity": "system"})
     b.wait("document.querySelector('tr[data-cluster=\"studio\"]')",
            "the new cluster's row")
     st, c = api("GET", "/clusters/studio", admin)
