@@ -269,8 +269,10 @@ static void s_job_msg(const sched_t *s, const store_job_t *row, Drover__Job *m,
     snprintf(reason_buf, reason_cap, "%s", row->reason);
     if (!reason_buf[0] && strcmp(row->state, "queued") == 0) {
         const job_t *j = sched_job_find((sched_t *)s, row->id);
-        if (j)
+        if (j) {
             (void)placement_wait_reason(s, j, reason_buf, reason_cap);
+            m->predicted_start_ms = placement_predicted_start(s, j);
+        }
     }
     /* "0=GPU-a,1=GPU-b" -> indices and uuids */
     snprintf(x->gpubuf, sizeof x->gpubuf, "%s", row->gpu_indices);

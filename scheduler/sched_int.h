@@ -287,6 +287,8 @@ struct sched {
     sched_io_t *io;
     /* counters and histograms of /metrics (metrics.h; NULL: none) */
     metrics_t *metrics;
+    /* the clusters' sampled history of the Studio's charts (history.h) */
+    struct history *history;
 };
 
 enum { DISK_OK = 0, DISK_LOW = 1, DISK_FULL = 2 };

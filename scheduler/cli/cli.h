@@ -294,10 +294,11 @@ typedef enum {
     CLI_F_I64,
     CLI_F_U64,
     CLI_F_BOOL,
-    CLI_F_TIME, /* int64 ms: a number in JSON, "2026-...Z" in a table */
-    CLI_F_STRS, /* char ** with a count: an array / "a,b" or "-" */
-    CLI_F_U32S, /* uint32_t * with a count: an array */
-    CLI_F_OBJS, /* messages with a count: an array of `sub`'s objects */
+    CLI_F_TIME,  /* int64 ms: a number in JSON, "2026-...Z" in a table */
+    CLI_F_TIMEN, /* as CLI_F_TIME, but 0 (unknown) is null in JSON */
+    CLI_F_STRS,  /* char ** with a count: an array / "a,b" or "-" */
+    CLI_F_U32S,  /* uint32_t * with a count: an array */
+    CLI_F_OBJS,  /* messages with a count: an array of `sub`'s objects */
 } cli_ftype_t;
 
 struct cli_view;

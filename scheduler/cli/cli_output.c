@@ -306,6 +306,7 @@ static const cli_field_t s_job_fields[] = {
     REP("gpu_indices", CLI_F_U32S, Drover__Job, gpu_indices),
     REP("gpu_uuids", CLI_F_STRS, Drover__Job, gpu_uuids),
     FLD("preemptions", CLI_F_U32, Drover__Job, preemptions),
+    FLD("predicted_start", CLI_F_TIMEN, Drover__Job, predicted_start_ms),
 };
 
 /* The exit code of a job that ended by itself; "-" otherwise. */
@@ -342,6 +343,27 @@ static const cli_col_t s_job_cols[] = {
     COLF("AGE", s_job_age_cell),
 };
 
+/* "Predicted start: 2026-...Z (in 5m)", or "unknown" when no time limit
+ * bounds the wait. */
+static void s_job_predicted(dr_buf_t *b, const Drover__Job *j)
+{
+    if (!j->predicted_start_ms) {
+        dr_buf_printf(b, "Predicted start: unknown\n");
+        return;
+    }
+    char when[64];
+    cli_fmt_time(when, sizeof when, j->predicted_start_ms);
+    int64_t left = (j->predicted_start_ms - dr_now_ms()) / 1000;
+    if (left <= 0)
+        dr_buf_printf(b, "Predicted start: %s (now)\n", when);
+    else if (left < 3600)
+        dr_buf_printf(b, "Predicted start: %s (in %lldm%02llds)\n", when,
+                      (long long)(left / 60), (long long)(left % 60));
+    else
+        dr_buf_printf(b, "Predicted start: %s (in %lldh%02lldm)\n", when,
+                      (long long)(left / 3600), (long long)(left / 60 % 60));
+}
+
 void cli_render_job_show(dr_buf_t *b, const Drover__Job *j)
 {
     char t1[64], t2[64], t3[64];
@@ -354,6 +376,8 @@ void cli_render_job_show(dr_buf_t *b, const Drover__Job *j)
     s_job_exit(b, j);
     dr_buf_printf(b, "\n");
     dr_buf_printf(b, "reason: %s\n", s_or_dash(j->reason));
+    if (j->state && strcmp(j->state, "queued") == 0)
+        s_job_predicted(b, j);
     dr_buf_printf(b, "attempts: %u\n", j->attempts);
     s_join(&tmp, j->node_names, j->n_node_names);
     dr_buf_printf(b, "nodes: %s\n", s_or_dash(tmp.data));
