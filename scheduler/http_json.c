@@ -275,20 +275,25 @@ static int b_node_show(const http_in_t *in, http_call_t *c, char *why,
 static int b_job_list(const http_in_t *in, http_call_t *c, char *why,
                       size_t cap)
 {
-    static const char *const names[] = {"cluster", "state", "limit", "after_id",
-                                        NULL};
-    uint64_t limit = 0, after = 0;
+    static const char *const names[] = {"cluster", "state",    "user", "since",
+                                        "limit",   "after_id", NULL};
+    uint64_t limit = 0, after = 0, since = 0;
     if (s_query_known(in, names, why, cap) ||
         s_q_u64(in, "limit", CLI_JOB_PAGE, &limit, why, cap) ||
-        s_q_u64(in, "after_id", INT64_MAX, &after, why, cap))
+        s_q_u64(in, "after_id", INT64_MAX, &after, why, cap) ||
+        s_q_u64(in, "since", INT64_MAX, &since, why, cap))
         return 400;
     Drover__JobListReq *m = http_msg_new(&drover__job_list_req__descriptor);
     BODY(c, DROVER__ENVELOPE__BODY_JOB_LIST, job_list, m);
     char *cl = s_q_str(in, "cluster"), *st = s_q_str(in, "state");
+    char *user = s_q_str(in, "user");
     if (cl)
         m->cluster = cl;
     if (st)
         m->state = st;
+    if (user)
+        m->owner = user;
+    m->since_ms = (int64_t)since;
     m->limit = (uint32_t)limit;
     m->after_id = after;
     return 0;

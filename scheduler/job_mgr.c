@@ -63,6 +63,7 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     j->reason = dr_strdup("");
     j->owner = dr_strdup(owner);
     j->submitted_at_ms = dr_now_ms();
+    j->queued_at_ms = j->submitted_at_ms;
     int rc = job_deps_parse(self, j, m->dependency, why, cap);
     if (rc < 0) {
         job_free(j);
@@ -87,6 +88,53 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     self->fresh[self->nfresh++] = j->id;
     *id_out = j->id;
     return 0;
+}
+
+int job_rerun(sched_t *self, uint64_t id, const char *owner, uint64_t *id_out,
+              char *why, size_t cap)
+{
+    store_job_t row;
+    if (!id || job_lookup(self, id, &row) < 0) {
+        snprintf(why, cap, "unknown job %llu", (unsigned long long)id);
+        return DR_ENOENT;
+    }
+    Drover__Job *spec = drover__job__unpack(NULL, row.spec_len, row.spec);
+    int rc = spec ? 0 : DR_EPROTO;
+    if (!spec)
+        snprintf(why, cap, "job %llu: its stored spec is unreadable",
+                 (unsigned long long)id);
+    else if (!sched_cluster_find(self, row.cluster)) {
+        snprintf(why, cap, "job %llu: its cluster %s is gone",
+                 (unsigned long long)id, row.cluster);
+        rc = DR_ENOENT;
+    }
+    if (rc == 0) {
+        /* the columns and the spec together are what was submitted */
+        Drover__Job m = *spec;
+        m.name = row.name;
+        m.cluster = row.cluster;
+        m.cpus = row.cpus;
+        m.memory_mb = row.memory_mb;
+        m.nodes = row.nodes;
+        m.procs_per_node = row.procs_per_node;
+        m.gpus = row.gpus;
+        m.priority = row.priority;
+        m.max_retries = row.max_retries;
+        m.time_limit_s = row.time_limit_s;
+        rc = job_submit(self, &m, owner, id_out, why, cap);
+        if (rc == DR_ENOENT)
+            snprintf(why, cap, "job %llu: its cluster %s is gone",
+                     (unsigned long long)id, row.cluster);
+    }
+    if (rc == 0)
+        (void)store_event(self->store, "job_rerun", row.cluster, "", *id_out,
+                          "job %llu is a rerun of job %llu by %s",
+                          (unsigned long long)*id_out, (unsigned long long)id,
+                          owner);
+    if (spec)
+        drover__job__free_unpacked(spec, NULL);
+    job_row_clear(&row);
+    return rc;
 }
 
 /* A PyTorch job's MASTER_PORT: the lowest of DR_TORCH_PORT_BASE's range
@@ -267,6 +315,7 @@ void job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
                 int exit_code, const char *reason)
 {
     char node[sizeof((store_job_t *)0)->node_names];
+    job_acct_end(self, j, job_state_name(st), 1);
     if (j->state == JOB_QUEUED && j->q_level) {
         queue_remove(j->cluster->queue, j);
         cluster_capacity_grew(j->cluster); /* a reservation may go */
@@ -321,10 +370,12 @@ static void s_requeue(sched_t *self, job_t *j, const char *why, int preempted)
         job_finish(self, j, JOB_FAILED, 0, 0, reason);
         return;
     }
+    job_acct_end(self, j, preempted ? "preempted" : "lost", 0);
     s_unbind(self, j, why, node, sizeof node);
     if (node[0])
         job_task_rows(self, j, node, "lost", 0, why);
     j->state = JOB_QUEUED;
+    j->queued_at_ms = dr_now_ms();
     free(j->gpu_assign);
     j->gpu_assign = NULL;
     s_set_reason(j, why);

@@ -332,15 +332,31 @@ static void s_job_age_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
     dr_buf_printf(b, "%s", age);
 }
 
+/* Why a job waits or how it failed, cut to one short cell (job show has
+ * all of it); "-" for a job that succeeded or runs. */
+static void s_job_reason_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
+{
+    const Drover__Job *j = msg;
+    (void)now_ms;
+    const char *r = j->reason && *j->reason ? j->reason : "-";
+    size_t n = strlen(r);
+    if (n <= 48)
+        dr_buf_printf(b, "%s", r);
+    else
+        dr_buf_printf(b, "%.45s...", r);
+}
+
 static const cli_col_t s_job_cols[] = {
     COL("ID", CLI_F_U64, Drover__Job, id),
     COL("NAME", CLI_F_STR, Drover__Job, name),
+    COL("USER", CLI_F_STR, Drover__Job, owner),
     COL("CLUSTER", CLI_F_STR, Drover__Job, cluster),
     COL("STATE", CLI_F_STR, Drover__Job, state),
     COLF("EXIT", s_job_exit_cell),
     COL("ATTEMPTS", CLI_F_U32, Drover__Job, attempts),
     COLN("NODES", Drover__Job, node_names),
     COLF("AGE", s_job_age_cell),
+    COLF("REASON", s_job_reason_cell),
 };
 
 /* "Predicted start: 2026-...Z (in 5m)", or "unknown" when no time limit

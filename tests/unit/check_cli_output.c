@@ -252,9 +252,12 @@ START_TEST(test_tables)
     dr_buf_t b = {0};
     cli_render_jobs(&b, jobs, 2, 1700000000000 + 10 * 60 * 1000);
     ck_assert_str_eq(
-        b.data, "ID  NAME   CLUSTER  STATE   EXIT  ATTEMPTS  NODES    AGE\n"
-                "12  train  c1       failed  3     2         c-1,c-2  10m\n"
-                "7   -      gpu      queued  -     0         -        9m\n");
+        b.data,
+        "ID  NAME   USER  CLUSTER  STATE   EXIT  ATTEMPTS  NODES    AGE  "
+        "REASON\n"
+        "12  train  -     c1       failed  3     2         c-1,c-2  10m  exit "
+        "status 3\n"
+        "7   -      -     gpu      queued  -     0         -        9m   -\n");
     /* control characters from the scheduler never reach the terminal as
      * they are: no forged row, no escape sequence */
     b.len = 0;
