@@ -4,6 +4,7 @@
  * dispatch table's business (api_client.c).
  */
 #include "api_client.h"
+#include "array_spec.h"
 #include "dr_err.h"
 #include "placement.h"
 #include "sched_int.h"
@@ -151,12 +152,28 @@ int api_job_validate(const sched_t *s, const Drover__Job *j, char *why,
         snprintf(why, n, "procs per node %u out of range", j->procs_per_node);
         return DR_EINVAL;
     }
+    /* an element's array fields are the scheduler's to set */
+    if (j->array_job_id || j->array_task_id || j->array_task_count ||
+        j->array_task_min || j->array_task_max || j->array_max_running ||
+        j->array_task_step) {
+        snprintf(why, n,
+                 "array fields are read-only: give the array as "
+                 "its index spec (--array 0-99)");
+        return DR_EINVAL;
+    }
+    if (j->array && *j->array) {
+        dr_array_t a;
+        if (dr_array_parse(j->array, &a, why, n) < 0)
+            return DR_EINVAL;
+        dr_array_free(&a);
+    }
     return 0;
 }
 
 /* A new job's id, or the error that kept it from being queued. */
 static void s_reply_new_job(sched_t *s, const char *rid, const dr_env_t *env,
-                            int rc, uint64_t id, const char *why)
+                            int rc, uint64_t id, uint32_t count,
+                            const char *why)
 {
     if (rc < 0) {
         API_ERR(rc, "%s", why);
@@ -165,6 +182,7 @@ static void s_reply_new_job(sched_t *s, const char *rid, const dr_env_t *env,
     dr_env_t out;
     Drover__JobSubmitReply r = DROVER__JOB_SUBMIT_REPLY__INIT;
     r.id = id;
+    r.count = count;
     wire_env_body(&out, env->request_id,
                   DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY, &r);
     sched_reply_client(s, rid, &out);
@@ -184,8 +202,12 @@ void api_job_submit(sched_t *s, const char *rid, dr_env_t *env)
         return;
     }
     uint64_t id = 0;
-    rc = job_submit(s, m, s->req.user, &id, why, sizeof why);
-    s_reply_new_job(s, rid, env, rc, id, why);
+    uint32_t count = 0;
+    if (m->array && *m->array)
+        rc = job_array_submit(s, m, s->req.user, &id, &count, why, sizeof why);
+    else
+        rc = job_submit(s, m, s->req.user, &id, why, sizeof why);
+    s_reply_new_job(s, rid, env, rc, id, count, why);
 }
 
 void api_job_rerun(sched_t *s, const char *rid, dr_env_t *env)
@@ -194,7 +216,7 @@ void api_job_rerun(sched_t *s, const char *rid, dr_env_t *env)
     uint64_t id = 0;
     int rc =
         job_rerun(s, env->job_rerun->id, s->req.user, &id, why, sizeof why);
-    s_reply_new_job(s, rid, env, rc, id, why);
+    s_reply_new_job(s, rid, env, rc, id, 0, why);
 }
 
 void api_usage(sched_t *s, const char *rid, dr_env_t *env)
@@ -312,6 +334,15 @@ static void s_job_msg(const sched_t *s, const store_job_t *row, Drover__Job *m,
         m->env = spec->env;
         m->image = spec->image;
         m->distribution = spec->distribution;
+        if (spec->array_task_count) {
+            m->array_job_id = spec->array_job_id ? spec->array_job_id : row->id;
+            m->array_task_id = spec->array_task_id;
+            m->array_task_count = spec->array_task_count;
+            m->array_task_min = spec->array_task_min;
+            m->array_task_max = spec->array_task_max;
+            m->array_max_running = spec->array_max_running;
+            m->array_task_step = spec->array_task_step;
+        }
         if (!s->req.admin && strcmp(row->owner, s->req.user) != 0)
             s_redact(m, spec, x);
     }
@@ -488,8 +519,15 @@ void api_job_list(sched_t *s, const char *rid, dr_env_t *env)
 
 void api_job_cancel(sched_t *s, const char *rid, dr_env_t *env)
 {
+    const Drover__JobRef *q = env->job_cancel;
     char msg[128];
-    int rc = job_cancel(s, env->job_cancel->id, msg, sizeof msg);
+    int rc;
+    /* ID of an array: all its active elements (as scancel); ID_N: one */
+    if (q->array_element || dict_get_u64(s->arrays, q->id))
+        rc = job_array_cancel(s, q->id, q->array_element, q->array_task, msg,
+                              sizeof msg);
+    else
+        rc = job_cancel(s, q->id, msg, sizeof msg);
     if (rc < 0) {
         API_ERR(rc, "%s", msg);
         return;

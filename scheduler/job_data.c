@@ -513,5 +513,10 @@ int job_load_row(sched_t *self, const store_job_t *row)
         /* requeued after the scan: no writes while the SELECT runs */
         j->start_deadline = -1;
     }
+    Drover__Job *spec = drover__job__unpack(NULL, j->spec_len, j->spec);
+    if (spec) { /* an array element: its array's %N counted again */
+        job_array_track(self, j, spec, 1);
+        drover__job__free_unpacked(spec, NULL);
+    }
     return 0;
 }

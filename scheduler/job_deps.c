@@ -34,7 +34,7 @@ static int s_kind(const char *s, size_t n, dep_kind_t *out)
 
 void job_deps_hold(sched_t *self, job_t *j)
 {
-    if (!j->ndeps && !j->singleton)
+    if ((!j->ndeps && !j->singleton && !j->array_wait) || j->held)
         return;
     j->held = 1;
     if (self->nheld == self->held_cap) {
@@ -175,6 +175,8 @@ void job_deps_check(sched_t *self)
         }
         if (verdict > 0 && j->singleton)
             verdict = s_singleton(self, j, why, sizeof why);
+        if (verdict > 0 && !job_array_admit(self, j, why, sizeof why))
+            verdict = 0; /* its array's %N: held until one of it ends */
         if (verdict < 0) {
             self->held[i] = self->held[--self->nheld];
             j->held = 0;

@@ -42,6 +42,13 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     spec.image = m->image;
     spec.distribution = m->distribution;
     spec.dependency = m->dependency;
+    spec.array_job_id = m->array_job_id;
+    spec.array_task_id = m->array_task_id;
+    spec.array_task_count = m->array_task_count;
+    spec.array_task_min = m->array_task_min;
+    spec.array_task_max = m->array_task_max;
+    spec.array_max_running = m->array_max_running;
+    spec.array_task_step = m->array_task_step;
     job_t *j = dr_calloc(1, sizeof *j);
     j->spec_len = drover__job__get_packed_size(&spec);
     j->spec = dr_malloc(j->spec_len);
@@ -80,6 +87,7 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     dict_put_u64(self->jobs, j->id, j);
     queue_push(c->queue, j);
     job_deps_hold(self, j);
+    job_array_track(self, j, m, 0);
     if (self->nfresh == self->fresh_cap) {
         self->fresh_cap = self->fresh_cap ? self->fresh_cap * 2 : 64;
         self->fresh =
@@ -179,8 +187,18 @@ static void s_task_send_start(sched_t *self, job_t *j, uint32_t rank)
     ts.attempt = j->attempts;
     ts.n_argv = spec->n_argv;
     ts.argv = spec->argv;
-    ts.n_env = spec->n_env;
-    ts.env = spec->env;
+    /* the job's own variables, then an array element's */
+    Drover__KeyValue akv[JOB_ARRAY_NENV];
+    char aval[JOB_ARRAY_NENV][24];
+    size_t na = job_array_env(self, j, akv, aval);
+    Drover__KeyValue **env_all =
+        dr_calloc(spec->n_env + na + 1, sizeof *env_all);
+    for (size_t i = 0; i < spec->n_env; i++)
+        env_all[i] = spec->env[i];
+    for (size_t i = 0; i < na; i++)
+        env_all[spec->n_env + i] = &akv[i];
+    ts.n_env = spec->n_env + na;
+    ts.env = env_all;
     ts.cpus = j->cpus;
     ts.memory_mb = j->memory_mb;
     ts.time_limit_s = j->time_limit_s;
@@ -208,6 +226,7 @@ static void s_task_send_start(sched_t *self, job_t *j, uint32_t rank)
     wire_env_body(&env, 0, DROVER__ENVELOPE__BODY_TASK_START, &ts);
     sched_send_agent(self, t->node->name, &env);
     t->started = 1;
+    free(env_all);
     drover__job__free_unpacked(spec, NULL);
 }
 
@@ -343,6 +362,7 @@ void job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
     log_info("job %llu %s%s%s (attempt %u%s%s)", (unsigned long long)j->id,
              job_state_name(st), *j->reason ? ": " : "", j->reason, j->attempts,
              node[0] ? ", node " : "", node);
+    job_array_untrack(self, j);
     dict_del_u64(self->jobs, j->id);
     job_free(j);
     self->deps_due = 1; /* a job that waited for this one may go */
@@ -689,6 +709,7 @@ void job_forget(sched_t *self, job_t *j)
 {
     if (j->q_level)
         queue_remove(j->cluster->queue, j);
+    job_array_untrack(self, j);
     dict_del_u64(self->jobs, j->id);
     job_free(j);
 }

@@ -172,6 +172,7 @@ int model_open(sched_t *self, const sched_opts_t *opts)
     }
     self->jobs = dict_new_u64();
     self->nodes = dict_new_str();
+    self->arrays = dict_new_u64();
     self->local = provider_local_new(
         opts->agent_bin, opts->agent_connect, opts->state_dir,
         opts->heartbeat_interval_ms, opts->scheduled_events_url);
@@ -229,6 +230,7 @@ static void s_free_state(sched_t *self)
         dict_destroy(&self->jobs);
     }
     dict_destroy(&self->nodes);
+    job_arrays_free(self);
     free(self->quotas);
     self->quotas = NULL;
     self->nquotas = 0;
@@ -244,6 +246,7 @@ int model_reload(sched_t *self)
     s_free_state(self);
     self->jobs = dict_new_u64();
     self->nodes = dict_new_str();
+    self->arrays = dict_new_u64();
     int rc = auth_reload(self->auth);
     if (rc == 0)
         rc = s_load(self);

@@ -146,7 +146,12 @@ struct job {
     size_t ndeps;
     int singleton;
     int held;
-    char *hold_reason;    /* what it waits for, while held */
+    char *hold_reason; /* what it waits for, while held */
+    /* job arrays (job_array.c): the array's id (0: not an element), this
+     * element's index, and whether it is held by the array's %N */
+    uint64_t array_id;
+    uint32_t array_task;
+    int array_wait;
     uint32_t master_port; /* pytorch: MASTER_PORT on the head, 0 = none */
     char *fail_reason;    /* a worker failed: the job fails when mpirun ends */
     int64_t fail_at;      /* ... or at this mono ms, whichever comes first */
@@ -251,6 +256,7 @@ struct sched {
     catalog_t *catalog;
     cluster_t *clusters;
     dict_t *jobs;      /* id -> job_t* (owned) */
+    dict_t *arrays;    /* array id -> job_array_t* (owned), job_array.c */
     dict_t *nodes;     /* name -> node_t* (owned) */
     provider_t *local; /* the local provider, shared by its clusters */
     quota_t *quotas;
@@ -406,6 +412,36 @@ int job_load_row(sched_t *self, const store_job_t *row);
  * DR_EDB when not stored, or the dependency's error; why says which. */
 int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
                uint64_t *id_out, char *why, size_t cap);
+/* job_array.c: job arrays (drover job submit --array).  An array is
+ * known while any element of it is in memory; its %N counts the elements
+ * that may run (queued and not held by it, starting, running). */
+typedef struct job_array job_array_t;
+/* Queues one job per index of m->array; *first is the array's id (its
+ * first element's), *count the elements. */
+int job_array_submit(sched_t *self, const Drover__Job *m, const char *owner,
+                     uint64_t *first, uint32_t *count, char *why, size_t cap);
+/* An element came into memory (submitted, or loaded after a restart:
+ * loading holds every queued element until the holds are checked). */
+void job_array_track(sched_t *self, job_t *j, const Drover__Job *spec,
+                     int loading);
+/* An element leaves memory (it ended). */
+void job_array_untrack(sched_t *self, job_t *j);
+/* A held element may be released: 1 (and counted) when its array's %N
+ * has room, else 0 with why set. */
+int job_array_admit(sched_t *self, job_t *j, char *why, size_t cap);
+/* The DROVER_ARRAY_* variables of an element's tasks (with Slurm's
+ * SLURM_ARRAY_JOB_ID and SLURM_ARRAY_TASK_ID): their count, in kv, with
+ * their values in val; 0 for a job that is no element. */
+#define JOB_ARRAY_NENV 8
+size_t job_array_env(const sched_t *self, const job_t *j,
+                     Drover__KeyValue kv[JOB_ARRAY_NENV],
+                     char val[JOB_ARRAY_NENV][24]);
+/* Cancels every active element of array id, or (element) its element
+ * `task`; DR_ENOENT when no element of it is active. */
+int job_array_cancel(sched_t *self, uint64_t id, int element, uint32_t task,
+                     char *msg, size_t cap);
+void job_arrays_free(sched_t *self);
+
 /* job_acct.c: accounting.  Records the attempt of j that ends now
  * (outcome: the job's end state, or "preempted" / "lost" when it is
  * requeued; final: the job ends with it). */

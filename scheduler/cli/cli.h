@@ -461,6 +461,12 @@ int cli_job_show(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_cancel(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_rerun(cli_ctx_t *ctx, int argc, char **argv);
 int cli_usage_report(cli_ctx_t *ctx, int argc, char **argv);
+/* job list's table: each array's elements folded into one row with
+ * counts by state (its reason); rows borrow from jobs. */
+typedef struct cli_fold cli_fold_t;
+cli_fold_t *cli_job_fold(Drover__Job *const *jobs, size_t n);
+Drover__Job *const *cli_fold_rows(const cli_fold_t *f, size_t *n);
+void cli_fold_free(cli_fold_t **f);
 int cli_job_logs(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cluster_lock(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cluster_unlock(cli_ctx_t *ctx, int argc, char **argv);

@@ -189,7 +189,12 @@ static int s_submit(cli_ctx_t *ctx, Drover__Job *job, int wait)
         goto out;
     }
     uint64_t id = rep->job_submit_reply->id;
-    if (ctx->out == CLI_OUT_JSON)
+    uint32_t count = rep->job_submit_reply->count;
+    if (ctx->out == CLI_OUT_JSON && count)
+        cli_json_render(
+            &b, cli_json_check(json_pack("{s:I, s:I}", "id", (json_int_t)id,
+                                         "count", (json_int_t)count)));
+    else if (ctx->out == CLI_OUT_JSON)
         cli_json_render(
             &b, cli_json_check(json_pack("{s:I}", "id", (json_int_t)id)));
     else
@@ -265,7 +270,7 @@ int cli_job_show(cli_ctx_t *ctx, int argc, char **argv)
     return cli_call_one(ctx, &req, &cli_job_view);
 }
 
-enum { JL_CLUSTER, JL_STATE, JL_USER, JL_SINCE, JL_LIMIT };
+enum { JL_CLUSTER, JL_STATE, JL_USER, JL_SINCE, JL_LIMIT, JL_EXPAND };
 
 static const opt_def_t s_list_opts[] = {
     [JL_CLUSTER] = CLI_ARG("cluster", 'c', "NAME", "only this cluster's jobs"),
@@ -277,6 +282,9 @@ static const opt_def_t s_list_opts[] = {
                          "only jobs submitted since TIME: 2026-12-01, "
                          "2026-12-01T08:00 (UTC), or a duration ago (2h, 1d)"),
     [JL_LIMIT] = CLI_ARG("limit", 0, "N", "only the newest N of them"),
+    [JL_EXPAND] = CLI_FLAG("expand", 'r',
+                           "one row per array element (the table folds an "
+                           "array into one row; JSON never does)"),
 };
 
 const cli_optset_t cli_opts_job_list = CLI_OPTSET(s_list_opts);
@@ -349,9 +357,18 @@ int cli_job_list(cli_ctx_t *ctx, int argc, char **argv)
     }
     /* the newest `limit`: the store lists oldest first */
     size_t skip = limit && (size_t)limit < njobs ? njobs - (size_t)limit : 0;
-    if (rc == 0)
+    cli_fold_t *fold = NULL;
+    if (rc == 0 && ctx->out != CLI_OUT_JSON && !a.seen[JL_EXPAND]) {
+        fold = cli_job_fold(jobs + skip, njobs - skip);
+        size_t nrows = 0;
+        Drover__Job *const *rows = cli_fold_rows(fold, &nrows);
+        rc =
+            cli_emit_list(ctx, &cli_job_view, (const void *const *)rows, nrows);
+    } else if (rc == 0) {
         rc = cli_emit_list(ctx, &cli_job_view, (const void *const *)jobs + skip,
                            njobs - skip);
+    }
+    cli_fold_free(&fold);
     free(jobs);
     for (size_t i = 0; i < npages; i++)
         wire_free(&pages[i]);

@@ -2,6 +2,7 @@
  * cancel` of several ids or of every job a filter matches (as scancel),
  * `job rerun ID` (a new job with the same spec) and `drover usage`
  * (accounting, as sacct / sreport). */
+#include "array_spec.h"
 #include "cli.h"
 #include "dr_err.h"
 
@@ -25,11 +26,42 @@ static const opt_def_t s_cancel_opts[] = {
 
 const cli_optset_t cli_opts_job_cancel = CLI_OPTSET(s_cancel_opts);
 
+/* What a cancel names: a job, an array (its id), or ID_N, element N. */
+typedef struct {
+    uint64_t id;
+    int element;
+    uint32_t task;
+} s_target_t;
+
+/* "12" or "12_7" (element 7 of array 12). */
+static int s_parse_target(cli_ctx_t *ctx, const char *s, s_target_t *t)
+{
+    const char *us = strchr(s, '_');
+    memset(t, 0, sizeof *t);
+    if (!us)
+        return cli_parse_job_id(ctx, s, &t->id);
+    char idpart[24];
+    int64_t task = 0;
+    if ((size_t)(us - s) >= sizeof idpart)
+        return cli_fail(ctx, DR_EINVAL, "invalid job ID '%s'", s);
+    snprintf(idpart, sizeof idpart, "%.*s", (int)(us - s), s);
+    int rc = cli_parse_job_id(ctx, idpart, &t->id);
+    if (rc == 0 && (rc = cli_parse_int(ctx, "array index", us + 1, 0,
+                                       DR_ARRAY_MAX_INDEX, &task)) == 0) {
+        t->element = 1;
+        t->task = (uint32_t)task;
+    }
+    return rc;
+}
+
 /* Cancels one job; its message (or the error) goes to out / ferr. */
-static int s_cancel_one(cli_ctx_t *ctx, uint64_t id, int quiet)
+static int s_cancel_one(cli_ctx_t *ctx, const s_target_t *t, int quiet)
 {
     Drover__JobRef ref = DROVER__JOB_REF__INIT;
-    ref.id = id;
+    ref.id = t->id;
+    ref.array_element = t->element;
+    ref.array_task = t->task;
+    uint64_t id = t->id;
     dr_env_t req;
     wire_env_init(&req, 0);
     req.body_case = DROVER__ENVELOPE__BODY_JOB_CANCEL;
@@ -45,7 +77,7 @@ static int s_cancel_one(cli_ctx_t *ctx, uint64_t id, int quiet)
 
 /* The ids of the active jobs a filter matches (a state given, or each of
  * queued, starting and running); *ids is the caller's to free. */
-static int s_match(cli_ctx_t *ctx, const cli_args_t *a, uint64_t **ids,
+static int s_match(cli_ctx_t *ctx, const cli_args_t *a, s_target_t **ids,
                    size_t *n)
 {
     static const char *const active[] = {"queued", "starting", "running"};
@@ -70,7 +102,7 @@ static int s_match(cli_ctx_t *ctx, const cli_args_t *a, uint64_t **ids,
                 cap = cap ? cap * 2 : 64;
                 *ids = dr_realloc(*ids, cap * sizeof **ids);
             }
-            (*ids)[(*n)++] = jobs[i]->id;
+            (*ids)[(*n)++] = (s_target_t){jobs[i]->id, 0, 0};
         }
         free(jobs);
         for (size_t i = 0; i < npages; i++)
@@ -107,22 +139,22 @@ int cli_job_cancel(cli_ctx_t *ctx, int argc, char **argv)
                       "--state '%s': only queued, starting or running jobs "
                       "can be canceled",
                       a.val[JC_STATE]);
-    uint64_t *ids = NULL;
+    s_target_t *ids = NULL;
     size_t n = 0;
     for (int i = 0; rc == 0 && i < a.npos; i++) {
         ids = dr_realloc(ids, (n + 1) * sizeof *ids);
-        rc = cli_parse_job_id(ctx, a.pos[i], &ids[n++]);
+        rc = s_parse_target(ctx, a.pos[i], &ids[n++]);
     }
     if (rc == 0 && filtered)
         rc = s_match(ctx, &a, &ids, &n);
     /* one id: its answer, as before; several: each id's, then a count */
     size_t done = 0, failed = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        int one = s_cancel_one(ctx, ids[i], n > 1 || filtered);
+        int one = s_cancel_one(ctx, &ids[i], n > 1 || filtered);
         if (one == 0)
             done++;
         else if (n > 1 || filtered) {
-            fprintf(ctx->ferr, "drover: job %" PRIu64 ": %s\n", ids[i],
+            fprintf(ctx->ferr, "drover: job %" PRIu64 ": %s\n", ids[i].id,
                     ctx->err);
             failed++;
         } else {
@@ -288,4 +320,103 @@ int cli_usage_report(cli_ctx_t *ctx, int argc, char **argv)
     dr_buf_free(&b);
     wire_free(&rep);
     return rc;
+}
+
+/* ---- job list: arrays folded --------------------------------------------- */
+
+/* Which state a folded array shows: the most active of its elements'. */
+static int s_state_rank(const char *st)
+{
+    static const char *const order[] = {"running",  "starting", "queued",
+                                        "failed",   "timeout",  "canceled",
+                                        "succeeded"};
+    for (int i = 0; i < 7; i++)
+        if (st && strcmp(st, order[i]) == 0)
+            return i;
+    return 7;
+}
+
+struct cli_fold {
+    Drover__Job **rows; /* what the table shows */
+    size_t n;
+    Drover__Job *folded; /* one per array, owned, with their reasons */
+    char **reasons;
+    size_t nfolded;
+};
+
+cli_fold_t *cli_job_fold(Drover__Job *const *jobs, size_t n)
+{
+    cli_fold_t *f = dr_calloc(1, sizeof *f);
+    f->rows = dr_calloc(n + 1, sizeof *f->rows);
+    f->folded = dr_calloc(n + 1, sizeof *f->folded);
+    f->reasons = dr_calloc(n + 1, sizeof *f->reasons);
+    /* counts by state of each array, by the rank above */
+    uint32_t(*counts)[8] = dr_calloc(n + 1, sizeof *counts);
+    for (size_t i = 0; i < n; i++) {
+        const Drover__Job *j = jobs[i];
+        if (!j->array_job_id) {
+            f->rows[f->n++] = (Drover__Job *)j;
+            continue;
+        }
+        size_t k = 0;
+        while (k < f->nfolded && f->folded[k].id != j->array_job_id)
+            k++;
+        Drover__Job *a = &f->folded[k];
+        if (k == f->nfolded) {
+            f->nfolded++;
+            *a = *j; /* borrows name, owner, cluster from the element */
+            a->id = j->array_job_id;
+            a->array_job_id = 0; /* folded: see s_job_id_cell */
+            a->n_node_names = 0;
+            a->attempts = 0;
+            a->exit_code = 0;
+            f->rows[f->n++] = a;
+        }
+        int r = s_state_rank(j->state);
+        counts[k][r]++;
+        if (r < s_state_rank(a->state)) {
+            a->state = j->state;
+            a->exit_code = j->exit_code;
+        }
+        if (j->submitted_at_ms < a->submitted_at_ms)
+            a->submitted_at_ms = j->submitted_at_ms;
+    }
+    static const char *const names[] = {"running",   "starting", "queued",
+                                        "failed",    "timeout",  "canceled",
+                                        "succeeded", "other"};
+    for (size_t k = 0; k < f->nfolded; k++) {
+        dr_buf_t b = {0};
+        uint32_t total = 0;
+        for (int r = 0; r < 8; r++)
+            total += counts[k][r];
+        dr_buf_printf(&b, "%u of %u:", total, f->folded[k].array_task_count);
+        for (int r = 0; r < 8; r++)
+            if (counts[k][r])
+                dr_buf_printf(&b, " %u %s", counts[k][r], names[r]);
+        f->reasons[k] = dr_strdup(b.data);
+        f->folded[k].reason = f->reasons[k];
+        dr_buf_free(&b);
+    }
+    free(counts);
+    return f;
+}
+
+Drover__Job *const *cli_fold_rows(const cli_fold_t *f, size_t *n)
+{
+    *n = f->n;
+    return f->rows;
+}
+
+void cli_fold_free(cli_fold_t **f_p)
+{
+    cli_fold_t *f = *f_p;
+    if (!f)
+        return;
+    for (size_t k = 0; k < f->nfolded; k++)
+        free(f->reasons[k]);
+    free(f->reasons);
+    free(f->folded);
+    free(f->rows);
+    free(f);
+    *f_p = NULL;
 }

@@ -307,6 +307,9 @@ static const cli_field_t s_job_fields[] = {
     REP("gpu_uuids", CLI_F_STRS, Drover__Job, gpu_uuids),
     FLD("preemptions", CLI_F_U32, Drover__Job, preemptions),
     FLD("predicted_start", CLI_F_TIMEN, Drover__Job, predicted_start_ms),
+    FLD("array_job_id", CLI_F_U64, Drover__Job, array_job_id),
+    FLD("array_task_id", CLI_F_U32, Drover__Job, array_task_id),
+    FLD("array_task_count", CLI_F_U32, Drover__Job, array_task_count),
 };
 
 /* The exit code of a job that ended by itself; "-" otherwise. */
@@ -346,8 +349,24 @@ static void s_job_reason_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
         dr_buf_printf(b, "%.45s...", r);
 }
 
+/* A job's id; an array element's "12_7 (19)" (array 12, index 7, job
+ * 19); a folded array's "12_[0-99]" (cli_job_fold). */
+static void s_job_id_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
+{
+    const Drover__Job *j = msg;
+    (void)now_ms;
+    if (j->array_task_count && !j->array_job_id)
+        dr_buf_printf(b, "%" PRIu64 "_[%u-%u]", j->id, j->array_task_min,
+                      j->array_task_max);
+    else if (j->array_job_id)
+        dr_buf_printf(b, "%" PRIu64 "_%u (%" PRIu64 ")", j->array_job_id,
+                      j->array_task_id, j->id);
+    else
+        dr_buf_printf(b, "%" PRIu64, j->id);
+}
+
 static const cli_col_t s_job_cols[] = {
-    COL("ID", CLI_F_U64, Drover__Job, id),
+    COLF("ID", s_job_id_cell),
     COL("NAME", CLI_F_STR, Drover__Job, name),
     COL("USER", CLI_F_STR, Drover__Job, owner),
     COL("CLUSTER", CLI_F_STR, Drover__Job, cluster),
@@ -385,6 +404,10 @@ void cli_render_job_show(dr_buf_t *b, const Drover__Job *j)
     char t1[64], t2[64], t3[64];
     dr_buf_t tmp = {0};
     dr_buf_printf(b, "id: %" PRIu64 "\n", j->id);
+    if (j->array_job_id)
+        dr_buf_printf(b, "array: %" PRIu64 "_%u (one of %u: %u-%u)\n",
+                      j->array_job_id, j->array_task_id, j->array_task_count,
+                      j->array_task_min, j->array_task_max);
     dr_buf_printf(b, "name: %s\n", s_or_dash(j->name));
     dr_buf_printf(b, "cluster: %s\n", s_or_dash(j->cluster));
     dr_buf_printf(b, "state: %s\n", s_or_dash(j->state));

@@ -10,6 +10,7 @@
  * into argv (which outlives the command) except where a struct says it owns
  * them.
  */
+#include "array_spec.h"
 #include "cli.h"
 #include "dr_err.h"
 
@@ -357,6 +358,7 @@ enum {
     SUB_IMAGE,
     SUB_DIST,
     SUB_DEP,
+    SUB_ARRAY,
     SUB_N
 };
 
@@ -404,6 +406,10 @@ static const opt_def_t s_submit_opts[] = {
                  0, 0, NULL, "SPEC",
                  "afterok:ID[:ID...],afterany:ID,afternotok:ID,singleton: "
                  "held until they hold (Slurm's)"},
+    [SUB_ARRAY] = {"array", 'a', OPT_ARG, OPT_NONEMPTY, SJ(array), NULL, 0, 0,
+                   NULL, "SPEC",
+                   "a job array, one job per index: 0-99, 0-99:4, 1,3,5-7; "
+                   "%N: at most N at once (Slurm's); prints the array's id"},
 };
 
 const cli_optset_t cli_opts_submit = CLI_OPTSET(s_submit_opts);
@@ -467,6 +473,16 @@ static int s_submit_values(cli_ctx_t *ctx, const cli_args_t *a, cli_submit_t *s)
     }
     if (a->seen[SUB_DIST])
         j->distribution = (char *)a->val[SUB_DIST];
+    if (a->seen[SUB_ARRAY]) {
+        dr_array_t arr;
+        char why[160];
+        if (dr_array_parse(j->array, &arr, why, sizeof why) < 0)
+            return cli_fail(ctx, DR_EINVAL, "%s", why);
+        dr_array_free(&arr);
+        if (s->wait)
+            return cli_usage(ctx, "--wait follows one job, not an array "
+                                  "(see drover job list)");
+    }
     int nenv = a->nlist[SUB_ENV];
     if (nenv > 0) {
         s->kv = dr_calloc((size_t)nenv, sizeof *s->kv);

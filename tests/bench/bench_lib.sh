@@ -20,3 +20,23 @@ bench_ports() {
     echo "bench: no free port pair found in 20000-32000" >&2
     exit 1
 }
+
+# bench_setup NAME: a temp dir T (/tmp/drover-bench-NAME.*), removed at
+# exit with the daemons whose pids are in PIDS and a PostgreSQL server of
+# tests/pg/pg_server.sh under $T/pg if one was started; CURVE off (the
+# figures are the store's and the scheduler's, not the handshake's); ms
+# prints the wall clock in ms.
+bench_setup() {
+    T=$(mktemp -d "/tmp/drover-bench-$1.XXXXXX")
+    chmod 755 "$T"
+    PIDS=()
+    trap bench__cleanup EXIT
+    export DROVER_INSECURE=1
+}
+bench__cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+    "$REPO/tests/pg/pg_server.sh" stop "$T/pg" --kill >/dev/null 2>&1 || true
+    rm -rf "$T"
+}
+ms() { date +%s%3N; }

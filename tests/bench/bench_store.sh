@@ -22,17 +22,7 @@ LJOBS=${LJOBS:-2000}
 TRIALS=${TRIALS:-5}
 source "$REPO/tests/bench/bench_lib.sh"
 command -v psql >/dev/null || { echo "psql is needed (postgresql)" >&2; exit 1; }
-T=$(mktemp -d /tmp/drover-bench-store.XXXXXX)
-chmod 755 "$T"
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-    "$REPO/tests/pg/pg_server.sh" stop "$T/pg" --kill >/dev/null 2>&1 || true
-    rm -rf "$T"
-}
-trap cleanup EXIT
-export DROVER_INSECURE=1
-ms() { date +%s%3N; }
+bench_setup store
 URI=$("$REPO/tests/pg/pg_server.sh" start "$T/pg" | tail -1)
 
 # start_sched NAME STORE CP AP [args]: a scheduler; sets SCHED

@@ -1,5 +1,6 @@
 /* check_common.c - unit tests of the common library: parsers, errors,
  * routing-id encoding, envelope decoding. */
+#include "array_spec.h"
 #include "dr_err.h"
 #include "util.h"
 #include "wire.h"
@@ -102,6 +103,49 @@ START_TEST(test_body_names)
 }
 END_TEST
 
+/* Job array specs (issue 15): ranges, steps, lists, %N; bad ones refused
+ * with the reason, leaving nothing allocated. */
+START_TEST(test_array_specs)
+{
+    dr_array_t a;
+    char why[160];
+    ck_assert_int_eq(dr_array_parse("0-9", &a, why, sizeof why), 0);
+    ck_assert_uint_eq(a.n, 10);
+    ck_assert_uint_eq(a.idx[9], 9);
+    ck_assert_uint_eq(a.max_running, 0);
+    dr_array_free(&a);
+    ck_assert_int_eq(dr_array_parse("0-20:5%3", &a, why, sizeof why), 0);
+    ck_assert_uint_eq(a.n, 5);
+    ck_assert_uint_eq(a.idx[4], 20);
+    ck_assert_uint_eq(a.step, 5);
+    ck_assert_uint_eq(a.max_running, 3);
+    dr_array_free(&a);
+    /* a list, sorted, each index once */
+    ck_assert_int_eq(dr_array_parse("7,1,3-5,4", &a, why, sizeof why), 0);
+    ck_assert_uint_eq(a.n, 5);
+    uint32_t want[] = {1, 3, 4, 5, 7};
+    ck_assert_mem_eq(a.idx, want, sizeof want);
+    ck_assert_uint_eq(a.step, 1);
+    dr_array_free(&a);
+    ck_assert_int_eq(dr_array_parse("42", &a, why, sizeof why), 0);
+    ck_assert_uint_eq(a.n, 1);
+    dr_array_free(&a);
+    ck_assert_int_eq(dr_array_parse("0-99999", &a, why, sizeof why), 0);
+    ck_assert_uint_eq(a.n, DR_ARRAY_MAX_ELEMS);
+    dr_array_free(&a);
+    const char *bad[] = {"",   "5-1",   "0-100000", "a",      "1-3:0",
+                         "%2", "0-3%0", "0-3%",     "1,,2",   "0-10000001",
+                         "1-", "-1",    "1:2",      "0-3%2x", "123456789"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why[0] = '\0';
+        ck_assert_msg(dr_array_parse(bad[i], &a, why, sizeof why) == DR_EINVAL,
+                      "'%s' accepted", bad[i]);
+        ck_assert_msg(strstr(why, "array '") != NULL, "'%s': %s", bad[i], why);
+        ck_assert_ptr_null(a.idx);
+    }
+}
+END_TEST
+
 Suite *common_suite(void)
 {
     Suite *s = suite_create("common");
@@ -112,6 +156,7 @@ Suite *common_suite(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_rid_encoding);
     tcase_add_test(tc, test_body_names);
+    tcase_add_test(tc, test_array_specs);
     suite_add_tcase(s, tc);
     return s;
 }
