@@ -12,6 +12,7 @@
  * the loop flushes after the commit.  It never calls a policy: a new
  * submission is left in sched->fresh for placement to try.
  */
+#include "dist.h"
 #include "dr_err.h"
 #include "log.h"
 #include "sched_int.h"
@@ -42,6 +43,8 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     spec.image = m->image;
     spec.distribution = m->distribution;
     spec.dependency = m->dependency;
+    spec.worker_count = m->worker_count;
+    spec.parameter_server_count = m->parameter_server_count;
     job_t *j = dr_calloc(1, sizeof *j);
     j->spec_len = drover__job__get_packed_size(&spec);
     j->spec = dr_malloc(j->spec_len);
@@ -56,6 +59,7 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     j->procs_per_node = m->procs_per_node ? m->procs_per_node : 1;
     j->mpi = m->distribution && strcmp(m->distribution, "mpi") == 0;
     j->torch = m->distribution && strcmp(m->distribution, "pytorch") == 0;
+    job_dist_from_spec(j, &spec);
     j->gpus = m->gpus;
     j->has_image = m->image && *m->image;
     j->max_retries = m->max_retries;
@@ -89,23 +93,89 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     return 0;
 }
 
-/* A PyTorch job's MASTER_PORT: the lowest of DR_TORCH_PORT_BASE's range
- * that no other job whose head is the same node holds.  (A port another
- * program holds there is not known here: the range is drover's.) */
-static uint32_t s_master_port(const job_t *j)
+void job_dist_from_spec(job_t *j, const Drover__Job *spec)
 {
-    const node_t *head = j->tasks[0].node;
+    j->tf = spec && spec->distribution &&
+            strcmp(spec->distribution, "tensorflow") == 0;
+    if (!j->tf)
+        return;
+    uint32_t nodes = j->nodes ? j->nodes : 1;
+    j->tf_workers = spec->worker_count ? spec->worker_count : nodes;
+    j->tf_ps = spec->parameter_server_count;
+}
+
+int job_dist_check(const Drover__Job *m, char *why, size_t cap)
+{
+    const char *d = m->distribution ? m->distribution : "";
+    int tf = strcmp(d, "tensorflow") == 0;
+    if (*d && strcmp(d, "mpi") != 0 && strcmp(d, "pytorch") != 0 && !tf) {
+        snprintf(why, cap,
+                 "distribution '%.32s' is not known (mpi, pytorch or "
+                 "tensorflow)",
+                 d);
+        return DR_EINVAL;
+    }
+    if (strcmp(d, "mpi") == 0 && m->nodes <= 1 && m->procs_per_node <= 1) {
+        snprintf(why, cap,
+                 "distribution mpi needs --nodes or --procs-per-node "
+                 "above 1");
+        return DR_EINVAL;
+    }
+    if (!tf && (m->worker_count || m->parameter_server_count)) {
+        snprintf(why, cap,
+                 "worker_count and parameter_server_count are for "
+                 "distribution tensorflow only");
+        return DR_EINVAL;
+    }
+    if (!tf)
+        return 0;
+    uint32_t nodes = m->nodes ? m->nodes : 1;
+    uint64_t w = m->worker_count ? m->worker_count : nodes;
+    uint64_t total = w + m->parameter_server_count;
+    if (total < nodes || total > (uint64_t)nodes * DIST_MAX_PER_NODE) {
+        snprintf(why, cap,
+                 "tensorflow: worker_count + parameter_server_count is "
+                 "%llu; it must be between the nodes (%u) and %u per node",
+                 (unsigned long long)total, nodes, DIST_MAX_PER_NODE);
+        return DR_EINVAL;
+    }
+    return 0;
+}
+
+/* How many ports from master_port job o holds on node n (0: none). */
+static uint32_t s_ports_held(const job_t *o, const node_t *n)
+{
+    if (!o->master_port || !o->ntasks)
+        return 0;
+    if (o->torch)
+        return o->tasks[0].node == n;
+    return o->tf ? dist_per_node(o->tf_workers + o->tf_ps, o->ntasks) : 0;
+}
+
+/* The ports of a job that listens (a PyTorch job's MASTER_PORT on its
+ * head; a TensorFlow job's `want` ports on each of its nodes): the lowest
+ * run of DR_TORCH_PORT_BASE's range that no other job holds on those
+ * nodes.  (A port another program holds there is not known here: the
+ * range is drover's.) */
+static uint32_t s_master_port(const job_t *j, uint32_t want)
+{
+    uint32_t nodes = j->torch ? 1 : j->ntasks;
     for (uint32_t p = DR_TORCH_PORT_BASE;
-         p < DR_TORCH_PORT_BASE + DR_TORCH_PORTS; p++) {
+         p + want <= DR_TORCH_PORT_BASE + DR_TORCH_PORTS; p++) {
         int used = 0;
-        for (size_t i = 0; i < head->njobs && !used; i++) {
-            const job_t *o = head->jobs[i];
-            used = o != j && o->master_port == p && o->tasks[0].node == head;
+        for (uint32_t k = 0; k < nodes && !used; k++) {
+            const node_t *n = j->tasks[k].node;
+            for (size_t i = 0; i < n->njobs && !used; i++) {
+                const job_t *o = n->jobs[i];
+                uint32_t held = o == j ? 0 : s_ports_held(o, n);
+                used = held && o->master_port < p + want &&
+                       p < o->master_port + held;
+            }
         }
         if (!used)
             return p;
     }
-    return DR_TORCH_PORT_BASE + (uint32_t)(j->id % DR_TORCH_PORTS);
+    return DR_TORCH_PORT_BASE + (uint32_t)(j->id % (DR_TORCH_PORTS - want + 1));
 }
 
 /* Sends the TaskStart of task `rank` of a bound job. */
@@ -141,11 +211,22 @@ static void s_task_send_start(sched_t *self, job_t *j, uint32_t rank)
     ts.nodes = j->ntasks;
     ts.node_rank = rank;
     ts.procs_per_node = j->procs_per_node;
-    ts.distribution = j->mpi ? "mpi" : j->torch ? "pytorch" : "";
+    ts.distribution = j->mpi     ? "mpi"
+                      : j->torch ? "pytorch"
+                      : j->tf    ? "tensorflow"
+                                 : "";
     if (j->torch) {
         if (!j->master_port)
-            j->master_port = s_master_port(j);
+            j->master_port = s_master_port(j, 1);
         ts.master_port = j->master_port;
+    }
+    if (j->tf) {
+        if (!j->master_port)
+            j->master_port = s_master_port(
+                j, dist_per_node(j->tf_workers + j->tf_ps, j->ntasks));
+        ts.tf_port = j->master_port;
+        ts.worker_count = j->tf_workers;
+        ts.parameter_server_count = j->tf_ps;
     }
     if (j->ntasks > 1) {
         ts.n_hosts = j->ntasks;

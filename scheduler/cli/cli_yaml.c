@@ -13,7 +13,8 @@
  * (command), command, environment (an image name, or {image: ...}; none:
  * a process job), compute (NAME or azureml:NAME), resources
  * (instance_count, instance_type), distribution (type mpi | pytorch, with
- * process_count_per_instance), environment_variables, limits (timeout, in
+ * process_count_per_instance; tensorflow, with worker_count and
+ * parameter_server_count), environment_variables, limits (timeout, in
  * seconds), inputs (literals, or {type, path|value|default} with paths the
  * nodes see: substituted into the command), outputs ({type, path}; default
  * ./outputs/NAME in the task dir), code (a directory the nodes see: the
@@ -456,6 +457,42 @@ static int s_env_map(cli_ctx_t *ctx, cli_yaml_t *y, const ynode_t *env,
     return 0;
 }
 
+/* distribution's counts: process_count_per_instance (mpi, pytorch), or
+ * worker_count and parameter_server_count (tensorflow); the other kind's
+ * keys are refused by name. */
+static int s_dist_counts(cli_ctx_t *ctx, const cli_yaml_t *y,
+                         const ynode_t *dist, int tf, Drover__Job *j)
+{
+    static const char *const keys[3] = {
+        "process_count_per_instance", "worker_count", "parameter_server_count"};
+    for (int k = 0; k < 3; k++) {
+        const ynode_t *n = s_get(dist, keys[k]);
+        if (!n)
+            continue;
+        if ((k == 0) == tf)
+            return s_err(ctx, y, n->line,
+                         "'distribution.%s' is not a key of this "
+                         "distribution type%s",
+                         keys[k],
+                         tf ? " (tensorflow takes worker_count)"
+                            : " (it is tensorflow's)");
+        char what[64];
+        snprintf(what, sizeof what, "distribution.%s", keys[k]);
+        long long v = 0;
+        int rc =
+            s_int(ctx, y, n, what, k == 2 ? 0 : 1, k == 0 ? 1024 : 8192, &v);
+        if (rc < 0)
+            return rc;
+        if (k == 0)
+            j->procs_per_node = (uint32_t)v;
+        else if (k == 1)
+            j->worker_count = (uint32_t)v;
+        else
+            j->parameter_server_count = (uint32_t)v;
+    }
+    return 0;
+}
+
 static const char *const s_job_keys[] = {"$schema",
                                          "type",
                                          "command",
@@ -582,26 +619,24 @@ int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
         static const char *const dist_keys[] = {
             "type", "process_count_per_instance", "worker_count",
             "parameter_server_count", NULL};
-        const ynode_t *t = s_get(n, "type"), *pc;
-        long long p = 1;
+        const ynode_t *t = s_get(n, "type");
         if ((rc = s_map(ctx, y, n, "distribution")) == 0 &&
             (rc = s_known(ctx, y, n, "distribution", dist_keys)) == 0) {
             if (!t)
                 rc = s_err(ctx, y, n->line, "distribution needs 'type'%s%s",
                            NULL, NULL);
             else if ((rc = s_str(ctx, y, t, "distribution.type", &v)) == 0 &&
-                     strcmp(v, "mpi") != 0 && strcmp(v, "pytorch") != 0)
+                     strcmp(v, "mpi") != 0 && strcmp(v, "pytorch") != 0 &&
+                     strcmp(v, "tensorflow") != 0)
                 rc = s_err(ctx, y, t->line,
-                           "distribution type '%s' is not supported (mpi or "
-                           "pytorch)%s",
+                           "distribution type '%s' is not supported (mpi, "
+                           "pytorch or tensorflow)%s",
                            v, NULL);
         }
         if (rc == 0)
             j->distribution = (char *)v;
-        if (rc == 0 && (pc = s_get(n, "process_count_per_instance")) &&
-            (rc = s_int(ctx, y, pc, "distribution.process_count_per_instance",
-                        1, 1024, &p)) == 0)
-            j->procs_per_node = (uint32_t)p;
+        if (rc == 0)
+            rc = s_dist_counts(ctx, y, n, strcmp(v, "tensorflow") == 0, j);
     }
     if (rc == 0 && (n = s_get(r, "limits"))) {
         static const char *const lim_keys[] = {"timeout", NULL};
