@@ -7,10 +7,10 @@
  *    "task": {"type": "worker", "index": I}, "environment": "cloud"}
  * ADDR is the address of the task's node that every node reaches (the
  * node name where the scheduler sent none), PORT is tf_port + the task's
- * place on its node: the scheduler chose tf_port so that those ports are
- * this job's on every node.  The agent writes the cluster object once;
- * drover-launch --spawn puts each process's own task around it, so the
- * launcher needs no JSON library.
+ * number (common/dist.h): the scheduler chose tf_port so that those ports
+ * are this job's on every node and on every host its nodes share.  The agent
+ * writes the cluster object once; drover-launch --spawn puts each process's own
+ * task around it, so the launcher needs no JSON library.
  */
 #include "dist_tf.h"
 #include "dist.h"
@@ -33,18 +33,16 @@ int dist_tf_check(const Drover__TaskStart *ts, char *why, size_t n)
 {
     uint64_t total = (uint64_t)ts->worker_count + ts->parameter_server_count;
     uint32_t nodes = s_nodes(ts);
-    if (ts->worker_count == 0 || total < nodes ||
-        total > (uint64_t)nodes * DIST_MAX_PER_NODE) {
+    if (ts->worker_count == 0 || total < nodes || total > DIST_MAX_TASKS) {
         snprintf(why, n,
                  "tensorflow: %u workers and %u parameter servers for %u "
                  "nodes",
                  ts->worker_count, ts->parameter_server_count, nodes);
         return -1;
     }
-    uint32_t per = dist_per_node((uint32_t)total, nodes);
-    if (ts->tf_port == 0 || ts->tf_port + per > 65536) {
-        snprintf(why, n, "tensorflow: port %u for %u tasks a node", ts->tf_port,
-                 per);
+    if (ts->tf_port == 0 || ts->tf_port + total > 65536) {
+        snprintf(why, n, "tensorflow: port %u for %u tasks", ts->tf_port,
+                 (unsigned)total);
         return -1;
     }
     return 0;
@@ -81,7 +79,7 @@ void dist_tf_env(const Drover__TaskStart *ts, envv_t *env)
             if (o == w)
                 dr_buf_printf(&b, "], \"ps\": [");
             dr_buf_printf(&b, "%s\"%s:%u\"", o == 0 || o == w ? "" : ", ",
-                          s_addr(ts, k), ts->tf_port + i);
+                          s_addr(ts, k), ts->tf_port + o);
         }
     }
     dr_buf_printf(&b, "]}");

@@ -132,49 +132,71 @@ int job_dist_check(const Drover__Job *m, char *why, size_t cap)
     uint32_t nodes = m->nodes ? m->nodes : 1;
     uint64_t w = m->worker_count ? m->worker_count : nodes;
     uint64_t total = w + m->parameter_server_count;
-    if (total < nodes || total > (uint64_t)nodes * DIST_MAX_PER_NODE) {
+    if (total < nodes || total > DIST_MAX_TASKS) {
         snprintf(why, cap,
                  "tensorflow: worker_count + parameter_server_count is "
-                 "%llu; it must be between the nodes (%u) and %u per node",
-                 (unsigned long long)total, nodes, DIST_MAX_PER_NODE);
+                 "%llu; it must be between the nodes (%u) and %d",
+                 (unsigned long long)total, nodes, DIST_MAX_TASKS);
         return DR_EINVAL;
     }
     return 0;
 }
 
-/* How many ports from master_port job o holds on node n (0: none). */
+/* How many ports from master_port job o holds on node n (0: none): a
+ * PyTorch job its MASTER_PORT on its head, a TensorFlow job one per task
+ * on each of its nodes. */
 static uint32_t s_ports_held(const job_t *o, const node_t *n)
 {
     if (!o->master_port || !o->ntasks)
         return 0;
     if (o->torch)
         return o->tasks[0].node == n;
-    return o->tf ? dist_per_node(o->tf_workers + o->tf_ps, o->ntasks) : 0;
+    return o->tf ? o->tf_workers + o->tf_ps : 0;
 }
 
-/* The ports of a job that listens (a PyTorch job's MASTER_PORT on its
- * head; a TensorFlow job's `want` ports on each of its nodes): the lowest
- * run of DR_TORCH_PORT_BASE's range that no other job holds on those
- * nodes.  (A port another program holds there is not known here: the
- * range is drover's.) */
-static uint32_t s_master_port(const job_t *j, uint32_t want)
+/* Whether node n shares a machine with one of j's nodes (the same
+ * address: the local provider's nodes), or is one. */
+static int s_near(const job_t *j, const node_t *n)
 {
-    uint32_t nodes = j->torch ? 1 : j->ntasks;
-    for (uint32_t p = DR_TORCH_PORT_BASE;
-         p + want <= DR_TORCH_PORT_BASE + DR_TORCH_PORTS; p++) {
-        int used = 0;
-        for (uint32_t k = 0; k < nodes && !used; k++) {
-            const node_t *n = j->tasks[k].node;
-            for (size_t i = 0; i < n->njobs && !used; i++) {
-                const job_t *o = n->jobs[i];
-                uint32_t held = o == j ? 0 : s_ports_held(o, n);
-                used = held && o->master_port < p + want &&
-                       p < o->master_port + held;
-            }
-        }
-        if (!used)
-            return p;
+    for (uint32_t k = 0; k < j->ntasks; k++) {
+        const node_t *m = j->tasks[k].node;
+        if (m == n || (m->addr[0] && strcmp(m->addr, n->addr) == 0))
+            return 1;
     }
+    return 0;
+}
+
+/* Whether a job on a node near j holds one of [p, p + want). */
+static int s_port_taken(sched_t *self, const job_t *j, uint32_t p,
+                        uint32_t want)
+{
+    size_t it = 0;
+    const node_t *n;
+    while ((n = dict_next(self->nodes, &it))) {
+        if (!n->njobs || !s_near(j, n))
+            continue;
+        for (size_t i = 0; i < n->njobs; i++) {
+            const job_t *o = n->jobs[i];
+            uint32_t held = o == j ? 0 : s_ports_held(o, n);
+            if (held && o->master_port < p + want && p < o->master_port + held)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* The first of the `want` ports of a job that listens (a PyTorch job's
+ * MASTER_PORT; a TensorFlow job's tasks'): the lowest run of
+ * DR_TORCH_PORT_BASE's range that no other job holds on its nodes or on
+ * the nodes that share their machines.  Once per attempt of such a job;
+ * it reads every node (not every job).  A port another program holds
+ * there is not known here: the range is drover's. */
+static uint32_t s_master_port(sched_t *self, const job_t *j, uint32_t want)
+{
+    for (uint32_t p = DR_TORCH_PORT_BASE;
+         p + want <= DR_TORCH_PORT_BASE + DR_TORCH_PORTS; p++)
+        if (!s_port_taken(self, j, p, want))
+            return p;
     return DR_TORCH_PORT_BASE + (uint32_t)(j->id % (DR_TORCH_PORTS - want + 1));
 }
 
@@ -217,13 +239,12 @@ static void s_task_send_start(sched_t *self, job_t *j, uint32_t rank)
                                  : "";
     if (j->torch) {
         if (!j->master_port)
-            j->master_port = s_master_port(j, 1);
+            j->master_port = s_master_port(self, j, 1);
         ts.master_port = j->master_port;
     }
     if (j->tf) {
         if (!j->master_port)
-            j->master_port = s_master_port(
-                j, dist_per_node(j->tf_workers + j->tf_ps, j->ntasks));
+            j->master_port = s_master_port(self, j, j->tf_workers + j->tf_ps);
         ts.tf_port = j->master_port;
         ts.worker_count = j->tf_workers;
         ts.parameter_server_count = j->tf_ps;

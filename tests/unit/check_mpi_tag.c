@@ -214,7 +214,7 @@ START_TEST(test_tf_env)
     dist_tf_env(&ts, &e);
     ck_assert_str_eq(s_env(&e, "DROVER_TF_CLUSTER"),
                      "{\"worker\": [\"10.0.0.1:29500\", \"10.0.0.1:29501\", "
-                     "\"10.0.0.2:29500\"], \"ps\": [\"10.0.0.2:29501\"]}");
+                     "\"10.0.0.2:29502\"], \"ps\": [\"10.0.0.2:29503\"]}");
     ck_assert_str_eq(s_env(&e, "DROVER_TF_TASKS"), "worker:2,ps:0");
     ck_assert_str_eq(s_env(&e, "DROVER_SPAWN_FIRST_RANK"), "2");
     ck_assert_uint_eq(dist_tf_local(&ts), 2);
@@ -226,7 +226,7 @@ START_TEST(test_tf_env)
     ts.node_rank = 0;
     dist_tf_env(&ts, &e);
     ck_assert_str_eq(s_env(&e, "DROVER_TF_CLUSTER"),
-                     "{\"worker\": [\"n-0:29500\", \"n-1:29500\"]}");
+                     "{\"worker\": [\"n-0:29500\", \"n-1:29501\"]}");
     ck_assert_str_eq(s_env(&e, "DROVER_TF_TASKS"), "worker:0");
     envv_free(&e);
     /* what an agent refuses */
@@ -236,16 +236,16 @@ START_TEST(test_tf_env)
     ts.worker_count = 0;
     ts.parameter_server_count = 2;
     ck_assert_int_eq(dist_tf_check(&ts, why, sizeof why), -1);
-    ts.worker_count = 2 * DIST_MAX_PER_NODE + 1;
+    ts.worker_count = DIST_MAX_TASKS + 1;
     ts.parameter_server_count = 0;
     ck_assert_int_eq(dist_tf_check(&ts, why, sizeof why), -1);
     ts.worker_count = 4;
     ts.tf_port = 0;
     ck_assert_int_eq(dist_tf_check(&ts, why, sizeof why), -1);
-    ts.tf_port = 65535; /* two ports a node do not fit */
+    ts.tf_port = 65533; /* four ports do not fit */
     ck_assert_int_eq(dist_tf_check(&ts, why, sizeof why), -1);
-    ck_assert_ptr_nonnull(strstr(why, "port 65535"));
-    ts.tf_port = 65534;
+    ck_assert_ptr_nonnull(strstr(why, "port 65533 for 4 tasks"));
+    ts.tf_port = 65532;
     ck_assert_int_eq(dist_tf_check(&ts, why, sizeof why), 0);
 }
 END_TEST
