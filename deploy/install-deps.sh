@@ -33,7 +33,7 @@ TESTS=(
     clang-format groff-base
     clang libclang-rt-14-dev
     dpkg-dev debootstrap cloud-init
-    python3-torch
+    python3-torch python3-mpi4py
     prometheus postgresql
 )
 
