@@ -57,8 +57,13 @@ int cli_parse_output(cli_ctx_t *ctx, const char *s)
         ctx->out = CLI_OUT_TABLE;
     else if (strcmp(s, "json") == 0)
         ctx->out = CLI_OUT_JSON;
+    else if (strcmp(s, "yaml") == 0)
+        ctx->out = CLI_OUT_YAML;
     else
-        return cli_usage(ctx, "unknown output format '%s' (table or json)", s);
+        return cli_usage(ctx,
+                         "unknown output format '%s' (table, json, or yaml "
+                         "for job show)",
+                         s);
     return 0;
 }
 
