@@ -457,6 +457,38 @@ static int s_env_map(cli_ctx_t *ctx, cli_yaml_t *y, const ynode_t *env,
     return 0;
 }
 
+/* Azure ML assets drover cannot have (an environment, data or code named
+ * "azureml:NAME[:VERSION|@latest]"), refused by name before anything
+ * else is read.  (compute: azureml:NAME is a cluster name.) */
+static int s_assets(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *r)
+{
+    static const char *const what[] = {"environment", "code", "inputs",
+                                       "outputs"};
+    const ynode_t *first = NULL; /* the one highest in the file */
+    char name[160] = "";
+    for (int k = 0; k < 4; k++) {
+        const ynode_t *n = s_get(r, what[k]), *m = n;
+        for (size_t i = 0; n && i < (k < 2 ? 1 : n->n); i++) {
+            if (k >= 2)
+                m = n->type == Y_MAP ? n->kids[i] : NULL;
+            const ynode_t *v =
+                m && m->type == Y_MAP ? s_get(m, k ? "path" : "image") : m;
+            if (!v || v->type != Y_SCALAR || strncmp(v->value, "azureml:", 8) ||
+                (first && first->line <= v->line))
+                continue;
+            first = v;
+            snprintf(name, sizeof name, "%s%s%s", what[k], k >= 2 ? "." : "",
+                     k >= 2 ? n->keys[i] : "");
+        }
+    }
+    if (!first)
+        return 0;
+    return s_err(ctx, y, first->line,
+                 "%s is the Azure ML asset '%s', which drover cannot have; "
+                 "give an image or a path the nodes see",
+                 name, first->value);
+}
+
 /* distribution's counts: process_count_per_instance (mpi, pytorch), or
  * worker_count and parameter_server_count (tensorflow); the other kind's
  * keys are refused by name. */
@@ -517,6 +549,8 @@ int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
 {
     const ynode_t *r = y->root, *n;
     int rc = s_known(ctx, y, r, "the job", s_job_keys);
+    if (rc == 0)
+        rc = s_assets(ctx, y, r);
     const char *v = NULL;
     if (rc == 0 && (n = s_get(r, "type")) &&
         ((rc = s_str(ctx, y, n, "type", &v)) == 0) && strcmp(v, "command"))
@@ -596,11 +630,6 @@ int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
                          NULL, NULL);
         if ((rc = s_str(ctx, y, img, "environment.image", &v)) < 0)
             return rc;
-        if (strncmp(v, "azureml:", 8) == 0)
-            return s_err(ctx, y, img->line,
-                         "environment '%s' is an Azure ML environment, which "
-                         "drover cannot have; give its image%s",
-                         v, NULL);
         j->image = (char *)v;
     }
     if (rc == 0 && (n = s_get(r, "resources"))) {
@@ -693,12 +722,18 @@ static const char *const s_compute_keys[] = {"$schema",
                                              "tags",
                                              "ssh_public_access_enabled",
                                              "network_settings",
+                                             "ssh_settings",
                                              NULL};
 
 int cli_yaml_cluster(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Cluster *c)
 {
     const ynode_t *r = y->root, *n;
     int rc = s_known(ctx, y, r, "the compute", s_compute_keys);
+    if (rc == 0 && (n = s_get(r, "ssh_settings")))
+        rc = s_err(ctx, y, n->line,
+                   "ssh_settings: drover's nodes open no SSH (MPI reaches them "
+                   "through drover-launch); leave it out%s%s",
+                   NULL, NULL);
     const char *v = NULL;
     long long x = 0;
     /* Azure ML's defaults for an amlcompute */
