@@ -7,7 +7,8 @@
 # listens on its own address:port and connects to every other task: a real
 # all-to-all exchange over the addresses and ports drover chose.  2 nodes,
 # from the CLI (3 workers + 1 ps) and from a YAML file (Azure ML's
-# default: one worker per node); each line names its node and rank; bad
+# default: one worker per node) and over the HTTP API; each line names its
+# node and rank; two jobs at once on the same nodes get ports apart; bad
 # counts are refused.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -15,7 +16,8 @@ PY=/usr/bin/python3
 [[ -x "$PY" ]] || { echo "SKIP: $PY is missing"; exit 77; }
 PEERS="$(cd "$(dirname "$0")" && pwd)/tf_peers.py"
 dr_setup
-dr_start_scheduler --heartbeat-interval 500ms
+HP=$((CPORT + 7))
+dr_start_scheduler --heartbeat-interval 500ms --http-listen "127.0.0.1:$HP"
 dr_cli cluster create -n tf -s Standard_D2_v2 --min-nodes 0 --max-nodes 2 >/dev/null
 
 # 3 workers and 1 parameter server on 2 nodes: 2 tasks on each
@@ -106,4 +108,25 @@ refused "bad2.yml:5: 'distribution.worker_count' is not a key" job create -f "$T
 printf 'command: x\ncompute: tf\ndistribution:\n  type: tensorflow\n  worker_count: two\n' >"$T/bad3.yml"
 refused "'distribution.worker_count' must be an integer" job create -f "$T/bad3.yml"
 dr_assert_eq "$(dr_cli -o json job list | jq length)" 5 "nothing else was queued"
+
+# the HTTP API takes the same distribution and counts, and refuses the same
+command -v curl >/dev/null || dr_fail "curl is needed"
+TOK=$(dr_cli keys token create admin | awk '{print $NF}')
+post() { curl -s -o "$T/out" -w '%{http_code}' -H "Authorization: Bearer $TOK" \
+    --data-binary "$1" "http://127.0.0.1:$HP/api/v1/jobs"; }
+code=$(post '{"cluster":"tf","command":["true"],"node_count":2,"distribution":"tensorflow","worker_count":3,"parameter_server_count":1}')
+dr_assert_eq "$code" 201 "a tensorflow job over HTTP: $(cat "$T/out")"
+hid=$(jq -r .id "$T/out")
+dr_assert_eq "$(dr_cli -o json job show "$hid" | jq -r '"\(.distribution) \(.worker_count) \(.parameter_server_count)"')" \
+    "tensorflow 3 1" "its counts"
+dr_wait_job_state "$hid" succeeded 60
+code=$(post '{"cluster":"tf","command":["true"],"node_count":2,"distribution":"tensorflow","worker_count":300}')
+dr_assert_eq "$code" 400 "300 workers over HTTP"
+dr_assert_contains "$(cat "$T/out")" "between the nodes (2) and 256" "why"
+code=$(post '{"cluster":"tf","command":["true"],"node_count":2,"distribution":"mpi","worker_count":2}')
+dr_assert_eq "$code" 400 "worker_count for mpi over HTTP"
+dr_assert_contains "$(cat "$T/out")" "tensorflow only" "why"
+code=$(post '{"cluster":"tf","command":["true"],"distribution":"tensorflow","worker_count":"two"}')
+dr_assert_eq "$code" 400 "a string worker_count over HTTP"
+dr_assert_eq "$(dr_cli -o json job list | jq length)" 6 "only the good one was queued"
 dr_pass

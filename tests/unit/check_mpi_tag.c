@@ -10,9 +10,12 @@
 #include "util.h"
 
 #include <check.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static char *s_hosts[] = {"a", "b", "c"};
 
@@ -250,6 +253,85 @@ START_TEST(test_tf_env)
 }
 END_TEST
 
+/* ---- drover-launch --spawn, the real binary ---------------------------- */
+
+/* The build's drover-launch: $DROVER_BIN, else next to this program. */
+static char *s_launcher(void)
+{
+    const char *bin = getenv("DROVER_BIN");
+    if (bin && *bin)
+        return dr_asprintf("%s/drover-launch", bin);
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    ck_assert_int_gt(n, 0);
+    self[n] = '\0';
+    *strrchr(self, '/') = '\0';
+    return dr_asprintf("%s/drover-launch", self);
+}
+
+/* Runs `env VARS launcher --spawn P sh -c SCRIPT` (stderr too); its
+ * output (malloc'd) and exit status. */
+static char *s_spawn(const char *vars, int p, const char *script, int *status)
+{
+    char *bin = s_launcher();
+    ck_assert_msg(access(bin, X_OK) == 0, "no launcher at %s", bin);
+    char *cmd = dr_asprintf("env -u TF_CONFIG %s %s --spawn %d sh -c '%s' 2>&1",
+                            vars, bin, p, script);
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    dr_buf_t out = {0};
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        dr_buf_append(&out, buf, n);
+    int st = pclose(f);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char *r = dr_strdup(s_str(&out));
+    dr_buf_free(&out);
+    free(cmd);
+    free(bin);
+    return r;
+}
+
+/* Each process gets its task's TF_CONFIG and a rank from the first one;
+ * no PyTorch variables. */
+START_TEST(test_spawn_tf)
+{
+    int st = 0;
+    char *out = s_spawn("DROVER_TF_CLUSTER='{\"worker\": [\"a:1\", \"b:2\"], "
+                        "\"ps\": [\"b:3\"]}' DROVER_TF_TASKS=worker:1,ps:0 "
+                        "DROVER_SPAWN_FIRST_RANK=1",
+                        2, "echo \"$TF_CONFIG|${RANK:-none}\"", &st);
+    ck_assert_int_eq(st, 0);
+    const char *want[] = {
+        "[1,1]<stdout>:{\"cluster\": {\"worker\": [\"a:1\", \"b:2\"], \"ps\": "
+        "[\"b:3\"]}, \"task\": {\"type\": \"worker\", \"index\": 1}, "
+        "\"environment\": \"cloud\"}|none\n",
+        "[1,2]<stdout>:{\"cluster\": {\"worker\": [\"a:1\", \"b:2\"], \"ps\": "
+        "[\"b:3\"]}, \"task\": {\"type\": \"ps\", \"index\": 0}, "
+        "\"environment\": \"cloud\"}|none\n"};
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(strstr(out, want[i]), "'%s' lacks '%s'", out, want[i]);
+    free(out);
+    /* malformed task lists: refused before anything starts */
+    const char *bad[] = {
+        "DROVER_TF_CLUSTER='{}' DROVER_TF_TASKS=worker:0",
+        "DROVER_TF_CLUSTER='{}' DROVER_TF_TASKS=worker:0,chief:1",
+        "DROVER_TF_CLUSTER='{}' DROVER_TF_TASKS=worker:-1,ps:0",
+        "DROVER_TF_CLUSTER='{}' DROVER_TF_TASKS=worker:0,ps:0,ps:1",
+        "DROVER_TF_CLUSTER='{}'",
+        "DROVER_TF_CLUSTER=x DROVER_TF_TASKS=worker:0,ps:0"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        out = s_spawn(bad[i], 2, "echo started", &st);
+        ck_assert_int_eq(st, 255);
+        ck_assert_msg(strstr(out, "DROVER_TF_TASKS does not name 2 tasks") &&
+                          !strstr(out, "started"),
+                      "%s: '%s'", bad[i], out);
+        free(out);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mpi_tag");
@@ -261,6 +343,7 @@ int main(void)
     tcase_add_test(tc, test_local);
     tcase_add_test(tc, test_dist_share);
     tcase_add_test(tc, test_tf_env);
+    tcase_add_test(tc, test_spawn_tf);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -886,6 +886,21 @@ START_TEST(test_client_validation)
     j.nodes = 1;
     j.distribution = "mpi";
     fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "above 1");
+    /* tensorflow: at least a task per node, at most DIST_MAX_TASKS; its
+     * counts are refused for the other distributions */
+    j.nodes = 2;
+    j.distribution = "tensorflow";
+    j.worker_count = 1;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "between the nodes (2)");
+    j.worker_count = 200;
+    j.parameter_server_count = 57;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "is 257");
+    j.worker_count = 0;
+    j.parameter_server_count = 1;
+    j.distribution = "pytorch";
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "tensorflow only");
+    j.parameter_server_count = 0;
+    j.nodes = 1;
     j.distribution = NULL;
     /* names, ranges and images are checked here, not only by the CLI: a
      * raw client's name with a newline and an ANSI escape would forge a
