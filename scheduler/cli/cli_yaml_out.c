@@ -58,28 +58,6 @@ static void s_quoted(dr_buf_t *b, const char *s)
     dr_buf_append(b, "\"", 1);
 }
 
-/* One word of a command line for /bin/sh: as it is when nothing in it is
- * special to the shell, else single-quoted. */
-static void s_shell_word(dr_buf_t *b, const char *w)
-{
-    int plain = *w != '\0';
-    for (const char *p = w; *p && plain; p++)
-        plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                (*p >= '0' && *p <= '9') || strchr("_./:=@%+,-", *p);
-    if (plain) {
-        dr_buf_printf(b, "%s", w);
-        return;
-    }
-    dr_buf_append(b, "'", 1);
-    for (const char *p = w; *p; p++) {
-        if (*p == '\'')
-            dr_buf_append(b, "'\\''", 4);
-        else
-            dr_buf_append(b, p, 1);
-    }
-    dr_buf_append(b, "'", 1);
-}
-
 /* The command a file gives: what /bin/sh -c runs, or the argv quoted. */
 static void s_command(dr_buf_t *b, const Drover__Job *j)
 {
@@ -89,11 +67,7 @@ static void s_command(dr_buf_t *b, const Drover__Job *j)
         return;
     }
     dr_buf_t cmd = {0};
-    for (size_t i = 0; i < j->n_argv; i++) {
-        if (i)
-            dr_buf_append(&cmd, " ", 1);
-        s_shell_word(&cmd, j->argv[i]);
-    }
+    cli_fmt_command(&cmd, j->argv, j->n_argv);
     dr_buf_append(&cmd, "", 1);
     s_quoted(b, cmd.data);
     dr_buf_free(&cmd);
