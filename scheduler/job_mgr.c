@@ -129,6 +129,12 @@ int job_dist_check(const Drover__Job *m, char *why, size_t cap)
     }
     if (!tf)
         return 0;
+    if (m->procs_per_node > 1) {
+        snprintf(why, cap,
+                 "tensorflow: procs_per_node is not for it (its tasks are "
+                 "worker_count and parameter_server_count)");
+        return DR_EINVAL;
+    }
     uint32_t nodes = m->nodes ? m->nodes : 1;
     uint64_t w = m->worker_count ? m->worker_count : nodes;
     uint64_t total = w + m->parameter_server_count;

@@ -462,6 +462,10 @@ static int s_submit_shape(cli_ctx_t *ctx, const cli_args_t *a)
                          "tensorflow)",
                          a->val[SUB_DIST]);
     int tf = a->seen[SUB_DIST] && strcmp(a->val[SUB_DIST], "tensorflow") == 0;
+    if (tf && a->seen[SUB_PPN])
+        return cli_usage(ctx, "--procs-per-node is not for --distribution "
+                              "tensorflow (its tasks are --worker-count and "
+                              "--parameter-server-count)");
     if (!tf && (a->seen[SUB_WORKERS] || a->seen[SUB_PS]))
         return cli_usage(ctx, "--%s is for --distribution tensorflow",
                          a->seen[SUB_WORKERS] ? "worker-count"

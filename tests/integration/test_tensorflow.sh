@@ -6,8 +6,8 @@
 # each task is a stdlib Python program (tf_peers.py) that parses TF_CONFIG,
 # listens on its own address:port and connects to every other task: a real
 # all-to-all exchange over the addresses and ports drover chose.  2 nodes,
-# from the CLI (3 workers + 1 ps) and from a YAML file (Azure ML's
-# default: one worker per node) and over the HTTP API; each line names its
+# from the CLI (3 workers + 1 ps; worker_count's default, one a node, as
+# Azure ML), from a YAML file and over the HTTP API; each line names its
 # node and rank; two jobs at once on the same nodes get ports apart; bad
 # counts are refused.
 set -euo pipefail
@@ -98,6 +98,8 @@ refused "between the nodes (1) and 256" job submit --cluster tf \
     --distribution tensorflow --worker-count 300 -- true
 refused "--worker-count is for --distribution tensorflow" job submit --cluster tf \
     --nodes 2 --distribution pytorch --worker-count 2 -- true
+refused "--procs-per-node is not for --distribution tensorflow" job submit --cluster tf \
+    --nodes 2 --distribution tensorflow --procs-per-node 2 -- true
 refused "expected an integer from 1" job submit --cluster tf --distribution tensorflow \
     --worker-count 0 -- true
 printf 'command: x\ncompute: tf\ndistribution:\n  type: tensorflow\n  process_count_per_instance: 2\n' >"$T/bad1.yml"
@@ -126,6 +128,9 @@ dr_assert_contains "$(cat "$T/out")" "between the nodes (2) and 256" "why"
 code=$(post '{"cluster":"tf","command":["true"],"node_count":2,"distribution":"mpi","worker_count":2}')
 dr_assert_eq "$code" 400 "worker_count for mpi over HTTP"
 dr_assert_contains "$(cat "$T/out")" "tensorflow only" "why"
+code=$(post '{"cluster":"tf","command":["true"],"distribution":"tensorflow","procs_per_node":2}')
+dr_assert_eq "$code" 400 "procs_per_node for tensorflow over HTTP"
+dr_assert_contains "$(cat "$T/out")" "procs_per_node is not for it" "why"
 code=$(post '{"cluster":"tf","command":["true"],"distribution":"tensorflow","worker_count":"two"}')
 dr_assert_eq "$code" 400 "a string worker_count over HTTP"
 dr_assert_eq "$(dr_cli -o json job list | jq length)" 6 "only the good one was queued"
