@@ -11,7 +11,8 @@
  *
  * This file holds the pieces that know nothing of ZeroMQ: the hostfile,
  * mpirun's command line and environment, the rewriting of OpenMPI's
- * output tags into node names, and the launch server (one per head task).
+ * output tags into node names (mpi_tag.c), and the launch server (one per
+ * head task).
  *
  * The launcher protocol (agent/launcher/drover-launch.c speaks it too):
  *   request: "DRL1 TOKEN HOST LEN\n" then LEN bytes of command;

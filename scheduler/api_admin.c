@@ -15,29 +15,57 @@
 
 /* ---- quotas -------------------------------------------------------------- */
 
+/* One row of the list: its limits and what the clusters it covers use. */
+static Drover__Quota *s_quota_row(sched_t *s, Drover__Quota *q,
+                                  const char *location, const char *family)
+{
+    drover__quota__init(q);
+    q->location = (char *)location;
+    q->family = (char *)family;
+    q->total = *family == '\0';
+    q->dedicated_cores = quota_limit(s, location, family, 0);
+    q->lowpriority_cores = quota_limit(s, location, family, 1);
+    q->dedicated_used = quota_used(s, location, family, 0);
+    q->lowpriority_used = quota_used(s, location, family, 1);
+    return q;
+}
+
+static int s_listed(Drover__Quota *const *ptrs, size_t n, const char *location,
+                    const char *family)
+{
+    for (size_t k = 0; k < n; k++)
+        if (dr_streq_ci(ptrs[k]->location, location) &&
+            dr_streq_ci(ptrs[k]->family, family))
+            return 1;
+    return 0;
+}
+
 static void s_reply_quotas(sched_t *s, const char *rid, uint64_t req)
 {
-    /* every family of the catalog, with or without a limit */
-    size_t nf = catalog_count(s->catalog);
-    Drover__Quota *qs = dr_calloc(nf + 1, sizeof *qs);
-    Drover__Quota **ptrs = dr_calloc(nf + 1, sizeof *ptrs);
+    /* every family of the catalog, in every location, with or without a
+     * limit; then the rows set per location, and the total of every
+     * location that has clusters */
+    size_t nc = 0;
+    for (const cluster_t *c = s->clusters; c; c = c->next)
+        nc++;
+    size_t cap = catalog_count(s->catalog) + s->nquotas + nc + 1;
+    Drover__Quota *qs = dr_calloc(cap, sizeof *qs);
+    Drover__Quota **ptrs = dr_calloc(cap, sizeof *ptrs);
     size_t n = 0;
-    for (size_t i = 0; i < nf; i++) {
+    for (size_t i = 0; i < catalog_count(s->catalog); i++) {
         const char *fam = catalog_at(s->catalog, i)->family;
-        int seen = 0;
-        for (size_t k = 0; k < n; k++)
-            seen |= dr_streq_ci(qs[k].family, fam);
-        if (seen)
-            continue;
-        Drover__Quota *q = &qs[n];
-        drover__quota__init(q);
-        q->family = (char *)fam;
-        q->dedicated_cores = cluster_quota_limit(s, fam, 0);
-        q->lowpriority_cores = cluster_quota_limit(s, fam, 1);
-        q->dedicated_used = cluster_cores_used(s, fam, 0);
-        q->lowpriority_used = cluster_cores_used(s, fam, 1);
-        ptrs[n++] = q;
+        if (!s_listed(ptrs, n, "", fam))
+            ptrs[n] = s_quota_row(s, &qs[n], "", fam), n++;
     }
+    for (size_t i = 0; i < s->nquotas; i++) {
+        const quota_t *q = &s->quotas[i];
+        if (q->location[0] && !s_listed(ptrs, n, q->location, q->family) &&
+            (q->dedicated >= 0 || q->lowpriority >= 0))
+            ptrs[n] = s_quota_row(s, &qs[n], q->location, q->family), n++;
+    }
+    for (const cluster_t *c = s->clusters; c; c = c->next)
+        if (!s_listed(ptrs, n, c->cfg.location, ""))
+            ptrs[n] = s_quota_row(s, &qs[n], c->cfg.location, ""), n++;
     dr_env_t out;
     Drover__QuotaList ql = DROVER__QUOTA_LIST__INIT;
     ql.n_quotas = n;
@@ -51,14 +79,29 @@ static void s_reply_quotas(sched_t *s, const char *rid, uint64_t req)
 void api_quota_set(sched_t *s, const char *rid, dr_env_t *env)
 {
     const Drover__QuotaSet *q = env->quota_set;
-    const char *fam = q->family ? cluster_family_name(s, q->family) : NULL;
-    if (!fam) {
+    const char *loc = q->location ? q->location : "";
+    const char *fam = "";
+    if (*loc && !dr_valid_name(loc)) {
+        API_ERR(DR_EINVAL,
+                "invalid location '%s' (1-63 letters, digits, '-' or '_')",
+                loc);
+        return;
+    }
+    if (q->total) {
+        int fam_too = q->family && *q->family;
+        if (fam_too || !*loc) {
+            API_ERR(DR_EINVAL, fam_too ? "give a family or the total, not both"
+                                       : "a total quota needs a location");
+            return;
+        }
+    } else if (!(fam = q->family ? cluster_family_name(s, q->family) : NULL)) {
         API_ERR(DR_EINVAL, "unknown VM family '%s' (see drover quota list)",
                 q->family ? q->family : "");
         return;
     }
-    if (q->cores < 0 || q->cores > 100000000) {
-        API_ERR(DR_EINVAL, "cores must be between 0 and 100000000");
+    if (q->cores < -1 || q->cores > 100000000) {
+        API_ERR(DR_EINVAL,
+                "cores must be between 0 and 100000000, or -1 (no limit)");
         return;
     }
     int low = 0;
@@ -70,7 +113,7 @@ void api_quota_set(sched_t *s, const char *rid, dr_env_t *env)
             return;
         }
     }
-    if (cluster_quota_set(s, fam, q->cores, low) < 0) {
+    if (quota_set(s, loc, fam, q->cores, low) < 0) {
         API_ERR(DR_EDB, "cannot store the quota");
         return;
     }

@@ -268,28 +268,16 @@ static int s_target(const cluster_t *c, const node_counts_t *k, int64_t now,
     return target;
 }
 
-/* Asks for `count` nodes, or as many as the family's quota still allows
- * (the rest is said in reason and on the cluster). */
+/* Asks for `count` nodes, or as many as the quotas still allow (the rest
+ * is said in reason and on the cluster). */
 static void s_grow(sched_t *s, cluster_t *c, int count, int64_t now,
                    char *reason, size_t cap)
 {
-    int lowpri = strcmp(c->cfg.vm_priority, "lowpriority") == 0;
-    int64_t limit = cluster_quota_limit(s, c->vm->family, lowpri);
-    if (limit >= 0) {
-        int64_t used = cluster_cores_used(s, c->vm->family, lowpri);
-        int64_t fit = (limit - used) / (int64_t)c->vm->vcpus;
-        if (fit < 0)
-            fit = 0;
-        if (fit < count) {
-            /* the use once what still fits is created */
-            long long will = (long long)(used + fit * c->vm->vcpus);
-            snprintf(reason, cap, "quota exceeded: %s %lld/%lld cores%s",
-                     c->vm->family, will, (long long)limit,
-                     lowpri ? " (low priority)" : "");
-            if (strcmp(c->wait_reason, reason) != 0)
-                cluster_set_error(s, c, "%s", reason);
-            count = fit > 0 ? (int)fit : 0;
-        }
+    int fit = quota_fit(s, c, count, reason, cap);
+    if (fit < count) {
+        if (strcmp(c->wait_reason, reason) != 0)
+            cluster_set_error(s, c, "%s", reason);
+        count = fit;
     }
     snprintf(c->wait_reason, sizeof c->wait_reason, "%s", reason);
     if (count > 0)

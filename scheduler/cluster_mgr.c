@@ -1,6 +1,6 @@
 /* cluster_mgr.c - clusters: their config and its rows, their provider and
- * what it reports, their resize errors and backoff, and the per-family
- * core quotas.
+ * what it reports, their resize errors and backoff (core quotas are
+ * quota.c's).
  *
  * The top of the model's managers: deleting a cluster removes its nodes
  * (node_life.c) and forgets its queued jobs (job_mgr.c).  It never calls
@@ -373,31 +373,7 @@ int cluster_identity_assign(sched_t *self, cluster_t *c, const char *value,
     return 0;
 }
 
-/* ---- quotas ------------------------------------------------------------ */
-
-int64_t cluster_quota_limit(const sched_t *self, const char *family,
-                            int lowpriority)
-{
-    for (size_t i = 0; i < self->nquotas; i++)
-        if (dr_streq_ci(self->quotas[i].family, family))
-            return lowpriority ? self->quotas[i].lowpriority
-                               : self->quotas[i].dedicated;
-    return -1;
-}
-
-int64_t cluster_cores_used(const sched_t *self, const char *family,
-                           int lowpriority)
-{
-    int64_t used = 0;
-    for (const cluster_t *c = self->clusters; c; c = c->next) {
-        if (!dr_streq_ci(c->vm->family, family) ||
-            (strcmp(c->cfg.vm_priority, "lowpriority") == 0) != !!lowpriority)
-            continue;
-        for (size_t i = 0; i < c->nnodes; i++)
-            used += c->nodes[i]->cpus ? c->nodes[i]->cpus : c->vm->vcpus;
-    }
-    return used;
-}
+/* ---- VM families --------------------------------------------------------- */
 
 const char *cluster_family_name(const sched_t *self, const char *family)
 {
@@ -405,47 +381,6 @@ const char *cluster_family_name(const sched_t *self, const char *family)
         if (dr_streq_ci(catalog_at(self->catalog, i)->family, family))
             return catalog_at(self->catalog, i)->family;
     return NULL;
-}
-
-/* The quota row of a family, made (unlimited) when there is none. */
-static quota_t *s_quota(sched_t *self, const char *family)
-{
-    for (size_t i = 0; i < self->nquotas; i++)
-        if (dr_streq_ci(self->quotas[i].family, family))
-            return &self->quotas[i];
-    self->quotas =
-        dr_realloc(self->quotas, (self->nquotas + 1) * sizeof *self->quotas);
-    quota_t *q = &self->quotas[self->nquotas++];
-    snprintf(q->family, sizeof q->family, "%s", family);
-    q->dedicated = q->lowpriority = -1;
-    return q;
-}
-
-void cluster_quota_load(sched_t *self, const char *family, int64_t dedicated,
-                        int64_t lowpriority)
-{
-    quota_t *q = s_quota(self, family ? family : "");
-    q->dedicated = dedicated;
-    q->lowpriority = lowpriority;
-}
-
-int cluster_quota_set(sched_t *self, const char *family, int64_t cores,
-                      int lowpriority)
-{
-    quota_t *q = s_quota(self, family);
-    if (lowpriority)
-        q->lowpriority = cores;
-    else
-        q->dedicated = cores;
-    self->autoscale_now = 1;
-    int rc =
-        store_quota_put(self->store, q->family, q->dedicated, q->lowpriority);
-    if (rc == 0)
-        (void)store_event(self->store, "quota_set", "", "", 0,
-                          "%s %s quota: %lld cores", q->family,
-                          lowpriority ? "low-priority" : "dedicated",
-                          (long long)cores);
-    return rc;
 }
 
 /* ---- keys and the event log --------------------------------------------- */

@@ -11,6 +11,7 @@
  * protobuf_c_message_free_unpacked frees each.
  */
 #include "http_json.h"
+#include "http_route.h"
 #include "cli.h"
 #include "dr_err.h"
 #include "util.h"
@@ -31,16 +32,6 @@ typedef enum {
     RP_LOGS,   /* JobLogs */
     RP_LOCAL,  /* answered without a handler */
 } reply_kind_t;
-
-/* What a route's builder gets: the captured path segment, the query and
- * the body. */
-typedef struct {
-    const char *arg;
-    const http_kv_t *q;
-    size_t nq;
-    const char *body;
-    size_t len;
-} http_in_t;
 
 typedef int (*build_fn)(const http_in_t *in, http_call_t *c, char *why,
                         size_t cap);
@@ -249,6 +240,11 @@ static int s_body(const http_in_t *in, json_t **out, char *why, size_t cap)
     return 0;
 }
 
+int http_in_body(const http_in_t *in, json_t **out, char *why, size_t cap)
+{
+    return s_body(in, out, why, cap);
+}
+
 /* ---- query parameters ---------------------------------------------------- */
 
 /* Every parameter must be one of names (NULL-terminated). */
@@ -364,6 +360,7 @@ static const char *const s_cluster_writable[] = {
     "resume_program",
     "suspend_program",
     "provider_url",
+    "identity",
     NULL};
 
 static int b_cluster_create(const http_in_t *in, http_call_t *c, char *why,
@@ -606,6 +603,8 @@ static const http_route_t s_routes[] = {
     {"GET", "/clusters/:", b_cluster_show, RP_ONE, &cli_cluster_view, 200},
     {"PATCH", "/clusters/:", b_cluster_update, RP_ONE, &cli_cluster_view, 200},
     {"DELETE", "/clusters/:", b_cluster_delete, RP_OK, NULL, 200},
+    {"POST", "/clusters/:/identity", http_b_cluster_identity, RP_ONE,
+     &cli_cluster_view, 200},
     {"GET", "/clusters/:/events", b_cluster_events, RP_LIST, &cli_event_view,
      200},
     {"GET", "/events", b_cluster_events, RP_LIST, &cli_event_view, 200},

@@ -1,5 +1,5 @@
 /* job_data.c - a job's persistent forms: its row in the store, its tasks
- * rows, its output log under <state_dir>/logs/, and its row read back
+ * rows, its output log (chunks in the store), and its row read back
  * into memory after a restart.
  *
  * It changes no job's state (job_mgr.c does) and sends nothing.
@@ -156,52 +156,42 @@ int job_list(sched_t *self, const char *cluster, const char *state,
                           more);
 }
 
-static char *s_log_path(const sched_t *self, uint64_t id)
+/* Appends to a log of `*size` bytes, counting what it adds to the total;
+ * a failure is the store's (logged there, and the pass not committed). */
+static void s_log_put(sched_t *self, uint64_t id, uint64_t *size,
+                      const void *data, size_t len, const store_log_src_t *from)
 {
-    return dr_asprintf("%s/logs/%llu.log", self->opts.state_dir,
-                       (unsigned long long)id);
-}
-
-/* Appends to a log, counting what it adds to the total. */
-static void s_log_write(sched_t *self, int fd, uint64_t id, const void *data,
-                        size_t len)
-{
-    if (len == 0)
+    if (len == 0 ||
+        store_log_append(self->store, id, *size, data, len, from) < 0)
         return;
-    if (dr_write_all(fd, data, len) < 0)
-        log_warn_errno("job %llu: cannot write its log",
-                       (unsigned long long)id);
-    else
-        self->log_bytes += (int64_t)len;
+    *size += len;
+    self->log_bytes += (int64_t)len;
 }
 
 void job_log_line(sched_t *self, uint64_t id, const char *line)
 {
-    char *path = s_log_path(self, id);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd >= 0) {
-        s_log_write(self, fd, id, line, strlen(line));
-        close(fd);
-    }
-    free(path);
+    uint64_t size = 0;
+    if (store_log_size(self->store, id, &size) == 0)
+        s_log_put(self, id, &size, line, strlen(line), NULL);
 }
 
-/* Appends a chunk to an open log of `size` bytes, cut at the job's limit:
- * the part that fits, then one line that says the rest is dropped.  A log
- * of exactly the limit has no such line yet (a chunk may have ended right
+/* Appends a chunk to a log of `*size` bytes, cut at the job's limit: the
+ * part that fits, then one line that says the rest is dropped.  A log of
+ * exactly the limit has no such line yet (a chunk may have ended right
  * there): the next chunk writes it; past the limit, chunks are dropped. */
-static void s_log_chunk(sched_t *self, int fd, uint64_t id, uint64_t size,
-                        const uint8_t *data, size_t len)
+static void s_log_chunk(sched_t *self, uint64_t id, uint64_t *size,
+                        const uint8_t *data, size_t len,
+                        const store_log_src_t *from)
 {
     uint64_t cap = self->opts.job_log_limit_mb > 0
                        ? (uint64_t)self->opts.job_log_limit_mb << 20
                        : UINT64_MAX;
-    if (size > cap)
+    if (*size > cap)
         return;
     size_t n = len;
-    if (n > cap - size)
-        n = (size_t)(cap - size);
-    s_log_write(self, fd, id, data, n);
+    if (n > cap - *size)
+        n = (size_t)(cap - *size);
+    s_log_put(self, id, size, data, n, from);
     if (n < len) {
         char cut[200];
         int cn = snprintf(cut, sizeof cut,
@@ -209,7 +199,7 @@ static void s_log_chunk(sched_t *self, int fd, uint64_t id, uint64_t size,
                           "its limit of %lld MiB (job-log-limit); the rest of "
                           "its output was dropped]\n",
                           (long long)self->opts.job_log_limit_mb);
-        s_log_write(self, fd, id, cut, (size_t)cn);
+        s_log_put(self, id, size, cut, (size_t)cn, NULL);
         log_warn("job %llu: output cut at %lld MiB", (unsigned long long)id,
                  (long long)self->opts.job_log_limit_mb);
     }
@@ -235,31 +225,24 @@ void job_output(sched_t *self, node_t *n, const Drover__TaskOutput *o)
             return; /* duplicate */
         skip = (size_t)(*off - o->offset);
     }
-    char *path = s_log_path(self, j->id);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) < 0) {
-        log_warn_errno("job %llu: cannot open %s", (unsigned long long)j->id,
-                       path);
-    } else {
-        uint64_t size = (uint64_t)sb.st_size;
-        if (o->offset > *off) {
-            char gap[96];
-            int gn = snprintf(gap, sizeof gap,
-                              "[drover: %llu bytes of output lost]\n",
-                              (unsigned long long)(o->offset - *off));
-            s_log_chunk(self, fd, j->id, size, (const uint8_t *)gap,
-                        (size_t)gn);
-            size += (uint64_t)gn;
-        }
-        if (o->data.len > skip) /* an empty chunk may carry no pointer */
-            s_log_chunk(self, fd, j->id, size, o->data.data + skip,
-                        o->data.len - skip);
+    uint64_t size = 0;
+    if (store_log_size(self->store, j->id, &size) < 0)
+        return; /* the store is failing: the pass is not committed */
+    if (o->offset > *off) {
+        char gap[96];
+        int gn =
+            snprintf(gap, sizeof gap, "[drover: %llu bytes of output lost]\n",
+                     (unsigned long long)(o->offset - *off));
+        s_log_chunk(self, j->id, &size, (const uint8_t *)gap, (size_t)gn, NULL);
     }
-    if (fd >= 0)
-        close(fd);
+    /* a preempted tail counts as task 0's, as its offsets do */
+    store_log_src_t from = {o->attempt,
+                            (int32_t)((jt ? jt - j->tasks : 0) * 2 + o->stream),
+                            o->offset + o->data.len};
+    if (o->data.len > skip) /* an empty chunk may carry no pointer */
+        s_log_chunk(self, j->id, &size, o->data.data + skip, o->data.len - skip,
+                    &from);
     *off = o->offset + o->data.len;
-    free(path);
 }
 
 typedef struct {
@@ -267,54 +250,34 @@ typedef struct {
     int64_t size;
 } s_log_entry_t;
 
-static int s_log_cmp(const void *a, const void *b)
-{
-    uint64_t x = ((const s_log_entry_t *)a)->id;
-    uint64_t y = ((const s_log_entry_t *)b)->id;
-    return x < y ? -1 : x > y;
-}
+typedef struct {
+    s_log_entry_t *v;
+    size_t n, cap;
+    int64_t total;
+} s_log_scan_t;
 
-/* The logs in logs/, oldest job first; their total in *total. */
-static s_log_entry_t *s_log_scan(sched_t *self, size_t *n, int64_t *total)
+static void s_log_seen(void *arg, uint64_t id, int64_t bytes)
 {
-    char *dir = dr_asprintf("%s/logs", self->opts.state_dir);
-    DIR *d = opendir(dir);
-    s_log_entry_t *v = NULL;
-    size_t cap = 0;
-    *n = 0;
-    *total = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        char *end = NULL;
-        unsigned long long id = strtoull(e->d_name, &end, 10);
-        struct stat sb;
-        if (end == e->d_name || strcmp(end, ".log") != 0 ||
-            fstatat(dirfd(d), e->d_name, &sb, 0) < 0)
-            continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 256;
-            v = dr_realloc(v, cap * sizeof *v);
-        }
-        v[(*n)++] = (s_log_entry_t){id, (int64_t)sb.st_size};
-        *total += (int64_t)sb.st_size;
+    s_log_scan_t *sc = arg;
+    if (sc->n == sc->cap) {
+        sc->cap = sc->cap ? sc->cap * 2 : 256;
+        sc->v = dr_realloc(sc->v, sc->cap * sizeof *sc->v);
     }
-    if (d)
-        closedir(d);
-    else
-        log_warn_errno("cannot read %s", dir);
-    free(dir);
-    if (*n)
-        qsort(v, *n, sizeof *v, s_log_cmp);
-    return v;
+    sc->v[sc->n++] = (s_log_entry_t){id, bytes};
+    sc->total += bytes;
 }
 
 void job_logs_rotate(sched_t *self)
 {
-    size_t n = 0;
-    s_log_entry_t *v = s_log_scan(self, &n, &self->log_bytes);
+    s_log_scan_t sc = {0};
+    if (store_log_each(self->store, s_log_seen, &sc) < 0) {
+        free(sc.v);
+        return;
+    }
+    self->log_bytes = sc.total; /* oldest job first: ids ascend */
     int64_t limit = self->opts.log_total_limit_mb << 20;
     if (self->opts.log_total_limit_mb <= 0 || self->log_bytes <= limit) {
-        free(v);
+        free(sc.v);
         return;
     }
     char note[200];
@@ -323,22 +286,17 @@ void job_logs_rotate(sched_t *self)
                       "job logs under %lld MiB (log-total-limit)]\n",
                       (long long)self->opts.log_total_limit_mb);
     size_t removed = 0;
-    for (size_t i = 0; i < n && self->log_bytes > limit / 10 * 9; i++) {
-        if (sched_job_find(self, v[i].id) || v[i].size <= nn)
+    for (size_t i = 0; i < sc.n && self->log_bytes > limit / 10 * 9; i++) {
+        if (sched_job_find(self, sc.v[i].id) || sc.v[i].size <= nn)
             continue; /* active, or already removed */
-        char *path = s_log_path(self, v[i].id);
-        int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-        if (fd >= 0) {
-            self->log_bytes -= v[i].size;
-            s_log_write(self, fd, v[i].id, note, (size_t)nn);
-            close(fd);
-            removed++;
-        } else {
-            log_warn_errno("cannot truncate %s", path);
-        }
-        free(path);
+        uint64_t size = 0;
+        if (store_log_clear(self->store, sc.v[i].id) < 0)
+            break; /* the store is failing; the next pass tries again */
+        self->log_bytes -= sc.v[i].size;
+        s_log_put(self, sc.v[i].id, &size, note, (size_t)nn, NULL);
+        removed++;
     }
-    free(v);
+    free(sc.v);
     log_info("job logs: removed the output of %zu finished jobs; all logs "
              "now %lld MiB (log-total-limit %lld MiB)",
              removed, (long long)(self->log_bytes >> 20),
@@ -348,25 +306,80 @@ void job_logs_rotate(sched_t *self)
 void job_log_read(sched_t *self, uint64_t id, uint64_t offset, uint8_t *buf,
                   uint32_t max, size_t *got, uint64_t *size)
 {
-    char *path = s_log_path(self, id);
     *got = 0;
     *size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        struct stat sb;
-        if (fstat(fd, &sb) == 0)
-            *size = (uint64_t)sb.st_size;
-        if (offset < *size) {
-            ssize_t n = pread(fd, buf, max, (off_t)offset);
-            if (n < 0)
-                log_warn_errno("job %llu: read %s", (unsigned long long)id,
-                               path);
-            else
-                *got = (size_t)n;
-        }
-        close(fd);
+    if (store_log_size(self->store, id, size) < 0 ||
+        (offset < *size &&
+         store_log_read(self->store, id, offset, buf, max, got) < 0))
+        log_warn("job %llu: cannot read its log", (unsigned long long)id);
+}
+
+/* Copies one old log file into the store, in a transaction of its own,
+ * unless the store has that job's log already (a crash between the
+ * commit and the unlink); 0 when the file may go. */
+static int s_import_one(sched_t *self, int dirfd, const char *name, uint64_t id,
+                        uint8_t *buf, size_t cap)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return DR_EIO;
+    uint64_t size = 0;
+    int rc = store_begin(self->store);
+    if (rc == 0)
+        rc = store_log_size(self->store, id, &size);
+    int fresh = size == 0;
+    ssize_t n;
+    while (rc == 0 && fresh && (n = read(fd, buf, cap)) != 0) {
+        if (n < 0)
+            rc = DR_EIO;
+        else if ((rc = store_log_append(self->store, id, size, buf, (size_t)n,
+                                        NULL)) == 0)
+            size += (uint64_t)n;
     }
-    free(path);
+    close(fd);
+    if (rc == 0)
+        rc = store_commit(self->store);
+    else
+        (void)store_rollback(self->store);
+    return rc;
+}
+
+/* Before schema 7 logs were files, <state_dir>/logs/ID.log: each is moved
+ * into the store once, then removed, and the folder with them. */
+void job_logs_import(sched_t *self)
+{
+    char *dir = dr_asprintf("%s/logs", self->opts.state_dir);
+    DIR *d = opendir(dir);
+    if (!d) {
+        free(dir);
+        return;
+    }
+    size_t moved = 0, left = 0;
+    uint8_t *buf = dr_malloc(65536);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end = NULL;
+        unsigned long long id = strtoull(e->d_name, &end, 10);
+        if (end == e->d_name || strcmp(end, ".log") != 0)
+            continue;
+        if (s_import_one(self, dirfd(d), e->d_name, id, buf, 65536) == 0 &&
+            unlinkat(dirfd(d), e->d_name, 0) == 0)
+            moved++;
+        else
+            left++;
+    }
+    free(buf);
+    closedir(d);
+    if (left)
+        log_warn("job logs: %zu files in %s could not be moved into the "
+                 "store (kept there; tried again at the next start)",
+                 left, dir);
+    else if (rmdir(dir) < 0)
+        log_warn_errno("cannot remove %s", dir);
+    if (moved)
+        log_info("job logs: moved %zu log files from %s into the store", moved,
+                 dir);
+    free(dir);
 }
 
 /* Parses a stored "index=uuid,...;..." back into the tasks' indices. */
@@ -449,6 +462,15 @@ static void s_load_deps(sched_t *self, job_t *j)
         drover__job__free_unpacked(spec, NULL);
 }
 
+/* How much of a task's stream the store has (a restart, a failover): the
+ * agent's chunks from there on are new, the ones before duplicates. */
+static void s_log_end(void *arg, int32_t src, uint64_t end)
+{
+    job_t *j = arg;
+    if (src >= 0 && (uint32_t)(src / 2) < j->ntasks)
+        j->tasks[src / 2].out_off[src % 2] = end;
+}
+
 int job_load_row(sched_t *self, const store_job_t *row)
 {
     cluster_t *c = sched_cluster_find(self, row->cluster);
@@ -488,6 +510,7 @@ int job_load_row(sched_t *self, const store_job_t *row)
             node_bind(nodes[i], j);
         }
         s_gpus_parse(j, row->gpu_indices);
+        (void)store_log_ends(self->store, j->id, j->attempts, s_log_end, j);
         j->start_deadline = dr_mono_ms() + self->opts.start_timeout_ms;
     } else {
         /* requeued after the scan: no writes while the SELECT runs */

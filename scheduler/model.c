@@ -19,10 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static void s_load_quota(void *arg, const char *family, int64_t dedicated,
-                         int64_t lowpriority)
+static void s_load_quota(void *arg, const char *location, const char *family,
+                         int64_t dedicated, int64_t lowpriority)
 {
-    cluster_quota_load(arg, family, dedicated, lowpriority);
+    quota_load(arg, location, family, dedicated, lowpriority);
 }
 
 static void s_load_cluster(void *arg, const store_cluster_t *cfg)
@@ -147,12 +147,10 @@ int model_leader_tick(sched_t *self)
 
 static int s_dirs(const sched_opts_t *opts)
 {
-    char *logs = dr_asprintf("%s/logs", opts->state_dir);
     char *nodes = dr_asprintf("%s/nodes", opts->state_dir);
-    int ok = dr_mkdirs(logs, 0750) == 0 && dr_mkdirs(nodes, 0750) == 0;
+    int ok = dr_mkdirs(nodes, 0750) == 0;
     if (!ok)
         log_warn_errno("cannot create state dir %s", opts->state_dir);
-    free(logs);
     free(nodes);
     return ok ? 0 : DR_EIO;
 }
@@ -213,8 +211,10 @@ int model_open(sched_t *self, const sched_opts_t *opts)
     if (self->standby)
         return 0;
     int rc = s_load(self);
-    if (rc == 0)
+    if (rc == 0) {
+        job_logs_import(self);
         job_logs_rotate(self);
+    }
     return rc;
 }
 

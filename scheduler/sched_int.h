@@ -240,7 +240,8 @@ typedef struct {
 } req_ctx_t;
 
 typedef struct {
-    char family[64];
+    char location[64];   /* "" = every location (a family's own limit) */
+    char family[64];     /* "" = the location's total */
     int64_t dedicated;   /* cores; -1 = no limit */
     int64_t lowpriority; /* cores; -1 = no limit */
 } quota_t;
@@ -287,7 +288,7 @@ struct sched {
     int need_load;
     int db_down;
     store_leader_t leader; /* who leads, as the last poll said */
-    int64_t log_bytes;     /* all of logs/, counted at load and as written */
+    int64_t log_bytes;     /* all job logs, counted at load and as written */
     sched_io_t *io;
     /* counters and histograms of /metrics (metrics.h; NULL: none) */
     metrics_t *metrics;
@@ -389,16 +390,19 @@ int job_owner(sched_t *self, uint64_t id, char *owner, size_t cap);
 int job_list(sched_t *self, const char *cluster, const char *state,
              uint64_t after_id, uint32_t limit, store_job_cb cb, void *arg,
              int *more);
-/* Appends to / reads a job's output log (<state_dir>/logs/ID.log). */
+/* Appends to / reads a job's output log (chunks in the store). */
 void job_log_line(sched_t *self, uint64_t id, const char *line);
 void job_output(sched_t *self, node_t *n, const Drover__TaskOutput *o);
 /* Reads at most max bytes at offset: *got, and the log's size. */
 void job_log_read(sched_t *self, uint64_t id, uint64_t offset, uint8_t *buf,
                   uint32_t max, size_t *got, uint64_t *size);
-/* Counts logs/ again (self->log_bytes); past log_total_limit, replaces
+/* Counts the logs again (self->log_bytes); past log_total_limit, replaces
  * the logs of the oldest finished jobs by a line that says why, until
  * the total is under 90% of the limit. */
 void job_logs_rotate(sched_t *self);
+/* Moves the log files of an older version (<state_dir>/logs/) into the
+ * store. */
+void job_logs_import(sched_t *self);
 /* Recovery: one active job's row back in memory (queued, or bound again
  * to its nodes; marked for requeue when they are gone). */
 int job_load_row(sched_t *self, const store_job_t *row);
@@ -485,7 +489,30 @@ void node_ack_report(sched_t *self, const char *rid, uint64_t req,
 void node_cancel_stray(sched_t *self, const node_t *n, uint64_t job_id,
                        uint32_t attempt, const char *why);
 
-/* ---- cluster_mgr.c: clusters, quotas, providers ----------------------- */
+/* ---- quota.c: core quotas per location and family ---------------------
+ * A row is (location, family): location "" = the family in every location,
+ * family "" = the location's total over all families. */
+/* The limit (-1 = none) and the cores the matching clusters' nodes use. */
+int64_t quota_limit(const sched_t *self, const char *location,
+                    const char *family, int lowpriority);
+int64_t quota_used(const sched_t *self, const char *location,
+                   const char *family, int lowpriority);
+/* Recovery: a quota row back in memory. */
+void quota_load(sched_t *self, const char *location, const char *family,
+                int64_t dedicated, int64_t lowpriority);
+/* Sets one of a row's limits (cores -1: no limit) and stores the row. */
+int quota_set(sched_t *self, const char *location, const char *family,
+              int64_t cores, int lowpriority);
+/* How many of `count` new nodes of c every quota that applies allows; when
+ * fewer, reason says which limit binds ("quota exceeded: westus total
+ * 24/24 cores"). */
+int quota_fit(const sched_t *self, const cluster_t *c, int count, char *reason,
+              size_t cap);
+/* "standardDv2Family", "westus standardDv2Family" or "westus total". */
+void quota_name(const char *location, const char *family, char *buf,
+                size_t cap);
+
+/* ---- cluster_mgr.c: clusters, providers -------------------------------- */
 
 int cluster_add(sched_t *self, const store_cluster_t *cfg, cluster_t **out);
 /* A validated ClusterCreate: stored, added; *out the new cluster. */
@@ -507,24 +534,14 @@ int cluster_identity_assign(sched_t *self, cluster_t *c, const char *value,
 void cluster_remove(sched_t *self, cluster_t *c);
 /* Frees every cluster in memory only: rows stay for the next start. */
 void cluster_free_all(sched_t *self);
-/* Recovery: a quota row back in memory. */
-void cluster_quota_load(sched_t *self, const char *family, int64_t dedicated,
-                        int64_t lowpriority);
 /* Records (or clears, with NULL) the cluster's last resize error. */
 void cluster_set_error(sched_t *self, cluster_t *c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A create failed: the next scale-out of c waits, doubling from 2 s up
  * to 5 min, so a broken provider is not called on every tick. */
 void cluster_create_failed(cluster_t *c, int64_t now_mono);
-/* Quota of a VM family (-1 = none) and the cores its nodes use now. */
-int64_t cluster_quota_limit(const sched_t *self, const char *family,
-                            int lowpriority);
-int64_t cluster_cores_used(const sched_t *self, const char *family,
-                           int lowpriority);
 /* The catalog's spelling of a family, NULL when it has none such. */
 const char *cluster_family_name(const sched_t *self, const char *family);
-int cluster_quota_set(sched_t *self, const char *family, int64_t cores,
-                      int lowpriority);
 /* A principal asked for something it may not do: the event log keeps it. */
 void cluster_refused(sched_t *self, const char *node, uint64_t job_id,
                      const char *fmt, ...)

@@ -8,6 +8,7 @@
  */
 #include "store.h"
 #include "dr_err.h"
+#include "store_int.h"
 #include "store_pg.h"
 #include "log.h"
 #include "util.h"
@@ -34,6 +35,7 @@ enum {
     ST_EVENT,
     ST_COUNT
 };
+_Static_assert(ST_COUNT <= STORE_NST, "store_int.h: raise STORE_NST");
 
 static const char *s_sql[ST_COUNT] = {
     [ST_CLUSTER_PUT] =
@@ -139,36 +141,25 @@ static const char *s_schema =
     "CREATE INDEX IF NOT EXISTS events_cluster ON events(cluster, id);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');";
 
-struct store {
-    store_pg_t *pg; /* the PostgreSQL backend: every call goes there */
-    sqlite3 *db;
-    sqlite3_stmt *st[ST_COUNT];
-    int in_tx;
-    int tx_err;   /* the first failure inside the open transaction: an
-                   * extended SQLite code, 0 = none; such a transaction is
-                   * never committed (a statement of it may be undone) */
-    int last_err; /* the extended code of the last failure, 0 = none */
-};
-
 /* A full disk, as SQLite and the OS say it. */
-static int s_is_full(int code)
+int store_sq_full(int code)
 {
     return (code & 0xff) == SQLITE_FULL || code == SQLITE_IOERR_WRITE ||
            code == SQLITE_IOERR_FSYNC || code == SQLITE_IOERR_TRUNCATE ||
            code == SQLITE_IOERR_SHMSIZE;
 }
 
-static int s_fail(store_t *self, const char *what)
+int store_sq_fail(store_t *self, const char *what)
 {
     int code = sqlite3_extended_errcode(self->db);
     self->last_err = code;
     if (self->in_tx && !self->tx_err)
         self->tx_err = code ? code : SQLITE_ERROR;
     log_error("store: %s: %s", what, sqlite3_errmsg(self->db));
-    return s_is_full(code) ? DR_ENOSPC : DR_EDB;
+    return store_sq_full(code) ? DR_ENOSPC : DR_EDB;
 }
 
-static int s_exec(store_t *self, const char *sql)
+int store_sq_exec(store_t *self, const char *sql)
 {
     char *err = NULL;
     if (sqlite3_exec(self->db, sql, NULL, NULL, &err) != SQLITE_OK) {
@@ -178,7 +169,7 @@ static int s_exec(store_t *self, const char *sql)
             self->tx_err = code ? code : SQLITE_ERROR;
         log_error("store: %s: %s", sql, err ? err : "?");
         sqlite3_free(err);
-        return s_is_full(code) ? DR_ENOSPC : DR_EDB;
+        return store_sq_full(code) ? DR_ENOSPC : DR_EDB;
     }
     return 0;
 }
@@ -208,7 +199,7 @@ static int s_migrate(store_t *self)
     int has_joined = 0, has_drain = 0;
     if (sqlite3_prepare_v2(self->db, "PRAGMA table_info(nodes)", -1, &st,
                            NULL) != SQLITE_OK)
-        return s_fail(self, "table_info");
+        return store_sq_fail(self, "table_info");
     while (sqlite3_step(st) == SQLITE_ROW) {
         const unsigned char *col = sqlite3_column_text(st, 1);
         if (col && strcmp((const char *)col, "joined") == 0)
@@ -219,25 +210,43 @@ static int s_migrate(store_t *self)
     sqlite3_finalize(st);
     /* 2: nodes that joined by hand are told apart from the provider's */
     if (!has_joined &&
-        s_exec(self, "ALTER TABLE nodes ADD COLUMN joined INTEGER NOT NULL "
-                     "DEFAULT 0") < 0)
+        store_sq_exec(self,
+                      "ALTER TABLE nodes ADD COLUMN joined INTEGER NOT NULL "
+                      "DEFAULT 0") < 0)
         return DR_EDB;
     /* 3: drained nodes (drover node drain) */
     if (!has_drain &&
-        s_exec(self, "ALTER TABLE nodes ADD COLUMN drain INTEGER NOT NULL "
-                     "DEFAULT 0") < 0)
+        store_sq_exec(self,
+                      "ALTER TABLE nodes ADD COLUMN drain INTEGER NOT NULL "
+                      "DEFAULT 0") < 0)
         return DR_EDB;
     /* 4: join tokens (drover cluster join-token) */
-    if (s_exec(self, s_join_token_schema) < 0)
+    if (store_sq_exec(self, s_join_token_schema) < 0)
         return DR_EDB;
-    if (s_exec(self, "UPDATE meta SET value = '4' WHERE key = "
-                     "'schema_version' AND CAST(value AS INTEGER) < 4") < 0)
+    if (store_sq_exec(self,
+                      "UPDATE meta SET value = '4' WHERE key = "
+                      "'schema_version' AND CAST(value AS INTEGER) < 4") < 0)
         return DR_EDB;
     /* 5: the HTTP API's bearer tokens (drover keys token create) */
-    if (s_exec(self, s_api_token_schema) < 0)
+    if (store_sq_exec(self, s_api_token_schema) < 0)
         return DR_EDB;
-    return s_exec(self, "UPDATE meta SET value = '5' WHERE key = "
-                        "'schema_version' AND CAST(value AS INTEGER) < 5");
+    if (store_sq_exec(self,
+                      "UPDATE meta SET value = '5' WHERE key = "
+                      "'schema_version' AND CAST(value AS INTEGER) < 5") < 0)
+        return DR_EDB;
+    /* 7: job output, in chunks (store_logs.c) */
+    if (store_sq_exec(self, store_logs_schema) < 0)
+        return DR_EDB;
+    if (store_sq_exec(self, "UPDATE meta SET value = '7' WHERE key = "
+                            "'schema_version' AND CAST(value AS INTEGER) < "
+                            "7") < 0)
+        return DR_EDB;
+    /* 8: quotas per location (store_quotas.c) */
+    if (store_quotas_migrate(self) < 0)
+        return DR_EDB;
+    return store_sq_exec(self, "UPDATE meta SET value = '8' WHERE key = "
+                               "'schema_version' AND CAST(value AS INTEGER) "
+                               "< 8");
 }
 
 int store_uri_valid(const char *uri)
@@ -279,20 +288,22 @@ store_t *store_open(const char *state_dir, const char *uri)
         goto fail;
     }
     sqlite3_busy_timeout(self->db, 5000);
-    if (s_exec(self, "PRAGMA journal_mode=WAL") < 0 ||
-        s_exec(self, "PRAGMA synchronous=FULL") < 0 ||
-        s_exec(self, "PRAGMA foreign_keys=ON") < 0 ||
-        s_exec(self, "PRAGMA wal_autocheckpoint=0") < 0 ||
-        s_exec(self, s_schema) < 0 || s_migrate(self) < 0)
+    if (store_sq_exec(self, "PRAGMA journal_mode=WAL") < 0 ||
+        store_sq_exec(self, "PRAGMA synchronous=FULL") < 0 ||
+        store_sq_exec(self, "PRAGMA foreign_keys=ON") < 0 ||
+        store_sq_exec(self, "PRAGMA wal_autocheckpoint=0") < 0 ||
+        store_sq_exec(self, s_schema) < 0 || s_migrate(self) < 0)
         goto fail;
     for (int i = 0; i < ST_COUNT; i++) {
         if (sqlite3_prepare_v3(self->db, s_sql[i], -1,
                                SQLITE_PREPARE_PERSISTENT, &self->st[i],
                                NULL) != SQLITE_OK) {
-            s_fail(self, s_sql[i]);
+            store_sq_fail(self, s_sql[i]);
             goto fail;
         }
     }
+    if (store_logs_prepare(self) < 0)
+        goto fail;
     free(path);
     return self;
 fail:
@@ -311,6 +322,7 @@ void store_destroy(store_t **self_p)
         (void)store_rollback(self);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(self->st[i]);
+    store_logs_finalize(self);
     if (self->db) {
         (void)sqlite3_wal_checkpoint_v2(self->db, NULL,
                                         SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
@@ -326,7 +338,7 @@ int store_begin(store_t *self)
         return store_pg_begin(self->pg);
     if (self->in_tx)
         return 0;
-    int rc = s_exec(self, "BEGIN IMMEDIATE");
+    int rc = store_sq_exec(self, "BEGIN IMMEDIATE");
     if (rc == 0) {
         self->in_tx = 1;
         self->tx_err = 0;
@@ -343,7 +355,7 @@ int store_commit(store_t *self)
     if (self->tx_err) {
         /* a statement of it failed and may have been undone alone: what
          * is left is not what the caller wrote */
-        int full = s_is_full(self->tx_err);
+        int full = store_sq_full(self->tx_err);
         log_error("store: not committing a transaction in which a write "
                   "failed (%s)",
                   sqlite3_errstr(self->tx_err));
@@ -351,7 +363,7 @@ int store_commit(store_t *self)
         (void)store_rollback(self);
         return full ? DR_ENOSPC : DR_EDB;
     }
-    int rc = s_exec(self, "COMMIT");
+    int rc = store_sq_exec(self, "COMMIT");
     if (rc == 0)
         self->in_tx = 0;
     else
@@ -371,12 +383,12 @@ int store_rollback(store_t *self)
      * disk can do that): then there is nothing left to undo */
     if (sqlite3_get_autocommit(self->db))
         return 0;
-    return s_exec(self, "ROLLBACK");
+    return store_sq_exec(self, "ROLLBACK");
 }
 
 int store_last_full(const store_t *self)
 {
-    return s_is_full(self->last_err);
+    return store_sq_full(self->last_err);
 }
 
 int store_probe_write(store_t *self)
@@ -387,10 +399,10 @@ int store_probe_write(store_t *self)
         return DR_ESTATE;
     int rc = store_begin(self);
     if (rc == 0)
-        rc = s_exec(self, "INSERT OR REPLACE INTO meta(key, value)"
-                          " VALUES('space_probe', randomblob(65536))");
+        rc = store_sq_exec(self, "INSERT OR REPLACE INTO meta(key, value)"
+                                 " VALUES('space_probe', randomblob(65536))");
     if (rc == 0)
-        rc = s_exec(self, "DELETE FROM meta WHERE key = 'space_probe'");
+        rc = store_sq_exec(self, "DELETE FROM meta WHERE key = 'space_probe'");
     if (rc == 0)
         rc = store_commit(self);
     else
@@ -431,7 +443,7 @@ static int s_step_done(store_t *self, int which)
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE)
-        return s_fail(self, s_sql[which]);
+        return store_sq_fail(self, s_sql[which]);
     return 0;
 }
 
@@ -518,7 +530,7 @@ int store_cluster_each(store_t *self, store_cluster_cb cb, void *arg)
         cb(arg, &c);
     }
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : s_fail(self, "cluster scan");
+    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "cluster scan");
 }
 
 int store_node_put(store_t *self, const store_node_t *n)
@@ -578,7 +590,7 @@ int store_node_each(store_t *self, store_node_cb cb, void *arg)
         cb(arg, &n);
     }
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : s_fail(self, "node scan");
+    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "node scan");
 }
 
 int store_job_insert(store_t *self, store_job_t *j)
@@ -688,7 +700,7 @@ int store_job_get(store_t *self, uint64_t id, store_job_t *out)
     else if (rc == SQLITE_DONE)
         ret = DR_ENOENT;
     else
-        ret = s_fail(self, "job get");
+        ret = store_sq_fail(self, "job get");
     sqlite3_reset(st);
     return ret;
 }
@@ -725,7 +737,7 @@ static int s_job_query(store_t *self, sqlite3_stmt *st, store_job_cb cb,
         }
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        ret = s_fail(self, "job scan");
+        ret = store_sq_fail(self, "job scan");
     sqlite3_finalize(st);
     return ret;
 }
@@ -752,7 +764,7 @@ int store_job_each_in_states(store_t *self, const char *states, store_job_cb cb,
     int rc = sqlite3_prepare_v2(self->db, sql.data, -1, &st, NULL);
     dr_buf_free(&sql);
     if (rc != SQLITE_OK)
-        return s_fail(self, "job state scan");
+        return store_sq_fail(self, "job state scan");
     return s_job_query(self, st, cb, arg, 0, NULL);
 }
 
@@ -768,7 +780,7 @@ int store_job_list(store_t *self, const char *cluster, const char *state,
                       " AND (?2 = '' OR cluster = ?2 COLLATE NOCASE)"
                       " AND (?3 = '' OR state = ?3) ORDER BY id LIMIT ?4";
     if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return s_fail(self, "job list");
+        return store_sq_fail(self, "job list");
     sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
     s_text(st, 2, cluster);
     s_text(st, 3, state);
@@ -825,52 +837,14 @@ int store_event_prune(store_t *self, int64_t before_ms, int limit)
                            "DELETE FROM events WHERE id IN (SELECT id FROM "
                            "events WHERE ts < ? ORDER BY id LIMIT ?)",
                            -1, &st, NULL) != SQLITE_OK)
-        return s_fail(self, "event prune");
+        return store_sq_fail(self, "event prune");
     sqlite3_bind_int64(st, 1, before_ms);
     sqlite3_bind_int(st, 2, limit);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return s_fail(self, "event prune");
+        return store_sq_fail(self, "event prune");
     return sqlite3_changes(self->db);
-}
-
-int store_quota_put(store_t *self, const char *family, int64_t dedicated,
-                    int64_t lowpriority)
-{
-    if (self->pg)
-        return store_pg_quota_put(self->pg, family, dedicated, lowpriority);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "INSERT OR REPLACE INTO quotas(family,"
-                           " dedicated_cores, lowpriority_cores)"
-                           " VALUES(?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return s_fail(self, "quota put");
-    s_text(st, 1, family);
-    sqlite3_bind_int64(st, 2, dedicated);
-    sqlite3_bind_int64(st, 3, lowpriority);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : s_fail(self, "quota put");
-}
-
-int store_quota_each(store_t *self, store_quota_cb cb, void *arg)
-{
-    if (self->pg)
-        return store_pg_quota_each(self->pg, cb, arg);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT family, dedicated_cores, lowpriority_cores"
-                           " FROM quotas ORDER BY family",
-                           -1, &st, NULL) != SQLITE_OK)
-        return s_fail(self, "quota scan");
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        cb(arg, (const char *)sqlite3_column_text(st, 0),
-           sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : s_fail(self, "quota scan");
 }
 
 int store_event_list(store_t *self, const char *cluster, uint32_t limit,
@@ -884,7 +858,7 @@ int store_event_list(store_t *self, const char *cluster, uint32_t limit,
                            " FROM events WHERE ?1 = '' OR cluster = ?1"
                            " COLLATE NOCASE ORDER BY id DESC LIMIT ?2",
                            -1, &st, NULL) != SQLITE_OK)
-        return s_fail(self, "event list");
+        return store_sq_fail(self, "event list");
     s_text(st, 1, cluster);
     sqlite3_bind_int64(st, 2, limit);
     int rc;
@@ -896,7 +870,7 @@ int store_event_list(store_t *self, const char *cluster, uint32_t limit,
            (uint64_t)sqlite3_column_int64(st, 4),
            (const char *)sqlite3_column_text(st, 5));
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : s_fail(self, "event list");
+    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "event list");
 }
 
 int store_principal_put(store_t *self, const char *name, const char *kind,
@@ -911,7 +885,7 @@ int store_principal_put(store_t *self, const char *name, const char *kind,
                            "INSERT OR REPLACE INTO principals(name, kind,"
                            " role, public_key, created_at) VALUES(?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK)
-        return s_fail(self, "principal put");
+        return store_sq_fail(self, "principal put");
     s_text(st, 1, name);
     s_text(st, 2, kind);
     s_text(st, 3, role);
@@ -921,7 +895,7 @@ int store_principal_put(store_t *self, const char *name, const char *kind,
     sqlite3_finalize(st);
     if (rc == SQLITE_CONSTRAINT)
         return DR_EEXIST;
-    return rc == SQLITE_DONE ? 0 : s_fail(self, "principal put");
+    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "principal put");
 }
 
 int store_principal_delete(store_t *self, const char *name)
@@ -931,11 +905,11 @@ int store_principal_delete(store_t *self, const char *name)
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db, "DELETE FROM principals WHERE name = ?",
                            -1, &st, NULL) != SQLITE_OK)
-        return s_fail(self, "principal delete");
+        return store_sq_fail(self, "principal delete");
     s_text(st, 1, name);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : s_fail(self, "principal delete");
+    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "principal delete");
 }
 
 int store_principal_each(store_t *self, store_principal_cb cb, void *arg)
@@ -947,7 +921,7 @@ int store_principal_each(store_t *self, store_principal_cb cb, void *arg)
                            "SELECT name, kind, role, public_key, created_at"
                            " FROM principals ORDER BY name",
                            -1, &st, NULL) != SQLITE_OK)
-        return s_fail(self, "principal scan");
+        return store_sq_fail(self, "principal scan");
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         cb(arg, (const char *)sqlite3_column_text(st, 0),
@@ -956,7 +930,7 @@ int store_principal_each(store_t *self, store_principal_cb cb, void *arg)
            (const char *)sqlite3_column_text(st, 3),
            sqlite3_column_int64(st, 4));
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : s_fail(self, "principal scan");
+    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "principal scan");
 }
 
 /* ---- join tokens ----------------------------------------------------------
@@ -973,7 +947,7 @@ int store_join_token_put(store_t *self, const jt_row_t *t)
                            " uses, revoked, created_by, join_key)"
                            " VALUES(?,?,?,?,?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK)
-        return s_fail(self, "join token put");
+        return store_sq_fail(self, "join token put");
     s_text(st, 1, t->id);
     s_text(st, 2, t->cluster);
     s_text(st, 3, t->secret_hash);
@@ -988,7 +962,7 @@ int store_join_token_put(store_t *self, const jt_row_t *t)
     sqlite3_finalize(st);
     if (rc == SQLITE_CONSTRAINT)
         return DR_EEXIST;
-    return rc == SQLITE_DONE ? 0 : s_fail(self, "join token put");
+    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "join token put");
 }
 
 static void s_join_token_row(sqlite3_stmt *st, jt_row_t *t)
@@ -1017,7 +991,7 @@ static int s_join_token_one(store_t *self, const char *sql, const char *key,
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return s_fail(self, what);
+        return store_sq_fail(self, what);
     s_text(st, 1, key);
     int rc = sqlite3_step(st);
     int ret = 0;
@@ -1026,7 +1000,7 @@ static int s_join_token_one(store_t *self, const char *sql, const char *key,
     else if (rc == SQLITE_DONE)
         ret = DR_ENOENT;
     else
-        ret = s_fail(self, what);
+        ret = store_sq_fail(self, what);
     sqlite3_finalize(st);
     return ret;
 }
@@ -1062,7 +1036,7 @@ int store_join_token_each(store_t *self, const char *cluster,
                            " WHERE ?1 = '' OR cluster = ?1 COLLATE NOCASE"
                            " ORDER BY created_at, id",
                            -1, &st, NULL) != SQLITE_OK)
-        return s_fail(self, "join token scan");
+        return store_sq_fail(self, "join token scan");
     s_text(st, 1, cluster);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1071,7 +1045,7 @@ int store_join_token_each(store_t *self, const char *cluster,
         cb(arg, &t);
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : s_fail(self, "join token scan");
+    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "join token scan");
 }
 
 /* ---- the HTTP API's tokens ------------------------------------------------
@@ -1087,7 +1061,7 @@ int store_api_token_put(store_t *self, const char *hash, const char *name,
                            "INSERT INTO api_tokens(hash, name, created_at,"
                            " created_by) VALUES(?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK)
-        return s_fail(self, "api token put");
+        return store_sq_fail(self, "api token put");
     s_text(st, 1, hash);
     s_text(st, 2, name);
     sqlite3_bind_int64(st, 3, created_at_ms);
@@ -1096,7 +1070,7 @@ int store_api_token_put(store_t *self, const char *hash, const char *name,
     sqlite3_finalize(st);
     if (rc == SQLITE_CONSTRAINT)
         return DR_EEXIST;
-    return rc == SQLITE_DONE ? 0 : s_fail(self, "api token put");
+    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "api token put");
 }
 
 int store_api_token_get(store_t *self, const char *hash, char *name, size_t cap)
@@ -1107,7 +1081,7 @@ int store_api_token_get(store_t *self, const char *hash, char *name, size_t cap)
     if (sqlite3_prepare_v2(self->db,
                            "SELECT name FROM api_tokens WHERE hash = ?", -1,
                            &st, NULL) != SQLITE_OK)
-        return s_fail(self, "api token get");
+        return store_sq_fail(self, "api token get");
     s_text(st, 1, hash);
     int rc = sqlite3_step(st);
     int ret = 0;
@@ -1116,7 +1090,7 @@ int store_api_token_get(store_t *self, const char *hash, char *name, size_t cap)
     else if (rc == SQLITE_DONE)
         ret = DR_ENOENT;
     else
-        ret = s_fail(self, "api token get");
+        ret = store_sq_fail(self, "api token get");
     sqlite3_finalize(st);
     return ret;
 }

@@ -166,10 +166,13 @@ typedef void (*store_principal_cb)(void *arg, const char *name,
                                    int64_t created_at_ms);
 int store_principal_each(store_t *self, store_principal_cb cb, void *arg);
 
-/* Per-VM-family core quotas; a limit of -1 means none. */
-int store_quota_put(store_t *self, const char *family, int64_t dedicated,
-                    int64_t lowpriority);
-typedef void (*store_quota_cb)(void *arg, const char *family, int64_t dedicated,
+/* Core quotas per (location, family) (store_quotas.c): location "" = the
+ * family in every location, family "" = the location's total; a limit
+ * of -1 means none. */
+int store_quota_put(store_t *self, const char *location, const char *family,
+                    int64_t dedicated, int64_t lowpriority);
+typedef void (*store_quota_cb)(void *arg, const char *location,
+                               const char *family, int64_t dedicated,
                                int64_t lowpriority);
 int store_quota_each(store_t *self, store_quota_cb cb, void *arg);
 
@@ -209,5 +212,36 @@ int store_api_token_put(store_t *self, const char *hash, const char *name,
                         int64_t created_at_ms, const char *by);
 int store_api_token_get(store_t *self, const char *hash, char *name,
                         size_t cap);
+
+/* Job output (store_logs.c): a job's log is its chunks by byte offset,
+ * each appended at the log's end in the open transaction.  A chunk of a
+ * task's output says where it came from: the attempt, the source (task
+ * index * 2 + stream) and where in that stream it ends, so that a
+ * scheduler that starts over (a restart, a failover) knows how much of
+ * each stream it has; the scheduler's own lines have none (NULL). */
+typedef struct {
+    uint32_t attempt;
+    int32_t src;
+    uint64_t end;
+} store_log_src_t;
+int store_log_append(store_t *self, uint64_t job_id, uint64_t off,
+                     const void *data, size_t len, const store_log_src_t *from);
+/* For each source of the attempt: how far its stream is kept. */
+typedef void (*store_log_end_cb)(void *arg, int32_t src, uint64_t end);
+int store_log_ends(store_t *self, uint64_t job_id, uint32_t attempt,
+                   store_log_end_cb cb, void *arg);
+/* The log's length in bytes (0 when it has none). */
+int store_log_size(store_t *self, uint64_t job_id, uint64_t *size);
+/* Up to `max` bytes from `off`; *got short only at the end of the log. */
+int store_log_read(store_t *self, uint64_t job_id, uint64_t off, uint8_t *buf,
+                   size_t max, size_t *got);
+int store_log_clear(store_t *self, uint64_t job_id);
+/* Every log's length, by job id ascending. */
+typedef void (*store_log_cb)(void *arg, uint64_t job_id, int64_t bytes);
+int store_log_each(store_t *self, store_log_cb cb, void *arg);
+/* Copies what a chunk [off, off+len) holds of [want+got, want+max) into
+ * buf at got; the new got (both backends' reads). */
+size_t store_log_copy(uint64_t want, uint8_t *buf, size_t max, size_t got,
+                      uint64_t off, const void *data, size_t len);
 
 #endif

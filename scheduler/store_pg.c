@@ -16,6 +16,7 @@
  */
 #include "store_pg.h"
 #include "dr_err.h"
+#include "store_pg_int.h"
 #include "log.h"
 #include "util.h"
 
@@ -47,8 +48,6 @@ enum {
     Q_EVENT,
     Q_EVENT_PRUNE,
     Q_EVENT_LIST,
-    Q_QUOTA_PUT,
-    Q_QUOTA_ALL,
     Q_PRINCIPAL_PUT,
     Q_PRINCIPAL_DEL,
     Q_PRINCIPAL_ALL,
@@ -141,14 +140,6 @@ static const char *s_sql[Q_COUNT] = {
     [Q_EVENT_LIST] = "SELECT ts, kind, cluster, node, job_id, message"
                      " FROM events WHERE $1 = '' OR lower(cluster) ="
                      " lower($1) ORDER BY id DESC LIMIT $2",
-    [Q_QUOTA_PUT] = "INSERT INTO quotas(family, dedicated_cores,"
-                    " lowpriority_cores) VALUES($1,$2,$3)"
-                    " ON CONFLICT ((lower(family))) DO UPDATE SET"
-                    " family = EXCLUDED.family,"
-                    " dedicated_cores = EXCLUDED.dedicated_cores,"
-                    " lowpriority_cores = EXCLUDED.lowpriority_cores",
-    [Q_QUOTA_ALL] = "SELECT family, dedicated_cores, lowpriority_cores"
-                    " FROM quotas ORDER BY lower(family)",
     [Q_PRINCIPAL_PUT] =
         "INSERT INTO principals(name, kind, role, public_key, created_at)"
         " VALUES($1,$2,$3,$4,$5) ON CONFLICT (name) DO UPDATE SET"
@@ -251,6 +242,10 @@ static const char *s_migrations[] = {
     " data_pid INTEGER NOT NULL DEFAULT 0,"
     " renewed_at TIMESTAMPTZ NOT NULL DEFAULT now());"
     "INSERT INTO leader(id, term) VALUES(1, 0);",
+    /* 7: job output, in chunks (store_pg_logs.c) */
+    store_pg_logs_schema,
+    /* 8: quotas per location (store_pg_quotas.c) */
+    store_pg_quotas_schema,
 };
 #define N_MIGRATIONS ((int)(sizeof s_migrations / sizeof s_migrations[0]))
 
@@ -438,46 +433,10 @@ void store_pg_destroy(store_pg_t **self_p)
 
 /* ---- statements ---------------------------------------------------------- */
 
-#define MAX_ARGS 24
-
-typedef struct {
-    const char *v[MAX_ARGS];
-    int len[MAX_ARGS];
-    int fmt[MAX_ARGS];
-    char num[MAX_ARGS][24];
-    int n;
-} args_t;
-
-static void a_text(args_t *a, const char *s)
-{
-    a->v[a->n] = s ? s : "";
-    a->len[a->n] = 0;
-    a->fmt[a->n++] = 0;
-}
-
-static void a_i64(args_t *a, int64_t x)
-{
-    snprintf(a->num[a->n], sizeof a->num[a->n], "%lld", (long long)x);
-    a_text(a, a->num[a->n]);
-}
-
-static void a_null(args_t *a)
-{
-    a->v[a->n] = NULL;
-    a->len[a->n] = 0;
-    a->fmt[a->n++] = 0;
-}
-
-static void a_blob(args_t *a, const void *p, size_t n)
-{
-    a->v[a->n] = n ? (const char *)p : "";
-    a->len[a->n] = (int)n;
-    a->fmt[a->n++] = 1;
-}
-
-/* Runs prepared statement `which`; NULL (failure recorded) or a result
- * the caller clears. */
-static PGresult *s_run(store_pg_t *self, int which, const args_t *a)
+/* Runs prepared statement `name` (or, with name NULL, `sql` itself);
+ * NULL (failure recorded) or a result the caller clears. */
+static PGresult *s_run_sql(store_pg_t *self, const char *name, const char *sql,
+                           const args_t *a)
 {
     if (self->down || (self->in_tx && self->tx_err)) {
         /* fail fast: the server is gone, or the transaction is aborted
@@ -486,16 +445,29 @@ static PGresult *s_run(store_pg_t *self, int which, const args_t *a)
             self->tx_err = 1;
         return NULL;
     }
-    char name[16];
-    snprintf(name, sizeof name, "q%d", which);
-    PGresult *r = PQexecPrepared(self->db, name, a ? a->n : 0, a ? a->v : NULL,
-                                 a ? a->len : NULL, a ? a->fmt : NULL, 0);
+    int n = a ? a->n : 0;
+    const char *const *v = a ? a->v : NULL;
+    const int *len = a ? a->len : NULL, *fmt = a ? a->fmt : NULL;
+    PGresult *r = name ? PQexecPrepared(self->db, name, n, v, len, fmt, 0)
+                       : PQexecParams(self->db, sql, n, NULL, v, len, fmt, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
-    (void)s_fail(self, self->db, r, s_sql[which]);
+    (void)s_fail(self, self->db, r, sql);
     PQclear(r);
     return NULL;
+}
+
+static PGresult *s_run(store_pg_t *self, int which, const args_t *a)
+{
+    char name[16];
+    snprintf(name, sizeof name, "q%d", which);
+    return s_run_sql(self, name, s_sql[which], a);
+}
+
+PGresult *store_pg_query(store_pg_t *self, const char *sql, const args_t *a)
+{
+    return s_run_sql(self, NULL, sql, a);
 }
 
 /* The term check of a write transaction, in it. */
@@ -571,12 +543,16 @@ static int s_write_begin(store_pg_t *self, int *own)
     return 0;
 }
 
-/* A write statement; its result (RETURNING) when out is set. */
-static int s_write(store_pg_t *self, int which, const args_t *a, PGresult **out)
+/* A write statement (prepared `which`, or `sql` when which < 0); its
+ * result (RETURNING) when out is set. */
+static int s_write_any(store_pg_t *self, int which, const char *sql,
+                       const args_t *a, PGresult **out)
 {
     int own = 0;
     int rc = s_write_begin(self, &own);
-    PGresult *r = rc == 0 ? s_run(self, which, a) : NULL;
+    PGresult *r = NULL;
+    if (rc == 0)
+        r = which >= 0 ? s_run(self, which, a) : s_run_sql(self, NULL, sql, a);
     if (rc == 0 && !r)
         rc = DR_EDB;
     if (own) {
@@ -589,6 +565,17 @@ static int s_write(store_pg_t *self, int which, const args_t *a, PGresult **out)
     else
         PQclear(r);
     return rc;
+}
+
+static int s_write(store_pg_t *self, int which, const args_t *a, PGresult **out)
+{
+    return s_write_any(self, which, NULL, a, out);
+}
+
+int store_pg_write(store_pg_t *self, const char *sql, const args_t *a,
+                   PGresult **out)
+{
+    return s_write_any(self, -1, sql, a, out);
 }
 
 /* ---- transactions -------------------------------------------------------- */
@@ -1181,27 +1168,6 @@ int store_pg_event_list(store_pg_t *self, const char *cluster, uint32_t limit,
     for (int i = 0; i < PQntuples(r); i++)
         cb(arg, g_i64(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
            PQgetvalue(r, i, 3), (uint64_t)g_i64(r, i, 4), PQgetvalue(r, i, 5));
-    PQclear(r);
-    return 0;
-}
-
-int store_pg_quota_put(store_pg_t *self, const char *family, int64_t dedicated,
-                       int64_t lowpriority)
-{
-    args_t a = {0};
-    a_text(&a, family);
-    a_i64(&a, dedicated);
-    a_i64(&a, lowpriority);
-    return s_write(self, Q_QUOTA_PUT, &a, NULL);
-}
-
-int store_pg_quota_each(store_pg_t *self, store_quota_cb cb, void *arg)
-{
-    PGresult *r = s_run(self, Q_QUOTA_ALL, NULL);
-    if (!r)
-        return DR_EDB;
-    for (int i = 0; i < PQntuples(r); i++)
-        cb(arg, PQgetvalue(r, i, 0), g_i64(r, i, 1), g_i64(r, i, 2));
     PQclear(r);
     return 0;
 }

@@ -54,9 +54,6 @@ int store_pg_principal_put(store_pg_t *self, const char *name, const char *kind,
                            int64_t created_at_ms);
 int store_pg_principal_delete(store_pg_t *self, const char *name);
 int store_pg_principal_each(store_pg_t *self, store_principal_cb cb, void *arg);
-int store_pg_quota_put(store_pg_t *self, const char *family, int64_t dedicated,
-                       int64_t lowpriority);
-int store_pg_quota_each(store_pg_t *self, store_quota_cb cb, void *arg);
 int store_pg_event_list(store_pg_t *self, const char *cluster, uint32_t limit,
                         store_event_cb cb, void *arg);
 int store_pg_task_put(store_pg_t *self, uint64_t job_id, uint32_t attempt,

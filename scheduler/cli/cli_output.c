@@ -632,7 +632,9 @@ void cli_render_nodes(dr_buf_t *b, Drover__Node *const *nodes, size_t cnt)
  */
 
 static const cli_field_t s_quota_fields[] = {
+    FLD("location", CLI_F_STR, Drover__Quota, location),
     FLD("family", CLI_F_STR, Drover__Quota, family),
+    FLD("total", CLI_F_BOOL, Drover__Quota, total),
     FLD("dedicated_cores", CLI_F_I64, Drover__Quota, dedicated_cores),
     FLD("lowpriority_cores", CLI_F_I64, Drover__Quota, lowpriority_cores),
     FLD("dedicated_used", CLI_F_I64, Drover__Quota, dedicated_used),
@@ -660,8 +662,25 @@ static void s_quota_low_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
     s_quota_cell(b, q->lowpriority_used, q->lowpriority_cores);
 }
 
+/* "(all)" for a family's limit in every location; "(total)" for a
+ * location's total */
+static void s_quota_loc_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
+{
+    const Drover__Quota *q = msg;
+    (void)now_ms;
+    dr_buf_printf(b, "%s", q->location && *q->location ? q->location : "(all)");
+}
+
+static void s_quota_fam_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
+{
+    const Drover__Quota *q = msg;
+    (void)now_ms;
+    dr_buf_printf(b, "%s", q->total ? "(total)" : q->family);
+}
+
 static const cli_col_t s_quota_cols[] = {
-    COL("FAMILY", CLI_F_STR, Drover__Quota, family),
+    COLF("LOCATION", s_quota_loc_cell),
+    COLF("FAMILY", s_quota_fam_cell),
     COLF("DEDICATED", s_quota_ded_cell),
     COLF("LOWPRIORITY", s_quota_low_cell),
 };

@@ -771,19 +771,27 @@ int cli_check_family(cli_ctx_t *ctx, const char *s)
                     s);
 }
 
-enum { QS_FAMILY, QS_CORES, QS_PRIO, QS_N };
+enum { QS_FAMILY, QS_LOCATION, QS_TOTAL, QS_CORES, QS_PRIO, QS_N };
 
 #define QS(f) OPT_AT(Drover__QuotaSet, f)
 
 static const opt_def_t s_quota_opts[] = {
     [QS_FAMILY] = {"family", 0, OPT_ARG, 0, QS(family), NULL, 0, 0, NULL,
-                   "FAMILY", "a VM family, e.g. standardDv2Family (required)"},
-    [QS_CORES] = {"cores", 0, OPT_INT, 0, QS(cores), NULL, 0,
-                  CLI_QUOTA_CORES_MAX, NULL, "N",
-                  "the family's core limit (required)"},
+                   "FAMILY",
+                   "a VM family, e.g. standardDv2Family (or --total)"},
+    [QS_LOCATION] = {"location", 'l', OPT_ARG, 0, QS(location), NULL, 0, 0,
+                     NULL, "LOCATION",
+                     "the region the limit is for, e.g. westus (default: "
+                     "the family in every location)"},
+    [QS_TOTAL] = {"total", 0, OPT_FLAG, 0, QS(total), NULL, 0, 0, NULL, NULL,
+                  "the location's total over all families (needs "
+                  "--location)"},
+    [QS_CORES] = {"cores", 0, OPT_ARG, 0, OPT_NONE, NULL, 0, 0, NULL,
+                  "N|unlimited",
+                  "the core limit; unlimited removes it (required)"},
     [QS_PRIO] = {"vm-priority", 0, OPT_ENUM, 0, QS(vm_priority), "dedicated", 0,
                  0, s_priorities, "dedicated|lowpriority",
-                 "which of the family's two limits"},
+                 "which of the two limits"},
 };
 
 const cli_optset_t cli_opts_quota_set = CLI_OPTSET(s_quota_opts);
@@ -798,11 +806,25 @@ int cli_parse_quota_set(cli_ctx_t *ctx, int argc, char **argv,
         q->vm_priority = s_priority_norm(q->vm_priority);
     if (rc == 0)
         rc = cli_args_none(ctx, &a);
-    if (rc == 0 && (!a.seen[QS_FAMILY] || !a.seen[QS_CORES]))
-        rc = cli_usage(ctx, "missing required option %s",
-                       !a.seen[QS_FAMILY] ? "--family FAMILY" : "--cores N");
-    if (rc == 0)
+    if (rc == 0 && !a.seen[QS_CORES])
+        rc = cli_usage(ctx, "missing required option --cores N");
+    if (rc == 0 && a.seen[QS_FAMILY] == q->total)
+        rc = cli_usage(ctx, q->total ? "give --family or --total, not both"
+                                     : "missing --family FAMILY (or --total)");
+    if (rc == 0 && q->total && !a.seen[QS_LOCATION])
+        rc = cli_usage(ctx, "--total needs --location LOCATION");
+    if (rc == 0 && a.seen[QS_FAMILY])
         rc = cli_check_family(ctx, q->family);
+    if (rc == 0 && a.seen[QS_LOCATION] && !dr_valid_name(q->location))
+        rc = cli_fail(ctx, DR_EINVAL,
+                      "invalid --location '%s' (1-63 letters, digits, '-' or "
+                      "'_', e.g. westus)",
+                      q->location);
+    if (rc == 0 && strcmp(a.val[QS_CORES], "unlimited") == 0)
+        q->cores = -1;
+    else if (rc == 0)
+        rc = cli_parse_int(ctx, "--cores", a.val[QS_CORES], 0,
+                           CLI_QUOTA_CORES_MAX, &q->cores);
     cli_args_free(&a);
     return rc;
 }

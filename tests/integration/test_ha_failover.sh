@@ -4,7 +4,8 @@
 # acknowledged (by either) is there, and the job that was running finishes
 # on its first attempt (its agent follows to the new leader and registers
 # with the task it still runs).  The CLI and the agents have both
-# endpoints; prints the failover time (FIGURE failover_ms).
+# endpoints; job output is in the database, so the new leader serves the
+# logs the old one received; prints the failover time (FIGURE failover_ms).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 dr_setup
@@ -22,8 +23,12 @@ dr_assert_contains "$out" "not the leader, try $A_CEP" "standby's answer"
 export DROVER_SCHEDULER="$A_CEP,$B_CEP"
 dr_cli cluster create -n hold -s Standard_D2_v2 --min-nodes 0 --max-nodes 0 >/dev/null
 dr_cli cluster create -n run -s Standard_D2_v2 --min-nodes 1 --max-nodes 1 >/dev/null
+done_id=$(dr_cli job submit --cluster run -- echo kept-in-the-store)
+dr_wait_job_state "$done_id" succeeded 60
 rid=$(dr_cli job submit --cluster run -- sh -c 'echo before; sleep 8; echo after')
 dr_wait_job_state "$rid" running 60
+said_before() { dr_cli job logs "$rid" | grep -q before; }
+dr_wait_for "the running job's first line" 20 said_before
 
 export DROVER_TIMEOUT_MS=1000
 burst() { # burst N FILE: submit N jobs, record each acknowledged id
@@ -64,5 +69,9 @@ dr_log "all $n_acked acknowledged jobs are there after the failover"
 dr_wait_job_state "$rid" succeeded 60
 js=$(dr_cli -o json job show "$rid")
 dr_assert_eq "$(jq -r .attempts <<<"$js")" 1 "no second attempt"
+# job output is in the store (issue 14): the new leader has what the old
+# one received, and one log runs on across the two
+dr_assert_eq "$(dr_cli job logs "$done_id")" "kept-in-the-store" "a finished job's log after the failover"
+dr_assert_eq "$(dr_cli job logs "$rid")" $'before\nafter' "the running job's log, across both leaders"
 dr_assert_eq "$(dr_pg 'SELECT term FROM leader')" 2 "the standby's term"
 dr_pass

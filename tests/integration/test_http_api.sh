@@ -68,6 +68,38 @@ expect 200 "$EVE" GET /clusters/cpu/events >/dev/null
 expect 200 "$EVE" GET "/events?limit=5" >/dev/null
 dr_assert_contains "$(expect 200 "$EVE" GET "/jobs/$eid/logs" | jq -r .data)" hi-eve "logs"
 
+# identity (issue 19, the Python SDK's add_identity): on create and on an
+# existing cluster; bad values 400 and nothing changed
+c=$(expect 201 "$ADMIN" POST /clusters '{"name":"idc","vm_size":"Standard_D2_v2","identity":"system"}')
+dr_assert_eq "$(jq -r .identity <<<"$c")" system "identity on create"
+[[ -n $(jq -r .identity_principal_id <<<"$c") ]] || dr_fail "no principal id: $c"
+expect 400 "$ADMIN" POST /clusters '{"name":"idc2","vm_size":"Standard_D2_v2","identity":"bad id!"}' >/dev/null
+expect 400 "$ADMIN" POST /clusters '{"name":"idc2","vm_size":"Standard_D2_v2","identity":5}' >/dev/null
+expect 404 "$ADMIN" GET /clusters/idc2 >/dev/null
+UA=/subscriptions/0000/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1
+u=$(expect 200 "$ADMIN" POST /clusters/idc/identity "{\"identity\":\"$UA\"}")
+dr_assert_eq "$(jq -r .identity <<<"$u")" "$UA" "identity assigned"
+expect 400 "$ADMIN" POST /clusters/idc/identity '{"identity":"a b"}' >/dev/null
+expect 400 "$ADMIN" POST /clusters/idc/identity '{"identity":7}' >/dev/null
+expect 400 "$ADMIN" POST /clusters/idc/identity '{}' >/dev/null
+expect 400 "$ADMIN" POST /clusters/idc/identity '{"identity":"system","color":1}' >/dev/null
+expect 400 "$ADMIN" POST /clusters/idc/identity '{"identity":' >/dev/null
+expect 400 "$ADMIN" POST /clusters/idc/identity >/dev/null
+expect 400 "$ADMIN" POST "/clusters/idc/identity?x=1" '{"identity":"system"}' >/dev/null
+expect 404 "$ADMIN" POST /clusters/nope/identity '{"identity":"system"}' >/dev/null
+expect 403 "$EVE" POST /clusters/idc/identity '{"identity":"system"}' >/dev/null
+expect 405 "$ADMIN" GET /clusters/idc/identity >/dev/null
+dr_assert_eq "$(dr_cli -o json cluster show -n idc | jq -r .identity)" "$UA" "bad identity requests changed it"
+u=$(expect 200 "$ADMIN" POST /clusters/idc/identity '{"identity":""}')
+dr_assert_eq "$(jq -r .identity <<<"$u")" "" "identity removed"
+# distribution pytorch (the SDK's command(distribution=...))
+pt=$(expect 201 "$EVE" POST /jobs '{"cluster":"cpu","command":["sh","-c","echo rank=$RANK/$WORLD_SIZE"],"distribution":"pytorch","procs_per_node":2}' | jq -r .id)
+dr_assert_eq "$(expect 200 "$EVE" GET "/jobs/$pt" | jq -r '.distribution + " " + (.procs_per_node|tostring)')" "pytorch 2" "pytorch job"
+expect 400 "$EVE" POST /jobs '{"cluster":"cpu","command":["true"],"distribution":"tensorflw"}' >/dev/null
+expect 400 "$EVE" POST /jobs '{"cluster":"cpu","command":["true"],"distribution":3}' >/dev/null
+dr_wait_job_state "$pt" succeeded 60
+dr_assert_contains "$(expect 200 "$EVE" GET "/jobs/$pt/logs" | jq -r .data)" "rank=1/2" "pytorch ranks"
+
 # bad input: each a clear 4xx, nothing changed
 before=$(dr_cli -o json job list | jq length)
 expect 401 "" GET /clusters >/dev/null

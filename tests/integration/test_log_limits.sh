@@ -5,10 +5,15 @@
 #    node's task dir;
 #  - past --log-total-limit the oldest finished jobs' logs are replaced by
 #    a line that says why; running jobs' logs are kept;
+#  - logs live in the store (issue 14), and an older version's log files
+#    are moved into it at start;
 #  - bad sizes are refused at startup with a clear error.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 dr_setup
+
+# a job's log as the scheduler keeps it (chunks in the store), in bytes
+log_size() { dr_cli job logs "$1" | wc -c; }
 
 # bad input: sizes
 for bad in "--job-log-limit 0" "--job-log-limit lots" "--log-total-limit -5M" \
@@ -29,7 +34,7 @@ dr_cli cluster create -n lg -s Standard_D2_v2 --min-nodes 1 --max-nodes 1 >/dev/
 big=$(dr_cli job submit --cluster lg --cpus 1 -- sh -c \
     'head -c 6291456 /dev/zero | tr "\0" a; head -c 2097152 /dev/zero | tr "\0" b >&2; echo done-marker')
 dr_wait_job_state "$big" succeeded 120
-size=$(stat -c %s "$T/state/logs/$big.log")
+size=$(log_size "$big")
 ((size >= 1048576 && size < 1048576 + 4096)) || dr_fail "log of job $big is $size bytes, want 1 MiB and the note"
 tail=$(dr_cli job logs "$big" | tail -c 300)
 dr_assert_contains "$tail" "output cut" "job logs says the output was cut"
@@ -53,13 +58,17 @@ for _ in 1 2 3; do
 done
 for id in "${ids[@]}"; do dr_wait_job_state "$id" succeeded 120; done
 dr_wait_job_state "$run" running 60
-dr_wait_for "the logs' total under 3 MiB" 30 bash -c \
-    "(( \$(du -sb '$T/state/logs' | cut -f1) <= 3 * 1048576 ))"
+total() { # true when the logs of this test are under 3 MiB in all
+    local t=0 id
+    for id in "$big" "$run" "${ids[@]}"; do t=$((t + $(log_size "$id"))); done
+    ((t <= 3 * 1048576))
+}
+dr_wait_for "the logs' total under 3 MiB" 30 total
 oldest=$(dr_cli job logs "$big")
 dr_assert_contains "$oldest" "removed to keep all job logs under 3 MiB" "the oldest log was rotated out"
-newest=$(stat -c %s "$T/state/logs/${ids[2]}.log")
+newest=$(log_size "${ids[2]}")
 ((newest >= 1048576)) || dr_fail "the newest finished log was removed before older ones"
-running_size=$(stat -c %s "$T/state/logs/$run.log")
+running_size=$(log_size "$run")
 ((running_size >= 700000)) || dr_fail "a running job's log was removed ($running_size bytes)"
 dr_cli job cancel "$run" >/dev/null
 grep -q "job logs: removed the output of" "$T/scheduler.log" || dr_fail "the rotation is not logged"
@@ -68,4 +77,20 @@ grep -q "job logs: removed the output of" "$T/scheduler.log" || dr_fail "the rot
 dr_stop_scheduler
 dr_start_scheduler --job-log-limit 1M --log-total-limit 3M
 dr_assert_contains "$(dr_cli job logs "${ids[2]}" | tail -c 300)" "output cut" "still cut after a restart"
+
+# an older version's log files (<state>/logs/ID.log) move into the store
+# at the next start, and the folder goes
+dr_stop_scheduler
+/usr/bin/python3 - "$T/state/drover.db" "${ids[1]}" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("DELETE FROM job_logs WHERE job_id = ?", (int(sys.argv[2]),))
+db.commit()
+PY
+mkdir -p "$T/state/logs"
+printf 'old line 1\nold line 2\n' >"$T/state/logs/${ids[1]}.log"
+dr_start_scheduler --job-log-limit 1M --log-total-limit 3M
+dr_assert_eq "$(dr_cli job logs "${ids[1]}")" $'old line 1\nold line 2' "an old log file is read into the store"
+[[ ! -e "$T/state/logs" ]] || dr_fail "the old logs folder is still there"
+grep -q "moved 1 log files" "$T/scheduler.log" || dr_fail "the move is not logged"
 dr_pass

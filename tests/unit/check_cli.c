@@ -491,9 +491,34 @@ START_TEST(test_quota_parse)
     ck_assert_int_eq(q.cores, 0);
     ck_assert_str_eq(q.vm_priority, "lowpriority");
     ck_assert_str_eq(q.family, "NC_v3");
+    /* regional quotas: a family in a location, a location's total, and a
+     * limit removed again */
+    ck_assert_int_eq(
+        cli_parse_quota_set(
+            &ctx, 6,
+            ARGV("--location", "westus", "--family", "NC_v3", "--cores", "8"),
+            &q),
+        0);
+    ck_assert_str_eq(q.location, "westus");
+    ck_assert(!q.total);
+    ck_assert_int_eq(cli_parse_quota_set(&ctx, 5,
+                                         ARGV("-l", "westus", "--total",
+                                              "--cores", "unlimited"),
+                                         &q),
+                     0);
+    ck_assert(q.total);
+    ck_assert_int_eq(q.cores, -1);
 
     bad_case_t cases[] = {
-        {2, ARGV("--cores", "4"), 1, "missing required option --family"},
+        {2, ARGV("--cores", "4"), 1, "missing --family FAMILY (or --total)"},
+        {3, ARGV("--total", "--cores", "4"), 1,
+         "--total needs --location LOCATION"},
+        {7, ARGV("--total", "--family", "f", "-l", "x", "--cores", "4"), 1,
+         "give --family or --total, not both"},
+        {6, ARGV("-l", "west us", "--family", "f", "--cores", "4"), 0,
+         "invalid --location 'west us'"},
+        {5, ARGV("-l", "w", "--total", "--cores", "lots"), 0,
+         "invalid --cores 'lots'"},
         {2, ARGV("--family", "f"), 1, "missing required option --cores"},
         {5, ARGV("--family", "f", "--cores", "4", "extra"), 1,
          "unexpected argument 'extra'"},

@@ -466,20 +466,30 @@ START_TEST(test_quota_render)
     q2.family = "standardNCFamily";
     q2.dedicated_cores = -1;
     q2.lowpriority_cores = 0;
-    Drover__Quota *qs[] = {&q1, &q2};
+    Drover__Quota q3;
+    drover__quota__init(&q3);
+    q3.location = "westus";
+    q3.family = "";
+    q3.total = 1;
+    q3.dedicated_cores = 24;
+    q3.dedicated_used = 24;
+    q3.lowpriority_cores = -1;
+    Drover__Quota *qs[] = {&q1, &q2, &q3};
     dr_buf_t b = {0};
-    cli_render_quotas(&b, qs, 2);
-    ck_assert_str_eq(b.data, "FAMILY             DEDICATED    LOWPRIORITY\n"
-                             "standardDv2Family  4/16         2/unlimited\n"
-                             "standardNCFamily   0/unlimited  0/0\n");
+    cli_render_quotas(&b, qs, 3);
+    ck_assert_str_eq(b.data,
+                     "LOCATION  FAMILY             DEDICATED    LOWPRIORITY\n"
+                     "(all)     standardDv2Family  4/16         2/unlimited\n"
+                     "(all)     standardNCFamily   0/unlimited  0/0\n"
+                     "westus    (total)            24/24        0/unlimited\n");
     b.len = 0;
     cli_render_quotas(&b, NULL, 0);
-    ck_assert_str_eq(b.data, "FAMILY  DEDICATED  LOWPRIORITY\n");
+    ck_assert_str_eq(b.data, "LOCATION  FAMILY  DEDICATED  LOWPRIORITY\n");
     b.len = 0;
     cli_json_render(&b, cli_quota_json(&q1));
     json_t *o = json_loads(b.data, 0, NULL);
     ck_assert_ptr_nonnull(o);
-    ck_assert_int_eq(json_object_size(o), 5);
+    ck_assert_int_eq(json_object_size(o), 7); /* with location, total */
     ck_assert_str_eq(json_string_value(json_object_get(o, "family")),
                      "standardDv2Family");
     ck_assert_int_eq(json_integer_value(json_object_get(o, "dedicated_cores")),

@@ -495,9 +495,10 @@ START_TEST(test_quota_roundtrip)
     ck_assert_str_eq(f.seen_name, "standardDv2Family");
     ck_assert_str_eq(f.seen_prio, "lowpriority");
     ck_assert_int_eq(f.seen_cores, 8);
-    const char *table = "FAMILY             DEDICATED    LOWPRIORITY\n"
-                        "standardDv2Family  6/unlimited  0/8\n"
-                        "standardNCFamily   12/24        4/unlimited\n";
+    const char *table =
+        "LOCATION  FAMILY             DEDICATED    LOWPRIORITY\n"
+        "(all)     standardDv2Family  6/unlimited  0/8\n"
+        "(all)     standardNCFamily   12/24        4/unlimited\n";
     ck_assert_int_eq(strncmp(out.buf, table, strlen(table)), 0);
     json_t *arr = json_loads(out.buf + strlen(table), 0, NULL);
     ck_assert(json_is_array(arr));
@@ -682,7 +683,7 @@ START_TEST(test_binary)
         const char *err;
     } cmds[] = {
         {"quota set --cores 4", 2,
-         "drover: error: missing required option --family FAMILY\n"},
+         "drover: error: missing --family FAMILY (or --total)\n"},
         {"quota set --family std-x --cores 4", 1,
          "drover: error: invalid --family 'std-x' (1-63 letters, digits or "
          "'_', e.g. standardDv2Family)\n"},
@@ -735,7 +736,8 @@ START_TEST(test_binary)
     size_t hn = fread(help, 1, sizeof help - 1, fp);
     help[hn] = '\0';
     fclose(fp);
-    const char *want[] = {"  quota set --family FAMILY --cores N",
+    const char *want[] = {"  quota set [--location L] --family FAMILY|--total "
+                          "--cores N|unlimited",
                           "  quota list\n",
                           "  node show NAME\n",
                           "  node preempt NAME\n",

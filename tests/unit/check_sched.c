@@ -248,16 +248,23 @@ static void s_count_cluster(void *arg, const store_cluster_t *c)
     (*(int *)arg)++;
 }
 
+/* A store of backend `backend` (0 SQLite, 1 PostgreSQL) that leads. */
+static store_t *s_store_lead(const char *dir, const char *uri, int backend)
+{
+    store_t *st = store_open(dir, uri);
+    ck_assert_ptr_nonnull(st);
+    store_leader_t me = {.holder = "check", .client = "c", .agent = "a"}, who;
+    ck_assert_int_eq(store_leader_poll(st, &me, 5000, &who), backend ? 2 : 1);
+    return st;
+}
+
 START_TEST(test_store_roundtrip)
 {
     char dir[] = "/tmp/drover-store-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
     char uri[512];
     s_backend_uri(_i, uri, sizeof uri);
-    store_t *st = store_open(dir, uri);
-    store_leader_t me = {.holder = "check", .client = "c", .agent = "a"}, who;
-    ck_assert_int_eq(store_leader_poll(st, &me, 5000, &who), _i ? 2 : 1);
-    ck_assert_ptr_nonnull(st);
+    store_t *st = s_store_lead(dir, uri, _i);
     ck_assert_int_eq(store_begin(st), 0);
     store_cluster_t c = {0};
     strcpy(c.name, "c1");
@@ -278,8 +285,7 @@ START_TEST(test_store_roundtrip)
     store_destroy(&st);
     ck_assert_ptr_null(st);
 
-    st = store_open(dir, uri); /* reopen: what was committed is there */
-    ck_assert_int_eq(store_leader_poll(st, &me, 5000, &who), _i ? 2 : 1);
+    st = s_store_lead(dir, uri, _i); /* reopen: what was committed is there */
     store_job_t got;
     ck_assert_int_eq(store_job_get(st, 1, &got), 0);
     ck_assert_str_eq(got.name, "train");
@@ -305,6 +311,94 @@ START_TEST(test_store_roundtrip)
     ck_assert_int_eq(store_event_prune(st, later, 3), 3);
     ck_assert_int_eq(store_event_prune(st, later, 100), 2);
     ck_assert_int_eq(store_event_prune(st, later, 100), 0);
+    store_destroy(&st);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+static void s_log_count(void *arg, uint64_t job_id, int64_t bytes)
+{
+    int64_t *v = arg; /* [0] = jobs, [1] = bytes, [2] = last id */
+    ck_assert_uint_gt(job_id, (uint64_t)v[2]);
+    v[0]++;
+    v[1] += bytes;
+    v[2] = (int64_t)job_id;
+}
+
+static void s_log_end(void *arg, int32_t src, uint64_t end)
+{
+    ck_assert(src == 0 || src == 1);
+    ((uint64_t *)arg)[src] = end;
+}
+
+/* Job output in the store (issue 14), on both backends: chunks read back
+ * across their bounds, from any offset; committed, they survive a reopen;
+ * rolled back, they are gone; cleared, a log is empty. */
+START_TEST(test_store_logs)
+{
+    char dir[] = "/tmp/drover-store-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char uri[512];
+    s_backend_uri(_i, uri, sizeof uri);
+    store_t *st = s_store_lead(dir, uri, _i);
+    const char *chunks[] = {"hello ", "world\n", "x", "", "line two\n"};
+    char all[64] = "";
+    uint64_t size = 0;
+    ck_assert_int_eq(store_begin(st), 0);
+    for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+        size_t n = strlen(chunks[k]);
+        store_log_src_t from = {2, (int32_t)(k % 2), size + n};
+        ck_assert_int_eq(store_log_append(st, 7, size, chunks[k], n, &from), 0);
+        size += n;
+        strcat(all, chunks[k]);
+    }
+    ck_assert_int_eq(store_log_append(st, 9, 0, "nine", 4, NULL), 0);
+    ck_assert_int_eq(store_commit(st), 0);
+    store_destroy(&st);
+    st = s_store_lead(dir, uri, _i);
+    uint64_t got_size = 99;
+    ck_assert_int_eq(store_log_size(st, 7, &got_size), 0);
+    ck_assert_uint_eq(got_size, strlen(all));
+    ck_assert_int_eq(store_log_size(st, 8, &got_size), 0);
+    ck_assert_uint_eq(got_size, 0);
+    /* every offset and length reads what the concatenation holds */
+    for (size_t off = 0; off <= strlen(all); off++) {
+        for (size_t max = 1; max <= 8; max += 3) {
+            uint8_t buf[16];
+            size_t got = 99;
+            ck_assert_int_eq(store_log_read(st, 7, off, buf, max, &got), 0);
+            size_t want = strlen(all) - off < max ? strlen(all) - off : max;
+            ck_assert_uint_eq(got, want);
+            ck_assert_mem_eq(buf, all + off, got);
+        }
+    }
+    int64_t v[3] = {0, 0, 0};
+    ck_assert_int_eq(store_log_each(st, s_log_count, v), 0);
+    ck_assert_int_eq(v[0], 2);
+    ck_assert_int_eq(v[1], (int64_t)strlen(all) + 4);
+    /* a rolled back append is gone; a cleared log is empty */
+    ck_assert_int_eq(store_begin(st), 0);
+    ck_assert_int_eq(store_log_append(st, 9, 4, "more", 4, NULL), 0);
+    ck_assert_int_eq(store_rollback(st), 0);
+    ck_assert_int_eq(store_log_size(st, 9, &got_size), 0);
+    ck_assert_uint_eq(got_size, 4);
+    ck_assert_int_eq(store_log_clear(st, 9), 0);
+    ck_assert_int_eq(store_log_size(st, 9, &got_size), 0);
+    ck_assert_uint_eq(got_size, 0);
+    /* one offset twice is refused (a chunk is never overwritten) */
+    ck_assert_int_lt(store_log_append(st, 7, 0, "dup", 3, NULL), 0);
+    /* how far each source's stream is kept, for a scheduler that starts
+     * over: source 0 ended with "line two\n" (its end 22), source 1 with
+     * "world\n" (12); the empty chunk is not kept; attempt 1 has none */
+    uint64_t ends[2] = {0, 0};
+    ck_assert_int_eq(store_log_ends(st, 7, 2, s_log_end, ends), 0);
+    ck_assert_uint_eq(ends[0], 22);
+    ck_assert_uint_eq(ends[1], 12);
+    ends[0] = ends[1] = 0;
+    ck_assert_int_eq(store_log_ends(st, 7, 1, s_log_end, ends), 0);
+    ck_assert_uint_eq(ends[0] + ends[1], 0);
     store_destroy(&st);
     char cmd[64];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -380,7 +474,7 @@ START_TEST(test_store_pg_fencing)
     store_destroy(&a);
     /* the schema is versioned: the row says what this build made */
     s_pg_exec(uri, "DO $$ BEGIN IF (SELECT value FROM meta WHERE key ="
-                   " 'schema_version') <> '6' THEN RAISE 'bad version';"
+                   " 'schema_version') <> '8' THEN RAISE 'bad version';"
                    " END IF; END $$");
     store_destroy(&b);
     /* a newer schema than this build's is refused */
@@ -644,8 +738,20 @@ START_TEST(test_quota_lock_preemption)
     env.quota_set = &qs;
     fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "unknown VM family");
     qs.family = "standardncsv3family"; /* case-insensitive */
-    qs.cores = -1;
+    qs.cores = -2;                     /* -1 is "no limit" */
     fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "cores must be");
+    /* regional quotas (issue 19): a total needs a location and no family;
+     * a location is a name */
+    qs.cores = 12;
+    qs.total = 1;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "not both");
+    qs.family = "";
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "needs a location");
+    qs.location = "west us";
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "invalid location");
+    qs.location = NULL;
+    qs.total = 0;
+    qs.family = "standardncsv3family";
     qs.cores = 12;
     r = fx_call(&fx, fx.client, &env);
     ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_QUOTA_LIST_REPLY);
@@ -671,7 +777,7 @@ START_TEST(test_quota_lock_preemption)
                      "quota exceeded: standardNCSv3Family 12/12 cores");
     ck_assert_str_eq(cl->cfg.last_error,
                      "quota exceeded: standardNCSv3Family 12/12 cores");
-    ck_assert_int_eq(cluster_cores_used(fx.s, "standardNCSv3Family", 0), 12);
+    ck_assert_int_eq(quota_used(fx.s, "", "standardNCSv3Family", 0), 12);
     char why[160];
     ck_assert_str_eq(placement_wait_reason(fx.s, sched_job_find(fx.s, ids[2]),
                                            why, sizeof why),
@@ -1696,6 +1802,7 @@ Suite *sched_suite(void)
     Suite *s = suite_create("scheduler");
     TCase *tc = s_case(s, "store");
     tcase_add_loop_test(tc, test_store_roundtrip, 0, BACKENDS);
+    tcase_add_loop_test(tc, test_store_logs, 0, BACKENDS);
     tcase_add_test(tc, test_store_bad_dir);
     tcase_add_test(tc, test_store_pg_fencing);
     tcase_add_test(tc, test_queue_order);

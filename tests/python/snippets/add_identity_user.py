@@ -1,0 +1,14 @@
+# The page's "Add managed identity to an existing compute cluster named
+# cpu_cluster" snippet (SDK v1), user-assigned.  The lines before it (marked)
+# look the existing cluster up; the test fills in the id's <placeholders>.
+from drover import Workspace
+from drover import ComputeTarget
+
+ws = Workspace.from_config()
+# not the page's: the existing cluster the page calls cpu_cluster
+cpu_cluster = ComputeTarget(workspace=ws, name="cpu-cluster")
+
+# --- the page's snippet ---
+# add a user-assigned managed identity
+cpu_cluster.add_identity(identity_type="UserAssigned", 
+                            identity_id=['/subscriptions/<subcription_id>/resourcegroups/<resource_group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<user_assigned_identity>'])
