@@ -1,8 +1,9 @@
-/* check_mpi_tag.c - unit tests of the output splitter (agent/mpi_tag.c)
- * where ranks write partial lines: OpenMPI tags each piece, pieces of
- * several ranks interleave, tags are cut by reads; and of how a
- * TensorFlow job's tasks are spread and described (common/dist.c,
- * agent/dist_tf.c).
+/* check_mpi_tag.c - unit tests of the output splitter (agent/mpi_tag.c):
+ * OpenMPI's tags made node names, the culprit of a failure, lines held
+ * until whole and bounded; ranks that write partial lines (OpenMPI tags
+ * each piece, pieces of several ranks interleave, tags are cut by reads);
+ * and how a TensorFlow job's tasks are spread and described
+ * (common/dist.c, agent/dist_tf.c, drover-launch --spawn).
  */
 #include "dist.h"
 #include "dist_tf.h"
@@ -19,12 +20,260 @@
 
 static char *s_hosts[] = {"a", "b", "c"};
 
-static const char *s_str(dr_buf_t *b)
+/* A string of what b holds (it keeps a NUL after its data). */
+static const char *s_str(const dr_buf_t *b)
 {
-    dr_buf_append(b, "", 1);
-    b->len--;
-    return b->data;
+    return b->data ? b->data : "";
 }
+
+/* ---- whole lines, tags at a line's start -------------------------------- */
+
+/* What feeding `in` (stream, eof) at once gives, with hosts {a,b,c}. */
+static void s_tag_eq(uint32_t slots, int stream, const char *in,
+                     const char *want)
+{
+    mpi_tagger_t *t = mpi_tagger_new(s_hosts, 3, slots);
+    dr_buf_t out = {0};
+    mpi_tagger_feed(t, stream, in, strlen(in), 1, &out);
+    ck_assert_msg(strcmp(s_str(&out), want) == 0, "'%s' gave '%s', not '%s'",
+                  in, s_str(&out), want);
+    dr_buf_free(&out);
+    mpi_tagger_destroy(&t);
+    ck_assert_ptr_null(t);
+}
+
+START_TEST(test_tagger_lines)
+{
+    s_tag_eq(2, 0, "[1,3]<stdout>:hello\n", "[b rank 3] hello\n");
+    s_tag_eq(2, 0, "[1,0]<stdout>:x\n", "[a rank 0] x\n");
+    s_tag_eq(2, 0, "[1,5]<stdout>:last\n", "[c rank 5] last\n");
+    s_tag_eq(2, 1, "[1,2]<stderr>:oops\n", "[b rank 2] oops\n");
+    s_tag_eq(1, 0, "[1,2]<stdout>:\n", "[c rank 2] \n");
+    /* beyond the hosts: a rank with no node */
+    s_tag_eq(2, 0, "[1,6]<stdout>:far\n", "[? rank 6] far\n");
+    s_tag_eq(2, 0, "[1,99999999]<stdout>:far\n", "[? rank 99999999] far\n");
+    /* several lines in one piece, tagged and not */
+    s_tag_eq(2, 0, "[1,0]<stdout>:one\nmpirun: a note\n[1,4]<stdout>:two\n\n",
+             "[a rank 0] one\nmpirun: a note\n[c rank 4] two\n\n");
+    /* lines that are not OpenMPI's tags pass as they are */
+    const char *same[] = {"plain line\n",
+                          "[x,y]<stdout>:a\n",
+                          "[1,2]<foo>:a\n",
+                          "[1,2]<stdout>a\n",
+                          "[1]<stdout>:a\n",
+                          "[1,2]<STDOUT>:a\n",
+                          "[1,2]<stdoutx>:a\n",
+                          "[1,2]<stdout:a\n",
+                          "[1,2<stdout>:a\n",
+                          "<stdout>:a\n",
+                          "[,]<stdout>:a\n",
+                          "[1,2]<stdout>",
+                          "[1,2]",
+                          "["};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+        s_tag_eq(2, 0, same[i], same[i]);
+    /* a tag inside a line is stripped too: the text after it is that
+     * rank's (mpirun tags every piece a rank writes); what came before
+     * it waits for its own newline */
+    s_tag_eq(2, 0, " [1,2]<stdout>:a\n", "[b rank 2] a\n ");
+    s_tag_eq(2, 0, "text [1,2]<stdout>:a\n", "[b rank 2] a\ntext ");
+    s_tag_eq(2, 0, "", "");
+}
+END_TEST
+
+/* A plain multi-node job's lines: each gets its node, partial lines are
+ * held until whole, the last one flushed at EOF. */
+START_TEST(test_tagger_node)
+{
+    dr_buf_t out = {0};
+    mpi_tagger_t *t = mpi_tagger_new_node("n-2");
+    mpi_tagger_feed(t, 0, "one\ntw", 6, 0, &out);
+    ck_assert_str_eq(s_str(&out), "[n-2] one\n");
+    out.len = 0;
+    mpi_tagger_feed(t, 0, "o\nlast", 6, 1, &out);
+    ck_assert_str_eq(s_str(&out), "[n-2] two\n[n-2] last");
+    mpi_tagger_destroy(&t);
+    dr_buf_free(&out);
+}
+END_TEST
+
+/* mpirun's word on the first rank that died is kept as the culprit. */
+START_TEST(test_tagger_culprit)
+{
+    dr_buf_t out = {0};
+    mpi_tagger_t *t = mpi_tagger_new(s_hosts, 3, 2);
+    ck_assert_ptr_null(mpi_tagger_culprit(t));
+    const char *a = "[1,0]<stdout>:fine\n";
+    mpi_tagger_feed(t, 0, a, strlen(a), 0, &out);
+    const char *b = "mpirun noticed that process rank 3 with PID 0 on node b "
+                    "exited on signal 9 (Killed).\n";
+    mpi_tagger_feed(t, 1, b, strlen(b), 0, &out);
+    ck_assert_str_eq(mpi_tagger_culprit(t),
+                     "MPI rank 3 with PID 0 on node b exited on signal 9 "
+                     "(Killed)");
+    const char *c = "mpirun noticed that process rank 4 with PID 0 on node c "
+                    "exited on signal 15 (Terminated).\n";
+    mpi_tagger_feed(t, 1, c, strlen(c), 0, &out);
+    ck_assert_ptr_nonnull(strstr(mpi_tagger_culprit(t), "rank 3")); /* first */
+    mpi_tagger_destroy(&t);
+    ck_assert_ptr_null(mpi_tagger_culprit(NULL));
+    dr_buf_free(&out);
+}
+END_TEST
+
+START_TEST(test_tagger_odd_shapes)
+{
+    dr_buf_t out = {0};
+    /* slots 0 counts as 1 */
+    mpi_tagger_t *t = mpi_tagger_new(s_hosts, 3, 0);
+    mpi_tagger_feed(t, 0, "[1,1]<stdout>:x\n", 16, 0, &out);
+    ck_assert_str_eq(s_str(&out), "[b rank 1] x\n");
+    mpi_tagger_destroy(&t);
+    out.len = 0;
+
+    /* no hosts at all */
+    t = mpi_tagger_new(NULL, 0, 2);
+    mpi_tagger_feed(t, 0, "[1,0]<stdout>:x\n", 16, 0, &out);
+    ck_assert_str_eq(s_str(&out), "[? rank 0] x\n");
+    mpi_tagger_destroy(&t);
+    mpi_tagger_destroy(&t); /* NULL is fine */
+
+    /* its own copy of the names */
+    char name[] = "mutable";
+    char *h[] = {name};
+    t = mpi_tagger_new(h, 1, 1);
+    strcpy(name, "changed");
+    out.len = 0;
+    mpi_tagger_feed(t, 0, "[1,0]<stdout>:x\n", 16, 0, &out);
+    ck_assert_str_eq(s_str(&out), "[mutable rank 0] x\n");
+    mpi_tagger_destroy(&t);
+    dr_buf_free(&out);
+}
+END_TEST
+
+START_TEST(test_tagger_partial)
+{
+    mpi_tagger_t *t = mpi_tagger_new(s_hosts, 3, 2);
+    dr_buf_t out = {0};
+
+    /* a line in pieces is held until its newline, tag split too */
+    const char *parts[] = {"[1,", "3]<std", "out>:hel", "lo"};
+    for (size_t i = 0; i < 4; i++) {
+        mpi_tagger_feed(t, 0, parts[i], strlen(parts[i]), 0, &out);
+        ck_assert_uint_eq(out.len, 0);
+    }
+    mpi_tagger_feed(t, 0, "\n[1,0]<stdout>:next", 19, 0, &out);
+    ck_assert_str_eq(s_str(&out), "[b rank 3] hello\n");
+    /* eof flushes the incomplete rest */
+    out.len = 0;
+    mpi_tagger_feed(t, 0, "", 0, 1, &out);
+    ck_assert_str_eq(s_str(&out), "[a rank 0] next");
+    /* and nothing is left after it */
+    out.len = 0;
+    mpi_tagger_feed(t, 0, "", 0, 1, &out);
+    ck_assert_uint_eq(out.len, 0);
+
+    /* stdout's and stderr's incomplete lines are kept apart */
+    mpi_tagger_feed(t, 0, "[1,0]<stdout>:par", 17, 0, &out);
+    mpi_tagger_feed(t, 1, "[1,1]<stderr>:e\n", 16, 0, &out);
+    ck_assert_str_eq(s_str(&out), "[a rank 1] e\n");
+    mpi_tagger_feed(t, 1, "[1,2]<stderr>:half", 18, 1, &out); /* eof: 1 */
+    ck_assert_str_eq(s_str(&out), "[a rank 1] e\n[b rank 2] half");
+    out.len = 0;
+    mpi_tagger_feed(t, 0, "tial\n", 5, 0, &out);
+    ck_assert_str_eq(s_str(&out), "[a rank 0] partial\n");
+
+    /* eof with data: the last line without its newline */
+    out.len = 0;
+    mpi_tagger_feed(t, 0, "[1,4]<stdout>:no newline", 24, 1, &out);
+    ck_assert_str_eq(s_str(&out), "[c rank 4] no newline");
+    mpi_tagger_destroy(&t);
+
+    /* byte by byte gives what all at once gives */
+    const char *text = "[1,0]<stdout>:a\nplain\n[1,5]<stderr>:b\n[1,7]"
+                       "<stdout>:c\n[9,9]<bad>:d\ntail";
+    dr_buf_t whole = {0};
+    t = mpi_tagger_new(s_hosts, 3, 2);
+    mpi_tagger_feed(t, 0, text, strlen(text), 1, &whole);
+    mpi_tagger_destroy(&t);
+    ck_assert_str_eq(s_str(&whole), "[a rank 0] a\nplain\n[c rank 5] b\n"
+                                    "[? rank 7] c\n[9,9]<bad>:d\ntail");
+    out.len = 0;
+    t = mpi_tagger_new(s_hosts, 3, 2);
+    for (size_t i = 0; text[i]; i++)
+        mpi_tagger_feed(t, 0, text + i, 1, 0, &out);
+    mpi_tagger_feed(t, 0, NULL, 0, 1, &out);
+    mpi_tagger_destroy(&t);
+    ck_assert_str_eq(s_str(&out), s_str(&whole));
+    dr_buf_free(&whole);
+    dr_buf_free(&out);
+}
+END_TEST
+
+START_TEST(test_tagger_long_line)
+{
+    size_t big = 70000; /* over the 64 KiB a line may be held */
+    char *x = dr_malloc(big);
+    memset(x, 'x', big);
+    dr_buf_t out = {0};
+
+    /* in one piece, never a newline: passed on, not held */
+    mpi_tagger_t *t = mpi_tagger_new(s_hosts, 3, 2);
+    mpi_tagger_feed(t, 0, x, big, 0, &out);
+    ck_assert_uint_eq(out.len, big);
+    ck_assert_int_eq(memcmp(out.data, x, big), 0);
+    mpi_tagger_destroy(&t);
+
+    /* in small pieces: what is held stays bounded, and nothing is lost */
+    out.len = 0;
+    t = mpi_tagger_new(s_hosts, 3, 2);
+    mpi_tagger_feed(t, 0, "[1,2]<stdout>:", 14, 0, &out);
+    size_t fed = 0, pieces = 0;
+    for (int round = 0; round < 300; round++) {
+        mpi_tagger_feed(t, 0, x, 1000, 0, &out);
+        fed += 1000;
+        pieces = 0;
+        for (const char *p = out.data;
+             p && (p = memmem(p, out.len - (size_t)(p - out.data),
+                              "[b rank 2] ", 11));
+             p += 11)
+            pieces++;
+        ck_assert_uint_lt(fed - (out.len - 11 * pieces), 64u << 10); /* held */
+    }
+    ck_assert_uint_gt(pieces, 0);
+    /* the first piece passed on was tagged */
+    ck_assert_int_eq(strncmp(out.data, "[b rank 2] xxx", 14), 0);
+    mpi_tagger_feed(t, 0, "\n", 1, 1, &out);
+    /* everything arrived: each piece passed on tagged, 300000 x's, the
+     * newline */
+    size_t xs = 0;
+    for (size_t i = 0; i < out.len - 1; i++) {
+        if (strncmp(out.data + i, "[b rank 2] ", 11) == 0)
+            i += 10;
+        else if (out.data[i] == 'x')
+            xs++;
+        else
+            ck_abort_msg("byte %zu is '%c'", i, out.data[i]);
+    }
+    ck_assert_uint_eq(xs, 300000);
+    ck_assert_int_eq(out.data[out.len - 1], '\n');
+    mpi_tagger_destroy(&t);
+
+    /* a held piece then a newline far away: one line, passed on whole */
+    out.len = 0;
+    t = mpi_tagger_new(s_hosts, 3, 2);
+    mpi_tagger_feed(t, 1, "[1,0]<stderr>:", 14, 0, &out);
+    mpi_tagger_feed(t, 1, x, 1000, 0, &out);
+    ck_assert_uint_eq(out.len, 0);
+    mpi_tagger_feed(t, 1, "\n", 1, 0, &out);
+    ck_assert_uint_eq(out.len, 11 + 1000 + 1);
+    mpi_tagger_destroy(&t);
+    dr_buf_free(&out);
+    free(x);
+}
+END_TEST
+
+/* ---- partial lines ------------------------------------------------------ */
 
 /* Feeds `in` in pieces of `step` bytes (0: at once), then EOF; returns
  * the output (malloc'd). */
@@ -336,6 +585,12 @@ int main(void)
 {
     Suite *s = suite_create("mpi_tag");
     TCase *tc = tcase_create("pure");
+    tcase_add_test(tc, test_tagger_node);
+    tcase_add_test(tc, test_tagger_culprit);
+    tcase_add_test(tc, test_tagger_lines);
+    tcase_add_test(tc, test_tagger_odd_shapes);
+    tcase_add_test(tc, test_tagger_partial);
+    tcase_add_test(tc, test_tagger_long_line);
     tcase_add_test(tc, test_interleaved_partial);
     tcase_add_test(tc, test_many_ranks);
     tcase_add_test(tc, test_eof_partials);
