@@ -220,6 +220,8 @@ int cli_parse_none(cli_ctx_t *ctx, int argc, char **argv);
 
 /* Sets ctx->out from "table" / "json"; usage error otherwise. */
 int cli_parse_output(cli_ctx_t *ctx, const char *s);
+/* -o yaml with a command other than `job show`: a usage error; else 0. */
+int cli_check_output(cli_ctx_t *ctx);
 
 /* Validators: 0, or a cli_fail with a message naming the bad value. */
 int cli_check_name(cli_ctx_t *ctx, const char *what, const char *s);

@@ -64,6 +64,15 @@ int cli_parse_output(cli_ctx_t *ctx, const char *s)
                          "unknown output format '%s' (table, json, or yaml "
                          "for job show)",
                          s);
+    return cli_check_output(ctx);
+}
+
+int cli_check_output(cli_ctx_t *ctx)
+{
+    if (ctx->out == CLI_OUT_YAML && ctx->cmd &&
+        ctx->cmd->handler != cli_job_show)
+        return cli_usage(ctx, "-o yaml is for `drover job show ID` only (a "
+                              "job file that `job create -f` takes)");
     return 0;
 }
 

@@ -219,9 +219,8 @@ static int s_run(cli_ctx_t *ctx, int argc, char **argv)
     if (!cmd)
         return DR_EINVAL;
     ctx->cmd = cmd;
-    if (ctx->out == CLI_OUT_YAML && cmd->handler != cli_job_show)
-        return cli_usage(ctx, "-o yaml is for `drover job show ID` only (a "
-                              "job file that `job create -f` takes)");
+    if ((rc = cli_check_output(ctx)) < 0)
+        return rc;
     int cargc = argc - first - used;
     char **cargv = argv + first + used;
     if (s_wants_help(cargc, cargv)) {

@@ -89,6 +89,9 @@ dr_assert_eq "$(dr_cli job logs "$id")" "a b|it's|\$HOME||" "(what it did)"
 # -o yaml is job show's only
 if out=$(dr_cli -o yaml job list 2>&1); then dr_fail "-o yaml for job list"; fi
 dr_assert_contains "$out" "-o yaml is for \`drover job show ID\` only" "-o yaml elsewhere"
+if out=$(dr_cli job list -o yaml 2>&1); then dr_fail "-o yaml among job list's options"; fi
+dr_assert_contains "$out" "-o yaml is for \`drover job show ID\` only" "-o yaml among a command's options"
+dr_assert_eq "$(dr_cli job show "$id" -o yaml)" "$(cat "$T/flags.yml")" "-o yaml among job show's options"
 if out=$(dr_cli -o xml job show "$id" 2>&1); then dr_fail "-o xml"; fi
 dr_assert_contains "$out" "unknown output format 'xml'" "an unknown format"
 if out=$(dr_cli -o yaml job show 999999 2>&1); then dr_fail "an unknown job"; fi
