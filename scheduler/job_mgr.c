@@ -172,9 +172,10 @@ static int s_near(const job_t *j, const node_t *n)
     return 0;
 }
 
-/* Whether a job on a node near j holds one of [p, p + want). */
-static int s_port_taken(sched_t *self, const job_t *j, uint32_t p,
-                        uint32_t want)
+/* Marks in used[] (DR_TORCH_PORTS of them, from DR_TORCH_PORT_BASE) the
+ * ports other jobs hold on j's nodes and the nodes that share their
+ * machines: one pass over the nodes. */
+static void s_ports_used(sched_t *self, const job_t *j, uint8_t *used)
 {
     size_t it = 0;
     const node_t *n;
@@ -184,25 +185,31 @@ static int s_port_taken(sched_t *self, const job_t *j, uint32_t p,
         for (size_t i = 0; i < n->njobs; i++) {
             const job_t *o = n->jobs[i];
             uint32_t held = o == j ? 0 : s_ports_held(o, n);
-            if (held && o->master_port < p + want && p < o->master_port + held)
-                return 1;
+            for (uint32_t k = 0; k < held; k++) {
+                uint32_t port = o->master_port + k;
+                if (port >= DR_TORCH_PORT_BASE &&
+                    port < DR_TORCH_PORT_BASE + DR_TORCH_PORTS)
+                    used[port - DR_TORCH_PORT_BASE] = 1;
+            }
         }
     }
-    return 0;
 }
 
 /* The first of the `want` ports of a job that listens (a PyTorch job's
  * MASTER_PORT; a TensorFlow job's tasks'): the lowest run of
  * DR_TORCH_PORT_BASE's range that no other job holds on its nodes or on
  * the nodes that share their machines.  Once per attempt of such a job;
- * it reads every node (not every job).  A port another program holds
+ * it reads every node once (not every job).  A port another program holds
  * there is not known here: the range is drover's. */
 static uint32_t s_master_port(sched_t *self, const job_t *j, uint32_t want)
 {
-    for (uint32_t p = DR_TORCH_PORT_BASE;
-         p + want <= DR_TORCH_PORT_BASE + DR_TORCH_PORTS; p++)
-        if (!s_port_taken(self, j, p, want))
-            return p;
+    uint8_t used[DR_TORCH_PORTS] = {0};
+    s_ports_used(self, j, used);
+    for (uint32_t p = 0, run = 0; p < DR_TORCH_PORTS; p++) {
+        run = used[p] ? 0 : run + 1;
+        if (run == want)
+            return DR_TORCH_PORT_BASE + p + 1 - want;
+    }
     return DR_TORCH_PORT_BASE + (uint32_t)(j->id % (DR_TORCH_PORTS - want + 1));
 }
 
