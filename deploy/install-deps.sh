@@ -36,6 +36,7 @@ TESTS=(
     python3-torch python3-mpi4py
     python3-pip python3-setuptools python3-wheel
     prometheus postgresql
+    chromium
 )
 
 case "${1:-}" in

@@ -33,6 +33,11 @@ static uint64_t s_logs_id(const dr_env_t *env)
     return env->job_logs->id;
 }
 
+static uint64_t s_rerun_id(const dr_env_t *env)
+{
+    return env->job_rerun->id;
+}
+
 typedef struct {
     int body;
     api_fn *fn;
@@ -56,6 +61,10 @@ static const client_cmd_t s_table[] = {
     {DROVER__ENVELOPE__BODY_JOB_CANCEL, api_job_cancel, F_OWNER | F_WRITE,
      "cancel", s_cancel_id},
     {DROVER__ENVELOPE__BODY_JOB_LOGS, api_job_logs, F_OWNER, "logs", s_logs_id},
+    /* a rerun copies the command line and environment: the owner's */
+    {DROVER__ENVELOPE__BODY_JOB_RERUN, api_job_rerun, F_OWNER | F_WRITE,
+     "rerun", s_rerun_id},
+    {DROVER__ENVELOPE__BODY_USAGE, api_usage, 0, NULL, NULL},
     {DROVER__ENVELOPE__BODY_NODE_LIST, api_node_list, 0, NULL, NULL},
     {DROVER__ENVELOPE__BODY_NODE_SHOW, api_node_show, 0, NULL, NULL},
     {DROVER__ENVELOPE__BODY_NODE_PREEMPT, api_node_preempt, F_ADMIN | F_WRITE,

@@ -144,6 +144,22 @@ int api_job_validate(const sched_t *s, const Drover__Job *j, char *why,
     return 0;
 }
 
+/* A new job's id, or the error that kept it from being queued. */
+static void s_reply_new_job(sched_t *s, const char *rid, const dr_env_t *env,
+                            int rc, uint64_t id, const char *why)
+{
+    if (rc < 0) {
+        API_ERR(rc, "%s", why);
+        return;
+    }
+    dr_env_t out;
+    Drover__JobSubmitReply r = DROVER__JOB_SUBMIT_REPLY__INIT;
+    r.id = id;
+    wire_env_body(&out, env->request_id,
+                  DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY, &r);
+    sched_reply_client(s, rid, &out);
+}
+
 void api_job_submit(sched_t *s, const char *rid, dr_env_t *env)
 {
     const Drover__Job *m = env->job_submit->job;
@@ -158,16 +174,71 @@ void api_job_submit(sched_t *s, const char *rid, dr_env_t *env)
         return;
     }
     uint64_t id = 0;
-    if ((rc = job_submit(s, m, s->req.user, &id, why, sizeof why)) < 0) {
-        API_ERR(rc, "%s", why);
+    rc = job_submit(s, m, s->req.user, &id, why, sizeof why);
+    s_reply_new_job(s, rid, env, rc, id, why);
+}
+
+void api_job_rerun(sched_t *s, const char *rid, dr_env_t *env)
+{
+    char why[256];
+    uint64_t id = 0;
+    int rc =
+        job_rerun(s, env->job_rerun->id, s->req.user, &id, why, sizeof why);
+    s_reply_new_job(s, rid, env, rc, id, why);
+}
+
+void api_usage(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__UsageReq *q = env->usage;
+    const char *by = q->by && *q->by ? q->by : "user";
+    int64_t until = q->until_ms ? q->until_ms : dr_now_ms() + 1;
+    if (strcmp(by, "user") != 0 && strcmp(by, "cluster") != 0 &&
+        strcmp(by, "vm-size") != 0) {
+        API_ERR(DR_EINVAL, "usage by '%.32s': give user, cluster or vm-size",
+                by);
         return;
     }
+    if (q->since_ms < 0 || until <= q->since_ms) {
+        API_ERR(DR_EINVAL, "usage: the range must end after it starts");
+        return;
+    }
+    job_usage_row_t *rows = NULL;
+    size_t n = 0;
+    int rc = job_usage_report(s, by, q->since_ms, until, &rows, &n);
+    if (rc < 0) {
+        API_ERR(rc, "cannot read the accounting");
+        return;
+    }
+    Drover__UsageRow *msgs = dr_calloc(n + 1, sizeof *msgs);
+    Drover__UsageRow **ptrs = dr_calloc(n + 1, sizeof *ptrs);
+    for (size_t i = 0; i < n; i++) {
+        Drover__UsageRow *m = &msgs[i];
+        drover__usage_row__init(m);
+        m->key = rows[i].key;
+        m->jobs = rows[i].jobs;
+        m->attempts = rows[i].attempts;
+        m->cpu_hours = rows[i].cpu_hours;
+        m->gpu_hours = rows[i].gpu_hours;
+        m->wait_mean_s = rows[i].wait_mean_s;
+        m->wait_p95_s = rows[i].wait_p95_s;
+        m->preempted_cpu_hours = rows[i].preempted_cpu_hours;
+        m->failed_cpu_hours = rows[i].failed_cpu_hours;
+        m->waste_cpu_hours = m->preempted_cpu_hours + m->failed_cpu_hours;
+        ptrs[i] = m;
+    }
+    Drover__UsageReport r = DROVER__USAGE_REPORT__INIT;
+    r.n_rows = n;
+    r.rows = ptrs;
+    r.since_ms = q->since_ms;
+    r.until_ms = until;
+    r.by = (char *)by;
     dr_env_t out;
-    Drover__JobSubmitReply r = DROVER__JOB_SUBMIT_REPLY__INIT;
-    r.id = id;
-    wire_env_body(&out, env->request_id,
-                  DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY, &r);
+    wire_env_body(&out, env->request_id, DROVER__ENVELOPE__BODY_USAGE_REPORT,
+                  &r);
     sched_reply_client(s, rid, &out);
+    free(ptrs);
+    free(msgs);
+    job_usage_free(rows, n);
 }
 
 /* What a Job message borrows besides the row and the unpacked spec. */
@@ -261,8 +332,10 @@ static void s_job_msg(const sched_t *s, const store_job_t *row, Drover__Job *m,
     snprintf(reason_buf, reason_cap, "%s", row->reason);
     if (!reason_buf[0] && strcmp(row->state, "queued") == 0) {
         const job_t *j = sched_job_find((sched_t *)s, row->id);
-        if (j)
+        if (j) {
             (void)placement_wait_reason(s, j, reason_buf, reason_cap);
+            m->predicted_start_ms = placement_predicted_start(s, j);
+        }
     }
     /* "0=GPU-a,1=GPU-b" -> indices and uuids */
     snprintf(x->gpubuf, sizeof x->gpubuf, "%s", row->gpu_indices);
@@ -373,8 +446,21 @@ void api_job_list(sched_t *s, const char *rid, dr_env_t *env)
         limit = MAX_LIST;
     list_acc_t a = {0};
     int more = 0;
-    int rc = job_list(s, q->cluster ? q->cluster : "", q->state ? q->state : "",
-                      q->after_id, limit, s_list_cb, &a, &more);
+    if (q->owner && *q->owner && !dr_valid_name(q->owner)) {
+        API_ERR(DR_EINVAL, "invalid user name '%.64s'", q->owner);
+        return;
+    }
+    if (q->since_ms < 0) {
+        API_ERR(DR_EINVAL, "since must not be before 1970");
+        return;
+    }
+    store_job_filter_t f = {.cluster = q->cluster ? q->cluster : "",
+                            .state = q->state ? q->state : "",
+                            .owner = q->owner ? q->owner : "",
+                            .since_ms = q->since_ms,
+                            .after = q->after_id,
+                            .limit = limit};
+    int rc = job_list(s, &f, s_list_cb, &a, &more);
     if (rc < 0) {
         API_ERR(rc, "cannot list jobs");
     } else {

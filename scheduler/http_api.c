@@ -24,8 +24,10 @@
 #include "api_client.h"
 #include "apitoken.h"
 #include "dr_err.h"
+#include "history.h"
 #include "http_json.h"
 #include "http_metrics.h"
+#include "http_studio.h"
 #include "log.h"
 #include "sched_int.h"
 #include "util.h"
@@ -52,7 +54,9 @@ typedef struct hreq {
     char *out; /* the response body (owned) */
     size_t outlen;
     const char *ctype;
-    struct hreq *prev, *next; /* the waiting list */
+    const char *etag;           /* a Studio file's, or NULL */
+    const char *const *headers; /* more headers (pairs, NULL-ended) */
+    struct hreq *prev, *next;   /* the waiting list */
 } hreq_t;
 
 struct http_api {
@@ -174,6 +178,17 @@ static enum MHD_Result s_queue(hreq_t *r)
         MHD_destroy_response(resp);
         return MHD_NO;
     }
+    for (size_t i = 0; r->headers && r->headers[i]; i += 2)
+        if (MHD_add_response_header(resp, r->headers[i], r->headers[i + 1]) ==
+            MHD_NO) {
+            MHD_destroy_response(resp);
+            return MHD_NO;
+        }
+    if (r->etag && MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG,
+                                           r->etag) == MHD_NO) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -246,6 +261,23 @@ static enum MHD_Result s_query_kv(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
+/* whoami, and a cluster's history (history.h): reads of the model that
+ * no handler of the client table serves. */
+static void s_local(http_api_t *self, hreq_t *r, const http_call_t *call,
+                    const req_ctx_t *who)
+{
+    if (call->local == HTTP_LOCAL_WHOAMI) {
+        s_reply_json(r, 200, http_whoami(who));
+        return;
+    }
+    const cluster_t *c = sched_cluster_find(self->s, call->arg);
+    if (!c || !self->s->history) {
+        s_reply_error(r, 404, "no cluster named '%s'", call->arg);
+        return;
+    }
+    s_reply_json(r, 200, history_json(self->s->history, self->s, c));
+}
+
 static void s_api(http_api_t *self, hreq_t *r, const char *url,
                   const char *method)
 {
@@ -264,8 +296,8 @@ static void s_api(http_api_t *self, hreq_t *r, const char *url,
     int status = http_route(url + strlen("/api/v1"), method, q.kv, q.n,
                             r->body.data, r->body.len, &call, why, sizeof why);
     if (status == 200 && call.local) {
-        /* answered without a handler (whoami) */
-        s_reply_json(r, 200, http_whoami(&who));
+        /* answered without a handler: a read of the model */
+        s_local(self, r, &call, &who);
         http_call_free(&call);
         return;
     }
@@ -294,6 +326,26 @@ static void s_api(http_api_t *self, hreq_t *r, const char *url,
     MHD_suspend_connection(r->conn);
 }
 
+/* A file of the Studio page: 304 when the browser has it already. */
+static void s_studio(hreq_t *r, const http_asset_t *a, const char *method)
+{
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        s_reply_error(r, 405, "%s takes GET", a->path);
+        return;
+    }
+    const char *inm = MHD_lookup_connection_value(
+        r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    r->headers = http_studio_headers();
+    r->etag = a->etag;
+    if (inm && strstr(inm, a->etag)) {
+        s_reply_text(r, 304, a->ctype, NULL, 0);
+        return;
+    }
+    char *copy = dr_malloc(a->len + 1);
+    memcpy(copy, a->data, a->len + 1);
+    s_reply_text(r, 200, a->ctype, copy, a->len);
+}
+
 static void s_handle(http_api_t *self, hreq_t *r, const char *url,
                      const char *method)
 {
@@ -317,7 +369,13 @@ static void s_handle(http_api_t *self, hreq_t *r, const char *url,
         s_api(self, r, url, method);
         return;
     }
-    s_reply_error(r, 404, "no such path: %s (try /metrics or /api/v1/)", url);
+    const http_asset_t *a = http_studio_find(url);
+    if (a) {
+        s_studio(r, a, method);
+        return;
+    }
+    s_reply_error(r, 404, "no such path: %s (try /, /metrics or /api/v1/)",
+                  url);
 }
 
 static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn,
@@ -514,7 +572,8 @@ http_api_t *http_api_new(sched_t *s, const char *listen, http_begin_fn begin,
         free(self);
         return NULL;
     }
-    log_info("http: listening on %s (/metrics, /api/v1/)", listen);
+    log_info("http: listening on %s (/ the Studio page, /metrics, /api/v1/)",
+             listen);
     return self;
 }
 

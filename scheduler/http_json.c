@@ -4,20 +4,18 @@
  * reply reads), looked up as the client table is: a path that no row has
  * is 404, a path some row has but not with this method 405.  A body is
  * read through the CLI's view of its message, limited to the keys a
- * client may set; every key of the body must be one of them and of its
- * type (a JSON integer in the field's range, a string without NUL, ...),
- * or the request is 400 and reaches no handler.  Messages built here are
- * malloc'd as protobuf-c unpacks them, so that one
- * protobuf_c_message_free_unpacked frees each.
+ * client may set (http_body.c), or the request is 400 and reaches no
+ * handler.  Messages built here are malloc'd as protobuf-c unpacks them,
+ * so that one protobuf_c_message_free_unpacked frees each.
  */
 #include "http_json.h"
-#include "http_route.h"
 #include "cli.h"
+#include "http_body.h"
+#include "http_route.h"
 #include "dr_err.h"
 #include "util.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,204 +43,9 @@ struct http_route {
     int status; /* of a successful reply */
 };
 
-static int s_fail(char *why, size_t cap, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int s_fail(char *why, size_t cap, int status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-    return status;
-}
-
-static void *s_new(const ProtobufCMessageDescriptor *d)
-{
-    ProtobufCMessage *m = dr_calloc(1, d->sizeof_message);
-    protobuf_c_message_init(d, m);
-    return m;
-}
-
-/* ---- JSON -> message, through a view's field table ---------------------- */
-
-static int s_allowed(const char *const *allowed, const char *key)
-{
-    if (!allowed)
-        return 1;
-    for (size_t i = 0; allowed[i]; i++)
-        if (strcmp(allowed[i], key) == 0)
-            return 1;
-    return 0;
-}
-
-static const ProtobufCFieldDescriptor *
-s_pb_field(const ProtobufCMessageDescriptor *d, size_t off)
-{
-    for (unsigned i = 0; i < d->n_fields; i++)
-        if (d->fields[i].offset == off)
-            return &d->fields[i];
-    return NULL;
-}
-
-static int s_int(json_t *v, const char *key, long long min, long long max,
-                 long long *out, char *why, size_t cap)
-{
-    if (!json_is_integer(v) || json_integer_value(v) < min ||
-        json_integer_value(v) > max)
-        return s_fail(why, cap, 400, "field '%s' must be an integer %lld-%lld",
-                      key, min, max);
-    *out = json_integer_value(v);
-    return 0;
-}
-
-static int s_str(json_t *v, const char *key, char **out, char *why, size_t cap)
-{
-    if (!json_is_string(v) ||
-        strlen(json_string_value(v)) != json_string_length(v))
-        return s_fail(why, cap, 400, "field '%s' must be a string (no NUL)",
-                      key);
-    *out = dr_strdup(json_string_value(v));
-    return 0;
-}
-
-#define AT(msg, off, type) (*(type *)((char *)(msg) + (off)))
-
-static int s_from_json(const cli_view_t *v, const ProtobufCMessageDescriptor *d,
-                       void *msg, json_t *obj, const char *const *allowed,
-                       char *why, size_t cap);
-
-static int s_field(const cli_field_t *f, const ProtobufCMessageDescriptor *d,
-                   void *msg, json_t *val, char *why, size_t cap)
-{
-    long long x = 0;
-    switch (f->type) {
-    case CLI_F_STR:
-    case CLI_F_TEXT:
-        return s_str(val, f->key, &AT(msg, f->off, char *), why, cap);
-    case CLI_F_I32:
-        if (s_int(val, f->key, INT32_MIN, INT32_MAX, &x, why, cap))
-            return 400;
-        AT(msg, f->off, int32_t) = (int32_t)x;
-        return 0;
-    case CLI_F_U32:
-        if (s_int(val, f->key, 0, UINT32_MAX, &x, why, cap))
-            return 400;
-        AT(msg, f->off, uint32_t) = (uint32_t)x;
-        return 0;
-    case CLI_F_I64:
-    case CLI_F_TIME:
-        if (s_int(val, f->key, INT64_MIN, INT64_MAX, &x, why, cap))
-            return 400;
-        AT(msg, f->off, int64_t) = x;
-        return 0;
-    case CLI_F_U64:
-        if (s_int(val, f->key, 0, INT64_MAX, &x, why, cap))
-            return 400;
-        AT(msg, f->off, uint64_t) = (uint64_t)x;
-        return 0;
-    case CLI_F_BOOL:
-        if (!json_is_boolean(val))
-            return s_fail(why, cap, 400, "field '%s' must be true or false",
-                          f->key);
-        AT(msg, f->off, protobuf_c_boolean) = json_is_true(val);
-        return 0;
-    default:
-        break;
-    }
-    /* repeated */
-    if (!json_is_array(val))
-        return s_fail(why, cap, 400, "field '%s' must be an array", f->key);
-    size_t n = json_array_size(val);
-    if (n > 4096)
-        return s_fail(why, cap, 400, "field '%s': more than 4096 items",
-                      f->key);
-    AT(msg, f->n_off, size_t) = 0;
-    if (f->type == CLI_F_STRS) {
-        char **a = dr_calloc(n ? n : 1, sizeof *a);
-        AT(msg, f->off, char **) = a;
-        for (size_t i = 0; i < n; i++) {
-            if (s_str(json_array_get(val, i), f->key, &a[i], why, cap))
-                return 400;
-            AT(msg, f->n_off, size_t) = i + 1;
-        }
-        return 0;
-    }
-    if (f->type == CLI_F_U32S) {
-        uint32_t *a = dr_calloc(n ? n : 1, sizeof *a);
-        AT(msg, f->off, uint32_t *) = a;
-        AT(msg, f->n_off, size_t) = n;
-        for (size_t i = 0; i < n; i++) {
-            if (s_int(json_array_get(val, i), f->key, 0, UINT32_MAX, &x, why,
-                      cap))
-                return 400;
-            a[i] = (uint32_t)x;
-        }
-        return 0;
-    }
-    const ProtobufCFieldDescriptor *pf = s_pb_field(d, f->off);
-    if (f->type != CLI_F_OBJS || !f->sub || !pf ||
-        pf->type != PROTOBUF_C_TYPE_MESSAGE)
-        return s_fail(why, cap, 400, "field '%s' cannot be set", f->key);
-    const ProtobufCMessageDescriptor *sd = pf->descriptor;
-    void **a = dr_calloc(n ? n : 1, sizeof *a);
-    AT(msg, f->off, void **) = a;
-    for (size_t i = 0; i < n; i++) {
-        a[i] = s_new(sd);
-        AT(msg, f->n_off, size_t) = i + 1;
-        int rc = s_from_json(f->sub, sd, a[i], json_array_get(val, i), NULL,
-                             why, cap);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-static int s_from_json(const cli_view_t *v, const ProtobufCMessageDescriptor *d,
-                       void *msg, json_t *obj, const char *const *allowed,
-                       char *why, size_t cap)
-{
-    if (!json_is_object(obj))
-        return s_fail(why, cap, 400, "expected a JSON object");
-    const char *key;
-    json_t *val;
-    json_object_foreach(obj, key, val)
-    {
-        const cli_field_t *f = NULL;
-        for (size_t i = 0; i < v->nfields && !f; i++)
-            if (strcmp(v->fields[i].key, key) == 0)
-                f = &v->fields[i];
-        if (!f)
-            return s_fail(why, cap, 400, "unknown field '%s'", key);
-        if (!s_allowed(allowed, key))
-            return s_fail(why, cap, 400, "field '%s' cannot be set", key);
-        int rc = s_field(f, d, msg, val, why, cap);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-/* The body as one JSON object (duplicate keys refused). */
-static int s_body(const http_in_t *in, json_t **out, char *why, size_t cap)
-{
-    if (!in->len)
-        return s_fail(why, cap, 400, "a JSON object body is required");
-    json_error_t e;
-    json_t *v = json_loadb(in->body, in->len, JSON_REJECT_DUPLICATES, &e);
-    if (!v)
-        return s_fail(why, cap, 400, "malformed JSON at line %d column %d: %s",
-                      e.line, e.column, e.text);
-    if (!json_is_object(v)) {
-        json_decref(v);
-        return s_fail(why, cap, 400, "the body must be a JSON object");
-    }
-    *out = v;
-    return 0;
-}
-
 int http_in_body(const http_in_t *in, json_t **out, char *why, size_t cap)
 {
-    return s_body(in, out, why, cap);
+    return http_body_object(in->body, in->len, out, why, cap);
 }
 
 /* ---- query parameters ---------------------------------------------------- */
@@ -252,9 +55,9 @@ static int s_query_known(const http_in_t *in, const char *const *names,
                          char *why, size_t cap)
 {
     for (size_t i = 0; i < in->nq; i++)
-        if (!s_allowed(names, in->q[i].key))
-            return s_fail(why, cap, 400, "unknown query parameter '%s'",
-                          in->q[i].key);
+        if (!http_key_allowed(names, in->q[i].key))
+            return http_fail(why, cap, 400, "unknown query parameter '%s'",
+                             in->q[i].key);
     return 0;
 }
 
@@ -276,9 +79,9 @@ static int s_q_u64(const http_in_t *in, const char *key, uint64_t max,
     errno = 0;
     unsigned long long x = strtoull(s, &end, 10);
     if (!*s || *end || errno || s[0] == '-' || x > max)
-        return s_fail(why, cap, 400,
-                      "query parameter '%s' must be an integer 0-%llu", key,
-                      (unsigned long long)max);
+        return http_fail(why, cap, 400,
+                         "query parameter '%s' must be an integer 0-%llu", key,
+                         (unsigned long long)max);
     *out = x;
     return 0;
 }
@@ -295,7 +98,7 @@ static int s_id(const char *s, uint64_t *id, char *why, size_t cap)
     errno = 0;
     unsigned long long x = strtoull(s, &end, 10);
     if (!*s || *end || errno || s[0] == '-' || x == 0)
-        return s_fail(why, cap, 400, "'%s' is not a job id", s);
+        return http_fail(why, cap, 400, "'%s' is not a job id", s);
     *id = x;
     return 0;
 }
@@ -316,14 +119,15 @@ static int b_cluster_list(const http_in_t *in, http_call_t *c, char *why,
 {
     if (s_query_known(in, s_none, why, cap))
         return 400;
-    Drover__ClusterListReq *m = s_new(&drover__cluster_list_req__descriptor);
+    Drover__ClusterListReq *m =
+        http_msg_new(&drover__cluster_list_req__descriptor);
     BODY(c, DROVER__ENVELOPE__BODY_CLUSTER_LIST, cluster_list, m);
     return 0;
 }
 
 static Drover__ClusterRef *s_cluster_ref(const http_in_t *in)
 {
-    Drover__ClusterRef *m = s_new(&drover__cluster_ref__descriptor);
+    Drover__ClusterRef *m = http_msg_new(&drover__cluster_ref__descriptor);
     m->name = dr_strdup(in->arg);
     return m;
 }
@@ -367,13 +171,15 @@ static int b_cluster_create(const http_in_t *in, http_call_t *c, char *why,
                             size_t cap)
 {
     json_t *body = NULL;
-    if (s_query_known(in, s_none, why, cap) || s_body(in, &body, why, cap))
+    if (s_query_known(in, s_none, why, cap) ||
+        http_in_body(in, &body, why, cap))
         return 400;
-    Drover__ClusterCreate *m = s_new(&drover__cluster_create__descriptor);
+    Drover__ClusterCreate *m =
+        http_msg_new(&drover__cluster_create__descriptor);
     BODY(c, DROVER__ENVELOPE__BODY_CLUSTER_CREATE, cluster_create, m);
-    m->cluster = s_new(&drover__cluster__descriptor);
-    int rc = s_from_json(&cli_cluster_view, &drover__cluster__descriptor,
-                         m->cluster, body, s_cluster_writable, why, cap);
+    m->cluster = http_msg_new(&drover__cluster__descriptor);
+    int rc = http_from_json(&cli_cluster_view, &drover__cluster__descriptor,
+                            m->cluster, body, s_cluster_writable, why, cap);
     json_decref(body);
     return rc;
 }
@@ -384,9 +190,11 @@ static int b_cluster_update(const http_in_t *in, http_call_t *c, char *why,
     static const char *const keys[] = {"min_nodes", "max_nodes",
                                        "idle_seconds_before_scaledown", NULL};
     json_t *body = NULL;
-    if (s_query_known(in, s_none, why, cap) || s_body(in, &body, why, cap))
+    if (s_query_known(in, s_none, why, cap) ||
+        http_in_body(in, &body, why, cap))
         return 400;
-    Drover__ClusterUpdate *m = s_new(&drover__cluster_update__descriptor);
+    Drover__ClusterUpdate *m =
+        http_msg_new(&drover__cluster_update__descriptor);
     BODY(c, DROVER__ENVELOPE__BODY_CLUSTER_UPDATE, cluster_update, m);
     m->name = dr_strdup(in->arg);
     int rc = 0;
@@ -399,13 +207,13 @@ static int b_cluster_update(const http_in_t *in, http_call_t *c, char *why,
         while (keys[k] && strcmp(keys[k], key) != 0)
             k++;
         if (!keys[k]) {
-            rc = s_fail(why, cap, 400,
-                        "unknown field '%s' (min_nodes, max_nodes, "
-                        "idle_seconds_before_scaledown)",
-                        key);
+            rc = http_fail(why, cap, 400,
+                           "unknown field '%s' (min_nodes, max_nodes, "
+                           "idle_seconds_before_scaledown)",
+                           key);
             break;
         }
-        if ((rc = s_int(val, key, 0, INT32_MAX, &x, why, cap)) != 0)
+        if ((rc = http_json_int(val, key, 0, INT32_MAX, &x, why, cap)) != 0)
             break;
         m->set_mask |= 1u << k;
         if (k == 0)
@@ -417,9 +225,9 @@ static int b_cluster_update(const http_in_t *in, http_call_t *c, char *why,
     }
     json_decref(body);
     if (!rc && !m->set_mask)
-        rc = s_fail(why, cap, 400,
-                    "nothing to change: give min_nodes, max_nodes or "
-                    "idle_seconds_before_scaledown");
+        rc = http_fail(why, cap, 400,
+                       "nothing to change: give min_nodes, max_nodes or "
+                       "idle_seconds_before_scaledown");
     return rc ? 400 : 0;
 }
 
@@ -432,7 +240,7 @@ static int b_cluster_events(const http_in_t *in, http_call_t *c, char *why,
         s_q_u64(in, "limit", CLI_EVENTS_MAX, &limit, why, cap))
         return 400;
     Drover__ClusterEventsReq *m =
-        s_new(&drover__cluster_events_req__descriptor);
+        http_msg_new(&drover__cluster_events_req__descriptor);
     BODY(c, DROVER__ENVELOPE__BODY_CLUSTER_EVENTS, cluster_events, m);
     m->name = dr_strdup(in->arg ? in->arg : "");
     m->limit = (uint32_t)limit;
@@ -445,7 +253,7 @@ static int b_node_list(const http_in_t *in, http_call_t *c, char *why,
     static const char *const names[] = {"cluster", NULL};
     if (s_query_known(in, names, why, cap))
         return 400;
-    Drover__NodeListReq *m = s_new(&drover__node_list_req__descriptor);
+    Drover__NodeListReq *m = http_msg_new(&drover__node_list_req__descriptor);
     BODY(c, DROVER__ENVELOPE__BODY_NODE_LIST, node_list, m);
     char *cl = s_q_str(in, "cluster");
     if (cl)
@@ -458,7 +266,7 @@ static int b_node_show(const http_in_t *in, http_call_t *c, char *why,
 {
     if (s_query_known(in, s_none, why, cap))
         return 400;
-    Drover__NodeRef *m = s_new(&drover__node_ref__descriptor);
+    Drover__NodeRef *m = http_msg_new(&drover__node_ref__descriptor);
     BODY(c, DROVER__ENVELOPE__BODY_NODE_SHOW, node_show, m);
     m->name = dr_strdup(in->arg);
     return 0;
@@ -467,20 +275,25 @@ static int b_node_show(const http_in_t *in, http_call_t *c, char *why,
 static int b_job_list(const http_in_t *in, http_call_t *c, char *why,
                       size_t cap)
 {
-    static const char *const names[] = {"cluster", "state", "limit", "after_id",
-                                        NULL};
-    uint64_t limit = 0, after = 0;
+    static const char *const names[] = {"cluster", "state",    "user", "since",
+                                        "limit",   "after_id", NULL};
+    uint64_t limit = 0, after = 0, since = 0;
     if (s_query_known(in, names, why, cap) ||
         s_q_u64(in, "limit", CLI_JOB_PAGE, &limit, why, cap) ||
-        s_q_u64(in, "after_id", INT64_MAX, &after, why, cap))
+        s_q_u64(in, "after_id", INT64_MAX, &after, why, cap) ||
+        s_q_u64(in, "since", INT64_MAX, &since, why, cap))
         return 400;
-    Drover__JobListReq *m = s_new(&drover__job_list_req__descriptor);
+    Drover__JobListReq *m = http_msg_new(&drover__job_list_req__descriptor);
     BODY(c, DROVER__ENVELOPE__BODY_JOB_LIST, job_list, m);
     char *cl = s_q_str(in, "cluster"), *st = s_q_str(in, "state");
+    char *user = s_q_str(in, "user");
     if (cl)
         m->cluster = cl;
     if (st)
         m->state = st;
+    if (user)
+        m->owner = user;
+    m->since_ms = (int64_t)since;
     m->limit = (uint32_t)limit;
     m->after_id = after;
     return 0;
@@ -492,7 +305,7 @@ static int s_job_ref(const http_in_t *in, http_call_t *c, int body_case,
     uint64_t id = 0;
     if (s_query_known(in, s_none, why, cap) || s_id(in->arg, &id, why, cap))
         return 400;
-    Drover__JobRef *m = s_new(&drover__job_ref__descriptor);
+    Drover__JobRef *m = http_msg_new(&drover__job_ref__descriptor);
     m->id = id;
     c->env.body_case = body_case;
     if (body_case == DROVER__ENVELOPE__BODY_JOB_SHOW)
@@ -513,7 +326,7 @@ static int b_job_cancel(const http_in_t *in, http_call_t *c, char *why,
                         size_t cap)
 {
     if (in->len)
-        return s_fail(why, cap, 400, "cancel takes no body");
+        return http_fail(why, cap, 400, "cancel takes no body");
     return s_job_ref(in, c, DROVER__ENVELOPE__BODY_JOB_CANCEL, why, cap);
 }
 
@@ -526,7 +339,7 @@ static int b_job_logs(const http_in_t *in, http_call_t *c, char *why,
         s_q_u64(in, "offset", INT64_MAX, &off, why, cap) ||
         s_q_u64(in, "max_bytes", 1 << 20, &max, why, cap))
         return 400;
-    Drover__JobLogsReq *m = s_new(&drover__job_logs_req__descriptor);
+    Drover__JobLogsReq *m = http_msg_new(&drover__job_logs_req__descriptor);
     BODY(c, DROVER__ENVELOPE__BODY_JOB_LOGS, job_logs, m);
     m->id = id;
     m->offset = off;
@@ -556,18 +369,19 @@ static int b_job_submit(const http_in_t *in, http_call_t *c, char *why,
                         size_t cap)
 {
     json_t *body = NULL;
-    if (s_query_known(in, s_none, why, cap) || s_body(in, &body, why, cap))
+    if (s_query_known(in, s_none, why, cap) ||
+        http_in_body(in, &body, why, cap))
         return 400;
-    Drover__JobSubmit *m = s_new(&drover__job_submit__descriptor);
+    Drover__JobSubmit *m = http_msg_new(&drover__job_submit__descriptor);
     BODY(c, DROVER__ENVELOPE__BODY_JOB_SUBMIT, job_submit, m);
-    m->job = s_new(&drover__job__descriptor);
-    int rc = s_from_json(&cli_job_view, &drover__job__descriptor, m->job, body,
-                         s_job_writable, why, cap);
+    m->job = http_msg_new(&drover__job__descriptor);
+    int rc = http_from_json(&cli_job_view, &drover__job__descriptor, m->job,
+                            body, s_job_writable, why, cap);
     json_decref(body);
     if (!rc && !m->job->n_argv)
-        rc = s_fail(why, cap, 400, "field 'command' (an array) is required");
+        rc = http_fail(why, cap, 400, "field 'command' (an array) is required");
     if (!rc && (!m->job->cluster || !*m->job->cluster))
-        rc = s_fail(why, cap, 400, "field 'cluster' is required");
+        rc = http_fail(why, cap, 400, "field 'cluster' is required");
     /* the CLI's defaults for what it always sends */
     if (!rc && !m->job->nodes)
         m->job->nodes = 1;
@@ -583,7 +397,7 @@ static int b_quota_list(const http_in_t *in, http_call_t *c, char *why,
 {
     if (s_query_known(in, s_none, why, cap))
         return 400;
-    Drover__QuotaListReq *m = s_new(&drover__quota_list_req__descriptor);
+    Drover__QuotaListReq *m = http_msg_new(&drover__quota_list_req__descriptor);
     BODY(c, DROVER__ENVELOPE__BODY_QUOTA_LIST, quota_list, m);
     return 0;
 }
@@ -592,7 +406,16 @@ static int b_local(const http_in_t *in, http_call_t *c, char *why, size_t cap)
 {
     if (s_query_known(in, s_none, why, cap))
         return 400;
-    c->local = 1;
+    c->local = HTTP_LOCAL_WHOAMI;
+    return 0;
+}
+
+static int b_history(const http_in_t *in, http_call_t *c, char *why, size_t cap)
+{
+    if (s_query_known(in, s_none, why, cap))
+        return 400;
+    c->local = HTTP_LOCAL_HISTORY;
+    snprintf(c->arg, sizeof c->arg, "%s", in->arg);
     return 0;
 }
 
@@ -605,6 +428,7 @@ static const http_route_t s_routes[] = {
     {"DELETE", "/clusters/:", b_cluster_delete, RP_OK, NULL, 200},
     {"POST", "/clusters/:/identity", http_b_cluster_identity, RP_ONE,
      &cli_cluster_view, 200},
+    {"GET", "/clusters/:/history", b_history, RP_LOCAL, NULL, 200},
     {"GET", "/clusters/:/events", b_cluster_events, RP_LIST, &cli_event_view,
      200},
     {"GET", "/events", b_cluster_events, RP_LIST, &cli_event_view, 200},
@@ -661,7 +485,7 @@ int http_route(const char *path, const char *method, const http_kv_t *query,
         if (strcmp(r->method, method) != 0)
             continue;
         if (len && strcmp(method, "GET") == 0)
-            return s_fail(why, cap, 400, "a GET takes no body");
+            return http_fail(why, cap, 400, "a GET takes no body");
         http_in_t in = {arg[0] ? arg : NULL, query, nquery, body, len};
         out->route = r;
         int rc = r->build(&in, out, why, cap);
@@ -672,9 +496,9 @@ int http_route(const char *path, const char *method, const http_kv_t *query,
         return 200;
     }
     if (path_known)
-        return s_fail(why, cap, 405, "method %s is not allowed on %s", method,
-                      path);
-    return s_fail(why, cap, 404, "no such API path: /api/v1%s", path);
+        return http_fail(why, cap, 405, "method %s is not allowed on %s",
+                         method, path);
+    return http_fail(why, cap, 404, "no such API path: /api/v1%s", path);
 }
 
 void http_call_free(http_call_t *c)

@@ -31,8 +31,12 @@ typedef struct {
     dr_env_t env;
     void *msg; /* the body message, owned (protobuf_c_message_free_unpacked) */
     const http_route_t *route;
-    int local; /* answered without a handler (GET /whoami) */
+    int local;     /* answered without a handler: an HTTP_LOCAL_* */
+    char arg[256]; /* the path's captured segment (a cluster's name) */
 } http_call_t;
+
+/* Routes answered by the HTTP layer from the model, not by a handler. */
+enum { HTTP_LOCAL_WHOAMI = 1, HTTP_LOCAL_HISTORY = 2 };
 
 /* Routes a request under /api/v1 (path without that prefix).  200 with
  * *out filled (http_call_free it), or the 4xx status with why. */

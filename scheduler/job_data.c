@@ -148,12 +148,10 @@ int job_owner(sched_t *self, uint64_t id, char *owner, size_t cap)
     return 0;
 }
 
-int job_list(sched_t *self, const char *cluster, const char *state,
-             uint64_t after_id, uint32_t limit, store_job_cb cb, void *arg,
-             int *more)
+int job_list(sched_t *self, const store_job_filter_t *f, store_job_cb cb,
+             void *arg, int *more)
 {
-    return store_job_list(self->store, cluster, state, after_id, limit, cb, arg,
-                          more);
+    return store_job_list(self->store, f, cb, arg, more);
 }
 
 /* Appends to a log of `*size` bytes, counting what it adds to the total;

@@ -12,7 +12,6 @@
  * the loop flushes after the commit.  It never calls a policy: a new
  * submission is left in sched->fresh for placement to try.
  */
-#include "dist.h"
 #include "dr_err.h"
 #include "log.h"
 #include "sched_int.h"
@@ -67,6 +66,7 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     j->reason = dr_strdup("");
     j->owner = dr_strdup(owner);
     j->submitted_at_ms = dr_now_ms();
+    j->queued_at_ms = j->submitted_at_ms;
     int rc = job_deps_parse(self, j, m->dependency, why, cap);
     if (rc < 0) {
         job_free(j);
@@ -93,124 +93,51 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     return 0;
 }
 
-void job_dist_from_spec(job_t *j, const Drover__Job *spec)
+int job_rerun(sched_t *self, uint64_t id, const char *owner, uint64_t *id_out,
+              char *why, size_t cap)
 {
-    j->tf = spec && spec->distribution &&
-            strcmp(spec->distribution, "tensorflow") == 0;
-    if (!j->tf)
-        return;
-    uint32_t nodes = j->nodes ? j->nodes : 1;
-    j->tf_workers = spec->worker_count ? spec->worker_count : nodes;
-    j->tf_ps = spec->parameter_server_count;
-}
-
-int job_dist_check(const Drover__Job *m, char *why, size_t cap)
-{
-    const char *d = m->distribution ? m->distribution : "";
-    int tf = strcmp(d, "tensorflow") == 0;
-    if (*d && strcmp(d, "mpi") != 0 && strcmp(d, "pytorch") != 0 && !tf) {
-        snprintf(why, cap,
-                 "distribution '%.32s' is not known (mpi, pytorch or "
-                 "tensorflow)",
-                 d);
-        return DR_EINVAL;
+    store_job_t row;
+    if (!id || job_lookup(self, id, &row) < 0) {
+        snprintf(why, cap, "unknown job %llu", (unsigned long long)id);
+        return DR_ENOENT;
     }
-    if (strcmp(d, "mpi") == 0 && m->nodes <= 1 && m->procs_per_node <= 1) {
-        snprintf(why, cap,
-                 "distribution mpi needs --nodes or --procs-per-node "
-                 "above 1");
-        return DR_EINVAL;
+    Drover__Job *spec = drover__job__unpack(NULL, row.spec_len, row.spec);
+    int rc = spec ? 0 : DR_EPROTO;
+    if (!spec)
+        snprintf(why, cap, "job %llu: its stored spec is unreadable",
+                 (unsigned long long)id);
+    else if (!sched_cluster_find(self, row.cluster)) {
+        snprintf(why, cap, "job %llu: its cluster %s is gone",
+                 (unsigned long long)id, row.cluster);
+        rc = DR_ENOENT;
     }
-    if (!tf && (m->worker_count || m->parameter_server_count)) {
-        snprintf(why, cap,
-                 "worker_count and parameter_server_count are for "
-                 "distribution tensorflow only");
-        return DR_EINVAL;
+    if (rc == 0) {
+        /* the columns and the spec together are what was submitted */
+        Drover__Job m = *spec;
+        m.name = row.name;
+        m.cluster = row.cluster;
+        m.cpus = row.cpus;
+        m.memory_mb = row.memory_mb;
+        m.nodes = row.nodes;
+        m.procs_per_node = row.procs_per_node;
+        m.gpus = row.gpus;
+        m.priority = row.priority;
+        m.max_retries = row.max_retries;
+        m.time_limit_s = row.time_limit_s;
+        rc = job_submit(self, &m, owner, id_out, why, cap);
+        if (rc == DR_ENOENT)
+            snprintf(why, cap, "job %llu: its cluster %s is gone",
+                     (unsigned long long)id, row.cluster);
     }
-    if (!tf)
-        return 0;
-    if (m->procs_per_node > 1) {
-        snprintf(why, cap,
-                 "tensorflow: procs_per_node is not for it (its tasks are "
-                 "worker_count and parameter_server_count)");
-        return DR_EINVAL;
-    }
-    uint32_t nodes = m->nodes ? m->nodes : 1;
-    uint64_t w = m->worker_count ? m->worker_count : nodes;
-    uint64_t total = w + m->parameter_server_count;
-    if (total < nodes || total > DIST_MAX_TASKS) {
-        snprintf(why, cap,
-                 "tensorflow: worker_count + parameter_server_count is "
-                 "%llu; it must be between the nodes (%u) and %d",
-                 (unsigned long long)total, nodes, DIST_MAX_TASKS);
-        return DR_EINVAL;
-    }
-    return 0;
-}
-
-/* How many ports from master_port job o holds on node n (0: none): a
- * PyTorch job its MASTER_PORT on its head, a TensorFlow job one per task
- * on each of its nodes. */
-static uint32_t s_ports_held(const job_t *o, const node_t *n)
-{
-    if (!o->master_port || !o->ntasks)
-        return 0;
-    if (o->torch)
-        return o->tasks[0].node == n;
-    return o->tf ? o->tf_workers + o->tf_ps : 0;
-}
-
-/* Whether node n shares a machine with one of j's nodes (the same
- * address: the local provider's nodes), or is one. */
-static int s_near(const job_t *j, const node_t *n)
-{
-    for (uint32_t k = 0; k < j->ntasks; k++) {
-        const node_t *m = j->tasks[k].node;
-        if (m == n || (m->addr[0] && strcmp(m->addr, n->addr) == 0))
-            return 1;
-    }
-    return 0;
-}
-
-/* Marks in used[] (DR_TORCH_PORTS of them, from DR_TORCH_PORT_BASE) the
- * ports other jobs hold on j's nodes and the nodes that share their
- * machines: one pass over the nodes. */
-static void s_ports_used(sched_t *self, const job_t *j, uint8_t *used)
-{
-    size_t it = 0;
-    const node_t *n;
-    while ((n = dict_next(self->nodes, &it))) {
-        if (!n->njobs || !s_near(j, n))
-            continue;
-        for (size_t i = 0; i < n->njobs; i++) {
-            const job_t *o = n->jobs[i];
-            uint32_t held = o == j ? 0 : s_ports_held(o, n);
-            for (uint32_t k = 0; k < held; k++) {
-                uint32_t port = o->master_port + k;
-                if (port >= DR_TORCH_PORT_BASE &&
-                    port < DR_TORCH_PORT_BASE + DR_TORCH_PORTS)
-                    used[port - DR_TORCH_PORT_BASE] = 1;
-            }
-        }
-    }
-}
-
-/* The first of the `want` ports of a job that listens (a PyTorch job's
- * MASTER_PORT; a TensorFlow job's tasks'): the lowest run of
- * DR_TORCH_PORT_BASE's range that no other job holds on its nodes or on
- * the nodes that share their machines.  Once per attempt of such a job;
- * it reads every node once (not every job).  A port another program holds
- * there is not known here: the range is drover's. */
-static uint32_t s_master_port(sched_t *self, const job_t *j, uint32_t want)
-{
-    uint8_t used[DR_TORCH_PORTS] = {0};
-    s_ports_used(self, j, used);
-    for (uint32_t p = 0, run = 0; p < DR_TORCH_PORTS; p++) {
-        run = used[p] ? 0 : run + 1;
-        if (run == want)
-            return DR_TORCH_PORT_BASE + p + 1 - want;
-    }
-    return DR_TORCH_PORT_BASE + (uint32_t)(j->id % (DR_TORCH_PORTS - want + 1));
+    if (rc == 0)
+        (void)store_event(self->store, "job_rerun", row.cluster, "", *id_out,
+                          "job %llu is a rerun of job %llu by %s",
+                          (unsigned long long)*id_out, (unsigned long long)id,
+                          owner);
+    if (spec)
+        drover__job__free_unpacked(spec, NULL);
+    job_row_clear(&row);
+    return rc;
 }
 
 /* Sends the TaskStart of task `rank` of a bound job. */
@@ -252,12 +179,12 @@ static void s_task_send_start(sched_t *self, job_t *j, uint32_t rank)
                                  : "";
     if (j->torch) {
         if (!j->master_port)
-            j->master_port = s_master_port(self, j, 1);
+            j->master_port = job_ports_pick(self, j, 1);
         ts.master_port = j->master_port;
     }
     if (j->tf) {
         if (!j->master_port)
-            j->master_port = s_master_port(self, j, j->tf_workers + j->tf_ps);
+            j->master_port = job_ports_pick(self, j, j->tf_workers + j->tf_ps);
         ts.tf_port = j->master_port;
         ts.worker_count = j->tf_workers;
         ts.parameter_server_count = j->tf_ps;
@@ -382,6 +309,7 @@ void job_finish(sched_t *self, job_t *j, job_state_t st, int has_exit,
                 int exit_code, const char *reason)
 {
     char node[sizeof((store_job_t *)0)->node_names];
+    job_acct_end(self, j, job_state_name(st), 1);
     if (j->state == JOB_QUEUED && j->q_level) {
         queue_remove(j->cluster->queue, j);
         cluster_capacity_grew(j->cluster); /* a reservation may go */
@@ -436,10 +364,12 @@ static void s_requeue(sched_t *self, job_t *j, const char *why, int preempted)
         job_finish(self, j, JOB_FAILED, 0, 0, reason);
         return;
     }
+    job_acct_end(self, j, preempted ? "preempted" : "lost", 0);
     s_unbind(self, j, why, node, sizeof node);
     if (node[0])
         job_task_rows(self, j, node, "lost", 0, why);
     j->state = JOB_QUEUED;
+    j->queued_at_ms = dr_now_ms();
     free(j->gpu_assign);
     j->gpu_assign = NULL;
     s_set_reason(j, why);

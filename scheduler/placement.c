@@ -128,6 +128,24 @@ static int64_t s_free_at(const node_t *n, const job_t *j, int64_t now)
     return at;
 }
 
+/* The (at most j->nodes) nodes of c where j can start soonest, soonest
+ * first, with when (s_free_at): of those that could ever host it and are
+ * not held for another gang.  Their count; 0 when j asks too many. */
+static uint32_t s_soonest(const cluster_t *c, const job_t *j, int64_t now,
+                          node_t **pick, int64_t *at)
+{
+    uint32_t n = 0;
+    if (j->nodes > DR_MAX_JOB_NODES)
+        return 0;
+    for (size_t i = 0; i < c->nnodes; i++) {
+        node_t *nd = c->nodes[i];
+        if ((nd->resv_job && nd->resv_job != j->id) || !s_could_host(nd, j))
+            continue;
+        s_keep_smallest(pick, at, &n, j->nodes, nd, s_free_at(nd, j, now));
+    }
+    return n;
+}
+
 /* Holds for gang j the nodes where it can start soonest, so that a stream
  * of small jobs cannot starve it; the expected start is what backfill
  * measures against.  With fewer such nodes than it needs (scale-out is
@@ -136,21 +154,29 @@ static void s_reserve(cluster_t *c, const job_t *j)
 {
     if (j->nodes > (uint32_t)c->cfg.max_nodes)
         return; /* never fits: holding nodes would only idle them */
-    int64_t now = dr_now_ms();
     node_t *pick[DR_MAX_JOB_NODES];
     int64_t at[DR_MAX_JOB_NODES];
-    uint32_t n = 0;
-    for (size_t i = 0; i < c->nnodes; i++) {
-        node_t *nd = c->nodes[i];
-        if (nd->resv_job || !s_could_host(nd, j))
-            continue;
-        s_keep_smallest(pick, at, &n, j->nodes, nd, s_free_at(nd, j, now));
-    }
+    uint32_t n = s_soonest(c, j, dr_now_ms(), pick, at);
     int64_t until = n < j->nodes ? INT64_MAX : (n ? at[n - 1] : INT64_MAX);
     for (uint32_t i = 0; i < n; i++) {
         pick[i]->resv_job = j->id;
         pick[i]->resv_until = until;
     }
+}
+
+int64_t placement_predicted_start(const sched_t *s, const job_t *j)
+{
+    (void)s;
+    const cluster_t *c = j->cluster;
+    if (j->held || j->cancel_requested || j->state != JOB_QUEUED || !c ||
+        !j->nodes)
+        return 0;
+    node_t *pick[DR_MAX_JOB_NODES];
+    int64_t at[DR_MAX_JOB_NODES];
+    uint32_t n = s_soonest(c, j, dr_now_ms(), pick, at);
+    if (n < j->nodes || at[n - 1] == INT64_MAX)
+        return 0;
+    return at[n - 1];
 }
 
 /* All of a gang's nodes at once, or none: the best-fitting usable nodes,

@@ -25,4 +25,14 @@ size_t placement_pass(sched_t *s, cluster_t *c);
 const char *placement_wait_reason(const sched_t *s, const job_t *j, char *buf,
                                   size_t cap);
 
+/* When queued job j is expected to start (wall ms): the time by which
+ * as many nodes as it needs, of those that could ever host it and are not
+ * held for another gang, have room, by the time limits of the jobs on
+ * them (what s_reserve holds a gang's nodes until); now when they have
+ * room now.  0 (unknown) when a job in the way has no time limit, the
+ * cluster has fewer such nodes than it needs (a scale-out, whose end no
+ * limit bounds) or j is held.  Jobs queued ahead of j are not counted:
+ * it is the reservation the head of the queue would get. */
+int64_t placement_predicted_start(const sched_t *s, const job_t *j);
+
 #endif

@@ -133,6 +133,7 @@ struct job {
     char *reason;
     char *owner;
     int64_t submitted_at_ms;
+    int64_t queued_at_ms; /* this attempt entered the queue (accounting) */
     int64_t started_at_ms;
     int64_t ended_at_ms;
     uint8_t *spec; /* packed Drover__Job: argv, env, image */
@@ -292,6 +293,8 @@ struct sched {
     sched_io_t *io;
     /* counters and histograms of /metrics (metrics.h; NULL: none) */
     metrics_t *metrics;
+    /* the clusters' sampled history of the Studio's charts (history.h) */
+    struct history *history;
 };
 
 enum { DISK_OK = 0, DISK_LOW = 1, DISK_FULL = 2 };
@@ -374,11 +377,15 @@ int job_save(sched_t *self, job_t *j);
 void job_task_rows(sched_t *self, const job_t *j, const char *nodes,
                    const char *state, int exit_code, const char *reason);
 void job_free(job_t *j);
-/* A tensorflow job's counts from its spec (tf, tf_workers, tf_ps; the
- * workers default to one per node). */
+/* job_dist.c: a tensorflow job's counts from its spec (tf, tf_workers,
+ * tf_ps; the workers default to one per node). */
 void job_dist_from_spec(job_t *j, const Drover__Job *spec);
 /* A submission's distribution and its counts: 0, or DR_EINVAL with why. */
 int job_dist_check(const Drover__Job *m, char *why, size_t cap);
+/* The first of `want` consecutive ports of DR_TORCH_PORT_BASE's range that
+ * no other job holds on j's nodes or on the nodes that share their
+ * machines (j is bound to its nodes). */
+uint32_t job_ports_pick(sched_t *self, const job_t *j, uint32_t want);
 /* The job as clients see it: from memory when active, else the store
  * (row->spec owned; store_job_clear it).  0 or DR_ENOENT / DR_EDB. */
 int job_lookup(sched_t *self, uint64_t id, store_job_t *row);
@@ -387,9 +394,8 @@ void job_row_clear(store_job_t *row);
 /* Who owns job id (memory or store): 0, or DR_ENOENT. */
 int job_owner(sched_t *self, uint64_t id, char *owner, size_t cap);
 /* Jobs as the store lists them (see store_job_list). */
-int job_list(sched_t *self, const char *cluster, const char *state,
-             uint64_t after_id, uint32_t limit, store_job_cb cb, void *arg,
-             int *more);
+int job_list(sched_t *self, const store_job_filter_t *f, store_job_cb cb,
+             void *arg, int *more);
 /* Appends to / reads a job's output log (chunks in the store). */
 void job_log_line(sched_t *self, uint64_t id, const char *line);
 void job_output(sched_t *self, node_t *n, const Drover__TaskOutput *o);
@@ -414,6 +420,25 @@ int job_load_row(sched_t *self, const store_job_t *row);
  * DR_EDB when not stored, or the dependency's error; why says which. */
 int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
                uint64_t *id_out, char *why, size_t cap);
+/* job_acct.c: accounting.  Records the attempt of j that ends now
+ * (outcome: the job's end state, or "preempted" / "lost" when it is
+ * requeued; final: the job ends with it). */
+void job_acct_end(sched_t *self, const job_t *j, const char *outcome,
+                  int final);
+/* drover usage: the rows of a report (owned by the caller: free the
+ * array and its keys with job_usage_free). */
+typedef struct {
+    char *key;
+    uint64_t jobs, attempts;
+    double cpu_hours, gpu_hours, wait_mean_s, wait_p95_s, preempted_cpu_hours,
+        failed_cpu_hours;
+} job_usage_row_t;
+int job_usage_report(sched_t *self, const char *by, int64_t since_ms,
+                     int64_t until_ms, job_usage_row_t **rows, size_t *n);
+void job_usage_free(job_usage_row_t *rows, size_t n);
+/* A new job with job id's spec (drover job rerun), owned by owner. */
+int job_rerun(sched_t *self, uint64_t id, const char *owner, uint64_t *id_out,
+              char *why, size_t cap);
 /* Binds a queued job to its nodes (rank order) and sends TaskStart. */
 int job_start(sched_t *self, job_t *j, node_t *const *nodes, uint32_t count);
 /* Sends the TaskStarts a bound job's tasks still need (not sent this
@@ -647,7 +672,8 @@ void api_reply_cluster(sched_t *s, const char *rid, uint64_t req,
 api_fn api_cluster_create, api_cluster_update, api_cluster_show,
     api_cluster_list, api_cluster_delete, api_cluster_lock, api_cluster_events;
 /* api_jobs.c */
-api_fn api_job_submit, api_job_show, api_job_list, api_job_cancel, api_job_logs;
+api_fn api_job_submit, api_job_show, api_job_list, api_job_cancel, api_job_logs,
+    api_job_rerun, api_usage;
 /* api_nodes.c */
 api_fn api_node_list, api_node_show, api_node_preempt, api_node_drain;
 /* api_admin.c: keys, quotas, managed identities */

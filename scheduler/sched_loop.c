@@ -43,6 +43,7 @@
 #include "autoscaler.h"
 #include "dr_err.h"
 #include "evloop.h"
+#include "history.h"
 #include "http_api.h"
 #include "log.h"
 #include "placement.h"
@@ -153,6 +154,7 @@ sched_t *sched_new(const sched_opts_t *opts)
     self->io->loop = dr_loop_new();
     self->io->noisy = ratelim_new(10000);
     self->metrics = metrics_new();
+    self->history = history_new(HISTORY_INTERVAL_MS, HISTORY_SAMPLES);
     if (model_open(self, opts) < 0 || s_sockets(self) < 0) {
         sched_destroy(&self);
         return NULL;
@@ -182,6 +184,7 @@ void sched_destroy(sched_t **self_p)
     }
     free(io);
     metrics_destroy(&self->metrics);
+    history_destroy(&self->history);
     free(self);
     *self_p = NULL;
 }
@@ -520,6 +523,7 @@ static void s_autoscale(sched_t *self, int64_t now)
     io->autoscale_due = self->autoscale_now = 0;
     for (cluster_t *c = self->clusters; c; c = c->next)
         autoscaler_tick(self, c, now);
+    history_tick(self->history, self, now);
     /* the next tick comes an interval after this one */
     dr_loop_timer_set(io->loop, io->autoscale_timer,
                       now + self->opts.autoscale_interval_ms);

@@ -10,6 +10,7 @@
 #include "dr_err.h"
 #include "store_int.h"
 #include "store_pg.h"
+#include "store_pg_usage.h"
 #include "log.h"
 #include "util.h"
 
@@ -244,9 +245,16 @@ static int s_migrate(store_t *self)
     /* 8: quotas per location (store_quotas.c) */
     if (store_quotas_migrate(self) < 0)
         return DR_EDB;
-    return store_sq_exec(self, "UPDATE meta SET value = '8' WHERE key = "
+    if (store_sq_exec(self, "UPDATE meta SET value = '8' WHERE key = "
+                            "'schema_version' AND CAST(value AS INTEGER) "
+                            "< 8") < 0)
+        return DR_EDB;
+    /* 9: accounting, one row per ended attempt (store_usage.c) */
+    if (store_sq_exec(self, store_usage_schema) < 0)
+        return DR_EDB;
+    return store_sq_exec(self, "UPDATE meta SET value = '9' WHERE key = "
                                "'schema_version' AND CAST(value AS INTEGER) "
-                               "< 8");
+                               "< 9");
 }
 
 int store_uri_valid(const char *uri)
@@ -768,26 +776,28 @@ int store_job_each_in_states(store_t *self, const char *states, store_job_cb cb,
     return s_job_query(self, st, cb, arg, 0, NULL);
 }
 
-int store_job_list(store_t *self, const char *cluster, const char *state,
-                   uint64_t after, uint32_t limit, store_job_cb cb, void *arg,
-                   int *more)
+int store_job_list(store_t *self, const store_job_filter_t *f, store_job_cb cb,
+                   void *arg, int *more)
 {
     if (self->pg)
-        return store_pg_job_list(self->pg, cluster, state, after, limit, cb,
-                                 arg, more);
+        return store_pg_job_list(self->pg, f, cb, arg, more);
     sqlite3_stmt *st = NULL;
     const char *sql = "SELECT " JOB_COLS " FROM jobs WHERE id > ?1"
                       " AND (?2 = '' OR cluster = ?2 COLLATE NOCASE)"
-                      " AND (?3 = '' OR state = ?3) ORDER BY id LIMIT ?4";
+                      " AND (?3 = '' OR state = ?3)"
+                      " AND (?5 = '' OR owner = ?5) AND submitted_at >= ?6"
+                      " ORDER BY id LIMIT ?4";
     if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK)
         return store_sq_fail(self, "job list");
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
-    s_text(st, 2, cluster);
-    s_text(st, 3, state);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)limit + 1);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)f->after);
+    s_text(st, 2, f->cluster);
+    s_text(st, 3, f->state);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)f->limit + 1);
+    s_text(st, 5, f->owner);
+    sqlite3_bind_int64(st, 6, f->since_ms);
     if (more)
         *more = 0;
-    return s_job_query(self, st, cb, arg, limit, more);
+    return s_job_query(self, st, cb, arg, f->limit, more);
 }
 
 int store_task_put(store_t *self, uint64_t job_id, uint32_t attempt,

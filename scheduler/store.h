@@ -150,9 +150,16 @@ int store_job_each_in_states(store_t *self, const char *states, store_job_cb cb,
                              void *arg);
 /* Listing for clients: optional cluster and state filters, ids > after,
  * at most limit rows; *more set when rows remain. */
-int store_job_list(store_t *self, const char *cluster, const char *state,
-                   uint64_t after, uint32_t limit, store_job_cb cb, void *arg,
-                   int *more);
+/* Which jobs store_job_list returns: "" / 0 fields match all; ids above
+ * `after`, at most `limit`, ascending. */
+typedef struct {
+    const char *cluster, *state, *owner;
+    int64_t since_ms; /* submitted at or after */
+    uint64_t after;
+    uint32_t limit;
+} store_job_filter_t;
+int store_job_list(store_t *self, const store_job_filter_t *f, store_job_cb cb,
+                   void *arg, int *more);
 
 /* Who may connect: CURVE public keys of users (with a role) and agents.
  * put returns DR_EEXIST when the public key belongs to another name. */
@@ -243,5 +250,31 @@ int store_log_each(store_t *self, store_log_cb cb, void *arg);
  * buf at got; the new got (both backends' reads). */
 size_t store_log_copy(uint64_t want, uint8_t *buf, size_t max, size_t got,
                       uint64_t off, const void *data, size_t len);
+
+/* Accounting (store_usage.c): one row per ended attempt of a job.  An
+ * attempt that never ran has started_at_ms 0; `final` marks the job's
+ * end; outcome is the job's end state, or "preempted" / "lost" for an
+ * attempt that was requeued. */
+typedef struct {
+    uint64_t job_id;
+    uint32_t attempt;
+    int final;
+    const char *owner, *cluster, *vm_size, *outcome;
+    uint32_t cpus, gpus, nodes; /* cpus and gpus per node */
+    int64_t queued_at_ms, started_at_ms, ended_at_ms;
+} store_usage_t;
+int store_usage_put(store_t *self, const store_usage_t *u);
+/* The attempts that ended in [since, until) grouped by `by` (user,
+ * cluster, vm-size), in key order: first `sum` once per key with v =
+ * {jobs, attempts, core-ms, gpu-ms, preempted core-ms, failed core-ms},
+ * then `wait` for each attempt that ran, its wait in ms, ascending within
+ * a key.  DR_EINVAL for an unknown `by`. */
+typedef void (*store_usage_sum_cb)(void *arg, const char *key,
+                                   const int64_t v[6]);
+typedef void (*store_usage_wait_cb)(void *arg, const char *key,
+                                    int64_t wait_ms);
+int store_usage_report(store_t *self, const char *by, int64_t since_ms,
+                       int64_t until_ms, store_usage_sum_cb sum,
+                       store_usage_wait_cb wait, void *arg);
 
 #endif

@@ -17,6 +17,7 @@
 #include "store_pg.h"
 #include "dr_err.h"
 #include "store_pg_int.h"
+#include "store_pg_usage.h"
 #include "log.h"
 #include "util.h"
 
@@ -126,7 +127,9 @@ static const char *s_sql[Q_COUNT] = {
                      " ANY(string_to_array($1, ',')) ORDER BY id",
     [Q_JOB_LIST] = "SELECT " JOB_COLS " FROM jobs WHERE id > $1"
                    " AND ($2 = '' OR lower(cluster) = lower($2))"
-                   " AND ($3 = '' OR state = $3) ORDER BY id LIMIT $4",
+                   " AND ($3 = '' OR state = $3)"
+                   " AND ($5 = '' OR owner = $5) AND submitted_at >= $6"
+                   " ORDER BY id LIMIT $4",
     [Q_TASK_PUT] =
         "INSERT INTO tasks(job_id, attempt, node, state, exit_code, reason,"
         " updated_at) VALUES($1,$2,$3,$4,$5,$6,$7)"
@@ -246,6 +249,8 @@ static const char *s_migrations[] = {
     store_pg_logs_schema,
     /* 8: quotas per location (store_pg_quotas.c) */
     store_pg_quotas_schema,
+    /* 9: accounting, one row per ended attempt (store_usage.c) */
+    store_usage_schema,
 };
 #define N_MIGRATIONS ((int)(sizeof s_migrations / sizeof s_migrations[0]))
 
@@ -1099,19 +1104,20 @@ int store_pg_job_each_in_states(store_pg_t *self, const char *states,
     return r ? s_jobs(r, cb, arg, 0, NULL) : DR_EDB;
 }
 
-int store_pg_job_list(store_pg_t *self, const char *cluster, const char *state,
-                      uint64_t after, uint32_t limit, store_job_cb cb,
-                      void *arg, int *more)
+int store_pg_job_list(store_pg_t *self, const store_job_filter_t *f,
+                      store_job_cb cb, void *arg, int *more)
 {
     args_t a = {0};
-    a_i64(&a, (int64_t)after);
-    a_text(&a, cluster);
-    a_text(&a, state);
-    a_i64(&a, (int64_t)limit + 1);
+    a_i64(&a, (int64_t)f->after);
+    a_text(&a, f->cluster);
+    a_text(&a, f->state);
+    a_i64(&a, (int64_t)f->limit + 1);
+    a_text(&a, f->owner);
+    a_i64(&a, f->since_ms);
     if (more)
         *more = 0;
     PGresult *r = s_run(self, Q_JOB_LIST, &a);
-    return r ? s_jobs(r, cb, arg, limit, more) : DR_EDB;
+    return r ? s_jobs(r, cb, arg, f->limit, more) : DR_EDB;
 }
 
 int store_pg_task_put(store_pg_t *self, uint64_t job_id, uint32_t attempt,

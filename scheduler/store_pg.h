@@ -46,9 +46,8 @@ int store_pg_job_update(store_pg_t *self, const store_job_t *j);
 int store_pg_job_get(store_pg_t *self, uint64_t id, store_job_t *out);
 int store_pg_job_each_in_states(store_pg_t *self, const char *states,
                                 store_job_cb cb, void *arg);
-int store_pg_job_list(store_pg_t *self, const char *cluster, const char *state,
-                      uint64_t after, uint32_t limit, store_job_cb cb,
-                      void *arg, int *more);
+int store_pg_job_list(store_pg_t *self, const store_job_filter_t *f,
+                      store_job_cb cb, void *arg, int *more);
 int store_pg_principal_put(store_pg_t *self, const char *name, const char *kind,
                            const char *role, const char *public_key,
                            int64_t created_at_ms);

@@ -113,6 +113,8 @@ extern const cli_optset_t cli_opts_cluster_events;
 extern const cli_optset_t cli_opts_identity_assign;
 extern const cli_optset_t cli_opts_join_token;
 extern const cli_optset_t cli_opts_job_list;
+extern const cli_optset_t cli_opts_job_cancel;
+extern const cli_optset_t cli_opts_usage;
 extern const cli_optset_t cli_opts_job_logs;
 extern const cli_optset_t cli_opts_node_list;
 extern const cli_optset_t cli_opts_quota_set;
@@ -229,6 +231,15 @@ int cli_parse_int(cli_ctx_t *ctx, const char *flag, const char *s, int64_t min,
                   int64_t max, int64_t *out);
 int cli_parse_memory(cli_ctx_t *ctx, const char *s, uint64_t *mb);
 int cli_parse_duration(cli_ctx_t *ctx, const char *s, uint64_t *sec);
+/* Every job the filter in lr matches, page by page (cli_job.c): the reply
+ * pages (which own the jobs) are appended to *pages, the jobs to *jobs;
+ * free the pages with wire_free, the two arrays with free. */
+int cli_fetch_jobs(cli_ctx_t *ctx, Drover__JobListReq *lr, dr_env_t ***pages,
+                   size_t *npages, Drover__Job ***jobs, size_t *njobs);
+/* A point in time, ms since the epoch (cli_time.c): a UTC date or date
+ * and time, or a duration before now; flag names it in the error. */
+int cli_parse_since(cli_ctx_t *ctx, const char *flag, const char *s,
+                    int64_t *ms);
 /* A job's time limit in whole seconds, from 1 s to 366 days: "90s",
  * "30m", "1h30m", "2d" (units d h m s, largest first), or Slurm's
  * "MM:SS", "HH:MM:SS", "D-HH", "D-HH:MM", "D-HH:MM:SS".  A bare number
@@ -304,10 +315,11 @@ typedef enum {
     CLI_F_I64,
     CLI_F_U64,
     CLI_F_BOOL,
-    CLI_F_TIME, /* int64 ms: a number in JSON, "2026-...Z" in a table */
-    CLI_F_STRS, /* char ** with a count: an array / "a,b" or "-" */
-    CLI_F_U32S, /* uint32_t * with a count: an array */
-    CLI_F_OBJS, /* messages with a count: an array of `sub`'s objects */
+    CLI_F_TIME,  /* int64 ms: a number in JSON, "2026-...Z" in a table */
+    CLI_F_TIMEN, /* as CLI_F_TIME, but 0 (unknown) is null in JSON */
+    CLI_F_STRS,  /* char ** with a count: an array / "a,b" or "-" */
+    CLI_F_U32S,  /* uint32_t * with a count: an array */
+    CLI_F_OBJS,  /* messages with a count: an array of `sub`'s objects */
 } cli_ftype_t;
 
 struct cli_view;
@@ -455,7 +467,10 @@ int cli_job_submit(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_create(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_list(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_show(cli_ctx_t *ctx, int argc, char **argv);
+/* cli_job_batch.c: cancel of IDs or filters, rerun, usage */
 int cli_job_cancel(cli_ctx_t *ctx, int argc, char **argv);
+int cli_job_rerun(cli_ctx_t *ctx, int argc, char **argv);
+int cli_usage_report(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_logs(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cluster_lock(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cluster_unlock(cli_ctx_t *ctx, int argc, char **argv);

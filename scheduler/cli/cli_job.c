@@ -279,50 +279,24 @@ int cli_job_show(cli_ctx_t *ctx, int argc, char **argv)
     return rc;
 }
 
-int cli_job_cancel(cli_ctx_t *ctx, int argc, char **argv)
-{
-    uint64_t id;
-    int rc = s_parse_id(ctx, argc, argv, &id, NULL);
-    if (rc < 0)
-        return rc;
-    Drover__JobRef ref = DROVER__JOB_REF__INIT;
-    ref.id = id;
-    dr_env_t req;
-    wire_env_init(&req, 0);
-    req.body_case = DROVER__ENVELOPE__BODY_JOB_CANCEL;
-    req.job_cancel = &ref;
-    dr_env_t *rep = NULL;
-    if ((rc = cli_call(ctx, &req, 0, &rep)) < 0)
-        return rc;
-    if (rep->body_case == DROVER__ENVELOPE__BODY_JOB_INFO && rep->job_info) {
-        rc = cli_emit_one(ctx, &cli_job_view, rep->job_info);
-    } else if (rep->body_case == DROVER__ENVELOPE__BODY_OK) {
-        rc = cli_print_ok(ctx, rep->ok, "id", json_integer((json_int_t)id),
-                          "job %" PRIu64 ": cancel requested", id);
-    } else {
-        rc = cli_fail(ctx, DR_EPROTO, "unexpected reply '%s' from scheduler",
-                      wire_body_name((int)rep->body_case));
-    }
-    wire_free(&rep);
-    return rc;
-}
-
-enum { JL_CLUSTER, JL_STATE };
+enum { JL_CLUSTER, JL_STATE, JL_USER, JL_SINCE, JL_LIMIT };
 
 static const opt_def_t s_list_opts[] = {
     [JL_CLUSTER] = CLI_ARG("cluster", 'c', "NAME", "only this cluster's jobs"),
     [JL_STATE] = CLI_ARG("state", 0, "STATE",
                          "only jobs in this state: queued, starting, running, "
-                         "succeeded, failed or canceled (one state)"),
+                         "succeeded, failed, canceled or timeout (one state)"),
+    [JL_USER] = CLI_ARG("user", 'u', "USER", "only this user's jobs"),
+    [JL_SINCE] = CLI_ARG("since", 0, "TIME",
+                         "only jobs submitted since TIME: 2026-12-01, "
+                         "2026-12-01T08:00 (UTC), or a duration ago (2h, 1d)"),
+    [JL_LIMIT] = CLI_ARG("limit", 0, "N", "only the newest N of them"),
 };
 
 const cli_optset_t cli_opts_job_list = CLI_OPTSET(s_list_opts);
 
-/* Every job the filter in lr matches, page by page: the reply pages
- * (which own the jobs) go to *pages, the jobs to *jobs. */
-static int s_fetch_jobs(cli_ctx_t *ctx, Drover__JobListReq *lr,
-                        dr_env_t ***pages, size_t *npages, Drover__Job ***jobs,
-                        size_t *njobs)
+int cli_fetch_jobs(cli_ctx_t *ctx, Drover__JobListReq *lr, dr_env_t ***pages,
+                   size_t *npages, Drover__Job ***jobs, size_t *njobs)
 {
     size_t cap = 0;
     for (;;) {
@@ -370,17 +344,28 @@ int cli_job_list(cli_ctx_t *ctx, int argc, char **argv)
         rc = cli_check_name(ctx, "cluster", a.val[JL_CLUSTER]);
     if (rc == 0 && a.seen[JL_STATE])
         rc = cli_check_state(ctx, a.val[JL_STATE]);
+    if (rc == 0 && a.seen[JL_USER])
+        rc = cli_check_name(ctx, "user", a.val[JL_USER]);
+    if (rc == 0 && a.seen[JL_SINCE])
+        rc = cli_parse_since(ctx, "--since", a.val[JL_SINCE], &lr.since_ms);
+    int64_t limit = 0;
+    if (rc == 0 && a.seen[JL_LIMIT])
+        rc = cli_parse_int(ctx, "--limit", a.val[JL_LIMIT], 1, 1000000, &limit);
     if (rc == 0) {
         if (a.seen[JL_CLUSTER])
             lr.cluster = (char *)a.val[JL_CLUSTER];
         if (a.seen[JL_STATE])
             lr.state = (char *)a.val[JL_STATE];
+        if (a.seen[JL_USER])
+            lr.owner = (char *)a.val[JL_USER];
         lr.limit = CLI_JOB_PAGE;
-        rc = s_fetch_jobs(ctx, &lr, &pages, &npages, &jobs, &njobs);
+        rc = cli_fetch_jobs(ctx, &lr, &pages, &npages, &jobs, &njobs);
     }
+    /* the newest `limit`: the store lists oldest first */
+    size_t skip = limit && (size_t)limit < njobs ? njobs - (size_t)limit : 0;
     if (rc == 0)
-        rc =
-            cli_emit_list(ctx, &cli_job_view, (const void *const *)jobs, njobs);
+        rc = cli_emit_list(ctx, &cli_job_view, (const void *const *)jobs + skip,
+                           njobs - skip);
     free(jobs);
     for (size_t i = 0; i < npages; i++)
         wire_free(&pages[i]);

@@ -309,6 +309,7 @@ static const cli_field_t s_job_fields[] = {
     REP("gpu_indices", CLI_F_U32S, Drover__Job, gpu_indices),
     REP("gpu_uuids", CLI_F_STRS, Drover__Job, gpu_uuids),
     FLD("preemptions", CLI_F_U32, Drover__Job, preemptions),
+    FLD("predicted_start", CLI_F_TIMEN, Drover__Job, predicted_start_ms),
 };
 
 /* The exit code of a job that ended by itself; "-" otherwise. */
@@ -334,16 +335,53 @@ static void s_job_age_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
     dr_buf_printf(b, "%s", age);
 }
 
+/* Why a job waits or how it failed, cut to one short cell (job show has
+ * all of it); "-" for a job that succeeded or runs. */
+static void s_job_reason_cell(dr_buf_t *b, const void *msg, int64_t now_ms)
+{
+    const Drover__Job *j = msg;
+    (void)now_ms;
+    const char *r = j->reason && *j->reason ? j->reason : "-";
+    size_t n = strlen(r);
+    if (n <= 48)
+        dr_buf_printf(b, "%s", r);
+    else
+        dr_buf_printf(b, "%.45s...", r);
+}
+
 static const cli_col_t s_job_cols[] = {
     COL("ID", CLI_F_U64, Drover__Job, id),
     COL("NAME", CLI_F_STR, Drover__Job, name),
+    COL("USER", CLI_F_STR, Drover__Job, owner),
     COL("CLUSTER", CLI_F_STR, Drover__Job, cluster),
     COL("STATE", CLI_F_STR, Drover__Job, state),
     COLF("EXIT", s_job_exit_cell),
     COL("ATTEMPTS", CLI_F_U32, Drover__Job, attempts),
     COLN("NODES", Drover__Job, node_names),
     COLF("AGE", s_job_age_cell),
+    COLF("REASON", s_job_reason_cell),
 };
+
+/* "Predicted start: 2026-...Z (in 5m)", or "unknown" when no time limit
+ * bounds the wait. */
+static void s_job_predicted(dr_buf_t *b, const Drover__Job *j)
+{
+    if (!j->predicted_start_ms) {
+        dr_buf_printf(b, "Predicted start: unknown\n");
+        return;
+    }
+    char when[64];
+    cli_fmt_time(when, sizeof when, j->predicted_start_ms);
+    int64_t left = (j->predicted_start_ms - dr_now_ms()) / 1000;
+    if (left <= 0)
+        dr_buf_printf(b, "Predicted start: %s (now)\n", when);
+    else if (left < 3600)
+        dr_buf_printf(b, "Predicted start: %s (in %lldm%02llds)\n", when,
+                      (long long)(left / 60), (long long)(left % 60));
+    else
+        dr_buf_printf(b, "Predicted start: %s (in %lldh%02lldm)\n", when,
+                      (long long)(left / 3600), (long long)(left / 60 % 60));
+}
 
 void cli_render_job_show(dr_buf_t *b, const Drover__Job *j)
 {
@@ -357,6 +395,8 @@ void cli_render_job_show(dr_buf_t *b, const Drover__Job *j)
     s_job_exit(b, j);
     dr_buf_printf(b, "\n");
     dr_buf_printf(b, "reason: %s\n", s_or_dash(j->reason));
+    if (j->state && strcmp(j->state, "queued") == 0)
+        s_job_predicted(b, j);
     dr_buf_printf(b, "attempts: %u\n", j->attempts);
     s_join(&tmp, j->node_names, j->n_node_names);
     dr_buf_printf(b, "nodes: %s\n", s_or_dash(tmp.data));

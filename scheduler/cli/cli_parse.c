@@ -326,7 +326,7 @@ int cli_check_state(cli_ctx_t *ctx, const char *s)
             return 0;
     return cli_fail(ctx, DR_EINVAL,
                     "unknown job state '%s' (queued, starting, running, "
-                    "succeeded, failed, canceled)",
+                    "succeeded, failed, canceled, timeout)",
                     s);
 }
 

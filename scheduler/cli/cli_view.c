@@ -88,6 +88,10 @@ static json_t *s_json_field(const cli_field_t *f, const void *msg)
     case CLI_F_I64:
     case CLI_F_TIME:
         return json_integer((json_int_t)AT(msg, f->off, int64_t));
+    case CLI_F_TIMEN:
+        return AT(msg, f->off, int64_t)
+                   ? json_integer((json_int_t)AT(msg, f->off, int64_t))
+                   : json_null();
     case CLI_F_U64:
         return json_integer((json_int_t)AT(msg, f->off, uint64_t));
     case CLI_F_BOOL:
@@ -155,6 +159,7 @@ static void s_cell(dr_buf_t *b, const cli_col_t *c, const void *msg,
         dr_buf_printf(b, "%" PRIu64, AT(msg, c->off, uint64_t));
         break;
     case CLI_F_TIME:
+    case CLI_F_TIMEN:
         cli_fmt_time(tmp, sizeof tmp, AT(msg, c->off, int64_t));
         dr_buf_printf(b, "%s", tmp);
         break;

@@ -89,8 +89,38 @@ START_TEST(test_job_json)
      * and the owner */
     ck_assert(json_is_array(json_object_get(o, "env")));
     ck_assert(json_is_string(json_object_get(o, "owner")));
-    ck_assert_int_eq(json_object_size(o), 30);
+    /* issue 18: not queued, or unknown: null */
+    ck_assert(json_is_null(json_object_get(o, "predicted_start")));
+    ck_assert_int_eq(json_object_size(o), 31);
     json_decref(o);
+    dr_buf_free(&b);
+}
+END_TEST
+
+/* Issue 18: a queued job's predicted start, in JSON and in `job show`. */
+START_TEST(test_job_predicted)
+{
+    Drover__Job j;
+    s_fill_job(&j);
+    j.state = "queued";
+    j.predicted_start_ms = dr_now_ms() + 600500;
+    json_t *o = cli_job_json(&j);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "predicted_start")),
+                     j.predicted_start_ms);
+    json_decref(o);
+    dr_buf_t b = {0};
+    cli_render_job_show(&b, &j);
+    ck_assert_ptr_nonnull(strstr(b.data, "Predicted start: 20"));
+    ck_assert_ptr_nonnull(strstr(b.data, "(in 10m00s)"));
+    b.len = 0;
+    j.predicted_start_ms = 0;
+    cli_render_job_show(&b, &j);
+    ck_assert_ptr_nonnull(strstr(b.data, "Predicted start: unknown\n"));
+    /* only a queued job has the line */
+    b.len = 0;
+    j.state = "running";
+    cli_render_job_show(&b, &j);
+    ck_assert_ptr_null(strstr(b.data, "Predicted start"));
     dr_buf_free(&b);
 }
 END_TEST
@@ -225,9 +255,12 @@ START_TEST(test_tables)
     dr_buf_t b = {0};
     cli_render_jobs(&b, jobs, 2, 1700000000000 + 10 * 60 * 1000);
     ck_assert_str_eq(
-        b.data, "ID  NAME   CLUSTER  STATE   EXIT  ATTEMPTS  NODES    AGE\n"
-                "12  train  c1       failed  3     2         c-1,c-2  10m\n"
-                "7   -      gpu      queued  -     0         -        9m\n");
+        b.data,
+        "ID  NAME   USER  CLUSTER  STATE   EXIT  ATTEMPTS  NODES    AGE  "
+        "REASON\n"
+        "12  train  -     c1       failed  3     2         c-1,c-2  10m  exit "
+        "status 3\n"
+        "7   -      -     gpu      queued  -     0         -        9m   -\n");
     /* control characters from the scheduler never reach the terminal as
      * they are: no forged row, no escape sequence */
     b.len = 0;
@@ -637,6 +670,7 @@ static Suite *s_suite(void)
     tcase_add_test(tc_output, test_cluster_json);
     tcase_add_test(tc_output, test_tables);
     tcase_add_test(tc_output, test_job_gpus);
+    tcase_add_test(tc_output, test_job_predicted);
     tcase_add_test(tc_output, test_node_gpus);
     tcase_add_test(tc_output, test_cluster_new_fields);
     tcase_add_test(tc_output, test_quota_render);

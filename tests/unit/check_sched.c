@@ -406,6 +406,87 @@ START_TEST(test_store_logs)
 }
 END_TEST
 
+typedef struct {
+    char keys[4][16];
+    int64_t v[4][6];
+    int64_t waits[16];
+    int nkeys, nwaits;
+} s_usage_seen_t;
+
+static void s_usage_sum(void *arg, const char *key, const int64_t v[6])
+{
+    s_usage_seen_t *u = arg;
+    ck_assert_int_lt(u->nkeys, 4);
+    snprintf(u->keys[u->nkeys], sizeof u->keys[0], "%s", key);
+    memcpy(u->v[u->nkeys++], v, 6 * sizeof *v);
+}
+
+static void s_usage_wait(void *arg, const char *key, int64_t wait_ms)
+{
+    s_usage_seen_t *u = arg;
+    (void)key;
+    ck_assert_int_lt(u->nwaits, 16);
+    u->waits[u->nwaits++] = wait_ms;
+}
+
+/* Accounting rows (issue 15) on both backends: sums per key in key order,
+ * attempts that never ran count no hours, waits ascending, the range
+ * bounds by the end time; an unknown grouping is refused. */
+START_TEST(test_store_usage)
+{
+    char dir[] = "/tmp/drover-store-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char uri[512];
+    s_backend_uri(_i, uri, sizeof uri);
+    store_t *st = s_store_lead(dir, uri, _i);
+    /* bob: 2 nodes x 4 cpus x 1 h, preempted, then 1 h that succeeded;
+     * alice: one that failed after 30 min on 2 cpus with a GPU, and one
+     * canceled while queued */
+    store_usage_t rows[] = {
+        {1, 1, 0, "bob", "c", "D4", "preempted", 4, 0, 2, 1000, 2000,
+         2000 + 3600000},
+        {1, 2, 1, "bob", "c", "D4", "succeeded", 4, 0, 2, 3602000, 3603000,
+         7203000},
+        {2, 1, 1, "alice", "c", "D4", "failed", 2, 1, 1, 0, 5000,
+         5000 + 1800000},
+        {3, 1, 1, "alice", "c", "D4", "canceled", 2, 0, 1, 0, 0, 9000},
+    };
+    for (size_t k = 0; k < 4; k++)
+        ck_assert_int_eq(store_usage_put(st, &rows[k]), 0);
+    /* the same attempt again: its end is updated, not counted twice */
+    ck_assert_int_eq(store_usage_put(st, &rows[3]), 0);
+    s_usage_seen_t u = {0};
+    ck_assert_int_eq(store_usage_report(st, "user", 0, 1 << 30, s_usage_sum,
+                                        s_usage_wait, &u),
+                     0);
+    ck_assert_int_eq(u.nkeys, 2);
+    ck_assert_str_eq(u.keys[0], "alice");
+    ck_assert_str_eq(u.keys[1], "bob");
+    int64_t alice[6] = {2, 2, 2 * 1800000LL, 1800000LL, 0, 2 * 1800000LL};
+    int64_t bob[6] = {1, 2, 16 * 3600000LL, 0, 8 * 3600000LL, 0};
+    ck_assert_mem_eq(u.v[0], alice, sizeof alice);
+    ck_assert_mem_eq(u.v[1], bob, sizeof bob);
+    /* waits of the attempts that ran: alice 5000; bob 1000 and 1000 */
+    ck_assert_int_eq(u.nwaits, 3);
+    ck_assert_int_eq(u.waits[0], 5000);
+    ck_assert_int_eq(u.waits[1], 1000);
+    /* the range: only what ended in it */
+    memset(&u, 0, sizeof u);
+    ck_assert_int_eq(store_usage_report(st, "cluster", 3700000, 1 << 30,
+                                        s_usage_sum, s_usage_wait, &u),
+                     0);
+    ck_assert_int_eq(u.nkeys, 1);
+    ck_assert_int_eq(u.v[0][1], 1); /* bob's second attempt */
+    ck_assert_int_eq(
+        store_usage_report(st, "host", 0, 1, s_usage_sum, s_usage_wait, &u),
+        DR_EINVAL);
+    store_destroy(&st);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(test_store_bad_dir)
 {
     ck_assert_ptr_null(store_new("/nonexistent/dir/for/drover"));
@@ -474,7 +555,7 @@ START_TEST(test_store_pg_fencing)
     store_destroy(&a);
     /* the schema is versioned: the row says what this build made */
     s_pg_exec(uri, "DO $$ BEGIN IF (SELECT value FROM meta WHERE key ="
-                   " 'schema_version') <> '8' THEN RAISE 'bad version';"
+                   " 'schema_version') <> '9' THEN RAISE 'bad version';"
                    " END IF; END $$");
     store_destroy(&b);
     /* a newer schema than this build's is refused */
@@ -1920,6 +2001,7 @@ Suite *sched_suite(void)
     TCase *tc = s_case(s, "store");
     tcase_add_loop_test(tc, test_store_roundtrip, 0, BACKENDS);
     tcase_add_loop_test(tc, test_store_logs, 0, BACKENDS);
+    tcase_add_loop_test(tc, test_store_usage, 0, BACKENDS);
     tcase_add_test(tc, test_store_bad_dir);
     tcase_add_test(tc, test_store_pg_fencing);
     tcase_add_test(tc, test_queue_order);
