@@ -194,20 +194,13 @@ static void fx_cluster(fx_t *fx, const char *name, const char *vm, int min,
     wire_free(&r);
 }
 
-static uint64_t fx_submit(fx_t *fx, const char *cluster, uint32_t cpus,
-                          int prio)
+/* Submits jm as the client: its id. */
+static uint64_t fx_submit_job(fx_t *fx, Drover__Job *jm)
 {
     dr_env_t env;
     Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
-    Drover__Job j = DROVER__JOB__INIT;
-    char *argv[] = {"true"};
     wire_env_init(&env, 0);
-    j.cluster = (char *)cluster;
-    j.n_argv = 1;
-    j.argv = argv;
-    j.cpus = cpus;
-    j.priority = prio;
-    js.job = &j;
+    js.job = jm;
     env.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
     env.job_submit = &js;
     dr_env_t *r = fx_call(fx, fx->client, &env);
@@ -217,8 +210,23 @@ static uint64_t fx_submit(fx_t *fx, const char *cluster, uint32_t cpus,
     return id;
 }
 
-static void fx_register_as(fx_t *fx, void *sock, const char *name,
-                           const char *cluster, uint32_t cpus)
+static uint64_t fx_submit(fx_t *fx, const char *cluster, uint32_t cpus,
+                          int prio)
+{
+    Drover__Job j = DROVER__JOB__INIT;
+    char *argv[] = {"true"};
+    j.cluster = (char *)cluster;
+    j.n_argv = 1;
+    j.argv = argv;
+    j.cpus = cpus;
+    j.priority = prio;
+    return fx_submit_job(fx, &j);
+}
+
+/* Registers node `name` on sock with cpus and 8 GB; addr: its address
+ * (nodes of one machine share one), or NULL. */
+static void fx_register_at(fx_t *fx, void *sock, const char *name,
+                           const char *cluster, uint32_t cpus, const char *addr)
 {
     dr_env_t env;
     Drover__Register reg = DROVER__REGISTER__INIT;
@@ -227,11 +235,19 @@ static void fx_register_as(fx_t *fx, void *sock, const char *name,
     reg.cluster = (char *)cluster;
     reg.cpus = cpus;
     reg.memory_mb = 8192;
+    if (addr)
+        reg.addr = (char *)addr;
     env.body_case = DROVER__ENVELOPE__BODY_REGISTER;
     env.register_ = &reg;
     dr_env_t *r = fx_call(fx, sock, &env);
     ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_REGISTER_ACK);
     wire_free(&r);
+}
+
+static void fx_register_as(fx_t *fx, void *sock, const char *name,
+                           const char *cluster, uint32_t cpus)
+{
+    fx_register_at(fx, sock, name, cluster, cpus, NULL);
 }
 
 static void fx_register(fx_t *fx, const char *cluster, uint32_t cpus)
@@ -1387,11 +1403,8 @@ static void fx_report(fx_t *fx, void *sock, uint64_t job, int state, int code)
 /* An MPI job of `nodes` x `ppn` on c1, 2 cpus per node, no retries. */
 static uint64_t fx_submit_mpi(fx_t *fx, uint32_t nodes, uint32_t ppn)
 {
-    dr_env_t env;
-    Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
     Drover__Job jm = DROVER__JOB__INIT;
     char *argv[] = {"mpi_ring"};
-    wire_env_init(&env, 0);
     jm.cluster = "c1";
     jm.n_argv = 1;
     jm.argv = argv;
@@ -1399,14 +1412,7 @@ static uint64_t fx_submit_mpi(fx_t *fx, uint32_t nodes, uint32_t ppn)
     jm.nodes = nodes;
     jm.procs_per_node = ppn;
     jm.distribution = "mpi";
-    js.job = &jm;
-    env.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
-    env.job_submit = &js;
-    dr_env_t *r = fx_call(fx, fx->client, &env);
-    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY);
-    uint64_t id = r->job_submit_reply->id;
-    wire_free(&r);
-    return id;
+    return fx_submit_job(fx, &jm);
 }
 
 /* The next message of a body on sock, skipping others. */
@@ -1426,11 +1432,8 @@ static dr_env_t *fx_expect(fx_t *fx, void *sock, int body)
 /* A TensorFlow job of 2 whole nodes, w workers and ps parameter servers. */
 static uint64_t fx_submit_tf(fx_t *fx, uint32_t w, uint32_t ps)
 {
-    dr_env_t env;
-    Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
     Drover__Job jm = DROVER__JOB__INIT;
     char *argv[] = {"train"};
-    wire_env_init(&env, 0);
     jm.cluster = "c1";
     jm.n_argv = 1;
     jm.argv = argv;
@@ -1439,33 +1442,7 @@ static uint64_t fx_submit_tf(fx_t *fx, uint32_t w, uint32_t ps)
     jm.distribution = "tensorflow";
     jm.worker_count = w;
     jm.parameter_server_count = ps;
-    js.job = &jm;
-    env.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
-    env.job_submit = &js;
-    dr_env_t *r = fx_call(fx, fx->client, &env);
-    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY);
-    uint64_t id = r->job_submit_reply->id;
-    wire_free(&r);
-    return id;
-}
-
-/* Registers a node with an address (nodes of one machine share one). */
-static void fx_register_addr(fx_t *fx, void *sock, const char *name,
-                             const char *addr)
-{
-    dr_env_t env;
-    Drover__Register reg = DROVER__REGISTER__INIT;
-    wire_env_init(&env, 0);
-    reg.node_name = (char *)name;
-    reg.cluster = "c1";
-    reg.cpus = 2;
-    reg.memory_mb = 8192;
-    reg.addr = (char *)addr;
-    env.body_case = DROVER__ENVELOPE__BODY_REGISTER;
-    env.register_ = &reg;
-    dr_env_t *r = fx_call(fx, sock, &env);
-    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_REGISTER_ACK);
-    wire_free(&r);
+    return fx_submit_job(fx, &jm);
 }
 
 /* distribution tensorflow: every node's TaskStart carries the counts and
@@ -1484,7 +1461,7 @@ static int s_tf_ports_layout(int backend, const char *const addrs[4])
     for (int n = 0; n < 4; n++) {
         if (n)
             sock[n] = fx_dealer(&fx, fx.opts.agent_endpoint, names[n]);
-        fx_register_addr(&fx, sock[n], names[n], addrs[n]);
+        fx_register_at(&fx, sock[n], names[n], "c1", 2, addrs[n]);
     }
     uint32_t first[2] = {0, 0};
     int on[2][2]; /* the nodes of each job */
