@@ -253,13 +253,13 @@ int64_t task_tick(node_t *node, task_t *t, int64_t now);
 void task_started(node_t *node, task_t *t, int64_t now);
 void task_watch_output(task_t *t);
 
-/* Every task of a PyTorch job: drover-launch (copied into the scratch
- * dir in a container) and the tagger of its processes' output; the path
- * of the launcher as the task sees it into launcher (malloc'd).  0, or -1
- * with the reason. */
-int task_spawn_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,
-                       const char *task_dir, int in_container, char **launcher,
-                       char *why, size_t whylen);
+/* Every task of a PyTorch or TensorFlow job: drover-launch (copied into
+ * the scratch dir in a container) and the tagger of its processes' output
+ * (this node's, by rank); the path of the launcher as the task sees it
+ * into launcher (malloc'd).  0, or -1 with the reason. */
+int task_spawn_prepare(node_t *node, task_t *t, const char *task_dir,
+                       int in_container, char **launcher, char *why,
+                       size_t whylen);
 /* ---- MPI glue (task_mpi.c): hostfile, launch server, MpiLaunch relay */
 void task_mpi_on_launch_io(node_t *node, const dr_env_t *env);
 int task_mpi_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,

@@ -11,7 +11,8 @@
  *
  * This file holds the pieces that know nothing of ZeroMQ: the hostfile,
  * mpirun's command line and environment, the rewriting of OpenMPI's
- * output tags into node names, and the launch server (one per head task).
+ * output tags into node names (mpi_tag.c), and the launch server (one per
+ * head task).
  *
  * The launcher protocol (agent/launcher/drover-launch.c speaks it too):
  *   request: "DRL1 TOKEN HOST LEN\n" then LEN bytes of command;
@@ -58,13 +59,20 @@ size_t mpi_env_defaults(const char *launcher, const char *iface,
 /* ---- output tags -------------------------------------------------------- */
 
 /* Rewrites "[1,3]<stdout>:text" (orte_tag_output) into "[node rank 3]
- * text", with rank r on hosts[r / slots] as the ppr mapping puts it;
- * other lines pass as they are.  Lines are kept until complete. */
+ * text", with rank r on hosts[r / slots] as the ppr mapping puts it.
+ * Tags are found wherever they appear (mpirun tags every piece a rank
+ * writes, partial lines too) and stripped; each rank's text is kept until
+ * its line is complete, so interleaved partial lines of several ranks come
+ * out whole and apart.  Untagged text (mpirun's own) passes as it is. */
 typedef struct mpi_tagger mpi_tagger_t;
 mpi_tagger_t *mpi_tagger_new(char *const *hosts, size_t nhosts, uint32_t slots);
 /* A tagger that puts "[node] " before every line (a plain multi-node
  * job's output, which carries no rank tags). */
 mpi_tagger_t *mpi_tagger_new_node(const char *node);
+/* The tagger of one node's spawned processes (drover-launch --spawn tags
+ * their lines as mpirun does): "[node rank R] " for a tagged line,
+ * "[node] " for the others. */
+mpi_tagger_t *mpi_tagger_new_local(const char *node);
 void mpi_tagger_destroy(mpi_tagger_t **self_p);
 /* What mpirun said of the first rank that died ("MPI rank 3 with PID 12
  * on node b exited on signal 9 (Killed)"), or NULL: the root cause of an

@@ -133,9 +133,9 @@ int task_mpi_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,
     return 0;
 }
 
-int task_spawn_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,
-                       const char *task_dir, int in_container, char **launcher,
-                       char *why, size_t whylen)
+int task_spawn_prepare(node_t *node, task_t *t, const char *task_dir,
+                       int in_container, char **launcher, char *why,
+                       size_t whylen)
 {
     const agent_cfg_t *cfg = node->agent->cfg;
     *launcher = NULL;
@@ -154,10 +154,7 @@ int task_spawn_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,
     } else {
         *launcher = dr_strdup(cfg->launcher);
     }
-    char *one[1] = {node->name};
-    t->tagger = mpi_tagger_new(ts->n_hosts ? ts->hosts : one,
-                               ts->n_hosts ? ts->n_hosts : 1,
-                               ts->procs_per_node ? ts->procs_per_node : 1);
+    t->tagger = mpi_tagger_new_local(node->name);
     return 0;
 }
 

@@ -3,6 +3,7 @@
  * worker).  Nothing received is trusted: every field is checked first.
  */
 #include "agent_int.h"
+#include "dist_tf.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,6 +19,12 @@ static int s_is_mpi(const Drover__TaskStart *ts)
 static int s_is_torch(const Drover__TaskStart *ts)
 {
     return ts->distribution && strcmp(ts->distribution, "pytorch") == 0;
+}
+
+/* PyTorch and TensorFlow: every node spawns its own processes. */
+static int s_spawns(const Drover__TaskStart *ts)
+{
+    return s_is_torch(ts) || dist_tf_is(ts);
 }
 
 /* argv and env: counted, named, and bounded in bytes. */
@@ -85,10 +92,12 @@ static int s_task_start_check(const agent_t *a, const Drover__TaskStart *ts,
         return DR_EINVAL;
     }
     if (ts->distribution && ts->distribution[0] && !s_is_mpi(ts) &&
-        !s_is_torch(ts)) {
+        !s_spawns(ts)) {
         snprintf(why, n, "unknown distribution '%.32s'", ts->distribution);
         return DR_EINVAL;
     }
+    if (dist_tf_is(ts) && dist_tf_check(ts, why, n) < 0)
+        return DR_EINVAL;
     if (ts->n_hosts > MPI_MAX_HOSTS ||
         (ts->nodes > 1 && ts->n_hosts != ts->nodes)) {
         snprintf(why, n, "%zu hosts for %u nodes", ts->n_hosts, ts->nodes);
@@ -209,6 +218,8 @@ static void s_env_base(node_t *node, task_t *t, const Drover__TaskStart *ts,
         envv_put(env, dr_asprintf("WORLD_SIZE=%u", nodes * ppn));
         envv_put(env, dr_asprintf("NODE_RANK=%u", ts->node_rank));
     }
+    if (dist_tf_is(ts))
+        dist_tf_env(ts, env); /* each process's TF_CONFIG, by the spawner */
 }
 
 /* What the job's own env cannot override: the GPUs it was given and its
@@ -304,17 +315,19 @@ static void s_task_spawn(node_t *node, task_t *t, const Drover__TaskStart *ts,
         free(argv);
         argv = mpi_argv;
     }
-    if (ts->nodes > 1 && !s_is_mpi(ts) && !s_is_torch(ts) && !launch_cmd)
+    if (ts->nodes > 1 && !s_is_mpi(ts) && !s_spawns(ts) && !launch_cmd)
         /* a plain multi-node job: each line names its node */
         t->tagger = mpi_tagger_new_node(node->name);
-    if (s_is_torch(ts) && !launch_cmd) {
-        if (task_spawn_prepare(node, t, ts, task_dir, in_container, &spawner,
+    if (s_spawns(ts) && !launch_cmd) {
+        if (task_spawn_prepare(node, t, task_dir, in_container, &spawner,
                                reason, sizeof reason) < 0) {
             task_fail(node, t, 0, reason);
             goto out;
         }
         snprintf(nprocs, sizeof nprocs, "%u",
-                 ts->procs_per_node ? ts->procs_per_node : 1);
+                 dist_tf_is(ts)       ? dist_tf_local(ts)
+                 : ts->procs_per_node ? ts->procs_per_node
+                                      : 1);
         memmove(argv + 3, argv, ts->n_argv * sizeof *argv);
         argv[0] = spawner;
         argv[1] = "--spawn";

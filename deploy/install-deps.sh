@@ -33,7 +33,7 @@ TESTS=(
     clang-format groff-base
     clang libclang-rt-14-dev
     dpkg-dev debootstrap cloud-init
-    python3-torch
+    python3-torch python3-mpi4py
     python3-pip python3-setuptools python3-wheel
     prometheus postgresql
     chromium

@@ -109,18 +109,8 @@ int api_job_validate(const sched_t *s, const Drover__Job *j, char *why,
                  DR_MAX_JOB_NODES);
         return DR_EINVAL;
     }
-    const char *dist = j->distribution ? j->distribution : "";
-    if (*dist && strcmp(dist, "mpi") != 0 && strcmp(dist, "pytorch") != 0) {
-        snprintf(why, n, "distribution '%.32s' is not known (mpi or pytorch)",
-                 dist);
-        return DR_EINVAL;
-    }
-    if (strcmp(dist, "mpi") == 0 && j->nodes <= 1 && j->procs_per_node <= 1) {
-        snprintf(why, n,
-                 "distribution mpi needs --nodes or --procs-per-node "
-                 "above 1");
-        return DR_EINVAL;
-    }
+    if ((rc = job_dist_check(j, why, n)) < 0)
+        return rc;
     if (j->gpus > c->vm->gpus) {
         snprintf(why, n, "job asks for %u GPUs but %s has %u", j->gpus,
                  c->vm->name, c->vm->gpus);
@@ -343,6 +333,8 @@ static void s_job_msg(const sched_t *s, const store_job_t *row, Drover__Job *m,
             m->array_max_running = spec->array_max_running;
             m->array_task_step = spec->array_task_step;
         }
+        m->worker_count = spec->worker_count;
+        m->parameter_server_count = spec->parameter_server_count;
         if (!s->req.admin && strcmp(row->owner, s->req.user) != 0)
             s_redact(m, spec, x);
     }

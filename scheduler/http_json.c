@@ -347,10 +347,23 @@ static int b_job_logs(const http_in_t *in, http_call_t *c, char *why,
     return 0;
 }
 
-static const char *const s_job_writable[] = {
-    "name",           "cluster",      "cpus",    "memory_mb", "node_count",
-    "procs_per_node", "distribution", "gpus",    "priority",  "max_retries",
-    "time_limit_s",   "image",        "command", "env",       NULL};
+static const char *const s_job_writable[] = {"name",
+                                             "cluster",
+                                             "cpus",
+                                             "memory_mb",
+                                             "node_count",
+                                             "procs_per_node",
+                                             "distribution",
+                                             "gpus",
+                                             "priority",
+                                             "max_retries",
+                                             "time_limit_s",
+                                             "image",
+                                             "command",
+                                             "env",
+                                             "worker_count",
+                                             "parameter_server_count",
+                                             NULL};
 
 static int b_job_submit(const http_in_t *in, http_call_t *c, char *why,
                         size_t cap)

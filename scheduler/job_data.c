@@ -438,6 +438,7 @@ static job_t *s_job_from_row(cluster_t *c, const store_job_t *row)
     j->mpi = spec && spec->distribution && !strcmp(spec->distribution, "mpi");
     j->torch =
         spec && spec->distribution && !strcmp(spec->distribution, "pytorch");
+    job_dist_from_spec(j, spec);
     if (spec)
         drover__job__free_unpacked(spec, NULL);
     return j;

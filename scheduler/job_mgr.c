@@ -49,6 +49,8 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     spec.array_task_max = m->array_task_max;
     spec.array_max_running = m->array_max_running;
     spec.array_task_step = m->array_task_step;
+    spec.worker_count = m->worker_count;
+    spec.parameter_server_count = m->parameter_server_count;
     job_t *j = dr_calloc(1, sizeof *j);
     j->spec_len = drover__job__get_packed_size(&spec);
     j->spec = dr_malloc(j->spec_len);
@@ -63,6 +65,7 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     j->procs_per_node = m->procs_per_node ? m->procs_per_node : 1;
     j->mpi = m->distribution && strcmp(m->distribution, "mpi") == 0;
     j->torch = m->distribution && strcmp(m->distribution, "pytorch") == 0;
+    job_dist_from_spec(j, &spec);
     j->gpus = m->gpus;
     j->has_image = m->image && *m->image;
     j->max_retries = m->max_retries;
@@ -145,25 +148,6 @@ int job_rerun(sched_t *self, uint64_t id, const char *owner, uint64_t *id_out,
     return rc;
 }
 
-/* A PyTorch job's MASTER_PORT: the lowest of DR_TORCH_PORT_BASE's range
- * that no other job whose head is the same node holds.  (A port another
- * program holds there is not known here: the range is drover's.) */
-static uint32_t s_master_port(const job_t *j)
-{
-    const node_t *head = j->tasks[0].node;
-    for (uint32_t p = DR_TORCH_PORT_BASE;
-         p < DR_TORCH_PORT_BASE + DR_TORCH_PORTS; p++) {
-        int used = 0;
-        for (size_t i = 0; i < head->njobs && !used; i++) {
-            const job_t *o = head->jobs[i];
-            used = o != j && o->master_port == p && o->tasks[0].node == head;
-        }
-        if (!used)
-            return p;
-    }
-    return DR_TORCH_PORT_BASE + (uint32_t)(j->id % DR_TORCH_PORTS);
-}
-
 /* Sends the TaskStart of task `rank` of a bound job. */
 static void s_task_send_start(sched_t *self, job_t *j, uint32_t rank)
 {
@@ -207,11 +191,21 @@ static void s_task_send_start(sched_t *self, job_t *j, uint32_t rank)
     ts.nodes = j->ntasks;
     ts.node_rank = rank;
     ts.procs_per_node = j->procs_per_node;
-    ts.distribution = j->mpi ? "mpi" : j->torch ? "pytorch" : "";
+    ts.distribution = j->mpi     ? "mpi"
+                      : j->torch ? "pytorch"
+                      : j->tf    ? "tensorflow"
+                                 : "";
     if (j->torch) {
         if (!j->master_port)
-            j->master_port = s_master_port(j);
+            j->master_port = job_ports_pick(self, j, 1);
         ts.master_port = j->master_port;
+    }
+    if (j->tf) {
+        if (!j->master_port)
+            j->master_port = job_ports_pick(self, j, j->tf_workers + j->tf_ps);
+        ts.tf_port = j->master_port;
+        ts.worker_count = j->tf_workers;
+        ts.parameter_server_count = j->tf_ps;
     }
     if (j->ntasks > 1) {
         ts.n_hosts = j->ntasks;

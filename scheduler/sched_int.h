@@ -63,7 +63,8 @@ typedef enum {
 } job_state_t;
 
 #define DR_MAX_GPUS GPU_INVENTORY_MAX
-/* PyTorch jobs' MASTER_PORTs on their head node (torchrun's default first) */
+/* PyTorch jobs' MASTER_PORTs on their head node (torchrun's default first)
+ * and TensorFlow tasks' ports */
 #define DR_TORCH_PORT_BASE 29500
 #define DR_TORCH_PORTS 500
 /* Nodes of one multi-node (gang) job. */
@@ -141,6 +142,8 @@ struct job {
     uint32_t ntasks;   /* 0 while queued, else nodes */
     int mpi;           /* distribution mpi: the head runs mpirun */
     int torch;         /* distribution pytorch: every node spawns its ranks */
+    int tf;            /* distribution tensorflow: every node spawns tasks */
+    uint32_t tf_workers, tf_ps; /* tensorflow: workers, parameter servers */
     /* --dependency (job_deps.c): held while it does not hold yet */
     job_dep_t *deps;
     size_t ndeps;
@@ -152,9 +155,11 @@ struct job {
     uint64_t array_id;
     uint32_t array_task;
     int array_wait;
-    uint32_t master_port; /* pytorch: MASTER_PORT on the head, 0 = none */
-    char *fail_reason;    /* a worker failed: the job fails when mpirun ends */
-    int64_t fail_at;      /* ... or at this mono ms, whichever comes first */
+    /* the ports it holds this attempt, 0 = none: pytorch, MASTER_PORT on
+     * the head; tensorflow, the first of its tasks' on every node */
+    uint32_t master_port;
+    char *fail_reason; /* a worker failed: the job fails when mpirun ends */
+    int64_t fail_at;   /* ... or at this mono ms, whichever comes first */
     int cancel_requested;
     int64_t start_deadline; /* mono ms: give up waiting for RUNNING */
     uint64_t tail_off[2];   /* preempted: offsets of the attempt's tail */
@@ -378,6 +383,15 @@ int job_save(sched_t *self, job_t *j);
 void job_task_rows(sched_t *self, const job_t *j, const char *nodes,
                    const char *state, int exit_code, const char *reason);
 void job_free(job_t *j);
+/* job_dist.c: a tensorflow job's counts from its spec (tf, tf_workers,
+ * tf_ps; the workers default to one per node). */
+void job_dist_from_spec(job_t *j, const Drover__Job *spec);
+/* A submission's distribution and its counts: 0, or DR_EINVAL with why. */
+int job_dist_check(const Drover__Job *m, char *why, size_t cap);
+/* The first of `want` consecutive ports of DR_TORCH_PORT_BASE's range that
+ * no other job holds on j's nodes or on the nodes that share their
+ * machines (j is bound to its nodes). */
+uint32_t job_ports_pick(sched_t *self, const job_t *j, uint32_t want);
 /* The job as clients see it: from memory when active, else the store
  * (row->spec owned; store_job_clear it).  0 or DR_ENOENT / DR_EDB. */
 int job_lookup(sched_t *self, uint64_t id, store_job_t *row);

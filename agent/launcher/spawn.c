@@ -5,6 +5,10 @@
  * Each process gets LOCAL_RANK (0..P-1), RANK (DROVER_NODE_RANK * P +
  * LOCAL_RANK) and LOCAL_WORLD_SIZE (P) on top of the task's environment,
  * which holds the rest (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NODE_RANK).
+ * A TensorFlow job's task instead holds DROVER_TF_CLUSTER (TF_CONFIG's
+ * cluster object), DROVER_TF_TASKS (this node's tasks, "worker:2,ps:0")
+ * and DROVER_SPAWN_FIRST_RANK: process i gets TF_CONFIG with the i-th
+ * task, and its rank (for the tags) is the first rank + i.
  * Their output lines are tagged "[1,RANK]<stdout>:" (OpenMPI's own tags)
  * so that the agent names each line's node and rank as it does for MPI.
  * The first process that fails takes the others down (SIGTERM); the exit
@@ -30,8 +34,9 @@
 typedef struct {
     pid_t pid;
     int rank;
-    int fd[2];      /* stdout, stderr read ends; -1 at EOF */
-    char *carry[2]; /* an incomplete line per stream */
+    char *tf_config; /* tensorflow: this process's TF_CONFIG, or NULL */
+    int fd[2];       /* stdout, stderr read ends; -1 at EOF */
+    char *carry[2];  /* an incomplete line per stream */
     size_t carry_len[2];
     int done;
     int status;
@@ -109,8 +114,42 @@ static int s_env_int(const char *name, int dflt)
     return v && (end == v || *end || x < 0 || x > 1000000) ? dflt : (int)x;
 }
 
+/* TensorFlow: each process's TF_CONFIG from DROVER_TF_CLUSTER and the
+ * nprocs entries "TYPE:INDEX" of DROVER_TF_TASKS.  0 when the task is
+ * not TensorFlow's or it is done, -1 when the variables are malformed. */
+static int s_tf_configs(s_proc_t *v, int nprocs)
+{
+    const char *cluster = getenv("DROVER_TF_CLUSTER");
+    const char *tasks = getenv("DROVER_TF_TASKS");
+    if (!cluster)
+        return 0;
+    if (!tasks || cluster[0] != '{')
+        return -1;
+    const char *p = tasks;
+    for (int i = 0; i < nprocs; i++) {
+        char type[8];
+        int index = -1, used = 0;
+        if (sscanf(p, "%7[a-z]:%d%n", type, &index, &used) != 2 || index < 0 ||
+            (strcmp(type, "worker") != 0 && strcmp(type, "ps") != 0))
+            return -1;
+        p += used;
+        if (*p != (i + 1 < nprocs ? ',' : '\0'))
+            return -1;
+        p += *p == ',';
+        size_t n = strlen(cluster) + 96;
+        v[i].tf_config = malloc(n);
+        if (!v[i].tf_config)
+            abort();
+        snprintf(v[i].tf_config, n,
+                 "{\"cluster\": %s, \"task\": {\"type\": \"%s\", \"index\": "
+                 "%d}, \"environment\": \"cloud\"}",
+                 cluster, type, index);
+    }
+    return 0;
+}
+
 /* Forks process i with its ranks; 0 or -1 (errno). */
-static int s_start(s_proc_t *p, int local, int nprocs, int node_rank,
+static int s_start(s_proc_t *p, int local, int nprocs, int first_rank,
                    char **cmd)
 {
     int out[2], err[2];
@@ -121,7 +160,7 @@ static int s_start(s_proc_t *p, int local, int nprocs, int node_rank,
         close(out[1]);
         return -1;
     }
-    p->rank = node_rank * nprocs + local;
+    p->rank = first_rank + local;
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -129,12 +168,16 @@ static int s_start(s_proc_t *p, int local, int nprocs, int node_rank,
         char buf[16];
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
-        snprintf(buf, sizeof buf, "%d", local);
-        setenv("LOCAL_RANK", buf, 1);
-        snprintf(buf, sizeof buf, "%d", p->rank);
-        setenv("RANK", buf, 1);
-        snprintf(buf, sizeof buf, "%d", nprocs);
-        setenv("LOCAL_WORLD_SIZE", buf, 1);
+        if (p->tf_config) {
+            setenv("TF_CONFIG", p->tf_config, 1);
+        } else {
+            snprintf(buf, sizeof buf, "%d", local);
+            setenv("LOCAL_RANK", buf, 1);
+            snprintf(buf, sizeof buf, "%d", p->rank);
+            setenv("RANK", buf, 1);
+            snprintf(buf, sizeof buf, "%d", nprocs);
+            setenv("LOCAL_WORLD_SIZE", buf, 1);
+        }
         dup2(out[1], STDOUT_FILENO);
         dup2(err[1], STDERR_FILENO);
         close(out[0]);
@@ -168,7 +211,8 @@ int launch_spawn(int nprocs, char **cmd)
                 SPAWN_MAX);
         return 255;
     }
-    int node_rank = s_env_int("DROVER_NODE_RANK", 0);
+    int first_rank = s_env_int("DROVER_SPAWN_FIRST_RANK",
+                               s_env_int("DROVER_NODE_RANK", 0) * nprocs);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = s_on_stop;
@@ -177,9 +221,19 @@ int launch_spawn(int nprocs, char **cmd)
     s_proc_t *v = calloc((size_t)nprocs, sizeof *v);
     if (!v)
         return 255;
+    if (s_tf_configs(v, nprocs) < 0) {
+        fprintf(stderr,
+                "drover-launch: DROVER_TF_TASKS does not name %d "
+                "tasks (TYPE:INDEX,...)\n",
+                nprocs);
+        for (int i = 0; i < nprocs; i++)
+            free(v[i].tf_config);
+        free(v);
+        return 255;
+    }
     int started = 0, rc = 0, failed = 0;
     for (; started < nprocs; started++) {
-        if (s_start(&v[started], started, nprocs, node_rank, cmd) < 0) {
+        if (s_start(&v[started], started, nprocs, first_rank, cmd) < 0) {
             fprintf(stderr, "drover-launch: cannot start process %d: %s\n",
                     started, strerror(errno));
             rc = 255;
@@ -255,9 +309,10 @@ int launch_spawn(int nprocs, char **cmd)
             }
         }
     }
-    for (int i = 0; i < started; i++) {
+    for (int i = 0; i < nprocs; i++) {
         free(v[i].carry[0]);
         free(v[i].carry[1]);
+        free(v[i].tf_config);
     }
     free(v);
     if (!failed && s_stop_sig)

@@ -24,6 +24,7 @@ from .jobs import (
     MLClient,
     MpiDistribution,
     PyTorchDistribution,
+    TensorFlowDistribution,
     command,
 )
 from .workspace import Workspace
@@ -43,6 +44,7 @@ __all__ = [
     "MLClient",
     "MpiDistribution",
     "PyTorchDistribution",
+    "TensorFlowDistribution",
     "UserErrorException",
     "Workspace",
     "command",

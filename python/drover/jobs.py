@@ -67,6 +67,18 @@ class MpiDistribution:
         self.process_count_per_instance = process_count_per_instance
 
 
+class TensorFlowDistribution:
+    """Azure ML's TensorFlowDistribution: worker_count workers in all (None:
+    one per node) and parameter_server_count "ps" tasks, each with its
+    TF_CONFIG."""
+
+    type = "tensorflow"
+
+    def __init__(self, *, parameter_server_count=0, worker_count=None):
+        self.parameter_server_count = parameter_server_count
+        self.worker_count = worker_count
+
+
 class Environment:
     """A docker image for the job's containers (Azure ML's Environment(image=...))."""
 
@@ -80,26 +92,52 @@ class Environment:
         self.name = name
 
 
+_DIST_KEYS = {
+    "pytorch": ("process_count_per_instance",),
+    "mpi": ("process_count_per_instance",),
+    "tensorflow": ("worker_count", "parameter_server_count"),
+}
+
+
 def _distribution(d):
-    """(distribution, procs_per_node) of command()'s distribution=."""
+    """The job body's fields of command()'s distribution= ({} for none):
+    distribution and procs_per_node, or (tensorflow) worker_count and
+    parameter_server_count."""
     if d is None:
-        return "", None
+        return {}
     if isinstance(d, dict):
-        unknown = set(d) - {"type", "process_count_per_instance"}
-        if unknown:
-            raise UserErrorException(
-                "distribution: unknown key(s) %s (type, process_count_per_instance)"
-                % ", ".join(sorted(unknown))
-            )
-        t, n = d.get("type"), d.get("process_count_per_instance", 1)
+        t = d.get("type")
     else:
         t = getattr(d, "type", None)
-        n = getattr(d, "process_count_per_instance", 1)
-    if not isinstance(t, str) or t.lower() not in ("pytorch", "mpi"):
+    if not isinstance(t, str) or t.lower() not in _DIST_KEYS:
         raise UserErrorException(
-            "distribution type must be 'pytorch' or 'mpi', not %r" % (t,)
+            "distribution type must be 'pytorch', 'mpi' or 'tensorflow', not %r" % (t,)
         )
-    return t.lower(), _uint("distribution.process_count_per_instance", n, 1, 1024)
+    t = t.lower()
+    keys = _DIST_KEYS[t]
+    if isinstance(d, dict):
+        unknown = set(d) - {"type"} - set(keys)
+        if unknown:
+            raise UserErrorException(
+                "distribution: unknown key(s) %s (type, %s)"
+                % (", ".join(sorted(unknown)), ", ".join(keys))
+            )
+        get = d.get
+    else:
+        get = lambda k, dflt: getattr(d, k, dflt)  # noqa: E731
+    if t != "tensorflow":
+        n = get("process_count_per_instance", 1)
+        return {
+            "distribution": t,
+            "procs_per_node": _uint("distribution.process_count_per_instance", n, 1, 1024),
+        }
+    b = {"distribution": t}
+    w = get("worker_count", None)
+    if w is not None:
+        b["worker_count"] = _uint("distribution.worker_count", w, 1, 256)
+    p = get("parameter_server_count", 0)
+    b["parameter_server_count"] = _uint("distribution.parameter_server_count", p, 0, 256)
+    return b
 
 
 def _env_list(ev):
@@ -181,10 +219,7 @@ class Command:
             "command": argv,
             "node_count": _uint("instance_count", self.instance_count, 1, 4096),
         }
-        dist, procs = _distribution(self.distribution)
-        if dist:
-            b["distribution"] = dist
-            b["procs_per_node"] = procs
+        b.update(_distribution(self.distribution))
         if self.display_name is not None:
             if not isinstance(self.display_name, str):
                 raise UserErrorException("display_name must be a string")
@@ -223,11 +258,19 @@ class Command:
         self.compute = j.get("cluster")
         self.instance_count = j.get("node_count", 1)
         dist = j.get("distribution") or ""
-        self.distribution = (
-            {"type": dist, "process_count_per_instance": j.get("procs_per_node", 1)}
-            if dist
-            else None
-        )
+        if dist == "tensorflow":
+            self.distribution = {
+                "type": dist,
+                "worker_count": j.get("worker_count", 0),
+                "parameter_server_count": j.get("parameter_server_count", 0),
+            }
+        elif dist:
+            self.distribution = {
+                "type": dist,
+                "process_count_per_instance": j.get("procs_per_node", 1),
+            }
+        else:
+            self.distribution = None
         self.environment = j.get("image") or None
         self.environment_variables = {
             e.get("key"): e.get("value") for e in (j.get("env") or [])

@@ -41,7 +41,12 @@
 #define CLI_EVENTS_MAX 10000          /* the scheduler caps --limit there */
 #define CLI_QUOTA_CORES_MAX 100000000 /* and quota cores there */
 
-typedef enum { CLI_OUT_TABLE = 0, CLI_OUT_JSON = 1 } cli_out_t;
+/* -o yaml: `job show` only (an Azure ML job file, cli_yaml_out.c) */
+typedef enum {
+    CLI_OUT_TABLE = 0,
+    CLI_OUT_JSON = 1,
+    CLI_OUT_YAML = 2
+} cli_out_t;
 
 struct cli_cmd;
 
@@ -217,6 +222,8 @@ int cli_parse_none(cli_ctx_t *ctx, int argc, char **argv);
 
 /* Sets ctx->out from "table" / "json"; usage error otherwise. */
 int cli_parse_output(cli_ctx_t *ctx, const char *s);
+/* -o yaml with a command other than `job show`: a usage error; else 0. */
+int cli_check_output(cli_ctx_t *ctx);
 
 /* Validators: 0, or a cli_fail with a message naming the bad value. */
 int cli_check_name(cli_ctx_t *ctx, const char *what, const char *s);
@@ -255,6 +262,9 @@ void cli_yaml_free(cli_yaml_t **y);
 int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j);
 /* The same for an amlcompute (Azure ML's defaults for what is left out). */
 int cli_yaml_cluster(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Cluster *c);
+/* A job as an Azure ML v2 command job file (`job show -o yaml`) that
+ * cli_yaml_job reads back into the same request: appended to b. */
+void cli_yaml_out_job(dr_buf_t *b, const Drover__Job *j);
 
 /* A parsed `job submit`.  job->argv, env, name, cluster are owned here. */
 typedef struct {

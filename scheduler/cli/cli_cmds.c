@@ -51,7 +51,8 @@ static const cli_cmd_t s_commands[] = {
      &cli_opts_join_token},
     {"job", "submit", cli_job_submit,
      "--cluster NAME [--name N] [--cpus C] [--memory 2G] [--gpus G] "
-     "[--nodes N] [--procs-per-node P] [--distribution mpi|pytorch] "
+     "[--nodes N] [--procs-per-node P] [--distribution mpi|pytorch|tensorflow] "
+     "[--worker-count W] [--parameter-server-count P] "
      "[--priority P] [--max-retries R] "
      "[--dependency afterok:ID[:ID...],afterany:ID,afternotok:ID,singleton] "
      "[--time-limit 30m] "

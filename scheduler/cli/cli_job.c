@@ -267,7 +267,21 @@ int cli_job_show(cli_ctx_t *ctx, int argc, char **argv)
     Drover__JobRef ref;
     dr_env_t req;
     s_show_req(&req, &ref, id);
-    return cli_call_one(ctx, &req, &cli_job_view);
+    if (ctx->out != CLI_OUT_YAML)
+        return cli_call_one(ctx, &req, &cli_job_view);
+    dr_env_t *rep = NULL;
+    if ((rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_JOB_INFO, &rep)) < 0)
+        return rc;
+    if (!rep->job_info) {
+        wire_free(&rep);
+        return cli_fail(ctx, DR_EPROTO, "empty job_info reply");
+    }
+    dr_buf_t b = {0};
+    cli_yaml_out_job(&b, rep->job_info);
+    rc = cli_emit(ctx, &b);
+    dr_buf_free(&b);
+    wire_free(&rep);
+    return rc;
 }
 
 enum { JL_CLUSTER, JL_STATE, JL_USER, JL_SINCE, JL_LIMIT, JL_EXPAND };

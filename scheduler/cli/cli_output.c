@@ -291,6 +291,9 @@ static const cli_field_t s_job_fields[] = {
     FLD("node_count", CLI_F_U32, Drover__Job, nodes),
     FLD("procs_per_node", CLI_F_U32, Drover__Job, procs_per_node),
     FLD("distribution", CLI_F_STR, Drover__Job, distribution),
+    FLD("worker_count", CLI_F_U32, Drover__Job, worker_count),
+    FLD("parameter_server_count", CLI_F_U32, Drover__Job,
+        parameter_server_count),
     FLD("head_node", CLI_F_STR, Drover__Job, head_node),
     FLD("gpus", CLI_F_U32, Drover__Job, gpus),
     FLD("priority", CLI_F_I32, Drover__Job, priority),
@@ -442,6 +445,9 @@ void cli_render_job_show(dr_buf_t *b, const Drover__Job *j)
     dr_buf_printf(b, "node_count: %u\n", j->nodes);
     dr_buf_printf(b, "procs_per_node: %u\n", j->procs_per_node);
     dr_buf_printf(b, "distribution: %s\n", s_or_dash(j->distribution));
+    if (j->distribution && strcmp(j->distribution, "tensorflow") == 0)
+        dr_buf_printf(b, "worker_count: %u\nparameter_server_count: %u\n",
+                      j->worker_count, j->parameter_server_count);
     dr_buf_printf(b, "priority: %d\n", j->priority);
     dr_buf_printf(b, "max_retries: %u\n", j->max_retries);
     dr_buf_printf(b, "preemptions: %u\n", j->preemptions);

@@ -58,8 +58,22 @@ int cli_parse_output(cli_ctx_t *ctx, const char *s)
         ctx->out = CLI_OUT_TABLE;
     else if (strcmp(s, "json") == 0)
         ctx->out = CLI_OUT_JSON;
+    else if (strcmp(s, "yaml") == 0)
+        ctx->out = CLI_OUT_YAML;
     else
-        return cli_usage(ctx, "unknown output format '%s' (table or json)", s);
+        return cli_usage(ctx,
+                         "unknown output format '%s' (table, json, or yaml "
+                         "for job show)",
+                         s);
+    return cli_check_output(ctx);
+}
+
+int cli_check_output(cli_ctx_t *ctx)
+{
+    if (ctx->out == CLI_OUT_YAML && ctx->cmd &&
+        ctx->cmd->handler != cli_job_show)
+        return cli_usage(ctx, "-o yaml is for `drover job show ID` only (a "
+                              "job file that `job create -f` takes)");
     return 0;
 }
 
@@ -359,6 +373,8 @@ enum {
     SUB_DIST,
     SUB_DEP,
     SUB_ARRAY,
+    SUB_WORKERS,
+    SUB_PS,
     SUB_N
 };
 
@@ -398,10 +414,18 @@ static const opt_def_t s_submit_opts[] = {
     [SUB_IMAGE] = {"image", 0, OPT_ARG, 0, SJ(image), NULL, 0, 0, NULL, "IMG",
                    "run in a container of this image (default: a process)"},
     [SUB_DIST] = {"distribution", 0, OPT_ARG, 0, OPT_NONE, NULL, 0, 0, NULL,
-                  "mpi|pytorch",
+                  "mpi|pytorch|tensorflow",
                   "mpi: one mpirun over the nodes, launched without SSH; "
                   "pytorch: each node starts its processes with RANK, "
-                  "MASTER_ADDR, ..."},
+                  "MASTER_ADDR, ...; tensorflow: --worker-count tasks "
+                  "spread over the nodes, each with its TF_CONFIG"},
+    [SUB_WORKERS] = {"worker-count", 0, OPT_INT, 0, SJ(worker_count), NULL, 1,
+                     INT32_MAX, NULL, "N",
+                     "tensorflow: workers in all, spread over the nodes "
+                     "(default: one per node)"},
+    [SUB_PS] = {"parameter-server-count", 0, OPT_INT, 0,
+                SJ(parameter_server_count),
+                COUNT("0", 0, "N", "tensorflow: parameter servers (ps tasks)")},
     [SUB_DEP] = {"dependency", 'd', OPT_ARG, OPT_NONEMPTY, SJ(dependency), NULL,
                  0, 0, NULL, "SPEC",
                  "afterok:ID[:ID...],afterany:ID,afternotok:ID,singleton: "
@@ -446,10 +470,21 @@ static int s_submit_shape(cli_ctx_t *ctx, const cli_args_t *a)
     if (a->nrest == 0 || a->rest[0][0] == '\0')
         return cli_usage(ctx, "missing the job's command after '--'");
     if (a->seen[SUB_DIST] && strcmp(a->val[SUB_DIST], "mpi") != 0 &&
-        strcmp(a->val[SUB_DIST], "pytorch") != 0)
+        strcmp(a->val[SUB_DIST], "pytorch") != 0 &&
+        strcmp(a->val[SUB_DIST], "tensorflow") != 0)
         return cli_usage(ctx,
-                         "--distribution '%s' is not known (mpi or pytorch)",
+                         "--distribution '%s' is not known (mpi, pytorch or "
+                         "tensorflow)",
                          a->val[SUB_DIST]);
+    int tf = a->seen[SUB_DIST] && strcmp(a->val[SUB_DIST], "tensorflow") == 0;
+    if (tf && a->seen[SUB_PPN])
+        return cli_usage(ctx, "--procs-per-node is not for --distribution "
+                              "tensorflow (its tasks are --worker-count and "
+                              "--parameter-server-count)");
+    if (!tf && (a->seen[SUB_WORKERS] || a->seen[SUB_PS]))
+        return cli_usage(ctx, "--%s is for --distribution tensorflow",
+                         a->seen[SUB_WORKERS] ? "worker-count"
+                                              : "parameter-server-count");
     return 0;
 }
 

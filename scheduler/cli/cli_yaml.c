@@ -13,7 +13,8 @@
  * (command), command, environment (an image name, or {image: ...}; none:
  * a process job), compute (NAME or azureml:NAME), resources
  * (instance_count, instance_type), distribution (type mpi | pytorch, with
- * process_count_per_instance), environment_variables, limits (timeout, in
+ * process_count_per_instance; tensorflow, with worker_count and
+ * parameter_server_count), environment_variables, limits (timeout, in
  * seconds), inputs (literals, or {type, path|value|default} with paths the
  * nodes see: substituted into the command), outputs ({type, path}; default
  * ./outputs/NAME in the task dir), code (a directory the nodes see: the
@@ -456,6 +457,74 @@ static int s_env_map(cli_ctx_t *ctx, cli_yaml_t *y, const ynode_t *env,
     return 0;
 }
 
+/* Azure ML assets drover cannot have (an environment, data or code named
+ * "azureml:NAME[:VERSION|@latest]"), refused by name before anything
+ * else is read.  (compute: azureml:NAME is a cluster name.) */
+static int s_assets(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *r)
+{
+    static const char *const what[] = {"environment", "code", "inputs",
+                                       "outputs"};
+    const ynode_t *first = NULL; /* the one highest in the file */
+    char name[160] = "";
+    for (int k = 0; k < 4; k++) {
+        const ynode_t *n = s_get(r, what[k]), *m = n;
+        for (size_t i = 0; n && i < (k < 2 ? 1 : n->n); i++) {
+            if (k >= 2)
+                m = n->type == Y_MAP ? n->kids[i] : NULL;
+            const ynode_t *v =
+                m && m->type == Y_MAP ? s_get(m, k ? "path" : "image") : m;
+            if (!v || v->type != Y_SCALAR || strncmp(v->value, "azureml:", 8) ||
+                (first && first->line <= v->line))
+                continue;
+            first = v;
+            snprintf(name, sizeof name, "%s%s%s", what[k], k >= 2 ? "." : "",
+                     k >= 2 ? n->keys[i] : "");
+        }
+    }
+    if (!first)
+        return 0;
+    return s_err(ctx, y, first->line,
+                 "%s is the Azure ML asset '%s', which drover cannot have; "
+                 "give an image or a path the nodes see",
+                 name, first->value);
+}
+
+/* distribution's counts: process_count_per_instance (mpi, pytorch), or
+ * worker_count and parameter_server_count (tensorflow); the other kind's
+ * keys are refused by name. */
+static int s_dist_counts(cli_ctx_t *ctx, const cli_yaml_t *y,
+                         const ynode_t *dist, int tf, Drover__Job *j)
+{
+    static const char *const keys[3] = {
+        "process_count_per_instance", "worker_count", "parameter_server_count"};
+    for (int k = 0; k < 3; k++) {
+        const ynode_t *n = s_get(dist, keys[k]);
+        if (!n)
+            continue;
+        if ((k == 0) == tf)
+            return s_err(ctx, y, n->line,
+                         "'distribution.%s' is not a key of this "
+                         "distribution type%s",
+                         keys[k],
+                         tf ? " (tensorflow takes worker_count)"
+                            : " (it is tensorflow's)");
+        char what[64];
+        snprintf(what, sizeof what, "distribution.%s", keys[k]);
+        long long v = 0;
+        int rc =
+            s_int(ctx, y, n, what, k == 2 ? 0 : 1, k == 0 ? 1024 : 8192, &v);
+        if (rc < 0)
+            return rc;
+        if (k == 0)
+            j->procs_per_node = (uint32_t)v;
+        else if (k == 1)
+            j->worker_count = (uint32_t)v;
+        else
+            j->parameter_server_count = (uint32_t)v;
+    }
+    return 0;
+}
+
 static const char *const s_job_keys[] = {"$schema",
                                          "type",
                                          "command",
@@ -480,6 +549,8 @@ int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
 {
     const ynode_t *r = y->root, *n;
     int rc = s_known(ctx, y, r, "the job", s_job_keys);
+    if (rc == 0)
+        rc = s_assets(ctx, y, r);
     const char *v = NULL;
     if (rc == 0 && (n = s_get(r, "type")) &&
         ((rc = s_str(ctx, y, n, "type", &v)) == 0) && strcmp(v, "command"))
@@ -559,11 +630,6 @@ int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
                          NULL, NULL);
         if ((rc = s_str(ctx, y, img, "environment.image", &v)) < 0)
             return rc;
-        if (strncmp(v, "azureml:", 8) == 0)
-            return s_err(ctx, y, img->line,
-                         "environment '%s' is an Azure ML environment, which "
-                         "drover cannot have; give its image%s",
-                         v, NULL);
         j->image = (char *)v;
     }
     if (rc == 0 && (n = s_get(r, "resources"))) {
@@ -582,26 +648,24 @@ int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
         static const char *const dist_keys[] = {
             "type", "process_count_per_instance", "worker_count",
             "parameter_server_count", NULL};
-        const ynode_t *t = s_get(n, "type"), *pc;
-        long long p = 1;
+        const ynode_t *t = s_get(n, "type");
         if ((rc = s_map(ctx, y, n, "distribution")) == 0 &&
             (rc = s_known(ctx, y, n, "distribution", dist_keys)) == 0) {
             if (!t)
                 rc = s_err(ctx, y, n->line, "distribution needs 'type'%s%s",
                            NULL, NULL);
             else if ((rc = s_str(ctx, y, t, "distribution.type", &v)) == 0 &&
-                     strcmp(v, "mpi") != 0 && strcmp(v, "pytorch") != 0)
+                     strcmp(v, "mpi") != 0 && strcmp(v, "pytorch") != 0 &&
+                     strcmp(v, "tensorflow") != 0)
                 rc = s_err(ctx, y, t->line,
-                           "distribution type '%s' is not supported (mpi or "
-                           "pytorch)%s",
+                           "distribution type '%s' is not supported (mpi, "
+                           "pytorch or tensorflow)%s",
                            v, NULL);
         }
         if (rc == 0)
             j->distribution = (char *)v;
-        if (rc == 0 && (pc = s_get(n, "process_count_per_instance")) &&
-            (rc = s_int(ctx, y, pc, "distribution.process_count_per_instance",
-                        1, 1024, &p)) == 0)
-            j->procs_per_node = (uint32_t)p;
+        if (rc == 0)
+            rc = s_dist_counts(ctx, y, n, strcmp(v, "tensorflow") == 0, j);
     }
     if (rc == 0 && (n = s_get(r, "limits"))) {
         static const char *const lim_keys[] = {"timeout", NULL};
@@ -658,12 +722,18 @@ static const char *const s_compute_keys[] = {"$schema",
                                              "tags",
                                              "ssh_public_access_enabled",
                                              "network_settings",
+                                             "ssh_settings",
                                              NULL};
 
 int cli_yaml_cluster(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Cluster *c)
 {
     const ynode_t *r = y->root, *n;
     int rc = s_known(ctx, y, r, "the compute", s_compute_keys);
+    if (rc == 0 && (n = s_get(r, "ssh_settings")))
+        rc = s_err(ctx, y, n->line,
+                   "ssh_settings: drover's nodes open no SSH (MPI reaches them "
+                   "through drover-launch); leave it out%s%s",
+                   NULL, NULL);
     const char *v = NULL;
     long long x = 0;
     /* Azure ML's defaults for an amlcompute */

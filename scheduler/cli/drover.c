@@ -74,7 +74,9 @@ static const opt_def_t s_global_opts[] = {
     [G_VERSION] = {"version", 0, OPT_FLAG, 0, OPT_NONE, NULL, 0, 0, NULL, NULL,
                    "print the version and exit"},
     [G_OUTPUT] = {"output", 'o', OPT_ARG, 0, OPT_NONE, NULL, 0, 0, NULL,
-                  "table|json", "output format (default: table)"},
+                  "table|json|yaml",
+                  "output format (default: table; yaml: job show's job "
+                  "file)"},
 };
 
 static const opts_table_t s_globals_table = {s_global_opts, G_N,
@@ -217,6 +219,8 @@ static int s_run(cli_ctx_t *ctx, int argc, char **argv)
     if (!cmd)
         return DR_EINVAL;
     ctx->cmd = cmd;
+    if ((rc = cli_check_output(ctx)) < 0)
+        return rc;
     int cargc = argc - first - used;
     char **cargv = argv + first + used;
     if (s_wants_help(cargc, cargv)) {

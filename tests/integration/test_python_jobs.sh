@@ -41,6 +41,9 @@ dr_assert_eq "$(dr_cli -o json job show "$bad" | jq -r '.state + " " + (.exit_co
 pt=$(r pt_name)
 dr_assert_eq "$(r pt_status)" Completed "pytorch job"
 dr_assert_eq "$(r pt_ranks)" "0/4 1/4 2/4 3/4" "4 ranks over 2 nodes"
+dr_assert_eq "$(r tf_status)" Completed "tensorflow job"
+dr_assert_eq "$(r tf_tasks)" "worker:0 worker:1 worker:2" "3 workers, each with its TF_CONFIG"
+dr_assert_eq "$(r tf_dist)" "tensorflow 3 0" "the job's distribution read back"
 dr_assert_eq "$(dr_cli -o json job show "$pt" | jq -r '[.distribution, .node_count, .procs_per_node, (.nodes|length)] | map(tostring) | join(" ")')" \
     "pytorch 2 2 2" "CLI: the distribution"
 

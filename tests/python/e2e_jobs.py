@@ -1,7 +1,8 @@
 """Jobs from Python on real nodes (run by tests/integration/test_python_jobs.sh
 with config.json in the current directory): a cluster made and waited for
 at one node, a job streamed to its end, a failing one raising, a PyTorch
-distribution across two nodes, a cancel.  Prints "RESULT key value" lines
+distribution across two nodes, a TensorFlow one (TF_CONFIG per worker), a
+cancel.  Prints "RESULT key value" lines
 that the shell test checks against the CLI.
 """
 
@@ -14,6 +15,7 @@ from drover import (
     ComputeTarget,
     JobException,
     MLClient,
+    TensorFlowDistribution,
     Workspace,
     command,
 )
@@ -79,6 +81,22 @@ buf = io.StringIO()
 done = ml.jobs.stream(pt.name, out=buf)
 result("pt_status", done.status)
 result("pt_ranks", " ".join(sorted(re.findall(r"rank (\d+/\d+) node", buf.getvalue()))))
+
+# TensorFlow distribution: 3 workers over the two nodes, each with TF_CONFIG
+tf = ml.jobs.create_or_update(
+    command(
+        command="echo \"tf $TF_CONFIG\"",
+        compute="py",
+        instance_count=2,
+        distribution=TensorFlowDistribution(worker_count=3),
+    )
+)
+buf = io.StringIO()
+done = ml.jobs.stream(tf.name, out=buf)
+result("tf_status", done.status)
+tasks = re.findall(r'"task": \{"type": "(\w+)", "index": (\d+)', buf.getvalue())
+result("tf_tasks", " ".join(sorted("%s:%s" % t for t in tasks)))
+result("tf_dist", "%(type)s %(worker_count)s %(parameter_server_count)s" % ml.jobs.get(tf.name).distribution)
 
 # cancel
 long = ml.jobs.create_or_update(command(command="sleep 300", compute="py"))

@@ -16,6 +16,7 @@ from drover import (
     ComputeTarget,
     ComputeTargetException,
     MLClient,
+    TensorFlowDistribution,
     UserErrorException,
     Workspace,
     command,
@@ -183,8 +184,21 @@ class LocalChecks(unittest.TestCase):
         self.assertJob("command must be", compute="cpu")
         self.assertJob("command must not be empty", command=" ", compute="cpu")
         self.assertJob("compute must name a cluster", command="true")
-        self.assertJob("distribution type must be", **ok, distribution={"type": "tensorflow"})
+        b = command(**ok, instance_count=2, distribution={"type": "TensorFlow", "worker_count": 3})._body(0)
+        self.assertEqual((b["distribution"], b["worker_count"], b["parameter_server_count"]),
+                         ("tensorflow", 3, 0))
+        self.assertNotIn("procs_per_node", b)
+        b = command(**ok, distribution=TensorFlowDistribution(parameter_server_count=1))._body(0)
+        self.assertEqual((b["distribution"], b["parameter_server_count"]), ("tensorflow", 1))
+        self.assertNotIn("worker_count", b)  # the scheduler's default: one a node
+        self.assertJob("distribution type must be", **ok, distribution={"type": "horovod"})
         self.assertJob("unknown key(s) worker_count", **ok, distribution={"type": "mpi", "worker_count": 2})
+        self.assertJob("unknown key(s) process_count_per_instance", **ok,
+                       distribution={"type": "tensorflow", "process_count_per_instance": 2})
+        self.assertJob("worker_count must be", **ok,
+                       distribution={"type": "tensorflow", "worker_count": "two"})
+        self.assertJob("parameter_server_count must be", **ok,
+                       distribution=TensorFlowDistribution(parameter_server_count=-1))
         self.assertJob("process_count_per_instance must be", **ok,
                        distribution={"type": "mpi", "process_count_per_instance": 0})
         self.assertJob("instance_count must be", **ok, instance_count=0)

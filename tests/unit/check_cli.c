@@ -121,7 +121,7 @@ START_TEST(test_opts_generic)
     cli_args_free(&a);
     ctx.usage = 0;
     ck_assert_int_eq(
-        cli_args_parse(&ctx, specs, 3, NULL, 2, ARGV("-o", "yaml"), &a),
+        cli_args_parse(&ctx, specs, 3, NULL, 2, ARGV("-o", "xml"), &a),
         DR_EINVAL);
     ck_assert_int_eq(ctx.usage, 1);
     cli_args_free(&a);

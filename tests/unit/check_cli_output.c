@@ -6,6 +6,7 @@
 #include "cli_test.h"
 
 #include <inttypes.h>
+#include <unistd.h>
 
 /* ---- rendering
  * ------------------------------------------------------------------ */
@@ -82,15 +83,16 @@ START_TEST(test_job_json)
     ck_assert_str_eq(json_string_value(json_object_get(o, "distribution")), "");
     ck_assert_str_eq(json_string_value(json_object_get(o, "head_node")), "");
     ck_assert(json_is_integer(json_object_get(o, "procs_per_node")));
+    ck_assert(json_is_integer(json_object_get(o, "worker_count")));
+    ck_assert(json_is_integer(json_object_get(o, "parameter_server_count")));
     /* the environment (values redacted by the scheduler for other users)
      * and the owner */
     ck_assert(json_is_array(json_object_get(o, "env")));
     ck_assert(json_is_string(json_object_get(o, "owner")));
     /* issue 18: not queued, or unknown: null */
     ck_assert(json_is_null(json_object_get(o, "predicted_start")));
-    ck_assert_int_eq(
-        json_object_size(o),
-        32); /* with array_job_id, array_task_id, array_task_count */
+    /* with worker_count, parameter_server_count and the array fields */
+    ck_assert_int_eq(json_object_size(o), 34);
     json_decref(o);
     dr_buf_free(&b);
 }
@@ -579,11 +581,93 @@ START_TEST(test_event_render)
 }
 END_TEST
 
+/* -o yaml: a job written as a file and read back gives the same request,
+ * whatever its strings hold. */
+START_TEST(test_yaml_out)
+{
+    static char *argv[] = {"/bin/sh", "-c",
+                           "echo \"a: b # c\" 'd'\\\n\tsecond line\x01"};
+    Drover__KeyValue kv[3] = {DROVER__KEY_VALUE__INIT, DROVER__KEY_VALUE__INIT,
+                              DROVER__KEY_VALUE__INIT};
+    Drover__KeyValue *kvp[3] = {&kv[0], &kv[1], &kv[2]};
+    kv[0].key = "ODD";
+    kv[0].value = "*star, [seq], {map}: \"q\" \\ '";
+    kv[1].key = "EMPTY";
+    kv[1].value = "";
+    kv[2].key = "DROVER_TAG_TEAM";
+    kv[2].value = "ml";
+    Drover__Job j = DROVER__JOB__INIT;
+    j.id = 7;
+    j.name = "odd-job";
+    j.cluster = "c1";
+    j.argv = argv;
+    j.n_argv = 3;
+    j.env = kvp;
+    j.n_env = 3;
+    j.image = "busybox:latest";
+    j.nodes = 2;
+    j.distribution = "tensorflow";
+    j.worker_count = 3;
+    j.parameter_server_count = 1;
+    j.time_limit_s = 90;
+    j.cpus = 4;
+    dr_buf_t b = {0};
+    cli_yaml_out_job(&b, &j);
+    dr_buf_append(&b, "", 1);
+    ck_assert_ptr_nonnull(strstr(b.data, "# not carried"));
+    ck_assert_ptr_nonnull(strstr(b.data, ": cpus 4\n"));
+    char path[] = "/tmp/check_cli_yaml_out.XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, b.data, b.len - 1), (ssize_t)(b.len - 1));
+    close(fd);
+    cli_ctx_t ctx;
+    cli_ctx_init(&ctx);
+    cli_yaml_t *y = cli_yaml_load(&ctx, path);
+    ck_assert_msg(y != NULL, "%s: %s", b.data, ctx.err);
+    Drover__Job r = DROVER__JOB__INIT;
+    ck_assert_msg(cli_yaml_job(&ctx, y, &r) == 0, "%s: %s", b.data, ctx.err);
+    ck_assert_str_eq(r.name, "odd-job");
+    ck_assert_str_eq(r.cluster, "c1");
+    ck_assert_uint_eq(r.n_argv, 3);
+    ck_assert_str_eq(r.argv[2], argv[2]);
+    ck_assert_uint_eq(r.n_env, 3);
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_str_eq(r.env[i]->key, kv[i].key);
+        ck_assert_str_eq(r.env[i]->value, kv[i].value);
+    }
+    ck_assert_str_eq(r.image, "busybox:latest");
+    ck_assert_uint_eq(r.nodes, 2);
+    ck_assert_str_eq(r.distribution, "tensorflow");
+    ck_assert_uint_eq(r.worker_count, 3);
+    ck_assert_uint_eq(r.parameter_server_count, 1);
+    ck_assert_uint_eq(r.time_limit_s, 90);
+    cli_yaml_free(&y);
+    unlink(path);
+
+    /* an argv that is not sh -c: quoted for the shell */
+    static char *argv2[] = {"printf", "%s|", "it's", "a b", ""};
+    j.argv = argv2;
+    j.n_argv = 5;
+    j.env = NULL;
+    j.n_env = 0;
+    j.distribution = "";
+    b.len = 0;
+    cli_yaml_out_job(&b, &j);
+    dr_buf_append(&b, "", 1);
+    ck_assert_ptr_nonnull(
+        strstr(b.data, "command: \"printf '%s|' 'it'\\\\''s' 'a b' ''\"\n"));
+    ck_assert_ptr_null(strstr(b.data, "distribution"));
+    dr_buf_free(&b);
+}
+END_TEST
+
 static Suite *s_suite(void)
 {
     Suite *s = suite_create("cli");
     TCase *tc_output = tcase_create("output");
     tcase_add_test(tc_output, test_job_json);
+    tcase_add_test(tc_output, test_yaml_out);
     tcase_add_test(tc_output, test_cluster_json);
     tcase_add_test(tc_output, test_tables);
     tcase_add_test(tc_output, test_job_gpus);

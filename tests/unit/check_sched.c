@@ -194,20 +194,13 @@ static void fx_cluster(fx_t *fx, const char *name, const char *vm, int min,
     wire_free(&r);
 }
 
-static uint64_t fx_submit(fx_t *fx, const char *cluster, uint32_t cpus,
-                          int prio)
+/* Submits jm as the client: its id. */
+static uint64_t fx_submit_job(fx_t *fx, Drover__Job *jm)
 {
     dr_env_t env;
     Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
-    Drover__Job j = DROVER__JOB__INIT;
-    char *argv[] = {"true"};
     wire_env_init(&env, 0);
-    j.cluster = (char *)cluster;
-    j.n_argv = 1;
-    j.argv = argv;
-    j.cpus = cpus;
-    j.priority = prio;
-    js.job = &j;
+    js.job = jm;
     env.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
     env.job_submit = &js;
     dr_env_t *r = fx_call(fx, fx->client, &env);
@@ -217,8 +210,23 @@ static uint64_t fx_submit(fx_t *fx, const char *cluster, uint32_t cpus,
     return id;
 }
 
-static void fx_register_as(fx_t *fx, void *sock, const char *name,
-                           const char *cluster, uint32_t cpus)
+static uint64_t fx_submit(fx_t *fx, const char *cluster, uint32_t cpus,
+                          int prio)
+{
+    Drover__Job j = DROVER__JOB__INIT;
+    char *argv[] = {"true"};
+    j.cluster = (char *)cluster;
+    j.n_argv = 1;
+    j.argv = argv;
+    j.cpus = cpus;
+    j.priority = prio;
+    return fx_submit_job(fx, &j);
+}
+
+/* Registers node `name` on sock with cpus and 8 GB; addr: its address
+ * (nodes of one machine share one), or NULL. */
+static void fx_register_at(fx_t *fx, void *sock, const char *name,
+                           const char *cluster, uint32_t cpus, const char *addr)
 {
     dr_env_t env;
     Drover__Register reg = DROVER__REGISTER__INIT;
@@ -227,11 +235,19 @@ static void fx_register_as(fx_t *fx, void *sock, const char *name,
     reg.cluster = (char *)cluster;
     reg.cpus = cpus;
     reg.memory_mb = 8192;
+    if (addr)
+        reg.addr = (char *)addr;
     env.body_case = DROVER__ENVELOPE__BODY_REGISTER;
     env.register_ = &reg;
     dr_env_t *r = fx_call(fx, sock, &env);
     ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_REGISTER_ACK);
     wire_free(&r);
+}
+
+static void fx_register_as(fx_t *fx, void *sock, const char *name,
+                           const char *cluster, uint32_t cpus)
+{
+    fx_register_at(fx, sock, name, cluster, cpus, NULL);
 }
 
 static void fx_register(fx_t *fx, const char *cluster, uint32_t cpus)
@@ -1073,6 +1089,21 @@ START_TEST(test_client_validation)
     j.nodes = 1;
     j.distribution = "mpi";
     fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "above 1");
+    /* tensorflow: at least a task per node, at most DIST_MAX_TASKS; its
+     * counts are refused for the other distributions */
+    j.nodes = 2;
+    j.distribution = "tensorflow";
+    j.worker_count = 1;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "between the nodes (2)");
+    j.worker_count = 200;
+    j.parameter_server_count = 57;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "is 257");
+    j.worker_count = 0;
+    j.parameter_server_count = 1;
+    j.distribution = "pytorch";
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "tensorflow only");
+    j.parameter_server_count = 0;
+    j.nodes = 1;
     j.distribution = NULL;
     /* names, ranges and images are checked here, not only by the CLI: a
      * raw client's name with a newline and an ANSI escape would forge a
@@ -1372,11 +1403,8 @@ static void fx_report(fx_t *fx, void *sock, uint64_t job, int state, int code)
 /* An MPI job of `nodes` x `ppn` on c1, 2 cpus per node, no retries. */
 static uint64_t fx_submit_mpi(fx_t *fx, uint32_t nodes, uint32_t ppn)
 {
-    dr_env_t env;
-    Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
     Drover__Job jm = DROVER__JOB__INIT;
     char *argv[] = {"mpi_ring"};
-    wire_env_init(&env, 0);
     jm.cluster = "c1";
     jm.n_argv = 1;
     jm.argv = argv;
@@ -1384,14 +1412,7 @@ static uint64_t fx_submit_mpi(fx_t *fx, uint32_t nodes, uint32_t ppn)
     jm.nodes = nodes;
     jm.procs_per_node = ppn;
     jm.distribution = "mpi";
-    js.job = &jm;
-    env.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
-    env.job_submit = &js;
-    dr_env_t *r = fx_call(fx, fx->client, &env);
-    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY);
-    uint64_t id = r->job_submit_reply->id;
-    wire_free(&r);
-    return id;
+    return fx_submit_job(fx, &jm);
 }
 
 /* The next message of a body on sock, skipping others. */
@@ -1407,6 +1428,94 @@ static dr_env_t *fx_expect(fx_t *fx, void *sock, int body)
     ck_abort_msg("no %s arrived", wire_body_name(body));
     return NULL;
 }
+
+/* A TensorFlow job of 2 whole nodes, w workers and ps parameter servers. */
+static uint64_t fx_submit_tf(fx_t *fx, uint32_t w, uint32_t ps)
+{
+    Drover__Job jm = DROVER__JOB__INIT;
+    char *argv[] = {"train"};
+    jm.cluster = "c1";
+    jm.n_argv = 1;
+    jm.argv = argv;
+    jm.cpus = 2;
+    jm.nodes = 2;
+    jm.distribution = "tensorflow";
+    jm.worker_count = w;
+    jm.parameter_server_count = ps;
+    return fx_submit_job(fx, &jm);
+}
+
+/* distribution tensorflow: every node's TaskStart carries the counts and
+ * the job's first port.  Two jobs on whole nodes (2 cpus each) of four,
+ * two nodes on each of two machines: the second job's ports are apart
+ * from the first's exactly when one of its nodes shares a machine with
+ * one of the first's.  One layout of machines; whether the second job's nodes
+ * shared one with the first's. */
+static int s_tf_ports_layout(int backend, const char *const addrs[4])
+{
+    fx_t fx;
+    fx_setup_on(&fx, backend);
+    fx_cluster(&fx, "c1", "Standard_D2_v2", 0, 4);
+    const char *names[4] = {"node-a", "node-b", "node-c", "node-d"};
+    void *sock[4] = {fx.agent};
+    for (int n = 0; n < 4; n++) {
+        if (n)
+            sock[n] = fx_dealer(&fx, fx.opts.agent_endpoint, names[n]);
+        fx_register_at(&fx, sock[n], names[n], "c1", 2, addrs[n]);
+    }
+    uint32_t first[2] = {0, 0};
+    int on[2][2]; /* the nodes of each job */
+    for (int k = 0; k < 2; k++) {
+        uint64_t id = k ? fx_submit_tf(&fx, 2, 0) : fx_submit_tf(&fx, 3, 1);
+        for (int i = 0; i < 5; i++)
+            sched_run_once(fx.s, 5, -1);
+        job_t *j = sched_job_find(fx.s, id);
+        ck_assert_uint_eq(j->ntasks, 2);
+        for (uint32_t t = 0; t < 2; t++) {
+            int n = 0;
+            while (strcmp(names[n], j->tasks[t].node->name) != 0)
+                n++;
+            on[k][t] = n;
+            dr_env_t *r =
+                fx_expect(&fx, sock[n], DROVER__ENVELOPE__BODY_TASK_START);
+            const Drover__TaskStart *ts = r->task_start;
+            ck_assert_uint_eq(ts->job_id, id);
+            ck_assert_str_eq(ts->distribution, "tensorflow");
+            ck_assert_uint_eq(ts->worker_count, k ? 2 : 3);
+            ck_assert_uint_eq(ts->parameter_server_count, k ? 0 : 1);
+            ck_assert_uint_eq(ts->n_host_addrs, 2);
+            if (t == 0)
+                first[k] = ts->tf_port;
+            ck_assert_uint_eq(ts->tf_port, first[k]);
+            wire_free(&r);
+        }
+    }
+    int near = 0;
+    for (int x = 0; x < 2; x++)
+        for (int y = 0; y < 2; y++)
+            near |= strcmp(addrs[on[0][x]], addrs[on[1][y]]) == 0;
+    ck_assert_uint_eq(first[0], DR_TORCH_PORT_BASE);
+    /* the first job holds 29500-29503 on its machines */
+    ck_assert_uint_eq(first[1], DR_TORCH_PORT_BASE + (near ? 4 : 0));
+    for (int n = 1; n < 4; n++)
+        zmq_close(sock[n]);
+    fx_teardown(&fx);
+    return near;
+}
+
+START_TEST(test_tf_ports)
+{
+    /* placement puts the jobs on the same nodes in both layouts; in one
+     * of them the nodes of the second job share a machine with the
+     * first's, in the other not */
+    static const char *const ab[4] = {"10.0.0.7", "10.0.0.7", "10.0.0.8",
+                                      "10.0.0.8"};
+    static const char *const ac[4] = {"10.0.0.7", "10.0.0.8", "10.0.0.7",
+                                      "10.0.0.8"};
+    int n1 = s_tf_ports_layout(_i, ab), n2 = s_tf_ports_layout(_i, ac);
+    ck_assert_int_ne(n1, n2);
+}
+END_TEST
 
 START_TEST(test_mpi_gang)
 {
@@ -1894,6 +2003,7 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_config_state_dir);
     tc = s_case(s, "gang");
     tcase_add_loop_test(tc, test_mpi_gang, 0, BACKENDS);
+    tcase_add_loop_test(tc, test_tf_ports, 0, BACKENDS);
     tcase_add_loop_test(tc, test_gang_not_ready, 0, BACKENDS);
     tcase_add_loop_test(tc, test_gang_gpus_restart, 0, BACKENDS);
     tcase_add_test(tc, test_gang_requeue_clears_failure);
