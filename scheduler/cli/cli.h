@@ -116,6 +116,7 @@ extern const cli_optset_t cli_opts_job_list;
 extern const cli_optset_t cli_opts_job_cancel;
 extern const cli_optset_t cli_opts_usage;
 extern const cli_optset_t cli_opts_job_logs;
+extern const cli_optset_t cli_opts_job_create;
 extern const cli_optset_t cli_opts_node_list;
 extern const cli_optset_t cli_opts_quota_set;
 extern const cli_optset_t cli_opts_keys_generate;
@@ -272,6 +273,7 @@ typedef struct {
     Drover__KeyValue *kv; /* storage for job.env */
     Drover__KeyValue **kvp;
     int wait;
+    int follow; /* --follow: also stream the output (sets wait) */
 } cli_submit_t;
 
 int cli_parse_submit(cli_ctx_t *ctx, int argc, char **argv, cli_submit_t *s);
@@ -463,7 +465,7 @@ int cli_cluster_delete(cli_ctx_t *ctx, int argc, char **argv);
 /* Sends req, expects a ClusterInfo and prints it (cluster show's form). */
 int cli_cluster_call(cli_ctx_t *ctx, dr_env_t *req);
 int cli_job_submit(cli_ctx_t *ctx, int argc, char **argv);
-/* job create -f job.yml [--cluster NAME] [--wait] */
+/* job create -f job.yml [--cluster NAME] [--wait] [--follow] */
 int cli_job_create(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_list(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_show(cli_ctx_t *ctx, int argc, char **argv);
@@ -490,6 +492,34 @@ int cli_node_drain(cli_ctx_t *ctx, int argc, char **argv);
 int cli_node_resume(cli_ctx_t *ctx, int argc, char **argv);
 int cli_quota_set(cli_ctx_t *ctx, int argc, char **argv);
 int cli_quota_list(cli_ctx_t *ctx, int argc, char **argv);
+
+/* ---- cli_follow.c: following a job to its end ---------------------------
+ */
+
+/* How cli_follow_job follows a job. */
+#define CLI_FOLLOW_WAIT 0x1u   /* its states on ferr, then its exit status */
+#define CLI_FOLLOW_OUTPUT 0x2u /* its output on fout until it ends */
+/* --follow's help line (job submit, job create). */
+#define CLI_FOLLOW_HELP                                                        \
+    "stream the job's stdout and stderr on stdout as it runs (a multi-node "   \
+    "job's lines tagged with node and rank), then end as --wait does; "        \
+    "implies --wait"
+
+/* With neither flag: prints the output there is now (`job logs`).  With
+ * CLI_FOLLOW_OUTPUT: all of it, polling until the job ends, and while the
+ * job is queued each change of its wait reason, with the time waited, on
+ * ferr (`job logs -f`).  With CLI_FOLLOW_WAIT: one line on ferr per change
+ * of state (`job 12: queued: REASON (waited 4s)`, `job 12: running on
+ * NODE`, `job 12: failed (exit 3)`) and the job's exit status in
+ * ctx->exit_code (`--wait`); with both, the output streams between the
+ * states and the last state line follows the last of it (`--wait
+ * --follow`). */
+int cli_follow_job(cli_ctx_t *ctx, uint64_t id, unsigned how);
+/* --follow given: sets *wait (it implies --wait), and refuses -o json (the
+ * output is not JSON). */
+int cli_check_follow(cli_ctx_t *ctx, int follow, int *wait);
+/* One JobShow: *rep holds job_info on success (cli_job.c). */
+int cli_job_get(cli_ctx_t *ctx, uint64_t id, dr_env_t **rep);
 
 /* Exit status of a finished job as `job submit --wait` reports it:
  * succeeded 0, failed its exit code (1 if none), canceled 130; -1 while

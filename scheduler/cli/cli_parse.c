@@ -366,6 +366,7 @@ enum {
     SUB_TLIMIT,
     SUB_ENV,
     SUB_WAIT,
+    SUB_FOLLOW,
     SUB_GPUS,
     SUB_NODES,
     SUB_PPN,
@@ -405,6 +406,8 @@ static const opt_def_t s_submit_opts[] = {
                   0, NULL, NULL,
                   "follow the job on stderr (state, wait reason) and exit "
                   "with its exit code"},
+    [SUB_FOLLOW] = {"follow", 0, OPT_FLAG, 0, OPT_AT(cli_submit_t, follow),
+                    NULL, 0, 0, NULL, NULL, CLI_FOLLOW_HELP},
     [SUB_GPUS] = {"gpus", 0, OPT_INT, 0, SJ(gpus),
                   COUNT("0", 0, "N", "GPUs per node")},
     [SUB_NODES] = {"nodes", 0, OPT_INT, 0, SJ(nodes),
@@ -508,6 +511,8 @@ static int s_submit_values(cli_ctx_t *ctx, const cli_args_t *a, cli_submit_t *s)
     }
     if (a->seen[SUB_DIST])
         j->distribution = (char *)a->val[SUB_DIST];
+    if ((rc = cli_check_follow(ctx, s->follow, &s->wait)) < 0)
+        return rc;
     if (a->seen[SUB_ARRAY]) {
         dr_array_t arr;
         char why[160];
@@ -515,8 +520,10 @@ static int s_submit_values(cli_ctx_t *ctx, const cli_args_t *a, cli_submit_t *s)
             return cli_fail(ctx, DR_EINVAL, "%s", why);
         dr_array_free(&arr);
         if (s->wait)
-            return cli_usage(ctx, "--wait follows one job, not an array "
-                                  "(see drover job list)");
+            return cli_usage(ctx,
+                             "--%s follows one job, not an array "
+                             "(see drover job list)",
+                             s->follow ? "follow" : "wait");
     }
     int nenv = a->nlist[SUB_ENV];
     if (nenv > 0) {
