@@ -55,8 +55,12 @@ t0=$(dr_now_ms)
 wid=$(dr_cli job submit --cluster wide --cpus 1 --array 0-99%5 --env TAG=c -- sh -c "$quick")
 dr_wait_for "the 100 elements of array $wid" 240 all_done wide "$wid" 100
 dr_log "100 elements, %5: $(($(dr_now_ms) - t0)) ms"
-dr_assert_eq "$(max_at_once c)" 5 "at most 5 of 100 elements at once (%5), and 5 reached"
-dr_assert_eq "$(store_max_at_once wide "$wid")" 5 "the store's times: at most 5 at once"
+# the elements' own times: never more than 5 (fewer would be a slow start,
+# not a fault); the scheduler's, in the store: 5 at once, never more
+ran=$(max_at_once c)
+dr_log "at most $ran elements ran at once by their own times"
+((ran >= 1 && ran <= 5)) || dr_fail "$ran of 100 elements ran at once (%5)"
+dr_assert_eq "$(store_max_at_once wide "$wid")" 5 "the store's times: 5 at once, never more"
 dr_assert_eq "$(awk '$1 == "start" && $4 == "c" { print $3 }' "$L" | sort -n | uniq | wc -l)" 100 \
     "each of the 100 indices ran"
 dr_assert_eq "$(awk '$1 == "start" && $4 == "c"' "$L" | wc -l)" 100 "each element ran once"
