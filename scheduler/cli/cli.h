@@ -502,7 +502,7 @@ int cli_quota_list(cli_ctx_t *ctx, int argc, char **argv);
 /* --follow's help line (job submit, job create). */
 #define CLI_FOLLOW_HELP                                                        \
     "stream the job's stdout and stderr on stdout as it runs (a multi-node "   \
-    "job's lines tagged with node and rank), then end as --wait does; "        \
+    "job's lines tagged with their node or rank), then end as --wait does; "   \
     "implies --wait"
 
 /* With neither flag: prints the output there is now (`job logs`).  With

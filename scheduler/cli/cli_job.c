@@ -29,7 +29,8 @@ int cli_job_exit_status(const Drover__Job *j)
 
 static const opt_def_t s_logs_opts[] = {
     CLI_FLAG("follow", 'f',
-             "keep printing the output as it comes, until the job ends"),
+             "keep printing the output as it comes, until the job ends; "
+             "while it is queued, each wait reason on stderr"),
 };
 
 const cli_optset_t cli_opts_job_logs = CLI_OPTSET(s_logs_opts);
