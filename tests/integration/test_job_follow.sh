@@ -42,11 +42,31 @@ dr_assert_contains "$(cat "$T/out")" "b" "the rest of stdout"
 dr_assert_contains "$(cat "$T/out")" "to-stderr" "the job's stderr"
 err=$(<"$T/err")
 dr_assert_contains "$err" "job $id: queued: " "the wait reason"
-grep -qE "^job $id: queued: .*scaling out.* \(waited [0-9]+s\)$" <<<"$err" ||
+# (scaling out, or the cluster resizing: the autoscaler's pass decides)
+grep -qE "^job $id: queued: [a-z].* \(waited [0-9]+s\)$" <<<"$err" ||
     dr_fail "the wait reason with the time waited: $err"
+dr_log "while queued: $(grep -c "^job $id: queued: " <<<"$err") reason(s): $(grep "^job $id: queued: " <<<"$err" | tr '\n' '|')"
 dr_assert_contains "$err" "job $id: running on fol-" "the node it runs on"
 dr_assert_eq "$(tail -1 <<<"$err")" "job $id: failed (exit 3): exited with code 3" \
     "the last state line"
+
+# ---- a change of the wait reason: a cluster of 0 nodes, then 1 ------------------
+dr_cli cluster create -n grow -s Standard_D2_v2 --max-nodes 0 >/dev/null
+dr_cli job submit --cluster grow --wait --follow -- echo grown >"$T/gout" 2>"$T/gerr" &
+cli=$!
+dr_wait_for "the first wait reason" 30 grep -q "queued: cluster max_nodes is 0" "$T/gerr"
+dr_cli cluster update -n grow --max-nodes 1 >/dev/null
+rc=0
+wait "$cli" || rc=$?
+dr_assert_eq "$rc" 0 "the job, once the cluster may grow"
+gid=$(head -1 "$T/gout")
+queued=$(grep "^job $gid: queued: " "$T/gerr")
+grep -qE "^job $gid: queued: cluster max_nodes is 0 \(waited [0-9]+s\)$" <<<"$(head -1 <<<"$queued")" ||
+    dr_fail "the first reason: $queued"
+dr_assert_eq "$(sed 's/ (waited [0-9a-z]*)$//' <<<"$queued" | sort | uniq -d)" "" "each reason once"
+dr_log "the reasons: $(tr '\n' '|' <<<"$queued")"
+dr_assert_eq "$(sed -n 2p "$T/gout")" grown "its output"
+dr_assert_eq "$(tail -1 "$T/gerr")" "job $gid: succeeded (exit 0)" "its end"
 
 # ---- the order, on one stream: states, output, the end last ----------------
 rc=0
