@@ -6,11 +6,12 @@
  *
  * Two polls: JobShow for the state and wait reason (every
  * CLI_WAIT_POLL_MS while only waiting) and JobLogs for the output (every
- * CLI_LOGS_POLL_MS when a reply brought nothing new; a JobShow is added to
- * such an idle poll when the job is queued or its state changed).  The
- * output is written raw, as the scheduler keeps it (a multi-node job's
- * lines already tagged with their node and rank).  Every reply envelope is
- * freed before the next request; nothing here exits the process.
+ * CLI_LOGS_POLL_MS when a reply brought nothing new).  A JobLogs reply
+ * names the job's state: a JobShow is added when that state changed
+ * (--wait) or the job is queued.  The output is written raw, as the
+ * scheduler keeps it (a multi-node job's lines already tagged with their
+ * node or rank).  Every reply envelope is freed before the next request;
+ * nothing here exits the process.
  */
 #include "cli.h"
 #include "dr_err.h"
