@@ -252,9 +252,16 @@ static int s_migrate(store_t *self)
     /* 9: accounting, one row per ended attempt (store_usage.c) */
     if (store_sq_exec(self, store_usage_schema) < 0)
         return DR_EDB;
-    return store_sq_exec(self, "UPDATE meta SET value = '9' WHERE key = "
+    if (store_sq_exec(self, "UPDATE meta SET value = '9' WHERE key = "
+                            "'schema_version' AND CAST(value AS INTEGER) "
+                            "< 9") < 0)
+        return DR_EDB;
+    /* 10: a job's code and collected outputs (store_files.c) */
+    if (store_sq_exec(self, store_files_schema) < 0)
+        return DR_EDB;
+    return store_sq_exec(self, "UPDATE meta SET value = '10' WHERE key = "
                                "'schema_version' AND CAST(value AS INTEGER) "
-                               "< 9");
+                               "< 10");
 }
 
 int store_uri_valid(const char *uri)

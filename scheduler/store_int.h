@@ -38,6 +38,9 @@ extern const char store_logs_schema[];
 int store_logs_prepare(store_t *self);
 void store_logs_finalize(store_t *self);
 
+/* store_files.c: the job files table (migration 10). */
+extern const char store_files_schema[];
+
 /* store_quotas.c: migration 8 (quotas keyed by location and family). */
 int store_quotas_migrate(store_t *self);
 

@@ -251,6 +251,8 @@ static const char *s_migrations[] = {
     store_pg_quotas_schema,
     /* 9: accounting, one row per ended attempt (store_usage.c) */
     store_usage_schema,
+    /* 10: a job's code and collected outputs (store_pg_files.c) */
+    store_pg_files_schema,
 };
 #define N_MIGRATIONS ((int)(sizeof s_migrations / sizeof s_migrations[0]))
 

@@ -59,5 +59,7 @@ int store_pg_write(store_pg_t *self, const char *sql, const args_t *a,
 extern const char store_pg_logs_schema[];
 /* store_pg_quotas.c: quotas per location (migration 8). */
 extern const char store_pg_quotas_schema[];
+/* store_pg_files.c: a job's code and outputs (migration 10). */
+extern const char store_pg_files_schema[];
 
 #endif

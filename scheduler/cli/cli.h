@@ -19,6 +19,7 @@
 #ifndef DR_CLI_H
 #define DR_CLI_H
 
+#include "dr_tar.h"
 #include "opts.h"
 #include "util.h"
 #include "wire.h"
@@ -117,6 +118,7 @@ extern const cli_optset_t cli_opts_job_cancel;
 extern const cli_optset_t cli_opts_usage;
 extern const cli_optset_t cli_opts_job_logs;
 extern const cli_optset_t cli_opts_job_create;
+extern const cli_optset_t cli_opts_job_download;
 extern const cli_optset_t cli_opts_node_list;
 extern const cli_optset_t cli_opts_quota_set;
 extern const cli_optset_t cli_opts_keys_generate;
@@ -274,7 +276,13 @@ typedef struct {
     Drover__KeyValue **kvp;
     int wait;
     int follow; /* --follow: also stream the output (sets wait) */
+    dr_buf_t code;  /* --code DIR, packed (job.code points here) */
+    char **outputs; /* --output-name values (the strings are argv's) */
 } cli_submit_t;
+/* cli_files.c: a submit's --code DIR (NULL: none), packed, and its
+ * --output-name values, into s->job. */
+int cli_submit_files(cli_ctx_t *ctx, const char *code_dir,
+                     const char *const *outs, int nout, cli_submit_t *s);
 
 int cli_parse_submit(cli_ctx_t *ctx, int argc, char **argv, cli_submit_t *s);
 void cli_submit_free(cli_submit_t *s);
@@ -480,6 +488,12 @@ cli_fold_t *cli_job_fold(Drover__Job *const *jobs, size_t n);
 Drover__Job *const *cli_fold_rows(const cli_fold_t *f, size_t *n);
 void cli_fold_free(cli_fold_t **f);
 int cli_job_logs(cli_ctx_t *ctx, int argc, char **argv);
+/* cli_files.c: drover job download ID [--output-name N] [--download-path
+ * DIR]; and the packing of a job's code and local inputs (what names the
+ * job in errors: its file, or --code). */
+int cli_job_download(cli_ctx_t *ctx, int argc, char **argv);
+int cli_code_pack(cli_ctx_t *ctx, const char *what, const dr_tar_src_t *srcs,
+                  size_t n, dr_buf_t *out);
 int cli_cluster_lock(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cluster_unlock(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cluster_events(cli_ctx_t *ctx, int argc, char **argv);

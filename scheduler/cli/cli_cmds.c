@@ -78,6 +78,11 @@ static const cli_cmd_t s_commands[] = {
      "queue a new job with job ID's spec; prints its id", NULL},
     {"job", "logs", cli_job_logs, "ID [-f]", "a job's output",
      &cli_opts_job_logs},
+    {"job", "download", cli_job_download,
+     "ID [--output-name NAME] [--download-path DIR]",
+     "fetch the outputs a job's nodes collected (outputs/ of its working "
+     "directory) into DIR/named-outputs/",
+     &cli_opts_job_download},
     {"node", "list", cli_node_list, "[--cluster NAME]",
      "nodes, optionally of one cluster", &cli_opts_node_list},
     {"node", "show", cli_node_show, "NAME", "a node and its GPUs", NULL},

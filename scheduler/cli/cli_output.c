@@ -313,6 +313,8 @@ static const cli_field_t s_job_fields[] = {
     FLD("array_job_id", CLI_F_U64, Drover__Job, array_job_id),
     FLD("array_task_id", CLI_F_U32, Drover__Job, array_task_id),
     FLD("array_task_count", CLI_F_U32, Drover__Job, array_task_count),
+    FLD("code_size", CLI_F_U64, Drover__Job, code_size),
+    REP("outputs", CLI_F_STRS, Drover__Job, outputs),
 };
 
 /* The exit code of a job that ended by itself; "-" otherwise. */

@@ -374,6 +374,8 @@ enum {
     SUB_DIST,
     SUB_DEP,
     SUB_ARRAY,
+    SUB_CODE,
+    SUB_OUTPUT,
     SUB_WORKERS,
     SUB_PS,
     SUB_N
@@ -433,6 +435,17 @@ static const opt_def_t s_submit_opts[] = {
                  0, 0, NULL, "SPEC",
                  "afterok:ID[:ID...],afterany:ID,afternotok:ID,singleton: "
                  "held until they hold (Slurm's)"},
+    [SUB_CODE] = {"code", 0, OPT_ARG, OPT_NONEMPTY, OPT_NONE, NULL, 0, 0, NULL,
+                  "DIR",
+                  "a local folder sent with the job (a gzip tar of at most "
+                  "the scheduler's --max-code-size, 4 MiB by default) and "
+                  "unpacked as its working directory on each node"},
+    [SUB_OUTPUT] = {"output-name", 0, OPT_ARG, OPT_MULTI, OPT_NONE, NULL, 0, 0,
+                    NULL, "NAME",
+                    "a named output: outputs/NAME is made in the working "
+                    "directory (AZURE_ML_OUTPUT_NAME holds its path) and "
+                    "collected when the job ends (drover job download); "
+                    "repeatable"},
     [SUB_ARRAY] = {"array", 'a', OPT_ARG, OPT_NONEMPTY, SJ(array), NULL, 0, 0,
                    NULL, "SPEC",
                    "a job array, one job per index: 0-99, 0-99:4, 1,3,5-7; "
@@ -450,6 +463,12 @@ void cli_submit_free(cli_submit_t *s)
     free(s->kv);
     free(s->kvp);
     free(s->job.argv);
+    dr_buf_free(&s->code);
+    free(s->outputs);
+    s->outputs = NULL;
+    s->job.n_outputs = 0;
+    s->job.code.len = 0;
+    s->job.code.data = NULL;
     s->kv = NULL;
     s->kvp = NULL;
     s->job.argv = NULL;
@@ -525,6 +544,10 @@ static int s_submit_values(cli_ctx_t *ctx, const cli_args_t *a, cli_submit_t *s)
                              "(see drover job list)",
                              s->follow ? "follow" : "wait");
     }
+    if ((rc = cli_submit_files(ctx, a->seen[SUB_CODE] ? a->val[SUB_CODE] : NULL,
+                               a->list[SUB_OUTPUT], a->nlist[SUB_OUTPUT], s)) <
+        0)
+        return rc;
     int nenv = a->nlist[SUB_ENV];
     if (nenv > 0) {
         s->kv = dr_calloc((size_t)nenv, sizeof *s->kv);
