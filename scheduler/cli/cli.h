@@ -84,6 +84,8 @@ typedef struct {
     {                                                                          \
         rows, sizeof rows / sizeof rows[0]                                     \
     }
+/* default, min, max, choices, value name and help of a count row */
+#define CLI_COUNT(def, lo, arg, help) def, lo, INT32_MAX, NULL, arg, help
 /* A row that fills no field (the handler reads opts_args_t.val). */
 #define CLI_ARG(lname, sname, metavar, text)                                   \
     {                                                                          \
@@ -275,7 +277,7 @@ typedef struct {
     Drover__KeyValue *kv; /* storage for job.env */
     Drover__KeyValue **kvp;
     int wait;
-    int follow; /* --follow: also stream the output (sets wait) */
+    int follow;     /* --follow: also stream the output (sets wait) */
     dr_buf_t code;  /* --code DIR, packed (job.code points here) */
     char **outputs; /* --output-name values (the strings are argv's) */
 } cli_submit_t;

@@ -1,5 +1,6 @@
 /* cli_yaml.c - Azure ML v2 YAML files: `drover job create -f job.yml` (a
- * command job) and `drover cluster create -f compute.yml` (an amlcompute).
+ * command job) and the reading of every such file (`drover cluster create
+ * -f compute.yml` is mapped in cli_yaml_compute.c).
  *
  * The file is read with libyaml into a small tree that keeps each node's
  * line, then mapped onto the same request the flags build (Drover__Job,
@@ -241,8 +242,8 @@ const ynode_t *cy_get(const ynode_t *map, const char *key)
 }
 
 /* Every key of map is one of known (NULL-terminated). */
-static int s_known(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *map,
-                   const char *where, const char *const *known)
+int cy_known(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *map,
+             const char *where, const char *const *known)
 {
     for (size_t i = 0; i < map->n; i++) {
         size_t k = 0;
@@ -255,8 +256,8 @@ static int s_known(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *map,
     return 0;
 }
 
-static int s_str(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
-                 const char *key, const char **out)
+int cy_str(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
+           const char *key, const char **out)
 {
     if (n->type != Y_SCALAR)
         return cy_err(ctx, y, n->line, "'%s' must be a string%s", key, NULL);
@@ -264,16 +265,16 @@ static int s_str(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
     return 0;
 }
 
-static int s_map(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
-                 const char *key)
+int cy_map(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
+           const char *key)
 {
     return n->type == Y_MAP
                ? 0
                : cy_err(ctx, y, n->line, "'%s' must be a mapping%s", key, NULL);
 }
 
-static int s_int(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
-                 const char *key, long long lo, long long hi, long long *out)
+int cy_int(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
+           const char *key, long long lo, long long hi, long long *out)
 {
     char *end = NULL;
     errno = 0;
@@ -295,7 +296,7 @@ static int s_compute(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
                      const char **out)
 {
     const char *v = NULL;
-    int rc = s_str(ctx, y, n, "compute", &v);
+    int rc = cy_str(ctx, y, n, "compute", &v);
     if (rc < 0)
         return rc;
     if (strncmp(v, "azureml:", 8) == 0)
@@ -500,7 +501,7 @@ static int s_dist_counts(cli_ctx_t *ctx, const cli_yaml_t *y,
         snprintf(what, sizeof what, "distribution.%s", keys[k]);
         long long v = 0;
         int rc =
-            s_int(ctx, y, n, what, k == 2 ? 0 : 1, k == 0 ? 1024 : 8192, &v);
+            cy_int(ctx, y, n, what, k == 2 ? 0 : 1, k == 0 ? 1024 : 8192, &v);
         if (rc < 0)
             return rc;
         if (k == 0)
@@ -536,12 +537,12 @@ static const char *const s_job_keys[] = {"$schema",
 int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
 {
     const ynode_t *r = y->root, *n;
-    int rc = s_known(ctx, y, r, "the job", s_job_keys);
+    int rc = cy_known(ctx, y, r, "the job", s_job_keys);
     if (rc == 0)
         rc = s_assets(ctx, y, r);
     const char *v = NULL;
     if (rc == 0 && (n = cy_get(r, "type")) &&
-        ((rc = s_str(ctx, y, n, "type", &v)) == 0) && strcmp(v, "command"))
+        ((rc = cy_str(ctx, y, n, "type", &v)) == 0) && strcmp(v, "command"))
         rc = cy_err(ctx, y, n->line,
                     "type '%s' is not supported (a command job: type: "
                     "command)%s",
@@ -549,14 +550,14 @@ int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
     const ynode_t *cmdn = cy_get(r, "command");
     if (rc == 0 && !cmdn)
         rc = cy_err(ctx, y, r->line, "a job needs 'command'%s%s", NULL, NULL);
-    if (rc == 0 && (rc = s_str(ctx, y, cmdn, "command", &v)) == 0 && !*v)
+    if (rc == 0 && (rc = cy_str(ctx, y, cmdn, "command", &v)) == 0 && !*v)
         rc = cy_err(ctx, y, cmdn->line, "'command' is empty%s%s", NULL, NULL);
     const ynode_t *inputs = cy_get(r, "inputs"),
                   *outputs = cy_get(r, "outputs");
     if (rc == 0 && inputs)
-        rc = s_map(ctx, y, inputs, "inputs");
+        rc = cy_map(ctx, y, inputs, "inputs");
     if (rc == 0 && outputs)
-        rc = s_map(ctx, y, outputs, "outputs");
+        rc = cy_map(ctx, y, outputs, "outputs");
     for (int k = 0; rc == 0 && k < 2; k++) {
         const ynode_t *m = k ? outputs : inputs;
         for (size_t i = 0; rc == 0 && m && i < m->n; i++)
@@ -609,14 +610,14 @@ int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
         static const char *const env_keys[] = {
             "image", "name", "version", "conda_file", "description", NULL};
         if (n->type == Y_MAP &&
-            (rc = s_known(ctx, y, n, "environment", env_keys)) < 0)
+            (rc = cy_known(ctx, y, n, "environment", env_keys)) < 0)
             return rc;
         if (!img)
             return cy_err(ctx, y, n->line,
                           "environment: only an image is supported (image: "
                           "NAME)%s%s",
                           NULL, NULL);
-        if ((rc = s_str(ctx, y, img, "environment.image", &v)) < 0)
+        if ((rc = cy_str(ctx, y, img, "environment.image", &v)) < 0)
             return rc;
         j->image = (char *)v;
     }
@@ -625,10 +626,10 @@ int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
             "instance_count", "instance_type", "shm_size", NULL};
         long long c = 1;
         const ynode_t *ic;
-        if ((rc = s_map(ctx, y, n, "resources")) == 0 &&
-            (rc = s_known(ctx, y, n, "resources", res_keys)) == 0 &&
+        if ((rc = cy_map(ctx, y, n, "resources")) == 0 &&
+            (rc = cy_known(ctx, y, n, "resources", res_keys)) == 0 &&
             (ic = cy_get(n, "instance_count")) &&
-            (rc = s_int(ctx, y, ic, "resources.instance_count", 1, 32, &c)) ==
+            (rc = cy_int(ctx, y, ic, "resources.instance_count", 1, 32, &c)) ==
                 0)
             j->nodes = (uint32_t)c;
     }
@@ -637,12 +638,12 @@ int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
             "type", "process_count_per_instance", "worker_count",
             "parameter_server_count", NULL};
         const ynode_t *t = cy_get(n, "type");
-        if ((rc = s_map(ctx, y, n, "distribution")) == 0 &&
-            (rc = s_known(ctx, y, n, "distribution", dist_keys)) == 0) {
+        if ((rc = cy_map(ctx, y, n, "distribution")) == 0 &&
+            (rc = cy_known(ctx, y, n, "distribution", dist_keys)) == 0) {
             if (!t)
                 rc = cy_err(ctx, y, n->line, "distribution needs 'type'%s%s",
                             NULL, NULL);
-            else if ((rc = s_str(ctx, y, t, "distribution.type", &v)) == 0 &&
+            else if ((rc = cy_str(ctx, y, t, "distribution.type", &v)) == 0 &&
                      strcmp(v, "mpi") != 0 && strcmp(v, "pytorch") != 0 &&
                      strcmp(v, "tensorflow") != 0)
                 rc = cy_err(ctx, y, t->line,
@@ -659,25 +660,25 @@ int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
         static const char *const lim_keys[] = {"timeout", NULL};
         const ynode_t *t;
         long long s = 0;
-        if ((rc = s_map(ctx, y, n, "limits")) == 0 &&
-            (rc = s_known(ctx, y, n, "limits", lim_keys)) == 0 &&
+        if ((rc = cy_map(ctx, y, n, "limits")) == 0 &&
+            (rc = cy_known(ctx, y, n, "limits", lim_keys)) == 0 &&
             (t = cy_get(n, "timeout")) &&
-            (rc = s_int(ctx, y, t, "limits.timeout", 1, 366LL * 86400, &s)) ==
+            (rc = cy_int(ctx, y, t, "limits.timeout", 1, 366LL * 86400, &s)) ==
                 0)
             j->time_limit_s = (uint32_t)s;
     }
     const ynode_t *envn = cy_get(r, "environment_variables"),
                   *tags = cy_get(r, "tags");
     if (rc == 0 && envn)
-        rc = s_map(ctx, y, envn, "environment_variables");
+        rc = cy_map(ctx, y, envn, "environment_variables");
     if (rc == 0 && tags)
-        rc = s_map(ctx, y, tags, "tags");
+        rc = cy_map(ctx, y, tags, "tags");
     if (rc == 0)
         rc = s_env_map(ctx, y, envn, tags, j);
     const char *dn = NULL;
     if (rc == 0 &&
         ((n = cy_get(r, "display_name")) || (n = cy_get(r, "name"))) &&
-        (rc = s_str(ctx, y, n, "display_name", &dn)) == 0) {
+        (rc = cy_str(ctx, y, n, "display_name", &dn)) == 0) {
         if (!dr_valid_name(dn))
             rc = cy_err(ctx, y, n->line,
                         "display_name '%s' is not a job name (letters, digits, "
@@ -693,120 +694,6 @@ int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
             r->kids[i]->type != Y_SCALAR)
             rc = cy_err(ctx, y, r->kids[i]->line, "'%s' must be a string%s", k,
                         NULL);
-    }
-    return rc;
-}
-
-static const char *const s_compute_keys[] = {"$schema",
-                                             "name",
-                                             "type",
-                                             "size",
-                                             "min_instances",
-                                             "max_instances",
-                                             "idle_time_before_scale_down",
-                                             "tier",
-                                             "location",
-                                             "identity",
-                                             "description",
-                                             "tags",
-                                             "ssh_public_access_enabled",
-                                             "network_settings",
-                                             "ssh_settings",
-                                             NULL};
-
-int cli_yaml_cluster(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Cluster *c)
-{
-    const ynode_t *r = y->root, *n;
-    int rc = s_known(ctx, y, r, "the compute", s_compute_keys);
-    if (rc == 0 && (n = cy_get(r, "ssh_settings")))
-        rc =
-            cy_err(ctx, y, n->line,
-                   "ssh_settings: drover's nodes open no SSH (MPI reaches them "
-                   "through drover-launch); leave it out%s%s",
-                   NULL, NULL);
-    const char *v = NULL;
-    long long x = 0;
-    /* Azure ML's defaults for an amlcompute */
-    c->vm_size = (char *)"Standard_DS3_v2";
-    c->min_nodes = 0;
-    c->max_nodes = 1;
-    c->idle_seconds_before_scaledown = 120;
-    c->vm_priority = (char *)"dedicated";
-    if (rc == 0 && !(n = cy_get(r, "name")))
-        rc = cy_err(ctx, y, r->line, "a compute needs 'name'%s%s", NULL, NULL);
-    if (rc == 0 && (rc = s_str(ctx, y, n, "name", &v)) == 0) {
-        if (!dr_valid_name(v))
-            rc = cy_err(ctx, y, n->line, "name '%s' is not a cluster name%s", v,
-                        NULL);
-        c->name = (char *)v;
-    }
-    if (rc == 0 && (n = cy_get(r, "type")) &&
-        (rc = s_str(ctx, y, n, "type", &v)) == 0 && strcmp(v, "amlcompute"))
-        rc = cy_err(ctx, y, n->line,
-                    "type '%s' is not supported (type: amlcompute)%s", v, NULL);
-    if (rc == 0 && (n = cy_get(r, "size")) &&
-        (rc = s_str(ctx, y, n, "size", &v)) == 0)
-        c->vm_size = (char *)v;
-    if (rc == 0 && (n = cy_get(r, "min_instances")) &&
-        (rc = s_int(ctx, y, n, "min_instances", 0, 10000, &x)) == 0)
-        c->min_nodes = (int32_t)x;
-    if (rc == 0 && (n = cy_get(r, "max_instances")) &&
-        (rc = s_int(ctx, y, n, "max_instances", 0, 10000, &x)) == 0)
-        c->max_nodes = (int32_t)x;
-    if (rc == 0 && c->min_nodes > c->max_nodes)
-        rc = cy_err(ctx, y, r->line, "min_instances is above max_instances%s%s",
-                    NULL, NULL);
-    if (rc == 0 && (n = cy_get(r, "idle_time_before_scale_down")) &&
-        (rc = s_int(ctx, y, n, "idle_time_before_scale_down", 0, 31536000,
-                    &x)) == 0)
-        c->idle_seconds_before_scaledown = (int32_t)x;
-    if (rc == 0 && (n = cy_get(r, "tier")) &&
-        (rc = s_str(ctx, y, n, "tier", &v)) == 0) {
-        if (strcmp(v, "dedicated") == 0)
-            c->vm_priority = (char *)"dedicated";
-        else if (strcmp(v, "low_priority") == 0 ||
-                 strcmp(v, "lowpriority") == 0)
-            c->vm_priority = (char *)"lowpriority";
-        else
-            rc =
-                cy_err(ctx, y, n->line,
-                       "tier '%s' is not dedicated or low_priority%s", v, NULL);
-    }
-    if (rc == 0 && (n = cy_get(r, "location")) &&
-        (rc = s_str(ctx, y, n, "location", &v)) == 0)
-        c->location = (char *)v;
-    if (rc == 0 && (n = cy_get(r, "identity"))) {
-        static const char *const id_keys[] = {"type",
-                                              "user_assigned_identities", NULL};
-        const ynode_t *t = cy_get(n, "type"), *ua;
-        if ((rc = s_map(ctx, y, n, "identity")) == 0 &&
-            (rc = s_known(ctx, y, n, "identity", id_keys)) == 0 && !t)
-            rc = cy_err(ctx, y, n->line, "identity needs 'type'%s%s", NULL,
-                        NULL);
-        if (rc == 0 && (rc = s_str(ctx, y, t, "identity.type", &v)) == 0) {
-            if (strcmp(v, "system_assigned") == 0) {
-                c->identity = (char *)"[system]";
-            } else if (strcmp(v, "user_assigned") == 0) {
-                ua = cy_get(n, "user_assigned_identities");
-                const ynode_t *first =
-                    ua && ua->type == Y_SEQ && ua->n ? ua->kids[0] : NULL;
-                const ynode_t *rid = first && first->type == Y_MAP
-                                         ? cy_get(first, "resource_id")
-                                         : first;
-                if (!rid || rid->type != Y_SCALAR)
-                    rc = cy_err(ctx, y, n->line,
-                                "user_assigned needs user_assigned_identities "
-                                "(a list of resource_id)%s%s",
-                                NULL, NULL);
-                else
-                    c->identity = rid->value;
-            } else {
-                rc = cy_err(ctx, y, t->line,
-                            "identity type '%s' is not system_assigned or "
-                            "user_assigned%s",
-                            v, NULL);
-            }
-        }
     }
     return rc;
 }

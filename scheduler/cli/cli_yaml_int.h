@@ -45,6 +45,18 @@ char *cy_own(cli_yaml_t *y, char *s);
 /* map's value of key, NULL when absent (or map is not a map). */
 const ynode_t *cy_get(const ynode_t *map, const char *key);
 
+/* Checks of a node, each an error naming key and the line: every key of
+ * map is one of known (NULL-terminated); a string; a mapping; an integer
+ * in [lo, hi]. */
+int cy_known(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *map,
+             const char *where, const char *const *known);
+int cy_str(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
+           const char *key, const char **out);
+int cy_map(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
+           const char *key);
+int cy_int(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
+           const char *key, long long lo, long long hi, long long *out);
+
 /* cli_yaml_io.c.  input: an input's path as the command sees it, *val:
  * a local path (relative to the file) is sent with the job under
  * inputs/NAME; an absolute one is a path the nodes see, kept.  code: the
