@@ -244,8 +244,11 @@ static int s_setopt_int(void *sock, int opt, int v, const char *what)
     return 0;
 }
 
-static void *s_open_socket(agent_t *a, const char *name)
+static void *s_open_socket(agent_t *a, const node_t *node)
 {
+    const char *name = node->name;
+    const dr_keypair_t *kp =
+        a->cfg->sim_keys ? &a->cfg->sim_keys[node->index] : &a->cfg->keys;
     void *s = zmq_socket(a->ctx, ZMQ_DEALER);
     if (!s) {
         log_error("node %s: zmq_socket: %s", name, zmq_strerror(errno));
@@ -263,8 +266,8 @@ static void *s_open_socket(agent_t *a, const char *name)
         zmq_close(s);
         return NULL;
     }
-    if (a->cfg->key_file &&
-        keys_apply_client(s, &a->cfg->keys, a->cfg->server_z85) < 0) {
+    if ((a->cfg->key_file || a->cfg->sim_keys) &&
+        keys_apply_client(s, kp, a->cfg->server_z85) < 0) {
         log_error("node %s: CURVE options: %s", name, zmq_strerror(errno));
         zmq_close(s);
         return NULL;
@@ -334,7 +337,7 @@ static int s_open_nodes(agent_t *self)
     }
     for (size_t i = 0; i < self->n_nodes; i++) {
         node_t *node = &self->nodes[i];
-        node->sock = s_open_socket(self, node->name);
+        node->sock = s_open_socket(self, node);
         if (!node->sock)
             return DR_EIO;
         node->sock_reg = dr_loop_add_socket(self->loop, node->sock,
@@ -399,7 +402,7 @@ agent_t *agent_new(const agent_cfg_t *cfg)
 {
     agent_t *self = dr_calloc(1, sizeof *self);
     self->cfg = cfg;
-    if (!cfg->key_file)
+    if (!cfg->key_file && !cfg->sim_keys)
         log_warn("%s: no --key: connecting without CURVE; only a scheduler "
                  "started with --insecure accepts that (loopback debugging)",
                  cfg->insecure ? "INSECURE" : "WARNING");

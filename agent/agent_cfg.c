@@ -116,6 +116,12 @@ const char *agent_cfg_usage(void)
 
 void agent_cfg_free(agent_cfg_t *cfg)
 {
+    if (cfg->sim_keys) {
+        explicit_bzero(cfg->sim_keys,
+                       (size_t)cfg->simulate * sizeof *cfg->sim_keys);
+        free(cfg->sim_keys);
+        cfg->sim_keys = NULL;
+    }
     opts_free(&s_table, cfg);
     memset(&cfg->keys, 0, sizeof cfg->keys);
 }
@@ -158,9 +164,6 @@ static int s_join(agent_cfg_t *cfg, char *err, size_t errlen)
     if (cfg->join_token && cfg->insecure)
         return s_fail(cfg, err, errlen,
                       "--join-token and --insecure exclude each other");
-    if (cfg->join_token && cfg->simulate)
-        return s_fail(cfg, err, errlen,
-                      "--join-token does not work with --simulate");
     if (cfg->join_token && !cfg->scheduler_key)
         return s_fail(cfg, err, errlen,
                       "--join-token needs --scheduler-key (FILE or Z85)");
@@ -168,8 +171,8 @@ static int s_join(agent_cfg_t *cfg, char *err, size_t errlen)
         return s_fail(cfg, err, errlen,
                       "--join-token: malformed join token: expected ID.SECRET "
                       "(6 and 32 characters of a-z, 0-9)");
-    if (cfg->key_file || cfg->insecure || !cfg->work_dir)
-        return 0;
+    if (cfg->key_file || cfg->insecure || !cfg->work_dir || cfg->simulate)
+        return 0; /* a simulator's nodes keep their keys apart (sim_join) */
     char *key = dr_asprintf("%s/%s", cfg->work_dir, AGENT_KEY_FILE);
     char *state = dr_asprintf("%s/%s", cfg->work_dir, AGENT_JOINED_FILE);
     if (access(state, F_OK) == 0 && access(key, F_OK) == 0) {

@@ -42,13 +42,15 @@ typedef struct {
     int print_gpus;      /* --print-gpus: print the GPU list as JSON, exit */
     char *scheduled_events_url; /* metadata scheduled events, or NULL */
     int64_t scheduled_events_interval_ms;
-    char *key_file;      /* --key: this node's CURVE key pair (or the one
-                          * a join made: WORK_DIR/AGENT_KEY_FILE) */
-    char *join_token;    /* --join-token: join first (NULL once joined) */
-    char *config_file;   /* --config: read before the flags */
-    char *scheduler_key; /* --scheduler-key: FILE or Z85 */
-    int insecure;        /* --insecure: plain ZeroMQ, said loudly */
-    dr_keypair_t keys;   /* loaded from key_file */
+    char *key_file;         /* --key: this node's CURVE key pair (or the one
+                             * a join made: WORK_DIR/AGENT_KEY_FILE) */
+    char *join_token;       /* --join-token: join first (NULL once joined) */
+    char *config_file;      /* --config: read before the flags */
+    char *scheduler_key;    /* --scheduler-key: FILE or Z85 */
+    int insecure;           /* --insecure: plain ZeroMQ, said loudly */
+    dr_keypair_t keys;      /* loaded from key_file */
+    dr_keypair_t *sim_keys; /* --simulate with --join-token: one pair per
+                             * node, by index (sim_join); owned */
     char server_z85[DR_Z85_KEY_LEN + 1];
     /* drover.installation of this agent's containers: a fingerprint of
      * server_z85 (of the endpoint with --insecure) */

@@ -31,8 +31,7 @@ static int s_key(const char *path, dr_keypair_t *kp)
     return rc;
 }
 
-/* AGENT_JOINED_FILE, written whole through a temporary file. */
-static int s_write_state(const agent_cfg_t *cfg)
+int join_write_state(const agent_cfg_t *cfg)
 {
     char *path = dr_asprintf("%s/%s", cfg->work_dir, AGENT_JOINED_FILE);
     char *tmp = dr_asprintf("%s.tmp", path);
@@ -58,22 +57,20 @@ static int s_write_state(const agent_cfg_t *cfg)
     return ok ? 0 : DR_EIO;
 }
 
-/* The join socket, with the token's join key (the one unknown key the
- * scheduler admits for it), and a monitor on mon_ep that reports a
- * refused handshake (a token the scheduler does not know). */
-static void *s_socket(void *ctx, const agent_cfg_t *cfg, const dr_keypair_t *kp,
-                      const char *mon_ep)
+void *join_socket(void *ctx, const agent_cfg_t *cfg, const char *name,
+                  const dr_keypair_t *jk, const char *mon_ep)
 {
     void *s = zmq_socket(ctx, ZMQ_DEALER);
     if (!s)
         return NULL;
-    if (zmq_socket_monitor(s, mon_ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0) {
+    if (mon_ep &&
+        zmq_socket_monitor(s, mon_ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0) {
         log_error("join: monitor: %s", zmq_strerror(errno));
         zmq_close(s);
         return NULL;
     }
     char rid[DR_MAX_ROUTING_ID];
-    snprintf(rid, sizeof rid, "%s%s", DR_JOIN_RID_PREFIX, cfg->name);
+    snprintf(rid, sizeof rid, "%s%s", DR_JOIN_RID_PREFIX, name);
     int zero = 0;
     int64_t maxmsg = 64 * 1024;
     char ep[512]; /* a list: its first scheduler (a standby refuses) */
@@ -81,9 +78,9 @@ static void *s_socket(void *ctx, const agent_cfg_t *cfg, const dr_keypair_t *kp,
         zmq_setsockopt(s, ZMQ_ROUTING_ID, rid, strlen(rid)) < 0 ||
         zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0 ||
-        keys_apply_client(s, kp, cfg->server_z85) < 0 ||
+        keys_apply_client(s, jk, cfg->server_z85) < 0 ||
         zmq_connect(s, ep) < 0) {
-        log_error("join: socket to %s: %s", cfg->scheduler,
+        log_error("join: socket of %s to %s: %s", name, cfg->scheduler,
                   zmq_strerror(errno));
         zmq_close(s);
         return NULL;
@@ -91,9 +88,7 @@ static void *s_socket(void *ctx, const agent_cfg_t *cfg, const dr_keypair_t *kp,
     return s;
 }
 
-/* What the scheduler answered: 0 joined, DR_EPERM refused, DR_EAGAIN
- * not an answer to this request. */
-static int s_answer(agent_cfg_t *cfg, const dr_env_t *rep)
+int join_apply_ack(agent_cfg_t *cfg, const dr_env_t *rep, int quiet)
 {
     if (rep->body_case == DROVER__ENVELOPE__BODY_ERROR) {
         log_error("join refused by the scheduler: %s",
@@ -117,8 +112,9 @@ static int s_answer(agent_cfg_t *cfg, const dr_env_t *rep)
         cfg->cpus = a->cpus;
     if (!cfg->memory_mb)
         cfg->memory_mb = (int64_t)a->memory_mb;
-    log_info("join: node %s joined cluster %s (%s)", cfg->name, cfg->cluster,
-             cfg->vm_size);
+    if (!quiet)
+        log_info("join: node %s joined cluster %s (%s)", cfg->name,
+                 cfg->cluster, cfg->vm_size);
     return 0;
 }
 
@@ -177,7 +173,7 @@ int agent_join(agent_cfg_t *cfg, int sig_fd)
     if (rc < 0)
         goto out;
     ctx = zmq_ctx_new();
-    sock = ctx ? s_socket(ctx, cfg, &jk, mon_ep) : NULL;
+    sock = ctx ? join_socket(ctx, cfg, cfg->name, &jk, mon_ep) : NULL;
     mon = sock ? zmq_socket(ctx, ZMQ_PAIR) : NULL;
     if (!mon || zmq_connect(mon, mon_ep) < 0) {
         rc = DR_EIO;
@@ -223,7 +219,7 @@ int agent_join(agent_cfg_t *cfg, int sig_fd)
             dr_env_t *rep = NULL;
             if (wire_recv(sock, NULL, ZMQ_DONTWAIT, &rep) == 0 &&
                 rep->request_id == req)
-                rc = s_answer(cfg, rep);
+                rc = join_apply_ack(cfg, rep, 0);
             wire_free(&rep);
         }
         if (rc == DR_EAGAIN)
@@ -232,7 +228,7 @@ int agent_join(agent_cfg_t *cfg, int sig_fd)
     }
     if (rc == DR_EINTR_JOIN)
         rc = DR_EAGAIN;
-    if (rc == 0 && (rc = s_write_state(cfg)) == 0) {
+    if (rc == 0 && (rc = join_write_state(cfg)) == 0) {
         cfg->key_file = path;
         path = NULL;
         cfg->keys = kp;

@@ -104,7 +104,8 @@ int main(int argc, char **argv)
     }
     if (cfg.join_token) {
         /* first start: make this node's key and join with the token */
-        int jrc = agent_join(&cfg, sig_rd);
+        int jrc =
+            cfg.simulate ? sim_join(&cfg, sig_rd) : agent_join(&cfg, sig_rd);
         if (jrc < 0) {
             agent_cfg_free(&cfg);
             return jrc == DR_EAGAIN ? 0 : 1;
