@@ -93,7 +93,7 @@ static node_t *s_first_with(const cluster_t *c, int64_t cpus, int64_t mem_mb,
  * usable node from j's request on: O(log nodes) when it is usable, plus
  * the nodes stepped over (not ready, drained, without docker or the
  * GPUs, held for a gang). */
-static node_t *s_best_node(const cluster_t *c, const job_t *j)
+node_t *placement_best_node(const cluster_t *c, const job_t *j)
 {
     return s_first_with(c, j->cpus, (int64_t)j->memory_mb, s_usable, j,
                         dr_now_ms());
@@ -246,7 +246,7 @@ int placement_try(sched_t *s, cluster_t *c, job_t *j)
         return s_try_gang(s, c, j);
     if (s_blocked(c, j))
         return 0;
-    node_t *n = s_best_node(c, j);
+    node_t *n = placement_best_node(c, j);
     if (!n) {
         s_block(c, j);
         return 0;
@@ -254,15 +254,15 @@ int placement_try(sched_t *s, cluster_t *c, job_t *j)
     return job_start(s, j, &n, 1) == 0;
 }
 
-static size_t s_pass(sched_t *s, cluster_t *c);
+static size_t s_pass(sched_t *s, cluster_t *c, size_t budget);
 
-size_t placement_pass(sched_t *s, cluster_t *c)
+size_t placement_pass(sched_t *s, cluster_t *c, size_t budget)
 {
-    if (!c->dirty)
+    if (!c->dirty || !budget)
         return 0;
     struct timespec t0, t1;
     (void)clock_gettime(CLOCK_MONOTONIC, &t0);
-    size_t n = s_pass(s, c);
+    size_t n = s_pass(s, c, budget);
     (void)clock_gettime(CLOCK_MONOTONIC, &t1);
     metrics_observe(s->metrics, MH_PLACEMENT, NULL,
                     (double)(t1.tv_sec - t0.tv_sec) +
@@ -271,7 +271,7 @@ size_t placement_pass(sched_t *s, cluster_t *c)
 }
 
 /* The pass itself: from the head of the queue, with backfill. */
-static size_t s_pass(sched_t *s, cluster_t *c)
+static size_t s_pass(sched_t *s, cluster_t *c, size_t budget)
 {
     c->dirty = 0;
     c->nblocked = 0;
@@ -284,10 +284,14 @@ static size_t s_pass(sched_t *s, cluster_t *c)
     while (j) {
         job_t *next = queue_next(c->queue, j);
         int waits = !j->held && !j->cancel_requested;
-        if (placement_try(s, c, j))
-            placed++;
-        else if (waits && !s_room(c))
+        if (placement_try(s, c, j)) {
+            if (++placed == budget) {
+                c->dirty = 1; /* the rest in the next pass */
+                break;
+            }
+        } else if (waits && !s_room(c)) {
             break; /* no node has a cpu free: no job behind it can fit */
+        }
         j = next;
     }
     return placed;

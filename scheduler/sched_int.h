@@ -230,7 +230,8 @@ struct cluster {
         int has_image;
     } blocked[8];
     int nblocked;
-    int resv_done; /* this pass held nodes for a waiting gang */
+    int resv_done;     /* this pass held nodes for a waiting gang */
+    size_t place_left; /* jobs this loop pass may still place (sched_loop) */
     int target_nodes;
     int64_t last_scale_out;  /* mono ms */
     char wait_reason[160];   /* why pending work gets no nodes, or "" */

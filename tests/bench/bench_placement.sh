@@ -8,9 +8,11 @@
 # Printed, from the store's started_at / ended_at (the agent's and the
 # scheduler's wall clocks, one machine): jobs placed per second during the
 # drain, running -> ended p50 / p99 of the drained jobs, the drain's
-# length, and the scheduler's CPU time during the drain and its peak RSS.
+# length, and the scheduler's CPU time during the drain and its peak RSS
+# (and the simulator's CPU time: on a small machine it competes).
 # With PERF=FILE the scheduler is recorded (perf record -g) during the
-# drain into FILE.  A figure, not a pass/fail test.
+# drain into FILE (PERF_OPTS: its options, default -g); with TIMES=FILE
+# the jobs' times are kept there (gate end|started_at|ended_at, in ms).  A figure, not a pass/fail test.
 # Usage: tests/bench/bench_placement.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -37,7 +39,8 @@ until "$B/drover" cluster list >/dev/null 2>&1; do sleep 0.1; done
 "$B/drover-agent" --simulate "$NODES" --name sim --cluster bench \
     --vm-size Standard_D5_v2 --cpus "$CPUS" --memory-mb 57344 \
     --scheduler "tcp://127.0.0.1:$AP" --log-level warn --insecure >"$T/sim.log" 2>&1 &
-PIDS+=($!)
+SIM=$!
+PIDS+=("$SIM")
 t0=$(ms)
 until [[ $("$B/drover" -o json node list --cluster bench | jq length) -ge $NODES ]]; do
     sleep 0.2
@@ -50,19 +53,22 @@ t1=$(ms)
     --dependency "afterok:$gate" -- true >/dev/null
 echo "  submission: $JOBS jobs (one --array) in $(($(ms) - t1)) ms"
 q() { sqlite3 -cmd ".timeout 5000" "$DB" "$1"; }
-ticks() { awk '{print $14 + $15}' "/proc/$SCHED/stat"; }
+ticks() { awk '{print $14 + $15}' "/proc/${1:-$SCHED}/stat"; }
 # the drain starts when the gate ends
 until [[ $(q "SELECT state FROM jobs WHERE id = $gate") == succeeded ]]; do sleep 0.05; done
 cpu0=$(ticks)
+sim0=$(ticks "$SIM")
 w0=$(ms)
 if [[ -n $PERF ]]; then
-    perf record -g -o "$PERF" -p "$SCHED" >/dev/null 2>&1 &
+    perf record ${PERF_OPTS:--g} -o "$PERF" -p "$SCHED" >/dev/null 2>&1 &
     PERFPID=$!
 fi
-until [[ $(q "SELECT count(*) FROM jobs WHERE id != $gate AND ended_at > 0") -ge $JOBS ]]; do
+# (the index on state: a cheap poll, beside a scheduler on few cores)
+until [[ $(q "SELECT count(*) FROM jobs WHERE state IN ('queued', 'starting', 'running')") == 0 ]]; do
     sleep 0.2
 done
 cpu1=$(ticks)
+sim1=$(ticks "$SIM")
 w1=$(ms)
 if [[ -n $PERF ]]; then
     kill -INT "$PERFPID"
@@ -71,11 +77,13 @@ fi
 failed=$(q "SELECT count(*) FROM jobs WHERE id != $gate AND state != 'succeeded'")
 q "SELECT (SELECT ended_at FROM jobs WHERE id = $gate), started_at, ended_at
    FROM jobs WHERE id != $gate" >"$T/times"
+[[ -n ${TIMES:-} ]] && cp "$T/times" "$TIMES"
 python3 - "$T/times" "$JOBS" "$failed" "$((cpu1 - cpu0))" "$(getconf CLK_TCK)" \
-    "$((w1 - w0))" "$(awk '/VmHWM/ {print $2}' "/proc/$SCHED/status")" <<'PY'
+    "$((w1 - w0))" "$(awk '/VmHWM/ {print $2}' "/proc/$SCHED/status")" \
+    "$((sim1 - sim0))" <<'PY'
 import sys
 rows = [tuple(int(x) for x in l.split("|")) for l in open(sys.argv[1])]
-jobs, failed, ticks, hz, wall, hwm = (int(x) for x in sys.argv[2:8])
+jobs, failed, ticks, hz, wall, hwm, sim = (int(x) for x in sys.argv[2:9])
 gate_end = rows[0][0]
 starts = sorted(r[1] for r in rows)
 lat = sorted(r[2] - r[1] for r in rows)
@@ -94,4 +102,5 @@ print("  FIGURE drain_ms=%d (gate end -> last job ended); %d not succeeded"
 print("  FIGURE scheduler_cpu_s=%.2f during the drain (%.0f%% of one core over "
       "%d ms of polling)" % (ticks / hz, ticks / hz * 100000.0 / max(wall, 1), wall))
 print("  FIGURE scheduler_peak_rss_mib=%.0f" % (hwm / 1024.0))
+print("  simulator (the harness): %.2f s of CPU during the drain" % (sim / hz))
 PY

@@ -651,6 +651,7 @@ START_TEST(test_placement_best_fit)
     node_t *p = node_add(fx.s, c, "n-p", NODE_PREPARING);
     (void)p;
     a->cpus_used = 1; /* fuller: preferred */
+    capidx_update(c->capidx, a);
     uint64_t id = fx_submit(&fx, "c1", 2, 0);
     job_t *j = sched_job_find(fx.s, id);
     ck_assert_ptr_eq(job_head(j), a);
