@@ -116,6 +116,11 @@ struct task {
     mpi_tagger_t *tagger;    /* the head: rank tags -> node names */
     char *mpi_tmp;           /* OpenMPI's session dirs, removed with the task */
     dr_buf_t tagged;         /* the tagger's output, reused */
+    /* its files (task_files.c) */
+    char *files_dir;     /* the task dir, once prepared; NULL: none */
+    int outputs_done;    /* outputs/ was packed (or found missing) */
+    dr_buf_t outputs;    /* ... into this gzip tar */
+    char *outputs_error; /* ... or why not */
 };
 
 struct node {
@@ -265,6 +270,19 @@ void task_mpi_on_launch_io(node_t *node, const dr_env_t *env);
 int task_mpi_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,
                      const char *task_dir, int in_container, envv_t *env,
                      char ***head_argv, char *why, size_t whylen);
+
+/* ---- a task's files (task_files.c): prepare makes the task dir,
+ * unpacks the job's code into it and makes its output folders (0, or a
+ * DR_E* code with why); env adds AZURE_ML_OUTPUT_<NAME> (inner: the task
+ * dir as the program sees it); collect packs outputs/ once the task is
+ * over; fill puts that into a final TaskUpdate. */
+int task_files_prepare(node_t *node, task_t *t, const Drover__TaskStart *ts,
+                       const char *task_dir, char *why, size_t cap);
+void task_files_env(const Drover__TaskStart *ts, const char *inner,
+                    envv_t *env);
+void task_files_collect(node_t *node, task_t *t);
+void task_files_fill(const task_t *t, Drover__TaskUpdate *up);
+void task_files_free(task_t *t);
 
 /* ---- starting tasks (task_start.c) */
 void task_start_on_mpi_launch(node_t *node, const dr_env_t *env);

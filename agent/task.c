@@ -62,6 +62,7 @@ void task_free(task_t **tp)
         log_warn_errno("cannot remove %s", t->mpi_tmp);
     free(t->mpi_tmp);
     free(t->start_msg);
+    task_files_free(t);
     free(t->reason);
     free(t->end_reason);
     free(t);
@@ -109,6 +110,7 @@ void task_send_update(node_t *node, task_t *t)
     Drover__TaskReport rep;
     task_fill_report(t, &rep);
     up.report = &rep;
+    task_files_fill(t, &up);
     node_env_init(node, &env);
     env.body_case = DROVER__ENVELOPE__BODY_TASK_UPDATE;
     env.task_update = &up;
@@ -120,6 +122,8 @@ void task_report(node_t *node, task_t *t, task_state_t st, const char *reason)
 {
     t->state = st;
     agent_set_str(&t->reason, reason && *reason ? reason : NULL);
+    if (st >= TASK_ST(EXITED))
+        task_files_collect(node, t);
     t->pending = 1;
     t->resend_at = dr_mono_ms() + AGENT_RESEND_MS;
     task_send_update(node, t);

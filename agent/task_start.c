@@ -190,6 +190,7 @@ static void s_env_base(node_t *node, task_t *t, const Drover__TaskStart *ts,
     envv_put(env, dr_asprintf("DROVER_NODE_NAME=%s", node->name));
     envv_put(env, dr_asprintf("DROVER_CLUSTER=%s", cfg->cluster));
     envv_put(env, dr_asprintf("DROVER_TASK_DIR=%s", task_dir));
+    task_files_env(ts, in_container ? RUNTIME_DOCKER_SCRATCH : task_dir, env);
     envv_put(env, dr_asprintf("DROVER_NODE_RANK=%u", ts->node_rank));
     envv_put(env,
              dr_asprintf("DROVER_NUM_NODES=%u", ts->nodes ? ts->nodes : 1));
@@ -454,6 +455,16 @@ void task_start_on_start(node_t *node, const dr_env_t *env)
     t->cpus = ts->cpus;
     t->memory_mb = ts->memory_mb;
     t->time_limit_s = ts->time_limit_s;
+    if (!a->simulate) {
+        char *task_dir = dr_asprintf("%s/tasks/%" PRIu64 "-%u",
+                                     a->cfg->work_dir, t->job_id, t->attempt);
+        rc = task_files_prepare(node, t, ts, task_dir, why, sizeof why);
+        free(task_dir);
+        if (rc < 0) {
+            task_fail(node, t, 0, why);
+            return;
+        }
+    }
     if (a->simulate)
         s_task_hollow(node, t, ts);
     else if (s_is_mpi(ts) && ts->nodes > 1 && ts->node_rank > 0)

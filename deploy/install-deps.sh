@@ -18,7 +18,7 @@ RUNTIME=(
     protobuf-c-compiler libprotobuf-c-dev
     libcurl4-openssl-dev libmicrohttpd-dev
     libsqlite3-dev
-    libpq-dev libyaml-dev
+    libpq-dev libyaml-dev libarchive-dev
     check libjansson-dev libsodium-dev
     openmpi-bin libopenmpi-dev
     jq python3

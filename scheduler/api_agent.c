@@ -149,6 +149,8 @@ static void s_task_update(sched_t *s, const char *rid, dr_env_t *env)
     job_t *j = sched_job_find(s, r->job_id);
     job_task_t *jt = j && j->attempts == r->attempt ? job_task_on(j, n) : NULL;
     if (jt && !jt->ended) {
+        if (r->state >= DROVER__TASK_STATE__TASK_EXITED)
+            job_outputs_put(s, j, (uint32_t)(jt - j->tasks), env->task_update);
         job_task_report(s, n, j, jt, r);
     } else if (jt) {
         /* a worker's part ended already: nothing more to learn */

@@ -38,6 +38,11 @@ static uint64_t s_rerun_id(const dr_env_t *env)
     return env->job_rerun->id;
 }
 
+static uint64_t s_files_id(const dr_env_t *env)
+{
+    return env->job_files->id;
+}
+
 typedef struct {
     int body;
     api_fn *fn;
@@ -65,6 +70,9 @@ static const client_cmd_t s_table[] = {
     {DROVER__ENVELOPE__BODY_JOB_RERUN, api_job_rerun, F_OWNER | F_WRITE,
      "rerun", s_rerun_id},
     {DROVER__ENVELOPE__BODY_USAGE, api_usage, 0, NULL, NULL},
+    /* a job's outputs are its owner's, as its log is */
+    {DROVER__ENVELOPE__BODY_JOB_FILES, api_job_files, F_OWNER, "download",
+     s_files_id},
     {DROVER__ENVELOPE__BODY_NODE_LIST, api_node_list, 0, NULL, NULL},
     {DROVER__ENVELOPE__BODY_NODE_SHOW, api_node_show, 0, NULL, NULL},
     {DROVER__ENVELOPE__BODY_NODE_PREEMPT, api_node_preempt, F_ADMIN | F_WRITE,

@@ -151,6 +151,8 @@ int api_job_validate(const sched_t *s, const Drover__Job *j, char *why,
                  "its index spec (--array 0-99)");
         return DR_EINVAL;
     }
+    if ((rc = job_code_check(s, j, why, n)) < 0)
+        return rc;
     if (j->array && *j->array) {
         dr_array_t a;
         if (dr_array_parse(j->array, &a, why, n) < 0)
@@ -335,6 +337,9 @@ static void s_job_msg(const sched_t *s, const store_job_t *row, Drover__Job *m,
         }
         m->worker_count = spec->worker_count;
         m->parameter_server_count = spec->parameter_server_count;
+        m->code_size = spec->code_size;
+        m->n_outputs = spec->n_outputs;
+        m->outputs = spec->outputs;
         if (!s->req.admin && strcmp(row->owner, s->req.user) != 0)
             s_redact(m, spec, x);
     }
@@ -527,15 +532,23 @@ void api_job_cancel(sched_t *s, const char *rid, dr_env_t *env)
     api_reply_ok(s, rid, env->request_id, msg);
 }
 
+/* The job a request names (0 or DR_ENOENT, answered); row owned. */
+static int s_lookup(sched_t *s, const char *rid, const dr_env_t *env,
+                    uint64_t id, store_job_t *row)
+{
+    if (!id || job_lookup(s, id, row) < 0) {
+        API_ERR(DR_ENOENT, "unknown job %llu", (unsigned long long)id);
+        return DR_ENOENT;
+    }
+    return 0;
+}
+
 void api_job_logs(sched_t *s, const char *rid, dr_env_t *env)
 {
     const Drover__JobLogsReq *q = env->job_logs;
     store_job_t row;
-    int rc = q->id ? job_lookup(s, q->id, &row) : DR_ENOENT;
-    if (rc < 0) {
-        API_ERR(DR_ENOENT, "unknown job %llu", (unsigned long long)q->id);
+    if (s_lookup(s, rid, env, q->id, &row) < 0)
         return;
-    }
     uint32_t max = q->max_bytes ? q->max_bytes : DEFAULT_LOG_CHUNK;
     if (max > MAX_LOG_CHUNK)
         max = MAX_LOG_CHUNK;
@@ -556,5 +569,43 @@ void api_job_logs(sched_t *s, const char *rid, dr_env_t *env)
                   &r);
     sched_reply_client(s, rid, &out);
     free(buf);
+    job_row_clear(&row);
+}
+
+void api_job_files(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__JobFilesReq *q = env->job_files;
+    store_job_t row;
+    if (s_lookup(s, rid, env, q->id, &row) < 0)
+        return;
+    uint32_t nodes = row.nodes ? row.nodes : 1;
+    if (q->node_rank >= nodes) {
+        API_ERR(DR_EINVAL, "job %llu has node ranks 0 to %u",
+                (unsigned long long)q->id, nodes - 1);
+        job_row_clear(&row);
+        return;
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = job_outputs_get(s, q->id, q->node_rank, &data, &len);
+    if (rc < 0 && rc != DR_ENOENT) {
+        API_ERR(rc, "cannot read the outputs of job %llu",
+                (unsigned long long)q->id);
+        job_row_clear(&row);
+        return;
+    }
+    Drover__JobFiles r = DROVER__JOB_FILES__INIT;
+    r.id = q->id;
+    r.node_rank = q->node_rank;
+    r.nodes = nodes;
+    r.found = rc == 0;
+    r.data.data = data;
+    r.data.len = len;
+    r.state = row.state;
+    dr_env_t out;
+    wire_env_body(&out, env->request_id, DROVER__ENVELOPE__BODY_JOB_FILES_REPLY,
+                  &r);
+    sched_reply_client(s, rid, &out);
+    free(data);
     job_row_clear(&row);
 }

@@ -64,6 +64,14 @@ static const opt_def_t s_rows[] = {
      OPT_AT(sched_opts_t, log_total_limit_mb), "10G", 1, 1 << 30, NULL, NULL,
      "all job logs together: past it the oldest finished jobs' logs are "
      "removed"},
+    {"max-code-size", 0, OPT_SIZE, 0, OPT_AT(sched_opts_t, max_code_mb), "4M",
+     1, 7, NULL, NULL,
+     "the code a job is sent with (its folder and local inputs, a gzip "
+     "tar) is at most this size"},
+    {"max-output-size", 0, OPT_SIZE, 0, OPT_AT(sched_opts_t, max_output_mb),
+     "4M", 1, 7, NULL, NULL,
+     "the outputs a node collects for a job (its outputs/ folder, a gzip "
+     "tar) are kept up to this size"},
     {"docker-socket", 0, STR(docker_socket), "/var/run/docker.sock", 0, 0, NULL,
      "PATH", "dockerd's socket, for the docker provider"},
     {"docker-node-image", 0, STR(docker_node_image), "drover-node:latest", 0, 0,

@@ -25,7 +25,7 @@ typedef struct http_api http_api_t;
 
 #define HTTP_RID_PREFIX "~http "
 /* Largest request body accepted (413 beyond). */
-#define HTTP_MAX_BODY (1 << 20)
+#define HTTP_MAX_BODY (10 << 20) /* a job with --max-code-size code */
 
 /* Parses "ADDR:PORT" ("127.0.0.1:9090", "[::1]:9090", ":9090" for every
  * address) into out (may be NULL: only validate).  0 or DR_EINVAL. */

@@ -16,6 +16,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ typedef enum {
     RP_SUBMIT, /* JobSubmitReply: {"id": N} */
     RP_OK,     /* Ok: {"message": "..."} */
     RP_LOGS,   /* JobLogs */
+    RP_FILES,  /* JobFiles: {"id", "node_rank", "nodes", "data": base64} */
     RP_LOCAL,  /* answered without a handler */
 } reply_kind_t;
 
@@ -347,23 +349,43 @@ static int b_job_logs(const http_in_t *in, http_call_t *c, char *why,
     return 0;
 }
 
-static const char *const s_job_writable[] = {"name",
-                                             "cluster",
-                                             "cpus",
-                                             "memory_mb",
-                                             "node_count",
-                                             "procs_per_node",
-                                             "distribution",
-                                             "gpus",
-                                             "priority",
-                                             "max_retries",
-                                             "time_limit_s",
-                                             "image",
-                                             "command",
-                                             "env",
-                                             "worker_count",
-                                             "parameter_server_count",
-                                             NULL};
+static const char *const s_job_writable[] = {
+    "name",         "cluster",
+    "cpus",         "memory_mb",
+    "node_count",   "procs_per_node",
+    "distribution", "gpus",
+    "priority",     "max_retries",
+    "time_limit_s", "image",
+    "command",      "env",
+    "worker_count", "parameter_server_count",
+    "outputs",      NULL};
+
+/* "code": a gzip tar in base64 (the SDK's code=), taken out of the body
+ * before the rest is read through the job's view.  How large it may be
+ * is the scheduler's business (--max-code-size: 413 past it). */
+static int s_job_code(json_t *body, Drover__Job *j, char *why, size_t cap)
+{
+    json_t *v = json_object_get(body, "code");
+    if (!v)
+        return 0;
+    if (!json_is_string(v))
+        return http_fail(why, cap, 400,
+                         "field 'code' must be a string (a gzip tar, base64)");
+    const char *b64 = json_string_value(v);
+    size_t n = json_string_length(v), len = 0;
+    uint8_t *bin = malloc(n / 4 * 3 + 3);
+    if (!bin)
+        return http_fail(why, cap, 500, "out of memory");
+    if (sodium_base642bin(bin, n / 4 * 3 + 3, b64, n, "\r\n", &len, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0) {
+        free(bin);
+        return http_fail(why, cap, 400, "field 'code' is not base64");
+    }
+    j->code.data = bin; /* freed with the message */
+    j->code.len = len;
+    (void)json_object_del(body, "code");
+    return 0;
+}
 
 static int b_job_submit(const http_in_t *in, http_call_t *c, char *why,
                         size_t cap)
@@ -375,7 +397,9 @@ static int b_job_submit(const http_in_t *in, http_call_t *c, char *why,
     Drover__JobSubmit *m = http_msg_new(&drover__job_submit__descriptor);
     BODY(c, DROVER__ENVELOPE__BODY_JOB_SUBMIT, job_submit, m);
     m->job = http_msg_new(&drover__job__descriptor);
-    int rc = http_from_json(&cli_job_view, &drover__job__descriptor, m->job,
+    int rc = s_job_code(body, m->job, why, cap);
+    if (!rc)
+        rc = http_from_json(&cli_job_view, &drover__job__descriptor, m->job,
                             body, s_job_writable, why, cap);
     json_decref(body);
     if (!rc && !m->job->n_argv)
@@ -390,6 +414,21 @@ static int b_job_submit(const http_in_t *in, http_call_t *c, char *why,
     if (!rc && !m->job->procs_per_node)
         m->job->procs_per_node = 1;
     return rc;
+}
+
+static int b_job_outputs(const http_in_t *in, http_call_t *c, char *why,
+                         size_t cap)
+{
+    static const char *const names[] = {"node_rank", NULL};
+    uint64_t id = 0, rank = 0;
+    if (s_query_known(in, names, why, cap) || s_id(in->arg, &id, why, cap) ||
+        s_q_u64(in, "node_rank", 1024, &rank, why, cap))
+        return 400;
+    Drover__JobFilesReq *m = http_msg_new(&drover__job_files_req__descriptor);
+    BODY(c, DROVER__ENVELOPE__BODY_JOB_FILES, job_files, m);
+    m->id = id;
+    m->node_rank = (uint32_t)rank;
+    return 0;
 }
 
 static int b_quota_list(const http_in_t *in, http_call_t *c, char *why,
@@ -440,6 +479,7 @@ static const http_route_t s_routes[] = {
     {"DELETE", "/jobs/:", b_job_cancel, RP_OK, NULL, 200},
     {"POST", "/jobs/:/cancel", b_job_cancel, RP_OK, NULL, 200},
     {"GET", "/jobs/:/logs", b_job_logs, RP_LOGS, NULL, 200},
+    {"GET", "/jobs/:/outputs", b_job_outputs, RP_FILES, NULL, 200},
     {"GET", "/quotas", b_quota_list, RP_LIST, &cli_quota_view, 200},
 };
 
@@ -595,6 +635,9 @@ int http_reply_json(const http_route_t *r, const dr_env_t *rep, json_t **out,
     case RP_LOGS:
         want = DROVER__ENVELOPE__BODY_JOB_LOGS_REPLY;
         break;
+    case RP_FILES:
+        want = DROVER__ENVELOPE__BODY_JOB_FILES_REPLY;
+        break;
     case RP_LOCAL:
         break;
     }
@@ -640,6 +683,26 @@ int http_reply_json(const http_route_t *r, const dr_env_t *rep, json_t **out,
         s_set(o, "next_offset", json_integer((json_int_t)l->next_offset));
         s_set(o, "eof", json_boolean(l->eof));
         s_set(o, "state", json_string(l->state ? l->state : ""));
+        break;
+    }
+    case RP_FILES: {
+        const Drover__JobFiles *f = rep->job_files_reply;
+        o = s_chk(json_object());
+        s_set(o, "id", json_integer((json_int_t)f->id));
+        s_set(o, "node_rank", json_integer(f->node_rank));
+        s_set(o, "nodes", json_integer(f->nodes));
+        s_set(o, "found", json_boolean(f->found));
+        s_set(o, "size", json_integer((json_int_t)f->data.len));
+        s_set(o, "state", json_string(f->state ? f->state : ""));
+        if (f->found) {
+            size_t n = sodium_base64_ENCODED_LEN(
+                f->data.len, sodium_base64_VARIANT_ORIGINAL);
+            char *b = dr_malloc(n);
+            sodium_bin2base64(b, n, f->data.data, f->data.len,
+                              sodium_base64_VARIANT_ORIGINAL);
+            s_set(o, "data", json_string(b));
+            free(b);
+        }
         break;
     }
     case RP_LOCAL:

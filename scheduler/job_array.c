@@ -47,8 +47,14 @@ int job_array_submit(sched_t *self, const Drover__Job *m, const char *owner,
         uint64_t id = 0;
         e.array_task_id = a.idx[i];
         rc = job_submit(self, &e, owner, &id, why, cap);
-        if (i == 0 && rc == 0)
+        if (i == 0 && rc == 0) {
             e.array_job_id = *first = id;
+            /* the elements share the first one's code (job_code.c) */
+            e.code_size = e.code.len;
+            e.code_job_id = e.code.len ? id : 0;
+            e.code.len = 0;
+            e.code.data = NULL;
+        }
     }
     if (rc == 0)
         *count = (uint32_t)a.n;

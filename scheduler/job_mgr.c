@@ -51,6 +51,7 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     spec.array_task_step = m->array_task_step;
     spec.worker_count = m->worker_count;
     spec.parameter_server_count = m->parameter_server_count;
+    job_code_spec(m, &spec);
     job_t *j = dr_calloc(1, sizeof *j);
     j->spec_len = drover__job__get_packed_size(&spec);
     j->spec = dr_malloc(j->spec_len);
@@ -81,7 +82,8 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     }
     store_job_t row;
     job_row(j, &row);
-    if (store_job_insert(self->store, &row) < 0) {
+    if (store_job_insert(self->store, &row) < 0 ||
+        job_code_save(self, row.id, m) < 0) {
         job_free(j);
         snprintf(why, cap, "cannot store the job");
         return DR_EDB;
@@ -132,6 +134,7 @@ int job_rerun(sched_t *self, uint64_t id, const char *owner, uint64_t *id_out,
         m.priority = row.priority;
         m.max_retries = row.max_retries;
         m.time_limit_s = row.time_limit_s;
+        m.code_job_id = job_code_owner(id, spec); /* shared, not copied */
         rc = job_submit(self, &m, owner, id_out, why, cap);
         if (rc == DR_ENOENT)
             snprintf(why, cap, "job %llu: its cluster %s is gone",
@@ -217,9 +220,12 @@ static void s_task_send_start(sched_t *self, job_t *j, uint32_t rank)
     }
     ts.n_gpu_indices = t->n_gpu_idx;
     ts.gpu_indices = t->gpu_idx;
+    uint8_t *code = NULL;
+    (void)job_code_attach(self, j->id, spec, &ts, &code);
     wire_env_body(&env, 0, DROVER__ENVELOPE__BODY_TASK_START, &ts);
     sched_send_agent(self, t->node->name, &env);
     t->started = 1;
+    free(code);
     free(env_all);
     drover__job__free_unpacked(spec, NULL);
 }
@@ -265,6 +271,7 @@ int job_start(sched_t *self, job_t *j, node_t *const *nodes, uint32_t count)
     j->start_deadline = dr_mono_ms() + self->opts.start_timeout_ms;
     s_set_reason(j, "");
     (void)job_save(self, j);
+    job_outputs_reset(self, j);
     for (uint32_t i = 0; i < count; i++)
         (void)store_task_put(self->store, j->id, j->attempts, nodes[i]->name,
                              "starting", 0, "", dr_now_ms());

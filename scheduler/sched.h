@@ -35,6 +35,8 @@ typedef struct {
     int64_t job_log_limit_mb;   /* a job's log is cut at this size */
     int64_t log_total_limit_mb; /* all logs: the oldest finished go first */
     int64_t min_free_disk_mb;   /* below it writes are refused (disk full) */
+    int64_t max_code_mb;        /* a job's code archive, at most */
+    int64_t max_output_mb;      /* a node's collected outputs, at most */
     /* the docker provider: dockerd, the node image, the nodes' network */
     char docker_socket[256];
     char docker_node_image[256];

@@ -392,6 +392,26 @@ void job_free(job_t *j);
 /* job_dist.c: a tensorflow job's counts from its spec (tf, tf_workers,
  * tf_ps; the workers default to one per node). */
 void job_dist_from_spec(job_t *j, const Drover__Job *spec);
+/* job_code.c: a job's code and collected outputs.  check: a submission's
+ * code archive and output names (0, DR_ETOOBIG past --max-code-size,
+ * DR_EINVAL); spec: what the stored spec keeps of them; save: the archive
+ * into the store (submission's pass); attach: the code and output names
+ * into a TaskStart (*buf owns the archive until it is sent; free it);
+ * owner: the job whose row holds the code, 0 = none. */
+int job_code_check(const sched_t *s, const Drover__Job *j, char *why,
+                   size_t cap);
+void job_code_spec(const Drover__Job *m, Drover__Job *spec);
+int job_code_save(sched_t *s, uint64_t id, const Drover__Job *m);
+uint64_t job_code_owner(uint64_t id, const Drover__Job *spec);
+int job_code_attach(sched_t *s, uint64_t id, const Drover__Job *spec,
+                    Drover__TaskStart *ts, uint8_t **buf);
+/* An ended task's outputs (its final TaskUpdate) kept for node rank;
+ * reset: a new attempt drops the last one's; get: as store_file_get. */
+void job_outputs_put(sched_t *s, job_t *j, uint32_t rank,
+                     const Drover__TaskUpdate *up);
+void job_outputs_reset(sched_t *s, const job_t *j);
+int job_outputs_get(sched_t *s, uint64_t id, uint32_t rank, uint8_t **data,
+                    size_t *len);
 /* A submission's distribution and its counts: 0, or DR_EINVAL with why. */
 int job_dist_check(const Drover__Job *m, char *why, size_t cap);
 /* The first of `want` consecutive ports of DR_TORCH_PORT_BASE's range that
@@ -715,7 +735,7 @@ api_fn api_cluster_create, api_cluster_update, api_cluster_show,
     api_cluster_list, api_cluster_delete, api_cluster_lock, api_cluster_events;
 /* api_jobs.c */
 api_fn api_job_submit, api_job_show, api_job_list, api_job_cancel, api_job_logs,
-    api_job_rerun, api_usage;
+    api_job_rerun, api_usage, api_job_files;
 /* api_nodes.c */
 api_fn api_node_list, api_node_show, api_node_preempt, api_node_drain;
 /* api_admin.c: keys, quotas, managed identities */

@@ -87,61 +87,6 @@ static const char *s_sql[ST_COUNT] = {
     " reason, node_names, owner, submitted_at, started_at, ended_at, spec,"    \
     " gpu_indices, preemptions"
 
-static const char *s_schema =
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
-    "CREATE TABLE IF NOT EXISTS clusters("
-    " name TEXT PRIMARY KEY COLLATE NOCASE, vm_size TEXT NOT NULL,"
-    " min_nodes INTEGER NOT NULL, max_nodes INTEGER NOT NULL,"
-    " idle_seconds INTEGER NOT NULL, vm_priority TEXT NOT NULL,"
-    " location TEXT NOT NULL, provider TEXT NOT NULL,"
-    " created_at INTEGER NOT NULL, last_error TEXT NOT NULL DEFAULT '',"
-    " resume_program TEXT NOT NULL DEFAULT '',"
-    " suspend_program TEXT NOT NULL DEFAULT '',"
-    " provider_url TEXT NOT NULL DEFAULT '',"
-    " locked INTEGER NOT NULL DEFAULT 0,"
-    " identity TEXT NOT NULL DEFAULT '',"
-    " identity_principal TEXT NOT NULL DEFAULT '');"
-    "CREATE TABLE IF NOT EXISTS principals("
-    " name TEXT PRIMARY KEY, kind TEXT NOT NULL, role TEXT NOT NULL,"
-    " public_key TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS quotas("
-    " family TEXT PRIMARY KEY COLLATE NOCASE,"
-    " dedicated_cores INTEGER NOT NULL DEFAULT -1,"
-    " lowpriority_cores INTEGER NOT NULL DEFAULT -1);"
-    "CREATE TABLE IF NOT EXISTS nodes("
-    " name TEXT PRIMARY KEY, cluster TEXT NOT NULL, state TEXT NOT NULL,"
-    " cpus INTEGER NOT NULL, memory_mb INTEGER NOT NULL,"
-    " vm_size TEXT NOT NULL, pid INTEGER NOT NULL DEFAULT 0,"
-    " created_at INTEGER NOT NULL, joined INTEGER NOT NULL DEFAULT 0,"
-    " drain INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE IF NOT EXISTS jobs("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
-    " cluster TEXT NOT NULL, state TEXT NOT NULL,"
-    " priority INTEGER NOT NULL, cpus INTEGER NOT NULL,"
-    " memory_mb INTEGER NOT NULL, nodes INTEGER NOT NULL,"
-    " procs_per_node INTEGER NOT NULL, gpus INTEGER NOT NULL,"
-    " max_retries INTEGER NOT NULL, time_limit_s INTEGER NOT NULL,"
-    " attempts INTEGER NOT NULL, exit_code INTEGER,"
-    " reason TEXT NOT NULL DEFAULT '', node_names TEXT NOT NULL DEFAULT '',"
-    " owner TEXT NOT NULL DEFAULT '', submitted_at INTEGER NOT NULL,"
-    " started_at INTEGER NOT NULL DEFAULT 0,"
-    " ended_at INTEGER NOT NULL DEFAULT 0, spec BLOB NOT NULL,"
-    " gpu_indices TEXT NOT NULL DEFAULT '',"
-    " preemptions INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);"
-    "CREATE INDEX IF NOT EXISTS jobs_cluster ON jobs(cluster, id);"
-    "CREATE TABLE IF NOT EXISTS tasks("
-    " job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, node TEXT NOT NULL,"
-    " state TEXT NOT NULL, exit_code INTEGER, reason TEXT NOT NULL DEFAULT '',"
-    " updated_at INTEGER NOT NULL, PRIMARY KEY(job_id, attempt, node));"
-    "CREATE TABLE IF NOT EXISTS events("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
-    " kind TEXT NOT NULL, cluster TEXT NOT NULL DEFAULT '',"
-    " node TEXT NOT NULL DEFAULT '', job_id INTEGER NOT NULL DEFAULT 0,"
-    " message TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS events_cluster ON events(cluster, id);"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');";
-
 /* A full disk, as SQLite and the OS say it. */
 int store_sq_full(int code)
 {
@@ -177,85 +122,7 @@ int store_sq_exec(store_t *self, const char *sql)
 
 /* Version 4: join tokens, keyed by their public ID; only the SHA-256 of
  * the secret part is kept. */
-static const char *s_join_token_schema =
-    "CREATE TABLE IF NOT EXISTS join_tokens("
-    " id TEXT PRIMARY KEY, cluster TEXT NOT NULL COLLATE NOCASE,"
-    " secret_hash TEXT NOT NULL, created_at INTEGER NOT NULL,"
-    " expires_at INTEGER NOT NULL, max_uses INTEGER NOT NULL DEFAULT 0,"
-    " uses INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0,"
-    " created_by TEXT NOT NULL DEFAULT '', join_key TEXT NOT NULL DEFAULT '');"
-    "CREATE INDEX IF NOT EXISTS join_tokens_key ON join_tokens(join_key);";
-
 /* Version 5: the HTTP API's bearer tokens; only their SHA-256 is kept. */
-static const char *s_api_token_schema =
-    "CREATE TABLE IF NOT EXISTS api_tokens("
-    " hash TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL,"
-    " created_by TEXT NOT NULL DEFAULT '');";
-
-/* Brings a database made by an older version up to this schema; each
- * step is idempotent and says what it adds. */
-static int s_migrate(store_t *self)
-{
-    sqlite3_stmt *st = NULL;
-    int has_joined = 0, has_drain = 0;
-    if (sqlite3_prepare_v2(self->db, "PRAGMA table_info(nodes)", -1, &st,
-                           NULL) != SQLITE_OK)
-        return store_sq_fail(self, "table_info");
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const unsigned char *col = sqlite3_column_text(st, 1);
-        if (col && strcmp((const char *)col, "joined") == 0)
-            has_joined = 1;
-        if (col && strcmp((const char *)col, "drain") == 0)
-            has_drain = 1;
-    }
-    sqlite3_finalize(st);
-    /* 2: nodes that joined by hand are told apart from the provider's */
-    if (!has_joined &&
-        store_sq_exec(self,
-                      "ALTER TABLE nodes ADD COLUMN joined INTEGER NOT NULL "
-                      "DEFAULT 0") < 0)
-        return DR_EDB;
-    /* 3: drained nodes (drover node drain) */
-    if (!has_drain &&
-        store_sq_exec(self,
-                      "ALTER TABLE nodes ADD COLUMN drain INTEGER NOT NULL "
-                      "DEFAULT 0") < 0)
-        return DR_EDB;
-    /* 4: join tokens (drover cluster join-token) */
-    if (store_sq_exec(self, s_join_token_schema) < 0)
-        return DR_EDB;
-    if (store_sq_exec(self,
-                      "UPDATE meta SET value = '4' WHERE key = "
-                      "'schema_version' AND CAST(value AS INTEGER) < 4") < 0)
-        return DR_EDB;
-    /* 5: the HTTP API's bearer tokens (drover keys token create) */
-    if (store_sq_exec(self, s_api_token_schema) < 0)
-        return DR_EDB;
-    if (store_sq_exec(self,
-                      "UPDATE meta SET value = '5' WHERE key = "
-                      "'schema_version' AND CAST(value AS INTEGER) < 5") < 0)
-        return DR_EDB;
-    /* 7: job output, in chunks (store_logs.c) */
-    if (store_sq_exec(self, store_logs_schema) < 0)
-        return DR_EDB;
-    if (store_sq_exec(self, "UPDATE meta SET value = '7' WHERE key = "
-                            "'schema_version' AND CAST(value AS INTEGER) < "
-                            "7") < 0)
-        return DR_EDB;
-    /* 8: quotas per location (store_quotas.c) */
-    if (store_quotas_migrate(self) < 0)
-        return DR_EDB;
-    if (store_sq_exec(self, "UPDATE meta SET value = '8' WHERE key = "
-                            "'schema_version' AND CAST(value AS INTEGER) "
-                            "< 8") < 0)
-        return DR_EDB;
-    /* 9: accounting, one row per ended attempt (store_usage.c) */
-    if (store_sq_exec(self, store_usage_schema) < 0)
-        return DR_EDB;
-    return store_sq_exec(self, "UPDATE meta SET value = '9' WHERE key = "
-                               "'schema_version' AND CAST(value AS INTEGER) "
-                               "< 9");
-}
 
 int store_uri_valid(const char *uri)
 {
@@ -300,7 +167,7 @@ store_t *store_open(const char *state_dir, const char *uri)
         store_sq_exec(self, "PRAGMA synchronous=FULL") < 0 ||
         store_sq_exec(self, "PRAGMA foreign_keys=ON") < 0 ||
         store_sq_exec(self, "PRAGMA wal_autocheckpoint=0") < 0 ||
-        store_sq_exec(self, s_schema) < 0 || s_migrate(self) < 0)
+        store_sq_exec(self, store_schema) < 0 || store_migrate(self) < 0)
         goto fail;
     for (int i = 0; i < ST_COUNT; i++) {
         if (sqlite3_prepare_v3(self->db, s_sql[i], -1,
@@ -456,37 +323,27 @@ static int s_step_done(store_t *self, int which)
     return 0;
 }
 
-static void s_text(sqlite3_stmt *st, int i, const char *s)
-{
-    sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
-}
-
-static void s_copy(char *dst, size_t cap, const unsigned char *src)
-{
-    snprintf(dst, cap, "%s", src ? (const char *)src : "");
-}
-
 int store_cluster_put(store_t *self, const store_cluster_t *c)
 {
     if (self->pg)
         return store_pg_cluster_put(self->pg, c);
     sqlite3_stmt *st = self->st[ST_CLUSTER_PUT];
-    s_text(st, 1, c->name);
-    s_text(st, 2, c->vm_size);
+    store_sq_text(st, 1, c->name);
+    store_sq_text(st, 2, c->vm_size);
     sqlite3_bind_int(st, 3, c->min_nodes);
     sqlite3_bind_int(st, 4, c->max_nodes);
     sqlite3_bind_int(st, 5, c->idle_seconds);
-    s_text(st, 6, c->vm_priority);
-    s_text(st, 7, c->location);
-    s_text(st, 8, c->provider);
+    store_sq_text(st, 6, c->vm_priority);
+    store_sq_text(st, 7, c->location);
+    store_sq_text(st, 8, c->provider);
     sqlite3_bind_int64(st, 9, c->created_at_ms);
-    s_text(st, 10, c->last_error);
-    s_text(st, 11, c->resume_program);
-    s_text(st, 12, c->suspend_program);
-    s_text(st, 13, c->provider_url);
+    store_sq_text(st, 10, c->last_error);
+    store_sq_text(st, 11, c->resume_program);
+    store_sq_text(st, 12, c->suspend_program);
+    store_sq_text(st, 13, c->provider_url);
     sqlite3_bind_int(st, 14, c->locked);
-    s_text(st, 15, c->identity);
-    s_text(st, 16, c->identity_principal);
+    store_sq_text(st, 15, c->identity);
+    store_sq_text(st, 16, c->identity_principal);
     return s_step_done(self, ST_CLUSTER_PUT);
 }
 
@@ -494,7 +351,7 @@ int store_cluster_delete(store_t *self, const char *name)
 {
     if (self->pg)
         return store_pg_cluster_delete(self->pg, name);
-    s_text(self->st[ST_CLUSTER_DEL], 1, name);
+    store_sq_text(self->st[ST_CLUSTER_DEL], 1, name);
     return s_step_done(self, ST_CLUSTER_DEL);
 }
 
@@ -502,8 +359,8 @@ int store_cluster_set_error(store_t *self, const char *name, const char *err)
 {
     if (self->pg)
         return store_pg_cluster_set_error(self->pg, name, err);
-    s_text(self->st[ST_CLUSTER_ERR], 1, err);
-    s_text(self->st[ST_CLUSTER_ERR], 2, name);
+    store_sq_text(self->st[ST_CLUSTER_ERR], 1, err);
+    store_sq_text(self->st[ST_CLUSTER_ERR], 2, name);
     return s_step_done(self, ST_CLUSTER_ERR);
 }
 
@@ -516,26 +373,31 @@ int store_cluster_each(store_t *self, store_cluster_cb cb, void *arg)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         store_cluster_t c;
         memset(&c, 0, sizeof c);
-        s_copy(c.name, sizeof c.name, sqlite3_column_text(st, 0));
-        s_copy(c.vm_size, sizeof c.vm_size, sqlite3_column_text(st, 1));
+        store_sq_copy(c.name, sizeof c.name, sqlite3_column_text(st, 0));
+        store_sq_copy(c.vm_size, sizeof c.vm_size, sqlite3_column_text(st, 1));
         c.min_nodes = sqlite3_column_int(st, 2);
         c.max_nodes = sqlite3_column_int(st, 3);
         c.idle_seconds = sqlite3_column_int(st, 4);
-        s_copy(c.vm_priority, sizeof c.vm_priority, sqlite3_column_text(st, 5));
-        s_copy(c.location, sizeof c.location, sqlite3_column_text(st, 6));
-        s_copy(c.provider, sizeof c.provider, sqlite3_column_text(st, 7));
+        store_sq_copy(c.vm_priority, sizeof c.vm_priority,
+                      sqlite3_column_text(st, 5));
+        store_sq_copy(c.location, sizeof c.location,
+                      sqlite3_column_text(st, 6));
+        store_sq_copy(c.provider, sizeof c.provider,
+                      sqlite3_column_text(st, 7));
         c.created_at_ms = sqlite3_column_int64(st, 8);
-        s_copy(c.last_error, sizeof c.last_error, sqlite3_column_text(st, 9));
-        s_copy(c.resume_program, sizeof c.resume_program,
-               sqlite3_column_text(st, 10));
-        s_copy(c.suspend_program, sizeof c.suspend_program,
-               sqlite3_column_text(st, 11));
-        s_copy(c.provider_url, sizeof c.provider_url,
-               sqlite3_column_text(st, 12));
+        store_sq_copy(c.last_error, sizeof c.last_error,
+                      sqlite3_column_text(st, 9));
+        store_sq_copy(c.resume_program, sizeof c.resume_program,
+                      sqlite3_column_text(st, 10));
+        store_sq_copy(c.suspend_program, sizeof c.suspend_program,
+                      sqlite3_column_text(st, 11));
+        store_sq_copy(c.provider_url, sizeof c.provider_url,
+                      sqlite3_column_text(st, 12));
         c.locked = sqlite3_column_int(st, 13);
-        s_copy(c.identity, sizeof c.identity, sqlite3_column_text(st, 14));
-        s_copy(c.identity_principal, sizeof c.identity_principal,
-               sqlite3_column_text(st, 15));
+        store_sq_copy(c.identity, sizeof c.identity,
+                      sqlite3_column_text(st, 14));
+        store_sq_copy(c.identity_principal, sizeof c.identity_principal,
+                      sqlite3_column_text(st, 15));
         cb(arg, &c);
     }
     sqlite3_reset(st);
@@ -547,12 +409,12 @@ int store_node_put(store_t *self, const store_node_t *n)
     if (self->pg)
         return store_pg_node_put(self->pg, n);
     sqlite3_stmt *st = self->st[ST_NODE_PUT];
-    s_text(st, 1, n->name);
-    s_text(st, 2, n->cluster);
-    s_text(st, 3, n->state);
+    store_sq_text(st, 1, n->name);
+    store_sq_text(st, 2, n->cluster);
+    store_sq_text(st, 3, n->state);
     sqlite3_bind_int64(st, 4, n->cpus);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)n->memory_mb);
-    s_text(st, 6, n->vm_size);
+    store_sq_text(st, 6, n->vm_size);
     sqlite3_bind_int(st, 7, n->pid);
     sqlite3_bind_int64(st, 8, n->created_at_ms);
     sqlite3_bind_int(st, 9, n->joined);
@@ -564,8 +426,8 @@ int store_node_set_state(store_t *self, const char *name, const char *state)
 {
     if (self->pg)
         return store_pg_node_set_state(self->pg, name, state);
-    s_text(self->st[ST_NODE_STATE], 1, state);
-    s_text(self->st[ST_NODE_STATE], 2, name);
+    store_sq_text(self->st[ST_NODE_STATE], 1, state);
+    store_sq_text(self->st[ST_NODE_STATE], 2, name);
     return s_step_done(self, ST_NODE_STATE);
 }
 
@@ -573,7 +435,7 @@ int store_node_delete(store_t *self, const char *name)
 {
     if (self->pg)
         return store_pg_node_delete(self->pg, name);
-    s_text(self->st[ST_NODE_DEL], 1, name);
+    store_sq_text(self->st[ST_NODE_DEL], 1, name);
     return s_step_done(self, ST_NODE_DEL);
 }
 
@@ -586,12 +448,12 @@ int store_node_each(store_t *self, store_node_cb cb, void *arg)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         store_node_t n;
         memset(&n, 0, sizeof n);
-        s_copy(n.name, sizeof n.name, sqlite3_column_text(st, 0));
-        s_copy(n.cluster, sizeof n.cluster, sqlite3_column_text(st, 1));
-        s_copy(n.state, sizeof n.state, sqlite3_column_text(st, 2));
+        store_sq_copy(n.name, sizeof n.name, sqlite3_column_text(st, 0));
+        store_sq_copy(n.cluster, sizeof n.cluster, sqlite3_column_text(st, 1));
+        store_sq_copy(n.state, sizeof n.state, sqlite3_column_text(st, 2));
         n.cpus = (uint32_t)sqlite3_column_int64(st, 3);
         n.memory_mb = (uint64_t)sqlite3_column_int64(st, 4);
-        s_copy(n.vm_size, sizeof n.vm_size, sqlite3_column_text(st, 5));
+        store_sq_copy(n.vm_size, sizeof n.vm_size, sqlite3_column_text(st, 5));
         n.pid = sqlite3_column_int(st, 6);
         n.created_at_ms = sqlite3_column_int64(st, 7);
         n.joined = sqlite3_column_int(st, 8);
@@ -607,9 +469,9 @@ int store_job_insert(store_t *self, store_job_t *j)
     if (self->pg)
         return store_pg_job_insert(self->pg, j);
     sqlite3_stmt *st = self->st[ST_JOB_INSERT];
-    s_text(st, 1, j->name);
-    s_text(st, 2, j->cluster);
-    s_text(st, 3, j->state);
+    store_sq_text(st, 1, j->name);
+    store_sq_text(st, 2, j->cluster);
+    store_sq_text(st, 3, j->state);
     sqlite3_bind_int(st, 4, j->priority);
     sqlite3_bind_int64(st, 5, j->cpus);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)j->memory_mb);
@@ -623,15 +485,15 @@ int store_job_insert(store_t *self, store_job_t *j)
         sqlite3_bind_int(st, 13, j->exit_code);
     else
         sqlite3_bind_null(st, 13);
-    s_text(st, 14, j->reason);
-    s_text(st, 15, j->node_names);
-    s_text(st, 16, j->owner);
+    store_sq_text(st, 14, j->reason);
+    store_sq_text(st, 15, j->node_names);
+    store_sq_text(st, 16, j->owner);
     sqlite3_bind_int64(st, 17, j->submitted_at_ms);
     sqlite3_bind_int64(st, 18, j->started_at_ms);
     sqlite3_bind_int64(st, 19, j->ended_at_ms);
     sqlite3_bind_blob(st, 20, j->spec ? (const void *)j->spec : "",
                       (int)j->spec_len, SQLITE_TRANSIENT);
-    s_text(st, 21, j->gpu_indices);
+    store_sq_text(st, 21, j->gpu_indices);
     sqlite3_bind_int64(st, 22, j->preemptions);
     int rc = s_step_done(self, ST_JOB_INSERT);
     if (rc == 0)
@@ -644,17 +506,17 @@ int store_job_update(store_t *self, const store_job_t *j)
     if (self->pg)
         return store_pg_job_update(self->pg, j);
     sqlite3_stmt *st = self->st[ST_JOB_UPDATE];
-    s_text(st, 1, j->state);
+    store_sq_text(st, 1, j->state);
     sqlite3_bind_int64(st, 2, j->attempts);
     if (j->has_exit_code)
         sqlite3_bind_int(st, 3, j->exit_code);
     else
         sqlite3_bind_null(st, 3);
-    s_text(st, 4, j->reason);
-    s_text(st, 5, j->node_names);
+    store_sq_text(st, 4, j->reason);
+    store_sq_text(st, 5, j->node_names);
     sqlite3_bind_int64(st, 6, j->started_at_ms);
     sqlite3_bind_int64(st, 7, j->ended_at_ms);
-    s_text(st, 8, j->gpu_indices);
+    store_sq_text(st, 8, j->gpu_indices);
     sqlite3_bind_int64(st, 9, j->preemptions);
     sqlite3_bind_int64(st, 10, (sqlite3_int64)j->id);
     return s_step_done(self, ST_JOB_UPDATE);
@@ -664,9 +526,9 @@ static void s_job_row(sqlite3_stmt *st, store_job_t *j, int with_spec)
 {
     memset(j, 0, sizeof *j);
     j->id = (uint64_t)sqlite3_column_int64(st, 0);
-    s_copy(j->name, sizeof j->name, sqlite3_column_text(st, 1));
-    s_copy(j->cluster, sizeof j->cluster, sqlite3_column_text(st, 2));
-    s_copy(j->state, sizeof j->state, sqlite3_column_text(st, 3));
+    store_sq_copy(j->name, sizeof j->name, sqlite3_column_text(st, 1));
+    store_sq_copy(j->cluster, sizeof j->cluster, sqlite3_column_text(st, 2));
+    store_sq_copy(j->state, sizeof j->state, sqlite3_column_text(st, 3));
     j->priority = sqlite3_column_int(st, 4);
     j->cpus = (uint32_t)sqlite3_column_int64(st, 5);
     j->memory_mb = (uint64_t)sqlite3_column_int64(st, 6);
@@ -678,13 +540,15 @@ static void s_job_row(sqlite3_stmt *st, store_job_t *j, int with_spec)
     j->attempts = (uint32_t)sqlite3_column_int64(st, 12);
     j->has_exit_code = sqlite3_column_type(st, 13) != SQLITE_NULL;
     j->exit_code = sqlite3_column_int(st, 13);
-    s_copy(j->reason, sizeof j->reason, sqlite3_column_text(st, 14));
-    s_copy(j->node_names, sizeof j->node_names, sqlite3_column_text(st, 15));
-    s_copy(j->owner, sizeof j->owner, sqlite3_column_text(st, 16));
+    store_sq_copy(j->reason, sizeof j->reason, sqlite3_column_text(st, 14));
+    store_sq_copy(j->node_names, sizeof j->node_names,
+                  sqlite3_column_text(st, 15));
+    store_sq_copy(j->owner, sizeof j->owner, sqlite3_column_text(st, 16));
     j->submitted_at_ms = sqlite3_column_int64(st, 17);
     j->started_at_ms = sqlite3_column_int64(st, 18);
     j->ended_at_ms = sqlite3_column_int64(st, 19);
-    s_copy(j->gpu_indices, sizeof j->gpu_indices, sqlite3_column_text(st, 21));
+    store_sq_copy(j->gpu_indices, sizeof j->gpu_indices,
+                  sqlite3_column_text(st, 21));
     j->preemptions = (uint32_t)sqlite3_column_int64(st, 22);
     if (with_spec) {
         int n = sqlite3_column_bytes(st, 20);
@@ -791,10 +655,10 @@ int store_job_list(store_t *self, const store_job_filter_t *f, store_job_cb cb,
     if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK)
         return store_sq_fail(self, "job list");
     sqlite3_bind_int64(st, 1, (sqlite3_int64)f->after);
-    s_text(st, 2, f->cluster);
-    s_text(st, 3, f->state);
+    store_sq_text(st, 2, f->cluster);
+    store_sq_text(st, 3, f->state);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)f->limit + 1);
-    s_text(st, 5, f->owner);
+    store_sq_text(st, 5, f->owner);
     sqlite3_bind_int64(st, 6, f->since_ms);
     if (more)
         *more = 0;
@@ -811,10 +675,10 @@ int store_task_put(store_t *self, uint64_t job_id, uint32_t attempt,
     sqlite3_stmt *st = self->st[ST_TASK_PUT];
     sqlite3_bind_int64(st, 1, (sqlite3_int64)job_id);
     sqlite3_bind_int64(st, 2, attempt);
-    s_text(st, 3, node);
-    s_text(st, 4, state);
+    store_sq_text(st, 3, node);
+    store_sq_text(st, 4, state);
     sqlite3_bind_int(st, 5, exit_code);
-    s_text(st, 6, reason);
+    store_sq_text(st, 6, reason);
     sqlite3_bind_int64(st, 7, ts_ms);
     return s_step_done(self, ST_TASK_PUT);
 }
@@ -831,11 +695,11 @@ int store_event(store_t *self, const char *kind, const char *cluster,
         return store_pg_event(self->pg, kind, cluster, node, job_id, msg);
     sqlite3_stmt *st = self->st[ST_EVENT];
     sqlite3_bind_int64(st, 1, dr_now_ms());
-    s_text(st, 2, kind);
-    s_text(st, 3, cluster);
-    s_text(st, 4, node);
+    store_sq_text(st, 2, kind);
+    store_sq_text(st, 3, cluster);
+    store_sq_text(st, 4, node);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)job_id);
-    s_text(st, 6, msg);
+    store_sq_text(st, 6, msg);
     return s_step_done(self, ST_EVENT);
 }
 
@@ -870,7 +734,7 @@ int store_event_list(store_t *self, const char *cluster, uint32_t limit,
                            " COLLATE NOCASE ORDER BY id DESC LIMIT ?2",
                            -1, &st, NULL) != SQLITE_OK)
         return store_sq_fail(self, "event list");
-    s_text(st, 1, cluster);
+    store_sq_text(st, 1, cluster);
     sqlite3_bind_int64(st, 2, limit);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -882,226 +746,4 @@ int store_event_list(store_t *self, const char *cluster, uint32_t limit,
            (const char *)sqlite3_column_text(st, 5));
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "event list");
-}
-
-int store_principal_put(store_t *self, const char *name, const char *kind,
-                        const char *role, const char *public_key,
-                        int64_t created_at_ms)
-{
-    if (self->pg)
-        return store_pg_principal_put(self->pg, name, kind, role, public_key,
-                                      created_at_ms);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "INSERT OR REPLACE INTO principals(name, kind,"
-                           " role, public_key, created_at) VALUES(?,?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return store_sq_fail(self, "principal put");
-    s_text(st, 1, name);
-    s_text(st, 2, kind);
-    s_text(st, 3, role);
-    s_text(st, 4, public_key);
-    sqlite3_bind_int64(st, 5, created_at_ms);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_CONSTRAINT)
-        return DR_EEXIST;
-    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "principal put");
-}
-
-int store_principal_delete(store_t *self, const char *name)
-{
-    if (self->pg)
-        return store_pg_principal_delete(self->pg, name);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, "DELETE FROM principals WHERE name = ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        return store_sq_fail(self, "principal delete");
-    s_text(st, 1, name);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "principal delete");
-}
-
-int store_principal_each(store_t *self, store_principal_cb cb, void *arg)
-{
-    if (self->pg)
-        return store_pg_principal_each(self->pg, cb, arg);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT name, kind, role, public_key, created_at"
-                           " FROM principals ORDER BY name",
-                           -1, &st, NULL) != SQLITE_OK)
-        return store_sq_fail(self, "principal scan");
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        cb(arg, (const char *)sqlite3_column_text(st, 0),
-           (const char *)sqlite3_column_text(st, 1),
-           (const char *)sqlite3_column_text(st, 2),
-           (const char *)sqlite3_column_text(st, 3),
-           sqlite3_column_int64(st, 4));
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "principal scan");
-}
-
-/* ---- join tokens ----------------------------------------------------------
- */
-
-int store_join_token_put(store_t *self, const jt_row_t *t)
-{
-    if (self->pg)
-        return store_pg_join_token_put(self->pg, t);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "INSERT OR REPLACE INTO join_tokens(id, cluster,"
-                           " secret_hash, created_at, expires_at, max_uses,"
-                           " uses, revoked, created_by, join_key)"
-                           " VALUES(?,?,?,?,?,?,?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return store_sq_fail(self, "join token put");
-    s_text(st, 1, t->id);
-    s_text(st, 2, t->cluster);
-    s_text(st, 3, t->secret_hash);
-    sqlite3_bind_int64(st, 4, t->created_at_ms);
-    sqlite3_bind_int64(st, 5, t->expires_at_ms);
-    sqlite3_bind_int64(st, 6, t->max_uses);
-    sqlite3_bind_int64(st, 7, t->uses);
-    sqlite3_bind_int(st, 8, t->revoked);
-    s_text(st, 9, t->created_by);
-    s_text(st, 10, t->join_key);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_CONSTRAINT)
-        return DR_EEXIST;
-    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "join token put");
-}
-
-static void s_join_token_row(sqlite3_stmt *st, jt_row_t *t)
-{
-    memset(t, 0, sizeof *t);
-    s_copy(t->id, sizeof t->id, sqlite3_column_text(st, 0));
-    s_copy(t->cluster, sizeof t->cluster, sqlite3_column_text(st, 1));
-    s_copy(t->secret_hash, sizeof t->secret_hash, sqlite3_column_text(st, 2));
-    t->created_at_ms = sqlite3_column_int64(st, 3);
-    t->expires_at_ms = sqlite3_column_int64(st, 4);
-    t->max_uses = (uint32_t)sqlite3_column_int64(st, 5);
-    t->uses = (uint32_t)sqlite3_column_int64(st, 6);
-    t->revoked = sqlite3_column_int(st, 7);
-    s_copy(t->created_by, sizeof t->created_by, sqlite3_column_text(st, 8));
-    s_copy(t->join_key, sizeof t->join_key, sqlite3_column_text(st, 9));
-}
-
-#define JOIN_TOKEN_COLS                                                        \
-    "id, cluster, secret_hash, created_at, expires_at, max_uses, uses,"        \
-    " revoked, created_by, join_key"
-
-/* The one join token a SELECT of JOIN_TOKEN_COLS keyed by one text finds;
- * DR_ENOENT when none. */
-static int s_join_token_one(store_t *self, const char *sql, const char *key,
-                            const char *what, jt_row_t *out)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return store_sq_fail(self, what);
-    s_text(st, 1, key);
-    int rc = sqlite3_step(st);
-    int ret = 0;
-    if (rc == SQLITE_ROW)
-        s_join_token_row(st, out);
-    else if (rc == SQLITE_DONE)
-        ret = DR_ENOENT;
-    else
-        ret = store_sq_fail(self, what);
-    sqlite3_finalize(st);
-    return ret;
-}
-
-int store_join_token_get(store_t *self, const char *id, jt_row_t *out)
-{
-    if (self->pg)
-        return store_pg_join_token_get(self->pg, id, out);
-    return s_join_token_one(
-        self, "SELECT " JOIN_TOKEN_COLS " FROM join_tokens WHERE id = ?", id,
-        "join token get", out);
-}
-
-int store_join_token_by_key(store_t *self, const char *join_key, jt_row_t *out)
-{
-    if (self->pg)
-        return store_pg_join_token_by_key(self->pg, join_key, out);
-    return s_join_token_one(self,
-                            "SELECT " JOIN_TOKEN_COLS
-                            " FROM join_tokens WHERE join_key = ? AND"
-                            " join_key != ''",
-                            join_key, "join token by key", out);
-}
-
-int store_join_token_each(store_t *self, const char *cluster,
-                          store_join_token_cb cb, void *arg)
-{
-    if (self->pg)
-        return store_pg_join_token_each(self->pg, cluster, cb, arg);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT " JOIN_TOKEN_COLS " FROM join_tokens"
-                           " WHERE ?1 = '' OR cluster = ?1 COLLATE NOCASE"
-                           " ORDER BY created_at, id",
-                           -1, &st, NULL) != SQLITE_OK)
-        return store_sq_fail(self, "join token scan");
-    s_text(st, 1, cluster);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        jt_row_t t;
-        s_join_token_row(st, &t);
-        cb(arg, &t);
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "join token scan");
-}
-
-/* ---- the HTTP API's tokens ------------------------------------------------
- */
-
-int store_api_token_put(store_t *self, const char *hash, const char *name,
-                        int64_t created_at_ms, const char *by)
-{
-    if (self->pg)
-        return store_pg_api_token_put(self->pg, hash, name, created_at_ms, by);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "INSERT INTO api_tokens(hash, name, created_at,"
-                           " created_by) VALUES(?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return store_sq_fail(self, "api token put");
-    s_text(st, 1, hash);
-    s_text(st, 2, name);
-    sqlite3_bind_int64(st, 3, created_at_ms);
-    s_text(st, 4, by);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_CONSTRAINT)
-        return DR_EEXIST;
-    return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "api token put");
-}
-
-int store_api_token_get(store_t *self, const char *hash, char *name, size_t cap)
-{
-    if (self->pg)
-        return store_pg_api_token_get(self->pg, hash, name, cap);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT name FROM api_tokens WHERE hash = ?", -1,
-                           &st, NULL) != SQLITE_OK)
-        return store_sq_fail(self, "api token get");
-    s_text(st, 1, hash);
-    int rc = sqlite3_step(st);
-    int ret = 0;
-    if (rc == SQLITE_ROW)
-        s_copy(name, cap, sqlite3_column_text(st, 0));
-    else if (rc == SQLITE_DONE)
-        ret = DR_ENOENT;
-    else
-        ret = store_sq_fail(self, "api token get");
-    sqlite3_finalize(st);
-    return ret;
 }

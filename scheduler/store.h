@@ -251,6 +251,19 @@ int store_log_each(store_t *self, store_log_cb cb, void *arg);
 size_t store_log_copy(uint64_t want, uint8_t *buf, size_t max, size_t got,
                       uint64_t off, const void *data, size_t len);
 
+/* A job's files (store_files.c): its code archive (kind
+ * STORE_FILE_CODE, rank 0) and the outputs collected from each node rank
+ * (STORE_FILE_OUTPUTS), one row per (job, kind, rank); a put replaces
+ * that row.  get: *data malloc'd (the caller frees), DR_ENOENT when there
+ * is none. */
+#define STORE_FILE_CODE "code"
+#define STORE_FILE_OUTPUTS "outputs"
+int store_file_put(store_t *self, uint64_t job_id, const char *kind,
+                   uint32_t rank, const void *data, size_t len);
+int store_file_get(store_t *self, uint64_t job_id, const char *kind,
+                   uint32_t rank, uint8_t **data, size_t *len);
+int store_file_clear(store_t *self, uint64_t job_id, const char *kind);
+
 /* Accounting (store_usage.c): one row per ended attempt of a job.  An
  * attempt that never ran has started_at_ms 0; `final` marks the job's
  * end; outcome is the job's end state, or "preempted" / "lost" for an

@@ -8,6 +8,7 @@
 #include "store_pg.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 
 #define STORE_NST 32    /* room for store.c's statements (ST_COUNT) */
 #define STORE_LOG_NST 8 /* store_logs.c's */
@@ -33,11 +34,34 @@ int store_sq_exec(store_t *self, const char *sql);
 /* A full disk, as SQLite and the OS say it. */
 int store_sq_full(int code);
 
+/* A text parameter ("" for NULL), and a column's text copied into dst. */
+static inline void store_sq_text(sqlite3_stmt *st, int i, const char *s)
+{
+    sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
+}
+static inline void store_sq_copy(char *dst, size_t cap,
+                                 const unsigned char *src)
+{
+    snprintf(dst, cap, "%s", src ? (const char *)src : "");
+}
+
+/* store_schema.c: the schema of a new database, and the migrations of
+ * an older one (0, or DR_EDB). */
+extern const char store_schema[];
+int store_migrate(store_t *self);
+
+/* store_keys.c: the join token and API token tables (migrations 4, 5). */
+extern const char store_join_token_schema[];
+extern const char store_api_token_schema[];
+
 /* store_logs.c: the job log table's schema (migration 7), and its
  * statements, prepared after the migrations and finalized at the end. */
 extern const char store_logs_schema[];
 int store_logs_prepare(store_t *self);
 void store_logs_finalize(store_t *self);
+
+/* store_files.c: the job files table (migration 10). */
+extern const char store_files_schema[];
 
 /* store_quotas.c: migration 8 (quotas keyed by location and family). */
 int store_quotas_migrate(store_t *self);

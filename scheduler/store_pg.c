@@ -31,37 +31,6 @@
 /* the advisory lock that serialises migrations */
 #define MIGRATE_KEY 0x64726f6dLL
 
-enum {
-    Q_CLUSTER_PUT,
-    Q_CLUSTER_DEL,
-    Q_CLUSTER_ERR,
-    Q_CLUSTER_ALL,
-    Q_NODE_PUT,
-    Q_NODE_STATE,
-    Q_NODE_DEL,
-    Q_NODE_ALL,
-    Q_JOB_INSERT,
-    Q_JOB_UPDATE,
-    Q_JOB_GET,
-    Q_JOB_STATES,
-    Q_JOB_LIST,
-    Q_TASK_PUT,
-    Q_EVENT,
-    Q_EVENT_PRUNE,
-    Q_EVENT_LIST,
-    Q_PRINCIPAL_PUT,
-    Q_PRINCIPAL_DEL,
-    Q_PRINCIPAL_ALL,
-    Q_JT_PUT,
-    Q_JT_GET,
-    Q_JT_BY_KEY,
-    Q_JT_ALL,
-    Q_API_PUT,
-    Q_API_GET,
-    Q_TERM,
-    Q_COUNT
-};
-
 #define JOB_COLS                                                               \
     "id, name, cluster, state, priority, cpus, memory_mb, nodes,"              \
     " procs_per_node, gpus, max_retries, time_limit_s, attempts, exit_code,"   \
@@ -170,89 +139,6 @@ static const char *s_sql[Q_COUNT] = {
                  " OR lower(cluster) = lower($1) ORDER BY created_at, id",
     [Q_TERM] = "SELECT term FROM leader WHERE id = 1 FOR SHARE",
 };
-
-/* The migrations: step i brings schema_version i-1 to i.  The numbers
- * are SQLite's (store.c) up to 5; 6 (the leader row) is PostgreSQL's
- * alone. */
-static const char *s_migrations[] = {
-    /* 1: the tables */
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
-    "CREATE TABLE clusters(name TEXT NOT NULL, vm_size TEXT NOT NULL,"
-    " min_nodes BIGINT NOT NULL, max_nodes BIGINT NOT NULL,"
-    " idle_seconds BIGINT NOT NULL, vm_priority TEXT NOT NULL,"
-    " location TEXT NOT NULL, provider TEXT NOT NULL,"
-    " created_at BIGINT NOT NULL, last_error TEXT NOT NULL DEFAULT '',"
-    " resume_program TEXT NOT NULL DEFAULT '',"
-    " suspend_program TEXT NOT NULL DEFAULT '',"
-    " provider_url TEXT NOT NULL DEFAULT '',"
-    " locked BIGINT NOT NULL DEFAULT 0, identity TEXT NOT NULL DEFAULT '',"
-    " identity_principal TEXT NOT NULL DEFAULT '');"
-    "CREATE UNIQUE INDEX clusters_name ON clusters(lower(name));"
-    "CREATE TABLE principals(name TEXT PRIMARY KEY, kind TEXT NOT NULL,"
-    " role TEXT NOT NULL, public_key TEXT NOT NULL UNIQUE,"
-    " created_at BIGINT NOT NULL);"
-    "CREATE TABLE quotas(family TEXT NOT NULL,"
-    " dedicated_cores BIGINT NOT NULL DEFAULT -1,"
-    " lowpriority_cores BIGINT NOT NULL DEFAULT -1);"
-    "CREATE UNIQUE INDEX quotas_family ON quotas(lower(family));"
-    "CREATE TABLE nodes(name TEXT PRIMARY KEY, cluster TEXT NOT NULL,"
-    " state TEXT NOT NULL, cpus BIGINT NOT NULL, memory_mb BIGINT NOT NULL,"
-    " vm_size TEXT NOT NULL, pid BIGINT NOT NULL DEFAULT 0,"
-    " created_at BIGINT NOT NULL);"
-    "CREATE TABLE jobs(id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL,"
-    " cluster TEXT NOT NULL, state TEXT NOT NULL, priority BIGINT NOT NULL,"
-    " cpus BIGINT NOT NULL, memory_mb BIGINT NOT NULL,"
-    " nodes BIGINT NOT NULL, procs_per_node BIGINT NOT NULL,"
-    " gpus BIGINT NOT NULL, max_retries BIGINT NOT NULL,"
-    " time_limit_s BIGINT NOT NULL, attempts BIGINT NOT NULL,"
-    " exit_code BIGINT, reason TEXT NOT NULL DEFAULT '',"
-    " node_names TEXT NOT NULL DEFAULT '', owner TEXT NOT NULL DEFAULT '',"
-    " submitted_at BIGINT NOT NULL, started_at BIGINT NOT NULL DEFAULT 0,"
-    " ended_at BIGINT NOT NULL DEFAULT 0, spec BYTEA NOT NULL,"
-    " gpu_indices TEXT NOT NULL DEFAULT '',"
-    " preemptions BIGINT NOT NULL DEFAULT 0);"
-    "CREATE INDEX jobs_state ON jobs(state, id);"
-    "CREATE INDEX jobs_cluster ON jobs(lower(cluster), id);"
-    "CREATE TABLE tasks(job_id BIGINT NOT NULL, attempt BIGINT NOT NULL,"
-    " node TEXT NOT NULL, state TEXT NOT NULL, exit_code BIGINT,"
-    " reason TEXT NOT NULL DEFAULT '', updated_at BIGINT NOT NULL,"
-    " PRIMARY KEY(job_id, attempt, node));"
-    "CREATE TABLE events(id BIGSERIAL PRIMARY KEY, ts BIGINT NOT NULL,"
-    " kind TEXT NOT NULL, cluster TEXT NOT NULL DEFAULT '',"
-    " node TEXT NOT NULL DEFAULT '', job_id BIGINT NOT NULL DEFAULT 0,"
-    " message TEXT NOT NULL);"
-    "CREATE INDEX events_cluster ON events(lower(cluster), id);"
-    "INSERT INTO meta(key, value) VALUES('schema_version', '0');",
-    /* 2: nodes that joined by hand are told apart from the provider's */
-    "ALTER TABLE nodes ADD COLUMN joined BIGINT NOT NULL DEFAULT 0;",
-    /* 3: drained nodes (drover node drain) */
-    "ALTER TABLE nodes ADD COLUMN drain BIGINT NOT NULL DEFAULT 0;",
-    /* 4: join tokens (drover cluster join-token) */
-    "CREATE TABLE join_tokens(id TEXT PRIMARY KEY, cluster TEXT NOT NULL,"
-    " secret_hash TEXT NOT NULL, created_at BIGINT NOT NULL,"
-    " expires_at BIGINT NOT NULL, max_uses BIGINT NOT NULL DEFAULT 0,"
-    " uses BIGINT NOT NULL DEFAULT 0, revoked BIGINT NOT NULL DEFAULT 0,"
-    " created_by TEXT NOT NULL DEFAULT '', join_key TEXT NOT NULL DEFAULT '');"
-    "CREATE INDEX join_tokens_key ON join_tokens(join_key);",
-    /* 5: the HTTP API's bearer tokens (SHA-256 only) */
-    "CREATE TABLE api_tokens(hash TEXT PRIMARY KEY, name TEXT NOT NULL,"
-    " created_at BIGINT NOT NULL, created_by TEXT NOT NULL DEFAULT '');",
-    /* 6: the leader's term and lease (several schedulers, one leader) */
-    "CREATE TABLE leader(id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " term BIGINT NOT NULL, holder TEXT NOT NULL DEFAULT '',"
-    " client_endpoint TEXT NOT NULL DEFAULT '',"
-    " agent_endpoint TEXT NOT NULL DEFAULT '',"
-    " data_pid INTEGER NOT NULL DEFAULT 0,"
-    " renewed_at TIMESTAMPTZ NOT NULL DEFAULT now());"
-    "INSERT INTO leader(id, term) VALUES(1, 0);",
-    /* 7: job output, in chunks (store_pg_logs.c) */
-    store_pg_logs_schema,
-    /* 8: quotas per location (store_pg_quotas.c) */
-    store_pg_quotas_schema,
-    /* 9: accounting, one row per ended attempt (store_usage.c) */
-    store_usage_schema,
-};
-#define N_MIGRATIONS ((int)(sizeof s_migrations / sizeof s_migrations[0]))
 
 struct store_pg {
     char *uri;
@@ -377,14 +263,14 @@ static int s_migrate(store_pg_t *self)
                    PQgetvalue(r, 0, 0)[0] == 't';
     PQclear(r);
     int v = has_meta ? s_version(self) : 0;
-    if (rc == 0 && v > N_MIGRATIONS) {
+    if (rc == 0 && v > store_pg_nmigrations) {
         log_error("store: the database's schema is version %d, newer than "
                   "this scheduler's (%d): upgrade the scheduler",
-                  v, N_MIGRATIONS);
+                  v, store_pg_nmigrations);
         rc = DR_EDB;
     }
-    for (int i = v; rc == 0 && i < N_MIGRATIONS; i++) {
-        rc = s_exec(self, self->db, s_migrations[i]);
+    for (int i = v; rc == 0 && i < store_pg_nmigrations; i++) {
+        rc = s_exec(self, self->db, store_pg_migrations[i]);
         snprintf(sql, sizeof sql,
                  "UPDATE meta SET value = '%d' WHERE key = 'schema_version'",
                  i + 1);
@@ -413,7 +299,7 @@ store_pg_t *store_pg_new(const char *uri)
         s_migrate(self) < 0 || s_prepare(self) < 0)
         goto fail;
     log_info("store: PostgreSQL database %s on %s, schema version %d",
-             PQdb(self->db), PQhost(self->db), N_MIGRATIONS);
+             PQdb(self->db), PQhost(self->db), store_pg_nmigrations);
     return self;
 fail:
     store_pg_destroy(&self);
@@ -463,7 +349,7 @@ static PGresult *s_run_sql(store_pg_t *self, const char *name, const char *sql,
     return NULL;
 }
 
-static PGresult *s_run(store_pg_t *self, int which, const args_t *a)
+PGresult *store_pg_run(store_pg_t *self, int which, const args_t *a)
 {
     char name[16];
     snprintf(name, sizeof name, "q%d", which);
@@ -478,7 +364,7 @@ PGresult *store_pg_query(store_pg_t *self, const char *sql, const args_t *a)
 /* The term check of a write transaction, in it. */
 static int s_check_term(store_pg_t *self)
 {
-    PGresult *r = s_run(self, Q_TERM, NULL);
+    PGresult *r = store_pg_run(self, Q_TERM, NULL);
     if (!r)
         return DR_EDB;
     int64_t t = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
@@ -557,7 +443,8 @@ static int s_write_any(store_pg_t *self, int which, const char *sql,
     int rc = s_write_begin(self, &own);
     PGresult *r = NULL;
     if (rc == 0)
-        r = which >= 0 ? s_run(self, which, a) : s_run_sql(self, NULL, sql, a);
+        r = which >= 0 ? store_pg_run(self, which, a)
+                       : s_run_sql(self, NULL, sql, a);
     if (rc == 0 && !r)
         rc = DR_EDB;
     if (own) {
@@ -572,7 +459,8 @@ static int s_write_any(store_pg_t *self, int which, const char *sql,
     return rc;
 }
 
-static int s_write(store_pg_t *self, int which, const args_t *a, PGresult **out)
+int store_pg_write_q(store_pg_t *self, int which, const args_t *a,
+                     PGresult **out)
 {
     return s_write_any(self, which, NULL, a, out);
 }
@@ -654,7 +542,7 @@ int store_pg_probe_write(store_pg_t *self)
         return 0; /* a standby writes nothing */
     int own = 0;
     int rc = s_write_begin(self, &own);
-    PGresult *r = rc == 0 ? s_run(self, Q_TERM, NULL) : NULL;
+    PGresult *r = rc == 0 ? store_pg_run(self, Q_TERM, NULL) : NULL;
     PQclear(r);
     if (rc == 0 && !r)
         rc = DR_EDB;
@@ -828,358 +716,21 @@ int store_pg_leader_poll(store_pg_t *self, const store_leader_t *me,
     return rc;
 }
 
-/* ---- rows ---------------------------------------------------------------- */
-
-static int64_t g_i64(const PGresult *r, int row, int col)
-{
-    return strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
-
-static void g_str(char *dst, size_t cap, const PGresult *r, int row, int col)
-{
-    s_copy(dst, cap, PQgetvalue(r, row, col));
-}
+/* ---- rows (the others: store_pg_rows.c) ---------------------------------- */
 
 /* A write whose arguments are one or two strings (t2 NULL: one). */
-static int s_write_str(store_pg_t *self, int which, const char *t1,
+int store_pg_write_str(store_pg_t *self, int which, const char *t1,
                        const char *t2)
 {
     args_t a = {0};
     a_text(&a, t1);
     if (t2)
         a_text(&a, t2);
-    return s_write(self, which, &a, NULL);
-}
-
-int store_pg_cluster_put(store_pg_t *self, const store_cluster_t *c)
-{
-    args_t a = {0};
-    a_text(&a, c->name);
-    a_text(&a, c->vm_size);
-    a_i64(&a, c->min_nodes);
-    a_i64(&a, c->max_nodes);
-    a_i64(&a, c->idle_seconds);
-    a_text(&a, c->vm_priority);
-    a_text(&a, c->location);
-    a_text(&a, c->provider);
-    a_i64(&a, c->created_at_ms);
-    a_text(&a, c->last_error);
-    a_text(&a, c->resume_program);
-    a_text(&a, c->suspend_program);
-    a_text(&a, c->provider_url);
-    a_i64(&a, c->locked);
-    a_text(&a, c->identity);
-    a_text(&a, c->identity_principal);
-    return s_write(self, Q_CLUSTER_PUT, &a, NULL);
-}
-
-int store_pg_cluster_delete(store_pg_t *self, const char *name)
-{
-    return s_write_str(self, Q_CLUSTER_DEL, name, NULL);
-}
-
-int store_pg_cluster_set_error(store_pg_t *self, const char *name,
-                               const char *err)
-{
-    return s_write_str(self, Q_CLUSTER_ERR, err, name);
-}
-
-int store_pg_cluster_each(store_pg_t *self, store_cluster_cb cb, void *arg)
-{
-    PGresult *r = s_run(self, Q_CLUSTER_ALL, NULL);
-    if (!r)
-        return DR_EDB;
-    for (int i = 0; i < PQntuples(r); i++) {
-        store_cluster_t c;
-        memset(&c, 0, sizeof c);
-        g_str(c.name, sizeof c.name, r, i, 0);
-        g_str(c.vm_size, sizeof c.vm_size, r, i, 1);
-        c.min_nodes = (int)g_i64(r, i, 2);
-        c.max_nodes = (int)g_i64(r, i, 3);
-        c.idle_seconds = (int)g_i64(r, i, 4);
-        g_str(c.vm_priority, sizeof c.vm_priority, r, i, 5);
-        g_str(c.location, sizeof c.location, r, i, 6);
-        g_str(c.provider, sizeof c.provider, r, i, 7);
-        c.created_at_ms = g_i64(r, i, 8);
-        g_str(c.last_error, sizeof c.last_error, r, i, 9);
-        g_str(c.resume_program, sizeof c.resume_program, r, i, 10);
-        g_str(c.suspend_program, sizeof c.suspend_program, r, i, 11);
-        g_str(c.provider_url, sizeof c.provider_url, r, i, 12);
-        c.locked = (int)g_i64(r, i, 13);
-        g_str(c.identity, sizeof c.identity, r, i, 14);
-        g_str(c.identity_principal, sizeof c.identity_principal, r, i, 15);
-        cb(arg, &c);
-    }
-    PQclear(r);
-    return 0;
-}
-
-int store_pg_node_put(store_pg_t *self, const store_node_t *n)
-{
-    args_t a = {0};
-    a_text(&a, n->name);
-    a_text(&a, n->cluster);
-    a_text(&a, n->state);
-    a_i64(&a, n->cpus);
-    a_i64(&a, (int64_t)n->memory_mb);
-    a_text(&a, n->vm_size);
-    a_i64(&a, n->pid);
-    a_i64(&a, n->created_at_ms);
-    a_i64(&a, n->joined);
-    a_i64(&a, n->drain);
-    return s_write(self, Q_NODE_PUT, &a, NULL);
-}
-
-int store_pg_node_set_state(store_pg_t *self, const char *name,
-                            const char *state)
-{
-    return s_write_str(self, Q_NODE_STATE, state, name);
-}
-
-int store_pg_node_delete(store_pg_t *self, const char *name)
-{
-    return s_write_str(self, Q_NODE_DEL, name, NULL);
-}
-
-int store_pg_node_each(store_pg_t *self, store_node_cb cb, void *arg)
-{
-    PGresult *r = s_run(self, Q_NODE_ALL, NULL);
-    if (!r)
-        return DR_EDB;
-    for (int i = 0; i < PQntuples(r); i++) {
-        store_node_t n;
-        memset(&n, 0, sizeof n);
-        g_str(n.name, sizeof n.name, r, i, 0);
-        g_str(n.cluster, sizeof n.cluster, r, i, 1);
-        g_str(n.state, sizeof n.state, r, i, 2);
-        n.cpus = (uint32_t)g_i64(r, i, 3);
-        n.memory_mb = (uint64_t)g_i64(r, i, 4);
-        g_str(n.vm_size, sizeof n.vm_size, r, i, 5);
-        n.pid = (int)g_i64(r, i, 6);
-        n.created_at_ms = g_i64(r, i, 7);
-        n.joined = (int)g_i64(r, i, 8);
-        n.drain = (int)g_i64(r, i, 9);
-        cb(arg, &n);
-    }
-    PQclear(r);
-    return 0;
-}
-
-int store_pg_job_insert(store_pg_t *self, store_job_t *j)
-{
-    args_t a = {0};
-    a_text(&a, j->name);
-    a_text(&a, j->cluster);
-    a_text(&a, j->state);
-    a_i64(&a, j->priority);
-    a_i64(&a, j->cpus);
-    a_i64(&a, (int64_t)j->memory_mb);
-    a_i64(&a, j->nodes);
-    a_i64(&a, j->procs_per_node);
-    a_i64(&a, j->gpus);
-    a_i64(&a, j->max_retries);
-    a_i64(&a, j->time_limit_s);
-    a_i64(&a, j->attempts);
-    if (j->has_exit_code)
-        a_i64(&a, j->exit_code);
-    else
-        a_null(&a);
-    a_text(&a, j->reason);
-    a_text(&a, j->node_names);
-    a_text(&a, j->owner);
-    a_i64(&a, j->submitted_at_ms);
-    a_i64(&a, j->started_at_ms);
-    a_i64(&a, j->ended_at_ms);
-    a_blob(&a, j->spec, j->spec_len);
-    a_text(&a, j->gpu_indices);
-    a_i64(&a, j->preemptions);
-    PGresult *r = NULL;
-    int rc = s_write(self, Q_JOB_INSERT, &a, &r);
-    if (rc == 0) {
-        j->id = PQntuples(r) == 1 ? (uint64_t)g_i64(r, 0, 0) : 0;
-        PQclear(r);
-    }
-    return rc;
-}
-
-int store_pg_job_update(store_pg_t *self, const store_job_t *j)
-{
-    args_t a = {0};
-    a_text(&a, j->state);
-    a_i64(&a, j->attempts);
-    if (j->has_exit_code)
-        a_i64(&a, j->exit_code);
-    else
-        a_null(&a);
-    a_text(&a, j->reason);
-    a_text(&a, j->node_names);
-    a_i64(&a, j->started_at_ms);
-    a_i64(&a, j->ended_at_ms);
-    a_text(&a, j->gpu_indices);
-    a_i64(&a, j->preemptions);
-    a_i64(&a, (int64_t)j->id);
-    return s_write(self, Q_JOB_UPDATE, &a, NULL);
-}
-
-static void s_job_row(const PGresult *r, int i, store_job_t *j)
-{
-    memset(j, 0, sizeof *j);
-    j->id = (uint64_t)g_i64(r, i, 0);
-    g_str(j->name, sizeof j->name, r, i, 1);
-    g_str(j->cluster, sizeof j->cluster, r, i, 2);
-    g_str(j->state, sizeof j->state, r, i, 3);
-    j->priority = (int)g_i64(r, i, 4);
-    j->cpus = (uint32_t)g_i64(r, i, 5);
-    j->memory_mb = (uint64_t)g_i64(r, i, 6);
-    j->nodes = (uint32_t)g_i64(r, i, 7);
-    j->procs_per_node = (uint32_t)g_i64(r, i, 8);
-    j->gpus = (uint32_t)g_i64(r, i, 9);
-    j->max_retries = (uint32_t)g_i64(r, i, 10);
-    j->time_limit_s = (uint32_t)g_i64(r, i, 11);
-    j->attempts = (uint32_t)g_i64(r, i, 12);
-    j->has_exit_code = !PQgetisnull(r, i, 13);
-    j->exit_code = (int)g_i64(r, i, 13);
-    g_str(j->reason, sizeof j->reason, r, i, 14);
-    g_str(j->node_names, sizeof j->node_names, r, i, 15);
-    g_str(j->owner, sizeof j->owner, r, i, 16);
-    j->submitted_at_ms = g_i64(r, i, 17);
-    j->started_at_ms = g_i64(r, i, 18);
-    j->ended_at_ms = g_i64(r, i, 19);
-    size_t n = 0;
-    unsigned char *b =
-        PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 20), &n);
-    if (!b)
-        log_fatal("out of memory (libpq)");
-    j->spec = dr_malloc(n ? n : 1);
-    memcpy(j->spec, b, n);
-    j->spec_len = n;
-    PQfreemem(b);
-    g_str(j->gpu_indices, sizeof j->gpu_indices, r, i, 21);
-    j->preemptions = (uint32_t)g_i64(r, i, 22);
-}
-
-int store_pg_job_get(store_pg_t *self, uint64_t id, store_job_t *out)
-{
-    args_t a = {0};
-    a_i64(&a, (int64_t)id);
-    PGresult *r = s_run(self, Q_JOB_GET, &a);
-    if (!r)
-        return DR_EDB;
-    int rc = PQntuples(r) == 1 ? 0 : DR_ENOENT;
-    if (rc == 0)
-        s_job_row(r, 0, out);
-    PQclear(r);
-    return rc;
-}
-
-static int s_jobs(PGresult *r, store_job_cb cb, void *arg, uint32_t limit,
-                  int *more)
-{
-    int ret = 0;
-    for (int i = 0; i < PQntuples(r); i++) {
-        if (limit && (uint32_t)i == limit) {
-            if (more)
-                *more = 1;
-            break;
-        }
-        store_job_t j;
-        s_job_row(r, i, &j);
-        int crc = cb(arg, &j);
-        store_job_clear(&j);
-        if (crc < 0) {
-            ret = crc;
-            break;
-        }
-    }
-    PQclear(r);
-    return ret;
-}
-
-int store_pg_job_each_in_states(store_pg_t *self, const char *states,
-                                store_job_cb cb, void *arg)
-{
-    args_t a = {0};
-    a_text(&a, states);
-    PGresult *r = s_run(self, Q_JOB_STATES, &a);
-    return r ? s_jobs(r, cb, arg, 0, NULL) : DR_EDB;
-}
-
-int store_pg_job_list(store_pg_t *self, const store_job_filter_t *f,
-                      store_job_cb cb, void *arg, int *more)
-{
-    args_t a = {0};
-    a_i64(&a, (int64_t)f->after);
-    a_text(&a, f->cluster);
-    a_text(&a, f->state);
-    a_i64(&a, (int64_t)f->limit + 1);
-    a_text(&a, f->owner);
-    a_i64(&a, f->since_ms);
-    if (more)
-        *more = 0;
-    PGresult *r = s_run(self, Q_JOB_LIST, &a);
-    return r ? s_jobs(r, cb, arg, f->limit, more) : DR_EDB;
-}
-
-int store_pg_task_put(store_pg_t *self, uint64_t job_id, uint32_t attempt,
-                      const char *node, const char *state, int exit_code,
-                      const char *reason, int64_t ts_ms)
-{
-    args_t a = {0};
-    a_i64(&a, (int64_t)job_id);
-    a_i64(&a, attempt);
-    a_text(&a, node);
-    a_text(&a, state);
-    a_i64(&a, exit_code);
-    a_text(&a, reason);
-    a_i64(&a, ts_ms);
-    return s_write(self, Q_TASK_PUT, &a, NULL);
-}
-
-int store_pg_event(store_pg_t *self, const char *kind, const char *cluster,
-                   const char *node, uint64_t job_id, const char *msg)
-{
-    args_t a = {0};
-    a_i64(&a, dr_now_ms());
-    a_text(&a, kind);
-    a_text(&a, cluster);
-    a_text(&a, node);
-    a_i64(&a, (int64_t)job_id);
-    a_text(&a, msg);
-    return s_write(self, Q_EVENT, &a, NULL);
-}
-
-int store_pg_event_prune(store_pg_t *self, int64_t before_ms, int limit)
-{
-    args_t a = {0};
-    a_i64(&a, before_ms);
-    a_i64(&a, limit);
-    PGresult *r = NULL;
-    int rc = s_write(self, Q_EVENT_PRUNE, &a, &r);
-    if (rc < 0)
-        return rc;
-    int n = atoi(PQcmdTuples(r));
-    PQclear(r);
-    return n;
-}
-
-int store_pg_event_list(store_pg_t *self, const char *cluster, uint32_t limit,
-                        store_event_cb cb, void *arg)
-{
-    args_t a = {0};
-    a_text(&a, cluster);
-    a_i64(&a, limit);
-    PGresult *r = s_run(self, Q_EVENT_LIST, &a);
-    if (!r)
-        return DR_EDB;
-    for (int i = 0; i < PQntuples(r); i++)
-        cb(arg, g_i64(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
-           PQgetvalue(r, i, 3), (uint64_t)g_i64(r, i, 4), PQgetvalue(r, i, 5));
-    PQclear(r);
-    return 0;
+    return store_pg_write_q(self, which, &a, NULL);
 }
 
 /* A write whose unique violation means "another row has it". */
-static int s_write_unique(store_pg_t *self, int which, const args_t *a)
+int store_pg_write_unique(store_pg_t *self, int which, const args_t *a)
 {
     int own = 0;
     int rc = s_write_begin(self, &own);
@@ -1207,134 +758,4 @@ static int s_write_unique(store_pg_t *self, int which, const args_t *a)
             rc = crc;
     }
     return rc;
-}
-
-int store_pg_principal_put(store_pg_t *self, const char *name, const char *kind,
-                           const char *role, const char *public_key,
-                           int64_t created_at_ms)
-{
-    args_t a = {0};
-    a_text(&a, name);
-    a_text(&a, kind);
-    a_text(&a, role);
-    a_text(&a, public_key);
-    a_i64(&a, created_at_ms);
-    return s_write_unique(self, Q_PRINCIPAL_PUT, &a);
-}
-
-int store_pg_principal_delete(store_pg_t *self, const char *name)
-{
-    return s_write_str(self, Q_PRINCIPAL_DEL, name, NULL);
-}
-
-int store_pg_principal_each(store_pg_t *self, store_principal_cb cb, void *arg)
-{
-    PGresult *r = s_run(self, Q_PRINCIPAL_ALL, NULL);
-    if (!r)
-        return DR_EDB;
-    for (int i = 0; i < PQntuples(r); i++)
-        cb(arg, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
-           PQgetvalue(r, i, 3), g_i64(r, i, 4));
-    PQclear(r);
-    return 0;
-}
-
-int store_pg_join_token_put(store_pg_t *self, const jt_row_t *t)
-{
-    args_t a = {0};
-    a_text(&a, t->id);
-    a_text(&a, t->cluster);
-    a_text(&a, t->secret_hash);
-    a_i64(&a, t->created_at_ms);
-    a_i64(&a, t->expires_at_ms);
-    a_i64(&a, t->max_uses);
-    a_i64(&a, t->uses);
-    a_i64(&a, t->revoked);
-    a_text(&a, t->created_by);
-    a_text(&a, t->join_key);
-    return s_write_unique(self, Q_JT_PUT, &a);
-}
-
-static void s_jt_row(const PGresult *r, int i, jt_row_t *t)
-{
-    memset(t, 0, sizeof *t);
-    g_str(t->id, sizeof t->id, r, i, 0);
-    g_str(t->cluster, sizeof t->cluster, r, i, 1);
-    g_str(t->secret_hash, sizeof t->secret_hash, r, i, 2);
-    t->created_at_ms = g_i64(r, i, 3);
-    t->expires_at_ms = g_i64(r, i, 4);
-    t->max_uses = (uint32_t)g_i64(r, i, 5);
-    t->uses = (uint32_t)g_i64(r, i, 6);
-    t->revoked = (int)g_i64(r, i, 7);
-    g_str(t->created_by, sizeof t->created_by, r, i, 8);
-    g_str(t->join_key, sizeof t->join_key, r, i, 9);
-}
-
-/* One row of query `which` keyed by one text argument: 0, DR_ENOENT. */
-static int s_jt_one(store_pg_t *self, int which, const char *key, jt_row_t *out)
-{
-    args_t a = {0};
-    a_text(&a, key);
-    PGresult *r = s_run(self, which, &a);
-    if (!r)
-        return DR_EDB;
-    int rc = PQntuples(r) == 1 ? 0 : DR_ENOENT;
-    if (rc == 0)
-        s_jt_row(r, 0, out);
-    PQclear(r);
-    return rc;
-}
-
-int store_pg_join_token_get(store_pg_t *self, const char *id, jt_row_t *out)
-{
-    return s_jt_one(self, Q_JT_GET, id, out);
-}
-
-int store_pg_join_token_by_key(store_pg_t *self, const char *join_key,
-                               jt_row_t *out)
-{
-    return s_jt_one(self, Q_JT_BY_KEY, join_key, out);
-}
-
-int store_pg_api_token_put(store_pg_t *self, const char *hash, const char *name,
-                           int64_t created_at_ms, const char *by)
-{
-    args_t a = {0};
-    a_text(&a, hash);
-    a_text(&a, name);
-    a_i64(&a, created_at_ms);
-    a_text(&a, by);
-    return s_write_unique(self, Q_API_PUT, &a);
-}
-
-int store_pg_api_token_get(store_pg_t *self, const char *hash, char *name,
-                           size_t cap)
-{
-    args_t a = {0};
-    a_text(&a, hash);
-    PGresult *r = s_run(self, Q_API_GET, &a);
-    if (!r)
-        return DR_EDB;
-    int rc = PQntuples(r) == 1 ? 0 : DR_ENOENT;
-    if (rc == 0)
-        g_str(name, cap, r, 0, 0);
-    PQclear(r);
-    return rc;
-}
-
-int store_pg_join_token_each(store_pg_t *self, const char *cluster,
-                             store_join_token_cb cb, void *arg)
-{
-    args_t a = {0};
-    a_text(&a, cluster);
-    PGresult *r = s_run(self, Q_JT_ALL, &a);
-    if (!r)
-        return DR_EDB;
-    for (int i = 0; i < PQntuples(r); i++) {
-        jt_row_t t;
-        s_jt_row(r, i, &t);
-        cb(arg, &t);
-    }
-    PQclear(r);
-    return 0;
 }

@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define MAX_ARGS 24
 
@@ -48,6 +49,64 @@ static inline void a_blob(args_t *a, const void *p, size_t n)
     a->fmt[a->n++] = 1;
 }
 
+/* The prepared statements of store_pg.c (its s_sql). */
+enum {
+    Q_CLUSTER_PUT,
+    Q_CLUSTER_DEL,
+    Q_CLUSTER_ERR,
+    Q_CLUSTER_ALL,
+    Q_NODE_PUT,
+    Q_NODE_STATE,
+    Q_NODE_DEL,
+    Q_NODE_ALL,
+    Q_JOB_INSERT,
+    Q_JOB_UPDATE,
+    Q_JOB_GET,
+    Q_JOB_STATES,
+    Q_JOB_LIST,
+    Q_TASK_PUT,
+    Q_EVENT,
+    Q_EVENT_PRUNE,
+    Q_EVENT_LIST,
+    Q_PRINCIPAL_PUT,
+    Q_PRINCIPAL_DEL,
+    Q_PRINCIPAL_ALL,
+    Q_JT_PUT,
+    Q_JT_GET,
+    Q_JT_BY_KEY,
+    Q_JT_ALL,
+    Q_API_PUT,
+    Q_API_GET,
+    Q_TERM,
+    Q_COUNT
+};
+
+/* Prepared statement `which`: as store_pg_query, and as store_pg_write
+ * (in the open transaction, or fenced alone). */
+PGresult *store_pg_run(store_pg_t *self, int which, const args_t *a);
+int store_pg_write_q(store_pg_t *self, int which, const args_t *a,
+                     PGresult **out);
+/* A write whose arguments are one or two strings (t2 NULL: one). */
+int store_pg_write_str(store_pg_t *self, int which, const char *t1,
+                       const char *t2);
+
+/* A write whose unique violation is DR_EEXIST ("another row has it"). */
+int store_pg_write_unique(store_pg_t *self, int which, const args_t *a);
+/* store_pg_schema.c: migration i brings schema_version i to i + 1. */
+extern const char *const store_pg_migrations[];
+extern const int store_pg_nmigrations;
+
+/* A column as a number, and as text copied into dst. */
+static inline int64_t pg_i64(const PGresult *r, int row, int col)
+{
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+static inline void pg_str(char *dst, size_t cap, const PGresult *r, int row,
+                          int col)
+{
+    snprintf(dst, cap, "%s", PQgetvalue(r, row, col));
+}
+
 /* A read in the open transaction (or alone): NULL when it failed (logged,
  * and the transaction poisoned), else a result the caller clears. */
 PGresult *store_pg_query(store_pg_t *self, const char *sql, const args_t *a);
@@ -59,5 +118,7 @@ int store_pg_write(store_pg_t *self, const char *sql, const args_t *a,
 extern const char store_pg_logs_schema[];
 /* store_pg_quotas.c: quotas per location (migration 8). */
 extern const char store_pg_quotas_schema[];
+/* store_pg_files.c: a job's code and outputs (migration 10). */
+extern const char store_pg_files_schema[];
 
 #endif

@@ -69,3 +69,40 @@ def pack(directory, max_bytes=MAX_CODE_BYTES):
             % (d, e.filename or d, e.strerror or e)
         ) from None
     return base64.b64encode(out.buf.getvalue()).decode("ascii")
+
+
+def unpack(b64, dest, only=None):
+    """Unpacks a job's outputs (a gzip tar in base64, from the scheduler)
+    under DEST, only the top-level folder ONLY when given; returns the
+    number of entries written.  Every entry must be a file or folder with
+    a relative path inside the archive: anything else (a link, a device,
+    "..", an absolute path) raises JobException and nothing of it is
+    written."""
+    from .jobs import JobException
+
+    try:
+        raw = base64.b64decode(b64, validate=True)
+        tar = tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz")
+        members = tar.getmembers()
+    except (ValueError, tarfile.TarError, OSError) as e:
+        raise JobException("the job's outputs are not a gzip tar: %s" % e) from None
+    take = []
+    for m in members:
+        name = m.name[2:] if m.name.startswith("./") else m.name
+        parts = name.split("/")
+        if not name or name.startswith("/") or ".." in parts or not (m.isfile() or m.isdir()):
+            raise JobException("the job's outputs hold %r, which is not a file or "
+                               "folder inside them" % m.name)
+        if only is None or parts[0] == only:
+            take.append((name, m))
+    for name, m in take:
+        target = os.path.join(dest, *name.split("/"))
+        if m.isdir():
+            os.makedirs(target, exist_ok=True)
+            continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        src = tar.extractfile(m)
+        with open(target, "wb") as f:
+            f.write(src.read())
+        os.chmod(target, (m.mode & 0o777) | 0o600)
+    return len(take)

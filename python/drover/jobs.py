@@ -8,6 +8,8 @@ canceled, timeout: a job over its time limit is Failed).
 ``command="..."`` runs as ``sh -c "..."`` on each node.
 """
 
+import os
+import re
 import sys
 import time
 
@@ -27,6 +29,9 @@ _STATUS = {
 }
 _TERMINAL = ("succeeded", "failed", "canceled", "timeout")
 _MAX_I32 = 2**31 - 1
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 
 
 class JobException(DroverException):
@@ -175,6 +180,45 @@ def _image(env):
     return image
 
 
+class Output:
+    """A named output of a command job (Azure ML's ``Output``): a folder
+    ``outputs/NAME`` in the job's working directory on each node, made
+    before the command starts (its path in ``AZURE_ML_OUTPUT_NAME``) and
+    collected when the job ends, for ``MLClient.jobs.download``.  Only
+    ``type="uri_folder"`` without a ``path`` (drover has no datastores)."""
+
+    def __init__(self, *, type="uri_folder", path=None, mode=None, **kwargs):
+        del mode, kwargs
+        if type != "uri_folder":
+            raise UserErrorException("Output type %r: drover collects uri_folder outputs" % (type,))
+        if path is not None:
+            raise UserErrorException(
+                "Output path= is a datastore drover cannot write; leave it out "
+                "(the job writes to outputs/NAME)")
+        self.type = type
+
+
+def _outputs(outputs):
+    """The names of command()'s outputs= (a dict of name -> Output, a dict
+    of its keys, or None)."""
+    if outputs is None:
+        return []
+    if not isinstance(outputs, dict):
+        raise UserErrorException("outputs must be a dict of name -> Output()")
+    names = []
+    for name, o in outputs.items():
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise UserErrorException(
+                "output name %r: 1-63 letters, digits, - and _, starting "
+                "with a letter or digit" % (name,))
+        if isinstance(o, dict):
+            Output(**o)
+        elif o is not None and not isinstance(o, Output):
+            raise UserErrorException("output %r must be an Output()" % name)
+        names.append(name)
+    return names
+
+
 class Command:
     """A command job (made by command(); returned by the jobs operations)."""
 
@@ -197,6 +241,7 @@ class Command:
         self.reason = None
         self.nodes = []
         self.owner = None
+        self.outputs = []
         self.extra = {}
 
     def _body(self, max_code_bytes, pack_code=True):
@@ -232,6 +277,8 @@ class Command:
             b["image"] = image
         for k, v in self.extra.items():
             b[k] = _uint(k, v)
+        if self.outputs:
+            b["outputs"] = list(self.outputs)
         if self.code is not None and pack_code:
             b["code"] = _code.pack(self.code, max_code_bytes)
         return b
@@ -279,6 +326,7 @@ class Command:
         self.reason = j.get("reason") or None
         self.nodes = list(j.get("nodes") or [])
         self.owner = j.get("owner")
+        self.outputs = list(j.get("outputs") or [])
         self._json = j
 
     def __repr__(self):
@@ -293,13 +341,18 @@ def command(*, code=None, command=None, environment=None, compute=None,
             priority=None, max_retries=None, time_limit_s=None):
     """A command job to submit with MLClient.jobs.create_or_update.
 
-    Azure ML's parameters; ``inputs``/``outputs`` are not supported.  The
-    drover extras cpus, memory_mb, gpus, priority, max_retries and
-    time_limit_s are the keys of POST /api/v1/jobs."""
+    Azure ML's parameters; ``outputs`` takes named ``Output()`` folders
+    (collected for ``jobs.download``); ``inputs`` is not supported (put
+    local data in ``code``).  The drover extras cpus, memory_mb, gpus,
+    priority, max_retries and time_limit_s are the keys of POST
+    /api/v1/jobs."""
     del description, experiment_name
-    if inputs or outputs:
-        raise UserErrorException("inputs= and outputs= are not supported by drover")
+    if inputs:
+        raise UserErrorException(
+            "inputs= is not supported by drover's SDK; put local data in code= "
+            "(or use a job file's inputs with drover job create -f)")
     j = Command()
+    j.outputs = _outputs(outputs)
     j.code = code
     j.command = command
     j.environment = environment
@@ -425,6 +478,35 @@ class JobOperations:
                 job=job,
             )
         return job
+
+
+    def download(self, name, download_path=".", output_name=None, all=False):
+        """Unpacks the outputs the job's nodes collected into
+        DOWNLOAD_PATH/named-outputs/ (only OUTPUT_NAME's folder, when
+        given), as Azure ML lays them out; node rank 0's copy wins where
+        two nodes wrote one file.  JobException when the job has not ended
+        or collected nothing (or not that output)."""
+        del all
+        if output_name is not None and (
+                not isinstance(output_name, str) or not _NAME.match(output_name)):
+            raise UserErrorException("output_name %r is not a name" % (output_name,))
+        dest = os.path.join(os.fspath(download_path), "named-outputs")
+        path = _job_path(name, "/outputs")
+        first = _jobs_call(self._api.get, path, {"node_rank": 0})
+        nodes, found, entries = int(first.get("nodes") or 1), 0, 0
+        for rank in range(nodes - 1, -1, -1):
+            r = first if rank == 0 else _jobs_call(self._api.get, path, {"node_rank": rank})
+            if r.get("found"):
+                found += 1
+                entries += _code.unpack(r.get("data") or "", dest, output_name)
+        if not found or (output_name and not entries):
+            st = first.get("state") or "unknown"
+            if st not in _TERMINAL:
+                raise JobException("job %s is %s: its outputs are collected when it ends"
+                                   % (name, st))
+            raise JobException("job %s has no output %s" % (
+                name, repr(output_name) if output_name else "(nothing under outputs/)"))
+        return dest
 
 
 class ComputeOperations:

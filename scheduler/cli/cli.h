@@ -19,6 +19,7 @@
 #ifndef DR_CLI_H
 #define DR_CLI_H
 
+#include "dr_tar.h"
 #include "opts.h"
 #include "util.h"
 #include "wire.h"
@@ -83,6 +84,8 @@ typedef struct {
     {                                                                          \
         rows, sizeof rows / sizeof rows[0]                                     \
     }
+/* default, min, max, choices, value name and help of a count row */
+#define CLI_COUNT(def, lo, arg, help) def, lo, INT32_MAX, NULL, arg, help
 /* A row that fills no field (the handler reads opts_args_t.val). */
 #define CLI_ARG(lname, sname, metavar, text)                                   \
     {                                                                          \
@@ -116,6 +119,8 @@ extern const cli_optset_t cli_opts_job_list;
 extern const cli_optset_t cli_opts_job_cancel;
 extern const cli_optset_t cli_opts_usage;
 extern const cli_optset_t cli_opts_job_logs;
+extern const cli_optset_t cli_opts_job_create;
+extern const cli_optset_t cli_opts_job_download;
 extern const cli_optset_t cli_opts_node_list;
 extern const cli_optset_t cli_opts_quota_set;
 extern const cli_optset_t cli_opts_keys_generate;
@@ -272,7 +277,14 @@ typedef struct {
     Drover__KeyValue *kv; /* storage for job.env */
     Drover__KeyValue **kvp;
     int wait;
+    int follow;     /* --follow: also stream the output (sets wait) */
+    dr_buf_t code;  /* --code DIR, packed (job.code points here) */
+    char **outputs; /* --output-name values (the strings are argv's) */
 } cli_submit_t;
+/* cli_files.c: a submit's --code DIR (NULL: none), packed, and its
+ * --output-name values, into s->job. */
+int cli_submit_files(cli_ctx_t *ctx, const char *code_dir,
+                     const char *const *outs, int nout, cli_submit_t *s);
 
 int cli_parse_submit(cli_ctx_t *ctx, int argc, char **argv, cli_submit_t *s);
 void cli_submit_free(cli_submit_t *s);
@@ -463,7 +475,7 @@ int cli_cluster_delete(cli_ctx_t *ctx, int argc, char **argv);
 /* Sends req, expects a ClusterInfo and prints it (cluster show's form). */
 int cli_cluster_call(cli_ctx_t *ctx, dr_env_t *req);
 int cli_job_submit(cli_ctx_t *ctx, int argc, char **argv);
-/* job create -f job.yml [--cluster NAME] [--wait] */
+/* job create -f job.yml [--cluster NAME] [--wait] [--follow] */
 int cli_job_create(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_list(cli_ctx_t *ctx, int argc, char **argv);
 int cli_job_show(cli_ctx_t *ctx, int argc, char **argv);
@@ -478,6 +490,12 @@ cli_fold_t *cli_job_fold(Drover__Job *const *jobs, size_t n);
 Drover__Job *const *cli_fold_rows(const cli_fold_t *f, size_t *n);
 void cli_fold_free(cli_fold_t **f);
 int cli_job_logs(cli_ctx_t *ctx, int argc, char **argv);
+/* cli_files.c: drover job download ID [--output-name N] [--download-path
+ * DIR]; and the packing of a job's code and local inputs (what names the
+ * job in errors: its file, or --code). */
+int cli_job_download(cli_ctx_t *ctx, int argc, char **argv);
+int cli_code_pack(cli_ctx_t *ctx, const char *what, const dr_tar_src_t *srcs,
+                  size_t n, dr_buf_t *out);
 int cli_cluster_lock(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cluster_unlock(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cluster_events(cli_ctx_t *ctx, int argc, char **argv);
@@ -490,6 +508,34 @@ int cli_node_drain(cli_ctx_t *ctx, int argc, char **argv);
 int cli_node_resume(cli_ctx_t *ctx, int argc, char **argv);
 int cli_quota_set(cli_ctx_t *ctx, int argc, char **argv);
 int cli_quota_list(cli_ctx_t *ctx, int argc, char **argv);
+
+/* ---- cli_follow.c: following a job to its end ---------------------------
+ */
+
+/* How cli_follow_job follows a job. */
+#define CLI_FOLLOW_WAIT 0x1u   /* its states on ferr, then its exit status */
+#define CLI_FOLLOW_OUTPUT 0x2u /* its output on fout until it ends */
+/* --follow's help line (job submit, job create). */
+#define CLI_FOLLOW_HELP                                                        \
+    "stream the job's stdout and stderr on stdout as it runs (a multi-node "   \
+    "job's lines tagged with their node or rank), then end as --wait does; "   \
+    "implies --wait"
+
+/* With neither flag: prints the output there is now (`job logs`).  With
+ * CLI_FOLLOW_OUTPUT: all of it, polling until the job ends, and while the
+ * job is queued each change of its wait reason, with the time waited, on
+ * ferr (`job logs -f`).  With CLI_FOLLOW_WAIT: one line on ferr per change
+ * of state (`job 12: queued: REASON (waited 4s)`, `job 12: running on
+ * NODE`, `job 12: failed (exit 3)`) and the job's exit status in
+ * ctx->exit_code (`--wait`); with both, the output streams between the
+ * states and the last state line follows the last of it (`--wait
+ * --follow`). */
+int cli_follow_job(cli_ctx_t *ctx, uint64_t id, unsigned how);
+/* --follow given: sets *wait (it implies --wait), and refuses -o json (the
+ * output is not JSON). */
+int cli_check_follow(cli_ctx_t *ctx, int follow, int *wait);
+/* One JobShow: *rep holds job_info on success (cli_job.c). */
+int cli_job_get(cli_ctx_t *ctx, uint64_t id, dr_env_t **rep);
 
 /* Exit status of a finished job as `job submit --wait` reports it:
  * succeeded 0, failed its exit code (1 if none), canceled 130; -1 while

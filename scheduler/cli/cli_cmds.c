@@ -56,10 +56,13 @@ static const cli_cmd_t s_commands[] = {
      "[--priority P] [--max-retries R] "
      "[--dependency afterok:ID[:ID...],afterany:ID,afternotok:ID,singleton] "
      "[--time-limit 30m] "
-     "[--image IMG] [--env K=V]... [--wait] -- COMMAND [ARG...]",
+     "[--image IMG] [--env K=V]... [--array SPEC] [--wait] [--follow] -- "
+     "COMMAND [ARG...]",
      "queue a job; prints its id", &cli_opts_submit},
-    {"job", "create", cli_job_create, "-f job.yml [--cluster NAME] [--wait]",
-     "queue a job from an Azure ML v2 command job file; prints its id", NULL},
+    {"job", "create", cli_job_create,
+     "-f job.yml [--cluster NAME] [--wait] [--follow]",
+     "queue a job from an Azure ML v2 command job file; prints its id",
+     &cli_opts_job_create},
     {"job", "list", cli_job_list,
      "[--cluster NAME] [--state S] [--user U] [--since TIME] [--limit N]",
      "jobs, with their user and reason; optionally filtered",
@@ -75,6 +78,11 @@ static const cli_cmd_t s_commands[] = {
      "queue a new job with job ID's spec; prints its id", NULL},
     {"job", "logs", cli_job_logs, "ID [-f]", "a job's output",
      &cli_opts_job_logs},
+    {"job", "download", cli_job_download,
+     "ID [--output-name NAME] [--download-path DIR]",
+     "fetch the outputs a job's nodes collected (outputs/ of its working "
+     "directory) into DIR/named-outputs/",
+     &cli_opts_job_download},
     {"node", "list", cli_node_list, "[--cluster NAME]",
      "nodes, optionally of one cluster", &cli_opts_node_list},
     {"node", "show", cli_node_show, "NAME", "a node and its GPUs", NULL},

@@ -1,12 +1,10 @@
-/* cli_job.c - `drover job submit|list|show|cancel|logs`.
+/* cli_job.c - `drover job submit|create|list|show|logs`.
  *
  * Handlers parse and validate flags (cli_parse.c), talk to the scheduler
- * through cli_call and print through cli_output.c.  Two of them loop:
- * `submit --wait` polls job_show until the job ends and leaves the job's
- * exit status in ctx->exit_code; `logs` pages through JobLogs replies
- * writing the bytes raw to the output stream, and with -f keeps polling
- * until the scheduler says eof.  Every reply envelope is freed before the
- * next request; nothing here exits the process.
+ * through cli_call and print through cli_output.c.  Following a job
+ * (`--wait`, `--follow`, `logs -f`) is cli_follow.c's: it leaves the
+ * job's exit status in ctx->exit_code.  Every reply envelope is freed
+ * before the next request; nothing here exits the process.
  */
 #include "cli.h"
 #include "dr_err.h"
@@ -14,7 +12,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 int cli_job_exit_status(const Drover__Job *j)
 {
@@ -32,7 +29,8 @@ int cli_job_exit_status(const Drover__Job *j)
 
 static const opt_def_t s_logs_opts[] = {
     CLI_FLAG("follow", 'f',
-             "keep printing the output as it comes, until the job ends"),
+             "keep printing the output as it comes, until the job ends; "
+             "while it is queued, each wait reason on stderr"),
 };
 
 const cli_optset_t cli_opts_job_logs = CLI_OPTSET(s_logs_opts);
@@ -85,8 +83,7 @@ static void s_show_req(dr_env_t *req, Drover__JobRef *ref, uint64_t id)
     req->job_show = ref;
 }
 
-/* Asks for one job; *rep holds job_info on success. */
-static int s_job_show(cli_ctx_t *ctx, uint64_t id, dr_env_t **rep)
+int cli_job_get(cli_ctx_t *ctx, uint64_t id, dr_env_t **rep)
 {
     Drover__JobRef ref;
     dr_env_t req;
@@ -99,78 +96,9 @@ static int s_job_show(cli_ctx_t *ctx, uint64_t id, dr_env_t **rep)
     return rc;
 }
 
-/* The one-line progress report of --wait for the job's current state. */
-static void s_wait_line(dr_buf_t *b, const Drover__Job *j)
-{
-    const char *st = j->state && *j->state ? j->state : "unknown";
-    b->len = 0;
-    dr_buf_printf(b, "job %" PRIu64 ": %s", j->id, st);
-    if ((strcmp(st, "starting") == 0 || strcmp(st, "running") == 0) &&
-        j->n_node_names > 0) {
-        dr_buf_printf(b, " on ");
-        for (size_t i = 0; i < j->n_node_names; i++)
-            dr_buf_printf(b, "%s%s", i ? "," : "", j->node_names[i]);
-    }
-    if (strcmp(st, "succeeded") == 0 ||
-        (strcmp(st, "failed") == 0 && j->exit_code != 0))
-        dr_buf_printf(b, " (exit %d)", j->exit_code);
-    if ((strcmp(st, "failed") == 0 || strcmp(st, "canceled") == 0 ||
-         strcmp(st, "timeout") == 0 || strcmp(st, "queued") == 0) &&
-        j->reason && *j->reason)
-        dr_buf_printf(b, ": %s", j->reason);
-}
-
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Polls the job until it ends, reporting each change on ctx->ferr: its
- * state, and while it is queued each new wait reason with the time it has
- * waited so far. */
-static int s_wait(cli_ctx_t *ctx, uint64_t id)
-{
-    dr_buf_t last = {0}, line = {0};
-    int64_t since = s_now_ms(); /* when submitted_at_ms is missing */
-    int rc;
-    for (;;) {
-        dr_env_t *rep = NULL;
-        if ((rc = s_job_show(ctx, id, &rep)) < 0)
-            break;
-        const Drover__Job *j = rep->job_info;
-        s_wait_line(&line, j);
-        if (!last.data || strcmp(last.data, line.data) != 0) {
-            char waited[32] = "";
-            if (j->state && strcmp(j->state, "queued") == 0) {
-                int64_t t0 =
-                    j->submitted_at_ms > 0 ? j->submitted_at_ms : since;
-                char age[16];
-                cli_fmt_age(age, sizeof age, s_now_ms(), t0);
-                snprintf(waited, sizeof waited, " (waited %s)", age);
-            }
-            fprintf(ctx->ferr, "%s%s\n", line.data, waited);
-            fflush(ctx->ferr);
-            last.len = 0;
-            dr_buf_append(&last, line.data, line.len);
-        }
-        int st = cli_job_exit_status(j);
-        wire_free(&rep);
-        if (st >= 0) {
-            ctx->exit_code = st;
-            rc = 0;
-            break;
-        }
-        cli_sleep_ms(CLI_WAIT_POLL_MS);
-    }
-    dr_buf_free(&last);
-    dr_buf_free(&line);
-    return rc;
-}
-
-/* Submits a job; prints its id; with wait, follows it to its end. */
-static int s_submit(cli_ctx_t *ctx, Drover__Job *job, int wait)
+/* Submits a job; prints its id; then follows it as how says
+ * (CLI_FOLLOW_WAIT, with or without CLI_FOLLOW_OUTPUT), or not (0). */
+static int s_submit(cli_ctx_t *ctx, Drover__Job *job, unsigned how)
 {
     int rc;
     Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
@@ -201,12 +129,17 @@ static int s_submit(cli_ctx_t *ctx, Drover__Job *job, int wait)
         dr_buf_printf(&b, "%" PRIu64 "\n", id);
     if ((rc = cli_emit(ctx, &b)) < 0)
         goto out;
-    if (wait)
-        rc = s_wait(ctx, id);
+    if (how)
+        rc = cli_follow_job(ctx, id, how);
 out:
     dr_buf_free(&b);
     wire_free(&rep);
     return rc;
+}
+
+static unsigned s_how(int wait, int follow)
+{
+    return (wait ? CLI_FOLLOW_WAIT : 0u) | (follow ? CLI_FOLLOW_OUTPUT : 0u);
 }
 
 int cli_job_submit(cli_ctx_t *ctx, int argc, char **argv)
@@ -215,34 +148,48 @@ int cli_job_submit(cli_ctx_t *ctx, int argc, char **argv)
     int rc = cli_parse_submit(ctx, argc, argv, &s);
     if (rc < 0)
         return rc;
-    rc = s_submit(ctx, &s.job, s.wait);
+    rc = s_submit(ctx, &s.job, s_how(s.wait, s.follow));
     cli_submit_free(&s);
     return rc;
 }
 
+enum { JCR_FILE, JCR_CLUSTER, JCR_WAIT, JCR_FOLLOW };
+
+static const opt_def_t s_create_opts[] = {
+    [JCR_FILE] = CLI_ARG("file", 'f', "FILE",
+                         "the Azure ML v2 command job file (required)"),
+    [JCR_CLUSTER] = CLI_ARG("cluster", 0, "NAME",
+                            "the cluster to run on (default: the file's "
+                            "compute)"),
+    [JCR_WAIT] = CLI_FLAG("wait", 'w',
+                          "follow the job on stderr (state, wait reason) and "
+                          "exit with its exit code"),
+    [JCR_FOLLOW] = CLI_FLAG("follow", 0, CLI_FOLLOW_HELP),
+};
+
+const cli_optset_t cli_opts_job_create = CLI_OPTSET(s_create_opts);
+
 int cli_job_create(cli_ctx_t *ctx, int argc, char **argv)
 {
-    const char *file = NULL, *cluster = NULL;
-    int wait = 0;
-    for (int i = 0; i < argc; i++) {
-        if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) &&
-            i + 1 < argc)
-            file = argv[++i];
-        else if (!strcmp(argv[i], "--cluster") && i + 1 < argc)
-            cluster = argv[++i];
-        else if (!strcmp(argv[i], "--wait"))
-            wait = 1;
-        else
-            return cli_usage(ctx, "unexpected argument '%s'", argv[i]);
-    }
-    if (!file)
-        return cli_usage(ctx, "missing required option -f FILE");
-    cli_yaml_t *y = cli_yaml_load(ctx, file);
-    if (!y)
-        return DR_EINVAL;
+    cli_args_t a;
+    int rc = cli_optset_parse(ctx, &cli_opts_job_create, NULL, argc, argv, &a);
+    if (rc == 0)
+        rc = cli_args_none(ctx, &a);
+    if (rc == 0 && !a.seen[JCR_FILE])
+        rc = cli_usage(ctx, "missing required option -f FILE");
+    int wait = rc == 0 && a.seen[JCR_WAIT],
+        follow = rc == 0 && a.seen[JCR_FOLLOW];
+    if (rc == 0)
+        rc = cli_check_follow(ctx, follow, &wait);
+    const char *file = rc == 0 ? a.val[JCR_FILE] : NULL;
+    const char *cluster = rc == 0 ? a.val[JCR_CLUSTER] : NULL;
+    cli_yaml_t *y = rc == 0 ? cli_yaml_load(ctx, file) : NULL;
+    if (rc == 0 && !y)
+        rc = DR_EINVAL;
     Drover__Job job;
     drover__job__init(&job);
-    int rc = cli_yaml_job(ctx, y, &job);
+    if (rc == 0)
+        rc = cli_yaml_job(ctx, y, &job);
     if (rc == 0 && cluster)
         job.cluster = (char *)cluster;
     if (rc == 0 && (!job.cluster || !*job.cluster))
@@ -253,8 +200,9 @@ int cli_job_create(cli_ctx_t *ctx, int argc, char **argv)
     if (rc == 0)
         rc = cli_check_name(ctx, "cluster", job.cluster);
     if (rc == 0)
-        rc = s_submit(ctx, &job, wait);
+        rc = s_submit(ctx, &job, s_how(wait, follow));
     cli_yaml_free(&y);
+    cli_args_free(&a);
     return rc;
 }
 
@@ -398,38 +346,5 @@ int cli_job_logs(cli_ctx_t *ctx, int argc, char **argv)
     int rc = s_parse_id(ctx, argc, argv, &id, &follow);
     if (rc < 0)
         return rc;
-    Drover__JobLogsReq lr = DROVER__JOB_LOGS_REQ__INIT;
-    lr.id = id;
-    lr.offset = 0;
-    lr.max_bytes = 0;
-    for (;;) {
-        dr_env_t req;
-        wire_env_init(&req, 0);
-        req.body_case = DROVER__ENVELOPE__BODY_JOB_LOGS;
-        req.job_logs = &lr;
-        dr_env_t *rep = NULL;
-        rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_JOB_LOGS_REPLY, &rep);
-        if (rc < 0)
-            return rc;
-        const Drover__JobLogs *jl = rep->job_logs_reply;
-        size_t n = jl ? jl->data.len : 0;
-        int eof = jl ? jl->eof : 1;
-        if (n > 0 && (fwrite(jl->data.data, 1, n, ctx->fout) != n ||
-                      fflush(ctx->fout) != 0)) {
-            wire_free(&rep);
-            return cli_fail(ctx, DR_EIO, "cannot write output");
-        }
-        if (jl && jl->next_offset > lr.offset)
-            lr.offset = jl->next_offset;
-        else if (n > 0)
-            lr.offset += n;
-        wire_free(&rep);
-        if (eof)
-            return 0;
-        if (n == 0) {
-            if (!follow)
-                return 0;
-            cli_sleep_ms(CLI_LOGS_POLL_MS);
-        }
-    }
+    return cli_follow_job(ctx, id, follow ? CLI_FOLLOW_OUTPUT : 0);
 }

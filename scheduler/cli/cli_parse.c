@@ -10,7 +10,6 @@
  * into argv (which outlives the command) except where a struct says it owns
  * them.
  */
-#include "array_spec.h"
 #include "cli.h"
 #include "dr_err.h"
 
@@ -353,209 +352,6 @@ int cli_parse_timeout_env(cli_ctx_t *ctx, const char *s, int *ms)
     return 0;
 }
 
-/* ---- job submit
- * ---------------------------------------------------------------- */
-
-enum {
-    SUB_CLUSTER,
-    SUB_NAME,
-    SUB_CPUS,
-    SUB_MEMORY,
-    SUB_PRIORITY,
-    SUB_RETRIES,
-    SUB_TLIMIT,
-    SUB_ENV,
-    SUB_WAIT,
-    SUB_GPUS,
-    SUB_NODES,
-    SUB_PPN,
-    SUB_IMAGE,
-    SUB_DIST,
-    SUB_DEP,
-    SUB_ARRAY,
-    SUB_WORKERS,
-    SUB_PS,
-    SUB_N
-};
-
-#define SJ(f) OPT_AT(cli_submit_t, job.f)
-/* default, min, max, choices, value name and help of a count */
-#define COUNT(def, lo, arg, help) def, lo, INT32_MAX, NULL, arg, help
-
-static const opt_def_t s_submit_opts[] = {
-    [SUB_CLUSTER] = {"cluster", 'c', OPT_ARG, 0, SJ(cluster), NULL, 0, 0, NULL,
-                     "NAME", "the cluster to run on (required)"},
-    [SUB_NAME] = {"name", 'n', OPT_ARG, 0, SJ(name), NULL, 0, 0, NULL, "NAME",
-                  "a name for the job"},
-    [SUB_CPUS] = {"cpus", 0, OPT_INT, 0, SJ(cpus),
-                  COUNT("1", 1, "N", "cpus per node")},
-    [SUB_MEMORY] = {"memory", 0, OPT_ARG, 0, OPT_NONE, "512M", 0, 0, NULL,
-                    "SIZE", "memory per node: 512M, 2G, 1T; bare = MiB"},
-    [SUB_PRIORITY] = {"priority", 0, OPT_INT, 0, SJ(priority), "0", INT32_MIN,
-                      INT32_MAX, NULL, "N", "higher runs first"},
-    [SUB_RETRIES] = {"max-retries", 0, OPT_INT, 0, SJ(max_retries),
-                     COUNT("3", 0, "N", "requeues after a lost node")},
-    [SUB_TLIMIT] = {"time-limit", 0, OPT_ARG, 0, OPT_NONE, NULL, 0, 0, NULL,
-                    "TIME",
-                    "wall-clock limit per attempt: 90s, 30m, 1h30m, 2d, "
-                    "MM:SS, HH:MM:SS, D-HH[:MM[:SS]] (default: none)"},
-    [SUB_ENV] = {"env", 'e', OPT_ARG, OPT_MULTI, OPT_NONE, NULL, 0, 0, NULL,
-                 "K=V", "an environment variable of the job; repeatable"},
-    [SUB_WAIT] = {"wait", 'w', OPT_FLAG, 0, OPT_AT(cli_submit_t, wait), NULL, 0,
-                  0, NULL, NULL,
-                  "follow the job on stderr (state, wait reason) and exit "
-                  "with its exit code"},
-    [SUB_GPUS] = {"gpus", 0, OPT_INT, 0, SJ(gpus),
-                  COUNT("0", 0, "N", "GPUs per node")},
-    [SUB_NODES] = {"nodes", 0, OPT_INT, 0, SJ(nodes),
-                   COUNT("1", 1, "N", "nodes, placed all at once")},
-    [SUB_PPN] = {"procs-per-node", 0, OPT_INT, 0, SJ(procs_per_node),
-                 COUNT("1", 1, "N", "MPI ranks per node")},
-    [SUB_IMAGE] = {"image", 0, OPT_ARG, 0, SJ(image), NULL, 0, 0, NULL, "IMG",
-                   "run in a container of this image (default: a process)"},
-    [SUB_DIST] = {"distribution", 0, OPT_ARG, 0, OPT_NONE, NULL, 0, 0, NULL,
-                  "mpi|pytorch|tensorflow",
-                  "mpi: one mpirun over the nodes, launched without SSH; "
-                  "pytorch: each node starts its processes with RANK, "
-                  "MASTER_ADDR, ...; tensorflow: --worker-count tasks "
-                  "spread over the nodes, each with its TF_CONFIG"},
-    [SUB_WORKERS] = {"worker-count", 0, OPT_INT, 0, SJ(worker_count), NULL, 1,
-                     INT32_MAX, NULL, "N",
-                     "tensorflow: workers in all, spread over the nodes "
-                     "(default: one per node)"},
-    [SUB_PS] = {"parameter-server-count", 0, OPT_INT, 0,
-                SJ(parameter_server_count),
-                COUNT("0", 0, "N", "tensorflow: parameter servers (ps tasks)")},
-    [SUB_DEP] = {"dependency", 'd', OPT_ARG, OPT_NONEMPTY, SJ(dependency), NULL,
-                 0, 0, NULL, "SPEC",
-                 "afterok:ID[:ID...],afterany:ID,afternotok:ID,singleton: "
-                 "held until they hold (Slurm's)"},
-    [SUB_ARRAY] = {"array", 'a', OPT_ARG, OPT_NONEMPTY, SJ(array), NULL, 0, 0,
-                   NULL, "SPEC",
-                   "a job array, one job per index: 0-99, 0-99:4, 1,3,5-7; "
-                   "%N: at most N at once (Slurm's); prints the array's id"},
-};
-
-const cli_optset_t cli_opts_submit = CLI_OPTSET(s_submit_opts);
-
-void cli_submit_free(cli_submit_t *s)
-{
-    for (size_t i = 0; s->kv && i < s->job.n_env; i++) {
-        free(s->kv[i].key);
-        free(s->kv[i].value);
-    }
-    free(s->kv);
-    free(s->kvp);
-    free(s->job.argv);
-    s->kv = NULL;
-    s->kvp = NULL;
-    s->job.argv = NULL;
-    s->job.n_env = 0;
-    s->job.env = NULL;
-    s->job.n_argv = 0;
-}
-
-/* The shape of a submit line: options, "--", then the job's command. */
-static int s_submit_shape(cli_ctx_t *ctx, const cli_args_t *a)
-{
-    if (a->npos > 0)
-        return cli_usage(ctx,
-                         "unexpected argument '%s' (the command goes "
-                         "after '--')",
-                         a->pos[0]);
-    if (!a->seen[SUB_CLUSTER])
-        return cli_usage(ctx, "missing required option --cluster");
-    if (!a->dashdash)
-        return cli_usage(ctx, "missing '--' before the job's command");
-    if (a->nrest == 0 || a->rest[0][0] == '\0')
-        return cli_usage(ctx, "missing the job's command after '--'");
-    if (a->seen[SUB_DIST] && strcmp(a->val[SUB_DIST], "mpi") != 0 &&
-        strcmp(a->val[SUB_DIST], "pytorch") != 0 &&
-        strcmp(a->val[SUB_DIST], "tensorflow") != 0)
-        return cli_usage(ctx,
-                         "--distribution '%s' is not known (mpi, pytorch or "
-                         "tensorflow)",
-                         a->val[SUB_DIST]);
-    int tf = a->seen[SUB_DIST] && strcmp(a->val[SUB_DIST], "tensorflow") == 0;
-    if (tf && a->seen[SUB_PPN])
-        return cli_usage(ctx, "--procs-per-node is not for --distribution "
-                              "tensorflow (its tasks are --worker-count and "
-                              "--parameter-server-count)");
-    if (!tf && (a->seen[SUB_WORKERS] || a->seen[SUB_PS]))
-        return cli_usage(ctx, "--%s is for --distribution tensorflow",
-                         a->seen[SUB_WORKERS] ? "worker-count"
-                                              : "parameter-server-count");
-    return 0;
-}
-
-/* The values of a submit that its rows do not check. */
-static int s_submit_values(cli_ctx_t *ctx, const cli_args_t *a, cli_submit_t *s)
-{
-    Drover__Job *j = &s->job;
-    int rc;
-    if ((rc = cli_check_name(ctx, "cluster", j->cluster)) < 0 ||
-        (a->seen[SUB_NAME] && (rc = cli_check_name(ctx, "job", j->name)) < 0))
-        return rc;
-    const char *mem = a->seen[SUB_MEMORY] ? a->val[SUB_MEMORY]
-                                          : s_submit_opts[SUB_MEMORY].def;
-    if ((rc = cli_parse_memory(ctx, mem, &j->memory_mb)) < 0)
-        return rc;
-    if (a->seen[SUB_TLIMIT]) {
-        uint32_t sec = 0;
-        if ((rc = cli_parse_time_limit(ctx, a->val[SUB_TLIMIT], &sec)) < 0)
-            return rc;
-        j->time_limit_s = sec;
-    }
-    if (a->seen[SUB_DIST])
-        j->distribution = (char *)a->val[SUB_DIST];
-    if (a->seen[SUB_ARRAY]) {
-        dr_array_t arr;
-        char why[160];
-        if (dr_array_parse(j->array, &arr, why, sizeof why) < 0)
-            return cli_fail(ctx, DR_EINVAL, "%s", why);
-        dr_array_free(&arr);
-        if (s->wait)
-            return cli_usage(ctx, "--wait follows one job, not an array "
-                                  "(see drover job list)");
-    }
-    int nenv = a->nlist[SUB_ENV];
-    if (nenv > 0) {
-        s->kv = dr_calloc((size_t)nenv, sizeof *s->kv);
-        s->kvp = dr_calloc((size_t)nenv, sizeof *s->kvp);
-        j->env = s->kvp;
-        for (int i = 0; i < nenv; i++) {
-            drover__key_value__init(&s->kv[i]);
-            s->kvp[i] = &s->kv[i];
-            /* n_env counts the entries whose strings are owned. */
-            if ((rc = cli_parse_env(ctx, a->list[SUB_ENV][i], &s->kv[i].key,
-                                    &s->kv[i].value)) < 0)
-                return rc;
-            j->n_env++;
-        }
-    }
-    return 0;
-}
-
-int cli_parse_submit(cli_ctx_t *ctx, int argc, char **argv, cli_submit_t *s)
-{
-    memset(s, 0, sizeof *s);
-    drover__job__init(&s->job);
-    Drover__Job *j = &s->job;
-    cli_args_t a; /* the defaults come from the rows */
-    int rc = cli_args_parse(ctx, s_submit_opts, SUB_N, s, argc, argv, &a);
-    if (rc == 0 && (rc = s_submit_shape(ctx, &a)) == 0 &&
-        (rc = s_submit_values(ctx, &a, s)) == 0) {
-        j->argv = dr_calloc((size_t)a.nrest, sizeof(char *));
-        for (int i = 0; i < a.nrest; i++)
-            j->argv[i] = a.rest[i];
-        j->n_argv = (size_t)a.nrest;
-    }
-    cli_args_free(&a);
-    if (rc < 0)
-        cli_submit_free(s);
-    return rc;
-}
-
 /* ---- cluster create / update
  * --------------------------------------------------- */
 
@@ -602,12 +398,12 @@ static const opt_def_t s_create_opts[] = {
                  "VM_SIZE",
                  "a size of the catalog, e.g. Standard_D2_v2 (required)"},
     [CC_MIN] = {"min-nodes", 0, OPT_INT, 0, CL(min_nodes),
-                COUNT("0", 0, "N", HELP_MIN)},
+                CLI_COUNT("0", 0, "N", HELP_MIN)},
     [CC_MAX] = {"max-nodes", 0, OPT_INT, 0, CL(max_nodes),
-                COUNT("4", 0, "N", HELP_MAX)},
+                CLI_COUNT("4", 0, "N", HELP_MAX)},
     [CC_IDLE] = {"idle-seconds-before-scaledown", 0, OPT_INT, 0,
                  CL(idle_seconds_before_scaledown),
-                 COUNT("120", 0, "S", HELP_IDLE)},
+                 CLI_COUNT("120", 0, "S", HELP_IDLE)},
     [CC_PRIO] = {"vm-priority", 0, OPT_ENUM, 0, CL(vm_priority), "dedicated", 0,
                  0, s_priorities, "dedicated|lowpriority",
                  "low-priority nodes may be preempted"},
@@ -743,12 +539,12 @@ static const opt_def_t s_update_opts[] = {
     [CU_NAME] = {"name", 'n', OPT_ARG, 0, CU(name), NULL, 0, 0, NULL, "NAME",
                  "the cluster (required)"},
     [CU_MIN] = {"min-nodes", 0, OPT_INT, 0, CU(min_nodes),
-                COUNT(NULL, 0, "N", HELP_MIN)},
+                CLI_COUNT(NULL, 0, "N", HELP_MIN)},
     [CU_MAX] = {"max-nodes", 0, OPT_INT, 0, CU(max_nodes),
-                COUNT(NULL, 0, "N", HELP_MAX)},
+                CLI_COUNT(NULL, 0, "N", HELP_MAX)},
     [CU_IDLE] = {"idle-seconds-before-scaledown", 0, OPT_INT, 0,
                  CU(idle_seconds_before_scaledown),
-                 COUNT(NULL, 0, "S", HELP_IDLE)},
+                 CLI_COUNT(NULL, 0, "S", HELP_IDLE)},
 };
 
 const cli_optset_t cli_opts_cluster_update = CLI_OPTSET(s_update_opts);

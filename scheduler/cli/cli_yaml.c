@@ -1,5 +1,6 @@
 /* cli_yaml.c - Azure ML v2 YAML files: `drover job create -f job.yml` (a
- * command job) and `drover cluster create -f compute.yml` (an amlcompute).
+ * command job) and the reading of every such file (`drover cluster create
+ * -f compute.yml` is mapped in cli_yaml_compute.c).
  *
  * The file is read with libyaml into a small tree that keeps each node's
  * line, then mapped onto the same request the flags build (Drover__Job,
@@ -15,13 +16,16 @@
  * (instance_count, instance_type), distribution (type mpi | pytorch, with
  * process_count_per_instance; tensorflow, with worker_count and
  * parameter_server_count), environment_variables, limits (timeout, in
- * seconds), inputs (literals, or {type, path|value|default} with paths the
- * nodes see: substituted into the command), outputs ({type, path}; default
- * ./outputs/NAME in the task dir), code (a directory the nodes see: the
- * command runs there), name, display_name (the job's name), experiment_name,
- * description, tags (kept as DROVER_TAG_* variables).
+ * seconds), inputs (literals, or {type, path|value|default}: a relative
+ * path is a local file or folder sent with the job as inputs/NAME, an
+ * absolute one a path the nodes see; substituted into the command),
+ * outputs ({type, path}; without a path, outputs/NAME in the task dir,
+ * collected for `drover job download`), code (a local folder, relative
+ * to the file: sent with the job and unpacked as the task's working
+ * directory; cli_yaml_io.c), name, display_name (the job's name),
+ * experiment_name, description, tags (kept as DROVER_TAG_* variables).
  */
-#include "cli.h"
+#include "cli_yaml_int.h"
 #include "dr_err.h"
 
 #include <errno.h>
@@ -32,28 +36,6 @@
 
 #define YAML_MAX_BYTES (1u << 20)
 #define YAML_MAX_DEPTH 16
-
-typedef enum { Y_SCALAR, Y_MAP, Y_SEQ } ytype_t;
-
-typedef struct ynode {
-    ytype_t type;
-    int line;
-    char *value;         /* Y_SCALAR */
-    char **keys;         /* Y_MAP: keys[i] -> kids[i] */
-    struct ynode **kids; /* Y_MAP, Y_SEQ */
-    size_t n;
-} ynode_t;
-
-struct cli_yaml {
-    const char *path;
-    ynode_t *root;
-    /* strings the request points into (freed with the doc) */
-    char **owned;
-    size_t nowned;
-    Drover__KeyValue *kv;
-    Drover__KeyValue **kvp;
-    char **argv;
-};
 
 static void s_free_node(ynode_t *n)
 {
@@ -70,8 +52,8 @@ static void s_free_node(ynode_t *n)
     free(n);
 }
 
-static int s_err(cli_ctx_t *ctx, const cli_yaml_t *y, int line, const char *fmt,
-                 const char *a, const char *b)
+int cy_err(cli_ctx_t *ctx, const cli_yaml_t *y, int line, const char *fmt,
+           const char *a, const char *b)
 {
     char msg[512];
     snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
@@ -96,10 +78,10 @@ static int s_parse_node(cli_ctx_t *ctx, cli_yaml_t *y, yaml_parser_t *p,
     *out = NULL;
     int line = (int)first->start_mark.line + 1;
     if (depth > YAML_MAX_DEPTH)
-        return s_err(ctx, y, line, "nested too deep%s%s", NULL, NULL);
+        return cy_err(ctx, y, line, "nested too deep%s%s", NULL, NULL);
     if (first->type == YAML_ALIAS_EVENT)
-        return s_err(ctx, y, line, "aliases (*) are not supported%s%s", NULL,
-                     NULL);
+        return cy_err(ctx, y, line, "aliases (*) are not supported%s%s", NULL,
+                      NULL);
     ynode_t *n = dr_calloc(1, sizeof *n);
     n->line = line;
     if (first->type == YAML_SCALAR_EVENT) {
@@ -111,7 +93,7 @@ static int s_parse_node(cli_ctx_t *ctx, cli_yaml_t *y, yaml_parser_t *p,
     int is_map = first->type == YAML_MAPPING_START_EVENT;
     if (!is_map && first->type != YAML_SEQUENCE_START_EVENT) {
         free(n);
-        return s_err(ctx, y, line, "unexpected YAML content%s%s", NULL, NULL);
+        return cy_err(ctx, y, line, "unexpected YAML content%s%s", NULL, NULL);
     }
     n->type = is_map ? Y_MAP : Y_SEQ;
     for (;;) {
@@ -119,8 +101,8 @@ static int s_parse_node(cli_ctx_t *ctx, cli_yaml_t *y, yaml_parser_t *p,
         if (!yaml_parser_parse(p, &ev)) {
             int l = (int)p->problem_mark.line + 1;
             s_free_node(n);
-            return s_err(ctx, y, l, "invalid YAML: %s%s",
-                         p->problem ? p->problem : "?", NULL);
+            return cy_err(ctx, y, l, "invalid YAML: %s%s",
+                          p->problem ? p->problem : "?", NULL);
         }
         if (ev.type == YAML_MAPPING_END_EVENT ||
             ev.type == YAML_SEQUENCE_END_EVENT) {
@@ -133,8 +115,8 @@ static int s_parse_node(cli_ctx_t *ctx, cli_yaml_t *y, yaml_parser_t *p,
                 int l = (int)ev.start_mark.line + 1;
                 yaml_event_delete(&ev);
                 s_free_node(n);
-                return s_err(ctx, y, l, "a key must be a plain word%s%s", NULL,
-                             NULL);
+                return cy_err(ctx, y, l, "a key must be a plain word%s%s", NULL,
+                              NULL);
             }
             key = dr_strdup((const char *)ev.data.scalar.value);
             for (size_t i = 0; i < n->n; i++) {
@@ -142,7 +124,7 @@ static int s_parse_node(cli_ctx_t *ctx, cli_yaml_t *y, yaml_parser_t *p,
                     int l = (int)ev.start_mark.line + 1;
                     yaml_event_delete(&ev);
                     int rc =
-                        s_err(ctx, y, l, "key '%s' given twice%s", key, NULL);
+                        cy_err(ctx, y, l, "key '%s' given twice%s", key, NULL);
                     free(key);
                     s_free_node(n);
                     return rc;
@@ -153,8 +135,8 @@ static int s_parse_node(cli_ctx_t *ctx, cli_yaml_t *y, yaml_parser_t *p,
                 int l = (int)p->problem_mark.line + 1;
                 free(key);
                 s_free_node(n);
-                return s_err(ctx, y, l, "invalid YAML: %s%s",
-                             p->problem ? p->problem : "?", NULL);
+                return cy_err(ctx, y, l, "invalid YAML: %s%s",
+                              p->problem ? p->problem : "?", NULL);
             }
         }
         ynode_t *kid = NULL;
@@ -199,7 +181,8 @@ cli_yaml_t *cli_yaml_load(cli_ctx_t *ctx, const char *path)
     /* stream start, document start, the root, ... */
     while (rc == 0 && !y->root) {
         if (!yaml_parser_parse(&p, &ev)) {
-            rc = s_err(ctx, y, (int)p.problem_mark.line + 1,
+            rc =
+                cy_err(ctx, y, (int)p.problem_mark.line + 1,
                        "invalid YAML: %s%s", p.problem ? p.problem : "?", NULL);
             break;
         }
@@ -217,8 +200,8 @@ cli_yaml_t *cli_yaml_load(cli_ctx_t *ctx, const char *path)
     yaml_parser_delete(&p);
     free(text);
     if (rc == 0 && y->root->type != Y_MAP)
-        rc = s_err(ctx, y, y->root->line, "the file must be a mapping%s%s",
-                   NULL, NULL);
+        rc = cy_err(ctx, y, y->root->line, "the file must be a mapping%s%s",
+                    NULL, NULL);
     if (rc < 0) {
         cli_yaml_free(&y);
         return NULL;
@@ -238,18 +221,19 @@ void cli_yaml_free(cli_yaml_t **yp)
     free(y->kv);
     free(y->kvp);
     free(y->argv);
+    cli_yaml_io_free(y);
     free(y);
     *yp = NULL;
 }
 
-static char *s_own(cli_yaml_t *y, char *s)
+char *cy_own(cli_yaml_t *y, char *s)
 {
     y->owned = dr_realloc(y->owned, (y->nowned + 1) * sizeof *y->owned);
     y->owned[y->nowned++] = s;
     return s;
 }
 
-static const ynode_t *s_get(const ynode_t *map, const char *key)
+const ynode_t *cy_get(const ynode_t *map, const char *key)
 {
     for (size_t i = 0; map && map->type == Y_MAP && i < map->n; i++)
         if (strcmp(map->keys[i], key) == 0)
@@ -258,49 +242,49 @@ static const ynode_t *s_get(const ynode_t *map, const char *key)
 }
 
 /* Every key of map is one of known (NULL-terminated). */
-static int s_known(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *map,
-                   const char *where, const char *const *known)
+int cy_known(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *map,
+             const char *where, const char *const *known)
 {
     for (size_t i = 0; i < map->n; i++) {
         size_t k = 0;
         while (known[k] && strcmp(known[k], map->keys[i]) != 0)
             k++;
         if (!known[k])
-            return s_err(ctx, y, map->kids[i]->line, "unknown key '%s' in %s",
-                         map->keys[i], where);
+            return cy_err(ctx, y, map->kids[i]->line, "unknown key '%s' in %s",
+                          map->keys[i], where);
     }
     return 0;
 }
 
-static int s_str(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
-                 const char *key, const char **out)
+int cy_str(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
+           const char *key, const char **out)
 {
     if (n->type != Y_SCALAR)
-        return s_err(ctx, y, n->line, "'%s' must be a string%s", key, NULL);
+        return cy_err(ctx, y, n->line, "'%s' must be a string%s", key, NULL);
     *out = n->value;
     return 0;
 }
 
-static int s_map(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
-                 const char *key)
+int cy_map(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
+           const char *key)
 {
     return n->type == Y_MAP
                ? 0
-               : s_err(ctx, y, n->line, "'%s' must be a mapping%s", key, NULL);
+               : cy_err(ctx, y, n->line, "'%s' must be a mapping%s", key, NULL);
 }
 
-static int s_int(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
-                 const char *key, long long lo, long long hi, long long *out)
+int cy_int(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
+           const char *key, long long lo, long long hi, long long *out)
 {
     char *end = NULL;
     errno = 0;
     long long v = n->type == Y_SCALAR ? strtoll(n->value, &end, 10) : 0;
     if (n->type != Y_SCALAR || !end || end == n->value || *end || errno)
-        return s_err(ctx, y, n->line, "'%s' must be an integer%s", key, NULL);
+        return cy_err(ctx, y, n->line, "'%s' must be an integer%s", key, NULL);
     if (v < lo || v > hi) {
         char range[64];
         snprintf(range, sizeof range, " (%lld to %lld)", lo, hi);
-        return s_err(ctx, y, n->line, "'%s' is out of range%s", key, range);
+        return cy_err(ctx, y, n->line, "'%s' is out of range%s", key, range);
     }
     *out = v;
     return 0;
@@ -312,16 +296,16 @@ static int s_compute(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *n,
                      const char **out)
 {
     const char *v = NULL;
-    int rc = s_str(ctx, y, n, "compute", &v);
+    int rc = cy_str(ctx, y, n, "compute", &v);
     if (rc < 0)
         return rc;
     if (strncmp(v, "azureml:", 8) == 0)
         v += 8;
     if (!dr_valid_name(v))
-        return s_err(ctx, y, n->line,
-                     "compute '%s' is not a cluster name this scheduler can "
-                     "have%s",
-                     v, NULL);
+        return cy_err(ctx, y, n->line,
+                      "compute '%s' is not a cluster name this scheduler can "
+                      "have%s",
+                      v, NULL);
     *out = v;
     return 0;
 }
@@ -343,8 +327,8 @@ static int s_substitute(cli_ctx_t *ctx, cli_yaml_t *y, const ynode_t *cmdn,
         dr_buf_append(&b, s, (size_t)(open - s));
         const char *close = strstr(open, "}}");
         if (!close) {
-            rc = s_err(ctx, y, cmdn->line, "'${{' without '}}' in command%s%s",
-                       NULL, NULL);
+            rc = cy_err(ctx, y, cmdn->line, "'${{' without '}}' in command%s%s",
+                        NULL, NULL);
             break;
         }
         char ref[128];
@@ -369,42 +353,46 @@ static int s_substitute(cli_ctx_t *ctx, cli_yaml_t *y, const ynode_t *cmdn,
             name = r + 8;
             is_out = 1;
         } else {
-            rc = s_err(ctx, y, cmdn->line,
-                       "'${{%s}}': only inputs.NAME and outputs.NAME are "
-                       "known%s",
-                       r, NULL);
+            rc = cy_err(ctx, y, cmdn->line,
+                        "'${{%s}}': only inputs.NAME and outputs.NAME are "
+                        "known%s",
+                        r, NULL);
             break;
         }
-        item = s_get(set, name);
+        item = cy_get(set, name);
         if (!item) {
-            rc = s_err(ctx, y, cmdn->line, "'${{%s}}' names no %s", r,
-                       is_out ? "output" : "input");
+            rc = cy_err(ctx, y, cmdn->line, "'${{%s}}' names no %s", r,
+                        is_out ? "output" : "input");
             break;
         }
         const char *val = NULL;
         if (item->type == Y_SCALAR) {
             val = item->value;
         } else if (item->type == Y_MAP) {
-            const ynode_t *v = s_get(item, "path");
+            const ynode_t *v = cy_get(item, "path");
+            int is_path = v != NULL;
             if (!v)
-                v = s_get(item, "value");
+                v = cy_get(item, "value");
             if (!v)
-                v = s_get(item, "default");
+                v = cy_get(item, "default");
             if (v && v->type == Y_SCALAR)
                 val = v->value;
             else if (is_out)
-                val = s_own(y, dr_asprintf("outputs/%s", name));
+                val = cli_yaml_output(y, name);
+            if (val && is_path && !is_out &&
+                (rc = cli_yaml_input(ctx, y, name, item, v, &val)) < 0)
+                break;
         }
         if (!val) {
-            rc = s_err(ctx, y, item->line,
-                       "'%s' has no path, value or default%s", name, NULL);
+            rc = cy_err(ctx, y, item->line,
+                        "'%s' has no path, value or default%s", name, NULL);
             break;
         }
         if (strncmp(val, "azureml:", 8) == 0) {
-            rc = s_err(ctx, y, item->line,
-                       "'%s' is an Azure ML data asset, which drover cannot "
-                       "have; give a path the nodes see%s",
-                       val, NULL);
+            rc = cy_err(ctx, y, item->line,
+                        "'%s' is an Azure ML data asset, which drover cannot "
+                        "have; give a path the nodes see%s",
+                        val, NULL);
             break;
         }
         dr_buf_append(&b, val, strlen(val));
@@ -414,7 +402,7 @@ static int s_substitute(cli_ctx_t *ctx, cli_yaml_t *y, const ynode_t *cmdn,
         dr_buf_free(&b);
         return rc;
     }
-    *out = s_own(y, dr_strdup(b.data ? b.data : ""));
+    *out = cy_own(y, dr_strdup(b.data ? b.data : ""));
     dr_buf_free(&b);
     return 0;
 }
@@ -432,13 +420,14 @@ static int s_env_map(cli_ctx_t *ctx, cli_yaml_t *y, const ynode_t *env,
         const ynode_t *m = pass ? tags : env;
         for (size_t i = 0; m && i < m->n; i++) {
             if (m->kids[i]->type != Y_SCALAR)
-                return s_err(ctx, y, m->kids[i]->line,
-                             "the value of '%s' must be a string%s", m->keys[i],
-                             NULL);
+                return cy_err(ctx, y, m->kids[i]->line,
+                              "the value of '%s' must be a string%s",
+                              m->keys[i], NULL);
             drover__key_value__init(&y->kv[k]);
             if (pass) {
                 /* a tag: DROVER_TAG_<KEY>, the key made a variable name */
-                char *name = s_own(y, dr_asprintf("DROVER_TAG_%s", m->keys[i]));
+                char *name =
+                    cy_own(y, dr_asprintf("DROVER_TAG_%s", m->keys[i]));
                 for (char *c = name + 11; *c; c++)
                     if (!((*c >= 'A' && *c <= 'Z') ||
                           (*c >= '0' && *c <= '9') || *c == '_'))
@@ -467,12 +456,12 @@ static int s_assets(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *r)
     const ynode_t *first = NULL; /* the one highest in the file */
     char name[160] = "";
     for (int k = 0; k < 4; k++) {
-        const ynode_t *n = s_get(r, what[k]), *m = n;
+        const ynode_t *n = cy_get(r, what[k]), *m = n;
         for (size_t i = 0; n && i < (k < 2 ? 1 : n->n); i++) {
             if (k >= 2)
                 m = n->type == Y_MAP ? n->kids[i] : NULL;
             const ynode_t *v =
-                m && m->type == Y_MAP ? s_get(m, k ? "path" : "image") : m;
+                m && m->type == Y_MAP ? cy_get(m, k ? "path" : "image") : m;
             if (!v || v->type != Y_SCALAR || strncmp(v->value, "azureml:", 8) ||
                 (first && first->line <= v->line))
                 continue;
@@ -483,10 +472,10 @@ static int s_assets(cli_ctx_t *ctx, const cli_yaml_t *y, const ynode_t *r)
     }
     if (!first)
         return 0;
-    return s_err(ctx, y, first->line,
-                 "%s is the Azure ML asset '%s', which drover cannot have; "
-                 "give an image or a path the nodes see",
-                 name, first->value);
+    return cy_err(ctx, y, first->line,
+                  "%s is the Azure ML asset '%s', which drover cannot have; "
+                  "give an image or a path the nodes see",
+                  name, first->value);
 }
 
 /* distribution's counts: process_count_per_instance (mpi, pytorch), or
@@ -498,21 +487,21 @@ static int s_dist_counts(cli_ctx_t *ctx, const cli_yaml_t *y,
     static const char *const keys[3] = {
         "process_count_per_instance", "worker_count", "parameter_server_count"};
     for (int k = 0; k < 3; k++) {
-        const ynode_t *n = s_get(dist, keys[k]);
+        const ynode_t *n = cy_get(dist, keys[k]);
         if (!n)
             continue;
         if ((k == 0) == tf)
-            return s_err(ctx, y, n->line,
-                         "'distribution.%s' is not a key of this "
-                         "distribution type%s",
-                         keys[k],
-                         tf ? " (tensorflow takes worker_count)"
-                            : " (it is tensorflow's)");
+            return cy_err(ctx, y, n->line,
+                          "'distribution.%s' is not a key of this "
+                          "distribution type%s",
+                          keys[k],
+                          tf ? " (tensorflow takes worker_count)"
+                             : " (it is tensorflow's)");
         char what[64];
         snprintf(what, sizeof what, "distribution.%s", keys[k]);
         long long v = 0;
         int rc =
-            s_int(ctx, y, n, what, k == 2 ? 0 : 1, k == 0 ? 1024 : 8192, &v);
+            cy_int(ctx, y, n, what, k == 2 ? 0 : 1, k == 0 ? 1024 : 8192, &v);
         if (rc < 0)
             return rc;
         if (k == 0)
@@ -548,64 +537,64 @@ static const char *const s_job_keys[] = {"$schema",
 int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
 {
     const ynode_t *r = y->root, *n;
-    int rc = s_known(ctx, y, r, "the job", s_job_keys);
+    int rc = cy_known(ctx, y, r, "the job", s_job_keys);
     if (rc == 0)
         rc = s_assets(ctx, y, r);
     const char *v = NULL;
-    if (rc == 0 && (n = s_get(r, "type")) &&
-        ((rc = s_str(ctx, y, n, "type", &v)) == 0) && strcmp(v, "command"))
-        rc = s_err(ctx, y, n->line,
-                   "type '%s' is not supported (a command job: type: "
-                   "command)%s",
-                   v, NULL);
-    const ynode_t *cmdn = s_get(r, "command");
+    if (rc == 0 && (n = cy_get(r, "type")) &&
+        ((rc = cy_str(ctx, y, n, "type", &v)) == 0) && strcmp(v, "command"))
+        rc = cy_err(ctx, y, n->line,
+                    "type '%s' is not supported (a command job: type: "
+                    "command)%s",
+                    v, NULL);
+    const ynode_t *cmdn = cy_get(r, "command");
     if (rc == 0 && !cmdn)
-        rc = s_err(ctx, y, r->line, "a job needs 'command'%s%s", NULL, NULL);
-    if (rc == 0 && (rc = s_str(ctx, y, cmdn, "command", &v)) == 0 && !*v)
-        rc = s_err(ctx, y, cmdn->line, "'command' is empty%s%s", NULL, NULL);
-    const ynode_t *inputs = s_get(r, "inputs"), *outputs = s_get(r, "outputs");
+        rc = cy_err(ctx, y, r->line, "a job needs 'command'%s%s", NULL, NULL);
+    if (rc == 0 && (rc = cy_str(ctx, y, cmdn, "command", &v)) == 0 && !*v)
+        rc = cy_err(ctx, y, cmdn->line, "'command' is empty%s%s", NULL, NULL);
+    const ynode_t *inputs = cy_get(r, "inputs"),
+                  *outputs = cy_get(r, "outputs");
     if (rc == 0 && inputs)
-        rc = s_map(ctx, y, inputs, "inputs");
+        rc = cy_map(ctx, y, inputs, "inputs");
     if (rc == 0 && outputs)
-        rc = s_map(ctx, y, outputs, "outputs");
+        rc = cy_map(ctx, y, outputs, "outputs");
     for (int k = 0; rc == 0 && k < 2; k++) {
         const ynode_t *m = k ? outputs : inputs;
         for (size_t i = 0; rc == 0 && m && i < m->n; i++)
             if (!dr_valid_name(m->keys[i]))
-                rc = s_err(ctx, y, m->kids[i]->line,
-                           "'%s' is not a name for an %s (letters, digits, - "
-                           "and _)",
-                           m->keys[i], k ? "output" : "input");
+                rc = cy_err(ctx, y, m->kids[i]->line,
+                            "'%s' is not a name for an %s (letters, digits, - "
+                            "and _)",
+                            m->keys[i], k ? "output" : "input");
+    }
+    /* every input with a path and every output, named in the command or
+     * not: local inputs go with the job, outputs without a path are made
+     * and collected by the nodes */
+    for (size_t i = 0; rc == 0 && inputs && i < inputs->n; i++) {
+        const ynode_t *it = inputs->kids[i], *p = cy_get(it, "path");
+        const char *val = NULL;
+        if (p && p->type == Y_SCALAR)
+            rc = cli_yaml_input(ctx, y, inputs->keys[i], it, p, &val);
+    }
+    dr_buf_t mk = {0}; /* output folders with a path the nodes see */
+    for (size_t i = 0; rc == 0 && outputs && i < outputs->n; i++) {
+        const ynode_t *o = outputs->kids[i];
+        const ynode_t *p = o->type == Y_MAP ? cy_get(o, "path") : o;
+        if (!p || p->type != Y_SCALAR)
+            (void)cli_yaml_output(y, outputs->keys[i]);
+        else if (!strchr(p->value, '\''))
+            dr_buf_printf(&mk, "%s '%s'", mk.len ? "" : "mkdir -p", p->value);
     }
     char *command = NULL;
     if (rc == 0)
         rc = s_substitute(ctx, y, cmdn, inputs, outputs, &command);
-    if (rc == 0 && (n = s_get(r, "code"))) {
-        const char *code = NULL;
-        if ((rc = s_str(ctx, y, n, "code", &code)) == 0 && code[0] != '/')
-            rc = s_err(ctx, y, n->line,
-                       "code '%s': give an absolute path the nodes see (it "
-                       "is not uploaded)%s",
-                       code, NULL);
-        if (rc == 0)
-            command = s_own(y, dr_asprintf("cd '%s' && %s", code, command));
-    }
-    if (rc == 0 && outputs && outputs->n) {
-        /* every output folder exists before the command runs (default:
-         * outputs/NAME under the task dir) */
-        dr_buf_t b = {0};
-        dr_buf_printf(&b, "mkdir -p");
-        for (size_t i = 0; i < outputs->n; i++) {
-            const ynode_t *o = outputs->kids[i];
-            const ynode_t *p = o->type == Y_MAP ? s_get(o, "path") : o;
-            if (p && p->type == Y_SCALAR && !strchr(p->value, '\''))
-                dr_buf_printf(&b, " '%s'", p->value);
-            else
-                dr_buf_printf(&b, " 'outputs/%s'", outputs->keys[i]);
-        }
-        command = s_own(y, dr_asprintf("%s && %s", b.data, command));
-        dr_buf_free(&b);
-    }
+    if (rc == 0 && (n = cy_get(r, "code")))
+        rc = cli_yaml_code(ctx, y, n);
+    if (rc == 0 && mk.len)
+        command = cy_own(y, dr_asprintf("%s && %s", mk.data, command));
+    dr_buf_free(&mk);
+    if (rc == 0)
+        rc = cli_yaml_pack(ctx, y, j);
     if (rc < 0)
         return rc;
     y->argv = dr_calloc(4, sizeof *y->argv);
@@ -614,86 +603,87 @@ int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
     y->argv[2] = command;
     j->n_argv = 3;
     j->argv = y->argv;
-    if ((n = s_get(r, "compute")) && (rc = s_compute(ctx, y, n, &v)) == 0)
+    if ((n = cy_get(r, "compute")) && (rc = s_compute(ctx, y, n, &v)) == 0)
         j->cluster = (char *)v;
-    if (rc == 0 && (n = s_get(r, "environment"))) {
-        const ynode_t *img = n->type == Y_MAP ? s_get(n, "image") : n;
+    if (rc == 0 && (n = cy_get(r, "environment"))) {
+        const ynode_t *img = n->type == Y_MAP ? cy_get(n, "image") : n;
         static const char *const env_keys[] = {
             "image", "name", "version", "conda_file", "description", NULL};
         if (n->type == Y_MAP &&
-            (rc = s_known(ctx, y, n, "environment", env_keys)) < 0)
+            (rc = cy_known(ctx, y, n, "environment", env_keys)) < 0)
             return rc;
         if (!img)
-            return s_err(ctx, y, n->line,
-                         "environment: only an image is supported (image: "
-                         "NAME)%s%s",
-                         NULL, NULL);
-        if ((rc = s_str(ctx, y, img, "environment.image", &v)) < 0)
+            return cy_err(ctx, y, n->line,
+                          "environment: only an image is supported (image: "
+                          "NAME)%s%s",
+                          NULL, NULL);
+        if ((rc = cy_str(ctx, y, img, "environment.image", &v)) < 0)
             return rc;
         j->image = (char *)v;
     }
-    if (rc == 0 && (n = s_get(r, "resources"))) {
+    if (rc == 0 && (n = cy_get(r, "resources"))) {
         static const char *const res_keys[] = {
             "instance_count", "instance_type", "shm_size", NULL};
         long long c = 1;
         const ynode_t *ic;
-        if ((rc = s_map(ctx, y, n, "resources")) == 0 &&
-            (rc = s_known(ctx, y, n, "resources", res_keys)) == 0 &&
-            (ic = s_get(n, "instance_count")) &&
-            (rc = s_int(ctx, y, ic, "resources.instance_count", 1, 32, &c)) ==
+        if ((rc = cy_map(ctx, y, n, "resources")) == 0 &&
+            (rc = cy_known(ctx, y, n, "resources", res_keys)) == 0 &&
+            (ic = cy_get(n, "instance_count")) &&
+            (rc = cy_int(ctx, y, ic, "resources.instance_count", 1, 32, &c)) ==
                 0)
             j->nodes = (uint32_t)c;
     }
-    if (rc == 0 && (n = s_get(r, "distribution"))) {
+    if (rc == 0 && (n = cy_get(r, "distribution"))) {
         static const char *const dist_keys[] = {
             "type", "process_count_per_instance", "worker_count",
             "parameter_server_count", NULL};
-        const ynode_t *t = s_get(n, "type");
-        if ((rc = s_map(ctx, y, n, "distribution")) == 0 &&
-            (rc = s_known(ctx, y, n, "distribution", dist_keys)) == 0) {
+        const ynode_t *t = cy_get(n, "type");
+        if ((rc = cy_map(ctx, y, n, "distribution")) == 0 &&
+            (rc = cy_known(ctx, y, n, "distribution", dist_keys)) == 0) {
             if (!t)
-                rc = s_err(ctx, y, n->line, "distribution needs 'type'%s%s",
-                           NULL, NULL);
-            else if ((rc = s_str(ctx, y, t, "distribution.type", &v)) == 0 &&
+                rc = cy_err(ctx, y, n->line, "distribution needs 'type'%s%s",
+                            NULL, NULL);
+            else if ((rc = cy_str(ctx, y, t, "distribution.type", &v)) == 0 &&
                      strcmp(v, "mpi") != 0 && strcmp(v, "pytorch") != 0 &&
                      strcmp(v, "tensorflow") != 0)
-                rc = s_err(ctx, y, t->line,
-                           "distribution type '%s' is not supported (mpi, "
-                           "pytorch or tensorflow)%s",
-                           v, NULL);
+                rc = cy_err(ctx, y, t->line,
+                            "distribution type '%s' is not supported (mpi, "
+                            "pytorch or tensorflow)%s",
+                            v, NULL);
         }
         if (rc == 0)
             j->distribution = (char *)v;
         if (rc == 0)
             rc = s_dist_counts(ctx, y, n, strcmp(v, "tensorflow") == 0, j);
     }
-    if (rc == 0 && (n = s_get(r, "limits"))) {
+    if (rc == 0 && (n = cy_get(r, "limits"))) {
         static const char *const lim_keys[] = {"timeout", NULL};
         const ynode_t *t;
         long long s = 0;
-        if ((rc = s_map(ctx, y, n, "limits")) == 0 &&
-            (rc = s_known(ctx, y, n, "limits", lim_keys)) == 0 &&
-            (t = s_get(n, "timeout")) &&
-            (rc = s_int(ctx, y, t, "limits.timeout", 1, 366LL * 86400, &s)) ==
+        if ((rc = cy_map(ctx, y, n, "limits")) == 0 &&
+            (rc = cy_known(ctx, y, n, "limits", lim_keys)) == 0 &&
+            (t = cy_get(n, "timeout")) &&
+            (rc = cy_int(ctx, y, t, "limits.timeout", 1, 366LL * 86400, &s)) ==
                 0)
             j->time_limit_s = (uint32_t)s;
     }
-    const ynode_t *envn = s_get(r, "environment_variables"),
-                  *tags = s_get(r, "tags");
+    const ynode_t *envn = cy_get(r, "environment_variables"),
+                  *tags = cy_get(r, "tags");
     if (rc == 0 && envn)
-        rc = s_map(ctx, y, envn, "environment_variables");
+        rc = cy_map(ctx, y, envn, "environment_variables");
     if (rc == 0 && tags)
-        rc = s_map(ctx, y, tags, "tags");
+        rc = cy_map(ctx, y, tags, "tags");
     if (rc == 0)
         rc = s_env_map(ctx, y, envn, tags, j);
     const char *dn = NULL;
-    if (rc == 0 && ((n = s_get(r, "display_name")) || (n = s_get(r, "name"))) &&
-        (rc = s_str(ctx, y, n, "display_name", &dn)) == 0) {
+    if (rc == 0 &&
+        ((n = cy_get(r, "display_name")) || (n = cy_get(r, "name"))) &&
+        (rc = cy_str(ctx, y, n, "display_name", &dn)) == 0) {
         if (!dr_valid_name(dn))
-            rc = s_err(ctx, y, n->line,
-                       "display_name '%s' is not a job name (letters, digits, "
-                       "- and _, at most 63)%s",
-                       dn, NULL);
+            rc = cy_err(ctx, y, n->line,
+                        "display_name '%s' is not a job name (letters, digits, "
+                        "- and _, at most 63)%s",
+                        dn, NULL);
         else
             j->name = (char *)dn;
     }
@@ -702,120 +692,8 @@ int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
         if ((strcmp(k, "experiment_name") == 0 ||
              strcmp(k, "description") == 0 || strcmp(k, "$schema") == 0) &&
             r->kids[i]->type != Y_SCALAR)
-            rc = s_err(ctx, y, r->kids[i]->line, "'%s' must be a string%s", k,
-                       NULL);
-    }
-    return rc;
-}
-
-static const char *const s_compute_keys[] = {"$schema",
-                                             "name",
-                                             "type",
-                                             "size",
-                                             "min_instances",
-                                             "max_instances",
-                                             "idle_time_before_scale_down",
-                                             "tier",
-                                             "location",
-                                             "identity",
-                                             "description",
-                                             "tags",
-                                             "ssh_public_access_enabled",
-                                             "network_settings",
-                                             "ssh_settings",
-                                             NULL};
-
-int cli_yaml_cluster(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Cluster *c)
-{
-    const ynode_t *r = y->root, *n;
-    int rc = s_known(ctx, y, r, "the compute", s_compute_keys);
-    if (rc == 0 && (n = s_get(r, "ssh_settings")))
-        rc = s_err(ctx, y, n->line,
-                   "ssh_settings: drover's nodes open no SSH (MPI reaches them "
-                   "through drover-launch); leave it out%s%s",
-                   NULL, NULL);
-    const char *v = NULL;
-    long long x = 0;
-    /* Azure ML's defaults for an amlcompute */
-    c->vm_size = (char *)"Standard_DS3_v2";
-    c->min_nodes = 0;
-    c->max_nodes = 1;
-    c->idle_seconds_before_scaledown = 120;
-    c->vm_priority = (char *)"dedicated";
-    if (rc == 0 && !(n = s_get(r, "name")))
-        rc = s_err(ctx, y, r->line, "a compute needs 'name'%s%s", NULL, NULL);
-    if (rc == 0 && (rc = s_str(ctx, y, n, "name", &v)) == 0) {
-        if (!dr_valid_name(v))
-            rc = s_err(ctx, y, n->line, "name '%s' is not a cluster name%s", v,
-                       NULL);
-        c->name = (char *)v;
-    }
-    if (rc == 0 && (n = s_get(r, "type")) &&
-        (rc = s_str(ctx, y, n, "type", &v)) == 0 && strcmp(v, "amlcompute"))
-        rc = s_err(ctx, y, n->line,
-                   "type '%s' is not supported (type: amlcompute)%s", v, NULL);
-    if (rc == 0 && (n = s_get(r, "size")) &&
-        (rc = s_str(ctx, y, n, "size", &v)) == 0)
-        c->vm_size = (char *)v;
-    if (rc == 0 && (n = s_get(r, "min_instances")) &&
-        (rc = s_int(ctx, y, n, "min_instances", 0, 10000, &x)) == 0)
-        c->min_nodes = (int32_t)x;
-    if (rc == 0 && (n = s_get(r, "max_instances")) &&
-        (rc = s_int(ctx, y, n, "max_instances", 0, 10000, &x)) == 0)
-        c->max_nodes = (int32_t)x;
-    if (rc == 0 && c->min_nodes > c->max_nodes)
-        rc = s_err(ctx, y, r->line, "min_instances is above max_instances%s%s",
-                   NULL, NULL);
-    if (rc == 0 && (n = s_get(r, "idle_time_before_scale_down")) &&
-        (rc = s_int(ctx, y, n, "idle_time_before_scale_down", 0, 31536000,
-                    &x)) == 0)
-        c->idle_seconds_before_scaledown = (int32_t)x;
-    if (rc == 0 && (n = s_get(r, "tier")) &&
-        (rc = s_str(ctx, y, n, "tier", &v)) == 0) {
-        if (strcmp(v, "dedicated") == 0)
-            c->vm_priority = (char *)"dedicated";
-        else if (strcmp(v, "low_priority") == 0 ||
-                 strcmp(v, "lowpriority") == 0)
-            c->vm_priority = (char *)"lowpriority";
-        else
-            rc = s_err(ctx, y, n->line,
-                       "tier '%s' is not dedicated or low_priority%s", v, NULL);
-    }
-    if (rc == 0 && (n = s_get(r, "location")) &&
-        (rc = s_str(ctx, y, n, "location", &v)) == 0)
-        c->location = (char *)v;
-    if (rc == 0 && (n = s_get(r, "identity"))) {
-        static const char *const id_keys[] = {"type",
-                                              "user_assigned_identities", NULL};
-        const ynode_t *t = s_get(n, "type"), *ua;
-        if ((rc = s_map(ctx, y, n, "identity")) == 0 &&
-            (rc = s_known(ctx, y, n, "identity", id_keys)) == 0 && !t)
-            rc =
-                s_err(ctx, y, n->line, "identity needs 'type'%s%s", NULL, NULL);
-        if (rc == 0 && (rc = s_str(ctx, y, t, "identity.type", &v)) == 0) {
-            if (strcmp(v, "system_assigned") == 0) {
-                c->identity = (char *)"[system]";
-            } else if (strcmp(v, "user_assigned") == 0) {
-                ua = s_get(n, "user_assigned_identities");
-                const ynode_t *first =
-                    ua && ua->type == Y_SEQ && ua->n ? ua->kids[0] : NULL;
-                const ynode_t *rid = first && first->type == Y_MAP
-                                         ? s_get(first, "resource_id")
-                                         : first;
-                if (!rid || rid->type != Y_SCALAR)
-                    rc = s_err(ctx, y, n->line,
-                               "user_assigned needs user_assigned_identities "
-                               "(a list of resource_id)%s%s",
-                               NULL, NULL);
-                else
-                    c->identity = rid->value;
-            } else {
-                rc = s_err(ctx, y, t->line,
-                           "identity type '%s' is not system_assigned or "
-                           "user_assigned%s",
-                           v, NULL);
-            }
-        }
+            rc = cy_err(ctx, y, r->kids[i]->line, "'%s' must be a string%s", k,
+                        NULL);
     }
     return rc;
 }

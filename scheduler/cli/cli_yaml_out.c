@@ -11,8 +11,10 @@
  * file's tags became) and limits.timeout.  What Azure ML's job file has no
  * key for (cpus, memory, GPUs, priority, retries, a dependency, processes
  * per node without a distribution) is listed in a comment, not carried:
- * give those with `drover job submit`.  The inputs, outputs and code of
- * the file the job came from are already part of its command.
+ * give those with `drover job submit`.  The inputs and outputs of the
+ * file the job came from are already part of its command; its named
+ * outputs are listed again; its code is not given back (a comment says
+ * so).
  *
  * Every string is written double-quoted with YAML's escapes, so that no
  * value (a newline, a quote, a '#', a leading '*') changes the file's
@@ -185,4 +187,15 @@ void cli_yaml_out_job(dr_buf_t *b, const Drover__Job *j)
     s_env(b, j);
     if (j->time_limit_s)
         dr_buf_printf(b, "limits:\n  timeout: %u\n", j->time_limit_s);
+    if (j->n_outputs)
+        dr_buf_printf(b, "outputs:\n");
+    for (size_t i = 0; i < j->n_outputs; i++)
+        if (dr_valid_name(j->outputs[i]))
+            dr_buf_printf(b, "  %s:\n    type: uri_folder\n", j->outputs[i]);
+    if (j->code_size)
+        dr_buf_printf(b,
+                      "# this job was sent with %llu bytes of code and "
+                      "inputs, which the scheduler does not give back: add "
+                      "code: FOLDER (and the inputs) to send them again\n",
+                      (unsigned long long)j->code_size);
 }

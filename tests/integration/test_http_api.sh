@@ -121,7 +121,7 @@ expect 400 "$EVE" POST /jobs '{"cluster":"cpu","command":["true"],"cpus":64}' >/
 expect 400 "$EVE" GET "/jobs?limit=abc" >/dev/null
 expect 400 "$EVE" GET "/jobs?color=red" >/dev/null
 expect 400 "$EVE" GET /jobs/abc >/dev/null
-head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' 'a' >"$T/big"
+head -c $((11 * 1024 * 1024)) /dev/zero | tr '\0' 'a' >"$T/big"
 code=$(curl -s -o "$T/out" -w '%{http_code}' -H "Authorization: Bearer $EVE" \
     --data-binary @"$T/big" "$A/jobs")
 dr_assert_eq "$code" 413 "oversized body"

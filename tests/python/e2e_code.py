@@ -1,7 +1,9 @@
 """A job's code= from Python (run by tests/integration/test_python_code.sh,
 config.json in the current directory, the directory to pack as argv[1]):
 the directory is packed, sent, unpacked on the node as the task's working
-directory; an archive past the API's body limit gets the scheduler's error.
+directory; what it writes under outputs/model comes back with
+jobs.download; an archive past the API's body limit gets the scheduler's
+error.
 Prints "RESULT key value" lines.
 """
 
@@ -9,7 +11,7 @@ import io
 import os
 import sys
 
-from drover import AmlCompute, ComputeTarget, JobException, MLClient, Workspace, command
+from drover import AmlCompute, ComputeTarget, JobException, MLClient, Output, Workspace, command
 
 
 def result(key, value):
@@ -22,7 +24,8 @@ ws = Workspace.from_config()
 ComputeTarget.create(ws, "code", AmlCompute.provisioning_configuration(vm_size="Standard_D2_v2", max_nodes=1))
 ml = MLClient.from_config()
 job = ml.jobs.create_or_update(
-    command(code=src, command="python3 train.py", compute="code", display_name="with-code")
+    command(code=src, command="python3 train.py", compute="code", display_name="with-code",
+            outputs={"model": Output(type="uri_folder")})
 )
 result("name", job.name)
 buf = io.StringIO()
@@ -32,6 +35,16 @@ try:
 finally:
     sys.stdout.write(buf.getvalue())
 result("lines", "|".join(l for l in buf.getvalue().splitlines() if l.startswith("train:")))
+# what the job wrote under outputs/model, as Azure ML's jobs.download
+dest = ml.jobs.download(job.name, download_path=os.path.join(os.path.dirname(src), "dl"),
+                        output_name="model")
+result("downloaded", open(os.path.join(dest, "model", "w.txt")).read().strip())
+try:
+    ml.jobs.download(job.name, download_path=os.path.join(os.path.dirname(src), "dl2"),
+                     output_name="nosuch")
+    result("nosuch", "downloaded")
+except JobException as e:
+    result("nosuch", str(e))
 
 # past the scheduler's --max-code-size (the test gives it 1M) and below
 # the client's limit (7 MiB): the scheduler's own error

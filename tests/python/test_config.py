@@ -205,7 +205,12 @@ class LocalChecks(unittest.TestCase):
         self.assertJob("value must be a string", **ok, environment_variables={"A": [1]})
         self.assertJob("name 'A=B' is not valid", **ok, environment_variables={"A=B": "1"})
         self.assertJob("registered environment", **ok, environment="azureml:AzureML-sklearn@latest")
-        self.assertJob("inputs= and outputs=", **ok, inputs={"x": 1})
+        self.assertJob("inputs= is not supported", **ok, inputs={"x": 1})
+        self.assertJob("output name 'a b'", **ok, outputs={"a b": None})
+        self.assertJob("must be an Output()", **ok, outputs={"m": 3})
+        self.assertJob("Output path= is a datastore", **ok, outputs={"m": {"path": "azureml://x"}})
+        self.assertJob("collects uri_folder outputs", **ok, outputs={"m": {"type": "uri_file"}})
+        self.assertJob("outputs must be a dict", **ok, outputs=["m"])
         self.assertJob("cpus must be", **ok, cpus="two")
 
 

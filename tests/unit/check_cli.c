@@ -806,8 +806,8 @@ START_TEST(test_completion)
     ck_assert_ptr_nonnull(strstr(b.data, "--insecure\n"));
     dr_buf_free(&b);
     cli_render_completion(&b, &t, 1, ARGV("job"));
-    ck_assert_str_eq(b.data,
-                     "submit\ncreate\nlist\nshow\ncancel\nrerun\nlogs\n");
+    ck_assert_str_eq(
+        b.data, "submit\ncreate\nlist\nshow\ncancel\nrerun\nlogs\ndownload\n");
     dr_buf_free(&b);
     /* global options and their values are skipped */
     cli_render_completion(

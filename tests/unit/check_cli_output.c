@@ -91,8 +91,11 @@ START_TEST(test_job_json)
     ck_assert(json_is_string(json_object_get(o, "owner")));
     /* issue 18: not queued, or unknown: null */
     ck_assert(json_is_null(json_object_get(o, "predicted_start")));
+    /* issue 16: the code's size and the named outputs */
+    ck_assert(json_is_integer(json_object_get(o, "code_size")));
+    ck_assert(json_is_array(json_object_get(o, "outputs")));
     /* with worker_count, parameter_server_count and the array fields */
-    ck_assert_int_eq(json_object_size(o), 34);
+    ck_assert_int_eq(json_object_size(o), 36);
     json_decref(o);
     dr_buf_free(&b);
 }

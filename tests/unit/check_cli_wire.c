@@ -1,17 +1,11 @@
 /* check_cli_wire.c - unit tests of the drover CLI's commands end to end:
  * the timeout path against an endpoint nobody listens on, and whole
- * commands against a small scripted ROUTER "scheduler" running in a forked
- * child (not a thread: the build's -I scheduler makes <pthread.h> pick up
- * scheduler/sched.h).  If the drover binary sits in the working directory
+ * commands against the scripted scheduler of cli_fake.h (following a job:
+ * check_cli_follow.c).  If the drover binary sits in the working directory
  * (ctest runs in the build dir) it also checks the binary's error line and
  * exit status.
  */
-#include "cli_test.h"
-
-#include <errno.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <zmq.h>
+#include "cli_fake.h"
 
 static Drover__GpuInfo s_g0, s_g1;
 static Drover__GpuInfo *s_gpus2[] = {&s_g0, &s_g1};
@@ -62,121 +56,6 @@ START_TEST(test_timeout)
     cli_disconnect(&ctx);
 }
 END_TEST
-
-/* The scripted scheduler: answers `nreq` requests with `script`, which
- * fills in the reply for request number i and may record what it saw. */
-typedef struct fake fake_t;
-typedef void (*fake_script_t)(fake_t *f, int i, const dr_env_t *req,
-                              dr_env_t *rep);
-struct fake {
-    pid_t pid;
-    int rfd;
-    char endpoint[64];
-    int nreq;
-    fake_script_t script;
-    /* what the scripted scheduler saw; sent back when it is done */
-    uint64_t seen_after_id[8];
-    uint64_t seen_offset[8];
-    int seen_body[8];
-    uint32_t seen_mask;
-    char seen_argv0[64];
-    size_t seen_nargv;
-    char seen_name[64];
-    char seen_prio[32];
-    int64_t seen_cores;
-    int seen_locked; /* 1 locked, 2 unlocked */
-    uint32_t seen_limit;
-};
-
-static void s_read_all(int fd, void *buf, size_t n)
-{
-    char *p = buf;
-    while (n > 0) {
-        ssize_t r = read(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        ck_assert_int_gt(r, 0);
-        p += r;
-        n -= (size_t)r;
-    }
-}
-
-/* The child: serve nreq requests, then send f back and exit. */
-static void s_fake_serve(fake_t *f, int wfd)
-{
-    void *zctx = zmq_ctx_new();
-    void *sock = zctx ? zmq_socket(zctx, ZMQ_ROUTER) : NULL;
-    int linger = 0, tmo = 10000;
-    size_t len = sizeof f->endpoint;
-    if (!sock || zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_setsockopt(sock, ZMQ_RCVTIMEO, &tmo, sizeof tmo) ||
-        zmq_bind(sock, "tcp://127.0.0.1:*") ||
-        zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, f->endpoint, &len))
-        _exit(3);
-    if (dr_write_all(wfd, f->endpoint, sizeof f->endpoint) < 0)
-        _exit(3);
-    for (int i = 0; i < f->nreq; i++) {
-        char rid[DR_MAX_ROUTING_ID + 1];
-        dr_env_t *req = NULL;
-        if (wire_recv(sock, rid, 0, &req) < 0) {
-            wire_free(&req);
-            break;
-        }
-        if (i < 8)
-            f->seen_body[i] = (int)req->body_case;
-        dr_env_t rep;
-        wire_env_init(&rep, req->request_id);
-        f->script(f, i, req, &rep);
-        if (rep.body_case != DROVER__ENVELOPE__BODY__NOT_SET)
-            wire_send(sock, rid, &rep);
-        wire_free(&req);
-    }
-    int rc = dr_write_all(wfd, f, sizeof *f);
-    zmq_close(sock);
-    zmq_ctx_term(zctx);
-    _exit(rc < 0 ? 3 : 0);
-}
-
-static void s_fake_start(fake_t *f, int nreq, fake_script_t script)
-{
-    memset(f, 0, sizeof *f);
-    f->nreq = nreq;
-    f->script = script;
-    int p[2];
-    ck_assert_int_eq(pipe(p), 0);
-    fflush(NULL);
-    f->pid = fork();
-    ck_assert_int_ge(f->pid, 0);
-    if (f->pid == 0) {
-        close(p[0]);
-        s_fake_serve(f, p[1]);
-    }
-    close(p[1]);
-    f->rfd = p[0];
-    s_read_all(f->rfd, f->endpoint, sizeof f->endpoint);
-}
-
-/* Waits for the child and takes over what it saw. */
-static void s_fake_stop(fake_t *f)
-{
-    fake_t back;
-    s_read_all(f->rfd, &back, sizeof back);
-    close(f->rfd);
-    int st = 0;
-    ck_assert_int_eq(waitpid(f->pid, &st, 0), f->pid);
-    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    memcpy(f->seen_after_id, back.seen_after_id, sizeof f->seen_after_id);
-    memcpy(f->seen_offset, back.seen_offset, sizeof f->seen_offset);
-    memcpy(f->seen_body, back.seen_body, sizeof f->seen_body);
-    memcpy(f->seen_argv0, back.seen_argv0, sizeof f->seen_argv0);
-    f->seen_mask = back.seen_mask;
-    f->seen_nargv = back.seen_nargv;
-    memcpy(f->seen_name, back.seen_name, sizeof f->seen_name);
-    memcpy(f->seen_prio, back.seen_prio, sizeof f->seen_prio);
-    f->seen_cores = back.seen_cores;
-    f->seen_locked = back.seen_locked;
-    f->seen_limit = back.seen_limit;
-}
 
 static void s_script_clusters(fake_t *f, int i, const dr_env_t *req,
                               dr_env_t *rep)
@@ -263,73 +142,6 @@ START_TEST(test_error_reply)
 }
 END_TEST
 
-/* submit, then job_show answers: queued (waiting on "no node free", the
- * same again, then "cluster c1 is resizing"), running twice, failed
- * (exit 3). */
-static void s_script_wait(fake_t *f, int i, const dr_env_t *req, dr_env_t *rep)
-{
-    static Drover__JobSubmitReply sr = DROVER__JOB_SUBMIT_REPLY__INIT;
-    static Drover__Job j;
-    static char *nodes[] = {"c-1"};
-    if (i == 0) {
-        snprintf(f->seen_argv0, sizeof f->seen_argv0, "%s",
-                 req->job_submit->job->argv[0]);
-        f->seen_nargv = req->job_submit->job->n_argv;
-        sr.id = 12;
-        rep->body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY;
-        rep->job_submit_reply = &sr;
-        return;
-    }
-    drover__job__init(&j);
-    j.id = req->job_show->id;
-    j.state = i <= 3 ? "queued" : i <= 5 ? "running" : "failed";
-    if (i <= 2)
-        j.reason = "no node free";
-    else if (i == 3)
-        j.reason = "cluster c1 is resizing";
-    if (i >= 4) {
-        j.node_names = nodes;
-        j.n_node_names = 1;
-    }
-    if (i == 6)
-        j.exit_code = 3;
-    rep->body_case = DROVER__ENVELOPE__BODY_JOB_INFO;
-    rep->job_info = &j;
-}
-
-START_TEST(test_submit_wait)
-{
-    fake_t f;
-    s_fake_start(&f, 7, s_script_wait);
-    cli_ctx_t ctx;
-    cli_ctx_init(&ctx);
-    ctx.endpoint = f.endpoint;
-    cap_t out = {0}, err = {0};
-    s_capture(&ctx, &out, &err);
-    int rc = cli_job_submit(
-        &ctx, 6, ARGV("--cluster", "c1", "--wait", "--", "sh", "-c"));
-    s_capture_end(&ctx, &out, &err);
-    cli_disconnect(&ctx);
-    s_fake_stop(&f);
-    ck_assert_int_eq(rc, 0);
-    ck_assert_int_eq(ctx.exit_code, 3);
-    ck_assert_str_eq(out.buf, "12\n");
-    /* each wait reason once, with the time waited (no submitted_at_ms
-     * here: counted from the submission) */
-    ck_assert_str_eq(err.buf, "job 12: queued: no node free (waited 0s)\n"
-                              "job 12: queued: cluster c1 is resizing "
-                              "(waited 1s)\n"
-                              "job 12: running on c-1\n"
-                              "job 12: failed (exit 3)\n");
-    ck_assert_str_eq(f.seen_argv0, "sh");
-    ck_assert_uint_eq(f.seen_nargv, 2);
-    for (int i = 1; i < 7; i++)
-        ck_assert_int_eq(f.seen_body[i], DROVER__ENVELOPE__BODY_JOB_SHOW);
-    free(out.buf);
-    free(err.buf);
-}
-END_TEST
-
 /* Two pages of jobs: ids 1,2 (more) then 3. */
 static void s_script_pages(fake_t *f, int i, const dr_env_t *req, dr_env_t *rep)
 {
@@ -379,43 +191,6 @@ START_TEST(test_job_list_paging)
     ck_assert_int_eq(
         json_integer_value(json_object_get(json_array_get(arr, 2), "id")), 3);
     json_decref(arr);
-    free(out.buf);
-}
-END_TEST
-
-/* Logs: "hello " then "world\n" then an empty eof reply. */
-static void s_script_logs(fake_t *f, int i, const dr_env_t *req, dr_env_t *rep)
-{
-    static Drover__JobLogs jl;
-    static const char *chunks[] = {"hello ", "world\n", ""};
-    drover__job_logs__init(&jl);
-    f->seen_offset[i] = req->job_logs->offset;
-    jl.data.data = (uint8_t *)chunks[i];
-    jl.data.len = strlen(chunks[i]);
-    jl.next_offset = req->job_logs->offset + jl.data.len;
-    jl.eof = i == 2;
-    jl.state = "running";
-    rep->body_case = DROVER__ENVELOPE__BODY_JOB_LOGS_REPLY;
-    rep->job_logs_reply = &jl;
-}
-
-START_TEST(test_job_logs)
-{
-    fake_t f;
-    s_fake_start(&f, 3, s_script_logs);
-    cli_ctx_t ctx;
-    cli_ctx_init(&ctx);
-    ctx.endpoint = f.endpoint;
-    cap_t out = {0};
-    s_capture(&ctx, &out, NULL);
-    int rc = cli_job_logs(&ctx, 2, ARGV("5", "-f"));
-    s_capture_end(&ctx, &out, NULL);
-    cli_disconnect(&ctx);
-    s_fake_stop(&f);
-    ck_assert_int_eq(rc, 0);
-    ck_assert_str_eq(out.buf, "hello world\n");
-    ck_assert_uint_eq(f.seen_offset[1], 6);
-    ck_assert_uint_eq(f.seen_offset[2], 12);
     free(out.buf);
 }
 END_TEST
@@ -764,9 +539,7 @@ static Suite *s_suite(void)
     tcase_add_test(tc_wire, test_timeout);
     tcase_add_test(tc_wire, test_cluster_list_roundtrip);
     tcase_add_test(tc_wire, test_error_reply);
-    tcase_add_test(tc_wire, test_submit_wait);
     tcase_add_test(tc_wire, test_job_list_paging);
-    tcase_add_test(tc_wire, test_job_logs);
     tcase_add_test(tc_wire, test_quota_roundtrip);
     tcase_add_test(tc_wire, test_node_roundtrip);
     tcase_add_test(tc_wire, test_binary);

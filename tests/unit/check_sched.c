@@ -571,7 +571,7 @@ START_TEST(test_store_pg_fencing)
     store_destroy(&a);
     /* the schema is versioned: the row says what this build made */
     s_pg_exec(uri, "DO $$ BEGIN IF (SELECT value FROM meta WHERE key ="
-                   " 'schema_version') <> '9' THEN RAISE 'bad version';"
+                   " 'schema_version') <> '10' THEN RAISE 'bad version';"
                    " END IF; END $$");
     store_destroy(&b);
     /* a newer schema than this build's is refused */
