@@ -122,6 +122,7 @@ static void s_cluster_free(sched_t *self, cluster_t *c)
     if (c->provider != self->local)
         provider_destroy(&c->provider);
     queue_destroy(&c->queue);
+    capidx_destroy(&c->capidx);
     free(c->nodes);
     free(c);
 }
@@ -142,6 +143,7 @@ int cluster_add(sched_t *self, const store_cluster_t *cfg, cluster_t **out)
     c->pinfo.vm_priority = c->cfg.vm_priority;
     c->pinfo.location = c->cfg.location;
     c->queue = queue_new();
+    c->capidx = capidx_new();
     c->provider = p;
     c->dirty = 1;
     cluster_t **pp = &self->clusters;

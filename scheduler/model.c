@@ -51,8 +51,7 @@ static void s_load_node(void *arg, const store_node_t *row)
     else if (strcmp(row->state, "leaving") == 0)
         st = NODE_LEAVING;
     node_t *n = node_add(self, c, row->name, st);
-    n->cpus = row->cpus;
-    n->memory_mb = row->memory_mb;
+    node_capacity_set(n, (uint32_t)row->cpus, (uint64_t)row->memory_mb);
     n->pid = row->pid;
     n->joined = row->joined;
     n->drain = row->drain;

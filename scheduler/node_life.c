@@ -144,8 +144,7 @@ static void s_node_ready(sched_t *self, node_t *n, const Drover__Register *r)
     int was = n->state;
     n->state = NODE_READY;
     n->departing = 0; /* back after a restart */
-    n->cpus = r->cpus;
-    n->memory_mb = r->memory_mb;
+    node_capacity_set(n, r->cpus, r->memory_mb);
     n->pid = (int)r->pid;
     snprintf(n->addr, sizeof n->addr, "%s",
              r->addr && dr_valid_ip(r->addr) ? r->addr : "");

@@ -174,6 +174,7 @@ void node_bind(node_t *n, job_t *j)
     n->cpus_used += j->cpus;
     n->memory_used_mb += j->memory_mb;
     n->resv_job = 0;
+    capidx_update(n->cluster->capidx, n);
 }
 
 void node_unbind(node_t *n, job_t *j)
@@ -186,11 +187,19 @@ void node_unbind(node_t *n, job_t *j)
             n->jobs[i] = n->jobs[--n->njobs];
             n->cpus_used -= j->cpus;
             n->memory_used_mb -= j->memory_mb;
+            capidx_update(n->cluster->capidx, n);
             break;
         }
     }
     if (n->njobs == 0)
         n->idle_since = dr_mono_ms();
+}
+
+void node_capacity_set(node_t *n, uint32_t cpus, uint64_t memory_mb)
+{
+    n->cpus = cpus;
+    n->memory_mb = memory_mb;
+    capidx_update(n->cluster->capidx, n);
 }
 
 node_t *node_add(sched_t *self, cluster_t *c, const char *name,
@@ -210,6 +219,7 @@ node_t *node_add(sched_t *self, cluster_t *c, const char *name,
         c->nodes = dr_realloc(c->nodes, c->nodes_cap * sizeof *c->nodes);
     }
     c->nodes[c->nnodes++] = n;
+    capidx_insert(c->capidx, n);
     dict_put_str(self->nodes, n->name, n);
     return n;
 }
@@ -273,6 +283,7 @@ static void s_node_drop(sched_t *self, node_t *n, const char *reason,
             break;
         }
     }
+    capidx_remove(c->capidx, n);
     dict_del_str(self->nodes, n->name);
     if (store_node_delete(self->store, n->name) < 0)
         log_error("node %s: cannot delete row", n->name);
@@ -302,8 +313,7 @@ node_t *node_create(sched_t *self, cluster_t *c, const char *name, int pid,
     node_t *n = node_add(self, c, name, NODE_PREPARING);
     n->pid = pid;
     n->requested_at = now;
-    n->cpus = c->vm->vcpus;
-    n->memory_mb = c->vm->memory_mb;
+    node_capacity_set(n, c->vm->vcpus, c->vm->memory_mb);
     node_save(self, n, "preparing");
     (void)store_event(self->store, "scale_out", c->cfg.name, name, 0,
                       "node %s requested (target %d)", name, c->target_nodes);

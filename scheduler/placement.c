@@ -28,8 +28,20 @@ static int s_blocked(const cluster_t *c, const job_t *j)
     return 0;
 }
 
+/* Adds j's shape to the blocked frontier (s_blocked said no shape there
+ * covers it).  The shapes it covers go: they are implied, and the
+ * frontier stays the fewest shapes, so that its few slots hold more. */
 static void s_block(cluster_t *c, const job_t *j)
 {
+    for (int i = 0; i < c->nblocked;) {
+        if (j->cpus <= c->blocked[i].cpus &&
+            j->memory_mb <= c->blocked[i].memory_mb &&
+            j->gpus <= c->blocked[i].gpus &&
+            j->has_image <= c->blocked[i].has_image)
+            c->blocked[i] = c->blocked[--c->nblocked];
+        else
+            i++;
+    }
     if (c->nblocked == (int)(sizeof c->blocked / sizeof c->blocked[0]))
         return;
     c->blocked[c->nblocked].cpus = j->cpus;
@@ -55,27 +67,50 @@ static int s_usable(const node_t *n, const job_t *j, int64_t now_ms)
     return placement_fits(n, j) && s_resv_allows(n, j, now_ms);
 }
 
-/* Best fit: least free cpus after placement, then least free memory. */
-static node_t *s_best_node(const cluster_t *c, const job_t *j)
+/* The first node of c's capacity index, from (cpus, mem_mb) on, with at
+ * least that much free that ok accepts: nodes with the cpus but too
+ * little memory are stepped over a whole run of equal free cpus at a
+ * time. */
+static node_t *s_first_with(const cluster_t *c, int64_t cpus, int64_t mem_mb,
+                            int (*ok)(const node_t *, const job_t *, int64_t),
+                            const job_t *j, int64_t now)
 {
-    node_t *best = NULL;
-    uint64_t best_cpu = UINT64_MAX, best_mem = UINT64_MAX;
-    int64_t now = dr_now_ms();
-    for (size_t i = 0; i < c->nnodes; i++) {
-        node_t *n = c->nodes[i];
-        if (!s_usable(n, j, now))
-            continue;
-        uint64_t fc = n->cpus - n->cpus_used - j->cpus;
-        uint64_t fm = n->memory_mb - n->memory_used_mb - j->memory_mb;
-        if (fc < best_cpu || (fc == best_cpu && fm < best_mem)) {
-            best = n;
-            best_cpu = fc;
-            best_mem = fm;
-            if (fc == 0 && fm == 0)
-                break;
-        }
+    node_t *n = capidx_seek(c->capidx, cpus, mem_mb);
+    while (n) {
+        if (n->cap.mem_mb < mem_mb)
+            n = capidx_seek(c->capidx, n->cap.cpus, mem_mb);
+        else if (ok(n, j, now))
+            return n;
+        else
+            n = capidx_next(n);
     }
-    return best;
+    return NULL;
+}
+
+/* Best fit: least free cpus after placement, then least free memory, then
+ * the node added first (the order of c->nodes) - what a scan of every
+ * node keeping the least found.  In the capacity index that is the first
+ * usable node from j's request on: O(log nodes) when it is usable, plus
+ * the nodes stepped over (not ready, drained, without docker or the
+ * GPUs, held for a gang). */
+node_t *placement_best_node(const cluster_t *c, const job_t *j)
+{
+    return s_first_with(c, j->cpus, (int64_t)j->memory_mb, s_usable, j,
+                        dr_now_ms());
+}
+
+static int s_takes_work(const node_t *n, const job_t *j, int64_t now)
+{
+    (void)j;
+    (void)now;
+    return n->state == NODE_READY && !n->drain;
+}
+
+/* Has any node that takes work a cpu free?  Every job asks at least
+ * one, so with none the rest of a pass can place nothing. */
+static int s_room(const cluster_t *c)
+{
+    return s_first_with(c, 1, 0, s_takes_work, NULL, 0) != NULL;
 }
 
 /* Keeps in pick[0..*n) the (at most cap) nodes of smallest key seen so
@@ -211,7 +246,7 @@ int placement_try(sched_t *s, cluster_t *c, job_t *j)
         return s_try_gang(s, c, j);
     if (s_blocked(c, j))
         return 0;
-    node_t *n = s_best_node(c, j);
+    node_t *n = placement_best_node(c, j);
     if (!n) {
         s_block(c, j);
         return 0;
@@ -219,15 +254,15 @@ int placement_try(sched_t *s, cluster_t *c, job_t *j)
     return job_start(s, j, &n, 1) == 0;
 }
 
-static size_t s_pass(sched_t *s, cluster_t *c);
+static size_t s_pass(sched_t *s, cluster_t *c, size_t budget);
 
-size_t placement_pass(sched_t *s, cluster_t *c)
+size_t placement_pass(sched_t *s, cluster_t *c, size_t budget)
 {
-    if (!c->dirty)
+    if (!c->dirty || !budget)
         return 0;
     struct timespec t0, t1;
     (void)clock_gettime(CLOCK_MONOTONIC, &t0);
-    size_t n = s_pass(s, c);
+    size_t n = s_pass(s, c, budget);
     (void)clock_gettime(CLOCK_MONOTONIC, &t1);
     metrics_observe(s->metrics, MH_PLACEMENT, NULL,
                     (double)(t1.tv_sec - t0.tv_sec) +
@@ -236,7 +271,7 @@ size_t placement_pass(sched_t *s, cluster_t *c)
 }
 
 /* The pass itself: from the head of the queue, with backfill. */
-static size_t s_pass(sched_t *s, cluster_t *c)
+static size_t s_pass(sched_t *s, cluster_t *c, size_t budget)
 {
     c->dirty = 0;
     c->nblocked = 0;
@@ -248,12 +283,15 @@ static size_t s_pass(sched_t *s, cluster_t *c)
     job_t *j = queue_first(c->queue);
     while (j) {
         job_t *next = queue_next(c->queue, j);
-        placed += (size_t)placement_try(s, c, j);
-        /* a 1-cpu, no-memory shape blocked means nothing else can fit */
-        if (c->nblocked && c->blocked[0].cpus <= 1 &&
-            c->blocked[0].memory_mb <= 1 && !c->blocked[0].gpus &&
-            !c->blocked[0].has_image)
-            break;
+        int waits = !j->held && !j->cancel_requested;
+        if (placement_try(s, c, j)) {
+            if (++placed == budget) {
+                c->dirty = 1; /* the rest in the next pass */
+                break;
+            }
+        } else if (waits && !s_room(c)) {
+            break; /* no node has a cpu free: no job behind it can fit */
+        }
         j = next;
     }
     return placed;

@@ -8,7 +8,11 @@
  * runs only when capacity grew (the cluster is dirty), and a new
  * submission is tried alone (the loop calls placement_try for it).  Node choice
  * is best fit (the fullest node that fits), which keeps other nodes idle so
- * that scale-in can take them.
+ * that scale-in can take them; the nodes are kept ordered by free capacity
+ * (capidx.h), so that choosing one is O(log nodes), and a pass ends as
+ * soon as no node has a cpu free.  The loop bounds the jobs placed per
+ * pass (sched_loop.c), so that the reports of those started come back
+ * between passes instead of waiting behind one pass that starts them all.
  */
 #ifndef DR_PLACEMENT_H
 #define DR_PLACEMENT_H
@@ -17,10 +21,18 @@
 
 /* 1 if node n has room for job j now. */
 int placement_fits(const node_t *n, const job_t *j);
+/* The node best fit chooses for single-node job j in c now, or NULL: of
+ * the nodes with room that are ready, not drained, offer j's runtime and
+ * GPUs and are not held for another gang (unless j backfills), the one
+ * with the least free cpus after placement, then the least free memory,
+ * then the first of c->nodes. */
+node_t *placement_best_node(const cluster_t *c, const job_t *j);
 /* Tries to place one queued job; 1 placed, 0 not now. */
 int placement_try(sched_t *s, cluster_t *c, job_t *j);
-/* Full pass over a dirty cluster's queue; returns jobs placed. */
-size_t placement_pass(sched_t *s, cluster_t *c);
+/* Full pass over a dirty cluster's queue, placing at most budget jobs;
+ * returns jobs placed.  A pass that used its whole budget leaves the
+ * cluster dirty: the next one goes on from the head of the queue. */
+size_t placement_pass(sched_t *s, cluster_t *c, size_t budget);
 /* Why a queued job waits, for `job show`; written to buf, returned. */
 const char *placement_wait_reason(const sched_t *s, const job_t *j, char *buf,
                                   size_t cap);

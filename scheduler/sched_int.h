@@ -34,6 +34,7 @@
 #ifndef DR_SCHED_INT_H
 #define DR_SCHED_INT_H
 
+#include "capidx.h"
 #include "catalog.h"
 #include "dict.h"
 #include "gpu_inventory.h"
@@ -208,6 +209,7 @@ struct node {
     uint64_t resv_job; /* held for a waiting gang job (placement.c) */
     int64_t resv_until; /* wall ms it is expected free; INT64_MAX: unknown */
     node_gpus_t *gpus;  /* NULL for nodes that never reported a GPU */
+    capidx_link_t cap;  /* its place in its cluster's capidx */
 };
 
 struct cluster {
@@ -216,6 +218,7 @@ struct cluster {
     provider_cluster_t pinfo; /* what its provider is told (borrows cfg) */
     node_t **nodes;
     size_t nnodes, nodes_cap;
+    capidx_t *capidx; /* the same nodes by free capacity (best fit) */
     queue_t *queue;
     provider_t *provider;
     int dirty; /* capacity grew: the next pass starts from the head */
@@ -227,7 +230,8 @@ struct cluster {
         int has_image;
     } blocked[8];
     int nblocked;
-    int resv_done; /* this pass held nodes for a waiting gang */
+    int resv_done;     /* this pass held nodes for a waiting gang */
+    size_t place_left; /* jobs this loop pass may still place (sched_loop) */
     int target_nodes;
     int64_t last_scale_out;  /* mono ms */
     char wait_reason[160];   /* why pending work gets no nodes, or "" */
@@ -348,6 +352,8 @@ void node_set_drain(sched_t *self, node_t *n, int drain);
 /* Binds job j to n (its share of cpus and memory) and back. */
 void node_bind(node_t *n, job_t *j);
 void node_unbind(node_t *n, job_t *j);
+/* Sets what n offers (a row, a Register); its place in capidx follows. */
+void node_capacity_set(node_t *n, uint32_t cpus, uint64_t memory_mb);
 /* Gives each task of j the lowest-indexed free healthy GPUs of its node
  * (placement checked there are enough); records j->gpu_assign. */
 void node_gpus_assign(job_t *j);

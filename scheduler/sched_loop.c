@@ -61,6 +61,14 @@
 #include <zmq.h>
 
 #define DRAIN_BUDGET 2000
+/* Jobs placed per pass and cluster: the reports of the jobs a
+ * pass starts (running, exited: two each) are drained in the next one,
+ * within DRAIN_BUDGET, so that a short job's end is not queued behind one
+ * huge pass that starts every job a drained queue has.  250: at 5,000
+ * nodes (tests/bench/bench_placement.sh) it placed 14,000-21,000 jobs/s
+ * with a running -> ended p99 of 62-114 ms; 500 placed a little more per
+ * second, with a p99 of 125-258 ms. */
+#define PLACE_BUDGET 250
 
 struct sched_io {
     void *zctx;
@@ -502,17 +510,30 @@ static void s_commit_failed(sched_t *self, int rc, int64_t now)
 }
 
 /* Phase 5: placement, a policy over the model.  A new submission is tried
- * alone when its cluster's capacity did not grow (else the pass sees it). */
+ * alone when its cluster's capacity did not grow (else the pass sees it).
+ * At most PLACE_BUDGET jobs are placed: what is left makes its cluster
+ * dirty, and the next poll does not wait. */
 static void s_place(sched_t *self)
 {
+    for (cluster_t *c = self->clusters; c; c = c->next)
+        c->place_left = PLACE_BUDGET;
     for (size_t i = 0; i < self->nfresh; i++) {
         job_t *j = sched_job_find(self, self->fresh[i]);
-        if (j && j->state == JOB_QUEUED && !j->cluster->dirty)
-            (void)placement_try(self, j->cluster, j);
+        if (!j || j->state != JOB_QUEUED || j->cluster->dirty)
+            continue;
+        if (!j->cluster->place_left)
+            cluster_capacity_grew(j->cluster); /* the pass finds it */
+        else if (placement_try(self, j->cluster, j))
+            j->cluster->place_left--;
     }
     self->nfresh = 0;
-    for (cluster_t *c = self->clusters; c; c = c->next)
-        placement_pass(self, c);
+    int more = 0;
+    for (cluster_t *c = self->clusters; c; c = c->next) {
+        (void)placement_pass(self, c, c->place_left);
+        more |= c->dirty;
+    }
+    if (more)
+        self->io->poll_cap_ms = 0;
 }
 
 static void s_autoscale(sched_t *self, int64_t now)

@@ -198,6 +198,7 @@ void store_destroy(store_t **self_p)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(self->st[i]);
     store_logs_finalize(self);
+    sqlite3_finalize(self->usage_st);
     if (self->db) {
         (void)sqlite3_wal_checkpoint_v2(self->db, NULL,
                                         SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);

@@ -18,6 +18,7 @@ struct store {
     sqlite3 *db;
     sqlite3_stmt *st[STORE_NST];
     sqlite3_stmt *log_st[STORE_LOG_NST];
+    sqlite3_stmt *usage_st; /* store_usage_put's, prepared at first use */
     int in_tx;
     int tx_err;   /* the first failure inside the open transaction: an
                    * extended SQLite code, 0 = none; such a transaction is

@@ -73,10 +73,13 @@ int store_usage_put(store_t *self, const store_usage_t *u)
 {
     if (self->pg)
         return store_pg_usage_put(self->pg, u);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, store_usage_put_sql, -1, &st, NULL) !=
-        SQLITE_OK)
+    /* one row per ended attempt: prepared once, not per job */
+    if (!self->usage_st &&
+        sqlite3_prepare_v3(self->db, store_usage_put_sql, -1,
+                           SQLITE_PREPARE_PERSISTENT, &self->usage_st,
+                           NULL) != SQLITE_OK)
         return store_sq_fail(self, "usage put");
+    sqlite3_stmt *st = self->usage_st;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)u->job_id);
     sqlite3_bind_int64(st, 2, u->attempt);
     sqlite3_bind_int64(st, 3, u->final);
@@ -91,7 +94,8 @@ int store_usage_put(store_t *self, const store_usage_t *u)
     sqlite3_bind_int64(st, 12, u->ended_at_ms);
     sqlite3_bind_text(st, 13, u->outcome, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return rc == SQLITE_DONE ? 0 : store_sq_fail(self, "usage put");
 }
 

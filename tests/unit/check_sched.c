@@ -651,11 +651,41 @@ START_TEST(test_placement_best_fit)
     node_t *p = node_add(fx.s, c, "n-p", NODE_PREPARING);
     (void)p;
     a->cpus_used = 1; /* fuller: preferred */
+    capidx_update(c->capidx, a);
     uint64_t id = fx_submit(&fx, "c1", 2, 0);
     job_t *j = sched_job_find(fx.s, id);
     ck_assert_ptr_eq(job_head(j), a);
     ck_assert_uint_eq(a->cpus_used, 3);
     ck_assert_uint_eq(b->cpus_used, 0);
+    fx_teardown(&fx);
+}
+END_TEST
+
+/* A pass places at most its budget and leaves the rest (the cluster
+ * dirty) to the next, in queue order; a pass that runs out of room ends
+ * clean. */
+START_TEST(test_placement_pass_budget)
+{
+    fx_t fx;
+    fx_setup(&fx);
+    fx_cluster(&fx, "c1", "Standard_D5_v2", 0, 0); /* 16 cpus, no scaling */
+    cluster_t *c = sched_cluster_find(fx.s, "c1");
+    uint64_t ids[10];
+    for (int i = 0; i < 10; i++)
+        ids[i] = fx_submit(&fx, "c1", 1, 0); /* no node: all wait */
+    node_t *n = node_add(fx.s, c, "n-a", NODE_READY);
+    node_capacity_set(n, 4, 8192);
+    cluster_capacity_grew(c);
+    ck_assert_uint_eq(placement_pass(fx.s, c, 3), 3);
+    ck_assert_int_eq(c->dirty, 1); /* more may fit: the next pass goes on */
+    ck_assert_int_eq(sched_job_find(fx.s, ids[2])->state, JOB_STARTING);
+    ck_assert_int_eq(sched_job_find(fx.s, ids[3])->state, JOB_QUEUED);
+    ck_assert_uint_eq(placement_pass(fx.s, c, 3), 1); /* the node is full */
+    ck_assert_int_eq(c->dirty, 0);
+    ck_assert_int_eq(sched_job_find(fx.s, ids[3])->state, JOB_STARTING);
+    ck_assert_int_eq(sched_job_find(fx.s, ids[4])->state, JOB_QUEUED);
+    ck_assert_uint_eq(placement_pass(fx.s, c, 3), 0); /* clean: no pass */
+    ck_assert_uint_eq(n->cpus_used, 4);
     fx_teardown(&fx);
 }
 END_TEST
@@ -1985,6 +2015,7 @@ Suite *sched_suite(void)
     tc = s_case(s, "placement");
     tcase_add_test(tc, test_placement_priority_backfill);
     tcase_add_test(tc, test_placement_best_fit);
+    tcase_add_test(tc, test_placement_pass_budget);
     tcase_add_test(tc, test_gpu_placement);
     tcase_add_test(tc, test_image_needs_docker);
     tc = s_case(s, "autoscaler");
