@@ -15,20 +15,12 @@ B=$(cd "${1:-$REPO/build}" && pwd)
 NODES=${NODES:-10000}
 WINDOW=${WINDOW:-30}
 source "$REPO/tests/bench/bench_lib.sh"
-T=$(mktemp -d /tmp/drover-bench-nodes.XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    sleep 1
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
+bench_setup nodes
+unset DROVER_INSECURE # each run says which it is
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 HZ=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_mib() { awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
-ms() { date +%s%3N; }
 pct_core() { awk -v a="$1" -v b="$2" -v hz="$HZ" -v w="$WINDOW" 'BEGIN { print (b - a) * 100 / hz / w }'; }
 
 run() { # MODE: curve | insecure
