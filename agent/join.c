@@ -61,8 +61,10 @@ void *join_socket(void *ctx, const agent_cfg_t *cfg, const char *name,
                   const dr_keypair_t *jk, const char *mon_ep)
 {
     void *s = zmq_socket(ctx, ZMQ_DEALER);
-    if (!s)
+    if (!s) {
+        log_error("join: socket of %s: %s", name, zmq_strerror(errno));
         return NULL;
+    }
     if (mon_ep &&
         zmq_socket_monitor(s, mon_ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0) {
         log_error("join: monitor: %s", zmq_strerror(errno));

@@ -143,6 +143,7 @@ static int s_batch(void *ctx, agent_cfg_t *cfg, const size_t *idx, size_t n,
                 it[k++] = (zmq_pollitem_t){p[i].sock, 0, ZMQ_POLLIN, 0};
         it[k] = (zmq_pollitem_t){NULL, sig_fd, ZMQ_POLLIN, 0};
         if (zmq_poll(it, (int)k + (sig_fd >= 0), 500) < 0 && errno != EINTR) {
+            log_error("simulate: joining: poll: %s", zmq_strerror(errno));
             rc = DR_EIO;
             break;
         }
@@ -217,8 +218,11 @@ int sim_join(agent_cfg_t *cfg, int sig_fd)
         if ((rc = keys_join_pair(cfg->join_token, &jk)) < 0)
             log_error("simulate: cannot derive the token's join key");
         void *ctx = rc == 0 ? zmq_ctx_new() : NULL;
-        if (rc == 0 && (!ctx || zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS,
-                                            SIM_JOIN_BATCH + 64) < 0))
+        /* closed join sockets are reaped by libzmq's own thread, a
+         * while later: room for all of them, not just a batch */
+        if (rc == 0 &&
+            (!ctx || zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS,
+                                 (int)ntodo + SIM_JOIN_BATCH + 64) < 0))
             rc = DR_EIO;
         int64_t t0 = dr_mono_ms();
         log_info("simulate: %zu of %zu nodes joining %s with token %.6s...",

@@ -51,10 +51,10 @@ run() { # MODE: curve | insecure
     local sim=$!
     PIDS+=("$sim")
     sleep 1
-    kill -0 "$sim" 2>/dev/null || { echo "$mode: the simulator exited:"; tail -5 "$dir/sim.log"; exit 1; }
+    kill -0 "$sim" 2>/dev/null || { wait "$sim" && st=0 || st=$?; echo "$mode: the simulator exited ($st):"; tail -8 "$dir/sim.log"; exit 1; }
     if [[ $mode == curve ]]; then
         until grep -q "nodes joined in" "$dir/sim.log"; do
-            kill -0 "$sim" 2>/dev/null || { tail -5 "$dir/sim.log"; exit 1; }
+            kill -0 "$sim" 2>/dev/null || { wait "$sim" && st=0 || st=$?; echo "$mode: the simulator exited ($st) while joining:"; tail -8 "$dir/sim.log"; exit 1; }
             sleep 0.2
         done
     fi
