@@ -40,3 +40,30 @@ bench__cleanup() {
     rm -rf "$T"
 }
 ms() { date +%s%3N; }
+
+# bench_sim_cluster NODES CPUS: a scheduler (--insecure, state in $T/state,
+# log $T/sched.log) on free ports, a cluster "bench" of Standard_D5_v2 and
+# NODES hollow nodes of CPUS cpus (drover-agent --simulate, log
+# $T/sim.log).  Sets SCHED and SIM (their pids, also in PIDS), DB (the
+# SQLite file) and DROVER_SCHEDULER; returns once the scheduler answers
+# (the nodes may still be registering).  Needs B (the build dir).
+bench_sim_cluster() {
+    local nodes=$1 cpus=$2
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    bench_ports
+    export DROVER_SCHEDULER=tcp://127.0.0.1:$CP
+    DB=$T/state/drover.db
+    "$B/drover-scheduler" --state-dir "$T/state" --client-endpoint "$DROVER_SCHEDULER" \
+        --agent-endpoint "tcp://127.0.0.1:$AP" --heartbeat-interval 5s \
+        --heartbeat-timeout 60s --log-level warn --insecure >>"$T/sched.log" 2>&1 &
+    SCHED=$!
+    PIDS+=("$SCHED")
+    until "$B/drover" cluster list >/dev/null 2>&1; do sleep 0.1; done
+    "$B/drover" cluster create -n bench -s Standard_D5_v2 --min-nodes 0 \
+        --max-nodes "$nodes" --idle-seconds-before-scaledown 86400 >/dev/null
+    "$B/drover-agent" --simulate "$nodes" --name sim --cluster bench \
+        --vm-size Standard_D5_v2 --cpus "$cpus" --memory-mb 57344 \
+        --scheduler "tcp://127.0.0.1:$AP" --log-level warn --insecure >"$T/sim.log" 2>&1 &
+    SIM=$!
+    PIDS+=("$SIM")
+}

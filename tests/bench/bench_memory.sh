@@ -15,22 +15,7 @@ ROUNDS=${ROUNDS:-10}
 BATCH=${BATCH:-100000}
 source "$REPO/tests/bench/bench_lib.sh"
 bench_setup memory
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-bench_ports
-export DROVER_SCHEDULER=tcp://127.0.0.1:$CP
-DB=$T/state/drover.db
-"$B/drover-scheduler" --state-dir "$T/state" --client-endpoint "$DROVER_SCHEDULER" \
-    --agent-endpoint "tcp://127.0.0.1:$AP" --heartbeat-interval 5s \
-    --heartbeat-timeout 60s --log-level warn --insecure >>"$T/sched.log" 2>&1 &
-SCHED=$!
-PIDS+=("$SCHED")
-until "$B/drover" cluster list >/dev/null 2>&1; do sleep 0.1; done
-"$B/drover" cluster create -n bench -s Standard_D5_v2 --min-nodes 0 \
-    --max-nodes "$NODES" --idle-seconds-before-scaledown 86400 >/dev/null
-"$B/drover-agent" --simulate "$NODES" --name sim --cluster bench \
-    --vm-size Standard_D5_v2 --cpus 16 --memory-mb 57344 \
-    --scheduler "tcp://127.0.0.1:$AP" --log-level warn --insecure >"$T/sim.log" 2>&1 &
-PIDS+=($!)
+bench_sim_cluster "$NODES" 16
 until [[ $("$B/drover" -o json node list --cluster bench | jq length) -ge $NODES ]]; do
     sleep 0.2
 done
