@@ -140,15 +140,15 @@ static int s_more(void *sock)
 
 int wire_recv(void *sock, char *rid, int flags, dr_env_t **out)
 {
-    return wire_recv_ex(sock, rid, flags, out, NULL, 0);
+    return wire_recv_ex(sock, rid, flags, out, NULL, NULL, 0);
 }
 
-int wire_recv_ex(void *sock, char *rid, int flags, dr_env_t **out, char *user,
-                 size_t usercap)
+int wire_recv_ex(void *sock, char *rid, int flags, dr_env_t **out,
+                 const char *prop, char *val, size_t cap)
 {
     *out = NULL;
-    if (user && usercap)
-        user[0] = '\0';
+    if (prop && cap)
+        val[0] = '\0';
     zmq_msg_t m;
     zmq_msg_init(&m);
     if (zmq_msg_recv(&m, sock, flags) < 0) {
@@ -170,11 +170,11 @@ int wire_recv_ex(void *sock, char *rid, int flags, dr_env_t **out, char *user,
         }
     }
     int rc = 0;
-    if (user && usercap) {
-        /* the ZAP handler's verdict on the peer, for every message */
-        const char *uid = zmq_msg_gets(&m, "User-Id");
-        if (uid)
-            snprintf(user, usercap, "%s", uid);
+    if (prop && cap) {
+        /* who the peer is, for every message */
+        const char *v = zmq_msg_gets(&m, prop);
+        if (v)
+            snprintf(val, cap, "%s", v);
     }
     if (s_more(sock)) {
         s_drain_frames(sock);

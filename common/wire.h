@@ -49,10 +49,12 @@ int wire_send_error(void *sock, const char *rid, uint64_t request_id, int code,
  * reply can quote its request id); DR_ETOOBIG; DR_EIO for socket errors. */
 int wire_recv(void *sock, char *rid, int flags, dr_env_t **out);
 
-/* The same, and the peer's User-Id as the ZAP handler set it ("" when
- * none: an unauthenticated socket). */
-int wire_recv_ex(void *sock, char *rid, int flags, dr_env_t **out, char *user,
-                 size_t usercap);
+/* The same, and a property of the message (zmq_msg_gets) in val ("" when
+ * it has none): "User-Id", the ZAP handler's verdict on a CURVE peer, or
+ * "Peer-Address", on an ipc:// socket "HOST:UID:GID:PID" from the kernel
+ * (SO_PEERCRED). */
+int wire_recv_ex(void *sock, char *rid, int flags, dr_env_t **out,
+                 const char *prop, char *val, size_t cap);
 
 void wire_free(dr_env_t **env);
 

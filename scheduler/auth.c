@@ -303,6 +303,12 @@ const char *auth_joining_key(const char *user_id)
     return user_id + n;
 }
 
+const principal_t *auth_user(const auth_t *self, const char *name)
+{
+    const principal_t *p = s_find_name(self, name);
+    return p && p->kind == PRINCIPAL_USER ? p : NULL;
+}
+
 const principal_t *auth_peer(const auth_t *self, const char *user_id)
 {
     return user_id && *user_id ? s_find_key(self, user_id) : NULL;

@@ -61,6 +61,9 @@ void auth_zap_handle(auth_t *self);
 /* The Z85 key of a joining peer's User-Id, or NULL when it is not one. */
 const char *auth_joining_key(const char *user_id);
 
+/* The user principal of this name, or NULL. */
+const principal_t *auth_user(const auth_t *self, const char *name);
+
 /* The principal behind a ZAP User-Id, or NULL when it is gone (revoked). */
 const principal_t *auth_peer(const auth_t *self, const char *user_id);
 /* Reads the principals back from the store (after a rolled-back pass). */

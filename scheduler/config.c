@@ -30,6 +30,9 @@ static const opt_def_t s_rows[] = {
      "where the database, job logs and node dirs live"},
     {"client-endpoint", 0, STR(client_endpoint), "tcp://127.0.0.1:7701", 0, 0,
      NULL, "ENDPOINT", "ZeroMQ endpoint for clients (the CLI)"},
+    {"local-socket", 0, STR(local_socket), "", 0, 0, NULL, "PATH",
+     "unix socket for clients on this host, who are known by their uid "
+     "and need no key (default: <state-dir>/drover.sock; 'none' = off)"},
     {"agent-endpoint", 0, STR(agent_endpoint), "tcp://0.0.0.0:7700", 0, 0, NULL,
      "ENDPOINT", "ZeroMQ endpoint for agents"},
     {"agent-connect", 0, STR(agent_connect), "", 0, 0, NULL, "ENDPOINT",
@@ -184,6 +187,21 @@ static int s_finish(sched_opts_t *o, char *err, size_t errlen)
     int rc = s_absolute_state_dir(o, err, errlen);
     if (rc < 0)
         return rc;
+    if (strcmp(o->local_socket, "none") == 0) {
+        o->local_socket[0] = '\0';
+    } else if (!o->local_socket[0]) {
+        /* a state dir too deep for a socket path goes without one */
+        size_t n = strlen(o->state_dir);
+        if (n + sizeof "/drover.sock" <= sizeof o->local_socket) {
+            memcpy(o->local_socket, o->state_dir, n);
+            memcpy(o->local_socket + n, "/drover.sock", sizeof "/drover.sock");
+        }
+    } else if (o->local_socket[0] != '/') {
+        snprintf(err, errlen,
+                 "local-socket '%s': give an absolute path (or 'none')",
+                 o->local_socket);
+        return DR_EINVAL;
+    }
     if (!o->agent_connect[0]) {
         const char *ep = o->agent_endpoint;
         if (strncmp(ep, "tcp://0.0.0.0:", 14) == 0 ||

@@ -17,6 +17,9 @@ typedef struct {
     char state_dir[1024];
     char client_endpoint[256];
     char agent_endpoint[256];
+    /* the local endpoint: a unix socket whose peers the kernel names
+     * (SO_PEERCRED), "" = none */
+    char local_socket[108];
     char agent_connect[256]; /* what local agents connect to */
     char agent_bin[1024];
     char vm_catalog[1024];

@@ -1,10 +1,10 @@
-/* sched_loop.c - the scheduler's single-threaded loop: the two ROUTER
- * sockets, the ZAP handler's socket, the wake pipe, the timers and the
- * order of a pass.
+/* sched_loop.c - the scheduler's single-threaded loop: the ROUTER
+ * sockets (agents, clients and the local unix socket), the ZAP handler's
+ * socket, the wake pipe, the timers and the order of a pass.
  *
- It runs on the shared reactor (common/evloop.h): the ZAP socket, the
- * agent and client ROUTERs and the wake pipe are registered with it, in
- * that priority order, and three timers (heartbeat checks, autoscaler,
+ * It runs on the shared reactor (common/evloop.h): the ZAP socket, the
+ * agent, client and local ROUTERs and the wake pipe are registered with
+ * it, in that priority order, and three timers (heartbeat checks, autoscaler,
  * checkpoint) only mark their work due, so that the work runs in the
  * pass's fixed order.  The phases of a pass, in order (libuv style):
  *   1. poll   - dr_loop_once: at most until the next timer;
@@ -52,15 +52,19 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #define DRAIN_BUDGET 2000
+/* The routing ids of the local socket's peers, inside the model. */
+#define LOCAL_RID_PREFIX "~local "
 /* Jobs placed per pass and cluster: the reports of the jobs a
  * pass starts (running, exited: two each) are drained in the next one,
  * within DRAIN_BUDGET, so that a short job's end is not queued behind one
@@ -74,6 +78,7 @@ struct sched_io {
     void *zctx;
     void *agent_sock;
     void *client_sock;
+    void *local_sock; /* --local-socket, or NULL */
     dr_loop_t *loop;
     dr_loop_id_t wake_id; /* the wake pipe's registration, 0 = none */
     int wake_fd;
@@ -125,6 +130,25 @@ static void *s_router(void *ctx, const char *endpoint, int sndhwm,
     return sock;
 }
 
+/* The local endpoint: no CURVE, for the kernel names each peer (the
+ * uid libzmq reads with SO_PEERCRED, s_local_peer).  Any local user may
+ * connect (0666, as a socket the permissions of its folder do not open
+ * would be of no use to them); who may do what is decided per message. */
+static int s_local(sched_t *self)
+{
+    char ep[sizeof self->opts.local_socket + 8];
+    snprintf(ep, sizeof ep, "ipc://%s", self->opts.local_socket);
+    self->io->local_sock = s_router(self->io->zctx, ep, 100000, NULL, NULL);
+    if (!self->io->local_sock)
+        return DR_EIO;
+    if (chmod(self->opts.local_socket, 0666) < 0) {
+        log_error("cannot open %s to local users: %s", self->opts.local_socket,
+                  strerror(errno));
+        return DR_EIO;
+    }
+    return 0;
+}
+
 static int s_sockets(sched_t *self)
 {
     sched_io_t *io = self->io;
@@ -145,11 +169,15 @@ static int s_sockets(sched_t *self)
                                keys, AUTH_DOMAIN_CLIENTS);
     if (!io->agent_sock || !io->client_sock)
         return DR_EIO;
+    if (self->opts.local_socket[0] && s_local(self) < 0)
+        return DR_EIO;
     s_register(self);
     if (self->opts.http_listen[0] && s_http(self) < 0)
         return DR_EIO;
-    log_info("listening: agents on %s, clients on %s",
-             self->opts.agent_endpoint, self->opts.client_endpoint);
+    log_info("listening: agents on %s, clients on %s%s%s",
+             self->opts.agent_endpoint, self->opts.client_endpoint,
+             io->local_sock ? " and ipc://" : "",
+             io->local_sock ? self->opts.local_socket : "");
     return 0;
 }
 
@@ -182,6 +210,10 @@ void sched_destroy(sched_t **self_p)
         zmq_close(io->agent_sock);
     if (io && io->client_sock)
         zmq_close(io->client_sock);
+    if (io && io->local_sock) {
+        zmq_close(io->local_sock);
+        (void)unlink(self->opts.local_socket); /* ours: bound above */
+    }
     /* the ZAP socket is the auth's: it closes before the context ends */
     model_close(self);
     if (io && io->zctx)
@@ -206,16 +238,35 @@ void sched_autoscale_at(sched_t *self, int64_t mono_ms)
 
 /* ---- the pass ------------------------------------------------------------ */
 
+static void s_send(void *sock, const char *rid_str, const outmsg_t *m,
+                   const char *what)
+{
+    unsigned char rid[DR_MAX_ROUTING_ID];
+    size_t ridlen = wire_rid_decode(rid_str, rid);
+    if (zmq_send(sock, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(sock, m->data, m->len, ZMQ_DONTWAIT) < 0)
+        log_debug("%s %s: message dropped: %s", what, m->rid,
+                  zmq_strerror(errno));
+}
+
 static void s_flush(void *sock, outbox_t *ob, const char *what)
 {
+    for (size_t i = 0; i < ob->n; i++)
+        s_send(sock, ob->msgs[i].rid, &ob->msgs[i], what);
+    outbox_clear(ob);
+}
+
+/* The clients' outbox: a local peer's (LOCAL_RID_PREFIX) through the
+ * local socket, the others' through the client socket. */
+static void s_flush_clients(sched_io_t *io, outbox_t *ob)
+{
+    size_t k = strlen(LOCAL_RID_PREFIX);
     for (size_t i = 0; i < ob->n; i++) {
-        outmsg_t *m = &ob->msgs[i];
-        unsigned char rid[DR_MAX_ROUTING_ID];
-        size_t ridlen = wire_rid_decode(m->rid, rid);
-        if (zmq_send(sock, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(sock, m->data, m->len, ZMQ_DONTWAIT) < 0)
-            log_debug("%s %s: message dropped: %s", what, m->rid,
-                      zmq_strerror(errno));
+        const outmsg_t *m = &ob->msgs[i];
+        if (strncmp(m->rid, LOCAL_RID_PREFIX, k) != 0)
+            s_send(io->client_sock, m->rid, m, "client");
+        else if (io->local_sock)
+            s_send(io->local_sock, m->rid + k, m, "local client");
     }
     outbox_clear(ob);
 }
@@ -261,10 +312,65 @@ static int s_joining(sched_t *self, const char *rid, const char *key,
     return DR_EPERM;
 }
 
+/* The uid of a local peer's "HOST:UID:GID:PID" (wire_recv_ex), or -1. */
+static long s_peer_uid(const char *peer)
+{
+    const char *c = strrchr(peer, ':');
+    for (int k = 0; c && k < 2; k++) {
+        const char *p = c;
+        while (p > peer && p[-1] != ':')
+            p--;
+        c = p > peer ? p - 1 : NULL;
+    }
+    int64_t uid;
+    char num[24];
+    const char *end = c ? strchr(c + 1, ':') : NULL;
+    if (!end || (size_t)(end - c - 1) >= sizeof num)
+        return -1;
+    memcpy(num, c + 1, (size_t)(end - c - 1));
+    num[end - c - 1] = '\0';
+    return dr_parse_i64(num, 0, UINT32_MAX - 1, &uid) < 0 ? -1 : (long)uid;
+}
+
+/* A peer of the local socket is who the kernel says it runs as: this
+ * scheduler's own uid and root are its admin (they can read the admin
+ * key in <state-dir>/keys all the same), any other uid the drover user
+ * of its login name, with that user's role.  NULL and why when none. */
+static const principal_t *s_local_principal(sched_t *self, const char *peer,
+                                            principal_t *owner, char *why,
+                                            size_t cap)
+{
+    long uid = s_peer_uid(peer);
+    if (uid < 0) {
+        snprintf(why, cap, "the kernel did not name this local peer ('%s')",
+                 peer);
+        return NULL;
+    }
+    if ((uid_t)uid == geteuid() || uid == 0) {
+        *owner = (principal_t){.kind = PRINCIPAL_USER, .admin = 1};
+        snprintf(owner->name, sizeof owner->name, "admin");
+        return owner;
+    }
+    struct passwd pw, *res = NULL;
+    char buf[2048];
+    if (getpwuid_r((uid_t)uid, &pw, buf, sizeof buf, &res) != 0 || !res) {
+        snprintf(why, cap, "local uid %ld has no user name on this host", uid);
+        return NULL;
+    }
+    const principal_t *p = auth_user(self->auth, res->pw_name);
+    if (!p)
+        snprintf(why, cap,
+                 "local user %.64s (uid %ld) is not a drover user (an admin "
+                 "adds one: drover keys add-user %.64s --role user PUBKEYFILE)",
+                 res->pw_name, uid, res->pw_name);
+    return p;
+}
+
 /* Who sent this message: the ZAP verdict was per connection, so the key
  * is checked again here (a revoked key stops at its next message), and an
- * agent may only speak for the node its key names.  Sets self->req. */
-static int s_authorize(sched_t *self, int is_agent, const char *rid,
+ * agent may only speak for the node its key names; a local peer is
+ * looked up by its uid.  Sets self->req. */
+static int s_authorize(sched_t *self, int is_agent, int local, const char *rid,
                        const char *user, const dr_env_t *env)
 {
     if (self->opts.insecure) {
@@ -276,11 +382,14 @@ static int s_authorize(sched_t *self, int is_agent, const char *rid,
     const char *joining = is_agent ? auth_joining_key(user) : NULL;
     if (joining)
         return s_joining(self, rid, joining, env);
-    const principal_t *p = auth_peer(self->auth, user);
+    principal_t owner;
     const char *why = NULL;
-    char buf[200];
+    char buf[300];
+    const principal_t *p =
+        local ? s_local_principal(self, user, &owner, buf, sizeof buf)
+              : auth_peer(self->auth, user);
     if (!p) {
-        why = "key revoked or unknown";
+        why = local ? buf : "key revoked or unknown";
     } else if (is_agent &&
                (p->kind != PRINCIPAL_AGENT || strcmp(p->name, rid) != 0)) {
         snprintf(buf, sizeof buf, "the key of %s may not speak for node %s",
@@ -313,14 +422,37 @@ static int s_authorize(sched_t *self, int is_agent, const char *rid,
     return 0;
 }
 
-static void s_drain(sched_t *self, void *sock, int is_agent, dispatch_fn fn)
+/* A local peer's routing id as the model sees it: LOCAL_RID_PREFIX and
+ * its own, so that its replies go back through the local socket
+ * (s_flush_clients).  DR_ETOOBIG for an id with no room for the prefix. */
+static int s_local_rid(char *rid)
 {
-    const char *side = is_agent ? "agent" : "client";
+    size_t n = strlen(rid), k = strlen(LOCAL_RID_PREFIX);
+    if (n + k > DR_MAX_ROUTING_ID)
+        return DR_ETOOBIG;
+    memmove(rid + k, rid, n + 1);
+    memcpy(rid, LOCAL_RID_PREFIX, k);
+    return 0;
+}
+
+/* local: the local socket (clients, who are named by their uid). */
+static void s_drain(sched_t *self, void *sock, int is_agent, int local,
+                    dispatch_fn fn)
+{
+    const char *side = is_agent ? "agent" : local ? "local client" : "client";
     for (int i = 0; i < DRAIN_BUDGET; i++) {
         char rid[DR_MAX_ROUTING_ID + 1] = "";
         char user[128] = "";
         dr_env_t *env = NULL;
-        int rc = wire_recv_ex(sock, rid, ZMQ_DONTWAIT, &env, user, sizeof user);
+        int rc =
+            wire_recv_ex(sock, rid, ZMQ_DONTWAIT, &env,
+                         local ? "Peer-Address" : "User-Id", user, sizeof user);
+        if (local && rc != DR_EAGAIN && rc != DR_EIO && rid[0] &&
+            s_local_rid(rid) < 0) {
+            log_debug("local client: a routing id too long, dropped");
+            wire_free(&env);
+            continue;
+        }
         if (rc == DR_EAGAIN)
             break;
         if (rc == DR_EIO) {
@@ -349,7 +481,7 @@ static void s_drain(sched_t *self, void *sock, int is_agent, dispatch_fn fn)
                               rid, env->request_id,
                               is_agent ? self->leader.agent
                                        : self->leader.client);
-        else if (s_authorize(self, is_agent, rid, user, env) == 0)
+        else if (s_authorize(self, is_agent, local, rid, user, env) == 0)
             fn(self, rid, env);
         self->req = (req_ctx_t){0};
         wire_free(&env);
@@ -583,7 +715,7 @@ static void s_on_agent(dr_loop_t *loop, void *arg, short revents)
     (void)revents;
     sched_t *self = arg;
     if (s_begin(self) == 0)
-        s_drain(self, self->io->agent_sock, 1, api_agent_dispatch);
+        s_drain(self, self->io->agent_sock, 1, 0, api_agent_dispatch);
 }
 
 static void s_on_client(dr_loop_t *loop, void *arg, short revents)
@@ -592,7 +724,16 @@ static void s_on_client(dr_loop_t *loop, void *arg, short revents)
     (void)revents;
     sched_t *self = arg;
     if (s_begin(self) == 0)
-        s_drain(self, self->io->client_sock, 0, api_client_dispatch);
+        s_drain(self, self->io->client_sock, 0, 0, api_client_dispatch);
+}
+
+static void s_on_local(dr_loop_t *loop, void *arg, short revents)
+{
+    (void)loop;
+    (void)revents;
+    sched_t *self = arg;
+    if (s_begin(self) == 0)
+        s_drain(self, self->io->local_sock, 0, 1, api_client_dispatch);
 }
 
 static void s_on_wake(dr_loop_t *loop, void *arg, short revents)
@@ -635,6 +776,9 @@ static void s_register(sched_t *self)
                              s_on_agent, self);
     (void)dr_loop_add_socket(io->loop, io->client_sock, DR_LOOP_PRIO_DEFAULT,
                              s_on_client, self);
+    if (io->local_sock)
+        (void)dr_loop_add_socket(io->loop, io->local_sock, DR_LOOP_PRIO_DEFAULT,
+                                 s_on_local, self);
     (void)dr_loop_add_timer(io->loop, 0, 1000, s_hb_due, io);
     io->autoscale_timer = dr_loop_add_timer(
         io->loop, 0, self->opts.autoscale_interval_ms, s_autoscale_due, io);
@@ -697,7 +841,7 @@ int sched_run_once(sched_t *self, int timeout_ms, int wake_fd)
         s_commit_failed(self, rc, now); /* memory was ahead of the disk */
     s_flush(io->agent_sock, &self->agent_out, "agent");
     http_api_take_replies(io->http, &self->client_out);
-    s_flush(io->client_sock, &self->client_out, "client");
+    s_flush_clients(io, &self->client_out);
     if (io->checkpoint_due) {
         io->checkpoint_due = 0;
         store_checkpoint(self->store);

@@ -33,6 +33,9 @@
 #endif
 
 #define CLI_DEFAULT_ENDPOINT "tcp://127.0.0.1:7701"
+/* The local socket of a scheduler with the default state dir: the
+ * endpoint when none is given and it is there (no key needed). */
+#define CLI_LOCAL_SOCKET "/var/lib/drover/drover.sock"
 #define CLI_DEFAULT_TIMEOUT_MS 10000
 #define CLI_JOB_PAGE 1000
 #define CLI_LOGS_POLL_MS 300

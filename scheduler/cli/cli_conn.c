@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -107,12 +108,28 @@ static int s_connect(cli_ctx_t *ctx)
     if (zmq_setsockopt(ctx->sock, ZMQ_ROUTING_ID, id, strlen(id)) < 0)
         return cli_fail(ctx, DR_EIO, "cannot set ZMQ_ROUTING_ID: %s",
                         zmq_strerror(errno));
-    int rc = s_apply_keys(ctx);
+    char ep[512];
+    if (dr_ep_get(ctx->endpoint, ctx->ep, ep, sizeof ep) < 0)
+        return cli_fail(ctx, DR_EINVAL, "cannot connect to '%s'",
+                        ctx->endpoint);
+    /* the local socket needs no key: the kernel tells the scheduler who
+     * this is (SO_PEERCRED); its file must be there, or nothing would
+     * answer until the timeout */
+    int local = strncmp(ep, "ipc://", 6) == 0;
+    struct stat st;
+    const char *why = !local                  ? NULL
+                      : stat(ep + 6, &st) < 0 ? strerror(errno)
+                      : !S_ISSOCK(st.st_mode) ? "not a socket"
+                                              : NULL;
+    if (why)
+        return cli_fail(ctx, DR_ENOENT,
+                        "no scheduler socket at %s (%s): is drover-scheduler "
+                        "running with that --local-socket?",
+                        ep + 6, why);
+    int rc = local ? 0 : s_apply_keys(ctx);
     if (rc < 0)
         return rc;
-    char ep[512];
-    if (dr_ep_get(ctx->endpoint, ctx->ep, ep, sizeof ep) < 0 ||
-        zmq_connect(ctx->sock, ep) < 0)
+    if (zmq_connect(ctx->sock, ep) < 0)
         return cli_fail(ctx, DR_EINVAL, "cannot connect to '%s': %s",
                         ctx->endpoint, zmq_strerror(errno));
     if (ctx->next_rid == 0)

@@ -184,6 +184,8 @@ static int s_run(cli_ctx_t *ctx, int argc, char **argv)
         const char *ep = getenv("DROVER_SCHEDULER");
         if (ep && *ep)
             ctx->endpoint = ep;
+        else if (access(CLI_LOCAL_SOCKET, W_OK) == 0)
+            ctx->endpoint = "ipc://" CLI_LOCAL_SOCKET;
     }
     const char *env_key = getenv("DROVER_KEY");
     if (!ctx->key_file && env_key && *env_key)
