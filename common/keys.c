@@ -11,15 +11,60 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zmq.h>
 
+/* Z85 (rfc.zeromq.org/spec/32), as libzmq writes CURVE keys: here so that
+ * making and reading keys needs no libzmq (the CLI loads it only for a
+ * TCP endpoint). */
+static const char s_z85[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+                            "OPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+
+static void s_z85_encode(char *out, const uint8_t *in, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        uint32_t v = (uint32_t)in[i] << 24 | (uint32_t)in[i + 1] << 16 |
+                     (uint32_t)in[i + 2] << 8 | in[i + 3];
+        for (int d = 4; d >= 0; d--) {
+            out[k + (size_t)d] = s_z85[v % 85];
+            v /= 85;
+        }
+        k += 5;
+    }
+    out[k] = '\0';
+}
+
+/* 0, or -1 for a character outside the alphabet or a value past 2^32. */
+static int s_z85_decode(uint8_t *out, const char *in, size_t len)
+{
+    for (size_t i = 0; i < len; i += 5) {
+        uint64_t v = 0;
+        for (size_t d = 0; d < 5; d++) {
+            const char *c = in[i + d] ? strchr(s_z85, in[i + d]) : NULL;
+            if (!c)
+                return -1;
+            v = v * 85 + (uint64_t)(c - s_z85);
+        }
+        if (v > UINT32_MAX)
+            return -1;
+        for (size_t b = 0; b < 4; b++)
+            out[i / 5 * 4 + b] = (uint8_t)(v >> (24 - 8 * b));
+    }
+    return 0;
+}
+
+/* A Curve25519 pair, as zmq_curve_keypair makes it (libsodium's
+ * crypto_box_keypair). */
 int keys_generate(dr_keypair_t *out)
 {
     memset(out, 0, sizeof *out);
-    if (!zmq_has("curve"))
+    if (sodium_init() < 0)
         return DR_EUNSUPP;
-    if (zmq_curve_keypair(out->public_z85, out->secret_z85) != 0)
+    uint8_t pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
+    if (crypto_box_keypair(pk, sk) != 0)
         return DR_EUNSUPP;
+    s_z85_encode(out->public_z85, pk, sizeof pk);
+    s_z85_encode(out->secret_z85, sk, sizeof sk);
+    sodium_memzero(sk, sizeof sk);
     return 0;
 }
 
@@ -28,7 +73,7 @@ int keys_valid_z85(const char *s)
     if (!s || strlen(s) != DR_Z85_KEY_LEN)
         return 0;
     uint8_t bin[32];
-    return zmq_z85_decode(bin, s) != NULL;
+    return s_z85_decode(bin, s, DR_Z85_KEY_LEN) == 0;
 }
 
 static int s_write_file(const char *path, const char *text, mode_t mode,
@@ -152,30 +197,6 @@ int keys_public_arg(const char *arg, char *out, char *err, size_t errlen)
     return 0;
 }
 
-int keys_apply_server(void *sock, const dr_keypair_t *kp, const char *domain)
-{
-    int one = 1;
-    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) < 0 ||
-        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, kp->secret_z85,
-                       DR_Z85_KEY_LEN) < 0 ||
-        zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) < 0)
-        return DR_EIO;
-    return 0;
-}
-
-int keys_apply_client(void *sock, const dr_keypair_t *kp,
-                      const char *server_public_z85)
-{
-    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server_public_z85,
-                       DR_Z85_KEY_LEN) < 0 ||
-        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, kp->public_z85,
-                       DR_Z85_KEY_LEN) < 0 ||
-        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, kp->secret_z85,
-                       DR_Z85_KEY_LEN) < 0)
-        return DR_EIO;
-    return 0;
-}
-
 int keys_load_or_create(const char *secret_path, const char *public_path,
                         dr_keypair_t *kp, int *created, char *err,
                         size_t errlen)
@@ -192,7 +213,7 @@ int keys_load_or_create(const char *secret_path, const char *public_path,
         rc = keys_write(secret_path, public_path, kp, err, errlen);
         *created = rc == 0;
     } else {
-        snprintf(err, errlen, "libzmq was built without CURVE");
+        snprintf(err, errlen, "libsodium cannot make a key pair");
     }
     return rc;
 }
@@ -210,11 +231,11 @@ int keys_join_pair(const char *token, dr_keypair_t *out)
     crypto_hash_sha256_update(&st, (const unsigned char *)token, strlen(token));
     crypto_hash_sha256_final(&st, seed);
     unsigned char pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
-    int rc = crypto_box_seed_keypair(pk, sk, seed) == 0 &&
-                     zmq_z85_encode(out->public_z85, pk, sizeof pk) &&
-                     zmq_z85_encode(out->secret_z85, sk, sizeof sk)
-                 ? 0
-                 : DR_EUNSUPP;
+    int rc = crypto_box_seed_keypair(pk, sk, seed) == 0 ? 0 : DR_EUNSUPP;
+    if (rc == 0) {
+        s_z85_encode(out->public_z85, pk, sizeof pk);
+        s_z85_encode(out->secret_z85, sk, sizeof sk);
+    }
     sodium_memzero(seed, sizeof seed);
     sodium_memzero(sk, sizeof sk);
     return rc;

@@ -18,7 +18,7 @@ typedef struct {
     char secret_z85[DR_Z85_KEY_LEN + 1]; /* "" when only the public half */
 } dr_keypair_t;
 
-/* A fresh key pair (zmq_curve_keypair). 0 or DR_EUNSUPP (no CURVE). */
+/* A fresh key pair (libsodium, as zmq_curve_keypair). 0 or DR_EUNSUPP. */
 int keys_generate(dr_keypair_t *out);
 
 /* Writes the secret file (0600) and, if public_path is not NULL, the
@@ -56,7 +56,8 @@ int keys_valid_z85(const char *s);
 int keys_public_arg(const char *arg, char *out, char *err, size_t errlen);
 
 /* Makes sock a CURVE server with kp, authenticated through ZAP in the
- * given domain.  Call before bind. */
+ * given domain.  Call before bind.  (This and keys_apply_client are in
+ * keys_zmq.c: the only two that need libzmq.) */
 int keys_apply_server(void *sock, const dr_keypair_t *kp, const char *domain);
 
 /* Makes sock a CURVE client with its own kp, trusting server_public.  Call

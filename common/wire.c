@@ -11,59 +11,6 @@
 #include <string.h>
 #include <zmq.h>
 
-void wire_env_init(dr_env_t *env, uint64_t request_id)
-{
-    drover__envelope__init(env);
-    env->version = DR_PROTO_VERSION;
-    env->request_id = request_id;
-}
-
-/* Printable ids (node names) are kept as they are; binary ones (the ids
- * ZeroMQ makes up for anonymous DEALERs start with a zero byte) become
- * '#' and hex, so that ids can travel as C strings. */
-void wire_rid_encode(const void *data, size_t n, char *out)
-{
-    const unsigned char *p = data;
-    int printable = n > 0 && p[0] != '#';
-    for (size_t i = 0; i < n && printable; i++)
-        printable = p[i] > 32 && p[i] < 127;
-    if (printable) {
-        if (n > DR_MAX_ROUTING_ID)
-            n = DR_MAX_ROUTING_ID;
-        memcpy(out, p, n);
-        out[n] = '\0';
-        return;
-    }
-    static const char hex[] = "0123456789abcdef";
-    size_t max = (DR_MAX_ROUTING_ID - 1) / 2;
-    if (n > max)
-        n = max;
-    out[0] = '#';
-    for (size_t i = 0; i < n; i++) {
-        out[1 + 2 * i] = hex[p[i] >> 4];
-        out[2 + 2 * i] = hex[p[i] & 15];
-    }
-    out[1 + 2 * n] = '\0';
-}
-
-size_t wire_rid_decode(const char *rid, unsigned char *out)
-{
-    size_t n = strlen(rid);
-    if (rid[0] != '#') {
-        memcpy(out, rid, n);
-        return n;
-    }
-    size_t k = 0;
-    for (size_t i = 1; i + 1 < n + 1 && rid[i] && rid[i + 1]; i += 2) {
-        unsigned hi =
-            (unsigned)(rid[i] <= '9' ? rid[i] - '0' : rid[i] - 'a' + 10);
-        unsigned lo = (unsigned)(rid[i + 1] <= '9' ? rid[i + 1] - '0'
-                                                   : rid[i + 1] - 'a' + 10);
-        out[k++] = (unsigned char)(hi << 4 | lo);
-    }
-    return k;
-}
-
 int wire_send(void *sock, const char *rid, const dr_env_t *env)
 {
     size_t n = drover__envelope__get_packed_size(env);
@@ -80,23 +27,6 @@ int wire_send(void *sock, const char *rid, const dr_env_t *env)
     if (buf != stackbuf)
         free(buf);
     return rc;
-}
-
-void wire_env_body(dr_env_t *env, uint64_t request_id,
-                   Drover__Envelope__BodyCase body, void *msg)
-{
-    wire_env_init(env, request_id);
-    env->body_case = body;
-    env->error = msg; /* the union's members are all pointers */
-}
-
-void wire_env_error(dr_env_t *env, Drover__Error *err, uint64_t request_id,
-                    int code, const char *message)
-{
-    drover__error__init(err);
-    err->code = code;
-    err->message = (char *)message;
-    wire_env_body(env, request_id, DROVER__ENVELOPE__BODY_ERROR, err);
 }
 
 int wire_send_error(void *sock, const char *rid, uint64_t request_id, int code,
@@ -181,32 +111,10 @@ int wire_recv_ex(void *sock, char *rid, int flags, dr_env_t **out,
         rc = DR_EPROTO;
         goto out;
     }
-    if (zmq_msg_size(&m) > DR_MAX_MSG_BYTES) {
-        rc = DR_ETOOBIG;
-        goto out;
-    }
-    dr_env_t *env =
-        drover__envelope__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-    if (!env) {
-        rc = DR_EPROTO;
-        goto out;
-    }
-    *out = env;
-    if (env->version == 0 || env->body_case == DROVER__ENVELOPE__BODY__NOT_SET)
-        rc = DR_EPROTO; /* not an envelope at all */
-    else if (env->version != DR_PROTO_VERSION)
-        rc = DR_EVERSION;
+    rc = wire_decode(zmq_msg_data(&m), zmq_msg_size(&m), out);
 out:
     zmq_msg_close(&m);
     return rc;
-}
-
-void wire_free(dr_env_t **env)
-{
-    if (env && *env) {
-        drover__envelope__free_unpacked(*env, NULL);
-        *env = NULL;
-    }
 }
 
 int wire_call(void *sock, dr_env_t *req, int timeout_ms, dr_env_t **reply)
@@ -244,11 +152,4 @@ int wire_call(void *sock, dr_env_t *req, int timeout_ms, dr_env_t **reply)
         *reply = env;
         return 0;
     }
-}
-
-const char *wire_body_name(int body_case)
-{
-    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
-        &drover__envelope__descriptor, (unsigned)body_case);
-    return f && body_case >= 10 ? f->name : "?";
 }

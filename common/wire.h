@@ -58,6 +58,10 @@ int wire_recv_ex(void *sock, char *rid, int flags, dr_env_t **out,
 
 void wire_free(dr_env_t **env);
 
+/* An envelope from n bytes, checked as wire_recv checks it: 0 with *out
+ * set, DR_ETOOBIG, DR_EPROTO, or DR_EVERSION (with *out set). */
+int wire_decode(const void *data, size_t n, dr_env_t **out);
+
 /* Routing ids as C strings: printable ids as they are, binary ones as '#'
  * and hex.  out holds DR_MAX_ROUTING_ID + 1 bytes; decode returns the
  * byte length written to out (DR_MAX_ROUTING_ID bytes at most). */

@@ -61,7 +61,9 @@ typedef struct cli_ctx {
     int timeout_ms;            /* per request */
     FILE *fout;                /* normally stdout; tests redirect */
     FILE *ferr;                /* normally stderr; progress of --wait */
-    void *zctx;                /* created on the first request */
+    int fd;                    /* ZMTP to a local socket, -1 = none */
+    struct cli_zmq *zmq;       /* libzmq, loaded for a TCP endpoint */
+    void *zctx;                /* created on the first TCP request */
     void *sock;                /* DEALER connected to endpoint */
     uint64_t next_rid;         /* random start, incremented per request */
     int exit_code;             /* set by handlers that choose it (--wait) */
@@ -461,7 +463,8 @@ int cli_print_ok(cli_ctx_t *ctx, const Drover__Ok *ok, const char *key,
  * The caller frees *reply with wire_free. */
 int cli_call(cli_ctx_t *ctx, dr_env_t *req, int want, dr_env_t **reply);
 
-/* Closes the socket and the zmq context, if any. */
+/* Closes the connection and the zmq context and unloads libzmq, if any
+ * (the next request connects again). */
 void cli_disconnect(cli_ctx_t *ctx);
 
 /* Sleeps ms milliseconds (poll helpers). */

@@ -18,17 +18,20 @@
  * It never prints; failures are left in ctx->err.
  */
 #include "cli.h"
+#include "cli_zmq.h"
 #include "dr_err.h"
 #include "endpoints.h"
 #include "keys.h"
+#include "wire.h"
+#include "zmtp.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <stdlib.h>
 #include <unistd.h>
-#include <zmq.h>
 
 static uint64_t s_random_u64(void)
 {
@@ -81,57 +84,89 @@ static int s_apply_keys(cli_ctx_t *ctx)
                         "--scheduler-key (FILE or Z85)");
     if ((rc = keys_public_arg(sk, srv.public_z85, err, sizeof err)) < 0)
         return cli_fail(ctx, rc, "%s", err);
-    if (keys_apply_client(ctx->sock, &me, srv.public_z85) < 0)
+    const cli_zmq_t *z = ctx->zmq;
+    if (z->zmq_setsockopt(ctx->sock, ZMQ_CURVE_SERVERKEY, srv.public_z85,
+                          DR_Z85_KEY_LEN) < 0 ||
+        z->zmq_setsockopt(ctx->sock, ZMQ_CURVE_PUBLICKEY, me.public_z85,
+                          DR_Z85_KEY_LEN) < 0 ||
+        z->zmq_setsockopt(ctx->sock, ZMQ_CURVE_SECRETKEY, me.secret_z85,
+                          DR_Z85_KEY_LEN) < 0)
         return cli_fail(ctx, DR_EIO, "cannot set CURVE options: %s",
-                        zmq_strerror(errno));
+                        z->zmq_strerror(errno));
     return 0;
 }
 
-static int s_connect(cli_ctx_t *ctx)
+static int s_timeout(cli_ctx_t *ctx);
+
+/* The local socket: ZMTP spoken here (common/zmtp.h), no libzmq, no key:
+ * the kernel tells the scheduler who this is (SO_PEERCRED).  A missing
+ * file is said at once (a TCP endpoint would only time out). */
+static int s_connect_local(cli_ctx_t *ctx, const char *ep, const char *id)
 {
-    if (ctx->sock)
-        return 0;
-    ctx->zctx = zmq_ctx_new();
-    if (!ctx->zctx)
-        return cli_fail(ctx, DR_EIO, "cannot create a zmq context: %s",
-                        zmq_strerror(errno));
-    ctx->sock = zmq_socket(ctx->zctx, ZMQ_DEALER);
-    if (!ctx->sock)
-        return cli_fail(ctx, DR_EIO, "cannot create a zmq socket: %s",
-                        zmq_strerror(errno));
-    int linger = 0;
-    if (zmq_setsockopt(ctx->sock, ZMQ_LINGER, &linger, sizeof linger) < 0)
-        return cli_fail(ctx, DR_EIO, "cannot set ZMQ_LINGER: %s",
-                        zmq_strerror(errno));
-    char id[32];
-    snprintf(id, sizeof id, "cli-%016llx", (unsigned long long)s_random_u64());
-    if (zmq_setsockopt(ctx->sock, ZMQ_ROUTING_ID, id, strlen(id)) < 0)
-        return cli_fail(ctx, DR_EIO, "cannot set ZMQ_ROUTING_ID: %s",
-                        zmq_strerror(errno));
-    char ep[512];
-    if (dr_ep_get(ctx->endpoint, ctx->ep, ep, sizeof ep) < 0)
-        return cli_fail(ctx, DR_EINVAL, "cannot connect to '%s'",
-                        ctx->endpoint);
-    /* the local socket needs no key: the kernel tells the scheduler who
-     * this is (SO_PEERCRED); its file must be there, or nothing would
-     * answer until the timeout */
-    int local = strncmp(ep, "ipc://", 6) == 0;
+    const char *path = ep + strlen("ipc://");
     struct stat st;
-    const char *why = !local                  ? NULL
-                      : stat(ep + 6, &st) < 0 ? strerror(errno)
+    const char *why = stat(path, &st) < 0     ? strerror(errno)
                       : !S_ISSOCK(st.st_mode) ? "not a socket"
                                               : NULL;
     if (why)
         return cli_fail(ctx, DR_ENOENT,
                         "no scheduler socket at %s (%s): is drover-scheduler "
                         "running with that --local-socket?",
-                        ep + 6, why);
-    int rc = local ? 0 : s_apply_keys(ctx);
+                        path, why);
+    char err[512];
+    int fd =
+        zmtp_connect(path, id, dr_mono_ms() + ctx->timeout_ms, err, sizeof err);
+    if (fd == DR_ETIMEOUT)
+        return s_timeout(ctx);
+    if (fd < 0)
+        return cli_fail(ctx, fd, "cannot talk to the scheduler at %s: %s", ep,
+                        err);
+    ctx->fd = fd;
+    return 0;
+}
+
+/* TCP: libzmq, loaded now (cli_zmq.h), a DEALER with CURVE. */
+static int s_connect_zmq(cli_ctx_t *ctx, const char *ep, const char *id)
+{
+    char why[512];
+    if (!ctx->zmq && !(ctx->zmq = cli_zmq_load(why, sizeof why)))
+        return cli_fail(ctx, DR_EIO, "%s", why);
+    const cli_zmq_t *z = ctx->zmq;
+    ctx->zctx = z->zmq_ctx_new();
+    if (!ctx->zctx)
+        return cli_fail(ctx, DR_EIO, "cannot create a zmq context: %s",
+                        z->zmq_strerror(errno));
+    ctx->sock = z->zmq_socket(ctx->zctx, ZMQ_DEALER);
+    if (!ctx->sock)
+        return cli_fail(ctx, DR_EIO, "cannot create a zmq socket: %s",
+                        z->zmq_strerror(errno));
+    int linger = 0;
+    if (z->zmq_setsockopt(ctx->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+        z->zmq_setsockopt(ctx->sock, ZMQ_ROUTING_ID, id, strlen(id)) < 0)
+        return cli_fail(ctx, DR_EIO, "cannot set socket options: %s",
+                        z->zmq_strerror(errno));
+    int rc = s_apply_keys(ctx);
     if (rc < 0)
         return rc;
-    if (zmq_connect(ctx->sock, ep) < 0)
+    if (z->zmq_connect(ctx->sock, ep) < 0)
         return cli_fail(ctx, DR_EINVAL, "cannot connect to '%s': %s",
-                        ctx->endpoint, zmq_strerror(errno));
+                        ctx->endpoint, z->zmq_strerror(errno));
+    return 0;
+}
+
+static int s_connect(cli_ctx_t *ctx)
+{
+    if (ctx->sock || ctx->fd >= 0)
+        return 0;
+    char ep[512], id[32];
+    if (dr_ep_get(ctx->endpoint, ctx->ep, ep, sizeof ep) < 0)
+        return cli_fail(ctx, DR_EINVAL, "cannot connect to '%s'",
+                        ctx->endpoint);
+    snprintf(id, sizeof id, "cli-%016llx", (unsigned long long)s_random_u64());
+    int rc = strncmp(ep, "ipc://", 6) == 0 ? s_connect_local(ctx, ep, id)
+                                           : s_connect_zmq(ctx, ep, id);
+    if (rc < 0)
+        return rc;
     if (ctx->next_rid == 0)
         ctx->next_rid = s_random_u64();
     return 0;
@@ -139,15 +174,102 @@ static int s_connect(cli_ctx_t *ctx)
 
 void cli_disconnect(cli_ctx_t *ctx)
 {
+    if (ctx->fd >= 0) {
+        (void)close(ctx->fd);
+        ctx->fd = -1;
+    }
     if (ctx->sock) {
-        zmq_close(ctx->sock);
+        ctx->zmq->zmq_close(ctx->sock);
         ctx->sock = NULL;
     }
     if (ctx->zctx) {
-        while (zmq_ctx_term(ctx->zctx) < 0 && errno == EINTR)
+        while (ctx->zmq->zmq_ctx_term(ctx->zctx) < 0 && errno == EINTR)
             ;
         ctx->zctx = NULL;
     }
+    cli_zmq_unload(&ctx->zmq);
+}
+
+/* One message from whichever connection is open: 0 with the bytes in
+ * out, DR_ETIMEOUT, or another error with why. */
+static int s_recv(cli_ctx_t *ctx, dr_buf_t *out, int64_t deadline, char *why,
+                  size_t cap)
+{
+    if (ctx->fd >= 0)
+        return zmtp_recv(ctx->fd, out, DR_MAX_MSG_BYTES, deadline, why, cap);
+    const cli_zmq_t *z = ctx->zmq;
+    for (;;) {
+        int64_t left = deadline - dr_mono_ms();
+        if (left <= 0)
+            return DR_ETIMEOUT;
+        zmq_pollitem_t it = {ctx->sock, 0, ZMQ_POLLIN, 0};
+        int n = z->zmq_poll(&it, 1, (long)left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(why, cap, "%s", z->zmq_strerror(errno));
+            return DR_EIO;
+        }
+        if (n == 0)
+            continue;
+        zmq_msg_t m;
+        z->zmq_msg_init(&m);
+        if (z->zmq_msg_recv(&m, ctx->sock, ZMQ_DONTWAIT) < 0) {
+            int e = errno;
+            z->zmq_msg_close(&m);
+            if (e == EAGAIN)
+                continue;
+            snprintf(why, cap, "%s", z->zmq_strerror(e));
+            return DR_EIO;
+        }
+        out->len = 0;
+        dr_buf_append(out, z->zmq_msg_data(&m), z->zmq_msg_size(&m));
+        z->zmq_msg_close(&m);
+        return 0;
+    }
+}
+
+/* Sends req and waits for the reply to its id (replies to earlier,
+ * abandoned requests are dropped): wire_call, over either connection. */
+static int s_exchange(cli_ctx_t *ctx, const dr_env_t *req, dr_env_t **reply,
+                      char *why, size_t cap)
+{
+    *reply = NULL;
+    size_t n = drover__envelope__get_packed_size(req);
+    uint8_t *buf = dr_malloc(n ? n : 1);
+    drover__envelope__pack(req, buf);
+    int64_t deadline = dr_mono_ms() + ctx->timeout_ms;
+    int rc;
+    if (ctx->fd >= 0) {
+        rc = zmtp_send(ctx->fd, buf, n, deadline, why, cap);
+    } else {
+        rc = ctx->zmq->zmq_send(ctx->sock, buf, n, ZMQ_DONTWAIT) < 0 ? DR_EIO
+                                                                     : 0;
+        if (rc < 0)
+            snprintf(why, cap, "%s", ctx->zmq->zmq_strerror(errno));
+    }
+    free(buf);
+    dr_buf_t in = {0};
+    while (rc == 0) {
+        if ((rc = s_recv(ctx, &in, deadline, why, cap)) < 0)
+            break;
+        dr_env_t *env = NULL;
+        rc = wire_decode(in.data, in.len, &env);
+        if (rc == 0 && env->request_id != req->request_id) {
+            wire_free(&env);
+            continue;
+        }
+        if (rc < 0) {
+            if (rc != DR_EVERSION)
+                snprintf(why, cap, "%s", dr_strerror(rc));
+            wire_free(&env);
+            break;
+        }
+        *reply = env;
+        break;
+    }
+    dr_buf_free(&in);
+    return rc;
 }
 
 /* "10 s", "0.5 s", for the timeout message. */
@@ -176,7 +298,11 @@ static int s_timeout(cli_ctx_t *ctx)
 {
     char secs[32], keys[600];
     s_fmt_secs(secs, sizeof secs, ctx->timeout_ms);
-    if (ctx->insecure)
+    if (strncmp(ctx->endpoint, "ipc://", 6) == 0)
+        snprintf(keys, sizeof keys,
+                 "its local socket needs no key: the scheduler holding it "
+                 "is stopped or stuck (its log says why)");
+    else if (ctx->insecure)
         snprintf(keys, sizeof keys,
                  "this client runs with --insecure (DROVER_INSECURE=1): a "
                  "scheduler with CURVE (the default) does not answer it");
@@ -242,7 +368,8 @@ static int s_call_one(cli_ctx_t *ctx, dr_env_t *req, int want, dr_env_t **reply,
     if (ctx->next_rid == 0)
         ctx->next_rid = 1;
     dr_env_t *rep = NULL;
-    rc = wire_call(ctx->sock, req, ctx->timeout_ms, &rep);
+    char why[512] = "";
+    rc = s_exchange(ctx, req, &rep, why, sizeof why);
     if (rc == DR_ETIMEOUT || rc == DR_EAGAIN)
         return s_timeout(ctx);
     if (rc == DR_EVERSION)
@@ -252,7 +379,7 @@ static int s_call_one(cli_ctx_t *ctx, dr_env_t *req, int want, dr_env_t **reply,
                         ctx->endpoint, DR_PROTO_VERSION);
     if (rc < 0)
         return cli_fail(ctx, rc, "talking to scheduler at %s: %s",
-                        ctx->endpoint, dr_strerror(rc));
+                        ctx->endpoint, why[0] ? why : dr_strerror(rc));
     if (rep->body_case == DROVER__ENVELOPE__BODY_ERROR) {
         const Drover__Error *e = rep->error;
         if (e && e->code == DR_ENOTLEADER && e->leader)

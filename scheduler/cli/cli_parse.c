@@ -24,6 +24,7 @@ void cli_ctx_init(cli_ctx_t *ctx)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->endpoint = CLI_DEFAULT_ENDPOINT;
+    ctx->fd = -1;
     ctx->out = CLI_OUT_TABLE;
     ctx->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
     ctx->fout = stdout;

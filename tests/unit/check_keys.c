@@ -89,6 +89,36 @@ START_TEST(test_fingerprint)
 }
 END_TEST
 
+/* keys.c writes Z85 itself (no libzmq in the CLI): the same text as
+ * libzmq's, a pair libzmq takes, and libzmq's decoding of it. */
+START_TEST(test_z85_as_libzmq)
+{
+    for (int i = 0; i < 50; i++) {
+        dr_keypair_t kp;
+        ck_assert_int_eq(keys_generate(&kp), 0);
+        ck_assert_int_eq(strlen(kp.public_z85), DR_Z85_KEY_LEN);
+        ck_assert(keys_valid_z85(kp.public_z85));
+        ck_assert(keys_valid_z85(kp.secret_z85));
+        uint8_t pk[32], sk[32];
+        ck_assert_ptr_nonnull(zmq_z85_decode(pk, kp.public_z85));
+        ck_assert_ptr_nonnull(zmq_z85_decode(sk, kp.secret_z85));
+        char again[DR_Z85_KEY_LEN + 1], derived[DR_Z85_KEY_LEN + 1];
+        ck_assert_ptr_nonnull(zmq_z85_encode(again, pk, sizeof pk));
+        ck_assert_str_eq(again, kp.public_z85);
+        /* the public key is the secret's: libzmq derives the same one */
+        ck_assert_int_eq(zmq_curve_public(derived, kp.secret_z85), 0);
+        ck_assert_str_eq(derived, kp.public_z85);
+    }
+    /* libzmq's pair reads back as valid; bad text does not */
+    char pub[41], sec[41];
+    ck_assert_int_eq(zmq_curve_keypair(pub, sec), 0);
+    ck_assert(keys_valid_z85(pub));
+    ck_assert(!keys_valid_z85("~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~"));
+    ck_assert(!keys_valid_z85("%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%"));
+    ck_assert(!keys_valid_z85("short"));
+}
+END_TEST
+
 Suite *keys_suite(void)
 {
     Suite *s = suite_create("keys");
@@ -97,6 +127,7 @@ Suite *keys_suite(void)
     tcase_add_test(tc, test_public_arg_z85_and_bad);
     tcase_add_test(tc, test_join_pair);
     tcase_add_test(tc, test_fingerprint);
+    tcase_add_test(tc, test_z85_as_libzmq);
     suite_add_tcase(s, tc);
     return s;
 }
