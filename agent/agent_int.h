@@ -84,9 +84,9 @@ struct task {
     uint32_t attempt;
     uint32_t cpus;
     uint64_t memory_mb;
-    uint32_t time_limit_s;
-    task_state_t state; /* last state reported to the scheduler */
-    int pending;        /* that report is not acked yet */
+    uint64_t time_limit_ms; /* 0 = none */
+    task_state_t state;     /* last state reported to the scheduler */
+    int pending;            /* that report is not acked yet */
     int64_t resend_at;
     int exit_code;
     int term_signal;

@@ -385,8 +385,8 @@ void task_started(node_t *node, task_t *t, int64_t now)
 {
     char what[128];
     t->started_at_ms = dr_now_ms();
-    if (t->time_limit_s)
-        t->deadline = now + (int64_t)t->time_limit_s * 1000;
+    if (t->time_limit_ms)
+        t->deadline = now + (int64_t)t->time_limit_ms;
     t->rt->ops->describe(t->rt->impl, what, sizeof what);
     log_info("job %" PRIu64 " attempt %u on node %s: %s started", t->job_id,
              t->attempt, node->name, what);
@@ -399,7 +399,12 @@ static int64_t s_tick_running(node_t *node, task_t *t, int64_t now)
 {
     int64_t next = AGENT_NO_TIMER;
     if (t->deadline && now >= t->deadline && !t->end_set) {
-        char *r = dr_asprintf("time limit of %u s exceeded", t->time_limit_s);
+        char *r =
+            t->time_limit_ms % 1000
+                ? dr_asprintf("time limit of %.3f s exceeded",
+                              (double)t->time_limit_ms / 1000)
+                : dr_asprintf("time limit of %llu s exceeded",
+                              (unsigned long long)(t->time_limit_ms / 1000));
         t->timed_out = 1;
         task_stop(node, t, TASK_ST(FAILED), r, 0);
         free(r);

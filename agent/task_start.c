@@ -454,7 +454,7 @@ void task_start_on_start(node_t *node, const dr_env_t *env)
     t = task_add(node, ts->job_id, ts->attempt);
     t->cpus = ts->cpus;
     t->memory_mb = ts->memory_mb;
-    t->time_limit_s = ts->time_limit_s;
+    t->time_limit_ms = wire_limit_ms(ts->time_limit_ms, ts->time_limit_s);
     if (!a->simulate) {
         char *task_dir = dr_asprintf("%s/tasks/%" PRIu64 "-%u",
                                      a->cfg->work_dir, t->job_id, t->attempt);

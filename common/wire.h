@@ -58,6 +58,19 @@ int wire_recv_ex(void *sock, char *rid, int flags, dr_env_t **out,
 
 void wire_free(dr_env_t **env);
 
+/* A time limit of a Job or TaskStart in ms: time_limit_ms, else the whole
+ * seconds of time_limit_s (what older peers send); and back, the seconds
+ * rounded up, for older readers.  0 = none. */
+static inline uint64_t wire_limit_ms(uint64_t ms, uint32_t s)
+{
+    return ms ? ms : (uint64_t)s * 1000;
+}
+static inline uint32_t wire_limit_s(uint64_t ms)
+{
+    uint64_t s = (ms + 999) / 1000;
+    return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
+
 /* An envelope from n bytes, checked as wire_recv checks it: 0 with *out
  * set, DR_ETOOBIG, DR_EPROTO, or DR_EVERSION (with *out set). */
 int wire_decode(const void *data, size_t n, dr_env_t **out);

@@ -98,6 +98,15 @@ Runs on every node of a drover cluster: registers with the scheduler and
 runs its tasks as processes or Docker containers.")
 set(CPACK_DEBIAN_AGENT_PACKAGE_SUGGESTS "docker.io, openmpi-bin")
 
+# what the programs dlopen (libzmq in the CLI, libarchive in all three)
+# dpkg-shlibdeps cannot see: named here, their Debian package named as
+# the soname says (libzmq.so.5 -> libzmq5), merged with what it finds
+string(REGEX REPLACE "^lib(.*)\\.so\\.([0-9]+)$" "lib\\1\\2" DR_DEB_ARCHIVE "${ARCHIVE_SONAME}")
+string(REGEX REPLACE "^lib(.*)\\.so\\.([0-9]+)$" "lib\\1\\2" DR_DEB_ZMQ "${ZMQ_SONAME}")
+set(CPACK_DEBIAN_SCHEDULER_PACKAGE_DEPENDS "${DR_DEB_ARCHIVE}")
+set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "${DR_DEB_ARCHIVE}")
+set(CPACK_DEBIAN_CLI_PACKAGE_DEPENDS "${DR_DEB_ZMQ}, ${DR_DEB_ARCHIVE}")
+
 set(CPACK_DEBIAN_CLI_PACKAGE_NAME drover)
 set(CPACK_DEBIAN_CLI_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_CLI_DESCRIPTION "drover command line

@@ -18,7 +18,7 @@
 #define MAX_ARGS 1024
 #define MAX_ARG_BYTES (64 * 1024)
 #define MAX_ENV 1024
-#define MAX_TIME_LIMIT_S (366 * 24 * 3600)
+#define MAX_TIME_LIMIT_MS (366ull * 24 * 3600 * 1000)
 /* space and the control characters: never in an image reference */
 #define S_CTRL_SP                                                              \
     " \x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13"  \
@@ -120,9 +120,10 @@ int api_job_validate(const sched_t *s, const Drover__Job *j, char *why,
         snprintf(why, n, "gpus %u out of range", j->gpus);
         return DR_EINVAL;
     }
-    if (j->time_limit_s > MAX_TIME_LIMIT_S) {
-        snprintf(why, n, "time limit %u s above the limit of %d s (366 days)",
-                 j->time_limit_s, MAX_TIME_LIMIT_S);
+    if (wire_limit_ms(j->time_limit_ms, j->time_limit_s) > MAX_TIME_LIMIT_MS) {
+        snprintf(why, n, "time limit of %llu ms above the limit of 366 days",
+                 (unsigned long long)wire_limit_ms(j->time_limit_ms,
+                                                   j->time_limit_s));
         return DR_EINVAL;
     }
     if (j->image && (strlen(j->image) > 255 || strpbrk(j->image, S_CTRL_SP))) {
@@ -351,6 +352,8 @@ static void s_job_msg(const sched_t *s, const store_job_t *row, Drover__Job *m,
     m->priority = row->priority;
     m->max_retries = row->max_retries;
     m->time_limit_s = row->time_limit_s;
+    m->time_limit_ms =
+        wire_limit_ms(spec ? spec->time_limit_ms : 0, row->time_limit_s);
     m->state = (char *)row->state;
     m->exit_code = row->has_exit_code ? row->exit_code : 0;
     m->attempts = row->attempts;

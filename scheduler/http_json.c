@@ -349,16 +349,25 @@ static int b_job_logs(const http_in_t *in, http_call_t *c, char *why,
     return 0;
 }
 
-static const char *const s_job_writable[] = {
-    "name",         "cluster",
-    "cpus",         "memory_mb",
-    "node_count",   "procs_per_node",
-    "distribution", "gpus",
-    "priority",     "max_retries",
-    "time_limit_s", "image",
-    "command",      "env",
-    "worker_count", "parameter_server_count",
-    "outputs",      NULL};
+static const char *const s_job_writable[] = {"name",
+                                             "cluster",
+                                             "cpus",
+                                             "memory_mb",
+                                             "node_count",
+                                             "procs_per_node",
+                                             "distribution",
+                                             "gpus",
+                                             "priority",
+                                             "max_retries",
+                                             "time_limit_s",
+                                             "time_limit_ms",
+                                             "image",
+                                             "command",
+                                             "env",
+                                             "worker_count",
+                                             "parameter_server_count",
+                                             "outputs",
+                                             NULL};
 
 /* "code": a gzip tar in base64 (the SDK's code=), taken out of the body
  * before the rest is read through the job's view.  How large it may be

@@ -51,6 +51,7 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     spec.array_task_step = m->array_task_step;
     spec.worker_count = m->worker_count;
     spec.parameter_server_count = m->parameter_server_count;
+    spec.time_limit_ms = wire_limit_ms(m->time_limit_ms, m->time_limit_s);
     job_code_spec(m, &spec);
     job_t *j = dr_calloc(1, sizeof *j);
     j->spec_len = drover__job__get_packed_size(&spec);
@@ -70,7 +71,7 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     j->gpus = m->gpus;
     j->has_image = m->image && *m->image;
     j->max_retries = m->max_retries;
-    j->time_limit_s = m->time_limit_s;
+    j->time_limit_ms = wire_limit_ms(m->time_limit_ms, m->time_limit_s);
     j->reason = dr_strdup("");
     j->owner = dr_strdup(owner);
     j->submitted_at_ms = dr_now_ms();
@@ -134,6 +135,7 @@ int job_rerun(sched_t *self, uint64_t id, const char *owner, uint64_t *id_out,
         m.priority = row.priority;
         m.max_retries = row.max_retries;
         m.time_limit_s = row.time_limit_s;
+        m.time_limit_ms = wire_limit_ms(spec->time_limit_ms, row.time_limit_s);
         m.code_job_id = job_code_owner(id, spec); /* shared, not copied */
         rc = job_submit(self, &m, owner, id_out, why, cap);
         if (rc == DR_ENOENT)
@@ -188,7 +190,8 @@ static void s_task_send_start(sched_t *self, job_t *j, uint32_t rank)
     ts.env = env_all;
     ts.cpus = j->cpus;
     ts.memory_mb = j->memory_mb;
-    ts.time_limit_s = j->time_limit_s;
+    ts.time_limit_ms = j->time_limit_ms;
+    ts.time_limit_s = wire_limit_s(j->time_limit_ms);
     ts.image = spec->image;
     ts.job_name = j->name;
     ts.nodes = j->ntasks;

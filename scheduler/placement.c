@@ -58,8 +58,8 @@ static int s_resv_allows(const node_t *n, const job_t *j, int64_t now_ms)
 {
     if (!n->resv_job || n->resv_job == j->id)
         return 1;
-    return j->time_limit_s && n->resv_until != INT64_MAX &&
-           now_ms + (int64_t)j->time_limit_s * 1000 <= n->resv_until;
+    return j->time_limit_ms && n->resv_until != INT64_MAX &&
+           now_ms + (int64_t)j->time_limit_ms <= n->resv_until;
 }
 
 static int s_usable(const node_t *n, const job_t *j, int64_t now_ms)
@@ -153,10 +153,10 @@ static int64_t s_free_at(const node_t *n, const job_t *j, int64_t now)
     int64_t at = now;
     for (size_t i = 0; i < n->njobs; i++) {
         const job_t *o = n->jobs[i];
-        if (!o->time_limit_s)
+        if (!o->time_limit_ms)
             return INT64_MAX;
         int64_t start = o->started_at_ms > 0 ? o->started_at_ms : now;
-        int64_t end = start + (int64_t)o->time_limit_s * 1000;
+        int64_t end = start + (int64_t)o->time_limit_ms;
         if (end > at)
             at = end;
     }

@@ -127,7 +127,7 @@ struct job {
     uint32_t procs_per_node;
     uint32_t gpus;
     uint32_t max_retries;
-    uint32_t time_limit_s;
+    uint64_t time_limit_ms; /* 0 = none */
     uint32_t attempts;
     int exit_code;
     int has_exit_code;

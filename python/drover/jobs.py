@@ -338,14 +338,15 @@ def command(*, code=None, command=None, environment=None, compute=None,
             instance_count=None, distribution=None, environment_variables=None,
             display_name=None, description=None, experiment_name=None,
             inputs=None, outputs=None, cpus=None, memory_mb=None, gpus=None,
-            priority=None, max_retries=None, time_limit_s=None):
+            priority=None, max_retries=None, time_limit_s=None,
+            time_limit_ms=None):
     """A command job to submit with MLClient.jobs.create_or_update.
 
     Azure ML's parameters; ``outputs`` takes named ``Output()`` folders
     (collected for ``jobs.download``); ``inputs`` is not supported (put
     local data in ``code``).  The drover extras cpus, memory_mb, gpus,
-    priority, max_retries and time_limit_s are the keys of POST
-    /api/v1/jobs."""
+    priority, max_retries, time_limit_s and time_limit_ms (the limit in
+    milliseconds) are the keys of POST /api/v1/jobs."""
     del description, experiment_name
     if inputs:
         raise UserErrorException(
@@ -363,7 +364,8 @@ def command(*, code=None, command=None, environment=None, compute=None,
     j.display_name = display_name
     for k, v in (("cpus", cpus), ("memory_mb", memory_mb), ("gpus", gpus),
                  ("priority", priority), ("max_retries", max_retries),
-                 ("time_limit_s", time_limit_s)):
+                 ("time_limit_s", time_limit_s),
+                 ("time_limit_ms", time_limit_ms)):
         if v is not None:
             j.extra[k] = v
     # the checks that need no scheduler, now (as Azure ML's builder does)

@@ -255,7 +255,7 @@ int cli_parse_since(cli_ctx_t *ctx, const char *flag, const char *s,
  * "MM:SS", "HH:MM:SS", "D-HH", "D-HH:MM", "D-HH:MM:SS".  A bare number
  * is refused as ambiguous (Slurm reads minutes, drover's other flags
  * seconds). */
-int cli_parse_time_limit(cli_ctx_t *ctx, const char *s, uint32_t *sec);
+int cli_parse_time_limit(cli_ctx_t *ctx, const char *s, uint64_t *ms);
 int cli_parse_env(cli_ctx_t *ctx, const char *s, char **key, char **val);
 int cli_check_state(cli_ctx_t *ctx, const char *s);
 int cli_parse_job_id(cli_ctx_t *ctx, const char *s, uint64_t *id);

@@ -47,6 +47,7 @@ static const cli_field_t s_job_fields[] = {
     FLD("priority", CLI_F_I32, Drover__Job, priority),
     FLD("max_retries", CLI_F_U32, Drover__Job, max_retries),
     FLD("time_limit_s", CLI_F_U32, Drover__Job, time_limit_s),
+    FLD("time_limit_ms", CLI_F_U64, Drover__Job, time_limit_ms),
     FLD("image", CLI_F_STR, Drover__Job, image),
     REP("command", CLI_F_STRS, Drover__Job, argv),
     {"env", CLI_F_OBJS, offsetof(Drover__Job, env),

@@ -192,14 +192,19 @@ int cli_parse_duration(cli_ctx_t *ctx, const char *s, uint64_t *sec)
                     s);
 }
 
-/* "1h30m", "90s", "2d": whole numbers, each with a unit, largest first. */
-static int s_units_s(const char *s, uint64_t *sec)
+/* "1h30m", "90s", "2d", "1s500ms", "300ms": whole numbers, each with a
+ * unit, largest first; in ms. */
+static int s_units_ms(const char *s, uint64_t *ms)
 {
     static const struct {
-        char unit;
-        uint64_t s;
-    } units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
-    size_t next = 0;
+        const char *unit;
+        uint64_t ms;
+    } units[] = {
+        {"d", 86400000}, {"h", 3600000}, {"ms", 1}, {"m", 60000}, {"s", 1000}};
+    /* the order units must come in ("ms" is tried before "m", but is the
+     * smallest) */
+    static const int rank[] = {0, 1, 4, 2, 3};
+    int next = 0;
     uint64_t total = 0;
     const char *p = s;
     while (*p) {
@@ -209,16 +214,16 @@ static int s_units_s(const char *s, uint64_t *sec)
         for (; isdigit((unsigned char)*p); p++)
             if ((v = v * 10 + (uint64_t)(*p - '0')) > 100000000)
                 return DR_EINVAL;
-        size_t k = next;
-        while (k < 4 && units[k].unit != *p)
+        size_t k = 0, n = sizeof units / sizeof units[0];
+        while (k < n && strncmp(p, units[k].unit, strlen(units[k].unit)) != 0)
             k++;
-        if (k == 4) /* no unit, an unknown one, or one out of order */
+        if (k == n || rank[k] < next) /* no unit, unknown, out of order */
             return DR_EINVAL;
-        total += v * units[k].s;
-        next = k + 1;
-        p++;
+        total += v * units[k].ms;
+        next = rank[k] + 1;
+        p += strlen(units[k].unit);
     }
-    *sec = total;
+    *ms = total;
     return p == s ? DR_EINVAL : 0;
 }
 
@@ -274,7 +279,7 @@ static int s_clock_s(const char *s, uint64_t *sec)
     return 0;
 }
 
-int cli_parse_time_limit(cli_ctx_t *ctx, const char *s, uint32_t *sec)
+int cli_parse_time_limit(cli_ctx_t *ctx, const char *s, uint64_t *ms)
 {
     size_t len = strlen(s);
     if (len > 0 && strspn(s, "0123456789") == len)
@@ -283,18 +288,22 @@ int cli_parse_time_limit(cli_ctx_t *ctx, const char *s, uint32_t *sec)
                         "minutes, as Slurm reads a bare number, or %ss)",
                         s, s, s);
     uint64_t v = 0;
-    int rc = strpbrk(s, ":-") ? s_clock_s(s, &v) : s_units_s(s, &v);
+    int clock = strpbrk(s, ":-") != NULL;
+    int rc = clock ? s_clock_s(s, &v) : s_units_ms(s, &v);
     if (rc < 0)
         return cli_fail(ctx, DR_EINVAL,
                         "malformed --time-limit '%s' (e.g. 90s, 30m, 1h30m, "
-                        "2d, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS)",
+                        "2d, 500ms, 1s500ms, MM:SS, HH:MM:SS, D-HH, D-HH:MM, "
+                        "D-HH:MM:SS)",
                         s);
-    if (v == 0 || v > CLI_TIME_LIMIT_MAX_S)
+    if (clock)
+        v *= 1000;
+    if (v == 0 || v > (uint64_t)CLI_TIME_LIMIT_MAX_S * 1000)
         return cli_fail(ctx, DR_EINVAL,
-                        "invalid --time-limit '%s': expected from 1s to 366d "
+                        "invalid --time-limit '%s': expected from 1ms to 366d "
                         "(leave it out for no limit)",
                         s);
-    *sec = (uint32_t)v;
+    *ms = v;
     return 0;
 }
 

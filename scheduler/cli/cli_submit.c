@@ -180,10 +180,11 @@ static int s_submit_values(cli_ctx_t *ctx, const cli_args_t *a, cli_submit_t *s)
     if ((rc = cli_parse_memory(ctx, mem, &j->memory_mb)) < 0)
         return rc;
     if (a->seen[SUB_TLIMIT]) {
-        uint32_t sec = 0;
-        if ((rc = cli_parse_time_limit(ctx, a->val[SUB_TLIMIT], &sec)) < 0)
+        uint64_t ms = 0;
+        if ((rc = cli_parse_time_limit(ctx, a->val[SUB_TLIMIT], &ms)) < 0)
             return rc;
-        j->time_limit_s = sec;
+        j->time_limit_ms = ms;
+        j->time_limit_s = wire_limit_s(ms); /* for an older scheduler */
     }
     if (a->seen[SUB_DIST])
         j->distribution = (char *)a->val[SUB_DIST];

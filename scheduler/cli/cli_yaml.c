@@ -665,7 +665,7 @@ int cli_yaml_job(cli_ctx_t *ctx, cli_yaml_t *y, Drover__Job *j)
             (t = cy_get(n, "timeout")) &&
             (rc = cy_int(ctx, y, t, "limits.timeout", 1, 366LL * 86400, &s)) ==
                 0)
-            j->time_limit_s = (uint32_t)s;
+            j->time_limit_s = (uint32_t)s; /* Azure ML's: whole seconds */
     }
     const ynode_t *envn = cy_get(r, "environment_variables"),
                   *tags = cy_get(r, "tags");

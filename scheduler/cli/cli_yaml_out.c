@@ -185,7 +185,7 @@ void cli_yaml_out_job(dr_buf_t *b, const Drover__Job *j)
                       j->procs_per_node ? j->procs_per_node : 1);
     }
     s_env(b, j);
-    if (j->time_limit_s)
+    if (j->time_limit_s) /* Azure ML's: whole seconds (rounded up) */
         dr_buf_printf(b, "limits:\n  timeout: %u\n", j->time_limit_s);
     if (j->n_outputs)
         dr_buf_printf(b, "outputs:\n");

@@ -15,8 +15,10 @@ A job of g GPUs runs on one node when g <= 8 (g of its 8 GPUs), else on
 ceil(g/8) whole nodes (a gang, 8 GPUs each).  Its run is steps / the
 isolated V100 throughput for (type, g); a missing (type, g) is estimated
 as the 1-GPU throughput times g (counted and printed).  Compressed runs
-are rounded to the millisecond; the time limit (drover's, and EASY's
-estimate) is the whole seconds above the run, plus one.
+are rounded to the millisecond; the time limit (drover's, in ms, and
+EASY's estimate) is the run plus half a second (room for a task's start
+and its reports; whole seconds plus one, before drover's limits had
+milliseconds).
 """
 import ast
 import heapq
@@ -27,6 +29,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+
+LIMIT_MARGIN_S = 0.5
 
 GPUS_PER_NODE = 8
 
@@ -54,7 +58,7 @@ def load(trace, njobs, compress):
             "i": i, "arrival": arrival / compress, "gpus": gpus,
             "nodes": nodes, "gpn": gpus if nodes == 1 else GPUS_PER_NODE,
             "run": max(run, 0.001),
-            "limit": int(math.ceil(max(run, 0.001))) + 1,
+            "limit": round(max(run, 0.001) + LIMIT_MARGIN_S, 3),
         })
     t0 = min(j["arrival"] for j in jobs)
     for j in jobs:
@@ -175,7 +179,7 @@ def main():
             argv = [drover, "job", "submit", "--cluster", cluster,
                     "--name", "t%d" % j["i"], "--gpus", str(j["gpn"]),
                     "--nodes", str(j["nodes"]),
-                    "--time-limit", "%ds" % j["limit"], "--",
+                    "--time-limit", "%dms" % round(j["limit"] * 1000), "--",
                     "sleep", "%.3f" % j["run"]]
             procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL))
             procs = [p for p in procs if p.poll() is None]

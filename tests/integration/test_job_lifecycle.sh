@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A job's whole life through the real daemons: submit -> run -> logs ->
 # succeeded; a failing exit code; a command that does not exist; a time
-# limit; cancel of a running job (its processes gone); --wait exit codes.
+# limit (and one of 300 ms); cancel of a running job (its processes gone); --wait exit codes.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 dr_setup
@@ -45,6 +45,21 @@ dr_assert_eq "$(dr_cli -o json job list --state timeout | jq -r '.[].id')" "$tid
 rc=0
 dr_cli job submit --cluster life --time-limit 1s --wait -- sleep 60 >/dev/null 2>&1 || rc=$?
 dr_assert_eq "$rc" 124 "--wait exits 124 on a timeout"
+# a limit below a second (ms inside): killed at 300 ms, not at a whole
+# second; the limit reads back in ms and, rounded up, in seconds
+t0=$(dr_now_ms)
+rc=0
+mid=$(dr_cli job submit --cluster life --time-limit 300ms -- sleep 60)
+dr_cli -o json job show "$mid" >"$T/ms.json"
+dr_assert_eq "$(jq -r .time_limit_ms "$T/ms.json")" 300 "time_limit_ms"
+dr_assert_eq "$(jq -r .time_limit_s "$T/ms.json")" 1 "time_limit_s, rounded up"
+dr_wait_job_state "$mid" timeout 30
+dr_assert_contains "$(dr_cli -o json job show "$mid" | jq -r .reason)" \
+    "time limit of 0.300 s exceeded" "the reason says 0.300 s"
+js=$(dr_cli -o json job show "$mid")
+ran=$(($(jq -r .ended_at <<<"$js") - $(jq -r .started_at <<<"$js")))
+((ran >= 300 && ran < 950)) || dr_fail "a 300 ms limit ran ${ran} ms"
+dr_log "300 ms limit: started -> ended ${ran} ms"
 
 # cancel a running job: its process tree is gone
 marker="drover-cancel-$$-$RANDOM"

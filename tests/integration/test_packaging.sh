@@ -63,7 +63,8 @@ for p in drover-scheduler drover-agent drover; do
     keys=$(grep -E '\.(key|pub)$|/keys/|secret' <<<"$files" || true)
     [[ -z $keys ]] || dr_fail "$p ships key files: $keys"
     dep=$(dpkg-deb -f "$f" Depends)
-    dr_assert_contains "$dep" "libzmq5" "$p: Depends (dpkg-shlibdeps)"
+    dr_assert_contains "$dep" "libzmq5" "$p: Depends (dpkg-shlibdeps; the CLI's, which dlopens it, named)"
+    dr_assert_contains "$dep" "libarchive13" "$p: Depends on the libarchive it dlopens"
     if [[ -n ${CONFFILE[$p]:-} ]]; then
         dr_assert_eq "$(dpkg-deb -I "$f" conffiles 2>/dev/null)" "${CONFFILE[$p]}" "$p: conffiles"
         unit=$(dpkg-deb --fsys-tarfile "$f" | tar -xO "./usr/lib/systemd/system/$p.service")

@@ -151,6 +151,7 @@ START_TEST(test_submit_parse)
     ck_assert_int_eq(s.job.priority, -5);
     ck_assert_uint_eq(s.job.max_retries, 0);
     ck_assert_uint_eq(s.job.time_limit_s, 1800);
+    ck_assert_uint_eq(s.job.time_limit_ms, 1800000);
     ck_assert_uint_eq(s.job.nodes, 1);
     ck_assert_uint_eq(s.job.procs_per_node, 1);
     ck_assert_int_eq(s.wait, 1);
@@ -601,7 +602,7 @@ START_TEST(test_time_limit)
     cli_ctx_init(&ctx);
     static const struct {
         const char *s;
-        uint32_t sec;
+        uint64_t sec; /* in ms for the ms forms below */
     } good[] = {
         {"90s", 90},       {"30m", 1800},         {"2h", 7200},
         {"1d", 86400},     {"1h30m", 5400},       {"1d2h3m4s", 93784},
@@ -611,11 +612,25 @@ START_TEST(test_time_limit)
         {"0:01", 1},       {"366d", 366 * 86400}, {"365-23:59:59", 31622399},
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        uint32_t v = 0;
+        uint64_t v = 0;
         ck_assert_msg(cli_parse_time_limit(&ctx, good[i].s, &v) == 0,
                       "'%s': %s", good[i].s, ctx.err);
-        ck_assert_msg(v == good[i].sec, "'%s' = %u, not %u", good[i].s, v,
-                      good[i].sec);
+        ck_assert_msg(v == good[i].sec * 1000, "'%s' = %llu ms, not %llu s",
+                      good[i].s, (unsigned long long)v,
+                      (unsigned long long)good[i].sec);
+    }
+    /* milliseconds inside: 500ms, 1s500ms, 1m30s250ms */
+    static const struct {
+        const char *s;
+        uint64_t ms;
+    } good_ms[] = {{"500ms", 500},        {"1ms", 1},         {"1s500ms", 1500},
+                   {"1m30s250ms", 90250}, {"2h1ms", 7200001}, {"1500ms", 1500}};
+    for (size_t i = 0; i < sizeof good_ms / sizeof good_ms[0]; i++) {
+        uint64_t v = 0;
+        ck_assert_msg(cli_parse_time_limit(&ctx, good_ms[i].s, &v) == 0,
+                      "'%s': %s", good_ms[i].s, ctx.err);
+        ck_assert_msg(v == good_ms[i].ms, "'%s' = %llu ms", good_ms[i].s,
+                      (unsigned long long)v);
     }
     static const struct {
         const char *s, *msg;
@@ -630,7 +645,10 @@ START_TEST(test_time_limit)
         {"h", "malformed"},
         {"10x", "malformed"},
         {"-5m", "malformed"},
-        {"500ms", "malformed"},
+        {"500ms1s", "malformed"},
+        {"1ms1ms", "malformed"},
+        {"5mss", "malformed"},
+        {"0ms", "from 1ms to 366d"},
         {"1:60", "malformed"},
         {"1:2:3:4", "malformed"},
         {"1:", "malformed"},
@@ -642,14 +660,14 @@ START_TEST(test_time_limit)
         {"1-1:60", "malformed"},
         {"a:b", "malformed"},
         {"1d 2h", "malformed"},
-        {"0s", "from 1s to 366d"},
-        {"00:00", "from 1s to 366d"},
-        {"367d", "from 1s to 366d"},
+        {"0s", "from 1ms to 366d"},
+        {"00:00", "from 1ms to 366d"},
+        {"367d", "from 1ms to 366d"},
         {"99999999999d", "malformed"},
         {"1000000000:00:00", "malformed"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        uint32_t v = 7;
+        uint64_t v = 7;
         ck_assert_msg(cli_parse_time_limit(&ctx, bad[i].s, &v) == DR_EINVAL,
                       "'%s' accepted", bad[i].s);
         ck_assert_msg(strstr(ctx.err, bad[i].msg), "'%s': %s", bad[i].s,
@@ -657,7 +675,7 @@ START_TEST(test_time_limit)
         ck_assert_uint_eq(v, 7);
     }
     /* the message names the flag and the forms */
-    ck_assert_int_eq(cli_parse_time_limit(&ctx, "soon", &(uint32_t){0}),
+    ck_assert_int_eq(cli_parse_time_limit(&ctx, "soon", &(uint64_t){0}),
                      DR_EINVAL);
     ck_assert_ptr_nonnull(
         strstr(ctx.err, "malformed --time-limit 'soon' (e.g."));

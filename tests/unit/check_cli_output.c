@@ -94,8 +94,10 @@ START_TEST(test_job_json)
     /* issue 16: the code's size and the named outputs */
     ck_assert(json_is_integer(json_object_get(o, "code_size")));
     ck_assert(json_is_array(json_object_get(o, "outputs")));
+    /* issue 17: the limit in ms beside it (0 here: only _s was set) */
+    ck_assert(json_is_integer(json_object_get(o, "time_limit_ms")));
     /* with worker_count, parameter_server_count and the array fields */
-    ck_assert_int_eq(json_object_size(o), 36);
+    ck_assert_int_eq(json_object_size(o), 37);
     json_decref(o);
     dr_buf_free(&b);
 }

@@ -19,8 +19,8 @@ static int s_ref_resv_allows(const node_t *n, const job_t *j, int64_t now_ms)
 {
     if (!n->resv_job || n->resv_job == j->id)
         return 1;
-    return j->time_limit_s && n->resv_until != INT64_MAX &&
-           now_ms + (int64_t)j->time_limit_s * 1000 <= n->resv_until;
+    return j->time_limit_ms && n->resv_until != INT64_MAX &&
+           now_ms + (int64_t)j->time_limit_ms <= n->resv_until;
 }
 
 static node_t *s_ref_best(const cluster_t *c, const job_t *j)
@@ -177,7 +177,7 @@ START_TEST(test_best_fit_matches_scan)
         q.memory_mb = 256 * (uint64_t)s_pick(&x, 64);
         q.gpus = s_pick(&x, 4) ? 0 : 1 + s_pick(&x, 8);
         q.has_image = s_pick(&x, 5) == 0;
-        q.time_limit_s = s_pick(&x, 2) ? 30 : 0;
+        q.time_limit_ms = s_pick(&x, 2) ? 30000 : 0;
         node_t *want = s_ref_best(&c, &q);
         node_t *got = placement_best_node(&c, &q);
         ck_assert_msg(got == want,

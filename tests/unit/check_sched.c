@@ -1148,6 +1148,13 @@ START_TEST(test_client_validation)
     j.time_limit_s = 366 * 24 * 3600 + 1;
     fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "above the limit of");
     j.time_limit_s = 0;
+    /* in ms (issue 17): the same cap; ms wins over seconds */
+    j.time_limit_ms = 366ull * 24 * 3600 * 1000 + 1;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "above the limit of");
+    j.time_limit_s = 10;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "above the limit of");
+    j.time_limit_s = 0;
+    j.time_limit_ms = 0;
     j.image = "busybox\n:latest";
     fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "invalid image");
     j.image = NULL;
