@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Placement at scale (issue 17): NODES (5,000) simulated nodes
 # (drover-agent --simulate) of CPUS (16) cpus each, JOBS (100,000) queued
-# zero-second `true` jobs (cpus 1, submitted as one --array), then the
+# zero-second `true` jobs (cpus 1, submitted as --arrays of 100,000; GATE
+# must outlast the submission of a million), then the
 # drain.  The jobs wait on one gate job (`sleep GATE`, a hollow run) with
 # --dependency afterok, so that all of them are queued, with every node
 # registered and idle, when the gate ends and they are released at once.
@@ -33,9 +34,14 @@ echo "== placement: $NODES simulated nodes of $CPUS cpus, $JOBS queued jobs ($(n
 echo "  registration: $NODES nodes in $(($(ms) - t0)) ms"
 gate=$("$B/drover" job submit --cluster bench -- sleep "$GATE")
 t1=$(ms)
-"$B/drover" --timeout 600s job submit --cluster bench --array "0-$((JOBS - 1))" \
-    --dependency "afterok:$gate" -- true >/dev/null
-echo "  submission: $JOBS jobs (one --array) in $(($(ms) - t1)) ms"
+# arrays of at most 100,000 (the most one may hold): one for 100,000 jobs,
+# ten for a million
+for ((k = 0; k < JOBS; k += 100000)); do
+    n=$((JOBS - k < 100000 ? JOBS - k : 100000))
+    "$B/drover" --timeout 600s job submit --cluster bench --array "0-$((n - 1))" \
+        --dependency "afterok:$gate" -- true >/dev/null
+done
+echo "  submission: $JOBS jobs ($(((JOBS + 99999) / 100000)) --array) in $(($(ms) - t1)) ms"
 q() { sqlite3 -cmd ".timeout 5000" "$DB" "$1"; }
 ticks() { awk '{print $14 + $15}' "/proc/${1:-$SCHED}/stat"; }
 # the drain starts when the gate ends
