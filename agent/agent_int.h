@@ -255,7 +255,7 @@ const char *task_state_name(task_state_t st);
 void task_stop(node_t *node, task_t *t, task_state_t st, const char *reason,
                int now_kill);
 int64_t task_tick(node_t *node, task_t *t, int64_t now);
-void task_started(node_t *node, task_t *t, int64_t now);
+void task_started(node_t *node, task_t *t, int64_t now, int ended);
 void task_watch_output(task_t *t);
 
 /* Every task of a PyTorch or TensorFlow job: drover-launch (copied into

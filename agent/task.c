@@ -379,9 +379,10 @@ void task_stop(node_t *node, task_t *t, task_state_t st, const char *reason,
 }
 
 /* The runtime says the program runs: the scheduler hears RUNNING (unless
- * it knows already: a launch in a running task, or a stop came first) and
- * the time limit starts. */
-void task_started(node_t *node, task_t *t, int64_t now)
+ * it knows already: a launch in a running task, or a stop came first; or
+ * the program has ended too: its end, in this same pass, says both, one
+ * report instead of two for a short task) and the time limit starts. */
+void task_started(node_t *node, task_t *t, int64_t now, int ended)
 {
     char what[128];
     t->started_at_ms = dr_now_ms();
@@ -390,7 +391,7 @@ void task_started(node_t *node, task_t *t, int64_t now)
     t->rt->ops->describe(t->rt->impl, what, sizeof what);
     log_info("job %" PRIu64 " attempt %u on node %s: %s started", t->job_id,
              t->attempt, node->name, what);
-    if (!t->end_set && t->state != TASK_ST(RUNNING))
+    if (!t->end_set && !ended && t->state != TASK_ST(RUNNING))
         task_report(node, t, TASK_ST(RUNNING), NULL);
 }
 
@@ -438,7 +439,7 @@ static int64_t s_tick_runtime(node_t *node, task_t *t, int64_t now)
     task_pump(node, t, TASK_RT_STDOUT, 64);
     task_pump(node, t, TASK_RT_STDERR, 64);
     if (!t->started_at_ms && ops->started(t->rt->impl))
-        task_started(node, t, now);
+        task_started(node, t, now, ph == TASK_RT_DONE);
     if (ph == TASK_RT_RUNNING)
         return s_tick_running(node, t, now);
     if (ph == TASK_RT_ENDING) {

@@ -270,7 +270,7 @@ static void s_run(node_t *node, task_t *t, const task_rt_ops_t *ops, void *ctx,
              "(%s runtime)",
              t->job_id, t->attempt, node->name, spec->argv[0], what, ops->kind);
     if (ops->started(t->rt->impl))
-        task_started(node, t, dr_mono_ms());
+        task_started(node, t, dr_mono_ms(), 0);
     task_pump(node, t, TASK_RT_STDOUT, 1);
     task_watch_output(t);
 }

@@ -593,6 +593,10 @@ void job_task_report(sched_t *s, node_t *n, job_t *j, job_task_t *t,
         s_task_running(s, n, j, t, r);
         break;
     case DROVER__TASK_STATE__TASK_EXITED:
+        /* a task that started and ended within one pass of its agent
+         * says both in this one report (its started_at_ms): it ran */
+        if (!t->running && !t->ended && r->started_at_ms > 0)
+            s_task_running(s, n, j, t, r);
         if (j->cancel_requested) {
             job_finish(s, j, JOB_CANCELED, 1, r->exit_code, "canceled by user");
         } else if (r->exit_code == 0 && r->term_signal == 0) {

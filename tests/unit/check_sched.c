@@ -1412,6 +1412,47 @@ START_TEST(test_job_lifecycle_and_restart)
 }
 END_TEST
 
+/* A task that started and ended within one pass of its agent is said in
+ * one report, its end with its started_at_ms (issue 17: batched reports):
+ * the job ran (its start kept), then succeeded. */
+START_TEST(test_report_start_and_end_together)
+{
+    fx_t fx;
+    fx_setup_on(&fx, _i);
+    fx_cluster(&fx, "c1", "Standard_D2_v2", 0, 0);
+    uint64_t id = fx_submit(&fx, "c1", 1, 0);
+    fx_register(&fx, "c1", 2);
+    dr_env_t *r = fx_wait(&fx, fx.agent);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_TASK_START);
+    wire_free(&r);
+    ck_assert_int_eq(sched_job_find(fx.s, id)->state, JOB_STARTING);
+    dr_env_t env;
+    Drover__TaskUpdate tu = DROVER__TASK_UPDATE__INIT;
+    Drover__TaskReport rep = DROVER__TASK_REPORT__INIT;
+    wire_env_init(&env, 0);
+    int64_t started = dr_now_ms() - 7;
+    rep.job_id = id;
+    rep.attempt = 1;
+    rep.state = DROVER__TASK_STATE__TASK_EXITED;
+    rep.started_at_ms = started;
+    rep.ended_at_ms = started + 2;
+    tu.report = &rep;
+    env.body_case = DROVER__ENVELOPE__BODY_TASK_UPDATE;
+    env.task_update = &tu;
+    r = fx_call(&fx, fx.agent, &env);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_TASK_UPDATE_ACK);
+    wire_free(&r);
+    ck_assert_ptr_null(sched_job_find(fx.s, id));
+    store_job_t row;
+    ck_assert_int_eq(store_job_get(fx.s->store, id, &row), 0);
+    ck_assert_str_eq(row.state, "succeeded");
+    ck_assert_int_eq(row.started_at_ms, started);
+    ck_assert_int_ge(row.ended_at_ms, started);
+    store_job_clear(&row);
+    fx_teardown(&fx);
+}
+END_TEST
+
 /* Sends a task report for (job, attempt 1) from sock; the ack is read. */
 static void fx_report(fx_t *fx, void *sock, uint64_t job, int state, int code)
 {
@@ -2036,6 +2077,7 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_agent_protocol_errors);
     tc = s_case(s, "lifecycle");
     tcase_add_loop_test(tc, test_job_lifecycle_and_restart, 0, BACKENDS);
+    tcase_add_loop_test(tc, test_report_start_and_end_together, 0, BACKENDS);
     tc = s_case(s, "config");
     tcase_add_test(tc, test_config);
     tcase_add_test(tc, test_config_state_dir);
