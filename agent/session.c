@@ -129,16 +129,41 @@ static uint64_t s_mem_used_mb(void)
     return total > avail ? (total - avail) / 1024 : 0;
 }
 
-/* The node's GPUs, brought up to date, as the `gpus` of a Register or
- * Heartbeat; msgs and ptrs hold GPU_INVENTORY_MAX.  The messages borrow
- * the gpu_t's list until its next refresh. */
-static size_t s_gpus_fill(agent_t *a, Drover__GpuInfo *msgs,
-                          Drover__GpuInfo **ptrs)
+/* A hollow node's GPUs are its own: the inventory's UUIDs (shared by
+ * every node of a --simulate) with the last group made of a hash of the
+ * node's name and the index, so that no two simulated nodes report one
+ * device (the scheduler and /metrics key GPUs by UUID). */
+static void s_sim_uuids(const node_t *node, Drover__GpuInfo *msgs, size_t n,
+                        char (*buf)[GPU_UUID_MAX])
 {
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = 1469598103934665603ull; /* FNV-1a */
+        for (const char *c = node->name; *c; c++)
+            h = (h ^ (uint8_t)*c) * 1099511628211ull;
+        h = (h ^ i) * 1099511628211ull;
+        const char *u = msgs[i].uuid ? msgs[i].uuid : "GPU-sim";
+        const char *dash = strrchr(u, '-');
+        int keep = dash ? (int)(dash - u) : (int)strlen(u);
+        snprintf(buf[i], GPU_UUID_MAX, "%.*s-%012llx", keep > 40 ? 40 : keep, u,
+                 (unsigned long long)(h & 0xffffffffffffull));
+        msgs[i].uuid = buf[i];
+    }
+}
+
+/* The node's GPUs, brought up to date, as the `gpus` of a Register or
+ * Heartbeat; msgs, ptrs and uuids hold GPU_INVENTORY_MAX.  The messages
+ * borrow the gpu_t's list until its next refresh (a simulated node's
+ * UUIDs: uuids). */
+static size_t s_gpus_fill(node_t *node, Drover__GpuInfo *msgs,
+                          Drover__GpuInfo **ptrs, char (*uuids)[GPU_UUID_MAX])
+{
+    agent_t *a = node->agent;
     (void)gpu_refresh(a->gpu,
                       AGENT_GPU_REFRESH_MS); /* a bad re-read is logged */
     const gpu_list_t *l = gpu_list(a->gpu);
     gpu_list_to_proto(l, msgs, ptrs);
+    if (a->simulate)
+        s_sim_uuids(node, msgs, l->count, uuids);
     return l->count;
 }
 
@@ -159,8 +184,9 @@ void session_send_register(node_t *node)
     char *runtimes[] = {(char *)"process", (char *)"docker"};
     Drover__GpuInfo gmsgs[GPU_INVENTORY_MAX];
     Drover__GpuInfo *gptrs[GPU_INVENTORY_MAX];
+    char uuids[GPU_INVENTORY_MAX][GPU_UUID_MAX];
     Drover__Register reg = DROVER__REGISTER__INIT;
-    reg.n_gpus = s_gpus_fill(a, gmsgs, gptrs);
+    reg.n_gpus = s_gpus_fill(node, gmsgs, gptrs, uuids);
     reg.gpus = gptrs;
     reg.node_name = node->name;
     reg.cluster = cfg->cluster;
@@ -216,7 +242,8 @@ static void s_send_heartbeat(node_t *node)
         lease_sent(node->lease, hb.seq, dr_mono_ms());
     Drover__GpuInfo gmsgs[GPU_INVENTORY_MAX];
     Drover__GpuInfo *gptrs[GPU_INVENTORY_MAX];
-    hb.n_gpus = s_gpus_fill(a, gmsgs, gptrs);
+    char uuids[GPU_INVENTORY_MAX][GPU_UUID_MAX];
+    hb.n_gpus = s_gpus_fill(node, gmsgs, gptrs, uuids);
     hb.gpus = gptrs;
     dr_env_t env;
     node_env_init(node, &env);

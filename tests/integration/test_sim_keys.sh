@@ -7,7 +7,8 @@
 # them.  A restart needs no token (the token is revoked first) and keeps
 # the keys; a token with too few uses stops the simulator with the
 # scheduler's reason (the nodes admitted keep their keys, and a second
-# token joins only the rest), and the scheduler keeps running.
+# token joins only the rest), and the scheduler keeps running.  The nodes
+# of a --gpu-inventory report GPU UUIDs of their own.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 dr_setup
@@ -63,4 +64,26 @@ few_ready() { [[ $(dr_cli -o json node list --cluster simk | jq '[.[] | select(.
 dr_wait_for "the 5 nodes of the second try" 60 few_ready
 dr_assert_contains "$(cat "$T/few2.log")" "simulate: 2 of 5 nodes joining" "only the rest joined"
 dr_cli cluster list >/dev/null || dr_fail "the scheduler stopped answering"
+# GPUs: every hollow node its own UUIDs, though they share one inventory
+dr_cli cluster create -n simg -s Standard_ND40rs_v2 --min-nodes 0 --max-nodes 0 >/dev/null
+tokg=$(dr_cli cluster join-token create -n simg --uses 3 | awk '{print $NF}')
+python3 - >"$T/gpus.json" <<'PY'
+import json
+print(json.dumps({"gpus": [{
+    "index": i, "uuid": "GPU-5f3c0b1e-0000-1111-2222-%012d" % i,
+    "name": "Tesla V100-SXM2-32GB", "memory_total_mb": 32768,
+    "memory_used_mb": 0, "utilization_gpu": 0, "utilization_memory": 0,
+    "temperature_c": 40, "power_mw": 50000, "power_limit_mw": 300000,
+    "ecc_uncorrected": 0, "healthy": True} for i in range(8)]}))
+PY
+dr_spawn "$T/simg.log" "$DROVER_BIN/drover-agent" --simulate 3 --name sg --cluster simg \
+    --vm-size Standard_ND40rs_v2 --cpus 40 --memory-mb 688128 --gpu-inventory "$T/gpus.json" \
+    --scheduler "$AGENT_EP" --scheduler-key "$SPUB" --work-dir "$T/simg" --join-token "$tokg"
+g_ready() { [[ $(dr_cli -o json node list --cluster simg | jq '[.[] | select(.state == "idle")] | length') == 3 ]]; }
+dr_wait_for "3 simulated GPU nodes" 60 g_ready
+uuids=$(for n in sg-0 sg-1 sg-2; do dr_cli -o json node show "$n" | jq -r '.gpus[].uuid'; done)
+dr_assert_eq "$(wc -l <<<"$uuids")" 24 "8 GPUs on each of 3 nodes"
+dr_assert_eq "$(sort -u <<<"$uuids" | wc -l)" 24 "no two GPUs of the simulated nodes alike"
+[[ $(head -1 <<<"$uuids") =~ ^GPU-5f3c0b1e-0000-1111-2222-[0-9a-f]{12}$ ]] ||
+    dr_fail "a simulated GPU's UUID keeps the inventory's form: $(head -1 <<<"$uuids")"
 dr_pass
