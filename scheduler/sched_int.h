@@ -43,6 +43,7 @@
 #include "outbox.h"
 #include "provider.h"
 #include "queue.h"
+#include "ratelim.h"
 #include "sched.h"
 #include "store.h"
 #include "wire.h"
@@ -332,6 +333,19 @@ void sched_client_error(sched_t *self, const char *rid, uint64_t req, int code,
 void sched_agent_error(sched_t *self, const char *rid, uint64_t req, int code,
                        const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* ---- sched_peer.c: who sent a message --------------------------------- */
+
+/* An Error for the request req of an agent (is_agent) or a client. */
+void sched_peer_error(sched_t *self, int is_agent, const char *rid,
+                      uint64_t req, int code, const char *msg);
+/* May this message be handled?  user: the ZAP User-Id of a CURVE peer,
+ * or (local) the "HOST:UID:GID:PID" of a local socket's peer.  0 with
+ * self->req set (the principal's name and role); otherwise the refusal is
+ * answered and recorded (noisy: at most one record per peer and window)
+ * and a DR_E* code returned. */
+int sched_peer_check(sched_t *self, ratelim_t *noisy, int is_agent, int local,
+                     const char *rid, const char *user, const dr_env_t *env);
 
 /* ---- node_mgr.c: nodes as resources ----------------------------------- */
 
