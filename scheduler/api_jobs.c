@@ -126,6 +126,16 @@ int api_job_validate(const sched_t *s, const Drover__Job *j, char *why,
                                                    j->time_limit_s));
         return DR_EINVAL;
     }
+    /* both (the CLI sends both, the seconds rounded up, for an older
+     * scheduler): they must be one limit, or which one was meant? */
+    if (j->time_limit_ms && j->time_limit_s &&
+        wire_limit_s(j->time_limit_ms) != j->time_limit_s) {
+        snprintf(why, n,
+                 "time_limit_s %u and time_limit_ms %llu disagree (give one, "
+                 "or the seconds rounded up)",
+                 j->time_limit_s, (unsigned long long)j->time_limit_ms);
+        return DR_EINVAL;
+    }
     if (j->image && (strlen(j->image) > 255 || strpbrk(j->image, S_CTRL_SP))) {
         snprintf(why, n, "invalid image reference '%.64s'", j->image);
         return DR_EINVAL;
@@ -351,9 +361,8 @@ static void s_job_msg(const sched_t *s, const store_job_t *row, Drover__Job *m,
     m->gpus = row->gpus;
     m->priority = row->priority;
     m->max_retries = row->max_retries;
-    m->time_limit_s = row->time_limit_s;
-    m->time_limit_ms =
-        wire_limit_ms(spec ? spec->time_limit_ms : 0, row->time_limit_s);
+    m->time_limit_ms = row->time_limit_ms;
+    m->time_limit_s = wire_limit_s(row->time_limit_ms); /* rounded up */
     m->state = (char *)row->state;
     m->exit_code = row->has_exit_code ? row->exit_code : 0;
     m->attempts = row->attempts;

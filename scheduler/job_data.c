@@ -72,7 +72,7 @@ void job_row(const job_t *j, store_job_t *row)
     row->procs_per_node = j->procs_per_node;
     row->gpus = j->gpus;
     row->max_retries = j->max_retries;
-    row->time_limit_s = wire_limit_s(j->time_limit_ms);
+    row->time_limit_ms = j->time_limit_ms;
     row->attempts = j->attempts;
     row->exit_code = j->exit_code;
     row->has_exit_code = j->has_exit_code;
@@ -420,7 +420,7 @@ static job_t *s_job_from_row(cluster_t *c, const store_job_t *row)
     j->procs_per_node = row->procs_per_node;
     j->gpus = row->gpus;
     j->max_retries = row->max_retries;
-    j->time_limit_ms = (uint64_t)row->time_limit_s * 1000; /* spec: below */
+    j->time_limit_ms = row->time_limit_ms;
     j->attempts = row->attempts;
     j->exit_code = row->exit_code;
     j->has_exit_code = row->has_exit_code;
@@ -435,8 +435,6 @@ static job_t *s_job_from_row(cluster_t *c, const store_job_t *row)
     j->preemptions = row->preemptions;
     Drover__Job *spec = drover__job__unpack(NULL, j->spec_len, j->spec);
     j->has_image = spec && spec->image && *spec->image;
-    if (spec && spec->time_limit_ms)
-        j->time_limit_ms = spec->time_limit_ms;
     j->mpi = spec && spec->distribution && !strcmp(spec->distribution, "mpi");
     j->torch =
         spec && spec->distribution && !strcmp(spec->distribution, "pytorch");

@@ -51,7 +51,6 @@ int job_submit(sched_t *self, const Drover__Job *m, const char *owner,
     spec.array_task_step = m->array_task_step;
     spec.worker_count = m->worker_count;
     spec.parameter_server_count = m->parameter_server_count;
-    spec.time_limit_ms = wire_limit_ms(m->time_limit_ms, m->time_limit_s);
     job_code_spec(m, &spec);
     job_t *j = dr_calloc(1, sizeof *j);
     j->spec_len = drover__job__get_packed_size(&spec);
@@ -134,8 +133,8 @@ int job_rerun(sched_t *self, uint64_t id, const char *owner, uint64_t *id_out,
         m.gpus = row.gpus;
         m.priority = row.priority;
         m.max_retries = row.max_retries;
-        m.time_limit_s = row.time_limit_s;
-        m.time_limit_ms = wire_limit_ms(spec->time_limit_ms, row.time_limit_s);
+        m.time_limit_ms = row.time_limit_ms;
+        m.time_limit_s = wire_limit_s(row.time_limit_ms);
         m.code_job_id = job_code_owner(id, spec); /* shared, not copied */
         rc = job_submit(self, &m, owner, id_out, why, cap);
         if (rc == DR_ENOENT)

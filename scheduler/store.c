@@ -61,16 +61,16 @@ static const char *s_sql[ST_COUNT] = {
                     " pid, created_at, joined, drain FROM nodes ORDER BY name",
     [ST_JOB_INSERT] =
         "INSERT INTO jobs(name, cluster, state, priority, cpus, memory_mb,"
-        " nodes, procs_per_node, gpus, max_retries, time_limit_s, attempts,"
+        " nodes, procs_per_node, gpus, max_retries, time_limit_ms, attempts,"
         " exit_code, reason, node_names, owner, submitted_at, started_at,"
-        " ended_at, spec, gpu_indices, preemptions)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " ended_at, spec, gpu_indices, preemptions, time_limit_s)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_JOB_UPDATE] = "UPDATE jobs SET state = ?, attempts = ?, exit_code = ?,"
                       " reason = ?, node_names = ?, started_at = ?,"
                       " ended_at = ?, gpu_indices = ?, preemptions = ?"
                       " WHERE id = ?",
     [ST_JOB_GET] = "SELECT id, name, cluster, state, priority, cpus, memory_mb,"
-                   " nodes, procs_per_node, gpus, max_retries, time_limit_s,"
+                   " nodes, procs_per_node, gpus, max_retries, time_limit_ms,"
                    " attempts, exit_code, reason, node_names, owner,"
                    " submitted_at, started_at, ended_at, spec, gpu_indices,"
                    " preemptions FROM jobs"
@@ -83,7 +83,7 @@ static const char *s_sql[ST_COUNT] = {
 
 #define JOB_COLS                                                               \
     "id, name, cluster, state, priority, cpus, memory_mb, nodes,"              \
-    " procs_per_node, gpus, max_retries, time_limit_s, attempts, exit_code,"   \
+    " procs_per_node, gpus, max_retries, time_limit_ms, attempts, exit_code,"  \
     " reason, node_names, owner, submitted_at, started_at, ended_at, spec,"    \
     " gpu_indices, preemptions"
 
@@ -479,7 +479,7 @@ int store_job_insert(store_t *self, store_job_t *j)
     sqlite3_bind_int64(st, 8, j->procs_per_node);
     sqlite3_bind_int64(st, 9, j->gpus);
     sqlite3_bind_int64(st, 10, j->max_retries);
-    sqlite3_bind_int64(st, 11, j->time_limit_s);
+    sqlite3_bind_int64(st, 11, (sqlite3_int64)j->time_limit_ms);
     sqlite3_bind_int64(st, 12, j->attempts);
     if (j->has_exit_code)
         sqlite3_bind_int(st, 13, j->exit_code);
@@ -495,6 +495,8 @@ int store_job_insert(store_t *self, store_job_t *j)
                       (int)j->spec_len, SQLITE_TRANSIENT);
     store_sq_text(st, 21, j->gpu_indices);
     sqlite3_bind_int64(st, 22, j->preemptions);
+    /* whole seconds, rounded up, for a downgraded scheduler */
+    sqlite3_bind_int64(st, 23, (sqlite3_int64)store_limit_s(j->time_limit_ms));
     int rc = s_step_done(self, ST_JOB_INSERT);
     if (rc == 0)
         j->id = (uint64_t)sqlite3_last_insert_rowid(self->db);
@@ -536,7 +538,7 @@ static void s_job_row(sqlite3_stmt *st, store_job_t *j, int with_spec)
     j->procs_per_node = (uint32_t)sqlite3_column_int64(st, 8);
     j->gpus = (uint32_t)sqlite3_column_int64(st, 9);
     j->max_retries = (uint32_t)sqlite3_column_int64(st, 10);
-    j->time_limit_s = (uint32_t)sqlite3_column_int64(st, 11);
+    j->time_limit_ms = (uint64_t)sqlite3_column_int64(st, 11);
     j->attempts = (uint32_t)sqlite3_column_int64(st, 12);
     j->has_exit_code = sqlite3_column_type(st, 13) != SQLITE_NULL;
     j->exit_code = sqlite3_column_int(st, 13);

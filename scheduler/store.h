@@ -63,7 +63,9 @@ typedef struct {
     uint32_t procs_per_node;
     uint32_t gpus;
     uint32_t max_retries;
-    uint32_t time_limit_s;
+    uint64_t time_limit_ms; /* 0 = none; the time_limit_s column (issue 17:
+                             * whole seconds, rounded up) is written for an
+                             * older scheduler and never read */
     uint32_t attempts;
     int exit_code;
     int has_exit_code;
@@ -78,6 +80,14 @@ typedef struct {
     uint8_t *spec; /* packed Drover__Job (argv, env, image); owned */
     size_t spec_len;
 } store_job_t;
+
+/* A job's time limit in whole seconds, rounded up, as the time_limit_s
+ * column keeps it (what a scheduler before issue 17 reads). */
+static inline uint32_t store_limit_s(uint64_t ms)
+{
+    uint64_t s = (ms + 999) / 1000;
+    return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
 
 /* Opens (creating) <dir>/drover.db, sets WAL + synchronous=FULL, creates
  * the schema.  NULL on failure with the reason logged. */

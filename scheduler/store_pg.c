@@ -33,7 +33,7 @@
 
 #define JOB_COLS                                                               \
     "id, name, cluster, state, priority, cpus, memory_mb, nodes,"              \
-    " procs_per_node, gpus, max_retries, time_limit_s, attempts, exit_code,"   \
+    " procs_per_node, gpus, max_retries, time_limit_ms, attempts, exit_code,"  \
     " reason, node_names, owner, submitted_at, started_at, ended_at, spec,"    \
     " gpu_indices, preemptions"
 
@@ -82,11 +82,11 @@ static const char *s_sql[Q_COUNT] = {
                    " pid, created_at, joined, drain FROM nodes ORDER BY name",
     [Q_JOB_INSERT] =
         "INSERT INTO jobs(name, cluster, state, priority, cpus, memory_mb,"
-        " nodes, procs_per_node, gpus, max_retries, time_limit_s, attempts,"
+        " nodes, procs_per_node, gpus, max_retries, time_limit_ms, attempts,"
         " exit_code, reason, node_names, owner, submitted_at, started_at,"
-        " ended_at, spec, gpu_indices, preemptions)"
+        " ended_at, spec, gpu_indices, preemptions, time_limit_s)"
         " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,"
-        "$18,$19,$20,$21,$22) RETURNING id",
+        "$18,$19,$20,$21,$22,$23) RETURNING id",
     [Q_JOB_UPDATE] = "UPDATE jobs SET state = $1, attempts = $2,"
                      " exit_code = $3, reason = $4, node_names = $5,"
                      " started_at = $6, ended_at = $7, gpu_indices = $8,"

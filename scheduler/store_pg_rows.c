@@ -137,7 +137,7 @@ int store_pg_job_insert(store_pg_t *self, store_job_t *j)
     a_i64(&a, j->procs_per_node);
     a_i64(&a, j->gpus);
     a_i64(&a, j->max_retries);
-    a_i64(&a, j->time_limit_s);
+    a_i64(&a, (int64_t)j->time_limit_ms);
     a_i64(&a, j->attempts);
     if (j->has_exit_code)
         a_i64(&a, j->exit_code);
@@ -152,6 +152,8 @@ int store_pg_job_insert(store_pg_t *self, store_job_t *j)
     a_blob(&a, j->spec, j->spec_len);
     a_text(&a, j->gpu_indices);
     a_i64(&a, j->preemptions);
+    /* whole seconds, rounded up, for a downgraded scheduler */
+    a_i64(&a, (int64_t)store_limit_s(j->time_limit_ms));
     PGresult *r = NULL;
     int rc = store_pg_write_q(self, Q_JOB_INSERT, &a, &r);
     if (rc == 0) {
@@ -194,7 +196,7 @@ static void s_job_row(const PGresult *r, int i, store_job_t *j)
     j->procs_per_node = (uint32_t)pg_i64(r, i, 8);
     j->gpus = (uint32_t)pg_i64(r, i, 9);
     j->max_retries = (uint32_t)pg_i64(r, i, 10);
-    j->time_limit_s = (uint32_t)pg_i64(r, i, 11);
+    j->time_limit_ms = (uint64_t)pg_i64(r, i, 11);
     j->attempts = (uint32_t)pg_i64(r, i, 12);
     j->has_exit_code = !PQgetisnull(r, i, 13);
     j->exit_code = (int)pg_i64(r, i, 13);

@@ -85,6 +85,11 @@ const char *const store_pg_migrations[] = {
     store_usage_schema,
     /* 10: a job's code and collected outputs (store_pg_files.c) */
     store_pg_files_schema,
+    /* 11: time limits in ms (issue 17); a row from before has its whole
+     * seconds, times 1000; time_limit_s stays, rounded up, for an older
+     * scheduler */
+    "ALTER TABLE jobs ADD COLUMN time_limit_ms BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE jobs SET time_limit_ms = time_limit_s * 1000;",
 };
 const int store_pg_nmigrations =
     (int)(sizeof store_pg_migrations / sizeof store_pg_migrations[0]);

@@ -8,6 +8,7 @@
 #include "store_int.h"
 #include "store_pg_usage.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const char store_schema[] =
@@ -50,7 +51,8 @@ const char store_schema[] =
     " started_at INTEGER NOT NULL DEFAULT 0,"
     " ended_at INTEGER NOT NULL DEFAULT 0, spec BLOB NOT NULL,"
     " gpu_indices TEXT NOT NULL DEFAULT '',"
-    " preemptions INTEGER NOT NULL DEFAULT 0);"
+    " preemptions INTEGER NOT NULL DEFAULT 0,"
+    " time_limit_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);"
     "CREATE INDEX IF NOT EXISTS jobs_cluster ON jobs(cluster, id);"
     "CREATE TABLE IF NOT EXISTS tasks("
@@ -65,23 +67,33 @@ const char store_schema[] =
     "CREATE INDEX IF NOT EXISTS events_cluster ON events(cluster, id);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');";
 
+/* Whether table has a column named col: 1 or 0, or a negative code. */
+static int s_has_column(store_t *self, const char *table, const char *col)
+{
+    sqlite3_stmt *st = NULL;
+    char sql[64];
+    int found = 0;
+    snprintf(sql, sizeof sql, "PRAGMA table_info(%s)", table);
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return store_sq_fail(self, "table_info");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *name = sqlite3_column_text(st, 1);
+        if (name && strcmp((const char *)name, col) == 0)
+            found = 1;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
 /* Brings a database made by an older version up to this schema; each
  * step is idempotent and says what it adds. */
 int store_migrate(store_t *self)
 {
-    sqlite3_stmt *st = NULL;
-    int has_joined = 0, has_drain = 0;
-    if (sqlite3_prepare_v2(self->db, "PRAGMA table_info(nodes)", -1, &st,
-                           NULL) != SQLITE_OK)
-        return store_sq_fail(self, "table_info");
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const unsigned char *col = sqlite3_column_text(st, 1);
-        if (col && strcmp((const char *)col, "joined") == 0)
-            has_joined = 1;
-        if (col && strcmp((const char *)col, "drain") == 0)
-            has_drain = 1;
-    }
-    sqlite3_finalize(st);
+    int has_joined = s_has_column(self, "nodes", "joined");
+    int has_drain = s_has_column(self, "nodes", "drain");
+    int has_limit_ms = s_has_column(self, "jobs", "time_limit_ms");
+    if (has_joined < 0 || has_drain < 0 || has_limit_ms < 0)
+        return DR_EDB;
     /* 2: nodes that joined by hand are told apart from the provider's */
     if (!has_joined &&
         store_sq_exec(self,
@@ -132,7 +144,23 @@ int store_migrate(store_t *self)
     /* 10: a job's code and collected outputs (store_files.c) */
     if (store_sq_exec(self, store_files_schema) < 0)
         return DR_EDB;
-    return store_sq_exec(self, "UPDATE meta SET value = '10' WHERE key = "
+    if (store_sq_exec(self, "UPDATE meta SET value = '10' WHERE key = "
+                            "'schema_version' AND CAST(value AS INTEGER) "
+                            "< 10") < 0)
+        return DR_EDB;
+    /* 11: time limits in ms (issue 17); a row from before has its whole
+     * seconds, times 1000.  The column and its values in one transaction:
+     * a crash between them would leave old limits at 0 (none).  The
+     * time_limit_s column stays, rounded up, for an older scheduler. */
+    if (!has_limit_ms &&
+        store_sq_exec(self, "BEGIN;"
+                            "ALTER TABLE jobs ADD COLUMN time_limit_ms "
+                            "INTEGER NOT NULL DEFAULT 0;"
+                            "UPDATE jobs SET time_limit_ms = time_limit_s * "
+                            "1000;"
+                            "COMMIT;") < 0)
+        return DR_EDB;
+    return store_sq_exec(self, "UPDATE meta SET value = '11' WHERE key = "
                                "'schema_version' AND CAST(value AS INTEGER) "
-                               "< 10");
+                               "< 11");
 }

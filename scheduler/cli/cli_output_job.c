@@ -206,6 +206,11 @@ void cli_render_job_show(dr_buf_t *b, const Drover__Job *j)
         dr_buf_printf(b, "time_limit_s: %u\n", j->time_limit_s);
     else
         dr_buf_printf(b, "time_limit_s: none\n");
+    /* a limit that is no whole number of seconds (issue 17): the seconds
+     * above are rounded up, this is the limit */
+    if (j->time_limit_ms % 1000)
+        dr_buf_printf(b, "time_limit_ms: %llu\n",
+                      (unsigned long long)j->time_limit_ms);
     for (size_t i = 0; i < j->n_env; i++)
         dr_buf_printf(b, "env: %s=%s\n", j->env[i]->key, j->env[i]->value);
     cli_fmt_time(t1, sizeof t1, j->submitted_at_ms);

@@ -100,6 +100,19 @@ expect 400 "$EVE" POST /jobs '{"cluster":"cpu","command":["true"],"distribution"
 dr_wait_job_state "$pt" succeeded 60
 dr_assert_contains "$(expect 200 "$EVE" GET "/jobs/$pt/logs" | jq -r .data)" "rank=1/2" "pytorch ranks"
 
+# a limit in ms (issue 17): time_limit_ms on POST, both keys on GET (the
+# seconds rounded up); the agent stops it at 300 ms
+ms=$(expect 201 "$EVE" POST /jobs '{"cluster":"cpu","command":["sleep","5"],"time_limit_ms":300}' | jq -r .id)
+j=$(expect 200 "$EVE" GET "/jobs/$ms")
+dr_assert_eq "$(jq -r .time_limit_ms <<<"$j")" 300 "POST time_limit_ms"
+dr_assert_eq "$(jq -r .time_limit_s <<<"$j")" 1 "time_limit_s, rounded up"
+dr_wait_job_state "$ms" timeout 30
+dr_assert_contains "$(expect 200 "$EVE" GET "/jobs/$ms" | jq -r .reason)" \
+    "time limit of 0.300 s exceeded" "the 300 ms limit's reason"
+s2=$(expect 201 "$EVE" POST /jobs '{"cluster":"cpu","command":["true"],"time_limit_s":2}' | jq -r .id)
+j=$(expect 200 "$EVE" GET "/jobs/$s2")
+dr_assert_eq "$(jq -r .time_limit_ms <<<"$j")" 2000 "POST time_limit_s, in ms"
+
 # bad input: each a clear 4xx, nothing changed
 before=$(dr_cli -o json job list | jq length)
 expect 401 "" GET /clusters >/dev/null
@@ -118,6 +131,11 @@ expect 400 "$EVE" POST /jobs '{"cluster":"cpu","command":["true"],"state":"runni
 expect 400 "$EVE" POST /jobs '{"cluster":"cpu","command":["true"],"bogus":1}' >/dev/null
 expect 400 "$EVE" POST /jobs '{"cluster":"cpu","command":["true"],"cpus":1,"cpus":2}' >/dev/null
 expect 400 "$EVE" POST /jobs '{"cluster":"cpu","command":["true"],"cpus":64}' >/dev/null
+expect 400 "$EVE" POST /jobs '{"cluster":"cpu","command":["true"],"time_limit_ms":300,"time_limit_s":5}' >/dev/null
+expect 400 "$EVE" POST /jobs '{"cluster":"cpu","command":["true"],"time_limit_ms":-1}' >/dev/null
+expect 400 "$EVE" POST /jobs '{"cluster":"cpu","command":["true"],"time_limit_ms":"300"}' >/dev/null
+expect 400 "$EVE" POST /jobs '{"cluster":"cpu","command":["true"],"time_limit_ms":1.5}' >/dev/null
+expect 400 "$EVE" POST /jobs '{"cluster":"cpu","command":["true"],"time_limit_ms":31622400001}' >/dev/null
 expect 400 "$EVE" GET "/jobs?limit=abc" >/dev/null
 expect 400 "$EVE" GET "/jobs?color=red" >/dev/null
 expect 400 "$EVE" GET /jobs/abc >/dev/null

@@ -290,6 +290,13 @@ START_TEST(test_tables)
     ck_assert_ptr_nonnull(strstr(b.data, "started: 2023-11-14T22:13:21Z\n"));
     ck_assert_ptr_nonnull(strstr(b.data, "ended: -\n"));
     ck_assert_ptr_nonnull(strstr(b.data, "time_limit_s: 1800\n"));
+    ck_assert_ptr_null(strstr(b.data, "time_limit_ms")); /* whole seconds */
+    j1.time_limit_s = 1;
+    j1.time_limit_ms = 300;
+    b.len = 0;
+    cli_render_job_show(&b, &j1);
+    ck_assert_ptr_nonnull(
+        strstr(b.data, "time_limit_s: 1\ntime_limit_ms: 300\n"));
 
     Drover__Node n;
     drover__node__init(&n);

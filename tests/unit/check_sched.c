@@ -17,6 +17,7 @@
 #include <check.h>
 #include <libpq-fe.h>
 #include <limits.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,27 +275,42 @@ static store_t *s_store_lead(const char *dir, const char *uri, int backend)
     return st;
 }
 
+/* A queued job's row on cluster c1 (its spec: n bytes of spec). */
+static void s_job_fill(store_job_t *j, const char *name, uint8_t *spec,
+                       size_t n)
+{
+    memset(j, 0, sizeof *j);
+    snprintf(j->name, sizeof j->name, "%s", name);
+    strcpy(j->cluster, "c1");
+    strcpy(j->state, "queued");
+    j->spec = spec;
+    j->spec_len = n;
+}
+
+/* A new store of backend `backend` in a new folder dir (a template). */
+static store_t *s_store_tmp(char *dir, char *uri, size_t cap, int backend)
+{
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    s_backend_uri(backend, uri, cap);
+    store_t *st = s_store_lead(dir, uri, backend);
+    ck_assert_int_eq(store_begin(st), 0);
+    return st;
+}
+
 START_TEST(test_store_roundtrip)
 {
     char dir[] = "/tmp/drover-store-XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
     char uri[512];
-    s_backend_uri(_i, uri, sizeof uri);
-    store_t *st = s_store_lead(dir, uri, _i);
-    ck_assert_int_eq(store_begin(st), 0);
+    store_t *st = s_store_tmp(dir, uri, sizeof uri, _i);
     store_cluster_t c = {0};
     strcpy(c.name, "c1");
     strcpy(c.vm_size, "Standard_D2_v2");
     c.max_nodes = 3;
     ck_assert_int_eq(store_cluster_put(st, &c), 0);
-    store_job_t j = {0};
-    strcpy(j.name, "train");
-    strcpy(j.cluster, "c1");
-    strcpy(j.state, "queued");
-    j.cpus = 2;
+    store_job_t j;
     uint8_t spec[] = {1, 2, 3};
-    j.spec = spec;
-    j.spec_len = 3;
+    s_job_fill(&j, "train", spec, 3);
+    j.cpus = 2;
     ck_assert_int_eq(store_job_insert(st, &j), 0);
     ck_assert_uint_eq(j.id, 1);
     ck_assert_int_eq(store_commit(st), 0);
@@ -328,6 +344,92 @@ START_TEST(test_store_roundtrip)
     ck_assert_int_eq(store_event_prune(st, later, 100), 2);
     ck_assert_int_eq(store_event_prune(st, later, 100), 0);
     store_destroy(&st);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* Runs sql on the SQLite store in dir (a store that is closed). */
+static void s_sq_exec(const char *dir, const char *sql)
+{
+    char path[512];
+    sqlite3 *db = NULL;
+    char *err = NULL;
+    snprintf(path, sizeof path, "%s/drover.db", dir);
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK,
+                  "%s: %s", sql, err ? err : "?");
+    sqlite3_close(db);
+}
+
+/* Time limits in ms (issue 17), on both backends: a sub-second limit
+ * reads back as it was written; the time_limit_s column keeps the whole
+ * seconds rounded up (for an older scheduler); a row from a database of
+ * before (schema 10, no time_limit_ms column) reads back its seconds
+ * times 1000 once migrated, and the schema says 11. */
+START_TEST(test_store_limit_ms)
+{
+    char dir[] = "/tmp/drover-store-XXXXXX";
+    char uri[512];
+    store_t *st = s_store_tmp(dir, uri, sizeof uri, _i);
+    store_job_t j;
+    uint8_t spec[] = {0};
+    s_job_fill(&j, "short", spec, 1);
+    uint64_t limits[] = {300, 0, 1500, 366ull * 86400 * 1000};
+    for (int k = 0; k < 4; k++) {
+        j.time_limit_ms = limits[k];
+        ck_assert_int_eq(store_job_insert(st, &j), 0);
+        ck_assert_uint_eq(j.id, (uint64_t)k + 1);
+    }
+    ck_assert_int_eq(store_commit(st), 0);
+    store_destroy(&st);
+    st = s_store_lead(dir, uri, _i);
+    store_job_t got;
+    for (int k = 0; k < 4; k++) {
+        ck_assert_int_eq(store_job_get(st, (uint64_t)k + 1, &got), 0);
+        ck_assert_uint_eq(got.time_limit_ms, limits[k]);
+        store_job_clear(&got);
+    }
+    store_destroy(&st);
+    /* the seconds column, rounded up; then the database made old again:
+     * its rows in whole seconds, no ms column, schema 10 */
+    const char *check = "SELECT CASE WHEN (SELECT group_concat(time_limit_s,"
+                        " ',') FROM (SELECT time_limit_s FROM jobs ORDER BY"
+                        " id) AS x) = '1,0,2,31622400' THEN 1 ELSE"
+                        " abs(-9223372036854775807 - 1) END";
+    const char *old_pg = "UPDATE jobs SET time_limit_s = 7 WHERE id = 1;"
+                         "ALTER TABLE jobs DROP COLUMN time_limit_ms;"
+                         "UPDATE meta SET value = '10' WHERE key ="
+                         " 'schema_version'";
+    if (_i) {
+        s_pg_exec(uri, "DO $$ BEGIN IF (SELECT string_agg(time_limit_s::text,"
+                       " ',' ORDER BY id) FROM jobs) <> '1,0,2,31622400'"
+                       " THEN RAISE 'bad seconds'; END IF; END $$");
+        s_pg_exec(uri, old_pg);
+    } else {
+        s_sq_exec(dir, check); /* abs(INT64_MIN): an error if not */
+        s_sq_exec(dir, old_pg);
+    }
+    st = s_store_lead(dir, uri, _i);
+    ck_assert_int_eq(store_job_get(st, 1, &got), 0);
+    ck_assert_uint_eq(got.time_limit_ms, 7000);
+    store_job_clear(&got);
+    ck_assert_int_eq(store_job_get(st, 2, &got), 0);
+    ck_assert_uint_eq(got.time_limit_ms, 0); /* none stays none */
+    store_job_clear(&got);
+    ck_assert_int_eq(store_job_get(st, 3, &got), 0);
+    ck_assert_uint_eq(got.time_limit_ms, 2000); /* what an old row knew */
+    store_job_clear(&got);
+    store_destroy(&st);
+    if (_i)
+        s_pg_exec(uri, "DO $$ BEGIN IF (SELECT value FROM meta WHERE key ="
+                       " 'schema_version') <> '11' THEN RAISE 'bad version';"
+                       " END IF; END $$");
+    else
+        s_sq_exec(dir, "SELECT CASE WHEN (SELECT value FROM meta WHERE key ="
+                       " 'schema_version') = '11' THEN 1 ELSE"
+                       " abs(-9223372036854775807 - 1) END");
     char cmd[64];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     ck_assert_int_eq(system(cmd), 0);
@@ -571,7 +673,7 @@ START_TEST(test_store_pg_fencing)
     store_destroy(&a);
     /* the schema is versioned: the row says what this build made */
     s_pg_exec(uri, "DO $$ BEGIN IF (SELECT value FROM meta WHERE key ="
-                   " 'schema_version') <> '10' THEN RAISE 'bad version';"
+                   " 'schema_version') <> '11' THEN RAISE 'bad version';"
                    " END IF; END $$");
     store_destroy(&b);
     /* a newer schema than this build's is refused */
@@ -1148,11 +1250,19 @@ START_TEST(test_client_validation)
     j.time_limit_s = 366 * 24 * 3600 + 1;
     fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "above the limit of");
     j.time_limit_s = 0;
-    /* in ms (issue 17): the same cap; ms wins over seconds */
+    /* in ms (issue 17): the same cap, whichever is given */
     j.time_limit_ms = 366ull * 24 * 3600 * 1000 + 1;
     fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "above the limit of");
     j.time_limit_s = 10;
     fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "above the limit of");
+    /* both, and not one limit: refused; both, the seconds rounded up (as
+     * the CLI sends them): one limit */
+    j.time_limit_ms = 300;
+    j.time_limit_s = 5;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "disagree");
+    j.time_limit_ms = 1001;
+    j.time_limit_s = 1;
+    fx_expect_error(&fx, fx.client, &env, DR_EINVAL, "disagree");
     j.time_limit_s = 0;
     j.time_limit_ms = 0;
     j.image = "busybox\n:latest";
@@ -2055,6 +2165,7 @@ Suite *sched_suite(void)
     Suite *s = suite_create("scheduler");
     TCase *tc = s_case(s, "store");
     tcase_add_loop_test(tc, test_store_roundtrip, 0, BACKENDS);
+    tcase_add_loop_test(tc, test_store_limit_ms, 0, BACKENDS);
     tcase_add_loop_test(tc, test_store_logs, 0, BACKENDS);
     tcase_add_loop_test(tc, test_store_usage, 0, BACKENDS);
     tcase_add_test(tc, test_store_bad_dir);
