@@ -38,6 +38,13 @@ enum {
 };
 _Static_assert(ST_COUNT <= STORE_NST, "store_int.h: raise STORE_NST");
 
+/* A job's limit in ms (issue 17).  A row without one but with seconds is
+ * a row an older scheduler wrote after the migration (SQLite lets it
+ * open a newer schema): its seconds, times 1000. */
+#define S_LIMIT_MS                                                             \
+    " CASE WHEN time_limit_ms > 0 THEN time_limit_ms"                          \
+    " ELSE time_limit_s * 1000 END"
+
 static const char *s_sql[ST_COUNT] = {
     [ST_CLUSTER_PUT] =
         "INSERT OR REPLACE INTO clusters(name, vm_size, min_nodes, max_nodes,"
@@ -70,7 +77,7 @@ static const char *s_sql[ST_COUNT] = {
                       " ended_at = ?, gpu_indices = ?, preemptions = ?"
                       " WHERE id = ?",
     [ST_JOB_GET] = "SELECT id, name, cluster, state, priority, cpus, memory_mb,"
-                   " nodes, procs_per_node, gpus, max_retries, time_limit_ms,"
+                   " nodes, procs_per_node, gpus, max_retries," S_LIMIT_MS ","
                    " attempts, exit_code, reason, node_names, owner,"
                    " submitted_at, started_at, ended_at, spec, gpu_indices,"
                    " preemptions FROM jobs"
@@ -83,7 +90,7 @@ static const char *s_sql[ST_COUNT] = {
 
 #define JOB_COLS                                                               \
     "id, name, cluster, state, priority, cpus, memory_mb, nodes,"              \
-    " procs_per_node, gpus, max_retries, time_limit_ms, attempts, exit_code,"  \
+    " procs_per_node, gpus, max_retries," S_LIMIT_MS ", attempts, exit_code,"  \
     " reason, node_names, owner, submitted_at, started_at, ended_at, spec,"    \
     " gpu_indices, preemptions"
 

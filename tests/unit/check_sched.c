@@ -426,10 +426,23 @@ START_TEST(test_store_limit_ms)
         s_pg_exec(uri, "DO $$ BEGIN IF (SELECT value FROM meta WHERE key ="
                        " 'schema_version') <> '11' THEN RAISE 'bad version';"
                        " END IF; END $$");
-    else
+    else {
         s_sq_exec(dir, "SELECT CASE WHEN (SELECT value FROM meta WHERE key ="
                        " 'schema_version') = '11' THEN 1 ELSE"
                        " abs(-9223372036854775807 - 1) END");
+        /* a row written after the migration by an older scheduler (which
+         * knows only time_limit_s) reads back in its seconds too */
+        s_sq_exec(dir, "INSERT INTO jobs(id, name, cluster, state, priority,"
+                       " cpus, memory_mb, nodes, procs_per_node, gpus,"
+                       " max_retries, time_limit_s, attempts, submitted_at,"
+                       " spec) VALUES(9, 'old', 'c1', 'queued', 0, 1, 0, 1,"
+                       " 1, 0, 0, 9, 0, 0, x'00')");
+        st = s_store_lead(dir, uri, _i);
+        ck_assert_int_eq(store_job_get(st, 9, &got), 0);
+        ck_assert_uint_eq(got.time_limit_ms, 9000);
+        store_job_clear(&got);
+        store_destroy(&st);
+    }
     char cmd[64];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     ck_assert_int_eq(system(cmd), 0);
