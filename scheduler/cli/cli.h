@@ -250,11 +250,12 @@ int cli_fetch_jobs(cli_ctx_t *ctx, Drover__JobListReq *lr, dr_env_t ***pages,
  * and time, or a duration before now; flag names it in the error. */
 int cli_parse_since(cli_ctx_t *ctx, const char *flag, const char *s,
                     int64_t *ms);
-/* A job's time limit in whole seconds, from 1 s to 366 days: "90s",
- * "30m", "1h30m", "2d" (units d h m s, largest first), or Slurm's
- * "MM:SS", "HH:MM:SS", "D-HH", "D-HH:MM", "D-HH:MM:SS".  A bare number
- * is refused as ambiguous (Slurm reads minutes, drover's other flags
- * seconds). */
+/* A job's time limit in ms, from 1 ms to 366 days: "90s", "30m",
+ * "1h30m", "2d", "500ms", "1s500ms" (units d h m s ms, largest first,
+ * each once), seconds with up to three decimals, last ("1.5s",
+ * "1m0.25s"), or Slurm's "MM:SS", "HH:MM:SS", "D-HH", "D-HH:MM",
+ * "D-HH:MM:SS".  A bare number is refused as ambiguous (Slurm reads
+ * minutes, drover's other flags seconds). */
 int cli_parse_time_limit(cli_ctx_t *ctx, const char *s, uint64_t *ms);
 int cli_parse_env(cli_ctx_t *ctx, const char *s, char **key, char **val);
 int cli_check_state(cli_ctx_t *ctx, const char *s);

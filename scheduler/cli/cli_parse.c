@@ -193,7 +193,8 @@ int cli_parse_duration(cli_ctx_t *ctx, const char *s, uint64_t *sec)
 }
 
 /* "1h30m", "90s", "2d", "1s500ms", "300ms": whole numbers, each with a
- * unit, largest first; in ms. */
+ * unit, largest first; and seconds with up to three decimals ("1.5s",
+ * "1m0.25s"), last; in ms. */
 static int s_units_ms(const char *s, uint64_t *ms)
 {
     static const struct {
@@ -214,6 +215,16 @@ static int s_units_ms(const char *s, uint64_t *ms)
         for (; isdigit((unsigned char)*p); p++)
             if ((v = v * 10 + (uint64_t)(*p - '0')) > 100000000)
                 return DR_EINVAL;
+        if (*p == '.') { /* seconds, to the ms: the last of the units */
+            uint64_t frac = 0, scale = 100;
+            const char *d = ++p;
+            for (; isdigit((unsigned char)*p) && p - d < 3; p++, scale /= 10)
+                frac += (uint64_t)(*p - '0') * scale;
+            if (p == d || strcmp(p, "s") != 0 || next > rank[4])
+                return DR_EINVAL; /* "1.s", "1.2345s", "1.5m", "1m2s0.5s" */
+            *ms = total + v * 1000 + frac;
+            return 0;
+        }
         size_t k = 0, n = sizeof units / sizeof units[0];
         while (k < n && strncmp(p, units[k].unit, strlen(units[k].unit)) != 0)
             k++;
@@ -293,8 +304,8 @@ int cli_parse_time_limit(cli_ctx_t *ctx, const char *s, uint64_t *ms)
     if (rc < 0)
         return cli_fail(ctx, DR_EINVAL,
                         "malformed --time-limit '%s' (e.g. 90s, 30m, 1h30m, "
-                        "2d, 500ms, 1s500ms, MM:SS, HH:MM:SS, D-HH, D-HH:MM, "
-                        "D-HH:MM:SS)",
+                        "2d, 500ms, 1s500ms, 1.5s, MM:SS, HH:MM:SS, D-HH, "
+                        "D-HH:MM, D-HH:MM:SS)",
                         s);
     if (clock)
         v *= 1000;

@@ -619,12 +619,18 @@ START_TEST(test_time_limit)
                       good[i].s, (unsigned long long)v,
                       (unsigned long long)good[i].sec);
     }
-    /* milliseconds inside: 500ms, 1s500ms, 1m30s250ms */
+    /* milliseconds inside: 500ms, 1s500ms, 1m30s250ms; and seconds with
+     * up to three decimals, last */
     static const struct {
         const char *s;
         uint64_t ms;
-    } good_ms[] = {{"500ms", 500},        {"1ms", 1},         {"1s500ms", 1500},
-                   {"1m30s250ms", 90250}, {"2h1ms", 7200001}, {"1500ms", 1500}};
+    } good_ms[] = {{"500ms", 500},         {"1ms", 1},
+                   {"1s500ms", 1500},      {"1m30s250ms", 90250},
+                   {"2h1ms", 7200001},     {"1500ms", 1500},
+                   {"1.5s", 1500},         {"0.3s", 300},
+                   {"2.125s", 2125},       {"1m0.25s", 60250},
+                   {"1h30m0.5s", 5400500}, {"0.001s", 1},
+                   {"10.10s", 10100}};
     for (size_t i = 0; i < sizeof good_ms / sizeof good_ms[0]; i++) {
         uint64_t v = 0;
         ck_assert_msg(cli_parse_time_limit(&ctx, good_ms[i].s, &v) == 0,
@@ -648,6 +654,16 @@ START_TEST(test_time_limit)
         {"500ms1s", "malformed"},
         {"1ms1ms", "malformed"},
         {"5mss", "malformed"},
+        {"1.s", "malformed"},
+        {".5s", "malformed"},
+        {"1.2345s", "malformed"},
+        {"1.5ms", "malformed"},
+        {"1.5", "malformed"},
+        {"1.5m", "malformed"},
+        {"1s0.5s", "malformed"},
+        {"0.5s1ms", "malformed"},
+        {"1.5.5s", "malformed"},
+        {"0.000s", "from 1ms to 366d"},
         {"0ms", "from 1ms to 366d"},
         {"1:60", "malformed"},
         {"1:2:3:4", "malformed"},
