@@ -38,6 +38,12 @@ dr_assert_eq "$(r bad_raised) $(r bad_status)" "yes Failed" "a failed job raises
 dr_assert_eq "$(r bad_message)" "job $bad failed: exited with code 7" "its reason"
 dr_assert_eq "$(dr_cli -o json job show "$bad" | jq -r '.state + " " + (.exit_code|tostring)')" "failed 7" "CLI"
 
+lim=$(r lim_name)
+dr_assert_eq "$(r lim_raised) $(r lim_status)" "yes Failed" "a job past its time limit raises"
+dr_assert_contains "$(r lim_message)" "time limit of 0.300 s exceeded" "its reason"
+dr_assert_eq "$(dr_cli -o json job show "$lim" | jq -r '.state + " " + (.time_limit_ms|tostring) + " " + (.time_limit_s|tostring)')" \
+    "timeout 300 1" "CLI: time_limit_ms from the SDK"
+
 pt=$(r pt_name)
 dr_assert_eq "$(r pt_status)" Completed "pytorch job"
 dr_assert_eq "$(r pt_ranks)" "0/4 1/4 2/4 3/4" "4 ranks over 2 nodes"

@@ -67,6 +67,17 @@ except JobException as e:
     result("bad_message", e.message)
     result("bad_status", e.job.status)
 
+# a time limit in ms (issue 17): the agent stops it at 300 ms
+lim = ml.jobs.create_or_update(command(command="sleep 5", compute="py", max_retries=0, time_limit_ms=300))
+result("lim_name", lim.name)
+try:
+    ml.jobs.stream(lim.name)
+    result("lim_raised", "no")
+except JobException as e:
+    result("lim_raised", "yes")
+    result("lim_message", e.message)
+    result("lim_status", e.job.status)
+
 # PyTorch distribution over two nodes, two processes each
 pt = ml.jobs.create_or_update(
     command(
