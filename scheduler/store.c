@@ -13,6 +13,7 @@
 #include "store_pg_usage.h"
 #include "log.h"
 #include "util.h"
+#include "wire.h"
 
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -503,7 +504,7 @@ int store_job_insert(store_t *self, store_job_t *j)
     store_sq_text(st, 21, j->gpu_indices);
     sqlite3_bind_int64(st, 22, j->preemptions);
     /* whole seconds, rounded up, for a downgraded scheduler */
-    sqlite3_bind_int64(st, 23, (sqlite3_int64)store_limit_s(j->time_limit_ms));
+    sqlite3_bind_int64(st, 23, (sqlite3_int64)wire_limit_s(j->time_limit_ms));
     int rc = s_step_done(self, ST_JOB_INSERT);
     if (rc == 0)
         j->id = (uint64_t)sqlite3_last_insert_rowid(self->db);

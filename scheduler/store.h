@@ -81,14 +81,6 @@ typedef struct {
     size_t spec_len;
 } store_job_t;
 
-/* A job's time limit in whole seconds, rounded up, as the time_limit_s
- * column keeps it (what a scheduler before issue 17 reads). */
-static inline uint32_t store_limit_s(uint64_t ms)
-{
-    uint64_t s = (ms + 999) / 1000;
-    return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
-}
-
 /* Opens (creating) <dir>/drover.db, sets WAL + synchronous=FULL, creates
  * the schema.  NULL on failure with the reason logged. */
 store_t *store_new(const char *state_dir);

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "store_pg_int.h"
 #include "util.h"
+#include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -153,7 +154,7 @@ int store_pg_job_insert(store_pg_t *self, store_job_t *j)
     a_text(&a, j->gpu_indices);
     a_i64(&a, j->preemptions);
     /* whole seconds, rounded up, for a downgraded scheduler */
-    a_i64(&a, (int64_t)store_limit_s(j->time_limit_ms));
+    a_i64(&a, (int64_t)wire_limit_s(j->time_limit_ms));
     PGresult *r = NULL;
     int rc = store_pg_write_q(self, Q_JOB_INSERT, &a, &r);
     if (rc == 0) {
