@@ -401,22 +401,36 @@ static void s_fake_bind(s_fake_t *f)
     snprintf(f->name, sizeof f->name, "dk%d", (int)getpid());
 }
 
-/* Starts an agent for node f->name using the docker daemon at `socket`. */
-static void s_docker_agent(s_fake_t *f, const char *socket)
-{
+/* The flags of node f->name's agent, using the docker daemon at `socket`,
+ * into a (8 entries, then NULL); sock and name are the caller's buffers. */
+typedef struct {
     char sock[300], name[64];
-    snprintf(sock, sizeof sock, "--docker-socket=%s", socket);
-    snprintf(name, sizeof name, "--name=%s", f->name);
-    const char *a[] = {name,
+    const char *a[9];
+} s_flags_t;
+
+static const char *const *s_docker_flags(s_flags_t *fl, const s_fake_t *f,
+                                         const char *socket)
+{
+    snprintf(fl->sock, sizeof fl->sock, "--docker-socket=%s", socket);
+    snprintf(fl->name, sizeof fl->name, "--name=%s", f->name);
+    const char *a[] = {fl->name,
                        "--cluster=c1",
                        "--vm-size=s",
                        "--cpus=4",
                        "--memory-mb=8192",
-                       sock,
+                       fl->sock,
                        "--heartbeat-ms=200",
                        "--grace-ms=500",
                        NULL};
-    s_fake_agent(f, a);
+    memcpy(fl->a, a, sizeof a);
+    return fl->a;
+}
+
+/* Starts an agent for node f->name using the docker daemon at `socket`. */
+static void s_docker_agent(s_fake_t *f, const char *socket)
+{
+    s_flags_t fl;
+    s_fake_agent(f, s_docker_flags(&fl, f, socket));
 }
 
 static void s_fake_start(s_fake_t *f, const char *socket)
@@ -681,16 +695,27 @@ END_TEST
 static void s_adopt_setup(s_fake_t *f, uint64_t job, const char *script)
 {
     s_fake_bind(f);
+    /* the real drover-agent, exec'd: a fork of this process (which runs
+     * libzmq's threads) must not go on to run an agent, whose threads could
+     * find a lock held forever by a thread that fork left behind */
+    s_flags_t fl;
+    const char *const *flags = s_docker_flags(&fl, f, "/var/run/docker.sock");
+    char sched[320], wd[300];
+    snprintf(sched, sizeof sched, "--scheduler=%s", f->endpoint);
+    snprintf(wd, sizeof wd, "--work-dir=%s/work", s_dir);
+    const char *argv[16];
+    size_t n = 0;
+    argv[n++] = DROVER_AGENT_PATH;
+    for (; *flags; flags++)
+        argv[n++] = *flags;
+    argv[n++] = sched;
+    argv[n++] = wd;
+    argv[n] = NULL;
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        s_fake_t c;
-        memset(&c, 0, sizeof c);
-        memcpy(c.name, f->name, sizeof c.name);
-        memcpy(c.endpoint, f->endpoint, sizeof c.endpoint);
-        s_docker_agent(&c, "/var/run/docker.sock");
-        for (;;)
-            agent_step(c.agent, 100);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
     }
     s_register(f, 0);
     s_task_start(f, job, S_IMAGE, script, 0, 0);
