@@ -340,8 +340,8 @@ static int s_open_nodes(agent_t *self)
         node->sock = s_open_socket(self, node);
         if (!node->sock)
             return DR_EIO;
-        node->sock_reg = dr_loop_add_socket(self->loop, node->sock,
-                                            AGENT_PRIO_NODE, s_on_node, node);
+        node->sock_reg = dr_loop_add_socket_lazy(
+            self->loop, node->sock, AGENT_PRIO_NODE, s_on_node, node);
     }
     return 0;
 }
@@ -414,6 +414,7 @@ agent_t *agent_new(const agent_cfg_t *cfg)
     self->started_at = dr_mono_ms();
     self->session_id = session_id_init(cfg->work_dir);
     self->loop = dr_loop_new();
+    self->n_schedulers = dr_ep_count(cfg->scheduler);
     self->tick_due = 1; /* the first pass registers */
     dr_loop_add_source(self->loop, &s_tick_source, self, AGENT_PRIO_TICK);
     static const char *keep[3] = {"PATH", "HOME", "LANG"};

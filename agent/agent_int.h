@@ -170,7 +170,8 @@ struct agent {
     int isolate; /* process tasks get their own PID and mount namespaces */
     int sig_fd;
     int64_t hb_ms;
-    dr_loop_t *loop;   /* the reactor everything registers with */
+    size_t n_schedulers; /* endpoints in cfg->scheduler (failover if > 1) */
+    dr_loop_t *loop;     /* the reactor everything registers with */
     int tick_due;      /* something happened: run the tick this pass */
     int64_t tick_next; /* else the tick's next due time */
     dr_loop_id_t sig_reg;
@@ -223,11 +224,22 @@ static inline void node_env_init(node_t *node, dr_env_t *env)
     wire_env_init(env, ++node->next_rid);
 }
 
+/* Sends on the node's socket.  The loop watches it lazily (thousands of
+ * simulated nodes): a send may swallow its ZMQ_FD's wake-up, so the loop is
+ * told to look at its input in the next pass.  Every send on a node's
+ * socket outside its own handler goes through here. */
+static inline int node_wire_send(node_t *node, const dr_env_t *env)
+{
+    int rc = wire_send(node->sock, NULL, env);
+    dr_loop_touch(node->agent->loop, node->sock_reg);
+    return rc;
+}
+
 static inline void node_send(node_t *node, const dr_env_t *env)
 {
     if (!node->sock || node->refused)
         return;
-    int rc = wire_send(node->sock, NULL, env);
+    int rc = node_wire_send(node, env);
     if (rc < 0)
         log_warn("node %s: send %s failed: %s", node->name,
                  wire_body_name((int)env->body_case), dr_strerror(rc));

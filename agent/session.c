@@ -540,7 +540,7 @@ uint64_t session_ident_ask(void *arg, uint64_t job_id, uint32_t attempt,
     node_env_init(node, &env);
     env.body_case = DROVER__ENVELOPE__BODY_TOKEN_REQUEST;
     env.token_request = &tr;
-    if (wire_send(node->sock, NULL, &env) < 0)
+    if (node_wire_send(node, &env) < 0)
         return 0;
     return env.request_id;
 }
@@ -739,7 +739,7 @@ int64_t session_tick(node_t *node, int64_t now)
     /* silence from this scheduler (killed, cut off): try the next one
      * well before the lease runs out */
     int64_t silence = a->hb_ms * 3 < 1500 ? 1500 : a->hb_ms * 3;
-    if (dr_ep_count(a->cfg->scheduler) > 1) {
+    if (a->n_schedulers > 1) {
         if (!node->last_heard)
             node->last_heard = now;
         if (now - node->last_heard > silence)

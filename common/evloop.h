@@ -1,8 +1,10 @@
 /* evloop.h - the small reactor both daemons run on (after Redis's ae.c and
  * czmq's zloop).
  *
- * A dr_loop_t polls ZeroMQ sockets and plain file descriptors with one
- * zmq_poll and runs timers.  Three kinds of things register with it:
+ * A dr_loop_t waits on ZeroMQ sockets and plain file descriptors with one
+ * epoll set (a socket through its ZMQ_FD) and runs timers, so a pass costs
+ * what is ready, not what is registered: one process runs thousands of
+ * sockets (the agent's simulated nodes).  Three kinds of things register:
  *  - a ZeroMQ socket or an fd, with one handler (dr_loop_add_socket/_fd);
  *  - a source whose fds change from pass to pass (a curl-multi handle, a
  *    listening server with its connections): the loop asks it for its fds
@@ -65,9 +67,18 @@ dr_loop_t *dr_loop_new(void);
 /* Accepts NULL; nulls *self_p.  Closes nothing it was given. */
 void dr_loop_destroy(dr_loop_t **self_p);
 
-/* Polls a ZeroMQ socket for input. */
+/* Polls a ZeroMQ socket for input: its ZMQ_EVENTS are read every pass, as
+ * zmq_poll does, so a send anywhere in the program (which may swallow the
+ * socket's ZMQ_FD wake-up) never leaves input unseen.  For a few sockets. */
 dr_loop_id_t dr_loop_add_socket(dr_loop_t *self, void *sock, int prio,
                                 dr_loop_io_fn *fn, void *arg);
+/* The same for one of many sockets: its ZMQ_EVENTS are read only when its
+ * ZMQ_FD signals, in the pass after its handler ran, and after
+ * dr_loop_touch: whoever sends on it outside its handler calls that. */
+dr_loop_id_t dr_loop_add_socket_lazy(dr_loop_t *self, void *sock, int prio,
+                                     dr_loop_io_fn *fn, void *arg);
+/* A lazy socket was sent on: look at its input in the next pass. */
+void dr_loop_touch(dr_loop_t *self, dr_loop_id_t id);
 /* Polls an fd for events (ZMQ_POLLIN and/or ZMQ_POLLOUT). */
 dr_loop_id_t dr_loop_add_fd(dr_loop_t *self, int fd, short events, int prio,
                             dr_loop_io_fn *fn, void *arg);
@@ -88,7 +99,7 @@ void dr_loop_remove(dr_loop_t *self, dr_loop_id_t id);
 
 /* One pass: wait for input at most max_wait_ms (-1: until the next timer
  * or forever), handle what is ready in priority order, then run what is
- * due (timers and sources' timers).  0, or DR_EIO when zmq_poll failed
+ * due (timers and sources' timers).  0, or DR_EIO when the wait failed
  * (EINTR is not a failure: the pass just ends early). */
 int dr_loop_once(dr_loop_t *self, int max_wait_ms);
 

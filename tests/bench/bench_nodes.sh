@@ -14,12 +14,14 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${1:-$REPO/build}" && pwd)
 NODES=${NODES:-10000}
 WINDOW=${WINDOW:-30}
+PER_SIM=${PER_SIM:-5000}
 source "$REPO/tests/bench/bench_lib.sh"
 bench_setup nodes
 unset DROVER_INSECURE # each run says which it is
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 HZ=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+sim_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(ticks "$p"))); done; echo "$t"; }
 rss_mib() { awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 pct_core() { awk -v a="$1" -v b="$2" -v hz="$HZ" -v w="$WINDOW" 'BEGIN { print (b - a) * 100 / hz / w }'; }
 
@@ -42,22 +44,32 @@ run() { # MODE: curve | insecure
         tok=$("${cli[@]}" cluster join-token create -n bench --uses "$NODES" | awk '{print $NF}')
         join=(--join-token "$tok" --scheduler-key "$dir/state/keys/scheduler.pub")
     fi
-    local t0 tj t1
+    local t0 tj t1 sims=() k=0 left=$NODES n
     t0=$(ms)
-    "$B/drover-agent" --simulate "$NODES" --name sim --cluster bench --vm-size Standard_D2_v2 \
-        --cpus 2 --memory-mb 7168 \
-        --scheduler "tcp://127.0.0.1:$AP" --work-dir "$dir/sim" --log-level info \
-        "${ins[@]}" "${join[@]}" >"$dir/sim.log" 2>&1 &
-    local sim=$!
-    PIDS+=("$sim")
+    # at most PER_SIM hollow nodes a process: each node holds two fds (its
+    # socket's and libzmq's mailbox), and a process may open 20,000 here
+    while ((left > 0)); do
+        n=$((left < PER_SIM ? left : PER_SIM))
+        left=$((left - n))
+        k=$((k + 1))
+        "$B/drover-agent" --simulate "$n" --name "sim$k" --cluster bench --vm-size Standard_D2_v2 \
+            --cpus 2 --memory-mb 7168 \
+            --scheduler "tcp://127.0.0.1:$AP" --work-dir "$dir/sim$k" --log-level info \
+            "${ins[@]}" "${join[@]}" >"$dir/sim$k.log" 2>&1 &
+        sims+=($!)
+        PIDS+=($!)
+    done
     sleep 1
-    kill -0 "$sim" 2>/dev/null || { wait "$sim" && st=0 || st=$?; echo "$mode: the simulator exited ($st):"; tail -8 "$dir/sim.log"; exit 1; }
-    if [[ $mode == curve ]]; then
-        until grep -q "nodes joined in" "$dir/sim.log"; do
-            kill -0 "$sim" 2>/dev/null || { wait "$sim" && st=0 || st=$?; echo "$mode: the simulator exited ($st) while joining:"; tail -8 "$dir/sim.log"; exit 1; }
-            sleep 0.2
-        done
-    fi
+    for ((k = 1; k <= ${#sims[@]}; k++)); do
+        local sim=${sims[k - 1]}
+        kill -0 "$sim" 2>/dev/null || { wait "$sim" && st=0 || st=$?; echo "$mode: simulator $k exited ($st):"; tail -8 "$dir/sim$k.log"; exit 1; }
+        if [[ $mode == curve ]]; then
+            until grep -q "nodes joined in" "$dir/sim$k.log"; do
+                kill -0 "$sim" 2>/dev/null || { wait "$sim" && st=0 || st=$?; echo "$mode: simulator $k exited ($st) while joining:"; tail -8 "$dir/sim$k.log"; exit 1; }
+                sleep 0.2
+            done
+        fi
+    done
     tj=$(ms)
     until [[ $("${cli[@]}" -o json node list --cluster bench |
         jq '[.[] | select(.state == "idle")] | length') -ge $NODES ]]; do
@@ -67,17 +79,17 @@ run() { # MODE: curve | insecure
     sleep 5 # past the registration burst
     local s0 a0 s1 a1
     s0=$(ticks "$sched")
-    a0=$(ticks "$sim")
+    a0=$(sim_ticks "${sims[@]}")
     sleep "$WINDOW"
     s1=$(ticks "$sched")
-    a1=$(ticks "$sim")
+    a1=$(sim_ticks "${sims[@]}")
     local joins=""
     [[ $mode == curve ]] && joins="joins (a key pair each) $((tj - t0)) ms, then "
-    printf '%-8s %s nodes: %sall registered %d ms later; scheduler %.1f %% of a core, RSS %s MiB; simulator %.1f %% of a core\n' \
+    printf '%-8s %s nodes: %sall registered %d ms later; scheduler %.1f %% of a core, RSS %s MiB; simulator%s %.1f %% of a core\n' \
         "$mode" "$NODES" "$joins" "$((t1 - tj))" \
-        "$(pct_core "$s0" "$s1")" "$(rss_mib "$sched")" "$(pct_core "$a0" "$a1")"
-    kill -TERM "$sim" "$sched" 2>/dev/null || true
-    wait "$sim" "$sched" 2>/dev/null || true
+        "$(pct_core "$s0" "$s1")" "$(rss_mib "$sched")" "$( ((${#sims[@]} > 1)) && echo "s (${#sims[@]} processes)")" "$(pct_core "$a0" "$a1")"
+    kill -TERM "${sims[@]}" "$sched" 2>/dev/null || true
+    wait "${sims[@]}" "$sched" 2>/dev/null || true
 }
 
 echo "== $NODES simulated nodes heartbeating every second ($(nproc) cores; $WINDOW s window)"

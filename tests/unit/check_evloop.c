@@ -1,6 +1,8 @@
 /* check_evloop.c - unit tests of the reactor (common/evloop.c): fds and
  * ZeroMQ sockets, priority order, removal during a pass, timers (one-shot,
- * repeating, moved), sources with changing fds and their own timers. */
+ * repeating, moved), sources with changing fds and their own timers; many
+ * lazy sockets (the simulator's nodes), the same fd registered twice, and
+ * thousands of registrations found, moved and removed by id. */
 #include "evloop.h"
 #include "util.h"
 
@@ -253,6 +255,144 @@ START_TEST(test_zmq_socket)
 }
 END_TEST
 
+/* A lazy socket's handler that takes one message a call. */
+typedef struct {
+    void *sock;
+    int got;
+} lazy_t;
+
+static void s_take_one(dr_loop_t *loop, void *arg, short revents)
+{
+    (void)loop;
+    lazy_t *l = arg;
+    ck_assert(revents & ZMQ_POLLIN);
+    char buf[8];
+    if (zmq_recv(l->sock, buf, sizeof buf, ZMQ_DONTWAIT) >= 0)
+        l->got++;
+}
+
+/* 500 socket pairs, lazy: a message to some of them reaches exactly those;
+ * a handler that leaves input is called again without a new wake-up; a
+ * message that arrives while its socket sends (which may swallow the
+ * ZMQ_FD wake-up) is seen after dr_loop_touch. */
+START_TEST(test_lazy_sockets)
+{
+    enum { N = 500 };
+    void *ctx = zmq_ctx_new();
+    ck_assert_int_eq(zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 4 * N), 0);
+    void *tx[N];
+    lazy_t rx[N];
+    dr_loop_id_t id[N];
+    dr_loop_t *loop = dr_loop_new();
+    for (int i = 0; i < N; i++) {
+        char ep[64];
+        snprintf(ep, sizeof ep, "inproc://lazy-%d", i);
+        rx[i].sock = zmq_socket(ctx, ZMQ_PAIR);
+        rx[i].got = 0;
+        tx[i] = zmq_socket(ctx, ZMQ_PAIR);
+        ck_assert_int_eq(zmq_bind(rx[i].sock, ep), 0);
+        ck_assert_int_eq(zmq_connect(tx[i], ep), 0);
+        id[i] =
+            dr_loop_add_socket_lazy(loop, rx[i].sock, 0, s_take_one, &rx[i]);
+    }
+    ck_assert_int_eq(dr_loop_once(loop, 10), 0); /* first looks: nothing */
+    for (int i = 0; i < N; i += 7)
+        ck_assert_int_eq(zmq_send(tx[i], "m", 1, 0), 1);
+    for (int k = 0; k < 20; k++)
+        ck_assert_int_eq(dr_loop_once(loop, 50), 0);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(rx[i].got, i % 7 == 0);
+    /* three queued, one taken a call: three passes, no new signal */
+    for (int j = 0; j < 3; j++)
+        ck_assert_int_eq(zmq_send(tx[1], "m", 1, 0), 1);
+    for (int k = 0; k < 10 && rx[1].got < 3; k++)
+        ck_assert_int_eq(dr_loop_once(loop, 50), 0);
+    ck_assert_int_eq(rx[1].got, 3);
+    /* input arrives, then the socket itself sends (outside its handler) */
+    ck_assert_int_eq(zmq_send(tx[2], "m", 1, 0), 1);
+    usleep(10000);
+    ck_assert_int_eq(zmq_send(rx[2].sock, "r", 1, 0), 1);
+    dr_loop_touch(loop, id[2]);
+    ck_assert_int_eq(dr_loop_once(loop, 1000), 0);
+    ck_assert_int_eq(rx[2].got, 1);
+    /* touching unknown and removed ids is harmless */
+    dr_loop_remove(loop, id[3]);
+    dr_loop_touch(loop, id[3]);
+    dr_loop_touch(loop, 0);
+    ck_assert_int_eq(zmq_send(tx[3], "m", 1, 0), 1);
+    for (int k = 0; k < 5; k++)
+        ck_assert_int_eq(dr_loop_once(loop, 10), 0);
+    ck_assert_int_eq(rx[3].got, 0);
+    dr_loop_destroy(&loop);
+    for (int i = 0; i < N; i++) {
+        zmq_close(tx[i]);
+        zmq_close(rx[i].sock);
+    }
+    zmq_ctx_term(ctx);
+}
+END_TEST
+
+/* epoll takes an fd once: the second registration of it is polled, and
+ * both handlers run. */
+START_TEST(test_fd_twice)
+{
+    int p[2];
+    s_pipe_ready(p);
+    dr_loop_t *loop = dr_loop_new();
+    seen_t seen = {0};
+    h_t a = {&seen, 'a', -1}, b = {&seen, 'b', -1};
+    dr_loop_add_fd(loop, p[0], ZMQ_POLLIN, 0, s_io, &a);
+    dr_loop_id_t idb = dr_loop_add_fd(loop, p[0], ZMQ_POLLIN, 1, s_io, &b);
+    ck_assert_int_eq(dr_loop_once(loop, 100), 0);
+    ck_assert_uint_eq(seen.n, 2);
+    ck_assert_int_eq(memcmp(seen.log, "ab", 2), 0);
+    /* waiting for nothing, then for input again */
+    dr_loop_set_events(loop, idb, 0);
+    ck_assert_int_eq(dr_loop_once(loop, 100), 0);
+    ck_assert_uint_eq(seen.n, 3);
+    dr_loop_set_events(loop, idb, ZMQ_POLLIN);
+    ck_assert_int_eq(dr_loop_once(loop, 100), 0);
+    ck_assert_uint_eq(seen.n, 5);
+    dr_loop_destroy(&loop);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
+static void s_count(dr_loop_t *loop, void *arg)
+{
+    (void)loop;
+    (*(int *)arg)++;
+}
+
+/* 3,000 timers: every other one removed in a scrambled order (the id
+ * hash's deletions), the rest moved to now; exactly the rest run. */
+START_TEST(test_many_ids)
+{
+    enum { N = 3000 };
+    dr_loop_t *loop = dr_loop_new();
+    static dr_loop_id_t id[N];
+    static int runs[N];
+    for (int i = 0; i < N; i++) {
+        runs[i] = 0;
+        id[i] = dr_loop_add_timer(loop, 60000, 0, s_count, &runs[i]);
+    }
+    for (int k = 0; k < N; k++) {
+        int i = (int)(((unsigned)k * 7919u) % N);
+        if (i % 2)
+            dr_loop_remove(loop, id[i]);
+    }
+    int64_t now = dr_mono_ms();
+    for (int i = 0; i < N; i += 2)
+        dr_loop_timer_set(loop, id[i], now);
+    ck_assert_int_eq(dr_loop_once(loop, 100), 0);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(runs[i], i % 2 == 0);
+    ck_assert(dr_loop_next_due(loop) == INT64_MAX);
+    dr_loop_destroy(&loop);
+}
+END_TEST
+
 Suite *evloop_suite(void)
 {
     Suite *s = suite_create("evloop");
@@ -262,6 +402,9 @@ Suite *evloop_suite(void)
     tcase_add_test(tc, test_timers);
     tcase_add_test(tc, test_source);
     tcase_add_test(tc, test_zmq_socket);
+    tcase_add_test(tc, test_lazy_sockets);
+    tcase_add_test(tc, test_fd_twice);
+    tcase_add_test(tc, test_many_ids);
     suite_add_tcase(s, tc);
     return s;
 }
