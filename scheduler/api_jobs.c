@@ -19,6 +19,8 @@
 #define MAX_ARG_BYTES (64 * 1024)
 #define MAX_ENV 1024
 #define MAX_TIME_LIMIT_MS (366ull * 24 * 3600 * 1000)
+/* JobSubmit.jobs of one request (each is checked, then all are queued) */
+#define API_SUBMIT_MANY_MAX 100000
 /* space and the control characters: never in an image reference */
 #define S_CTRL_SP                                                              \
     " \x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13"  \
@@ -191,10 +193,73 @@ static void s_reply_new_job(sched_t *s, const char *rid, const dr_env_t *env,
     sched_reply_client(s, rid, &out);
 }
 
+/* JobSubmit.jobs: every job checked before any is queued, so that all are
+ * queued or none (job_submit then fails only on what was checked). */
+static void s_submit_many(sched_t *s, const char *rid, dr_env_t *env)
+{
+    const Drover__JobSubmit *js = env->job_submit;
+    char why[256];
+    if (js->job) {
+        API_ERR(DR_EINVAL, "job_submit: give job or jobs, not both");
+        return;
+    }
+    if (js->n_jobs > API_SUBMIT_MANY_MAX) {
+        API_ERR(DR_EINVAL,
+                "job_submit: %zu jobs, above the limit of %d a "
+                "request",
+                js->n_jobs, API_SUBMIT_MANY_MAX);
+        return;
+    }
+    for (size_t i = 0; i < js->n_jobs; i++) {
+        const Drover__Job *m = js->jobs[i];
+        const char *no = !m                                ? "is missing"
+                         : m->array && *m->array           ? "is an array"
+                         : m->code.len || m->code_job_id   ? "carries code"
+                         : m->dependency && *m->dependency ? "has a dependency"
+                                                           : NULL;
+        if (no) {
+            API_ERR(DR_EINVAL,
+                    "job %zu of %zu %s (one at a time, not among many)", i + 1,
+                    js->n_jobs, no);
+            return;
+        }
+        int rc = api_job_validate(s, m, why, sizeof why);
+        if (rc == 0 && !sched_cluster_find(s, m->cluster)) {
+            snprintf(why, sizeof why, "unknown cluster '%.64s'", m->cluster);
+            rc = DR_ENOENT;
+        }
+        if (rc < 0) {
+            API_ERR(rc, "job %zu of %zu: %s", i + 1, js->n_jobs, why);
+            return;
+        }
+    }
+    uint64_t *ids = dr_calloc(js->n_jobs, sizeof *ids);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < js->n_jobs; i++)
+        rc = job_submit(s, js->jobs[i], s->req.user, &ids[i], why, sizeof why);
+    if (rc < 0) {
+        API_ERR(rc, "%s", why);
+    } else {
+        Drover__JobSubmitReply r = DROVER__JOB_SUBMIT_REPLY__INIT;
+        r.id = ids[0];
+        r.n_ids = js->n_jobs;
+        r.ids = ids;
+        dr_env_t out;
+        wire_env_body(&out, env->request_id,
+                      DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY, &r);
+        sched_reply_client(s, rid, &out);
+    }
+    free(ids);
+}
+
 void api_job_submit(sched_t *s, const char *rid, dr_env_t *env)
 {
     const Drover__Job *m = env->job_submit->job;
     char why[256];
+    if (env->job_submit->n_jobs) {
+        s_submit_many(s, rid, env);
+        return;
+    }
     if (!m) {
         API_ERR(DR_EINVAL, "job_submit: job missing");
         return;

@@ -283,9 +283,10 @@ typedef struct {
     Drover__KeyValue *kv; /* storage for job.env */
     Drover__KeyValue **kvp;
     int wait;
-    int follow;     /* --follow: also stream the output (sets wait) */
-    dr_buf_t code;  /* --code DIR, packed (job.code points here) */
-    char **outputs; /* --output-name values (the strings are argv's) */
+    int follow;            /* --follow: also stream the output (sets wait) */
+    dr_buf_t code;         /* --code DIR, packed (job.code points here) */
+    char **outputs;        /* --output-name values (the strings are argv's) */
+    const char *each_line; /* --each-line FILE (argv's), or NULL */
 } cli_submit_t;
 /* cli_files.c: a submit's --code DIR (NULL: none), packed, and its
  * --output-name values, into s->job. */

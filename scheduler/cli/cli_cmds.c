@@ -56,9 +56,9 @@ static const cli_cmd_t s_commands[] = {
      "[--priority P] [--max-retries R] "
      "[--dependency afterok:ID[:ID...],afterany:ID,afternotok:ID,singleton] "
      "[--time-limit 30m] "
-     "[--image IMG] [--env K=V]... [--array SPEC] [--wait] [--follow] -- "
-     "COMMAND [ARG...]",
-     "queue a job; prints its id", &cli_opts_submit},
+     "[--image IMG] [--env K=V]... [--array SPEC] [--wait] [--follow] "
+     "{-- COMMAND [ARG...] | --each-line FILE}",
+     "queue a job (or one a line of FILE); prints its id", &cli_opts_submit},
     {"job", "create", cli_job_create,
      "-f job.yml [--cluster NAME] [--wait] [--follow]",
      "queue a job from an Azure ML v2 command job file; prints its id",

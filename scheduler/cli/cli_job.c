@@ -9,8 +9,10 @@
 #include "cli.h"
 #include "dr_err.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int cli_job_exit_status(const Drover__Job *j)
@@ -96,6 +98,17 @@ int cli_job_get(cli_ctx_t *ctx, uint64_t id, dr_env_t **rep)
     return rc;
 }
 
+/* Sends a JobSubmit; its reply in *rep. */
+static int s_call_submit(cli_ctx_t *ctx, Drover__JobSubmit *js, dr_env_t **rep)
+{
+    dr_env_t req;
+    wire_env_init(&req, 0);
+    req.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
+    req.job_submit = js;
+    *rep = NULL;
+    return cli_call(ctx, &req, DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY, rep);
+}
+
 /* Submits a job; prints its id; then follows it as how says
  * (CLI_FOLLOW_WAIT, with or without CLI_FOLLOW_OUTPUT), or not (0). */
 static int s_submit(cli_ctx_t *ctx, Drover__Job *job, unsigned how)
@@ -103,13 +116,9 @@ static int s_submit(cli_ctx_t *ctx, Drover__Job *job, unsigned how)
     int rc;
     Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
     js.job = job;
-    dr_env_t req;
-    wire_env_init(&req, 0);
-    req.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
-    req.job_submit = &js;
     dr_env_t *rep = NULL;
     dr_buf_t b = {0};
-    rc = cli_call(ctx, &req, DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY, &rep);
+    rc = s_call_submit(ctx, &js, &rep);
     if (rc < 0)
         goto out;
     if (!rep->job_submit_reply || rep->job_submit_reply->id == 0) {
@@ -137,6 +146,143 @@ out:
     return rc;
 }
 
+/* --each-line: jobs a request, and bytes of commands a request (the
+ * scheduler takes up to DR_MAX_MSG_BYTES a message) */
+#define S_LINES_JOBS 10000
+#define S_LINES_BYTES (4u << 20)
+
+/* The lines of --each-line FILE that are commands, NUL-free. */
+static int s_read_lines(cli_ctx_t *ctx, const char *path, char ***lines,
+                        size_t **lineno, size_t *n)
+{
+    *lines = NULL;
+    *lineno = NULL;
+    *n = 0;
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f)
+        return cli_fail(ctx, DR_EIO, "--each-line %s: %s", path,
+                        strerror(errno));
+    char *line = NULL;
+    size_t cap = 0, vcap = 0, no = 0;
+    ssize_t len;
+    int rc = 0;
+    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+        no++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        const char *p = line + strspn(line, " \t");
+        if (*p == '\0' || *p == '#')
+            continue;
+        if (strlen(line) != (size_t)len) {
+            rc = cli_fail(ctx, DR_EINVAL, "%s:%zu: a NUL byte in the line",
+                          path, no);
+            break;
+        }
+        if (*n == vcap) {
+            vcap = vcap ? vcap * 2 : 256;
+            *lines = dr_realloc(*lines, vcap * sizeof **lines);
+            *lineno = dr_realloc(*lineno, vcap * sizeof **lineno);
+        }
+        (*lines)[*n] = dr_strdup(line);
+        (*lineno)[(*n)++] = no;
+    }
+    if (rc == 0 && ferror(f))
+        rc = cli_fail(ctx, DR_EIO, "--each-line %s: read failed", path);
+    else if (rc == 0 && *n == 0)
+        rc = cli_usage(ctx, "--each-line %s: no command in the file", path);
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    return rc;
+}
+
+/* One request of jobs [from, to) of the lines; their ids into ids. */
+static int s_submit_chunk(cli_ctx_t *ctx, const Drover__Job *tmpl, char **lines,
+                          size_t from, size_t to, uint64_t *ids)
+{
+    size_t n = to - from;
+    Drover__Job *jobs = dr_calloc(n, sizeof *jobs);
+    Drover__Job **ptrs = dr_calloc(n, sizeof *ptrs);
+    char **argv = dr_calloc(3 * n, sizeof *argv);
+    for (size_t i = 0; i < n; i++) {
+        jobs[i] = *tmpl;
+        argv[3 * i] = (char *)"sh";
+        argv[3 * i + 1] = (char *)"-c";
+        argv[3 * i + 2] = lines[from + i];
+        jobs[i].argv = &argv[3 * i];
+        jobs[i].n_argv = 3;
+        ptrs[i] = &jobs[i];
+    }
+    Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
+    js.jobs = ptrs;
+    js.n_jobs = n;
+    dr_env_t *rep;
+    int rc = s_call_submit(ctx, &js, &rep);
+    if (rc == 0 &&
+        (!rep->job_submit_reply || rep->job_submit_reply->n_ids != n))
+        rc =
+            cli_fail(ctx, DR_EPROTO, "the scheduler did not return %zu ids", n);
+    if (rc == 0)
+        memcpy(ids, rep->job_submit_reply->ids, n * sizeof *ids);
+    wire_free(&rep);
+    free(argv);
+    free(ptrs);
+    free(jobs);
+    return rc;
+}
+
+/* --each-line FILE: one job a line, sh -c LINE with the other options, in
+ * requests of up to S_LINES_JOBS jobs (S_LINES_BYTES of commands), each
+ * queued all or none; prints every id queued, one a line (or a JSON
+ * array).  A refused request stops there: what went before stays queued,
+ * and the message says from which line nothing was. */
+static int s_submit_lines(cli_ctx_t *ctx, cli_submit_t *s)
+{
+    char **lines;
+    size_t *lineno, n;
+    int rc = s_read_lines(ctx, s->each_line, &lines, &lineno, &n);
+    if (rc < 0)
+        return rc;
+    uint64_t *ids = dr_calloc(n, sizeof *ids);
+    size_t done = 0;
+    while (rc == 0 && done < n) {
+        size_t to = done, bytes = 0;
+        while (to < n && to - done < S_LINES_JOBS &&
+               (to == done || bytes + strlen(lines[to]) <= S_LINES_BYTES))
+            bytes += strlen(lines[to++]);
+        rc = s_submit_chunk(ctx, &s->job, lines, done, to, &ids[done]);
+        if (rc < 0) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%.1000s", ctx->err);
+            snprintf(ctx->err, sizeof ctx->err,
+                     "%.256s:%zu-%zu: %s; nothing from line %zu on was "
+                     "queued (%zu job(s) before it were)",
+                     s->each_line, lineno[done], lineno[to - 1], msg,
+                     lineno[done], done);
+        } else {
+            done = to;
+        }
+    }
+    dr_buf_t b = {0};
+    if (ctx->out == CLI_OUT_JSON) {
+        json_t *arr = cli_json_check(json_array());
+        for (size_t i = 0; i < done; i++)
+            cli_json_push(arr, json_integer((json_int_t)ids[i]));
+        cli_json_render(&b, cli_json_check(json_pack("{s:o}", "ids", arr)));
+    } else {
+        for (size_t i = 0; i < done; i++)
+            dr_buf_printf(&b, "%" PRIu64 "\n", ids[i]);
+    }
+    int erc = cli_emit(ctx, &b);
+    dr_buf_free(&b);
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
+    free(lines);
+    free(lineno);
+    free(ids);
+    return rc < 0 ? rc : erc;
+}
+
 static unsigned s_how(int wait, int follow)
 {
     return (wait ? CLI_FOLLOW_WAIT : 0u) | (follow ? CLI_FOLLOW_OUTPUT : 0u);
@@ -148,7 +294,10 @@ int cli_job_submit(cli_ctx_t *ctx, int argc, char **argv)
     int rc = cli_parse_submit(ctx, argc, argv, &s);
     if (rc < 0)
         return rc;
-    rc = s_submit(ctx, &s.job, s_how(s.wait, s.follow));
+    if (s.each_line)
+        rc = s_submit_lines(ctx, &s);
+    else
+        rc = s_submit(ctx, &s.job, s_how(s.wait, s.follow));
     cli_submit_free(&s);
     return rc;
 }

@@ -36,6 +36,7 @@ enum {
     SUB_OUTPUT,
     SUB_WORKERS,
     SUB_PS,
+    SUB_EACH,
     SUB_N
 };
 
@@ -107,6 +108,12 @@ static const opt_def_t s_submit_opts[] = {
                    NULL, "SPEC",
                    "a job array, one job per index: 0-99, 0-99:4, 1,3,5-7; "
                    "%N: at most N at once (Slurm's); prints the array's id"},
+    [SUB_EACH] = {"each-line", 0, OPT_ARG, OPT_NONEMPTY,
+                  OPT_AT(cli_submit_t, each_line), NULL, 0, 0, NULL, "FILE",
+                  "one job per line of FILE (- for stdin), each running the "
+                  "line with sh -c and the other options; blank lines and "
+                  "#-comments are skipped; sent in few round trips (each of "
+                  "up to 10,000 jobs queued all or none); prints every id"},
 };
 
 const cli_optset_t cli_opts_submit = CLI_OPTSET(s_submit_opts);
@@ -144,10 +151,23 @@ static int s_submit_shape(cli_ctx_t *ctx, const cli_args_t *a)
                          a->pos[0]);
     if (!a->seen[SUB_CLUSTER])
         return cli_usage(ctx, "missing required option --cluster");
-    if (!a->dashdash)
+    if (a->seen[SUB_EACH]) {
+        static const int alone[] = {SUB_ARRAY, SUB_CODE, SUB_DEP, SUB_WAIT,
+                                    SUB_FOLLOW};
+        if (a->dashdash)
+            return cli_usage(ctx, "--each-line takes the commands from its "
+                                  "file: nothing goes after '--'");
+        for (size_t i = 0; i < sizeof alone / sizeof alone[0]; i++)
+            if (a->seen[alone[i]])
+                return cli_usage(ctx,
+                                 "--%s is for one job at a time, not with "
+                                 "--each-line",
+                                 s_submit_opts[alone[i]].name);
+    } else if (!a->dashdash) {
         return cli_usage(ctx, "missing '--' before the job's command");
-    if (a->nrest == 0 || a->rest[0][0] == '\0')
+    } else if (a->nrest == 0 || a->rest[0][0] == '\0') {
         return cli_usage(ctx, "missing the job's command after '--'");
+    }
     if (a->seen[SUB_DIST] && strcmp(a->val[SUB_DIST], "mpi") != 0 &&
         strcmp(a->val[SUB_DIST], "pytorch") != 0 &&
         strcmp(a->val[SUB_DIST], "tensorflow") != 0)
@@ -232,7 +252,7 @@ int cli_parse_submit(cli_ctx_t *ctx, int argc, char **argv, cli_submit_t *s)
     cli_args_t a; /* the defaults come from the rows */
     int rc = cli_args_parse(ctx, s_submit_opts, SUB_N, s, argc, argv, &a);
     if (rc == 0 && (rc = s_submit_shape(ctx, &a)) == 0 &&
-        (rc = s_submit_values(ctx, &a, s)) == 0) {
+        (rc = s_submit_values(ctx, &a, s)) == 0 && a.nrest > 0) {
         j->argv = dr_calloc((size_t)a.nrest, sizeof(char *));
         for (int i = 0; i < a.nrest; i++)
             j->argv[i] = a.rest[i];

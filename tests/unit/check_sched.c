@@ -2173,6 +2173,81 @@ static TCase *s_case(Suite *s, const char *name)
     return tc;
 }
 
+/* JobSubmit.jobs: many jobs in one request, ids in order; one bad job
+ * (or job and jobs both, an array, a dependency, an unknown cluster)
+ * refuses the request and queues none of it. */
+static dr_env_t *fx_submit_many(fx_t *fx, Drover__Job **jobs, size_t n,
+                                Drover__Job *also)
+{
+    dr_env_t env;
+    Drover__JobSubmit js = DROVER__JOB_SUBMIT__INIT;
+    wire_env_init(&env, 0);
+    js.jobs = jobs;
+    js.n_jobs = n;
+    js.job = also;
+    env.body_case = DROVER__ENVELOPE__BODY_JOB_SUBMIT;
+    env.job_submit = &js;
+    return fx_call(fx, fx->client, &env);
+}
+
+static void fx_refused(fx_t *fx, Drover__Job **jobs, size_t n,
+                       Drover__Job *also, const char *want)
+{
+    uint64_t next = fx_submit(fx, "m", 1, 0) + 1;
+    dr_env_t *r = fx_submit_many(fx, jobs, n, also);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_ERROR);
+    ck_assert_msg(strstr(r->error->message, want), "%s", r->error->message);
+    wire_free(&r);
+    ck_assert_ptr_null(sched_job_find(fx->s, next)); /* none of them */
+}
+
+START_TEST(test_submit_many)
+{
+    fx_t fx;
+    fx_setup(&fx);
+    fx_cluster(&fx, "m", "Standard_D2_v2", 0, 0);
+    Drover__Job j[3], *jp[3];
+    char *argv[3][3] = {
+        {"sh", "-c", "echo 0"}, {"sh", "-c", "echo 1"}, {"sh", "-c", "echo 2"}};
+    for (int i = 0; i < 3; i++) {
+        drover__job__init(&j[i]);
+        j[i].cluster = "m";
+        j[i].argv = argv[i];
+        j[i].n_argv = 3;
+        jp[i] = &j[i];
+    }
+    j[2].cpus = 2;
+    dr_env_t *r = fx_submit_many(&fx, jp, 3, NULL);
+    ck_assert_int_eq(r->body_case, DROVER__ENVELOPE__BODY_JOB_SUBMIT_REPLY);
+    ck_assert_uint_eq(r->job_submit_reply->n_ids, 3);
+    for (int i = 0; i < 3; i++) {
+        job_t *q = sched_job_find(fx.s, r->job_submit_reply->ids[i]);
+        ck_assert_ptr_nonnull(q);
+        ck_assert_int_eq(q->state, JOB_QUEUED);
+        ck_assert_int_eq(q->cpus, i == 2 ? 2 : 1);
+    }
+    ck_assert_uint_eq(r->job_submit_reply->id, r->job_submit_reply->ids[0]);
+    ck_assert_uint_eq(r->job_submit_reply->ids[2],
+                      r->job_submit_reply->ids[0] + 2);
+    wire_free(&r);
+
+    fx_refused(&fx, jp, 3, &j[0], "give job or jobs, not both");
+    j[1].cpus = 64; /* more than a Standard_D2_v2 has */
+    fx_refused(&fx, jp, 3, NULL, "job 2 of 3: ");
+    j[1].cpus = 1;
+    j[1].cluster = "nope";
+    fx_refused(&fx, jp, 3, NULL, "job 2 of 3: unknown cluster 'nope'");
+    j[1].cluster = "m";
+    j[2].array = "0-3";
+    fx_refused(&fx, jp, 3, NULL, "job 3 of 3 is an array");
+    j[2].array = NULL;
+    j[0].dependency = "afterok:1";
+    fx_refused(&fx, jp, 3, NULL, "job 1 of 3 has a dependency");
+    j[0].dependency = NULL;
+    fx_teardown(&fx);
+}
+END_TEST
+
 Suite *sched_suite(void)
 {
     Suite *s = suite_create("scheduler");
@@ -2211,6 +2286,7 @@ Suite *sched_suite(void)
     tcase_add_loop_test(tc, test_gang_not_ready, 0, BACKENDS);
     tcase_add_loop_test(tc, test_gang_gpus_restart, 0, BACKENDS);
     tcase_add_test(tc, test_gang_requeue_clears_failure);
+    tcase_add_test(tc, test_submit_many);
     return s;
 }
 
