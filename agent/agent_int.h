@@ -172,8 +172,8 @@ struct agent {
     int64_t hb_ms;
     size_t n_schedulers; /* endpoints in cfg->scheduler (failover if > 1) */
     dr_loop_t *loop;     /* the reactor everything registers with */
-    int tick_due;      /* something happened: run the tick this pass */
-    int64_t tick_next; /* else the tick's next due time */
+    int tick_due;        /* something happened: run the tick this pass */
+    int64_t tick_next;   /* else the tick's next due time */
     dr_loop_id_t sig_reg;
     char *chunk;
     char *base_env[3]; /* PATH, HOME, LANG of the agent, "K=V" or NULL */
