@@ -254,7 +254,10 @@ static void s_ep_sync(dr_loop_t *self, entry_t *e)
         e->in_ep = 0;
         return;
     }
-    struct epoll_event ev = {.events = s_ep_events(want), .data.ptr = e};
+    /* the id, not the entry: an fd closed before its removal stays in the
+     * set while another process holds it, and its events then find no
+     * entry instead of freed memory */
+    struct epoll_event ev = {.events = s_ep_events(want), .data.u64 = e->id};
     if (epoll_ctl(self->epfd, e->in_ep ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, e->fd,
                   &ev) == 0)
         e->in_ep = 1;
@@ -511,8 +514,8 @@ static void s_collect(dr_loop_t *self, size_t n)
             for (int round = 0; round < 8; round++) {
                 k = epoll_wait(self->epfd, evs, 256, 0);
                 for (int i = 0; i < k; i++) {
-                    entry_t *e = evs[i].data.ptr;
-                    if (e->dead)
+                    entry_t *e = s_find(self, evs[i].data.u64);
+                    if (!e) /* removed */
                         continue;
                     if (e->kind == E_SOCKET)
                         (void)s_sock_check(self, e);
