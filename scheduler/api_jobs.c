@@ -223,11 +223,7 @@ static void s_submit_many(sched_t *s, const char *rid, dr_env_t *env)
                     js->n_jobs, no);
             return;
         }
-        int rc = api_job_validate(s, m, why, sizeof why);
-        if (rc == 0 && !sched_cluster_find(s, m->cluster)) {
-            snprintf(why, sizeof why, "unknown cluster '%.64s'", m->cluster);
-            rc = DR_ENOENT;
-        }
+        int rc = api_job_validate(s, m, why, sizeof why); /* its cluster too */
         if (rc < 0) {
             API_ERR(rc, "job %zu of %zu: %s", i + 1, js->n_jobs, why);
             return;
